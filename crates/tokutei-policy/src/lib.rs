@@ -1,0 +1,16 @@
+//! The policy file: one TOML document that is both the published 特定利用者情報の取扱方針 and the
+//! source of the rules the gateway enforces.
+//!
+//! This crate owns the model ([`model`]), parsing with positions ([`parse`]), validation
+//! ([`check`]), import from a published text ([`import`]), the text rendering ([`render`]) and
+//! the section-aware difference of two versions ([`diff`]).
+//!
+//! Architecture Invariant: this crate does no IO. It takes and returns strings; reading files,
+//! printing and storing versions belong to the binary and the store crates.
+
+pub mod leaks;
+pub mod model;
+pub mod source;
+
+pub use model::*;
+pub use source::{ParseError, PolicyDigest, Position, parse, to_toml};

@@ -1,0 +1,101 @@
+//! Opening the database file: pragmas, migrations, and a small pool of connections.
+//!
+//! SQLite allows one writer at a time, so writes share one connection behind a mutex;
+//! reads take a connection from a pool and run in parallel thanks to WAL.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::Connection;
+use tokutei_store::{StoreError, StoreResult};
+
+use crate::migrations;
+
+/// The SQLite store. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// A pooled read connection; returned to the pool on drop.
+#[derive(Debug)]
+pub struct Reader<'a> {
+    store: &'a SqliteStore,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        // INVARIANT: `conn` is only taken in `drop`.
+        self.conn.as_ref().expect("reader connection present until drop")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if let Ok(mut pool) = self.store.readers.lock() {
+                if pool.len() < 16 {
+                    pool.push(conn);
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn backend(err: rusqlite::Error) -> StoreError {
+    StoreError::backend(err)
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database at `path` and bring its schema up to date.
+    /// Refuses a database written by a newer tokutei.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let mut writer = connect(path)?;
+        migrations::migrate(&mut writer)?;
+        Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The write connection. Hold it only for the duration of one transaction.
+    pub fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A poisoned lock means a panic mid-transaction; SQLite rolled it back, so the
+        // connection is still usable.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A read connection from the pool.
+    pub fn reader(&self) -> StoreResult<Reader<'_>> {
+        let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => connect(&self.path)?,
+        };
+        Ok(Reader { store: self, conn: Some(conn) })
+    }
+
+    /// Open a separate connection to the same file (for a dedicated writer thread such as
+    /// the ledger sequencer).
+    pub fn connect(&self) -> StoreResult<Connection> {
+        connect(&self.path)
+    }
+}
+
+fn connect(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open(path).map_err(backend)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 10000;",
+    )
+    .map_err(backend)?;
+    Ok(conn)
+}

@@ -1,0 +1,12 @@
+//! The embedded SQLite backend: one database file inside the data directory, WAL mode,
+//! versioned forward-only migrations, and an implementation of every store capability.
+//!
+//! Architecture Invariant: this crate and the PostgreSQL crate are the only places that know
+//! SQL. Nothing here knows HTTP, the CLI or how to decide an access.
+
+mod db;
+mod migrations;
+mod policy_versions;
+
+pub use db::SqliteStore;
+pub use migrations::{MIGRATIONS, SCHEMA_VERSION};

@@ -1,0 +1,43 @@
+//! Forward-only schema migrations. Each migration runs in its own transaction that also
+//! records it; a database whose recorded version is newer than [`SCHEMA_VERSION`] is refused.
+//! The PostgreSQL backend keeps migrations with identical names.
+
+use rusqlite::Connection;
+use tokutei_store::{StoreError, StoreResult};
+
+use crate::db::backend;
+
+/// `(name, sql)` in order. Never edit a migration that has shipped; add a new one.
+pub const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_policy_versions", include_str!("../migrations/0001_policy_versions.sql"))];
+
+/// The schema version this build writes: the number of migrations.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY,
+             name TEXT NOT NULL,
+             applied_at TEXT NOT NULL
+         );",
+    )
+    .map_err(backend)?;
+    let current: u32 =
+        conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0)).map_err(backend)?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew { found: current, supported: SCHEMA_VERSION });
+    }
+    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index as u32 + 1;
+        let tx = conn.transaction().map_err(backend)?;
+        tx.execute_batch(sql).map_err(backend)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![version, name, jiff::Timestamp::now().to_string()],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! Storage capabilities in the domain's words: policy versions, the audit ledger, the
+//! subscriber vault. Each capability is a small trait; a backend implements them natively
+//! (the SQLite and PostgreSQL crates), and [`conformance`] holds the one test suite every
+//! backend must pass.
+//!
+//! Architecture Invariant: no SQL here, and no backend type leaks through these traits.
+//! Filters are domain enums, never query strings.
+
+pub mod error;
+pub mod policy_versions;
+
+#[cfg(feature = "test-suite")]
+pub mod conformance;
+
+pub use error::{StoreError, StoreResult};
+pub use policy_versions::{NewPolicyVersion, PolicyStore, PolicyVersion};

@@ -1,0 +1,60 @@
+//! The command line: global options, the command tree (clap derive; doc comments are the
+//! help text) and dispatch. Each area's commands live in their own module and return a
+//! [`Report`].
+
+mod policy;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::data_dir::DataDir;
+use crate::output::Report;
+
+/// tokutei — operate a 特定利用者情報の取扱方針 (Specified User Information Handling Policy).
+#[derive(Debug, Parser)]
+#[command(name = "tokutei", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The data directory: embedded database, keys, configuration.
+    #[arg(long, global = true, env = "TOKUTEI_DATA", default_value = "./tokutei-data", value_name = "DIR")]
+    pub data: PathBuf,
+    /// Put everything in PostgreSQL instead of the embedded SQLite database.
+    #[arg(long, global = true, env = "TOKUTEI_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl GlobalArgs {
+    pub fn data_dir(&self) -> DataDir {
+        DataDir::new(&self.data)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a data directory and publish the first policy version.
+    Init(policy::InitArgs),
+    /// Policy files: import, check, render, diff, publish, show.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<Report> {
+    if cli.global.database_url.is_some() {
+        anyhow::bail!("the PostgreSQL backend is not available in this build yet; omit `--database-url`");
+    }
+    match cli.command {
+        Command::Init(args) => policy::init(&cli.global, args),
+        Command::Policy(cmd) => policy::run(&cli.global, cmd),
+    }
+}

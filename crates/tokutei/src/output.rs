@@ -1,0 +1,61 @@
+//! What a command hands back, and how it reaches the terminal: human text on stdout, or with
+//! `--json` exactly one JSON document on stdout. Errors go to stderr (and, with `--json`, also
+//! as a JSON document on stdout so scripts always get one).
+
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+/// The result of a command that ran.
+#[derive(Debug)]
+pub struct Report {
+    /// What a person reads.
+    pub human: String,
+    /// What a script reads (`--json`).
+    pub json: serde_json::Value,
+    /// Whether the thing checked passed; a failed check exits 1.
+    pub passed: bool,
+}
+
+impl Report {
+    pub fn new(human: impl Into<String>, json: impl Serialize) -> Report {
+        Report {
+            human: human.into(),
+            // INVARIANT: report payloads are plain data types that always serialise.
+            json: serde_json::to_value(json).expect("report serialises to JSON"),
+            passed: true,
+        }
+    }
+
+    pub fn failed(mut self) -> Report {
+        self.passed = false;
+        self
+    }
+
+    pub fn passed_if(mut self, ok: bool) -> Report {
+        self.passed = ok;
+        self
+    }
+}
+
+pub fn print_report(report: &Report, json: bool) -> ExitCode {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report.json).unwrap_or_default());
+    } else if !report.human.is_empty() {
+        print!("{}", report.human);
+        if !report.human.ends_with('\n') {
+            println!();
+        }
+    }
+    if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+pub fn print_error(err: &anyhow::Error, json: bool) -> ExitCode {
+    let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
+    eprintln!("error: {}", chain.join(": "));
+    if json {
+        let doc = serde_json::json!({ "error": { "message": chain.join(": ") } });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    ExitCode::from(2)
+}
