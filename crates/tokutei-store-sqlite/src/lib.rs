@@ -5,8 +5,10 @@
 //! SQL. Nothing here knows HTTP, the CLI or how to decide an access.
 
 mod db;
+mod ledger;
 mod migrations;
 mod policy_versions;
+mod vault;
 
 pub use db::SqliteStore;
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};

@@ -7,7 +7,9 @@
 //! Filters are domain enums, never query strings.
 
 pub mod error;
+pub mod ledger;
 pub mod policy_versions;
+pub mod vault;
 
 #[cfg(feature = "test-suite")]
 pub mod conformance;

@@ -1,0 +1,1 @@
+//! The audit ledger on SQLite (filled in by the ledger work).

@@ -1,0 +1,1 @@
+//! The subscriber vault on SQLite (filled in by the vault work).

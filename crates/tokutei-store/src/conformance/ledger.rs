@@ -1,0 +1,1 @@
+//! Conformance for the audit ledger capability (filled in by the ledger work).

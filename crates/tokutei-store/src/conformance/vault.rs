@@ -1,0 +1,1 @@
+//! Conformance for the subscriber vault capability (filled in by the vault work).

@@ -1,0 +1,1 @@
+//! The audit ledger capability (filled in by the ledger work).

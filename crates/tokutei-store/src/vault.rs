@@ -1,0 +1,1 @@
+//! The subscriber vault capability (filled in by the vault work).

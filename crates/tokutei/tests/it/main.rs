@@ -1,0 +1,5 @@
+//! End-to-end tests of the `tokutei` binary: one test binary (one link step), one module per
+//! area. Each test gets its own temporary data directory through [`util::TestEnv`].
+
+mod policy;
+mod util;
