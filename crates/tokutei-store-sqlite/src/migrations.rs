@@ -8,8 +8,11 @@ use tokutei_store::{StoreError, StoreResult};
 use crate::db::backend;
 
 /// `(name, sql)` in order. Never edit a migration that has shipped; add a new one.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_policy_versions", include_str!("../migrations/0001_policy_versions.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_policy_versions", include_str!("../migrations/0001_policy_versions.sql")),
+    ("0002_ledger", include_str!("../migrations/0002_ledger.sql")),
+    ("0003_vault", include_str!("../migrations/0003_vault.sql")),
+];
 
 /// The schema version this build writes: the number of migrations.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

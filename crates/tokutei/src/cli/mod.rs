@@ -3,6 +3,7 @@
 //! [`Report`].
 
 mod policy;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -42,6 +43,10 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Prepare a demo deployment (fictional carrier, synthetic subscribers) and serve it.
+    Demo(serve::DemoArgs),
+    /// Serve the public site, the API and the console.
+    Serve(serve::ServeArgs),
     /// Create a data directory and publish the first policy version.
     Init(policy::InitArgs),
     /// Policy files: import, check, render, diff, publish, show.
@@ -54,6 +59,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Report> {
         anyhow::bail!("the PostgreSQL backend is not available in this build yet; omit `--database-url`");
     }
     match cli.command {
+        Command::Demo(args) => serve::demo(&cli.global, args),
+        Command::Serve(args) => serve::serve(&cli.global, args),
         Command::Init(args) => policy::init(&cli.global, args),
         Command::Policy(cmd) => policy::run(&cli.global, cmd),
     }

@@ -1,0 +1,60 @@
+//! HTTP for tokutei: the public site (policy page in Japanese and English, version history
+//! with diffs, leak list), health and metrics endpoints, and — as the other areas land — the
+//! JSON API and the staff console. Pages are rendered on the server (maud); the one
+//! stylesheet is embedded in the binary; nothing is loaded from another origin.
+//!
+//! Architecture Invariant: this is the only crate that knows HTTP. It reaches data only
+//! through the store capability traits and renders policy text only through
+//! `tokutei_policy::render`, so the page cannot drift from the enforced policy file.
+
+mod error;
+mod metrics;
+mod pages;
+mod public;
+mod security;
+mod state;
+
+use axum::Router;
+use axum::routing::get;
+
+pub use error::AppError;
+pub use state::{AppState, Backend};
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let public = public::routes();
+    Router::new()
+        .merge(public)
+        .route("/healthz", get(public::healthz))
+        .route("/metrics", get(metrics::render))
+        .route("/static/tokutei.css", get(pages::stylesheet))
+        .fallback(public::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn(security::headers))
+        .with_state(state)
+}
+
+/// Serve `state` on `listener` until Ctrl-C or SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

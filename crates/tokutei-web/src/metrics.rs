@@ -1,0 +1,66 @@
+//! Prometheus metrics at `/metrics`, in the text exposition format: request counts by route
+//! and status class, request latency sums, and store-derived gauges.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::{AppError, AppState};
+
+/// Counters kept in memory per process (each instance exposes its own).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// (route, status class) → (count, total seconds).
+    requests: Mutex<BTreeMap<(String, &'static str), (u64, f64)>>,
+}
+
+impl Metrics {
+    fn observe(&self, route: String, status: u16, seconds: f64) {
+        let class = match status {
+            100..=199 => "1xx",
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        let mut map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = map.entry((route, class)).or_default();
+        slot.0 += 1;
+        slot.1 += seconds;
+    }
+}
+
+pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    // The matched route template (e.g. `/policy/versions/{number}`), never the raw path, so
+    // that nothing a client typed ends up in the metrics.
+    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let start = Instant::now();
+    let response = next.run(request).await;
+    state.metrics.observe(route, response.status().as_u16(), start.elapsed().as_secs_f64());
+    response
+}
+
+pub(crate) async fn render(State(state): State<AppState>) -> Result<Response, AppError> {
+    let versions = state.blocking(|b| b.policy_versions()).await?;
+    let mut out = String::new();
+    out.push_str("# HELP tokutei_http_requests_total HTTP requests handled, by route and status class.\n");
+    out.push_str("# TYPE tokutei_http_requests_total counter\n");
+    let snapshot = state.metrics.requests.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for ((route, class), (count, _)) in &snapshot {
+        let _ = writeln!(out, "tokutei_http_requests_total{{route=\"{route}\",status=\"{class}\"}} {count}");
+    }
+    out.push_str("# HELP tokutei_http_request_seconds_sum Total time spent handling requests.\n");
+    out.push_str("# TYPE tokutei_http_request_seconds_sum counter\n");
+    for ((route, class), (_, secs)) in &snapshot {
+        let _ = writeln!(out, "tokutei_http_request_seconds_sum{{route=\"{route}\",status=\"{class}\"}} {secs:.6}");
+    }
+    out.push_str("# HELP tokutei_policy_versions Published policy versions.\n");
+    out.push_str("# TYPE tokutei_policy_versions gauge\n");
+    let _ = writeln!(out, "tokutei_policy_versions {}", versions.len());
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response())
+}

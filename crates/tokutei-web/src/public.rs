@@ -1,0 +1,145 @@
+//! The public site: the policy page in Japanese (`/`) and English (`/en/`), the version
+//! history (`/policy/versions`, each version at `/policy/versions/{number}` with its diff to
+//! the previous one), the leak disclosure page (`/leaks`) and `/healthz`.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use maud::{Markup, html};
+use tokutei_policy::{Lang, Policy, render};
+
+use crate::pages::{self, Area, Page};
+use crate::state::today;
+use crate::{AppError, AppState};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|s| policy_page(s, Lang::Ja)))
+        .route("/en/", get(|s| policy_page(s, Lang::En)))
+        .route("/en", get(|| async { axum::response::Redirect::permanent("/en/") }))
+        .route("/policy/versions", get(|s| versions_page(s, Lang::Ja)))
+        .route("/en/policy/versions", get(|s| versions_page(s, Lang::En)))
+        .route("/policy/versions/{number}", get(|s, p| version_page(s, p, Lang::Ja)))
+        .route("/en/policy/versions/{number}", get(|s, p| version_page(s, p, Lang::En)))
+        .route("/leaks", get(|s| leaks_page(s, Lang::Ja)))
+        .route("/en/leaks", get(|s| leaks_page(s, Lang::En)))
+}
+
+fn t(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
+    if lang == Lang::Ja { ja } else { en }
+}
+
+/// The site name: the company from the policy in force, in the page's language.
+fn site_name(policy: Option<&Policy>, lang: Lang) -> String {
+    match policy {
+        Some(p) => p.header.company.get(lang).unwrap_or(&p.header.company.ja).to_string(),
+        None => "tokutei".to_string(),
+    }
+}
+
+fn no_policy(lang: Lang) -> Markup {
+    html! {
+        h1 { (t(lang, "特定利用者情報の取扱方針", "Specified User Information Handling Policy")) }
+        p { (t(lang, "現在施行中の取扱方針はありません。", "No policy is in force at the moment.")) }
+    }
+}
+
+async fn policy_page(State(state): State<AppState>, lang: Lang) -> Result<Response, AppError> {
+    let active = state.active_policy().await?;
+    let site = site_name(active.as_ref().map(|(_, p)| p.as_ref()), lang);
+    let (title, body) = match &active {
+        Some((_, policy)) => {
+            let doc = render::document(policy, lang, &[], today());
+            (doc.title.clone(), pages::policy::document(&doc))
+        }
+        None => (t(lang, "特定利用者情報の取扱方針", "Specified User Information Handling Policy").to_string(), no_policy(lang)),
+    };
+    let page = Page { lang, title: &title, site: &site, area: Area::Policy, path_ja: "/", path_en: "/en/" };
+    Ok(pages::layout(&page, body).into_response())
+}
+
+async fn versions_page(State(state): State<AppState>, lang: Lang) -> Result<Response, AppError> {
+    let versions = state.blocking(|b| b.policy_versions()).await?;
+    let active = state.active_policy().await?;
+    let site = site_name(active.as_ref().map(|(_, p)| p.as_ref()), lang);
+    let body = pages::versions::list(lang, &versions, active.as_ref().map(|(v, _)| v.number));
+    let page = Page {
+        lang,
+        title: t(lang, "改定履歴", "Version history"),
+        site: &site,
+        area: Area::Versions,
+        path_ja: "/policy/versions",
+        path_en: "/en/policy/versions",
+    };
+    Ok(pages::layout(&page, body).into_response())
+}
+
+async fn version_page(State(state): State<AppState>, Path(number): Path<String>, lang: Lang) -> Result<Response, AppError> {
+    let number: u32 = number.parse().map_err(|_| AppError::NotFound)?;
+    let version = state.blocking(move |b| b.policy_version(number)).await?.ok_or(AppError::NotFound)?;
+    let previous = match number.checked_sub(1).filter(|n| *n > 0) {
+        Some(prev) => state.blocking(move |b| b.policy_version(prev)).await?,
+        None => None,
+    };
+    let policy = state.parsed(&version)?;
+    let diff = match &previous {
+        Some(prev) => {
+            let old = state.parsed(prev)?;
+            Some(tokutei_policy::diff::diff(&old, &policy).human(lang))
+        }
+        None => None,
+    };
+    let active = state.active_policy().await?;
+    let site = site_name(active.as_ref().map(|(_, p)| p.as_ref()).or(Some(&policy)), lang);
+    let doc = render::document(&policy, lang, &[], today());
+    let body = html! {
+        (pages::versions::version_header(lang, &version, active.as_ref().map(|(v, _)| v.number), diff.as_deref()))
+        (pages::policy::document(&doc))
+    };
+    let title = format!("{} (v{})", doc.title, version.number);
+    let path_ja = format!("/policy/versions/{number}");
+    let path_en = format!("/en/policy/versions/{number}");
+    let page = Page { lang, title: &title, site: &site, area: Area::Versions, path_ja: &path_ja, path_en: &path_en };
+    Ok(pages::layout(&page, body).into_response())
+}
+
+async fn leaks_page(State(state): State<AppState>, lang: Lang) -> Result<Response, AppError> {
+    let active = state.active_policy().await?;
+    let site = site_name(active.as_ref().map(|(_, p)| p.as_ref()), lang);
+    let body = match &active {
+        Some((_, policy)) => {
+            let doc = render::document(policy, lang, &[], today());
+            let leaks = doc.sections.iter().find(|s| s.id == "leaks");
+            html! {
+                h1 { (t(lang, "特定利用者情報の漏えいの公表", "Disclosure of leaks of specified user information")) }
+                @if let Some(section) = leaks { (pages::policy::section(section)) }
+            }
+        }
+        None => no_policy(lang),
+    };
+    let page = Page {
+        lang,
+        title: t(lang, "漏えいの公表", "Leak disclosures"),
+        site: &site,
+        area: Area::Leaks,
+        path_ja: "/leaks",
+        path_en: "/en/leaks",
+    };
+    Ok(pages::layout(&page, body).into_response())
+}
+
+pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Response, AppError> {
+    let active = state.active_policy().await?;
+    Ok(Json(serde_json::json!({
+        "status": "ok",
+        "policy_version": active.as_ref().map(|(v, _)| v.number),
+        "policy_digest": active.as_ref().map(|(v, _)| v.digest.0.clone()),
+    }))
+    .into_response())
+}
+
+pub(crate) async fn not_found() -> AppError {
+    AppError::NotFound
+}

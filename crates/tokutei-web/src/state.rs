@@ -1,0 +1,77 @@
+//! Shared state of the server: the store behind capability traits, the cache of parsed
+//! policy versions, and the metrics registry.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use tokutei_policy::{Date, Policy};
+use tokutei_store::{PolicyStore, PolicyVersion};
+
+use crate::AppError;
+use crate::metrics::Metrics;
+
+/// Everything the web layer needs from storage.
+pub trait Backend: PolicyStore + Send + Sync + 'static {}
+impl<T: PolicyStore + Send + Sync + 'static> Backend for T {}
+
+/// Cloned into every handler; cheap (all `Arc`s).
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Parsed policy versions by number. Versions are immutable, so entries never go stale.
+    policies: Arc<RwLock<HashMap<u32, Arc<Policy>>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(backend: Arc<dyn Backend>) -> AppState {
+        AppState { backend, metrics: Arc::new(Metrics::default()), policies: Arc::default() }
+    }
+
+    /// Run blocking store work off the async threads.
+    pub(crate) async fn blocking<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Backend) -> Result<T, tokutei_store::StoreError> + Send + 'static,
+    {
+        let backend = self.backend.clone();
+        tokio::task::spawn_blocking(move || work(backend.as_ref()))
+            .await
+            .map_err(|e| AppError::internal(format!("store task failed: {e}")))?
+            .map_err(AppError::from)
+    }
+
+    /// The version in force today (Asia/Tokyo), parsed.
+    pub(crate) async fn active_policy(&self) -> Result<Option<(PolicyVersion, Arc<Policy>)>, AppError> {
+        let today = today();
+        let Some(version) = self.blocking(move |b| b.active_policy(today)).await? else {
+            return Ok(None);
+        };
+        let policy = self.parsed(&version)?;
+        Ok(Some((version, policy)))
+    }
+
+    /// The parsed policy of a stored version (cached).
+    pub(crate) fn parsed(&self, version: &PolicyVersion) -> Result<Arc<Policy>, AppError> {
+        if let Some(p) = self.policies.read().unwrap_or_else(|e| e.into_inner()).get(&version.number) {
+            return Ok(p.clone());
+        }
+        let policy = tokutei_policy::parse(&version.source)
+            .map(Arc::new)
+            .map_err(|e| AppError::internal(format!("stored policy version {} does not parse: {e}", version.number)))?;
+        self.policies.write().unwrap_or_else(|e| e.into_inner()).insert(version.number, policy.clone());
+        Ok(policy)
+    }
+}
+
+/// Today's date in Asia/Tokyo: the policy's dates are Japanese civil dates.
+pub(crate) fn today() -> Date {
+    let zone = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
+    Date(jiff::Timestamp::now().to_zoned(zone).date())
+}

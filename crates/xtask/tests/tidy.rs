@@ -1,0 +1,163 @@
+//! Tidy checks that keep the architecture honest, run as ordinary tests: module docs, no
+//! ignored or should-panic tests, no printing from libraries, SQL only in the store crates,
+//! HTTP only in the web crate, and ARCHITECTURE.md naming every crate.
+
+use std::path::{Path, PathBuf};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "target" || n == "snapshots") {
+                continue;
+            }
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn crates() -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(workspace_root().join("crates"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(workspace_root()).unwrap_or(path).display().to_string()
+}
+
+#[test]
+fn every_module_starts_with_a_doc_comment() {
+    let mut missing = Vec::new();
+    for (_, dir) in crates() {
+        let mut files = Vec::new();
+        rust_files(&dir, &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            if !first.starts_with("//!") {
+                missing.push(relative(&file));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "modules without a `//!` doc saying what they own:\n{}", missing.join("\n"));
+}
+
+#[test]
+fn no_ignored_or_should_panic_tests() {
+    let mut found = Vec::new();
+    for (_, dir) in crates() {
+        let mut files = Vec::new();
+        rust_files(&dir, &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let l = line.trim();
+                if l.starts_with("#[ignore") || l.starts_with("#[should_panic") {
+                    found.push(format!("{}:{}", relative(&file), n + 1));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "assert the behaviour instead of ignoring or expecting a panic:\n{}", found.join("\n"));
+}
+
+const LIBRARIES: &[&str] =
+    &["tokutei-policy", "tokutei-ledger", "tokutei-crypto", "tokutei-store", "tokutei-store-sqlite", "tokutei-web"];
+
+#[test]
+fn libraries_do_not_print() {
+    let mut found = Vec::new();
+    for (name, dir) in crates() {
+        if !LIBRARIES.contains(&name.as_str()) {
+            continue;
+        }
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            // Unit tests at the end of a module may print; library code may not.
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for (n, line) in code.lines().enumerate() {
+                if ["println!(", "eprintln!(", "dbg!(", "print!("].iter().any(|m| line.contains(m)) {
+                    found.push(format!("{}:{}", relative(&file), n + 1));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "libraries log with `tracing`, they do not print:\n{}", found.join("\n"));
+}
+
+fn manifest_dependencies(dir: &Path) -> String {
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    // Only normal dependencies count: tests may reach around the architecture.
+    let deps = manifest.split("[dependencies]").nth(1).unwrap_or("");
+    deps.split("\n[").next().unwrap_or("").to_string()
+}
+
+#[test]
+fn only_store_crates_know_sql() {
+    let offenders: Vec<String> = crates()
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("tokutei-store-") && name != "tokutei-bench")
+        .filter(|(_, dir)| {
+            let deps = manifest_dependencies(dir);
+            ["rusqlite", "postgres", "sqlx"].iter().any(|d| deps.lines().any(|l| l.trim_start().starts_with(d)))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert!(offenders.is_empty(), "crates other than the store crates depend on a SQL driver: {offenders:?}");
+}
+
+#[test]
+fn only_the_web_crate_knows_http() {
+    let offenders: Vec<String> = crates()
+        .into_iter()
+        .filter(|(name, _)| name != "tokutei-web" && name != "tokutei-bench")
+        .filter(|(_, dir)| {
+            let deps = manifest_dependencies(dir);
+            ["axum", "tower-http", "hyper"].iter().any(|d| deps.lines().any(|l| l.trim_start().starts_with(d)))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert!(offenders.is_empty(), "crates other than tokutei-web depend on an HTTP framework: {offenders:?}");
+}
+
+#[test]
+fn pure_domain_crates_do_no_io() {
+    let mut found = Vec::new();
+    for name in ["tokutei-policy", "tokutei-ledger", "tokutei-crypto"] {
+        let mut files = Vec::new();
+        rust_files(&workspace_root().join("crates").join(name).join("src"), &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for (n, line) in code.lines().enumerate() {
+                if ["std::fs", "std::net", "File::open", "tokio::"].iter().any(|m| line.contains(m)) {
+                    found.push(format!("{}:{}", relative(&file), n + 1));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "pure domain crates must not do IO:\n{}", found.join("\n"));
+}
+
+#[test]
+fn architecture_names_every_crate() {
+    let doc = std::fs::read_to_string(workspace_root().join("ARCHITECTURE.md")).unwrap();
+    let missing: Vec<String> =
+        crates().into_iter().map(|(name, _)| name).filter(|n| !doc.contains(&format!("crates/{n}"))).collect();
+    assert!(missing.is_empty(), "ARCHITECTURE.md has no code-map entry for: {missing:?}");
+}
