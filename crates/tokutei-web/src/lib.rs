@@ -34,6 +34,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The policy page as one self-contained HTML document, for `tokutei policy render`.
+pub fn standalone_policy_page(doc: &tokutei_policy::render::Document) -> String {
+    pages::policy::standalone(doc).into_string()
+}
+
 /// Serve `state` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -39,6 +39,14 @@ fn site_name(policy: Option<&Policy>, lang: Lang) -> String {
     }
 }
 
+/// An inline text for a `<title>`.
+fn plain(text: &render::Inline) -> String {
+    match text {
+        render::Inline::Text(t) => t.clone(),
+        render::Inline::MissingTranslation(_) => render::MISSING_TRANSLATION.to_string(),
+    }
+}
+
 fn no_policy(lang: Lang) -> Markup {
     html! {
         h1 { (t(lang, "特定利用者情報の取扱方針", "Specified User Information Handling Policy")) }
@@ -52,7 +60,7 @@ async fn policy_page(State(state): State<AppState>, lang: Lang) -> Result<Respon
     let (title, body) = match &active {
         Some((_, policy)) => {
             let doc = render::document(policy, lang, &[], today());
-            (doc.title.clone(), pages::policy::document(&doc))
+            (plain(&doc.title), pages::policy::document(&doc))
         }
         None => (t(lang, "特定利用者情報の取扱方針", "Specified User Information Handling Policy").to_string(), no_policy(lang)),
     };
@@ -98,7 +106,7 @@ async fn version_page(State(state): State<AppState>, Path(number): Path<String>,
         (pages::versions::version_header(lang, &version, active.as_ref().map(|(v, _)| v.number), diff.as_deref()))
         (pages::policy::document(&doc))
     };
-    let title = format!("{} (v{})", doc.title, version.number);
+    let title = format!("{} (v{})", plain(&doc.title), version.number);
     let path_ja = format!("/policy/versions/{number}");
     let path_en = format!("/en/policy/versions/{number}");
     let page = Page { lang, title: &title, site: &site, area: Area::Versions, path_ja: &path_ja, path_en: &path_en };

@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use maud::{DOCTYPE, Markup, html};
 use tokutei_policy::Lang;
 
-const STYLESHEET: &str = include_str!("../../assets/tokutei.css");
+pub(crate) const STYLESHEET: &str = include_str!("../../assets/tokutei.css");
 
 pub(crate) async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], STYLESHEET)

@@ -1,15 +1,15 @@
 //! The policy page: the HTML form of `tokutei_policy::render::Document`. The text rendering
 //! walks the same document, so the page and `tokutei policy render` cannot disagree.
 
-use maud::{Markup, html};
-use tokutei_policy::render::{Block, Document, Section};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use tokutei_policy::render::{Block, Document, Inline, MISSING_TRANSLATION, Section};
 
 pub(crate) fn document(doc: &Document) -> Markup {
     html! {
         article.policy {
-            h1 { (doc.title) }
+            h1 { (inline(&doc.title)) }
             @if !doc.meta.is_empty() {
-                div.meta { @for line in &doc.meta { p { (line) } } }
+                div.meta { @for line in &doc.meta { p { (inline(line)) } } }
             }
             @for s in &doc.sections { (section(s)) }
         }
@@ -26,30 +26,63 @@ pub(crate) fn section(section: &Section) -> Markup {
     }
 }
 
+/// Text, or the visible marker that its English translation is missing.
+fn inline(text: &Inline) -> Markup {
+    html! {
+        @match text {
+            Inline::Text(t) => (t),
+            Inline::MissingTranslation(what) => span.missing title=(what) { (MISSING_TRANSLATION) " (" (what) ")" },
+        }
+    }
+}
+
 fn block(block: &Block, level: u8) -> Markup {
     html! {
         @match block {
             Block::Paragraph(text) => p { (text) },
-            Block::List(items) => ul { @for item in items { li { (item) } } },
+            Block::List(items) => ul { @for item in items { li { (inline(item)) } } },
             Block::Note(text) => p.note { (text.trim_start_matches('※')) },
             Block::Subsection { heading, blocks } => {
-                @if level <= 3 { h3 { (heading) } } @else { h4 { (heading) } }
+                @if level <= 3 { h3 { (inline(heading)) } } @else { h4 { (inline(heading)) } }
                 @for b in blocks { (self::block(b, level + 1)) }
             },
             Block::Fields(fields) => dl.fields {
-                @for (name, value) in fields { dt { (name) } dd { (value) } }
+                @for field in fields { dt { (field.label) } dd { (inline(&field.value)) } }
             },
             Block::Contact { heading, lines } => div.contact {
-                @if let Some(h) = heading { p { strong { (h) } } }
+                @if let Some(h) = heading { p { strong { (inline(h)) } } }
                 @for line in lines {
-                    @if line.contains('@') && !line.contains(' ') {
-                        p { a href=(format!("mailto:{line}")) { (line) } }
-                    } @else {
-                        p { (line) }
+                    @match line {
+                        Inline::Text(t) if is_email(t) => p { a href=(format!("mailto:{t}")) { (t) } },
+                        other => p { (inline(other)) },
                     }
                 }
             },
-            Block::MissingTranslation(text) => p.missing { (text) },
+            Block::MissingTranslation(what) => p.missing { (MISSING_TRANSLATION) " (" (what) ")" },
+        }
+    }
+}
+
+fn is_email(text: &str) -> bool {
+    let t = text.trim();
+    t.contains('@') && !t.contains(char::is_whitespace) && !t.starts_with('@') && !t.ends_with('@')
+}
+
+/// The policy page as one self-contained HTML file (`tokutei policy render --format html`):
+/// the same markup as the site's page, with the stylesheet embedded so it opens from disk.
+pub(crate) fn standalone(doc: &Document) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(doc.lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (inline(&doc.title)) }
+                style { (PreEscaped(super::STYLESHEET)) }
+            }
+            body {
+                main #main { (document(doc)) }
+            }
         }
     }
 }
