@@ -8,8 +8,10 @@
 //! Architecture Invariant: this crate does no IO. It takes and returns strings; reading files,
 //! printing and storing versions belong to the binary and the store crates.
 
+pub mod import;
 pub mod leaks;
 pub mod model;
+pub mod render;
 pub mod source;
 
 pub use model::*;

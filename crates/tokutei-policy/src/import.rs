@@ -1,0 +1,1 @@
+//! Import of a published policy text (placeholder; filled in below).
