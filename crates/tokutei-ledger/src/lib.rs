@@ -19,8 +19,8 @@ pub mod hash;
 pub mod tree;
 pub mod verify;
 
-
-
+pub use checkpoint::{Checkpoint, CheckpointError, CheckpointSigner, CheckpointVerifier};
+pub use entry::{AccessEvent, Action, Actor, AdminAction, AdminEvent, Decision, Entry, EntryError, Event, RequestMeta};
 pub use hash::{Hash, leaf_hash, node_hash};
 pub use tree::{CompactRange, NodeId, NodeSource, ProofError, TreeHead};
-
+pub use verify::{StreamVerifier, VerifyFailure, VerifySummary};
