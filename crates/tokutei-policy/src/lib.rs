@@ -8,6 +8,7 @@
 //! Architecture Invariant: this crate does no IO. It takes and returns strings; reading files,
 //! printing and storing versions belong to the binary and the store crates.
 
+pub mod check;
 pub mod import;
 pub mod leaks;
 pub mod model;
