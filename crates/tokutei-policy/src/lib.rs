@@ -9,6 +9,7 @@
 //! printing and storing versions belong to the binary and the store crates.
 
 pub mod check;
+pub mod diff;
 pub mod import;
 pub mod leaks;
 pub mod model;
