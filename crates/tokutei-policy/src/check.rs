@@ -796,7 +796,11 @@ fn translations(policy: &Policy, out: &mut Findings) {
     }
     note("leaks", &policy.leaks.text, FieldPath::keys("leaks.text"));
     for (section, fields) in missing {
-        let list = fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
+        const SHOWN: usize = 6;
+        let mut list = fields.iter().take(SHOWN).map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
+        if fields.len() > SHOWN {
+            list.push_str(&format!(" and {} more", fields.len() - SHOWN));
+        }
         out.warning(
             MISSING_TRANSLATION,
             fields[0].clone(),
