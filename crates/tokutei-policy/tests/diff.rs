@@ -172,3 +172,65 @@ fn services_and_sections() {
         p.purposes.notes.push(Text::new("新しい注記。", "A new note."));
     });
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn consent(n: u8) -> ConsentMode {
+        [ConsentMode::None, ConsentMode::OptOut, ConsentMode::OptIn][usize::from(n % 3)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Dropping purposes and categories and changing consents: every edit is reported
+        /// once, under the right id, and nothing else is.
+        #[test]
+        fn edits_are_reported_exactly(
+            drop_purpose in proptest::collection::vec(any::<bool>(), 10),
+            drop_category in proptest::collection::vec(any::<bool>(), 15),
+            consents in proptest::collection::vec(any::<u8>(), 10),
+        ) {
+            let old = demo();
+            let mut new = demo();
+            let mut expected = Vec::new();
+            for (i, purpose) in new.purposes.list.iter_mut().enumerate() {
+                let mode = consent(consents[i]);
+                if mode != purpose.consent && !drop_purpose[i] {
+                    expected.push((format!("purpose:{}", purpose.id), ChangeKind::Changed));
+                }
+                purpose.consent = mode;
+            }
+            let mut i = 0;
+            new.purposes.list.retain(|p| {
+                i += 1;
+                if drop_purpose[i - 1] {
+                    expected.push((format!("purpose:{}", p.id), ChangeKind::Removed));
+                }
+                !drop_purpose[i - 1]
+            });
+            let mut i = 0;
+            new.categories.retain(|c| {
+                i += 1;
+                if drop_category[i - 1] {
+                    expected.push((format!("category:{}", c.id), ChangeKind::Removed));
+                }
+                !drop_category[i - 1]
+            });
+            let d = diff(&old, &new);
+            let mut actual: Vec<(String, ChangeKind)> = d.changes.iter().map(|c| (c.id.clone(), c.kind)).collect();
+            let key = |x: &(String, ChangeKind)| format!("{}{:?}", x.0, x.1);
+            actual.sort_by_key(key);
+            expected.sort_by_key(key);
+            prop_assert_eq!(actual, expected);
+            prop_assert_eq!(d.is_empty(), old == new);
+            let human = d.human(Lang::En);
+            for change in d.changes.iter().filter(|c| c.kind == ChangeKind::Changed) {
+                let line = format!("~ purpose {}: consent ", change.item.as_deref().unwrap_or_default());
+                prop_assert!(human.contains(&line), "{} not in {}", line, human);
+            }
+        }
+    }
+}
