@@ -59,11 +59,17 @@ pub enum Block {
     /// A ※ note.
     Note(String),
     /// A numbered sub-part, e.g. one security measure.
-    Subsection { heading: Inline, blocks: Vec<Block> },
+    Subsection {
+        heading: Inline,
+        blocks: Vec<Block>,
+    },
     /// Label/value rows, e.g. one foreign storage entry or 事故内容 なし.
     Fields(Vec<Field>),
     /// The contact block: its heading and the ways to reach the carrier.
-    Contact { heading: Option<Inline>, lines: Vec<Inline> },
+    Contact {
+        heading: Option<Inline>,
+        lines: Vec<Inline>,
+    },
     /// A whole text whose translation is missing; the string names it (in English).
     MissingTranslation(String),
 }
@@ -145,7 +151,9 @@ impl Renderer {
         meta.push(self.inline(&h.company, "company name"));
         let rep = &h.representative;
         meta.push(match (rep.title.get(self.lang), rep.name.get(self.lang)) {
-            (Some(t), Some(n)) => Inline::Text([t, n].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ")),
+            (Some(t), Some(n)) => {
+                Inline::Text([t, n].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" "))
+            }
             _ => Inline::MissingTranslation("representative".to_string()),
         });
         meta
@@ -164,7 +172,8 @@ impl Renderer {
         let mut blocks = self.paragraphs(&a.text, "how information is acquired");
         if a.text.is_blank() {
             // A hand-written policy may give only the structured methods: list them.
-            let methods: Vec<AcquisitionMethod> = AcquisitionMethod::ALL.into_iter().filter(|m| a.methods.contains(m)).collect();
+            let methods: Vec<AcquisitionMethod> =
+                AcquisitionMethod::ALL.into_iter().filter(|m| a.methods.contains(m)).collect();
             blocks.push(Block::List(methods.iter().map(|m| Inline::Text(m.label(self.lang).to_string())).collect()));
         }
         for (i, note) in a.notes.iter().enumerate() {
@@ -191,7 +200,9 @@ impl Renderer {
         for (i, note) in p.notes.iter().enumerate() {
             blocks.extend(self.notes(note, &format!("purposes note {}", i + 1)));
         }
-        Section { id: "purposes", heading: self.pick("利用目的・利用方法", "Purposes and methods of use"), blocks }
+        Section {
+            id: "purposes", heading: self.pick("利用目的・利用方法", "Purposes and methods of use"), blocks
+        }
     }
 
     fn security(&self, policy: &Policy) -> Section {
@@ -296,15 +307,25 @@ impl Renderer {
         let listed = leaks::listed(rule, published, today);
         let label = self.pick("事故内容", "Incidents");
         if listed.is_empty() {
-            blocks.push(Block::Fields(vec![Field { label: label.clone(), value: Inline::Text(self.pick("なし", "None")) }]));
+            blocks.push(Block::Fields(vec![Field {
+                label: label.clone(),
+                value: Inline::Text(self.pick("なし", "None")),
+            }]));
         }
         for leak in listed {
             blocks.push(Block::Fields(vec![
-                Field { label: self.pick("発生日", "Date of occurrence"), value: Inline::Text(leak.occurred.in_lang(self.lang)) },
+                Field {
+                    label: self.pick("発生日", "Date of occurrence"),
+                    value: Inline::Text(leak.occurred.in_lang(self.lang)),
+                },
                 Field { label: label.clone(), value: self.inline(&leak.summary, &format!("incident `{}`", leak.id)) },
             ]));
         }
-        Section { id: "leaks", heading: self.pick("特定利用者情報の漏えい", "Leaks of specified user information"), blocks }
+        Section {
+            id: "leaks",
+            heading: self.pick("特定利用者情報の漏えい", "Leaks of specified user information"),
+            blocks,
+        }
     }
 }
 
@@ -327,7 +348,8 @@ fn lines(s: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The plain-text rendering: headings on their own lines, one line per paragraph, list items
-/// with `・`, ※ notes, `label：value` fields; a blank line between sections.
+/// with `・` (`- ` in English), ※ notes (`Note: `), `label：value` fields; a blank line
+/// between sections.
 pub fn text(doc: &Document) -> String {
     let ja = doc.lang == Lang::Ja;
     let mut out = String::new();
@@ -364,13 +386,13 @@ fn block_text(block: &Block, ja: bool, out: &mut String) {
         }
         Block::List(items) => {
             for item in items {
-                out.push('・');
+                out.push_str(if ja { "・" } else { "- " });
                 out.push_str(&inline_text(item));
                 out.push('\n');
             }
         }
         Block::Note(n) => {
-            out.push('※');
+            out.push_str(if ja { "※" } else { "Note: " });
             out.push_str(n);
             out.push('\n');
         }
