@@ -331,6 +331,11 @@ impl<'a> Importer<'a> {
                     continue;
                 }
             }
+            if title.is_none() && l.has(&["方針", "policy"]) {
+                title = Some(text_in(lang, l.text.clone()));
+                self.place(l, Place::Field("header.title"));
+                continue;
+            }
             if company.is_none() && is_company(&l.key) {
                 company = Some(text_in(lang, l.text.clone()));
                 self.place(l, Place::Field("header.company"));
@@ -455,7 +460,7 @@ impl<'a> Importer<'a> {
             let lang = self.lang_of(l);
             self.place(l, Place::Field("acquisition"));
             if l.mark == Mark::Note {
-                notes.push(text_in(lang, l.text.clone()));
+                notes.push(text_in(lang, l.with_mark()));
                 continue;
             }
             let mut kept = String::new();
@@ -504,7 +509,11 @@ impl<'a> Importer<'a> {
                 || key.starts_with("注:")
                 || key.starts_with("注記");
             if starts_note {
-                notes.push(text_in(lang, l.text.clone()));
+                let text =
+                    l.text.trim_start_matches(|c: char| c.is_alphabetic() && c.is_ascii() || c == '注' || c == '記');
+                let text = text.trim_start_matches([':', '：', ' ']);
+                let text = if l.mark == Mark::Note || text.is_empty() { l.text.as_str() } else { text };
+                notes.push(text_in(lang, text.to_string()));
                 self.place(l, Place::Field("purposes.notes"));
             } else if l.is_list_item() || (!any_marked && !key.ends_with(':') && !key.ends_with('。')) {
                 items.push((l.no, lang, l.text.clone()));
@@ -797,14 +806,14 @@ impl<'a> Importer<'a> {
                 contact.heading = Some(text_in(lang, l.text.clone()));
                 self.place(l, Place::Field("contact.heading"));
             } else if let (Some(email), None) = (find_email(&l.text), &contact.email) {
+                self.contact_value(l, &email, &mut text, "contact.email");
                 contact.email = Some(email);
-                self.place(l, Place::Field("contact.email"));
             } else if let (Some(url), None) = (find_url(&l.text), &contact.url) {
+                self.contact_value(l, &url, &mut text, "contact.url");
                 contact.url = Some(url);
-                self.place(l, Place::Field("contact.url"));
             } else if let (Some(phone), None) = (find_phone(&l.text), &contact.phone) {
+                self.contact_value(l, &phone, &mut text, "contact.phone");
                 contact.phone = Some(phone);
-                self.place(l, Place::Field("contact.phone"));
             } else if contact.hours.is_none()
                 && (key.contains("受付時間") || key.contains("hours") || key.contains("営業時間"))
             {
@@ -822,6 +831,25 @@ impl<'a> Importer<'a> {
         }
         contact.text = text.into_text();
         contact
+    }
+
+    /// A line holding an address or number: the value goes to its field; a line that says
+    /// more than `label: value` is also kept as contact text, so no words are lost.
+    fn contact_value(&mut self, l: &Line, value: &str, text: &mut TextBuf, field: &'static str) {
+        let residue = l.text.replacen(value, "", 1);
+        let residue = residue.trim_matches(|c: char| c.is_whitespace() || ":：-()（）。.".contains(c));
+        let label = line::fold(residue);
+        let is_label = label.chars().count() <= 12
+            && !label.contains("ください")
+            && !label.contains("please")
+            && !label.contains(' ')
+            || ["e-mail", "email", "mail address", "phone number", "telephone", "website"].contains(&label.as_str());
+        if residue.is_empty() || is_label {
+            self.place(l, Place::Field(field));
+        } else {
+            text.push(self.lang_of(l), l.with_mark());
+            self.place(l, Place::Field("contact.text"));
+        }
     }
 
     fn leaks(&mut self, at: u32, lines: &[&Line], enacted: Date) -> LeakRule {
@@ -1130,6 +1158,10 @@ fn service_names(text: &str, lang: Lang) -> Vec<String> {
     let key = line::fold(text);
     let mut names = Vec::new();
     if lang == Lang::Ja || line::has_japanese(text) {
+        // A sentence about the information (`…を取得します。`) names no service; a listing does.
+        if key.contains('。') || key.ends_with("ます") {
+            return names;
+        }
         let cuts = [
             "をご契約",
             "をご利用",

@@ -170,7 +170,7 @@ impl Renderer {
     fn acquisition(&self, policy: &Policy) -> Section {
         let a = &policy.acquisition;
         let mut blocks = self.paragraphs(&a.text, "how information is acquired");
-        if a.text.is_blank() {
+        if a.text.is_blank() && a.text.en.as_deref().is_none_or(|en| en.trim().is_empty()) {
             // A hand-written policy may give only the structured methods: list them.
             let methods: Vec<AcquisitionMethod> =
                 AcquisitionMethod::ALL.into_iter().filter(|m| a.methods.contains(m)).collect();

@@ -114,8 +114,20 @@ pub(crate) fn purpose_id(key: &str) -> Option<&'static str> {
     if has(&["改善", "開発", "品質", "improv", "develop"]) {
         return Some("service_improvement");
     }
-    if has(&["紹介", "提案", "アンケート", "宣伝", "営業", "ご案内", "景品", "market", "promot", "introduc", "survey"])
-    {
+    if has(&[
+        "紹介",
+        "提案",
+        "アンケート",
+        "宣伝",
+        "営業",
+        "ご案内",
+        "景品",
+        "market",
+        "promot",
+        "introduc",
+        "survey",
+        "offer",
+    ]) {
         return Some("marketing");
     }
     if has(&["本人確認", "請求", "料金", "提供", "契約", "工事", "provid", "billing", "bill ", "identit", "contract"])
@@ -142,21 +154,36 @@ pub(crate) fn consent_of(id: &str, key: &str) -> ConsentMode {
 }
 
 pub(crate) fn channels_of(key: &str) -> Vec<Channel> {
-    let mut out = Vec::new();
-    let mut add = |words: &[&str], c: Channel| {
-        if words.iter().any(|w| key.contains(w)) && !out.contains(&c) {
-            out.push(c);
-        }
-    };
-    add(&["電話", "telephone", "phone call", "by phone", "phone,"], Channel::Phone);
-    add(&["メール", "e-mail", "email"], Channel::Email);
-    add(&["郵送", "郵便", "by post", "postal", "letter"], Channel::Post);
-    add(&["sms", "ショートメッセージ"], Channel::Sms);
-    add(&["アプリ", "in the app", "mobile app"], Channel::App);
-    add(&["ウェブ", "web", "ホームページ"], Channel::Web);
-    add(&["広告表示", "広告の表示", "配信", "display of ad", "displaying ad", "deliver ad"], Channel::Advertising);
+    let has = |words: &[&str]| words.iter().any(|w| key.contains(w));
+    let phone = mentions_phone_channel(key) || has(&["telephone", "phone call", "by phone", "phone,"]);
+    let advertising = (key.contains("広告") && (key.contains("表示") || key.contains("配信")))
+        || has(&["display of ad", "displaying ad", "deliver ad", "show you ad", "show ads"]);
+    let mut out: Vec<Channel> = [
+        (phone, Channel::Phone),
+        (has(&["メール", "e-mail", "email"]), Channel::Email),
+        (has(&["郵送", "郵便", "by post", "postal", "letter"]), Channel::Post),
+        (has(&["sms", "ショートメッセージ"]), Channel::Sms),
+        (has(&["アプリ", "in the app", "mobile app"]), Channel::App),
+        (has(&["ウェブ", "web", "ホームページ"]), Channel::Web),
+        (advertising, Channel::Advertising),
+    ]
+    .into_iter()
+    .filter_map(|(yes, c)| yes.then_some(c))
+    .collect();
     out.sort();
     out
+}
+
+/// 電話 as a way of reaching the subscriber, not inside a service name (光電話, 電話サービス).
+fn mentions_phone_channel(key: &str) -> bool {
+    key.match_indices("電話").any(|(pos, w)| {
+        let before = key[..pos].chars().next_back();
+        let after = &key[pos + w.len()..];
+        !matches!(before, Some('光' | '帯' | 'p' | '定' | '動'))
+            && !after.starts_with("サービス")
+            && !after.starts_with("番号")
+            && !after.starts_with("網")
+    })
 }
 
 pub(crate) fn third_party_provision(key: &str) -> bool {
@@ -261,7 +288,7 @@ pub(crate) fn country(name: &str) -> Option<&'static Country> {
 /// A service id from well-known service names.
 pub(crate) fn known_service_id(key: &str) -> Option<&'static str> {
     let has = |words: &[&str]| words.iter().any(|w| key.contains(w));
-    if has(&["インターネット接続", "internet access", "internet connection", "broadband", "光回線", "fiber", "fibre"])
+    if has(&["インターネット", "internet access", "internet connection", "broadband", "光回線", "fiber", "fibre"])
     {
         Some("internet")
     } else if has(&["携帯", "モバイル", "mobile"]) {

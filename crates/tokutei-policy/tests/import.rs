@@ -1,0 +1,241 @@
+//! Import of published policy texts: one fixture per variant of real policies (numbering,
+//! bullets, brackets, English, tables, several services, unplaceable text) in `tests/import/`,
+//! each snapshotted as the policy file, the warnings and the Japanese (or English) rendering;
+//! and properties that hold for any text.
+
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+use tokutei_policy::import::{Imported, Place, import};
+use tokutei_policy::render::{self};
+use tokutei_policy::{Date, Lang, parse, to_toml};
+use unicode_normalization::UnicodeNormalization;
+
+fn fixtures() -> Vec<(String, String)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/import");
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("fixture directory")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .map(|p| {
+            let name = p.file_stem().expect("name").to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).expect("fixture is UTF-8"))
+        })
+        .collect();
+    out.sort();
+    assert!(out.len() >= 5, "fixtures missing in {}", dir.display());
+    out
+}
+
+fn today() -> Date {
+    Date::new(2026, 1, 1).unwrap()
+}
+
+/// What a person reviews after an import: the policy file, the warnings, the rendering.
+fn report(imported: &Imported, lang: Lang) -> String {
+    let mut out = String::from("# policy file\n");
+    out.push_str(&to_toml(&imported.policy));
+    out.push_str("\n# warnings\n");
+    for w in &imported.warnings {
+        out.push_str(&format!("{}: {}\n", w.line, w.message));
+    }
+    out.push_str(&format!("\n# rendering ({})\n", lang.code()));
+    out.push_str(&render::text(&render::document(&imported.policy, lang, &[], today())));
+    out
+}
+
+#[test]
+fn fixtures_import_as_snapshotted() {
+    for (name, text) in fixtures() {
+        let imported = import(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let lang = if name.starts_with("en-") { Lang::En } else { Lang::Ja };
+        insta::with_settings!({ snapshot_path => "import/snapshots", prepend_module_to_snapshot => false, description => name.clone() }, {
+            insta::assert_snapshot!(name.clone(), report(&imported, lang));
+        });
+    }
+}
+
+#[test]
+fn fixtures_round_trip_through_the_policy_file() {
+    for (name, text) in fixtures() {
+        let policy = import(&text).expect("imports").policy;
+        let back = parse(&to_toml(&policy)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(back, policy, "{name}");
+    }
+}
+
+/// NFKC, without a leading list or heading mark, without white space.
+fn normalise(line: &str) -> String {
+    let s: String = line.nfkc().collect();
+    let mut s = s.trim();
+    loop {
+        let before = s;
+        s = s.trim_start_matches(['・', '●', '■', '-', '－', '※', '【', '<', '>', '】', ' ']);
+        for close in [')', '.', '条'] {
+            if let Some(pos) = s.find(close) {
+                let inner = s[..pos].trim_start_matches(['(', '第']);
+                if pos <= 6 && !inner.is_empty() && inner.chars().all(|c| c.is_ascii_digit()) {
+                    s = &s[pos + close.len_utf8()..];
+                }
+            }
+        }
+        if s == before {
+            break;
+        }
+    }
+    s.trim_end_matches(['】', '>', ' ', '-']).chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Every line placed in a free-text field of a fixture shows up in the rendering, in order.
+#[test]
+fn fixture_text_fields_render_in_order() {
+    for (name, text) in fixtures() {
+        let imported = import(&text).expect("imports");
+        let lang = if name.starts_with("en-") { Lang::En } else { Lang::Ja };
+        let rendered = render::text(&render::document(&imported.policy, lang, &[], today()));
+        let haystack: String = rendered.lines().map(normalise).collect();
+        let raw: Vec<&str> = text.lines().collect();
+        let mut from = 0;
+        for fate in &imported.lines {
+            let Place::Field(field) = fate.place else { continue };
+            let checked =
+                ["content", "acquisition", "purposes", "security", "foreign.intro", "contact.text", "leaks.text"];
+            if !checked.iter().any(|c| field.starts_with(c)) {
+                continue;
+            }
+            // Sentences may be split off a line (a call-recording note), so look for each.
+            for sentence in raw[fate.line as usize - 1].split_inclusive(['。']).flat_map(|s| s.split_inclusive(". ")) {
+                let sentence = normalise(sentence);
+                match haystack[from..].find(&sentence) {
+                    Some(at) => from += at + sentence.len(),
+                    None => {
+                        panic!("{name}: line {} ({field}) not rendered in order: {sentence}\n{rendered}", fate.line)
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn variants_are_understood() {
+    let all = fixtures();
+    let get = |n: &str| import(&all.iter().find(|(name, _)| name == n).expect("fixture").1).expect("imports").policy;
+
+    let p = get("ja-fullwidth-numbered");
+    assert_eq!(p.header.enacted, Date::new(2025, 4, 1).unwrap());
+    assert!(p.foreign.none && p.foreign.entries.is_empty());
+    assert_eq!(p.security.measures.len(), 7);
+    assert_eq!(p.contact.phone.as_deref(), Some("0120-123-456"));
+    assert_eq!(p.leaks.years, 5);
+    assert_eq!(p.purposes.list.len(), 4);
+    assert!(p.unplaced.is_empty(), "{:?}", p.unplaced);
+
+    let p = get("ja-articles-table");
+    assert_eq!(p.header.revisions.len(), 1);
+    let services: Vec<&str> = p.services.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(services, ["voice", "email"]);
+    assert_eq!(p.categories.len(), 2);
+    let countries: Vec<Option<&str>> = p.foreign.entries.iter().map(|e| e.country_code.as_deref()).collect();
+    assert_eq!(countries, [Some("SG"), Some("IE"), Some("US"), None], "an unknown country has no code");
+    assert_eq!(p.foreign.entries[1].regimes.len(), 1);
+    assert!(!p.foreign.entries[1].regimes_none);
+    assert_eq!(p.leaks.since, Date::new(2024, 10, 1).unwrap());
+    assert_eq!(p.leaks.years, 10);
+    assert_eq!(p.unplaced.len(), 1, "a listed incident is not imported silently");
+
+    let p = get("ja-brackets-blocks");
+    let services: Vec<&str> = p.services.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(services, ["mwf", "mcr"]);
+    assert_eq!(p.foreign.entries.len(), 2);
+    assert!(p.foreign.entries[1].recipient.is_some());
+    assert_eq!(p.security.measures.len(), 7);
+    assert_eq!(p.contact.email.as_deref(), Some("privacy@hikari-mori.example"));
+
+    let p = get("en-policy");
+    assert!(p.header.title.ja.is_empty());
+    assert_eq!(p.header.title.en.as_deref(), Some("Specified User Information Handling Policy"));
+    assert_eq!(p.header.representative.name.en.as_deref(), Some("Sora Kumoi"));
+    assert_eq!(p.purposes.list.len(), 4);
+    assert!(p.purposes.list.iter().all(|x| x.continues_after_termination));
+    assert_eq!(p.foreign.entries[0].country_code.as_deref(), Some("US"));
+    assert_eq!(p.acquisition.notes.len(), 1);
+    assert!(p.acquisition.indirect);
+    assert_eq!(p.leaks.since, Date::new(2025, 4, 1).unwrap());
+
+    let p = get("ja-tabs-unplaced");
+    assert_eq!(p.header.enacted, Date::new(2025, 3, 3).unwrap());
+    assert_eq!(p.foreign.entries.len(), 2);
+    assert_eq!(p.unplaced.len(), 1);
+    assert_eq!(p.unplaced[0].line, 2);
+}
+
+fn line_strategy() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("特定利用者情報の取扱方針".to_string()),
+        Just("制定 2024年4月12日".to_string()),
+        Just("1. 利用目的".to_string()),
+        Just("（1）基本方針の策定".to_string()),
+        Just("第3条 安全管理措置".to_string()),
+        Just("【お問い合わせ】".to_string()),
+        Just("・料金を請求すること".to_string()),
+        Just("- To answer inquiries".to_string()),
+        Just("対象サービス:テスト網(TN)".to_string()),
+        Just("保管・委託先国名称:米国、ルーンランド".to_string()),
+        Just("| 対象サービス | 国 | 制度 |".to_string()),
+        Just("a\tb\tc".to_string()),
+        Just("事故内容:なし".to_string()),
+        Just("事故内容:あり".to_string()),
+        Just("漏えい".to_string()),
+        Just("-".to_string()),
+        Just(" -".to_string()),
+        Just("※".to_string()),
+        Just("<>".to_string()),
+        Just("【】".to_string()),
+        Just("(".to_string()),
+        Just("第条".to_string()),
+        Just("".to_string()),
+        "\\PC{0,40}",
+        "[ -~]{0,40}",
+        "[・●■※（）(0-9１２．.:：|\t -]{0,12}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Import never panics, and every non-blank line is either placed or kept as unplaced
+    /// with a warning; what it produces is a policy file that reads back the same.
+    #[test]
+    fn every_line_is_placed_or_kept(lines in prop::collection::vec(line_strategy(), 0..40)) {
+        let text = lines.join("\n");
+        match import(&text) {
+            Err(e) => {
+                let binary = text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n' | '\u{c}'));
+                prop_assert!(text.trim().is_empty() || binary, "rejected a text: {e}");
+            }
+            Ok(imported) => {
+                for (i, raw) in text.lines().enumerate() {
+                    let no = u32::try_from(i + 1).unwrap();
+                    if raw.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}').is_empty() {
+                        continue;
+                    }
+                    let fate = imported.lines.iter().find(|f| f.line == no);
+                    prop_assert!(fate.is_some(), "line {} was dropped: {:?}", no, raw);
+                    if fate.map(|f| f.place) == Some(Place::Unplaced) {
+                        prop_assert!(imported.policy.unplaced.iter().any(|u| u.line == no));
+                        prop_assert!(imported.warnings.iter().any(|w| w.line == no));
+                    }
+                }
+                prop_assert_eq!(
+                    imported.policy.unplaced.len(),
+                    imported.lines.iter().filter(|f| f.place == Place::Unplaced).count()
+                );
+                let back = parse(&to_toml(&imported.policy));
+                prop_assert_eq!(back.as_ref(), Ok(&imported.policy));
+                // The rendering never panics either.
+                let _ = render::text(&render::document(&imported.policy, Lang::En, &[], today()));
+            }
+        }
+    }
+}
