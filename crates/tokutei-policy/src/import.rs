@@ -212,6 +212,12 @@ impl<'a> Importer<'a> {
                 None => header.push(l),
             }
         }
+        if self.lang == Lang::En {
+            self.warn(
+                1,
+                "the text is in English: the English fields were filled and the Japanese (authoritative) fields are empty; write them before publishing",
+            );
+        }
         let header = self.header(&header);
         let mut by_id: BTreeMap<SectionId, (u32, Vec<&Line>)> = BTreeMap::new();
         for (id, at, body) in sections {

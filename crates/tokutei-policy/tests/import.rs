@@ -239,3 +239,76 @@ proptest! {
         }
     }
 }
+
+fn fixture_policy(name: &str) -> tokutei_policy::Policy {
+    let (_, text) = fixtures().into_iter().find(|(n, _)| n == name).expect("fixture");
+    import(&text).expect("imports").policy
+}
+
+/// The structure the HTML page walks, pinned for one fixture.
+#[test]
+fn document_structure_is_snapshotted() {
+    let doc = render::document(&fixture_policy("ja-brackets-blocks"), Lang::Ja, &[], today());
+    let ids: Vec<&str> = doc.sections.iter().map(|s| s.id).collect();
+    assert_eq!(ids, ["content", "acquisition", "purposes", "security", "foreign", "contact", "leaks"]);
+    insta::with_settings!({ snapshot_path => "import/snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_json_snapshot!("document-ja-brackets-blocks", doc);
+    });
+}
+
+fn leaks_section(doc: &render::Document) -> &render::Section {
+    doc.sections.iter().find(|s| s.id == "leaks").expect("leaks section")
+}
+
+#[test]
+fn listed_leaks_replace_the_none_line_inside_their_window() {
+    use tokutei_policy::leaks::PublishedLeak;
+    let policy = fixture_policy("ja-fullwidth-numbered"); // since 2025-04-01, 5 years
+    let d = |y, m, day| Date::new(y, m, day).unwrap();
+    let leak = PublishedLeak {
+        id: "inc-1".into(),
+        occurred: d(2025, 6, 1),
+        published: d(2025, 6, 20),
+        summary: tokutei_policy::Text::new("請求書の誤送付", "invoices sent to the wrong address"),
+    };
+    let leaks = [leak];
+    let ja = render::text(&render::document(&policy, Lang::Ja, &leaks, d(2026, 1, 1)));
+    assert!(ja.contains("発生日：2025年6月1日\n事故内容：請求書の誤送付\n"), "{ja}");
+    assert!(!ja.contains("事故内容：なし"), "{ja}");
+    let en = render::text(&render::document(&policy, Lang::En, &leaks, d(2026, 1, 1)));
+    assert!(en.contains("Date of occurrence: 1 June 2025\nIncidents: invoices sent to the wrong address\n"), "{en}");
+    // Before publication and after the 5 years: none listed.
+    for today in [d(2025, 6, 19), d(2030, 6, 1)] {
+        let doc = render::document(&policy, Lang::Ja, &leaks, today);
+        let last = leaks_section(&doc).blocks.last().expect("blocks");
+        assert_eq!(
+            last,
+            &render::Block::Fields(vec![render::Field {
+                label: "事故内容".into(),
+                value: render::Inline::Text("なし".into())
+            }]),
+            "{today}"
+        );
+    }
+}
+
+#[test]
+fn english_shows_translations_and_marks_only_the_gaps() {
+    let mut policy = fixture_policy("ja-fullwidth-numbered");
+    policy.header.title.en = Some("Handling Policy".into());
+    policy.purposes.list[0].text.en = Some("To bill you".into());
+    let text = render::text(&render::document(&policy, Lang::En, &[], today()));
+    assert!(text.starts_with("Handling Policy\n"), "{text}");
+    assert!(text.contains("- To bill you\n"), "{text}");
+    assert!(text.contains("- [English translation not provided: purpose `marketing`]\n"), "{text}");
+    assert!(!text.contains("料金"), "no Japanese fallback: {text}");
+}
+
+#[test]
+fn individually_set_purposes_are_not_listed() {
+    let mut policy = fixture_policy("ja-fullwidth-numbered");
+    policy.purposes.list[1].individually_set = true;
+    let text = render::text(&render::document(&policy, Lang::Ja, &[], today()));
+    assert!(!text.contains(&policy.purposes.list[1].text.ja), "{text}");
+    assert!(text.contains(&policy.purposes.list[0].text.ja), "{text}");
+}
