@@ -11,4 +11,5 @@ mod policy_versions;
 mod vault;
 
 pub use db::SqliteStore;
+pub use ledger::SqliteLedger;
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
