@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::model::{ConsentMode, MeasureKind, Policy, Text, Tier};
+use crate::model::{ConsentMode, MeasureKind, Policy, RetentionStart, Text, Tier};
 use crate::source::{Position, parse};
 use locate::FieldPath;
 
@@ -53,6 +53,7 @@ pub const RULES: &[&str] = &[
     MISSING_TRANSLATION,
     UNUSED_MASK,
     UNUSED_CATEGORY,
+    CONTACT_FORMAT,
 ];
 
 const PARSE: &str = "parse";
@@ -88,6 +89,7 @@ const UNPLACED_TEXT: &str = "unplaced-text";
 const MISSING_TRANSLATION: &str = "missing-translation";
 const UNUSED_MASK: &str = "unused-mask";
 const UNUSED_CATEGORY: &str = "unused-category";
+const CONTACT_FORMAT: &str = "contact-format";
 
 /// Logs kept longer than this many months need a written justification (電気通信事業GL 通信履歴).
 pub const LOG_MONTHS_WITHOUT_JUSTIFICATION: u32 = 6;
@@ -410,19 +412,24 @@ fn services_and_categories(policy: &Policy, out: &mut Findings) {
                 );
             }
         }
-        if category.log
-            && category.retention.months > LOG_MONTHS_WITHOUT_JUSTIFICATION
-            && category.retention_justification.as_ref().is_none_or(Text::is_blank)
-        {
-            out.error(
-                LOG_RETENTION_JUSTIFICATION,
-                at.key("retention").key("months"),
-                format!(
-                    "log category `{id}` is kept {} months but has no `retention_justification`",
-                    category.retention.months
-                ),
-                Some("logs are kept at most 6 months unless a business need is written down"),
-            );
+        let unjustified = category.retention_justification.as_ref().is_none_or(Text::is_blank);
+        if category.log && unjustified {
+            // Counted from the contract's end, a log is kept for the whole contract plus the
+            // period: longer than 6 months in all but name.
+            let from_contract_end = category.retention.from == RetentionStart::ContractEnd;
+            if from_contract_end || category.retention.months > LOG_MONTHS_WITHOUT_JUSTIFICATION {
+                let (field, kept) = if from_contract_end {
+                    (at.key("retention").key("from"), "until the contract ends".to_string())
+                } else {
+                    (at.key("retention").key("months"), format!("{} months", category.retention.months))
+                };
+                out.error(
+                    LOG_RETENTION_JUSTIFICATION,
+                    field,
+                    format!("log category `{id}` is kept {kept} but has no `retention_justification`"),
+                    Some("logs are kept at most 6 months from collection unless a business need is written down"),
+                );
+            }
         }
         for (j, mask) in category.masks.iter().enumerate() {
             out.id(&mask.id, at.key("masks").index(j).key("id"));
@@ -703,6 +710,26 @@ fn contact_and_leaks(policy: &Policy, out: &mut Findings) {
             Some("set at least one of `email`, `phone`, `url`, `postal_address`"),
         );
     }
+    if let Some(email) = c.email.as_deref().filter(|e| !e.trim().is_empty())
+        && !is_email(email)
+    {
+        out.error(
+            CONTACT_FORMAT,
+            at.key("email"),
+            format!("contact email `{email}` is not an email address"),
+            Some("write one address like `privacy@example.jp`"),
+        );
+    }
+    if let Some(url) = c.url.as_deref().filter(|u| !u.trim().is_empty())
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        out.error(
+            CONTACT_FORMAT,
+            at.key("url"),
+            format!("contact url `{url}` is not a web address"),
+            Some("write the full address, starting with `https://`"),
+        );
+    }
     let leaks = FieldPath::keys("leaks");
     out.required(&policy.leaks.text, leaks.key("text"), "the leak section's text");
     if policy.leaks.years == 0 {
@@ -712,6 +739,21 @@ fn contact_and_leaks(policy: &Policy, out: &mut Findings) {
             "leaks are listed for 0 years".into(),
             Some("leaks stay listed for at least one year (10 in the usual rule)"),
         );
+    }
+}
+
+/// One `local@domain.tld` address, without spaces.
+fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !s.chars().any(char::is_whitespace)
+        }
+        None => false,
     }
 }
 
