@@ -118,6 +118,52 @@ impl TextBuf {
     }
 }
 
+/// Set `text` in `lang` when it has the other language only: a bilingual text gives each
+/// line in both languages. Whether it did.
+fn fill_translation(text: Option<&mut Text>, lang: Lang, s: &str) -> bool {
+    let Some(text) = text else { return false };
+    match lang {
+        Lang::En if text.en.is_none() && !text.ja.is_empty() => text.en = Some(s.to_string()),
+        Lang::Ja if text.ja.is_empty() && text.en.is_some() => text.ja = s.to_string(),
+        _ => return false,
+    }
+    true
+}
+
+/// List items as texts: a bilingual list gives each item in both languages, either item by
+/// item (ja, en, ja, en) or as two blocks of the same length (ja, ja, en, en).
+fn pair_translations(items: Vec<(u32, Lang, String)>) -> Vec<(u32, Text)> {
+    let ja = items.iter().filter(|i| i.1 == Lang::Ja).count();
+    let en = items.len() - ja;
+    let switches = items.windows(2).filter(|w| w[0].1 != w[1].1).count();
+    if ja > 1 && ja == en && switches == 1 {
+        let (first, second) = items.split_at(ja);
+        return first
+            .iter()
+            .zip(second)
+            .map(|(a, b)| {
+                let mut t = text_in(a.1, a.2.clone());
+                fill_translation(Some(&mut t), b.1, &b.2);
+                (a.0, t)
+            })
+            .collect();
+    }
+    let mut out: Vec<(u32, Text)> = Vec::new();
+    for (no, lang, s) in items {
+        if !fill_translation(out.last_mut().map(|i| &mut i.1), lang, &s) {
+            out.push((no, text_in(lang, s)));
+        }
+    }
+    out
+}
+
+/// Push a list entry, or make it the translation of the previous one (bilingual texts).
+fn push_or_pair(list: &mut Vec<Text>, lang: Lang, s: String) {
+    if !fill_translation(list.last_mut(), lang, &s) {
+        list.push(text_in(lang, s));
+    }
+}
+
 fn text_in(lang: Lang, s: impl Into<String>) -> Text {
     match lang {
         Lang::Ja => Text::ja(s),
@@ -280,7 +326,7 @@ impl<'a> Importer<'a> {
             return None;
         }
         let key = l.key.trim_end_matches([':', '：']);
-        let max = if l.lang == LineLang::En { 70 } else { 40 };
+        let max = if l.lang == LineLang::En || l.key.chars().any(|c| c.is_ascii_alphabetic()) { 80 } else { 40 };
         if l.char_len() > max
             || key.contains('。')
             || key.contains(':')
@@ -331,11 +377,31 @@ impl<'a> Importer<'a> {
                     self.place(l, Place::Field("header.effective"));
                     continue;
                 }
-                if enacted.is_none() && l.char_len() < 40 {
+                if (enacted.is_none() || enacted == Some(date)) && l.char_len() < 40 {
+                    // The same date again is the other language's line (`Enacted: …`).
                     enacted = Some(date);
                     self.place(l, Place::Field("header.enacted"));
                     continue;
                 }
+            }
+            // A bilingual header gives each line in both languages.
+            if l.has(&["方針", "policy"]) && fill_translation(title.as_mut(), lang, &l.text) {
+                self.place(l, Place::Field("header.title"));
+                continue;
+            }
+            if is_company(&l.key) && fill_translation(company.as_mut(), lang, &l.text) {
+                self.place(l, Place::Field("header.company"));
+                continue;
+            }
+            if let Some(rep) = representative.as_mut()
+                && is_representative(&l.key)
+                && rep.title.get(lang).is_none_or(str::is_empty)
+            {
+                let (t, n) = split_representative(&l.text);
+                fill_translation(Some(&mut rep.title), lang, &t);
+                fill_translation(Some(&mut rep.name), lang, &n);
+                self.place(l, Place::Field("header.representative"));
+                continue;
             }
             if title.is_none() && l.has(&["方針", "policy"]) {
                 title = Some(text_in(lang, l.text.clone()));
@@ -406,12 +472,35 @@ impl<'a> Importer<'a> {
     fn content(&mut self, at: u32, lines: &[&Line]) -> (ContentSection, Vec<Category>) {
         let mut text = TextBuf::default();
         let mut categories: Vec<Category> = Vec::new();
+        // The services the previous line named: a bilingual text names them again in the
+        // other language on the next line.
+        let mut previous: Vec<String> = Vec::new();
         for l in lines {
             let lang = self.lang_of(l);
             text.push(lang, l.with_mark());
             self.place(l, Place::Field("content.text"));
-            for name in service_names(&l.text, lang) {
+            let names = service_names(&l.text, lang);
+            let translates = !names.is_empty()
+                && names.len() == previous.len()
+                && previous
+                    .iter()
+                    .all(|id| self.services.iter().any(|s| s.id == *id && s.name.get(lang).is_none_or(str::is_empty)));
+            if translates {
+                for (name, id) in names.iter().zip(&previous) {
+                    if let Some(s) = self.services.iter_mut().find(|s| s.id == *id) {
+                        fill_translation(Some(&mut s.name), lang, name);
+                    }
+                    if let Some(c) = categories.iter_mut().find(|c| c.services.contains(id)) {
+                        fill_translation(Some(&mut c.name), lang, &l.text);
+                    }
+                }
+                previous.clear();
+                continue;
+            }
+            previous.clear();
+            for name in names {
                 let sid = self.service_for(&name, lang);
+                previous.push(sid.clone());
                 if let Some(c) = categories.iter_mut().find(|c| c.services.contains(&sid)) {
                     add_to_text(&mut c.name, lang, &l.text);
                     continue;
@@ -466,7 +555,7 @@ impl<'a> Importer<'a> {
             let lang = self.lang_of(l);
             self.place(l, Place::Field("acquisition"));
             if l.mark == Mark::Note {
-                notes.push(text_in(lang, l.with_mark()));
+                push_or_pair(&mut notes, lang, l.with_mark());
                 continue;
             }
             let mut kept = String::new();
@@ -478,7 +567,7 @@ impl<'a> Importer<'a> {
                     || key.contains("通話を録音")
                     || (key.contains("call") && key.contains("record") && !(text.is_empty() && kept.is_empty()));
                 if is_note {
-                    notes.push(text_in(lang, sentence.trim()));
+                    push_or_pair(&mut notes, lang, sentence.trim().to_string());
                 } else {
                     main_key.push_str(&key);
                     kept.push_str(&sentence);
@@ -519,7 +608,7 @@ impl<'a> Importer<'a> {
                     l.text.trim_start_matches(|c: char| c.is_alphabetic() && c.is_ascii() || c == '注' || c == '記');
                 let text = text.trim_start_matches([':', '：', ' ']);
                 let text = if l.mark == Mark::Note || text.is_empty() { l.text.as_str() } else { text };
-                notes.push(text_in(lang, text.to_string()));
+                push_or_pair(&mut notes, lang, text.to_string());
                 self.place(l, Place::Field("purposes.notes"));
             } else if l.is_list_item() || (!any_marked && !key.ends_with(':') && !key.ends_with('。')) {
                 items.push((l.no, lang, l.text.clone()));
@@ -534,7 +623,7 @@ impl<'a> Importer<'a> {
                 }
                 self.place(l, Place::Field("purposes.list"));
             } else {
-                notes.push(text_in(lang, l.text.clone()));
+                push_or_pair(&mut notes, lang, l.text.clone());
                 self.place(l, Place::Field("purposes.notes"));
             }
         }
@@ -553,8 +642,8 @@ impl<'a> Importer<'a> {
             || notes_key.contains("after your contract");
         let category_ids: Vec<String> = categories.iter().map(|c| c.id.clone()).collect();
         let mut list: Vec<Purpose> = Vec::new();
-        for (i, (no, lang, text)) in items.into_iter().enumerate() {
-            let key = line::fold(&text);
+        for (i, (no, text)) in pair_translations(items).into_iter().enumerate() {
+            let key = line::fold(&format!("{} {}", text.ja, text.en.as_deref().unwrap_or("")));
             let base = tables::purpose_id(&key).map(str::to_string);
             let base = base.unwrap_or_else(|| {
                 self.warn(
@@ -576,7 +665,7 @@ impl<'a> Importer<'a> {
                 continues_after_termination: continues,
                 categories: category_ids.clone(),
                 id,
-                text: text_in(lang, text),
+                text,
                 individually_set: false,
                 masking: BTreeMap::new(),
             });
@@ -594,10 +683,11 @@ impl<'a> Importer<'a> {
     fn security(&mut self, at: u32, lines: &[&Line]) -> SecuritySection {
         let mut intro = TextBuf::default();
         let mut measures: Vec<SecurityMeasure> = Vec::new();
+        let mut current: Option<usize> = None;
         for l in lines {
             let lang = self.lang_of(l);
             let kind = tables::measure_kind(&l.key);
-            let short = l.char_len() <= 40 && !l.key.contains('。');
+            let short = l.char_len() <= 40 && !l.key.contains('。') && !l.key.ends_with('.');
             let opens = (l.is_numbered() && (short || kind.is_some()))
                 || (matches!(l.mark, Mark::None | Mark::Square | Mark::Bracket) && short && kind.is_some());
             if opens {
@@ -613,6 +703,19 @@ impl<'a> Importer<'a> {
                     }
                     _ => (l.text.clone(), String::new()),
                 };
+                // The same measure again in the other language (a bilingual text).
+                if let Some(i) =
+                    measures.iter().position(|m| m.number == number && m.title.get(lang).is_none_or(str::is_empty))
+                {
+                    let m = &mut measures[i];
+                    fill_translation(Some(&mut m.title), lang, &title);
+                    if !body.is_empty() {
+                        add_to_text(&mut m.text, lang, &body);
+                    }
+                    current = Some(i);
+                    self.place(l, Place::Field("security.measures"));
+                    continue;
+                }
                 let kind = tables::measure_kind(&line::fold(&title)).unwrap_or_else(|| {
                     self.warn(
                         l.no,
@@ -629,8 +732,9 @@ impl<'a> Importer<'a> {
                     add_to_text(&mut text, lang, &body);
                 }
                 measures.push(SecurityMeasure { number, kind, title: text_in(lang, title), text, owner });
+                current = Some(measures.len() - 1);
                 self.place(l, Place::Field("security.measures"));
-            } else if let Some(m) = measures.last_mut() {
+            } else if let Some(m) = current.and_then(|i| measures.get_mut(i)) {
                 add_to_text(&mut m.text, lang, &l.with_mark());
                 self.place(l, Place::Field("security.measures"));
             } else {
@@ -684,13 +788,22 @@ impl<'a> Importer<'a> {
                 if let Some(field) = foreign_field(&line::fold(label)) {
                     let start_new = match rows.last() {
                         None => true,
-                        Some(r) => r.has(field) && field != ForeignField::Regimes,
+                        Some(r) => {
+                            r.has(field)
+                                && field != ForeignField::Regimes
+                                && (lang == r.lang || r.alt.iter().any(|a| a.0 == field))
+                        }
                     };
                     if start_new {
                         rows.push(Row { line: l.no, lang, ..Row::default() });
                     }
                     if let Some(row) = rows.last_mut() {
-                        row.set(field, value, label);
+                        if row.has(field) && lang != row.lang {
+                            // The same row in the other language (a bilingual text).
+                            row.alt.push((field, value.to_string()));
+                        } else {
+                            row.set(field, value, label);
+                        }
                     }
                     self.place(l, Place::Field("foreign.entries"));
                     continue;
@@ -717,8 +830,17 @@ impl<'a> Importer<'a> {
     }
 
     fn foreign_entries(&mut self, row: Row, enacted: Date) -> Vec<ForeignEntry> {
+        let other = row.other_lang();
         let service = match &row.service {
-            Some(name) => self.service_for(name, row.lang),
+            Some(name) => {
+                let id = self.service_for(name, row.lang);
+                if let (Some(alt), Some(s)) =
+                    (row.alt(ForeignField::Service), self.services.iter_mut().find(|s| s.id == id))
+                {
+                    fill_translation(Some(&mut s.name), other, alt);
+                }
+                id
+            }
             None => match self.services.first() {
                 Some(s) => {
                     let id = s.id.clone();
@@ -741,10 +863,15 @@ impl<'a> Importer<'a> {
                 format!("the foreign row on line {} names no regimes; なし is assumed, check it", row.line),
             );
         }
-        let regimes: Vec<Text> = match (&row.regimes, regimes_none) {
+        let mut regimes: Vec<Text> = match (&row.regimes, regimes_none) {
             (Some(r), false) => split_list(r).into_iter().map(|s| text_in(row.lang, s)).collect(),
             _ => Vec::new(),
         };
+        if let Some(alt) = row.alt(ForeignField::Regimes) {
+            for (text, alt) in regimes.iter_mut().zip(split_list(alt)) {
+                fill_translation(Some(text), other, &alt);
+            }
+        }
         let reviewed = row.reviewed.unwrap_or_else(|| {
             self.warn(
                 row.line,
@@ -776,7 +903,11 @@ impl<'a> Importer<'a> {
                             format!("country `{name}` is not in the country table; set its `country_code`"),
                         );
                     }
-                    (text_in(row.lang, name.clone()), None)
+                    let mut text = text_in(row.lang, name.clone());
+                    if let Some(alt) = row.alt(ForeignField::Country) {
+                        fill_translation(Some(&mut text), other, alt);
+                    }
+                    (text, None)
                 }
             };
             out.push(ForeignEntry {
@@ -784,7 +915,13 @@ impl<'a> Importer<'a> {
                 country,
                 country_code,
                 kind,
-                recipient: row.recipient.as_ref().map(|r| text_in(row.lang, r.clone())),
+                recipient: row.recipient.as_ref().map(|r| {
+                    let mut t = text_in(row.lang, r.clone());
+                    if let Some(alt) = row.alt(ForeignField::Recipient) {
+                        fill_translation(Some(&mut t), other, alt);
+                    }
+                    t
+                }),
                 regimes: regimes.clone(),
                 regimes_none,
                 recipient_measures: row.measures.as_ref().map(|r| text_in(row.lang, r.clone())),
@@ -811,13 +948,15 @@ impl<'a> Importer<'a> {
             if l.mark == Mark::Bracket && contact.heading.is_none() {
                 contact.heading = Some(text_in(lang, l.text.clone()));
                 self.place(l, Place::Field("contact.heading"));
-            } else if let (Some(email), None) = (find_email(&l.text), &contact.email) {
+            } else if l.mark == Mark::Bracket && fill_translation(contact.heading.as_mut(), lang, &l.text) {
+                self.place(l, Place::Field("contact.heading"));
+            } else if let Some(email) = find_email(&l.text).filter(|e| contact.email.as_ref().is_none_or(|c| c == e)) {
                 self.contact_value(l, &email, &mut text, "contact.email");
                 contact.email = Some(email);
-            } else if let (Some(url), None) = (find_url(&l.text), &contact.url) {
+            } else if let Some(url) = find_url(&l.text).filter(|u| contact.url.as_ref().is_none_or(|c| c == u)) {
                 self.contact_value(l, &url, &mut text, "contact.url");
                 contact.url = Some(url);
-            } else if let (Some(phone), None) = (find_phone(&l.text), &contact.phone) {
+            } else if let Some(phone) = find_phone(&l.text).filter(|p| contact.phone.as_ref().is_none_or(|c| c == p)) {
                 self.contact_value(l, &phone, &mut text, "contact.phone");
                 contact.phone = Some(phone);
             } else if contact.hours.is_none()
@@ -941,6 +1080,21 @@ struct Row {
     measures: Option<String>,
     kind: Option<ForeignKind>,
     reviewed: Option<Date>,
+    /// Values given again in the other language.
+    alt: Vec<(ForeignField, String)>,
+}
+
+impl Row {
+    fn alt(&self, f: ForeignField) -> Option<&str> {
+        self.alt.iter().find(|a| a.0 == f).map(|a| a.1.as_str())
+    }
+
+    fn other_lang(&self) -> Lang {
+        match self.lang {
+            Lang::Ja => Lang::En,
+            Lang::En => Lang::Ja,
+        }
+    }
 }
 
 impl Row {

@@ -32,15 +32,17 @@ fn today() -> Date {
 }
 
 /// What a person reviews after an import: the policy file, the warnings, the rendering.
-fn report(imported: &Imported, lang: Lang) -> String {
+fn report(imported: &Imported, langs: &[Lang]) -> String {
     let mut out = String::from("# policy file\n");
     out.push_str(&to_toml(&imported.policy));
     out.push_str("\n# warnings\n");
     for w in &imported.warnings {
         out.push_str(&format!("{}: {}\n", w.line, w.message));
     }
-    out.push_str(&format!("\n# rendering ({})\n", lang.code()));
-    out.push_str(&render::text(&render::document(&imported.policy, lang, &[], today())));
+    for &lang in langs {
+        out.push_str(&format!("\n# rendering ({})\n", lang.code()));
+        out.push_str(&render::text(&render::document(&imported.policy, lang, &[], today())));
+    }
     out
 }
 
@@ -48,9 +50,13 @@ fn report(imported: &Imported, lang: Lang) -> String {
 fn fixtures_import_as_snapshotted() {
     for (name, text) in fixtures() {
         let imported = import(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let lang = if name.starts_with("en-") { Lang::En } else { Lang::Ja };
+        let langs = match name.as_str() {
+            n if n.starts_with("en-") => &[Lang::En][..],
+            n if n.contains("bilingual") => &[Lang::Ja, Lang::En][..],
+            _ => &[Lang::Ja][..],
+        };
         insta::with_settings!({ snapshot_path => "import/snapshots", prepend_module_to_snapshot => false, description => name.clone() }, {
-            insta::assert_snapshot!(name.clone(), report(&imported, lang));
+            insta::assert_snapshot!(name.clone(), report(&imported, langs));
         });
     }
 }
@@ -91,30 +97,38 @@ fn normalise(line: &str) -> String {
 fn fixture_text_fields_render_in_order() {
     for (name, text) in fixtures() {
         let imported = import(&text).expect("imports");
-        let lang = if name.starts_with("en-") { Lang::En } else { Lang::Ja };
-        let rendered = render::text(&render::document(&imported.policy, lang, &[], today()));
-        let haystack: String = rendered.lines().map(normalise).collect();
         let raw: Vec<&str> = text.lines().collect();
-        let mut from = 0;
-        for fate in &imported.lines {
-            let Place::Field(field) = fate.place else { continue };
-            let checked =
-                ["content", "acquisition", "purposes", "security", "foreign.intro", "contact.text", "leaks.text"];
-            if !checked.iter().any(|c| field.starts_with(c)) {
-                continue;
-            }
-            // Sentences may be split off a line (a call-recording note), so look for each.
-            for sentence in raw[fate.line as usize - 1].split_inclusive(['。']).flat_map(|s| s.split_inclusive(". ")) {
-                let sentence = normalise(sentence);
-                match haystack[from..].find(&sentence) {
-                    Some(at) => from += at + sentence.len(),
-                    None => {
-                        panic!("{name}: line {} ({field}) not rendered in order: {sentence}\n{rendered}", fate.line)
+        // Each line is looked for in the rendering of its own language.
+        for lang in [Lang::Ja, Lang::En] {
+            let rendered = render::text(&render::document(&imported.policy, lang, &[], today()));
+            let haystack: String = rendered.lines().map(normalise).collect();
+            let mut from = 0;
+            for fate in &imported.lines {
+                let Place::Field(field) = fate.place else { continue };
+                let checked =
+                    ["content", "acquisition", "purposes", "security", "foreign.intro", "contact.text", "leaks.text"];
+                let line = raw[fate.line as usize - 1];
+                if !checked.iter().any(|c| field.starts_with(c)) || (lang == Lang::Ja) != has_japanese(&normalise(line))
+                {
+                    continue;
+                }
+                // Sentences may be split off a line (a call-recording note), so look for each.
+                for sentence in line.split_inclusive(['。']).flat_map(|s| s.split_inclusive(". ")) {
+                    let sentence = normalise(sentence);
+                    match haystack[from..].find(&sentence) {
+                        Some(at) => from += at + sentence.len(),
+                        None => {
+                            panic!("{name}: line {} ({field}) not rendered in order: {sentence}\n{rendered}", fate.line)
+                        }
                     }
                 }
             }
         }
     }
+}
+
+fn has_japanese(s: &str) -> bool {
+    s.chars().any(|c| matches!(c, '\u{3040}'..='\u{30ff}' | '\u{4e00}'..='\u{9fff}' | '\u{3001}'..='\u{3002}'))
 }
 
 #[test]
@@ -162,6 +176,21 @@ fn variants_are_understood() {
     assert_eq!(p.acquisition.notes.len(), 1);
     assert!(p.acquisition.indirect);
     assert_eq!(p.leaks.since, Date::new(2025, 4, 1).unwrap());
+
+    let p = get("ja-en-bilingual");
+    assert_eq!(p.header.title.en.as_deref(), Some("Specified User Information Handling Policy"));
+    assert_eq!(p.header.company.en.as_deref(), Some("Soyokaze Telecom Co., Ltd."));
+    assert_eq!(p.header.representative.name.en.as_deref(), Some("Soyo Kazama"));
+    assert_eq!(p.services.len(), 1, "the English line names the same service");
+    assert_eq!(p.services[0].name.en.as_deref(), Some("Soyokaze Hikari"));
+    assert_eq!(p.purposes.list.len(), 2);
+    assert!(p.purposes.list.iter().all(|x| !x.text.ja.is_empty() && x.text.en.is_some()));
+    assert_eq!(p.security.measures.len(), 1);
+    assert_eq!(p.security.measures[0].text.en.as_deref(), Some("We set a basic policy."));
+    assert_eq!(p.foreign.entries.len(), 1);
+    assert_eq!(p.foreign.entries[0].country_code.as_deref(), Some("GB"));
+    assert!(p.contact.heading.as_ref().is_some_and(|h| h.en.is_some()));
+    assert!(p.unplaced.is_empty(), "{:?}", p.unplaced);
 
     let p = get("ja-tabs-unplaced");
     assert_eq!(p.header.enacted, Date::new(2025, 3, 3).unwrap());
