@@ -108,7 +108,6 @@ impl TextBuf {
         }
     }
 
-    /// Append to the last line of `lang` (a sentence split off the same line).
     fn is_empty(&self) -> bool {
         self.ja.is_empty() && self.en.is_empty()
     }
@@ -363,6 +362,7 @@ impl<'a> Importer<'a> {
         let mut enacted: Option<Date> = None;
         let mut effective: Option<Date> = None;
         let mut revisions = Vec::new();
+        let mut preamble = TextBuf::default();
         for (i, l) in lines.iter().enumerate() {
             let lang = self.lang_of(l);
             let dates = line::dates(&l.key);
@@ -424,6 +424,12 @@ impl<'a> Importer<'a> {
                 self.place(l, Place::Field("header.title"));
                 continue;
             }
+            if l.key.contains('。') || l.char_len() > 40 || l.lang == LineLang::En && l.key.ends_with('.') {
+                // A sentence before the first section: the preamble (前文).
+                preamble.push(lang, l.with_mark());
+                self.place(l, Place::Field("header.preamble"));
+                continue;
+            }
             self.unplace(l, "not part of the header");
         }
         let title = title.unwrap_or_else(|| {
@@ -442,7 +448,8 @@ impl<'a> Importer<'a> {
             self.warn(1, "no enactment date (制定) was found; 2000-01-01 is assumed, set `header.enacted`");
             Date::new(2000, 1, 1).unwrap_or(Date(jiff::civil::Date::ZERO))
         });
-        Header { title, company, representative, enacted, effective, revisions }
+        let preamble = if preamble.is_empty() { None } else { Some(preamble.into_text()) };
+        Header { title, company, representative, enacted, effective, revisions, preamble }
     }
 
     fn service_for(&mut self, name: &str, lang: Lang) -> String {

@@ -223,6 +223,10 @@ pub struct Header {
     /// 改定履歴, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revisions: Vec<Revision>,
+    /// The text between the header and the first section (前文), e.g. the legal basis of
+    /// the policy, when the published text has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preamble: Option<Text>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,6 +20,8 @@ pub struct Document {
     pub title: Inline,
     /// The lines under the title: enactment and revision dates, company, representative.
     pub meta: Vec<Inline>,
+    /// The text before the first section (前文), if the policy has one.
+    pub preamble: Vec<Block>,
     pub sections: Vec<Section>,
 }
 
@@ -85,6 +87,7 @@ pub fn document(policy: &Policy, lang: Lang, leaks: &[PublishedLeak], today: Dat
         lang,
         title: r.inline(&policy.header.title, "title"),
         meta: r.meta(policy),
+        preamble: policy.header.preamble.as_ref().map(|p| r.paragraphs(p, "preamble")).unwrap_or_default(),
         sections: vec![
             r.content(policy),
             r.acquisition(policy),
@@ -358,6 +361,12 @@ pub fn text(doc: &Document) -> String {
     for m in &doc.meta {
         out.push_str(&inline_text(m));
         out.push('\n');
+    }
+    if !doc.preamble.is_empty() {
+        out.push('\n');
+        for block in &doc.preamble {
+            block_text(block, ja, &mut out);
+        }
     }
     for section in &doc.sections {
         out.push('\n');

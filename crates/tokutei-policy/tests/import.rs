@@ -105,8 +105,16 @@ fn fixture_text_fields_render_in_order() {
             let mut from = 0;
             for fate in &imported.lines {
                 let Place::Field(field) = fate.place else { continue };
-                let checked =
-                    ["content", "acquisition", "purposes", "security", "foreign.intro", "contact.text", "leaks.text"];
+                let checked = [
+                    "header.preamble",
+                    "content",
+                    "acquisition",
+                    "purposes",
+                    "security",
+                    "foreign.intro",
+                    "contact.text",
+                    "leaks.text",
+                ];
                 let line = raw[fate.line as usize - 1];
                 if !checked.iter().any(|c| field.starts_with(c)) || (lang == Lang::Ja) != has_japanese(&normalise(line))
                 {
@@ -138,6 +146,7 @@ fn variants_are_understood() {
 
     let p = get("ja-fullwidth-numbered");
     assert_eq!(p.header.enacted, Date::new(2025, 4, 1).unwrap());
+    assert!(p.header.preamble.as_ref().is_some_and(|t| t.ja.starts_with("当社は")), "a sentence before the sections");
     assert!(p.foreign.none && p.foreign.entries.is_empty());
     assert_eq!(p.security.measures.len(), 7);
     assert_eq!(p.contact.phone.as_deref(), Some("0120-123-456"));
