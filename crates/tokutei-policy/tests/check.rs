@@ -214,3 +214,44 @@ fn the_imported_seed_has_no_error() {
     }
     assert!(seen > 0, "no seed text found");
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Any file made by deleting lines of the valid base (missing keys, tables, whole
+        /// sections) is diagnosed without panicking, and every diagnostic points into the file.
+        #[test]
+        fn deleting_lines_is_always_diagnosed_within_the_file(keep in proptest::collection::vec(proptest::bool::weighted(0.9), 140)) {
+            let base = std::fs::read_to_string(invalid_dir().join("valid-base.toml")).unwrap();
+            let text: String = base
+                .lines()
+                .enumerate()
+                .filter(|(i, _)| keep.get(*i).copied().unwrap_or(true))
+                .map(|(_, l)| format!("{l}\n"))
+                .collect();
+            let lines = u32::try_from(text.lines().count()).unwrap();
+            let report = check::check(&text);
+            if report.policy.is_none() {
+                prop_assert_eq!(report.diagnostics.len(), 1);
+                prop_assert_eq!(report.diagnostics[0].rule, "parse");
+            }
+            for d in &report.diagnostics {
+                prop_assert!(RULES.contains(&d.rule));
+                if let Some(span) = &d.span {
+                    prop_assert!(span.start <= span.end && span.end <= text.len(), "{:?}", d);
+                }
+                if let Some(p) = d.position {
+                    prop_assert!(p.line >= 1 && p.line <= lines + 1, "{:?}", d);
+                }
+            }
+            if keep.iter().take(base.lines().count()).all(|k| *k) {
+                prop_assert!(report.diagnostics.is_empty());
+            }
+        }
+    }
+}
