@@ -38,7 +38,8 @@ impl Metrics {
 pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // The matched route template (e.g. `/policy/versions/{number}`), never the raw path, so
     // that nothing a client typed ends up in the metrics.
-    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     let start = Instant::now();
     let response = next.run(request).await;
     state.metrics.observe(route, response.status().as_u16(), start.elapsed().as_secs_f64());

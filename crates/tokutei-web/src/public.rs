@@ -62,7 +62,10 @@ async fn policy_page(State(state): State<AppState>, lang: Lang) -> Result<Respon
             let doc = render::document(policy, lang, &[], today());
             (plain(&doc.title), pages::policy::document(&doc))
         }
-        None => (t(lang, "特定利用者情報の取扱方針", "Specified User Information Handling Policy").to_string(), no_policy(lang)),
+        None => (
+            t(lang, "特定利用者情報の取扱方針", "Specified User Information Handling Policy").to_string(),
+            no_policy(lang),
+        ),
     };
     let page = Page { lang, title: &title, site: &site, area: Area::Policy, path_ja: "/", path_en: "/en/" };
     Ok(pages::layout(&page, body).into_response())
@@ -84,7 +87,11 @@ async fn versions_page(State(state): State<AppState>, lang: Lang) -> Result<Resp
     Ok(pages::layout(&page, body).into_response())
 }
 
-async fn version_page(State(state): State<AppState>, Path(number): Path<String>, lang: Lang) -> Result<Response, AppError> {
+async fn version_page(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    lang: Lang,
+) -> Result<Response, AppError> {
     let number: u32 = number.parse().map_err(|_| AppError::NotFound)?;
     let version = state.blocking(move |b| b.policy_version(number)).await?.ok_or(AppError::NotFound)?;
     let previous = match number.checked_sub(1).filter(|n| *n > 0) {

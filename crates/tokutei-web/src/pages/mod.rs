@@ -22,7 +22,6 @@ pub(crate) enum Area {
     Policy,
     Versions,
     Leaks,
-    None,
 }
 
 /// A public page: `path_ja` and `path_en` are this page's address in each language (for the
