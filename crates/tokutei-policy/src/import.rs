@@ -1355,7 +1355,7 @@ fn service_names(text: &str, lang: Lang) -> Vec<String> {
             }
         }
     } else {
-        let lower = text.to_lowercase();
+        let lower = text.to_ascii_lowercase();
         let markers = [
             "who subscribe to ",
             "subscribing to ",

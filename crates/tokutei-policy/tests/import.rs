@@ -350,3 +350,12 @@ fn individually_set_purposes_are_not_listed() {
     assert!(!text.contains(&policy.purposes.list[1].text.ja), "{text}");
     assert!(text.contains(&policy.purposes.list[0].text.ja), "{text}");
 }
+
+#[test]
+fn english_service_names_survive_case_folding_that_changes_lengths() {
+    // `İ` lowercases to two characters: slicing by positions found in a lowercased copy
+    // would cut inside a character.
+    let text = "Information we acquire\nİİİ information of customers of Kumo Fiber.\n";
+    let imported = import(text).expect("imports");
+    assert!(imported.policy.services.iter().any(|s| s.name.en.as_deref() == Some("Kumo Fiber")));
+}
