@@ -205,3 +205,15 @@ fn english_rendering_of_the_seed_marks_missing_translations_and_mixes_no_japanes
         assert!(text.contains("Enacted 12 April 2024"), "{text}");
     }
 }
+
+/// `policy import` then `policy check`: the imported seed is a valid policy file (missing
+/// English translations are warnings only).
+#[test]
+fn imported_seed_passes_the_policy_check() {
+    for (path, seed) in seed_texts() {
+        let toml = to_toml(&import(&seed).expect("imports").policy);
+        let report = tokutei_policy::check::check(&toml);
+        let errors: Vec<String> = report.errors().map(|d| format!("{} {}: {}", d.rule, d.field, d.message)).collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+    }
+}
