@@ -1,0 +1,137 @@
+//! Why a use was refused, in Japanese and English, naming the policy-file clause.
+//!
+//! Every rule the compiler generates carries a reason code; this module owns the wording of
+//! each code. Texts name ids (purposes, categories, courses), never subscriber values.
+
+use serde::{Deserialize, Serialize};
+
+/// One reason for a refusal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// Stable, machine-readable code, e.g. `opted_out`.
+    pub code: String,
+    /// The policy-file clause (or deployment policy) the rule comes from, e.g.
+    /// `purposes.list[1].consent`.
+    pub clause: String,
+    pub ja: String,
+    pub en: String,
+}
+
+/// The reason codes of the generated rules.
+pub mod code {
+    pub const PURPOSE_NOT_IN_POLICY: &str = "purpose_not_in_policy";
+    pub const CATEGORY_NOT_IN_PURPOSE: &str = "category_not_in_purpose";
+    pub const OUTSIDE_DATA_RANGE: &str = "outside_data_range";
+    pub const TRAINING_EXPIRED: &str = "training_expired";
+    pub const OPTED_OUT: &str = "opted_out";
+    pub const NOT_OPTED_IN: &str = "not_opted_in";
+    pub const SECRECY_WITHOUT_OPT_IN: &str = "secrecy_without_opt_in";
+    pub const CONTRACT_TERMINATED: &str = "contract_terminated";
+    pub const EXPORT_NOT_APPROVED: &str = "export_not_approved";
+    pub const OUTSIDE_ZONE: &str = "outside_zone";
+    pub const PURPOSE_NOT_ALLOWED_FOR_PRINCIPAL: &str = "purpose_not_allowed_for_principal";
+    pub const CHANNEL_NOT_LISTED: &str = "channel_not_listed";
+    pub const DEPLOYMENT_RULE: &str = "deployment_rule";
+    pub const EVALUATION_ERROR: &str = "evaluation_error";
+
+    /// Every code a decision may carry.
+    pub const ALL: [&str; 14] = [
+        PURPOSE_NOT_IN_POLICY,
+        CATEGORY_NOT_IN_PURPOSE,
+        OUTSIDE_DATA_RANGE,
+        TRAINING_EXPIRED,
+        OPTED_OUT,
+        NOT_OPTED_IN,
+        SECRECY_WITHOUT_OPT_IN,
+        CONTRACT_TERMINATED,
+        EXPORT_NOT_APPROVED,
+        OUTSIDE_ZONE,
+        PURPOSE_NOT_ALLOWED_FOR_PRINCIPAL,
+        CHANNEL_NOT_LISTED,
+        DEPLOYMENT_RULE,
+        EVALUATION_ERROR,
+    ];
+}
+
+/// The facts a reason text may name.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Subject<'a> {
+    pub purpose: &'a str,
+    pub category: &'a str,
+    /// The rule's own subject: a course id, a deployment policy id.
+    pub detail: &'a str,
+}
+
+impl Reason {
+    pub(crate) fn new(code: &str, clause: &str, s: Subject<'_>) -> Reason {
+        let (ja, en) = texts(code, s);
+        Reason {
+            code: code.to_string(),
+            clause: clause.to_string(),
+            ja: format!("{ja}（{clause}）"),
+            en: format!("{en} ({clause})"),
+        }
+    }
+}
+
+fn texts(code: &str, s: Subject<'_>) -> (String, String) {
+    let Subject { purpose: p, category: c, detail: d } = s;
+    match code {
+        code::PURPOSE_NOT_IN_POLICY => (
+            format!("利用目的「{p}」は公表中の取扱方針にありません"),
+            format!("purpose `{p}` is not in the published policy"),
+        ),
+        code::CATEGORY_NOT_IN_PURPOSE => (
+            format!("情報の種類「{c}」は利用目的「{p}」の範囲外です"),
+            format!("category `{c}` is not used for purpose `{p}`"),
+        ),
+        code::OUTSIDE_DATA_RANGE => (
+            format!("情報の種類「{c}」は取扱者のアクセス範囲外です"),
+            format!("category `{c}` is outside the principal's data range"),
+        ),
+        code::TRAINING_EXPIRED => (
+            format!("研修「{d}」の受講が有効期限内にありません"),
+            format!("training `{d}` is missing or expired"),
+        ),
+        code::OPTED_OUT => (
+            format!("利用者が利用目的「{p}」への利用停止（オプトアウト）を申し出ています"),
+            format!("the subscriber opted out of purpose `{p}`"),
+        ),
+        code::NOT_OPTED_IN => (
+            format!("利用目的「{p}」には利用者の同意（オプトイン）が必要ですが、ありません"),
+            format!("purpose `{p}` needs the subscriber's opt-in, which is missing"),
+        ),
+        code::SECRECY_WITHOUT_OPT_IN => (
+            format!("通信の秘密に該当する「{c}」をサービス提供以外の利用目的「{p}」に使うには同意が必要です"),
+            format!("category `{c}` is secrecy of communications and purpose `{p}` needs the subscriber's opt-in"),
+        ),
+        code::CONTRACT_TERMINATED => (
+            format!("契約は解約済みで、利用目的「{p}」は解約後の利用が認められていません"),
+            format!("the contract is terminated and purpose `{p}` does not continue after termination"),
+        ),
+        code::EXPORT_NOT_APPROVED => (
+            "承認された持出し申請がありません".to_string(),
+            "export needs an approved export request".to_string(),
+        ),
+        code::OUTSIDE_ZONE => (
+            "取扱区域の外からの取扱いは認められていません".to_string(),
+            "handling is not allowed from outside the principal's handling zones".to_string(),
+        ),
+        code::PURPOSE_NOT_ALLOWED_FOR_PRINCIPAL => (
+            format!("取扱者は利用目的「{p}」での取扱いを認められていません"),
+            format!("the principal is not allowed to act for purpose `{p}`"),
+        ),
+        code::CHANNEL_NOT_LISTED => (
+            format!("この経路は利用目的「{p}」の利用方法に含まれていません"),
+            format!("the channel is not listed for purpose `{p}`"),
+        ),
+        code::EVALUATION_ERROR => (
+            format!("規則「{d}」を評価できなかったため拒否しました"),
+            format!("rule `{d}` could not be evaluated, so the use is refused"),
+        ),
+        _ => (
+            format!("事業者が定めた規則「{d}」により拒否されました"),
+            format!("refused by the deployment rule `{d}`"),
+        ),
+    }
+}

@@ -1,0 +1,193 @@
+//! The gateway's inputs in domain terms: who asks (principal), about whom (subscriber facts),
+//! what for (purpose, action, categories, channel, zone, export approval) and the deployment
+//! settings that switch rules on.
+//!
+//! These are plain values handed in by the caller, which loads them from the staff registry,
+//! the consent records and the contract store; this crate never reads storage itself.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use tokutei_policy::{Channel, Role};
+
+/// A person or an internal system that reads subscriber information through the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Principal {
+    /// Stable id from the staff registry.
+    pub id: String,
+    /// Bumped by the registry on every change of this principal; part of the decision cache
+    /// key, so a changed principal is never judged by an old decision.
+    #[serde(default)]
+    pub version: u64,
+    pub kind: PrincipalKind,
+    /// The services × categories this principal may touch.
+    #[serde(default)]
+    pub data_range: Vec<DataRange>,
+    /// The purposes this principal may act under (ids from the policy file).
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    /// The handling zones this principal may work from (people only).
+    #[serde(default)]
+    pub zones: Vec<String>,
+}
+
+/// Whether a principal is a member of staff or an internal system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PrincipalKind {
+    Person {
+        role: Role,
+        #[serde(default)]
+        training: Vec<TrainingRecord>,
+    },
+    System {
+        name: String,
+    },
+}
+
+/// One completed training course and until when it counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingRecord {
+    pub course: String,
+    pub completed: Date,
+    /// The last day (Asia/Tokyo) on which this training is valid.
+    pub valid_until: Date,
+}
+
+/// Part of a data range: one service and the categories of it a principal may touch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataRange {
+    pub service: String,
+    pub categories: Vec<String>,
+}
+
+/// What the gateway needs to know about one subscriber (no personal data: ids and states).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberFacts {
+    pub id: String,
+    /// The service the subscriber's contract is for (id from the policy file).
+    pub service: String,
+    pub contract: Contract,
+    /// The subscriber's recorded choice per purpose id.
+    #[serde(default)]
+    pub consents: BTreeMap<String, Consent>,
+}
+
+impl SubscriberFacts {
+    /// The subscriber's choice for `purpose`, if one is recorded.
+    pub fn choice(&self, purpose: &str) -> Option<ConsentChoice> {
+        self.consents.get(purpose).map(|c| c.choice)
+    }
+}
+
+/// The state of a subscriber's contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Contract {
+    Active,
+    Suspended,
+    Terminated { on: Date },
+}
+
+impl Contract {
+    pub fn code(self) -> &'static str {
+        match self {
+            Contract::Active => "active",
+            Contract::Suspended => "suspended",
+            Contract::Terminated { .. } => "terminated",
+        }
+    }
+}
+
+/// A recorded consent choice with the id of its proof (when, channel, notice version shown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    pub choice: ConsentChoice,
+    pub proof: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentChoice {
+    OptedIn,
+    OptedOut,
+}
+
+impl ConsentChoice {
+    pub fn code(self) -> &'static str {
+        match self {
+            ConsentChoice::OptedIn => "opted_in",
+            ConsentChoice::OptedOut => "opted_out",
+        }
+    }
+}
+
+/// What a principal wants to do with the values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Read,
+    Update,
+    Export,
+    Erase,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [Action::Read, Action::Update, Action::Export, Action::Erase];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Update => "update",
+            Action::Export => "export",
+            Action::Erase => "erase",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Action::Read => 0,
+            Action::Update => 1,
+            Action::Export => 2,
+            Action::Erase => 3,
+        }
+    }
+}
+
+/// One use of subscriber information: decided per category.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessRequest<'a> {
+    pub principal: &'a Principal,
+    pub action: Action,
+    /// The declared purpose id.
+    pub purpose: &'a str,
+    pub subscriber: &'a SubscriberFacts,
+    /// The categories asked for; one decision each.
+    pub categories: &'a [String],
+    /// The channel the use reaches the subscriber through, when declared.
+    pub channel: Option<Channel>,
+    /// The handling zone the principal is in, when known (from the entry/exit log).
+    pub zone: Option<&'a str>,
+    /// The id of an approved export request (the caller has checked it is approved and
+    /// covers this export).
+    pub export_approval: Option<&'a str>,
+    pub now: jiff::Timestamp,
+}
+
+/// Settings of one deployment that switch rules on.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deployment {
+    /// People may only handle information from inside one of their handling zones.
+    #[serde(default)]
+    pub zones_required: bool,
+    /// Training courses every person must hold, valid, to handle information.
+    #[serde(default)]
+    pub required_training: Vec<String>,
+}
