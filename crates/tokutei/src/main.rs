@@ -4,7 +4,9 @@
 
 mod cli;
 mod data_dir;
+mod keyring;
 mod output;
+mod synth;
 
 use std::process::ExitCode;
 

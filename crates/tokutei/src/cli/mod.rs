@@ -2,7 +2,10 @@
 //! help text) and dispatch. Each area's commands live in their own module and return a
 //! [`Report`].
 
+pub(crate) mod keys;
 mod policy;
+pub(crate) mod retention;
+pub(crate) mod subscribers;
 mod serve;
 
 use std::path::PathBuf;
@@ -52,6 +55,15 @@ pub enum Command {
     /// Policy files: import, check, render, diff, publish, show.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// The subscriber vault: import, list, verify, find, erase.
+    #[command(subcommand)]
+    Subscribers(subscribers::SubscribersCommand),
+    /// Key-encryption keys of the vault: rotate, list, retire.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Retention: destroy values whose retention period under the active policy has ended.
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Report> {
@@ -63,5 +75,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Report> {
         Command::Serve(args) => serve::serve(&cli.global, args),
         Command::Init(args) => policy::init(&cli.global, args),
         Command::Policy(cmd) => policy::run(&cli.global, cmd),
+        Command::Subscribers(cmd) => subscribers::run(&cli.global, cmd),
+        Command::Keys(cmd) => keys::run(&cli.global, cmd),
+        Command::Retention(cmd) => retention::run(&cli.global, cmd),
     }
 }

@@ -3,3 +3,4 @@
 
 mod policy;
 mod util;
+mod vault;
