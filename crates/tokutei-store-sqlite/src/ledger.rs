@@ -47,11 +47,10 @@ impl SqliteLedger {
     /// Start the sequencer on a dedicated connection of `store`.
     pub fn open(store: Arc<SqliteStore>) -> StoreResult<SqliteLedger> {
         let conn = store.connect()?;
-        let range = load_range(&conn)?;
         let (tx, rx) = mpsc::channel();
         let sequencer = std::thread::Builder::new()
             .name("ledger-sequencer".into())
-            .spawn(move || sequence(conn, range, rx))
+            .spawn(move || sequence(conn, rx))
             .map_err(StoreError::backend)?;
         Ok(SqliteLedger { store, jobs: Mutex::new(Some(tx)), sequencer: Some(sequencer) })
     }
@@ -120,7 +119,10 @@ fn read_nodes(conn: &Connection, ids: &[NodeId]) -> StoreResult<Vec<Hash>> {
     Ok(out)
 }
 
-fn sequence(mut conn: Connection, mut range: CompactRange, jobs: Receiver<Job>) {
+fn sequence(mut conn: Connection, jobs: Receiver<Job>) {
+    // Loaded inside the first write transaction, so a damaged ledger can still be opened
+    // for verification.
+    let mut range: Option<CompactRange> = None;
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         let mut count = batch[0].entries.len();
@@ -161,13 +163,15 @@ fn decision_code(d: Decision) -> i64 {
 /// One group commit: returns each job's result; `Err` means nothing was written.
 fn write_batch(
     conn: &mut Connection,
-    range: &mut CompactRange,
+    range: &mut Option<CompactRange>,
     batch: &[Job],
 ) -> StoreResult<Vec<StoreResult<Vec<Appended>>>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-    if stored_size(&tx)? != range.size() {
-        *range = load_range(&tx)?;
-    }
+    let stored = stored_size(&tx)?;
+    let range = match range {
+        Some(r) if r.size() == stored => r,
+        _ => range.insert(load_range(&tx)?),
+    };
     let mut results = Vec::with_capacity(batch.len());
     {
         let mut insert_entry = tx

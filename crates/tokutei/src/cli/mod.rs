@@ -2,6 +2,7 @@
 //! help text) and dispatch. Each area's commands live in their own module and return a
 //! [`Report`].
 
+mod audit;
 pub(crate) mod keys;
 mod policy;
 pub(crate) mod retention;
@@ -61,6 +62,9 @@ pub enum Command {
     /// Key-encryption keys of the vault: rotate, list, retire.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// The tamper-evident audit ledger: verify, prove, consistency, query, checkpoint, key, check-proof.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Retention: destroy values whose retention period under the active policy has ended.
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
@@ -78,5 +82,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Report> {
         Command::Subscribers(cmd) => subscribers::run(&cli.global, cmd),
         Command::Keys(cmd) => keys::run(&cli.global, cmd),
         Command::Retention(cmd) => retention::run(&cli.global, cmd),
+        Command::Audit(cmd) => audit::run(&cli.global, cmd),
     }
 }

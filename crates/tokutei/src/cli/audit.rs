@@ -1,0 +1,655 @@
+//! `tokutei audit …`: verify the ledger, print inclusion and consistency proofs, query entries,
+//! show the latest signed checkpoint and the checkpoint public key, and check a proof against a
+//! checkpoint with no database at all (the auditor's tool).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use clap::{Args, Subcommand};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tokutei_ledger::entry::{AccessEvent, Action, RequestMeta};
+use tokutei_ledger::tree::{self, TreeHead, hex_hash};
+use tokutei_ledger::{Actor, CheckpointVerifier, Decision, Entry, Hash, StreamVerifier, VerifyFailure, leaf_hash};
+use tokutei_store::ledger::{LedgerQuery, LedgerStore, StoredCheckpoint};
+
+use super::GlobalArgs;
+use crate::audit_log::AuditLog;
+use crate::output::Report;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every leaf and the tree, check every checkpoint; exit 1 naming the first bad index.
+    Verify(VerifyArgs),
+    /// Print the inclusion proof of entry N (JSON), against the latest checkpoint by default.
+    Prove {
+        #[arg(long, value_name = "N")]
+        index: u64,
+        /// Tree size to prove against (default: the latest checkpoint, signed now if needed).
+        #[arg(long, value_name = "M")]
+        size: Option<u64>,
+    },
+    /// Print the consistency proof from tree size N to M (JSON).
+    Consistency {
+        #[arg(long, value_name = "N")]
+        old: u64,
+        /// Default: the latest checkpoint, signed now if needed.
+        #[arg(long, value_name = "M")]
+        new: Option<u64>,
+    },
+    /// List entries by staff, subscriber, purpose, decision and time (index order).
+    Query(QueryArgs),
+    /// The latest signed checkpoint (C2SP signed note); signs a fresh one if entries were added.
+    Checkpoint,
+    /// The checkpoint public key (C2SP verifier key).
+    Key,
+    /// Check a proof printed by `prove` or `consistency` against a signed checkpoint and a public
+    /// key. Needs no database.
+    CheckProof(CheckProofArgs),
+    /// Append synthetic entries from many threads (load and crash tests; prints appends/s).
+    #[command(hide = true)]
+    AppendLoad(AppendLoadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Also measure raw SHA-256 speed on this machine for comparison.
+    #[arg(long, hide = true)]
+    measure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[arg(long, value_name = "ID")]
+    staff: Option<String>,
+    #[arg(long, value_name = "ID")]
+    subscriber: Option<String>,
+    #[arg(long, value_name = "ID")]
+    purpose: Option<String>,
+    #[arg(long, value_enum)]
+    decision: Option<DecisionArg>,
+    /// Inclusive (RFC 3339, e.g. 2026-04-01T00:00:00+09:00).
+    #[arg(long, value_name = "T")]
+    since: Option<Timestamp>,
+    /// Exclusive.
+    #[arg(long, value_name = "T")]
+    until: Option<Timestamp>,
+    /// At most this many entries.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    limit: u64,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DecisionArg {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckProofArgs {
+    /// The proof: a JSON file, `-` for stdin, or the JSON itself.
+    #[arg(value_name = "PROOF_JSON")]
+    proof: String,
+    /// The signed checkpoint file (C2SP signed note).
+    #[arg(long, value_name = "FILE")]
+    checkpoint: PathBuf,
+    /// The public key (`name+id+key`), or a file holding it.
+    #[arg(long, value_name = "PUBKEY")]
+    key: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AppendLoadArgs {
+    #[arg(long, default_value_t = 8)]
+    appenders: usize,
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// Stop after this many entries in total.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Print `appended N` on stdout as soon as each index is durable.
+    #[arg(long)]
+    print: bool,
+}
+
+pub fn run(global: &GlobalArgs, cmd: AuditCommand) -> anyhow::Result<Report> {
+    match cmd {
+        AuditCommand::CheckProof(args) => check_proof(args),
+        AuditCommand::AppendLoad(args) => append_load(global, args),
+        cmd => {
+            let log = AuditLog::open(&global.data_dir())?;
+            match cmd {
+                AuditCommand::Verify(args) => verify(&log, args),
+                AuditCommand::Prove { index, size } => prove(&log, index, size),
+                AuditCommand::Consistency { old, new } => consistency(&log, old, new),
+                AuditCommand::Query(args) => query(&log, args),
+                AuditCommand::Checkpoint => checkpoint(&log),
+                AuditCommand::Key => key(&log),
+                AuditCommand::CheckProof(_) | AuditCommand::AppendLoad(_) => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct VerifyOutcome {
+    ok: bool,
+    entries: u64,
+    checkpoints: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<VerifyFailure>,
+    /// The first bad index, when the failure names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_bad_index: Option<u64>,
+    seconds: f64,
+    entries_per_second: f64,
+    mb_per_second: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256_mb_per_second: Option<f64>,
+}
+
+fn verify(log: &AuditLog, args: VerifyArgs) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let store = log.ledger();
+    let checkpoints = store.checkpoints()?;
+    let size = store.tree_size()?;
+    let progress = indicatif::ProgressBar::new(size);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let outcome = (|| -> anyhow::Result<Result<tokutei_ledger::VerifySummary, VerifyFailure>> {
+        let mut verifier = match StreamVerifier::new(
+            &log.verifier(),
+            log.origin(),
+            checkpoints.iter().map(|c| (c.id, c.note.as_str())),
+        ) {
+            Ok(v) => v,
+            Err(failure) => return Ok(Err(failure)),
+        };
+        // A stored checkpoint row whose size column disagrees with its signed body was edited.
+        for c in &checkpoints {
+            let signed_size = c.note.lines().nth(1).and_then(|l| l.parse::<u64>().ok());
+            if signed_size != Some(c.size) {
+                return Ok(Err(VerifyFailure::Checkpoint {
+                    id: c.id,
+                    size: c.size,
+                    problem: "its stored size differs from the signed one".into(),
+                }));
+            }
+        }
+        let mut failure = None;
+        store.scan_entries(0, &mut |e| {
+            if let Err(f) = verifier.push(e.index, &e.encoded, Some(&e.leaf_hash)) {
+                failure = Some(f);
+                return Ok(false);
+            }
+            if e.index % 65_536 == 0 {
+                progress.set_position(e.index);
+            }
+            Ok(true)
+        })?;
+        if let Some(f) = failure {
+            return Ok(Err(f));
+        }
+        let summary = match verifier.finish() {
+            Ok(s) => s,
+            Err(f) => return Ok(Err(f)),
+        };
+        // The stored interior nodes (which proofs are made of) must give the same root.
+        let stored = store.tree_head_at(summary.head.size)?;
+        if stored != summary.head {
+            return Ok(Err(VerifyFailure::Entry {
+                index: summary.head.size,
+                problem: "the stored tree nodes do not match the entries (proofs would be wrong)".into(),
+            }));
+        }
+        Ok(Ok(summary))
+    })()?;
+    progress.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let sha256 = args.measure.then(raw_sha256_mb_per_second);
+    let rate = |n: f64| if seconds > 0.0 { n / seconds } else { 0.0 };
+    match outcome {
+        Ok(summary) => {
+            let human = format!(
+                "audit ledger verified: {} entries, {} checkpoints, root {}\n{:.0} entries/s, {:.1} MB/s{}\n",
+                summary.entries,
+                summary.checkpoints,
+                hex::encode(summary.head.root),
+                rate(summary.entries as f64),
+                rate(summary.bytes as f64) / 1e6,
+                sha256.map(|s| format!(" (raw SHA-256 on this machine: {s:.1} MB/s)")).unwrap_or_default()
+            );
+            Ok(Report::new(
+                human,
+                VerifyOutcome {
+                    ok: true,
+                    entries: summary.entries,
+                    checkpoints: summary.checkpoints,
+                    root: Some(hex::encode(summary.head.root)),
+                    failure: None,
+                    first_bad_index: None,
+                    seconds,
+                    entries_per_second: rate(summary.entries as f64),
+                    mb_per_second: rate(summary.bytes as f64) / 1e6,
+                    sha256_mb_per_second: sha256,
+                },
+            ))
+        }
+        Err(failure) => {
+            let human = format!("audit ledger is damaged: {failure}\n");
+            Ok(Report::new(
+                human,
+                VerifyOutcome {
+                    ok: false,
+                    entries: size,
+                    checkpoints: checkpoints.len() as u64,
+                    root: None,
+                    first_bad_index: failure.index(),
+                    failure: Some(failure),
+                    seconds,
+                    entries_per_second: 0.0,
+                    mb_per_second: 0.0,
+                    sha256_mb_per_second: sha256,
+                },
+            )
+            .failed())
+        }
+    }
+}
+
+/// SHA-256 over 64 MiB in 4 KiB updates.
+fn raw_sha256_mb_per_second() -> f64 {
+    use sha2::{Digest, Sha256};
+    let block = vec![0x5au8; 4096];
+    let started = Instant::now();
+    let mut h = Sha256::new();
+    for _ in 0..16_384 {
+        h.update(&block);
+    }
+    std::hint::black_box(h.finalize());
+    64.0 * 1024.0 * 1024.0 / started.elapsed().as_secs_f64() / 1e6
+}
+
+/// A proof as printed by `prove` / `consistency` and read by `check-proof`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Proof {
+    Inclusion {
+        origin: String,
+        index: u64,
+        tree_size: u64,
+        #[serde(with = "hex_hash")]
+        leaf_hash: Hash,
+        /// The entry's canonical bytes (base64), so the auditor recomputes the leaf hash.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<String>,
+        #[serde(with = "hex_hashes")]
+        hashes: Vec<Hash>,
+        #[serde(with = "hex_hash")]
+        root: Hash,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checkpoint: Option<String>,
+    },
+    Consistency {
+        origin: String,
+        old_size: u64,
+        new_size: u64,
+        #[serde(with = "hex_hash")]
+        old_root: Hash,
+        #[serde(with = "hex_hash")]
+        new_root: Hash,
+        #[serde(with = "hex_hashes")]
+        hashes: Vec<Hash>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checkpoint: Option<String>,
+    },
+}
+
+mod hex_hashes {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use tokutei_ledger::Hash;
+    use tokutei_ledger::tree::hex_hash;
+
+    pub fn serialize<S: Serializer>(hashes: &[Hash], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(hashes.iter().map(hex::encode))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
+        Vec::<String>::deserialize(d)?.iter().map(|h| hex_hash::parse(h).map_err(serde::de::Error::custom)).collect()
+    }
+}
+
+/// The checkpoint to prove against: the one at `size`, or the latest (signed now if needed).
+fn checkpoint_for(log: &AuditLog, size: Option<u64>) -> anyhow::Result<(u64, Option<StoredCheckpoint>)> {
+    match size {
+        Some(size) => {
+            let cp = log.ledger().checkpoints()?.into_iter().rev().find(|c| c.size == size);
+            Ok((size, cp))
+        }
+        None => {
+            let cp = log.checkpoint()?;
+            Ok((cp.size, Some(cp)))
+        }
+    }
+}
+
+fn prove(log: &AuditLog, index: u64, size: Option<u64>) -> anyhow::Result<Report> {
+    let (size, cp) = checkpoint_for(log, size)?;
+    if index >= size {
+        bail!("entry {index} is not in the tree of size {size}");
+    }
+    let store = log.ledger();
+    let stored = store.ledger_entry(index)?.with_context(|| format!("entry {index} is not stored"))?;
+    let hashes = store.prove_inclusion(index, size)?;
+    let head = store.tree_head_at(size)?;
+    let proof = Proof::Inclusion {
+        origin: log.origin().to_owned(),
+        index,
+        tree_size: size,
+        leaf_hash: stored.leaf_hash,
+        entry: Some(BASE64.encode(&stored.encoded)),
+        hashes,
+        root: head.root,
+        checkpoint: cp.map(|c| c.note),
+    };
+    let human = serde_json::to_string_pretty(&proof)? + "\n";
+    Ok(Report::new(human, proof))
+}
+
+fn consistency(log: &AuditLog, old: u64, new: Option<u64>) -> anyhow::Result<Report> {
+    let (new, cp) = checkpoint_for(log, new)?;
+    if old > new {
+        bail!("tree size {old} is larger than {new}");
+    }
+    let store = log.ledger();
+    let hashes = store.prove_consistency(old, new)?;
+    let proof = Proof::Consistency {
+        origin: log.origin().to_owned(),
+        old_size: old,
+        new_size: new,
+        old_root: store.tree_head_at(old)?.root,
+        new_root: store.tree_head_at(new)?.root,
+        hashes,
+        checkpoint: cp.map(|c| c.note),
+    };
+    let human = serde_json::to_string_pretty(&proof)? + "\n";
+    Ok(Report::new(human, proof))
+}
+
+#[derive(Debug, Serialize)]
+struct QueryRow {
+    id: u64,
+    index: u64,
+    #[serde(with = "hex_hash")]
+    leaf_hash: Hash,
+    #[serde(flatten)]
+    entry: Entry,
+}
+
+fn query(log: &AuditLog, args: QueryArgs) -> anyhow::Result<Report> {
+    let q = LedgerQuery {
+        staff: args.staff,
+        subscriber: args.subscriber,
+        purpose: args.purpose,
+        decision: args.decision.map(|d| match d {
+            DecisionArg::Allow => Decision::Allow,
+            DecisionArg::Deny => Decision::Deny,
+        }),
+        since: args.since,
+        until: args.until,
+        from_index: None,
+        limit: Some(args.limit),
+    };
+    let mut rows = Vec::new();
+    let mut human = String::new();
+    log.ledger().query_entries(&q, &mut |stored| {
+        let entry = stored.decode()?;
+        human.push_str(&describe(stored.index, &entry));
+        rows.push(QueryRow { id: stored.index, index: stored.index, leaf_hash: stored.leaf_hash, entry });
+        Ok(true)
+    })?;
+    if rows.is_empty() {
+        human.push_str("no matching audit entries\n");
+    }
+    Ok(Report::new(human, rows))
+}
+
+fn describe(index: u64, entry: &Entry) -> String {
+    let actor = match &entry.actor {
+        Actor::Staff(id) => format!("staff {id}"),
+        Actor::System(id) => format!("system {id}"),
+    };
+    let tail = match &entry.event {
+        tokutei_ledger::Event::Access(a) => format!(
+            "{} purpose={} subscribers={} categories={} {}{}",
+            entry.action_label(),
+            a.purpose,
+            a.subscribers.join(","),
+            a.categories.join(","),
+            a.decision.as_str(),
+            if a.reasons.is_empty() { String::new() } else { format!(" ({})", a.reasons.join(",")) }
+        ),
+        tokutei_ledger::Event::Admin(a) => format!("{} {}", a.action.as_str(), a.subject),
+    };
+    format!("{index}\t{}\t{actor}\t{tail}\n", entry.time)
+}
+
+#[derive(Debug, Serialize)]
+struct CheckpointOut {
+    id: u64,
+    origin: String,
+    size: u64,
+    root: String,
+    created_at: Timestamp,
+    note: String,
+}
+
+fn checkpoint(log: &AuditLog) -> anyhow::Result<Report> {
+    let cp = log.checkpoint()?;
+    let root = hex::encode(log.ledger().tree_head_at(cp.size)?.root);
+    let out = CheckpointOut {
+        id: cp.id,
+        origin: log.origin().to_owned(),
+        size: cp.size,
+        root,
+        created_at: cp.created_at,
+        note: cp.note.clone(),
+    };
+    Ok(Report::new(cp.note, out))
+}
+
+fn key(log: &AuditLog) -> anyhow::Result<Report> {
+    let key = log.verifier().to_string();
+    Ok(Report::new(format!("{key}\n"), serde_json::json!({ "key": key, "name": log.origin(), "algorithm": "ed25519" })))
+}
+
+fn read_arg(text: &str, what: &str) -> anyhow::Result<String> {
+    if text == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).context("cannot read stdin")?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(text).with_context(|| format!("cannot read {what} `{text}`"))
+}
+
+#[derive(Debug, Serialize)]
+struct CheckOutcome {
+    ok: bool,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    checkpoint_size: u64,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entry: Option<Entry>,
+}
+
+fn check_proof(args: CheckProofArgs) -> anyhow::Result<Report> {
+    let proof_text =
+        if args.proof.trim_start().starts_with('{') { args.proof.clone() } else { read_arg(&args.proof, "proof")? };
+    let proof: Proof = serde_json::from_str(&proof_text).context("the proof is not a tokutei proof JSON document")?;
+    let key_text = if args.key.contains('+') && !std::path::Path::new(&args.key).exists() {
+        args.key.clone()
+    } else {
+        read_arg(&args.key, "key file")?
+    };
+    let verifier = CheckpointVerifier::parse(&key_text).context("the public key is not valid")?;
+    let note = std::fs::read_to_string(&args.checkpoint)
+        .with_context(|| format!("cannot read checkpoint `{}`", args.checkpoint.display()))?;
+    let fail = |kind: &'static str, size: u64, message: String| {
+        Ok(Report::new(
+            format!("proof does NOT check: {message}\n"),
+            CheckOutcome { ok: false, kind, checkpoint_size: size, message, entry: None },
+        )
+        .failed())
+    };
+    let cp = match verifier.verify(&note) {
+        Ok(cp) => cp,
+        Err(e) => return fail("checkpoint", 0, format!("checkpoint: {e}")),
+    };
+    let signed = cp.head();
+    match proof {
+        Proof::Inclusion { index, tree_size, leaf_hash: claimed, entry, hashes, .. } => {
+            if tree_size != cp.size {
+                return fail(
+                    "inclusion",
+                    cp.size,
+                    format!("the proof is for tree size {tree_size}, the checkpoint signs size {}", cp.size),
+                );
+            }
+            let mut decoded = None;
+            if let Some(b64) = entry {
+                let bytes = BASE64.decode(b64.trim()).context("the proof's entry is not base64")?;
+                if leaf_hash(&bytes) != claimed {
+                    return fail("inclusion", cp.size, "the entry does not hash to the proof's leaf hash".into());
+                }
+                match Entry::decode(&bytes) {
+                    Ok((seq, e)) if seq == index => decoded = Some(e),
+                    Ok((seq, _)) => {
+                        return fail("inclusion", cp.size, format!("the entry says it is entry {seq}, not {index}"));
+                    }
+                    Err(e) => return fail("inclusion", cp.size, format!("the entry does not decode: {e}")),
+                }
+            }
+            match tree::verify_inclusion(index, &claimed, &hashes, &signed) {
+                Ok(()) => {
+                    let message = format!(
+                        "entry {index} is included in the tree of size {} signed by `{}`",
+                        cp.size,
+                        verifier.name()
+                    );
+                    Ok(Report::new(
+                        format!("{message}\n"),
+                        CheckOutcome { ok: true, kind: "inclusion", checkpoint_size: cp.size, message, entry: decoded },
+                    ))
+                }
+                Err(e) => fail("inclusion", cp.size, format!("inclusion proof: {e}")),
+            }
+        }
+        Proof::Consistency { old_size, new_size, old_root, new_root, hashes, .. } => {
+            let old = TreeHead { size: old_size, root: old_root };
+            let new = TreeHead { size: new_size, root: new_root };
+            if signed != new && signed != old {
+                return fail(
+                    "consistency",
+                    cp.size,
+                    format!("the checkpoint (size {}) is neither end of the proof", cp.size),
+                );
+            }
+            match tree::verify_consistency(&old, &new, &hashes) {
+                Ok(()) => {
+                    let message = format!(
+                        "the tree of size {new_size} extends the tree of size {old_size}; the checkpoint signed by `{}` matches size {}",
+                        verifier.name(),
+                        cp.size
+                    );
+                    Ok(Report::new(
+                        format!("{message}\n"),
+                        CheckOutcome { ok: true, kind: "consistency", checkpoint_size: cp.size, message, entry: None },
+                    ))
+                }
+                Err(e) => fail("consistency", cp.size, format!("consistency proof: {e}")),
+            }
+        }
+    }
+}
+
+/// A synthetic access entry (load tests only): ids, no personal data.
+fn synthetic(thread: usize, n: u64) -> Entry {
+    Entry::access(
+        Timestamp::now(),
+        Actor::Staff(format!("load-{thread}")),
+        AccessEvent {
+            action: Action::Read,
+            purpose: "billing".into(),
+            subscribers: vec![format!("sub-{}", n % 100_000)],
+            categories: vec!["contract".into()],
+            decision: if n % 10 == 9 { Decision::Deny } else { Decision::Allow },
+            reasons: vec![],
+            rules: vec!["purpose.billing".into()],
+            policy_digest: [0x42; 32],
+            request: RequestMeta { channel: "load".into(), zone: "z1".into(), client: format!("t{thread}") },
+        },
+    )
+}
+
+fn append_load(global: &GlobalArgs, args: AppendLoadArgs) -> anyhow::Result<Report> {
+    let data = global.data_dir();
+    if !data.is_initialised() {
+        data.create()?;
+    }
+    let store = std::sync::Arc::new(data.open_or_create_store()?);
+    let log = AuditLog::open_with_store(&data, store)?;
+    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
+    let total = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let stdout = std::io::stdout();
+    let started = Instant::now();
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let handles: Vec<_> = (0..args.appenders.max(1))
+            .map(|t| {
+                let (log, total, done, stop, stdout) = (&log, &total, &done, &stop, &stdout);
+                s.spawn(move || -> anyhow::Result<()> {
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                        let reserved = total.fetch_add(1, Ordering::Relaxed);
+                        if args.count.is_some_and(|c| reserved >= c) {
+                            stop.store(true, Ordering::Relaxed);
+                            break;
+                        }
+                        let appended = log.append(&synthetic(t, n))?;
+                        done.fetch_add(1, Ordering::Relaxed);
+                        if args.print {
+                            let mut out = stdout.lock();
+                            writeln!(out, "appended {}", appended.index)?;
+                            out.flush()?;
+                        }
+                        n += 1;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| anyhow::anyhow!("an appender thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    let size = log.ledger().tree_size()?;
+    let appended = done.load(Ordering::Relaxed);
+    let rate = appended as f64 / seconds;
+    Ok(Report::new(
+        format!("{appended} durable appends in {seconds:.2} s with {} appenders: {rate:.0}/s\n", args.appenders),
+        serde_json::json!({ "appenders": args.appenders, "appended": appended, "seconds": seconds, "appends_per_second": rate, "tree_size": size }),
+    ))
+}
