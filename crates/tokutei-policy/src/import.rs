@@ -551,7 +551,7 @@ impl<'a> Importer<'a> {
         if text.is_empty() {
             self.warn(at, "the content section is empty");
         }
-        (ContentSection { text: text.into_text() }, categories)
+        (ContentSection { text: text.into_text(), list_categories: false }, categories)
     }
 
     fn acquisition(&mut self, at: u32, lines: &[&Line]) -> Acquisition {

@@ -260,6 +260,10 @@ pub struct Service {
 pub struct ContentSection {
     /// e.g. 「インターネット接続サービスをご契約のお客さまの特定利用者情報」.
     pub text: Text,
+    /// List the category catalogue (name, tier, retention per service) under the text. Off
+    /// for imported texts whose own wording already describes the content.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub list_categories: bool,
 }
 
 /// The legal tier of an information category (法27条の5).
@@ -704,6 +708,10 @@ pub struct Unplaced {
 
 fn yes() -> bool {
     true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn is_false(b: &bool) -> bool {

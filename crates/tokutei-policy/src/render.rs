@@ -163,11 +163,56 @@ impl Renderer {
     }
 
     fn content(&self, policy: &Policy) -> Section {
+        let mut blocks = self.paragraphs(&policy.content.text, "content of the information acquired");
+        if policy.content.list_categories {
+            for service in &policy.services {
+                let items: Vec<Inline> = policy
+                    .categories
+                    .iter()
+                    .filter(|c| c.services.iter().any(|s| *s == service.id))
+                    .map(|c| match c.name.get(self.lang) {
+                        Some(name) => Inline::Text(format!(
+                            "{name}{}{}{}{}",
+                            self.pick("(", " ("),
+                            c.tier.label(self.lang),
+                            self.pick("、保存期間: ", "; kept "),
+                            self.retention(&c.retention) + &self.pick(")", ")")
+                        )),
+                        None => Inline::MissingTranslation(format!("category {}", c.id)),
+                    })
+                    .collect();
+                if !items.is_empty() {
+                    blocks.push(Block::Subsection {
+                        heading: self.inline(&service.name, &format!("service {}", service.id)),
+                        blocks: vec![Block::List(items)],
+                    });
+                }
+            }
+        }
         Section {
             id: "content",
             heading: self.pick("取得する特定利用者情報の内容", "Specified user information we acquire"),
-            blocks: self.paragraphs(&policy.content.text, "content of the information acquired"),
+            blocks,
         }
+    }
+
+    /// A retention rule in words, e.g. 取得から12か月 / 12 months from collection.
+    fn retention(&self, rule: &crate::model::Retention) -> String {
+        use crate::model::RetentionStart;
+        let m = rule.months;
+        let mut out = match (rule.from, m, self.lang) {
+            (RetentionStart::Collection, _, Lang::Ja) => format!("取得から{m}か月"),
+            (RetentionStart::Collection, _, Lang::En) => format!("{m} months from collection"),
+            (RetentionStart::ContractEnd, 0, Lang::Ja) => "契約終了まで".to_string(),
+            (RetentionStart::ContractEnd, 0, Lang::En) => "until the contract ends".to_string(),
+            (RetentionStart::ContractEnd, _, Lang::Ja) => format!("契約終了後{m}か月"),
+            (RetentionStart::ContractEnd, _, Lang::En) => format!("{m} months after the contract ends"),
+        };
+        if let Some(note) = rule.note.as_ref().and_then(|n| n.get(self.lang)) {
+            out.push_str(self.pick("。", ". ").as_str());
+            out.push_str(note);
+        }
+        out
     }
 
     fn acquisition(&self, policy: &Policy) -> Section {

@@ -11,6 +11,9 @@ pub(crate) fn document(doc: &Document) -> Markup {
             @if !doc.meta.is_empty() {
                 div.meta { @for line in &doc.meta { p { (inline(line)) } } }
             }
+            @if !doc.preamble.is_empty() {
+                div.preamble { @for b in &doc.preamble { (block(b, 2)) } }
+            }
             @for s in &doc.sections { (section(s)) }
         }
     }
