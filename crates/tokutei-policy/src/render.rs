@@ -169,7 +169,7 @@ impl Renderer {
                 let items: Vec<Inline> = policy
                     .categories
                     .iter()
-                    .filter(|c| c.services.iter().any(|s| *s == service.id))
+                    .filter(|c| c.services.contains(&service.id))
                     .map(|c| match c.name.get(self.lang) {
                         Some(name) => Inline::Text(format!(
                             "{name}{}{}{}{}",

@@ -36,12 +36,11 @@ impl std::ops::Deref for Reader<'_> {
 
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            if let Ok(mut pool) = self.store.readers.lock() {
-                if pool.len() < 16 {
-                    pool.push(conn);
-                }
-            }
+        if let Some(conn) = self.conn.take()
+            && let Ok(mut pool) = self.store.readers.lock()
+            && pool.len() < 16
+        {
+            pool.push(conn);
         }
     }
 }

@@ -36,13 +36,13 @@ impl PolicyStore for SqliteStore {
             })
             .optional()
             .map_err(backend)?;
-        if let Some((_, digest)) = &latest {
-            if *digest == version.digest.0 {
-                return Err(StoreError::Conflict(format!(
-                    "policy `{}` is already the latest published version",
-                    version.digest.short()
-                )));
-            }
+        if let Some((_, digest)) = &latest
+            && *digest == version.digest.0
+        {
+            return Err(StoreError::Conflict(format!(
+                "policy `{}` is already the latest published version",
+                version.digest.short()
+            )));
         }
         let number = latest.map_or(1, |(n, _)| n + 1);
         tx.execute(

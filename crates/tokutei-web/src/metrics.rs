@@ -12,11 +12,20 @@ use axum::response::{IntoResponse, Response};
 
 use crate::{AppError, AppState};
 
+/// A route template and a status class (`2xx`…).
+type RouteStatus = (String, &'static str);
+
+/// How many requests and how long they took in total, in seconds.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    count: u64,
+    seconds: f64,
+}
+
 /// Counters kept in memory per process (each instance exposes its own).
 #[derive(Debug, Default)]
 pub struct Metrics {
-    /// (route, status class) → (count, total seconds).
-    requests: Mutex<BTreeMap<(String, &'static str), (u64, f64)>>,
+    requests: Mutex<BTreeMap<RouteStatus, Tally>>,
 }
 
 impl Metrics {
@@ -29,9 +38,9 @@ impl Metrics {
             _ => "5xx",
         };
         let mut map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        let slot = map.entry((route, class)).or_default();
-        slot.0 += 1;
-        slot.1 += seconds;
+        let tally = map.entry((route, class)).or_default();
+        tally.count += 1;
+        tally.seconds += seconds;
     }
 }
 
@@ -52,13 +61,17 @@ pub(crate) async fn render(State(state): State<AppState>) -> Result<Response, Ap
     out.push_str("# HELP tokutei_http_requests_total HTTP requests handled, by route and status class.\n");
     out.push_str("# TYPE tokutei_http_requests_total counter\n");
     let snapshot = state.metrics.requests.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    for ((route, class), (count, _)) in &snapshot {
-        let _ = writeln!(out, "tokutei_http_requests_total{{route=\"{route}\",status=\"{class}\"}} {count}");
+    for ((route, class), tally) in &snapshot {
+        let _ = writeln!(out, "tokutei_http_requests_total{{route=\"{route}\",status=\"{class}\"}} {}", tally.count);
     }
     out.push_str("# HELP tokutei_http_request_seconds_sum Total time spent handling requests.\n");
     out.push_str("# TYPE tokutei_http_request_seconds_sum counter\n");
-    for ((route, class), (_, secs)) in &snapshot {
-        let _ = writeln!(out, "tokutei_http_request_seconds_sum{{route=\"{route}\",status=\"{class}\"}} {secs:.6}");
+    for ((route, class), tally) in &snapshot {
+        let _ = writeln!(
+            out,
+            "tokutei_http_request_seconds_sum{{route=\"{route}\",status=\"{class}\"}} {:.6}",
+            tally.seconds
+        );
     }
     out.push_str("# HELP tokutei_policy_versions Published policy versions.\n");
     out.push_str("# TYPE tokutei_policy_versions gauge\n");
