@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .merge(public)
         .route("/healthz", get(public::healthz))
         .route("/metrics", get(metrics::render))
+        .route("/api/v1/checkpoint", get(public::checkpoint))
         .route("/static/tokutei.css", get(pages::stylesheet))
         .fallback(public::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))

@@ -76,5 +76,11 @@ pub(crate) async fn render(State(state): State<AppState>) -> Result<Response, Ap
     out.push_str("# HELP tokutei_policy_versions Published policy versions.\n");
     out.push_str("# TYPE tokutei_policy_versions gauge\n");
     let _ = writeln!(out, "tokutei_policy_versions {}", versions.len());
+    if state.ledger.is_some() {
+        let size = state.ledger(|l| l.tree_size()).await?;
+        out.push_str("# HELP tokutei_ledger_entries Entries in the audit ledger.\n");
+        out.push_str("# TYPE tokutei_ledger_entries gauge\n");
+        let _ = writeln!(out, "tokutei_ledger_entries {size}");
+    }
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response())
 }

@@ -155,6 +155,19 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Response, A
     .into_response())
 }
 
+/// The latest signed checkpoint (C2SP signed note), for auditors and outside witnesses.
+pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
+    let latest = state.ledger(|l| l.latest_checkpoint()).await?.ok_or(AppError::NotFound)?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        latest.note,
+    )
+        .into_response())
+}
+
 pub(crate) async fn not_found() -> AppError {
     AppError::NotFound
 }

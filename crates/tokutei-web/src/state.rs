@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use tokutei_policy::{Date, Policy};
+use tokutei_store::ledger::LedgerStore;
 use tokutei_store::{PolicyStore, PolicyVersion};
 
 use crate::AppError;
@@ -19,6 +20,8 @@ impl<T: PolicyStore + Send + Sync + 'static> Backend for T {}
 pub struct AppState {
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) metrics: Arc<Metrics>,
+    /// The audit ledger, for checkpoints and ledger figures (absent in tests of pages only).
+    pub(crate) ledger: Option<Arc<dyn LedgerStore>>,
     /// Parsed policy versions by number. Versions are immutable, so entries never go stale.
     policies: Arc<RwLock<HashMap<u32, Arc<Policy>>>>,
 }
@@ -31,7 +34,26 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub fn new(backend: Arc<dyn Backend>) -> AppState {
-        AppState { backend, metrics: Arc::new(Metrics::default()), policies: Arc::default() }
+        AppState { backend, metrics: Arc::new(Metrics::default()), ledger: None, policies: Arc::default() }
+    }
+
+    /// Serve checkpoints and ledger figures from `ledger`.
+    pub fn with_ledger(mut self, ledger: Arc<dyn LedgerStore>) -> AppState {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// Run blocking ledger work off the async threads; 404 when the server has no ledger.
+    pub(crate) async fn ledger<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn LedgerStore) -> Result<T, tokutei_store::StoreError> + Send + 'static,
+    {
+        let ledger = self.ledger.clone().ok_or(AppError::NotFound)?;
+        tokio::task::spawn_blocking(move || work(ledger.as_ref()))
+            .await
+            .map_err(|e| AppError::internal(format!("ledger task failed: {e}")))?
+            .map_err(AppError::from)
     }
 
     /// Run blocking store work off the async threads.

@@ -28,7 +28,7 @@ pub const ORIGIN_FILE: &str = "ledger-origin";
 /// The audit ledger of one data directory.
 #[derive(Debug)]
 pub struct AuditLog {
-    ledger: SqliteLedger,
+    ledger: Arc<SqliteLedger>,
     signer: CheckpointSigner,
 }
 
@@ -42,12 +42,17 @@ impl AuditLog {
     /// Open the ledger on an already open store (the server shares one).
     pub fn open_with_store(data: &DataDir, store: Arc<SqliteStore>) -> anyhow::Result<AuditLog> {
         let signer = load_or_create_signer(data)?;
-        let ledger = SqliteLedger::open(store).context("cannot open the audit ledger")?;
+        let ledger = Arc::new(SqliteLedger::open(store).context("cannot open the audit ledger")?);
         Ok(AuditLog { ledger, signer })
     }
 
     pub fn ledger(&self) -> &SqliteLedger {
         &self.ledger
+    }
+
+    /// The ledger, shared (for the server's read-only endpoints).
+    pub fn shared_ledger(&self) -> Arc<SqliteLedger> {
+        Arc::clone(&self.ledger)
     }
 
     /// The origin line of checkpoints (also the key name).
@@ -66,7 +71,6 @@ impl AuditLog {
     }
 
     /// Record an administrative event (ids and digests only, never personal data).
-    #[allow(dead_code, reason = "the helper other commands (policy publish, keys) call to audit themselves")]
     pub fn append_admin(
         &self,
         actor: Actor,
@@ -148,7 +152,6 @@ fn load_or_create_signer(data: &DataDir) -> anyhow::Result<CheckpointSigner> {
 
 /// Sign a checkpoint every `every` while entries keep arriving (for `serve`). Runs until the
 /// task is dropped; failures are logged and retried at the next tick.
-#[allow(dead_code, reason = "for `serve`, which starts it once the server owns an audit log")]
 pub async fn run_checkpoints(log: Arc<AuditLog>, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     loop {

@@ -1,6 +1,7 @@
 //! `tokutei init` and `tokutei policy …`: turning policy files into published versions.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -8,7 +9,12 @@ use serde::Serialize;
 use tokutei_policy::{Lang, Policy, PolicyDigest, check, render};
 use tokutei_store::{NewPolicyVersion, PolicyStore, PolicyVersion};
 
+use tokutei_ledger::{Actor, AdminAction};
+use tokutei_store_sqlite::SqliteStore;
+
+use crate::audit_log::AuditLog;
 use crate::cli::GlobalArgs;
+use crate::data_dir::DataDir;
 use crate::output::Report;
 
 #[derive(Debug, Args)]
@@ -83,11 +89,14 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Report> {
         bail!("data directory `{}` is already initialised", data.root().display());
     }
     data.create()?;
-    let store = data.open_or_create_store()?;
+    let store = Arc::new(data.open_or_create_store()?);
+    // Creates the checkpoint signing key and the ledger origin.
+    let audit = AuditLog::open_with_store(&data, Arc::clone(&store))?;
+    drop(audit);
     let mut human = format!("initialised `{}`\n", data.root().display());
     let published = match policy {
         Some((source, policy)) => {
-            let v = store_version(&store, source, &policy, "system")?;
+            let v = store_version(&data, store, source, &policy, "init")?;
             human.push_str(&format!("published policy version {} ({})\n", v.number, v.digest.short()));
             Some(VersionSummary::from(&v))
         }
@@ -98,8 +107,9 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Report> {
 
 fn publish(global: &GlobalArgs, file: &Path) -> anyhow::Result<Report> {
     let (source, policy) = load_valid(file)?;
-    let store = global.data_dir().open_store()?;
-    let v = store_version(&store, source, &policy, "cli")?;
+    let data = global.data_dir();
+    let store = Arc::new(data.open_store()?);
+    let v = store_version(&data, store, source, &policy, "cli")?;
     Ok(Report::new(
         format!("published policy version {} ({}), effective {}\n", v.number, v.digest.short(), v.effective),
         VersionSummary::from(&v),
@@ -139,7 +149,7 @@ fn show(global: &GlobalArgs) -> anyhow::Result<Report> {
 
 /// Read and fully validate a policy file; any problem is bad input (exit 2) and every
 /// diagnostic is listed with its line and field.
-pub fn load_valid(file: &Path) -> anyhow::Result<(String, Policy)> {
+pub(crate) fn load_valid(file: &Path) -> anyhow::Result<(String, Policy)> {
     let source = read_policy_file(file)?;
     let report = check::check(&source);
     match report.policy {
@@ -333,14 +343,31 @@ fn read_policy_file(file: &Path) -> anyhow::Result<String> {
     decode_text(file, bytes)
 }
 
-fn store_version(store: &impl PolicyStore, source: String, policy: &Policy, by: &str) -> anyhow::Result<PolicyVersion> {
+/// Publish a checked policy as a new immutable version and record the publication in the
+/// audit ledger (the version number, its digest and effective date).
+pub(crate) fn store_version(
+    data: &DataDir,
+    store: Arc<SqliteStore>,
+    source: String,
+    policy: &Policy,
+    by: &str,
+) -> anyhow::Result<PolicyVersion> {
+    let digest = PolicyDigest::of(policy);
+    let audit = AuditLog::open_with_store(data, Arc::clone(&store))?;
     let version = store.publish_policy(NewPolicyVersion {
-        digest: PolicyDigest::of(policy),
+        digest: digest.clone(),
         source,
         effective: policy.effective_date(),
         published_by: by.to_string(),
         published_at: jiff::Timestamp::now(),
     })?;
+    audit.append_admin(
+        Actor::System(by.to_string()),
+        AdminAction::PolicyPublished,
+        &format!("policy/v{}", version.number),
+        Some(digest.bytes()),
+        vec![("effective".to_string(), version.effective.to_string())],
+    )?;
     Ok(version)
 }
 

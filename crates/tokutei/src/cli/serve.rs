@@ -4,15 +4,19 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use tokutei_policy::PolicyDigest;
-use tokutei_store::{NewPolicyVersion, PolicyStore};
 use tokutei_store_sqlite::SqliteStore;
 
+use crate::audit_log::{AuditLog, run_checkpoints};
 use crate::cli::GlobalArgs;
+use crate::cli::policy::store_version;
+use crate::data_dir::DataDir;
+use crate::keyring::Keyring;
 use crate::output::Report;
+use crate::synth;
 
 /// The demo carrier's policy, written for this project (星空通信株式会社, fictional).
 pub const DEMO_POLICY: &str = include_str!("../../../tokutei-policy/policies/hoshizora-tsushin.toml");
@@ -38,8 +42,9 @@ pub struct DemoArgs {
 }
 
 pub fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Report> {
-    let store = global.data_dir().open_store()?;
-    run_server(store, args.listen)?;
+    let data = global.data_dir();
+    let store = Arc::new(data.open_store()?);
+    run_server(&data, store, args.listen)?;
     Ok(Report::new("", serde_json::json!({ "stopped": true })))
 }
 
@@ -49,44 +54,63 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
     if fresh {
         data.create()?;
     }
-    let store = data.open_or_create_store()?;
+    let store = Arc::new(data.open_or_create_store()?);
     let mut human = String::new();
+    let mut imported = None;
     if fresh {
-        let policy = tokutei_policy::parse(DEMO_POLICY).map_err(|e| anyhow::anyhow!("demo policy does not parse: {e}"))?;
-        let version = store.publish_policy(NewPolicyVersion {
-            digest: PolicyDigest::of(&policy),
-            source: DEMO_POLICY.to_string(),
-            effective: policy.effective_date(),
-            published_by: "demo".to_string(),
-            published_at: jiff::Timestamp::now(),
-        })?;
+        let policy =
+            tokutei_policy::parse(DEMO_POLICY).map_err(|e| anyhow::anyhow!("demo policy does not parse: {e}"))?;
+        let version = store_version(&data, Arc::clone(&store), DEMO_POLICY.to_string(), &policy, "demo")?;
         human.push_str(&format!(
             "demo data directory `{}` prepared: policy v{} ({})\n",
             data.root().display(),
             version.number,
             version.digest.short()
         ));
+        // The same import path as `tokutei subscribers import`, fed by the generator.
+        let keyring = Keyring::open_or_create(&data)?;
+        let summary =
+            synth::populate(&store, &keyring, &policy, version.number, args.subscribers, DEMO_SEED, !global.json)?;
+        human.push_str(&format!(
+            "generated {} synthetic subscribers ({} values)\n",
+            summary.subscribers, summary.values
+        ));
+        imported = Some(summary.subscribers);
     } else {
         human.push_str(&format!("using existing data directory `{}`\n", data.root().display()));
     }
-    let summary = serde_json::json!({ "data": data.root(), "fresh": fresh, "listen": args.listen.to_string() });
+    let summary = serde_json::json!({
+        "data": data.root(),
+        "fresh": fresh,
+        "subscribers_generated": imported,
+        "listen": args.listen.to_string(),
+    });
     if args.no_serve {
         return Ok(Report::new(human, summary));
     }
     eprint!("{human}");
-    run_server(store, args.listen)?;
+    run_server(&data, store, args.listen)?;
     Ok(Report::new("", summary))
 }
 
-fn run_server(store: SqliteStore, listen: SocketAddr) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+/// How often the server signs a checkpoint while entries keep arriving.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+
+/// Seed of the demo's synthetic subscribers, so every demo shows the same people.
+const DEMO_SEED: u64 = 20_240_118;
+
+fn run_server(data: &DataDir, store: Arc<SqliteStore>, listen: SocketAddr) -> anyhow::Result<()> {
+    let audit = Arc::new(AuditLog::open_with_store(data, Arc::clone(&store))?);
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on `{listen}`"))?;
         let addr = listener.local_addr()?;
         eprintln!("tokutei serving on http://{addr}/  (policy: /  English: /en/  history: /policy/versions)");
         tracing::info!(%addr, "listening");
-        let state = tokutei_web::AppState::new(Arc::new(store));
+        let state = tokutei_web::AppState::new(store).with_ledger(audit.shared_ledger());
+        tokio::spawn(run_checkpoints(Arc::clone(&audit), CHECKPOINT_EVERY));
         tokutei_web::serve(listener, state).await.context("server failed")
     })
 }

@@ -3,5 +3,6 @@
 
 mod audit;
 mod policy;
+mod serve;
 mod util;
 mod vault;

@@ -134,3 +134,28 @@ fn render_html_is_a_complete_page_and_text_renders_in_english() {
     en.assert_code(0);
     assert!(en.stdout.contains("Specified User Information"), "{}", en.stdout);
 }
+
+#[test]
+fn every_publication_is_recorded_in_the_audit_ledger() {
+    // DESIGN §3 promise 4: publishing a new version is audited.
+    let env = TestEnv::new();
+    let v1 = env.write("v1.toml", DEMO_POLICY);
+    env.run(&["init", "--policy", v1.to_str().unwrap()]).assert_code(0);
+    let v2 = env.write("v2.toml", DEMO_POLICY.replacen("consent = \"opt_out\"", "consent = \"opt_in\"", 1));
+    env.run(&["policy", "publish", v2.to_str().unwrap()]).assert_code(0);
+    // A refused publication leaves no record.
+    env.run(&["policy", "publish", v2.to_str().unwrap()]).assert_code(2);
+
+    let entries = env.run(&["audit", "query", "--json"]);
+    entries.assert_code(0);
+    let entries = entries.json();
+    let published: Vec<&serde_json::Value> =
+        entries.as_array().unwrap().iter().filter(|e| e["event"]["action"] == "policy_published").collect();
+    assert_eq!(published.len(), 2, "{entries}");
+    assert_eq!(published[0]["event"]["subject"], "policy/v1");
+    assert_eq!(published[1]["event"]["subject"], "policy/v2");
+    let show = env.run(&["policy", "show", "--json"]).json();
+    let digest = show["version"]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    assert_eq!(published[1]["event"]["digest"], digest.as_str(), "the record names the published digest");
+    env.run(&["audit", "verify"]).assert_code(0);
+}

@@ -52,8 +52,12 @@ fn demo_prepares_and_serve_serves_the_policy_page() {
     let run = env.run(&["demo", "--no-serve", "--subscribers", "20", "--json"]);
     run.assert_code(0);
     assert_eq!(run.json()["fresh"], true);
+    assert_eq!(run.json()["subscribers_generated"], 20, "the demo fills the vault through the import path");
     // A second demo run reuses the directory instead of failing.
     env.run(&["demo", "--no-serve"]).assert_code(0);
+
+    let checkpoint = env.run(&["audit", "checkpoint"]);
+    checkpoint.assert_code(0);
 
     let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
     let (status, body) = get(&server.addr, "/");
@@ -68,6 +72,11 @@ fn demo_prepares_and_serve_serves_the_policy_page() {
     assert!(body.contains(r#""status":"ok""#), "{body}");
     let (status, _) = get(&server.addr, "/policy/versions/1");
     assert_eq!(status, 200);
+    // Outside witnesses fetch the signed checkpoint publicly.
+    let (status, note) = get(&server.addr, "/api/v1/checkpoint");
+    assert_eq!(status, 200);
+    assert!(note.starts_with("tokutei.local/"), "{note}");
+    assert!(note.contains("\n\u{2014} tokutei.local/"), "a signature line: {note}");
 }
 
 #[test]
