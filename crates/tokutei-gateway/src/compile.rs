@@ -211,7 +211,8 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
         None,
         None,
         String::new(),
-        "forbid (principal, action, resource)\nunless { principal.data_range.contains(resource.range_key) }".to_string(),
+        "forbid (principal, action, resource)\nunless { principal.data_range.contains(resource.range_key) }"
+            .to_string(),
     );
     for course in sorted_courses(deployment) {
         let c = lit(&course);
@@ -262,11 +263,14 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
                     Some(i),
                     None,
                     String::new(),
-                    format!("forbid (principal, action, resource)\nwhen {{ context.purpose == {p} && resource.consent == \"opted_out\" }}"),
+                    format!(
+                        "forbid (principal, action, resource)\nwhen {{ context.purpose == {p} && resource.consent == \"opted_out\" }}"
+                    ),
                 );
-                let secrecy = purpose.categories.iter().any(|c| {
-                    policy.category(c).is_some_and(|c| c.tier == Tier::SecrecyOfCommunications)
-                });
+                let secrecy = purpose
+                    .categories
+                    .iter()
+                    .any(|c| policy.category(c).is_some_and(|c| c.tier == Tier::SecrecyOfCommunications));
                 if secrecy {
                     push(
                         format!("forbid.secrecy.{}", purpose.id),
@@ -288,7 +292,9 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
                 Some(i),
                 None,
                 String::new(),
-                format!("forbid (principal, action, resource)\nwhen {{ context.purpose == {p} && resource.consent != \"opted_in\" }}"),
+                format!(
+                    "forbid (principal, action, resource)\nwhen {{ context.purpose == {p} && resource.consent != \"opted_in\" }}"
+                ),
             ),
         }
         if !purpose.continues_after_termination {
@@ -299,7 +305,9 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
                 Some(i),
                 None,
                 String::new(),
-                format!("forbid (principal, action, resource)\nwhen {{ context.purpose == {p} && resource.contract == \"terminated\" }}"),
+                format!(
+                    "forbid (principal, action, resource)\nwhen {{ context.purpose == {p} && resource.contract == \"terminated\" }}"
+                ),
             );
         }
         if !purpose.channels.is_empty() {
@@ -345,9 +353,10 @@ pub(crate) fn deployment_rules(name: &str, text: &str) -> Result<Vec<Rule>, Prob
         let is_forbid = policy.effect() == cedar_policy::Effect::Forbid;
         rules.push(Rule {
             id: id.clone(),
-            code: policy
-                .annotation("code")
-                .map_or_else(|| if is_forbid { code::DEPLOYMENT_RULE.to_string() } else { "permit".to_string() }, str::to_string),
+            code: policy.annotation("code").map_or_else(
+                || if is_forbid { code::DEPLOYMENT_RULE.to_string() } else { "permit".to_string() },
+                str::to_string,
+            ),
             clause: policy.annotation("clause").map_or_else(|| id.clone(), str::to_string),
             purpose: None,
             action: None,

@@ -100,7 +100,11 @@ impl Gateway {
     /// Compile `policy` for `deployment`, adding the deployment's own Cedar policies
     /// (`(name, text)` pairs, e.g. file names and contents). Everything is validated against
     /// the generated schema; errors name the source, the policy and the position.
-    pub fn compile(policy: &Policy, deployment: &Deployment, extra_cedar: &[(&str, &str)]) -> Result<Gateway, CompileError> {
+    pub fn compile(
+        policy: &Policy,
+        deployment: &Deployment,
+        extra_cedar: &[(&str, &str)],
+    ) -> Result<Gateway, CompileError> {
         let schema_text = compile::schema_text(deployment);
         let schema = Schema::from_cedarschema_str(&schema_text)
             .map(|(schema, _warnings)| schema)
@@ -391,17 +395,30 @@ impl Gateway {
         for error in response.diagnostics().errors() {
             let cedar_policy::AuthorizationError::PolicyEvaluationError(e) = error;
             let id = e.policy_id().to_string();
-            reasons.push(Reason::new(code::EVALUATION_ERROR, &id, Subject { purpose: req.purpose, category, detail: &id }));
+            reasons.push(Reason::new(
+                code::EVALUATION_ERROR,
+                &id,
+                Subject { purpose: req.purpose, category, detail: &id },
+            ));
         }
         let allowed = response.decision() == cedar_policy::Decision::Allow && reasons.is_empty();
         if response.decision() == cedar_policy::Decision::Deny {
             for id in &policies {
                 let Some(rule) = self.rule_index.get(id).map(|&i| &self.rules[i]) else { continue };
-                reasons.push(Reason::new(&rule.code, &rule.clause, Subject { purpose: req.purpose, category, detail: &rule.detail }));
+                reasons.push(Reason::new(
+                    &rule.code,
+                    &rule.clause,
+                    Subject { purpose: req.purpose, category, detail: &rule.detail },
+                ));
             }
             if policies.is_empty() {
-                let clause = purpose.map_or_else(|| "purposes.list".to_string(), |i| format!("purposes.list[{i}].categories"));
-                reasons.push(Reason::new(code::CATEGORY_NOT_IN_PURPOSE, &clause, Subject { purpose: req.purpose, category, detail: "" }));
+                let clause =
+                    purpose.map_or_else(|| "purposes.list".to_string(), |i| format!("purposes.list[{i}].categories"));
+                reasons.push(Reason::new(
+                    code::CATEGORY_NOT_IN_PURPOSE,
+                    &clause,
+                    Subject { purpose: req.purpose, category, detail: "" },
+                ));
             }
         }
         let mask = if allowed {
@@ -443,7 +460,12 @@ impl Gateway {
         }
         attrs.insert(
             "data_range".into(),
-            strings(&mut principal.data_range.iter().flat_map(|r| r.categories.iter().map(|c| format!("{}/{c}", r.service)))),
+            strings(
+                &mut principal
+                    .data_range
+                    .iter()
+                    .flat_map(|r| r.categories.iter().map(|c| format!("{}/{c}", r.service))),
+            ),
         );
         attrs.insert("purposes".into(), strings(&mut principal.purposes.iter().cloned()));
         attrs.insert("zones".into(), strings(&mut principal.zones.iter().cloned()));
@@ -474,10 +496,19 @@ impl Gateway {
     }
 
     fn datum_uid(&self, subscriber: &SubscriberFacts, category: &str) -> EntityUid {
-        EntityUid::from_type_name_and_id(self.datum_type.clone(), EntityId::new(format!("{}/{category}", subscriber.id)))
+        EntityUid::from_type_name_and_id(
+            self.datum_type.clone(),
+            EntityId::new(format!("{}/{category}", subscriber.id)),
+        )
     }
 
-    fn datum(&self, subscriber: &SubscriberFacts, purpose: &str, category: &str, uid: EntityUid) -> Result<Entity, String> {
+    fn datum(
+        &self,
+        subscriber: &SubscriberFacts,
+        purpose: &str,
+        category: &str,
+        uid: EntityUid,
+    ) -> Result<Entity, String> {
         let tier = self.categories.get(category).map_or(Tier::Other, |&(_, t)| t);
         let s = |v: &str| RestrictedExpression::new_string(v.to_string());
         let mut attrs: HashMap<String, RestrictedExpression> = HashMap::from([

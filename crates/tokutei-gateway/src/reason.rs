@@ -89,10 +89,9 @@ fn texts(code: &str, s: Subject<'_>) -> (String, String) {
             format!("情報の種類「{c}」は取扱者のアクセス範囲外です"),
             format!("category `{c}` is outside the principal's data range"),
         ),
-        code::TRAINING_EXPIRED => (
-            format!("研修「{d}」の受講が有効期限内にありません"),
-            format!("training `{d}` is missing or expired"),
-        ),
+        code::TRAINING_EXPIRED => {
+            (format!("研修「{d}」の受講が有効期限内にありません"), format!("training `{d}` is missing or expired"))
+        }
         code::OPTED_OUT => (
             format!("利用者が利用目的「{p}」への利用停止（オプトアウト）を申し出ています"),
             format!("the subscriber opted out of purpose `{p}`"),
@@ -109,10 +108,9 @@ fn texts(code: &str, s: Subject<'_>) -> (String, String) {
             format!("契約は解約済みで、利用目的「{p}」は解約後の利用が認められていません"),
             format!("the contract is terminated and purpose `{p}` does not continue after termination"),
         ),
-        code::EXPORT_NOT_APPROVED => (
-            "承認された持出し申請がありません".to_string(),
-            "export needs an approved export request".to_string(),
-        ),
+        code::EXPORT_NOT_APPROVED => {
+            ("承認された持出し申請がありません".to_string(), "export needs an approved export request".to_string())
+        }
         code::OUTSIDE_ZONE => (
             "取扱区域の外からの取扱いは認められていません".to_string(),
             "handling is not allowed from outside the principal's handling zones".to_string(),
@@ -129,9 +127,8 @@ fn texts(code: &str, s: Subject<'_>) -> (String, String) {
             format!("規則「{d}」を評価できなかったため拒否しました"),
             format!("rule `{d}` could not be evaluated, so the use is refused"),
         ),
-        _ => (
-            format!("事業者が定めた規則「{d}」により拒否されました"),
-            format!("refused by the deployment rule `{d}`"),
-        ),
+        _ => {
+            (format!("事業者が定めた規則「{d}」により拒否されました"), format!("refused by the deployment rule `{d}`"))
+        }
     }
 }

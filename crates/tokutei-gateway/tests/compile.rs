@@ -50,14 +50,20 @@ fn deployment_policy_errors_name_policy_and_position() {
         &["`site.cedar`", "policy `site.cedar/bad`", "line 3"],
     );
     // Unknown entity type.
-    check("forbid (principal == Tokutei::Robot::\"r\", action, resource);", &["`site.cedar`", "policy `site.cedar/0`", "line 1"]);
+    check(
+        "forbid (principal == Tokutei::Robot::\"r\", action, resource);",
+        &["`site.cedar`", "policy `site.cedar/0`", "line 1"],
+    );
     // Templates are refused.
     check("permit (principal == ?principal, action, resource);", &["`site.cedar`", "templates"]);
 }
 
 #[test]
 fn deployment_policy_is_added() {
-    let gateway = compile(&[("site.cedar", "@id(\"no-erase\") forbid (principal, action == Tokutei::Action::\"erase\", resource);")])
-        .expect("compiles");
+    let gateway = compile(&[(
+        "site.cedar",
+        "@id(\"no-erase\") forbid (principal, action == Tokutei::Action::\"erase\", resource);",
+    )])
+    .expect("compiles");
     assert!(gateway.cedar_text().contains("no-erase"));
 }

@@ -81,7 +81,9 @@ fn check(case: &Path) -> Vec<String> {
             export_approval: request.export_approval.as_deref(),
             now: request.now,
         };
-        gateway.validate_request(&req).unwrap_or_else(|e| panic!("{}: inputs do not match the schema: {e}", case.display()));
+        gateway
+            .validate_request(&req)
+            .unwrap_or_else(|e| panic!("{}: inputs do not match the schema: {e}", case.display()));
         let plain = gateway.decide_plain(&req);
         assert_eq!(plain, gateway.decide_uncached(&req), "{}: sliced differs from plain", case.display());
         // Twice through the cache: the miss and the hit must both agree.
@@ -89,7 +91,11 @@ fn check(case: &Path) -> Vec<String> {
         assert_eq!(plain, gateway.decide(&req), "{}: cached (hit) differs", case.display());
         for d in plain {
             for r in &d.reasons {
-                assert!(r.ja.contains(&r.clause) && r.en.contains(&r.clause), "{}: reason does not name its clause", case.display());
+                assert!(
+                    r.ja.contains(&r.clause) && r.en.contains(&r.clause),
+                    "{}: reason does not name its clause",
+                    case.display()
+                );
             }
             actual.push(Expected {
                 subscriber: d.subscriber,

@@ -85,9 +85,20 @@ enum Op {
     },
     /// Change a principal; the registry bumps its version (or, when `bump` is false, calls
     /// `invalidate_principal` instead).
-    ChangePrincipal { principal: usize, change: PrincipalChange, bump: bool },
-    Consent { subscriber: usize, purpose: usize, choice: Option<bool> },
-    Contract { subscriber: usize, state: usize },
+    ChangePrincipal {
+        principal: usize,
+        change: PrincipalChange,
+        bump: bool,
+    },
+    Consent {
+        subscriber: usize,
+        purpose: usize,
+        choice: Option<bool>,
+    },
+    Contract {
+        subscriber: usize,
+        state: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {

@@ -7,7 +7,10 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use tokutei_gateway::{AccessRequest, Action, Contract, DataRange, Deployment, Gateway, Principal, PrincipalKind, SubscriberFacts, TrainingRecord};
+use tokutei_gateway::{
+    AccessRequest, Action, Contract, DataRange, Deployment, Gateway, Principal, PrincipalKind, SubscriberFacts,
+    TrainingRecord,
+};
 use tokutei_policy::Role;
 
 const POLICY: &str = include_str!("corpus/policy.toml");
@@ -47,7 +50,11 @@ fn decision_latency() {
         .map(|i| SubscriberFacts {
             id: format!("sub-{i}"),
             service: "fiber".into(),
-            contract: if i % 10 == 0 { Contract::Terminated { on: jiff::civil::date(2026, 1, 1) } } else { Contract::Active },
+            contract: if i % 10 == 0 {
+                Contract::Terminated { on: jiff::civil::date(2026, 1, 1) }
+            } else {
+                Contract::Active
+            },
             consents: BTreeMap::new(),
         })
         .collect();
@@ -83,7 +90,11 @@ fn decision_latency() {
             allowed += usize::from(d[0].allowed);
         }
         let (p50, p99) = p50_p99(samples);
-        println!("{name:>13}: p50 {:.2} µs, p99 {:.2} µs ({allowed} of {n} allowed)", p50 as f64 / 1000.0, p99 as f64 / 1000.0);
+        println!(
+            "{name:>13}: p50 {:.2} µs, p99 {:.2} µs ({allowed} of {n} allowed)",
+            p50 as f64 / 1000.0,
+            p99 as f64 / 1000.0
+        );
         results.push((p50, allowed));
     }
     let (full, largest) = gateway.policy_counts();

@@ -25,7 +25,8 @@ struct CedarJson<'a> {
 /// generated policies, or the schema with `schema`. A policy that does not compile is a
 /// failed check (exit 1) whose message names the policy and position.
 pub fn cedar(file: &Path, extra: &[PathBuf], schema: bool) -> anyhow::Result<Report> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read policy file `{}`", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read policy file `{}`", file.display()))?;
     let policy = tokutei_policy::parse(&text).map_err(|e| match e.position {
         Some(p) => anyhow::anyhow!("`{}` line {}, column {}: {}", file.display(), p.line, p.column, e.message),
         None => anyhow::anyhow!("`{}`: {}", file.display(), e.message),
