@@ -266,15 +266,15 @@ pub fn open_values(
     let key = keyring.unwrap(subscriber, &wrapped)?;
     let mut out = Opened::default();
     for v in stored {
-        if let Sealed::Blob { content_hash, ciphertext } = &v.sealed {
-            if tokutei_crypto::content_hash(ciphertext) != *content_hash {
-                out.unreadable.push(UnreadableValue {
-                    category: v.category.clone(),
-                    version: v.version,
-                    reason: "blob content hash does not match".into(),
-                });
-                continue;
-            }
+        if let Sealed::Blob { content_hash, ciphertext } = &v.sealed
+            && tokutei_crypto::content_hash(ciphertext) != *content_hash
+        {
+            out.unreadable.push(UnreadableValue {
+                category: v.category.clone(),
+                version: v.version,
+                reason: "blob content hash does not match".into(),
+            });
+            continue;
         }
         let aad = ValueAad { subscriber, category: &v.category, version: v.version };
         match key.open(&aad, v.sealed.ciphertext()) {
