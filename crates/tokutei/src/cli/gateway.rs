@@ -1,8 +1,4 @@
 //! `tokutei policy cedar FILE`: the Cedar schema and policies a policy file compiles into.
-//!
-//! Wiring (by the owner of `cli/policy.rs`): add to `PolicyCommand`
-//! `Cedar { file: PathBuf, #[arg(long)] schema: bool, #[arg(long = "with", value_name = "CEDAR_FILE")] extra: Vec<PathBuf> }`
-//! and dispatch it to [`cedar`]; add `tokutei-gateway.workspace = true` to this crate.
 
 use std::path::{Path, PathBuf};
 

@@ -3,11 +3,12 @@
 //! [`Report`].
 
 mod audit;
+mod gateway;
 pub(crate) mod keys;
 mod policy;
 pub(crate) mod retention;
-pub(crate) mod subscribers;
 mod serve;
+pub(crate) mod subscribers;
 
 use std::path::PathBuf;
 

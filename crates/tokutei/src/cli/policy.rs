@@ -61,6 +61,18 @@ pub enum PolicyCommand {
         #[arg(long, value_enum, default_value = "ja")]
         lang: LangArg,
     },
+    /// Print the Cedar policies (or schema) a policy file compiles into, with the
+    /// deployment's own Cedar policy files validated against the same schema.
+    Cedar {
+        /// The policy file (TOML).
+        file: PathBuf,
+        /// Print the Cedar schema instead of the policies.
+        #[arg(long)]
+        schema: bool,
+        /// A deployment Cedar policy file to validate and include (repeatable).
+        #[arg(long = "with", value_name = "CEDAR_FILE")]
+        extra: Vec<PathBuf>,
+    },
     /// Validate a policy file and publish it as a new immutable version.
     Publish {
         /// The policy file (TOML).
@@ -76,6 +88,7 @@ pub fn run(global: &GlobalArgs, cmd: PolicyCommand) -> anyhow::Result<Report> {
         PolicyCommand::Check { file } => check(&file),
         PolicyCommand::Render { file, lang, format } => render(&file, lang.into(), format),
         PolicyCommand::Diff { old, new, lang } => diff(&old, &new, lang.into()),
+        PolicyCommand::Cedar { file, schema, extra } => crate::cli::gateway::cedar(&file, &extra, schema),
         PolicyCommand::Publish { file } => publish(global, &file),
         PolicyCommand::Show => show(global),
     }

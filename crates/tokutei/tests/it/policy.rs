@@ -159,3 +159,21 @@ fn every_publication_is_recorded_in_the_audit_ledger() {
     assert_eq!(published[1]["event"]["digest"], digest.as_str(), "the record names the published digest");
     env.run(&["audit", "verify"]).assert_code(0);
 }
+
+#[test]
+fn cedar_prints_generated_policies_and_rejects_bad_deployment_policies() {
+    let env = TestEnv::new();
+    let file = env.write("p.toml", DEMO_POLICY);
+    let run = env.run(&["policy", "cedar", file.to_str().unwrap()]);
+    run.assert_code(0);
+    assert!(run.stdout.contains(r#"@id("permit.purpose.marketing")"#), "{}", run.stdout);
+    assert!(run.stdout.contains("forbid"), "forbid rules are generated");
+    let schema = env.run(&["policy", "cedar", file.to_str().unwrap(), "--schema"]);
+    schema.assert_code(0);
+    assert!(schema.stdout.contains("namespace Tokutei"));
+
+    let extra = env.write("site.cedar", "forbid (principal, action, resource) when { resource.no_such_attribute };\n");
+    let run = env.run(&["policy", "cedar", file.to_str().unwrap(), "--with", extra.to_str().unwrap()]);
+    assert_ne!(run.code, 0, "a deployment policy that does not validate is refused");
+    assert!(format!("{}{}", run.stdout, run.stderr).contains("site.cedar"), "names the file: {}", run.stderr);
+}

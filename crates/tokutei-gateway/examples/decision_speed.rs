@@ -1,5 +1,5 @@
-//! Decision latency of the three engines on the corpus policy (run on demand:
-//! `cargo test -p tokutei-gateway --test speed -- --ignored --nocapture`).
+//! Decision latency of the three engines on the corpus policy, measured in one run
+//! (`cargo run --release -p tokutei-gateway --example decision_speed`).
 //!
 //! A realistic stream: a handful of principals reading one category of many subscribers
 //! under a few purposes, so that the cache sees the repetition real traffic has.
@@ -13,16 +13,14 @@ use tokutei_gateway::{
 };
 use tokutei_policy::Role;
 
-const POLICY: &str = include_str!("corpus/policy.toml");
+const POLICY: &str = include_str!("../tests/corpus/policy.toml");
 
 fn p50_p99(mut samples: Vec<u128>) -> (u128, u128) {
     samples.sort_unstable();
     (samples[samples.len() / 2], samples[samples.len() * 99 / 100])
 }
 
-#[test]
-#[ignore = "measurement, run on demand"]
-fn decision_latency() {
+fn main() {
     let policy = tokutei_policy::parse(POLICY).expect("fixture policy parses");
     let deployment = Deployment { zones_required: true, required_training: vec!["privacy-basics".into()] };
     let gateway = Gateway::compile(&policy, &deployment, &[]).expect("compiles");
