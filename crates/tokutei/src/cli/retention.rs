@@ -8,9 +8,12 @@
 use clap::Args;
 use jiff::{Timestamp, ToSpan};
 use serde::Serialize;
+use tokutei_ledger::{Actor, AdminAction};
 use tokutei_policy::{Date, Policy, RetentionStart};
 use tokutei_store::vault::{PurgeRule, ValueRef, VaultStore};
+use tokutei_store_sqlite::SqliteStore;
 
+use crate::audit_log::AuditLog;
 use crate::cli::GlobalArgs;
 use crate::output::Report;
 
@@ -29,10 +32,36 @@ pub enum RetentionCommand {
 
 pub fn run(global: &GlobalArgs, cmd: RetentionCommand) -> anyhow::Result<Report> {
     let RetentionCommand::Run(args) = cmd;
-    let store = global.data_dir().open_store()?;
-    let (version, policy) = crate::cli::subscribers::active_policy(&store)?;
-    let outcome = apply(&store, &policy, version, Timestamp::now(), crate::cli::policy::today(), args.dry_run)?;
+    let data = global.data_dir();
+    let store = std::sync::Arc::new(data.open_store()?);
+    let outcome = if args.dry_run {
+        let (version, policy) = crate::cli::subscribers::active_policy(&store)?;
+        apply(store.as_ref(), &policy, version, Timestamp::now(), crate::cli::policy::today(), true)?
+    } else {
+        let audit = AuditLog::open_with_store(&data, std::sync::Arc::clone(&store))?;
+        apply_and_record(&store, &audit, "cli")?
+    };
     Ok(Report::new(outcome.human(args.dry_run), &outcome))
+}
+
+/// Apply the active policy's retention rules now and record what was destroyed in the audit
+/// ledger (counts per category, never values). Used by `retention run` and the server's
+/// schedule.
+pub fn apply_and_record(store: &SqliteStore, audit: &AuditLog, by: &str) -> anyhow::Result<Outcome> {
+    let (version, policy) = crate::cli::subscribers::active_policy(store)?;
+    let outcome = apply(store, &policy, version, Timestamp::now(), crate::cli::policy::today(), false)?;
+    if outcome.total > 0 {
+        let details =
+            outcome.categories.iter().map(|c| (c.id.clone(), c.expired.to_string())).collect::<Vec<(String, String)>>();
+        audit.append_admin(
+            Actor::System(by.to_string()),
+            AdminAction::RetentionPurge,
+            &format!("retention/policy-v{version}"),
+            None,
+            details,
+        )?;
+    }
+    Ok(outcome)
 }
 
 /// A rule with the reason recorded for each purge it causes.

@@ -13,6 +13,7 @@ use tokutei_store_sqlite::SqliteStore;
 use crate::audit_log::{AuditLog, run_checkpoints};
 use crate::cli::GlobalArgs;
 use crate::cli::policy::store_version;
+use crate::cli::retention;
 use crate::data_dir::DataDir;
 use crate::keyring::Keyring;
 use crate::output::Report;
@@ -96,11 +97,32 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
 /// How often the server signs a checkpoint while entries keep arriving.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 
+/// How often the server applies the retention rules (and once at start).
+const RETENTION_EVERY: Duration = Duration::from_secs(6 * 60 * 60);
+
+/// Apply retention on a schedule; failures are logged and retried at the next tick.
+async fn run_retention(store: Arc<SqliteStore>, audit: Arc<AuditLog>, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        ticker.tick().await;
+        let (store, audit) = (Arc::clone(&store), Arc::clone(&audit));
+        match tokio::task::spawn_blocking(move || retention::apply_and_record(&store, &audit, "retention-schedule"))
+            .await
+        {
+            Ok(Ok(outcome)) if outcome.total > 0 => tracing::info!(destroyed = outcome.total, "retention applied"),
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => tracing::warn!(error = %format!("{err:#}"), "retention run failed"),
+            Err(err) => tracing::warn!(error = %err, "retention task failed"),
+        }
+    }
+}
+
 /// Seed of the demo's synthetic subscribers, so every demo shows the same people.
 const DEMO_SEED: u64 = 20_240_118;
 
 fn run_server(data: &DataDir, store: Arc<SqliteStore>, listen: SocketAddr) -> anyhow::Result<()> {
     let audit = Arc::new(AuditLog::open_with_store(data, Arc::clone(&store))?);
+    let store_for_jobs = Arc::clone(&store);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
     runtime.block_on(async move {
@@ -111,6 +133,7 @@ fn run_server(data: &DataDir, store: Arc<SqliteStore>, listen: SocketAddr) -> an
         tracing::info!(%addr, "listening");
         let state = tokutei_web::AppState::new(store).with_ledger(audit.shared_ledger());
         tokio::spawn(run_checkpoints(Arc::clone(&audit), CHECKPOINT_EVERY));
+        tokio::spawn(run_retention(Arc::clone(&store_for_jobs), Arc::clone(&audit), RETENTION_EVERY));
         tokutei_web::serve(listener, state).await.context("server failed")
     })
 }

@@ -84,7 +84,7 @@ pub fn run(global: &GlobalArgs, cmd: SubscribersCommand) -> anyhow::Result<Repor
         SubscribersCommand::List { limit, after } => list(&store, after.as_deref(), limit),
         SubscribersCommand::Verify { subscriber } => verify(&store, &Keyring::open(&data)?, subscriber.as_deref()),
         SubscribersCommand::Find { category, value } => find(&store, &Keyring::open(&data)?, &category, &value),
-        SubscribersCommand::Erase { subscriber } => erase(&store, &subscriber),
+        SubscribersCommand::Erase { subscriber } => erase(&data, &store, &subscriber),
     }
 }
 
@@ -818,7 +818,7 @@ fn find(store: &SqliteStore, keyring: &Keyring, category: &str, value: &str) -> 
     Ok(Report::new(human, rows))
 }
 
-fn erase(store: &SqliteStore, id: &str) -> anyhow::Result<Report> {
+fn erase(data: &crate::data_dir::DataDir, store: &SqliteStore, id: &str) -> anyhow::Result<Report> {
     let Some(subscriber) = store.subscriber(id)? else {
         bail!("subscriber `{id}` not found");
     };
@@ -826,7 +826,16 @@ fn erase(store: &SqliteStore, id: &str) -> anyhow::Result<Report> {
         bail!("subscriber `{id}` was already erased");
     }
     let at = Timestamp::now();
+    let audit = crate::audit_log::AuditLog::open(data)?;
     store.erase_subscriber(id, at)?;
+    // The ledger keeps the subscriber's id only; it still verifies after the key is gone.
+    audit.append_admin(
+        tokutei_ledger::Actor::System("cli".to_string()),
+        tokutei_ledger::AdminAction::SubscriberErased,
+        &format!("subscriber/{id}"),
+        None,
+        Vec::new(),
+    )?;
     Ok(Report::new(
         format!("erased subscriber `{id}`: its data key is destroyed and its values can no longer be decrypted\n"),
         serde_json::json!({ "id": id, "erased_at": at.to_string() }),

@@ -180,6 +180,13 @@ fn rotation_keeps_values_readable_and_erasure_makes_them_unreadable() {
     let found = env.run(&["--json", "subscribers", "find", "--category", "contract.phone", PHONES[1]]);
     assert!(found.json().as_array().unwrap().is_empty());
     env.run(&["subscribers", "erase", "--subscriber", "V1"]).assert_code(2);
+    // Erasure is audited by id, and the ledger still verifies after crypto-shredding.
+    let erased = env.run(&["audit", "query", "--json"]).json();
+    let erased: Vec<&serde_json::Value> =
+        erased.as_array().unwrap().iter().filter(|e| e["event"]["action"] == "subscriber_erased").collect();
+    assert_eq!(erased.len(), 1);
+    assert_eq!(erased[0]["event"]["subject"], "subscriber/V1");
+    env.run(&["audit", "verify"]).assert_code(0);
 }
 
 #[track_caller]
@@ -341,4 +348,11 @@ fn retention_destroys_expired_values_and_records_each_purge() {
     );
     env.run(&["--json", "retention", "run"]).assert_code(0);
     assert_eq!(count(&env, "SELECT COUNT(*) FROM vault_purges"), 3, "nothing more to purge");
+
+    // The purge is in the audit ledger too (counts per category, no values), once.
+    let entries = env.run(&["audit", "query", "--json"]).json();
+    let purges: Vec<&serde_json::Value> =
+        entries.as_array().unwrap().iter().filter(|e| e["event"]["action"] == "retention_purge").collect();
+    assert_eq!(purges.len(), 1, "{entries}");
+    env.run(&["audit", "verify"]).assert_code(0);
 }
