@@ -128,37 +128,8 @@ impl ConsentChoice {
     }
 }
 
-/// What a principal wants to do with the values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Read,
-    Update,
-    Export,
-    Erase,
-}
-
-impl Action {
-    pub const ALL: [Action; 4] = [Action::Read, Action::Update, Action::Export, Action::Erase];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Action::Read => "read",
-            Action::Update => "update",
-            Action::Export => "export",
-            Action::Erase => "erase",
-        }
-    }
-
-    pub(crate) fn index(self) -> usize {
-        match self {
-            Action::Read => 0,
-            Action::Update => 1,
-            Action::Export => 2,
-            Action::Erase => 3,
-        }
-    }
-}
+/// What a principal wants to do with the values: the same actions the audit ledger records.
+pub use tokutei_ledger::Action;
 
 /// One use of subscriber information: decided per category.
 #[derive(Debug, Clone, Copy)]

@@ -47,14 +47,38 @@ impl Actor {
     }
 }
 
-/// What was done to the subscriber information.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What was done to the subscriber information (the gateway decides on the same actions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Read,
     Update,
     Export,
     Erase,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [Action::Read, Action::Update, Action::Export, Action::Erase];
+
+    /// The stable id (`read`, `update`, `export`, `erase`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Update => "update",
+            Action::Export => "export",
+            Action::Erase => "erase",
+        }
+    }
+
+    /// Position in [`Action::ALL`], for tables indexed by action.
+    pub fn index(self) -> usize {
+        match self {
+            Action::Read => 0,
+            Action::Update => 1,
+            Action::Export => 2,
+            Action::Erase => 3,
+        }
+    }
 }
 
 /// The gateway's answer.
@@ -240,12 +264,7 @@ impl Entry {
     /// A short label of what happened (`read`, `policy_published`…).
     pub fn action_label(&self) -> &'static str {
         match &self.event {
-            Event::Access(a) => match a.action {
-                Action::Read => "read",
-                Action::Update => "update",
-                Action::Export => "export",
-                Action::Erase => "erase",
-            },
+            Event::Access(a) => a.action.id(),
             Event::Admin(a) => a.action.as_str(),
         }
     }
