@@ -8,6 +8,7 @@ mod db;
 mod ledger;
 mod migrations;
 mod policy_versions;
+mod staff;
 mod vault;
 
 pub use db::SqliteStore;

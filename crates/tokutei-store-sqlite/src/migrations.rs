@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_policy_versions", include_str!("../migrations/0001_policy_versions.sql")),
     ("0002_ledger", include_str!("../migrations/0002_ledger.sql")),
     ("0003_vault", include_str!("../migrations/0003_vault.sql")),
+    ("0004_staff_consent", include_str!("../migrations/0004_staff_consent.sql")),
 ];
 
 /// The schema version this build writes: the number of migrations.

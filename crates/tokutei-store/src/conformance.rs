@@ -3,4 +3,5 @@
 
 pub mod ledger;
 pub mod policy_versions;
+pub mod staff;
 pub mod vault;

@@ -1,14 +1,17 @@
 //! Storage capabilities in the domain's words: policy versions, the audit ledger, the
-//! subscriber vault. Each capability is a small trait; a backend implements them natively
-//! (the SQLite and PostgreSQL crates), and [`conformance`] holds the one test suite every
-//! backend must pass.
+//! subscriber vault, the staff registry, consent records and third-party provision records.
+//! Each capability is a small trait; a backend implements them natively (the SQLite and
+//! PostgreSQL crates), and [`conformance`] holds the one test suite every backend must pass.
 //!
 //! Architecture Invariant: no SQL here, and no backend type leaks through these traits.
 //! Filters are domain enums, never query strings.
 
+pub mod consent;
 pub mod error;
 pub mod ledger;
 pub mod policy_versions;
+pub mod provision;
+pub mod staff;
 pub mod vault;
 
 #[cfg(feature = "test-suite")]

@@ -1,0 +1,135 @@
+//! The staff registry: the principals that may use subscriber information through the
+//! gateway — people (with a role and training records) and internal systems — their data
+//! ranges (services × categories), the purposes they may act under, their handling zones,
+//! and their API tokens (stored only as SHA-256 hashes, with an expiry, revocable).
+//!
+//! Every change bumps the principal's `version` and the registry's generation, so a server
+//! caching principals (and the decision cache keyed on the version) sees the change on the
+//! very next request, even when another process made it.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tokutei_policy::{Date, Role};
+
+use crate::StoreResult;
+
+/// Person or internal system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PrincipalKind {
+    /// A member of staff with a role.
+    Person { role: Role },
+    /// An internal system (billing, call centre, marketing, ad platform…), by name.
+    System { name: String },
+}
+
+/// One service and the categories of it a principal may touch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeGrant {
+    pub service: String,
+    pub categories: Vec<String>,
+}
+
+/// What a principal may do: kept together because every change replaces it whole.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Grants {
+    pub data_range: Vec<RangeGrant>,
+    pub purposes: Vec<String>,
+    pub zones: Vec<String>,
+}
+
+/// A principal to register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPrincipal {
+    pub id: String,
+    /// How people see this principal in the console (a staff member's name, a system's label).
+    pub display_name: String,
+    pub kind: PrincipalKind,
+    pub grants: Grants,
+    pub created_at: Timestamp,
+}
+
+/// One completed training course and until when it counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Training {
+    pub course: String,
+    pub completed: Date,
+    /// The last day on which this training is valid.
+    pub valid_until: Date,
+}
+
+/// A registered principal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredPrincipal {
+    pub id: String,
+    pub display_name: String,
+    pub kind: PrincipalKind,
+    pub grants: Grants,
+    /// Training records, oldest first (people only).
+    pub training: Vec<Training>,
+    /// 1 on creation, +1 on every change.
+    pub version: u64,
+    pub created_at: Timestamp,
+    /// Set when the principal was disabled: it can no longer act, its tokens no longer work.
+    pub disabled_at: Option<Timestamp>,
+}
+
+/// An API token to store: only its hash is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    /// The public part of the token, shown in listings (`tkt_<id>_…`).
+    pub id: String,
+    pub principal: String,
+    pub hash: [u8; 32],
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A stored API token (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredToken {
+    pub id: String,
+    pub principal: String,
+    #[serde(skip)]
+    pub hash: [u8; 32],
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// The staff registry.
+pub trait StaffStore {
+    /// Register a principal (version 1). An existing id is a conflict.
+    fn create_principal(&self, principal: &NewPrincipal) -> StoreResult<StoredPrincipal>;
+
+    /// One principal with its training records.
+    fn principal(&self, id: &str) -> StoreResult<Option<StoredPrincipal>>;
+
+    /// Every principal, in id order.
+    fn principals(&self) -> StoreResult<Vec<StoredPrincipal>>;
+
+    /// Replace a principal's grants. Returns the new version.
+    fn set_grants(&self, id: &str, grants: &Grants) -> StoreResult<u64>;
+
+    /// Record a completed training course. Returns the new version.
+    fn add_training(&self, id: &str, training: &Training) -> StoreResult<u64>;
+
+    /// Disable a principal (and with it all its tokens). Returns the new version.
+    fn disable_principal(&self, id: &str, at: Timestamp) -> StoreResult<u64>;
+
+    /// Store a token for an enabled principal.
+    fn add_token(&self, token: &NewToken) -> StoreResult<()>;
+
+    /// A token by its public id.
+    fn token(&self, id: &str) -> StoreResult<Option<StoredToken>>;
+
+    /// A principal's tokens, newest first.
+    fn tokens(&self, principal: &str) -> StoreResult<Vec<StoredToken>>;
+
+    /// Revoke a token; revoking twice keeps the first time.
+    fn revoke_token(&self, id: &str, at: Timestamp) -> StoreResult<()>;
+
+    /// A counter bumped by every change of any principal or token: a cache of principals is
+    /// current exactly while this is unchanged.
+    fn staff_generation(&self) -> StoreResult<u64>;
+}
