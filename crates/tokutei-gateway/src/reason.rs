@@ -33,9 +33,19 @@ pub mod code {
     pub const CHANNEL_NOT_LISTED: &str = "channel_not_listed";
     pub const DEPLOYMENT_RULE: &str = "deployment_rule";
     pub const EVALUATION_ERROR: &str = "evaluation_error";
+    /// Set by the access service, before any rule is evaluated.
+    pub const SUBSCRIBER_NOT_FOUND: &str = "subscriber_not_found";
+    pub const SUBSCRIBER_ERASED: &str = "subscriber_erased";
+    pub const PRINCIPAL_DISABLED: &str = "principal_disabled";
+    pub const RECIPIENT_MISSING: &str = "recipient_missing";
+    pub const NO_ACTIVE_POLICY: &str = "no_active_policy";
+
+    /// The codes the access service sets (the library never does).
+    pub const SERVICE: [&str; 5] =
+        [SUBSCRIBER_NOT_FOUND, SUBSCRIBER_ERASED, PRINCIPAL_DISABLED, RECIPIENT_MISSING, NO_ACTIVE_POLICY];
 
     /// Every code a decision may carry.
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 19] = [
         PURPOSE_NOT_IN_POLICY,
         CATEGORY_NOT_IN_PURPOSE,
         OUTSIDE_DATA_RANGE,
@@ -50,6 +60,11 @@ pub mod code {
         CHANNEL_NOT_LISTED,
         DEPLOYMENT_RULE,
         EVALUATION_ERROR,
+        SUBSCRIBER_NOT_FOUND,
+        SUBSCRIBER_ERASED,
+        PRINCIPAL_DISABLED,
+        RECIPIENT_MISSING,
+        NO_ACTIVE_POLICY,
     ];
 }
 
@@ -63,6 +78,12 @@ pub(crate) struct Subject<'a> {
 }
 
 impl Reason {
+    /// A reason the access service gives before the rules are evaluated (unknown or erased
+    /// subscriber, disabled principal, missing recipient, no policy in force).
+    pub fn service(code: &str, clause: &str, purpose: &str, category: &str) -> Reason {
+        Reason::new(code, clause, Subject { purpose, category, detail: "" })
+    }
+
     pub(crate) fn new(code: &str, clause: &str, s: Subject<'_>) -> Reason {
         let (ja, en) = texts(code, s);
         Reason {
@@ -122,6 +143,21 @@ fn texts(code: &str, s: Subject<'_>) -> (String, String) {
         code::CHANNEL_NOT_LISTED => (
             format!("この経路は利用目的「{p}」の利用方法に含まれていません"),
             format!("the channel is not listed for purpose `{p}`"),
+        ),
+        code::SUBSCRIBER_NOT_FOUND => ("該当する利用者が見つかりません".to_string(), "no such subscriber".to_string()),
+        code::SUBSCRIBER_ERASED => {
+            ("この利用者の情報は消去済みです".to_string(), "this subscriber's information has been erased".to_string())
+        }
+        code::PRINCIPAL_DISABLED => {
+            ("取扱者の権限は停止されています".to_string(), "the principal has been disabled".to_string())
+        }
+        code::RECIPIENT_MISSING => (
+            format!("第三者提供を伴う利用目的「{p}」では提供先の指定が必要です"),
+            format!("purpose `{p}` provides data to a third party and needs a recipient"),
+        ),
+        code::NO_ACTIVE_POLICY => (
+            "施行中の取扱方針がないため利用できません".to_string(),
+            "no policy version is in force, so nothing may be used".to_string(),
         ),
         code::EVALUATION_ERROR => (
             format!("規則「{d}」を評価できなかったため拒否しました"),

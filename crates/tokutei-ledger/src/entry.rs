@@ -137,9 +137,14 @@ pub enum AdminAction {
     ImportBatch,
     SubscriberErased,
     CheckpointKeyCreated,
+    ConsentRecorded,
+    ContractChanged,
+    ExportRequested,
+    ExportApproved,
 }
 
-const ADMIN_ACTIONS: [AdminAction; 8] = [
+/// In code order: a new action is only ever appended, so old entries keep their meaning.
+const ADMIN_ACTIONS: [AdminAction; 12] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -148,6 +153,10 @@ const ADMIN_ACTIONS: [AdminAction; 8] = [
     AdminAction::ImportBatch,
     AdminAction::SubscriberErased,
     AdminAction::CheckpointKeyCreated,
+    AdminAction::ConsentRecorded,
+    AdminAction::ContractChanged,
+    AdminAction::ExportRequested,
+    AdminAction::ExportApproved,
 ];
 
 impl AdminAction {
@@ -169,6 +178,10 @@ impl AdminAction {
             AdminAction::ImportBatch => "import_batch",
             AdminAction::SubscriberErased => "subscriber_erased",
             AdminAction::CheckpointKeyCreated => "checkpoint_key_created",
+            AdminAction::ConsentRecorded => "consent_recorded",
+            AdminAction::ContractChanged => "contract_changed",
+            AdminAction::ExportRequested => "export_requested",
+            AdminAction::ExportApproved => "export_approved",
         }
     }
 }

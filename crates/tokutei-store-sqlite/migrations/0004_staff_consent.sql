@@ -83,3 +83,20 @@ BEGIN SELECT RAISE(ABORT, 'provision records cannot be changed'); END;
 CREATE TRIGGER provision_records_kept BEFORE DELETE ON provision_records
 WHEN OLD.keep_until >= date('now')
 BEGIN SELECT RAISE(ABORT, 'a provision record cannot be deleted before its retention ends'); END;
+
+-- Export requests (持出し申請) and their approval. `categories` and `subscribers` are JSON
+-- arrays (`subscribers` NULL = every subscriber).
+CREATE TABLE export_requests (
+    id            TEXT PRIMARY KEY,
+    requested_by  TEXT NOT NULL REFERENCES staff_principals (id),
+    purpose       TEXT NOT NULL,
+    categories    TEXT NOT NULL,
+    subscribers   TEXT,
+    reason        TEXT NOT NULL,
+    recipient     TEXT,
+    requested_at  INTEGER NOT NULL,
+    valid_until   INTEGER NOT NULL,
+    approved_by   TEXT REFERENCES staff_principals (id),
+    approved_at   INTEGER,
+    CHECK (approved_by IS NULL OR approved_by <> requested_by)
+) WITHOUT ROWID;

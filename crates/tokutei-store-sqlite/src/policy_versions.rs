@@ -94,6 +94,15 @@ impl PolicyStore for SqliteStore {
         .optional()
         .map_err(backend)
     }
+
+    fn active_policy_number(&self, today: Date) -> StoreResult<Option<u32>> {
+        let conn = self.reader()?;
+        conn.prepare_cached("SELECT number FROM policy_versions WHERE effective <= ?1 ORDER BY number DESC LIMIT 1")
+            .map_err(backend)?
+            .query_row([today.to_string()], |r| r.get(0))
+            .optional()
+            .map_err(backend)
+    }
 }
 
 #[cfg(test)]

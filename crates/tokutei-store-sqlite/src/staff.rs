@@ -1,4 +1,4 @@
-//! [`StaffStore`], [`ConsentStore`] and [`ProvisionStore`] on SQLite (`0004_staff_consent.sql`).
+//! [`StaffStore`], [`ExportStore`], [`ConsentStore`] and [`ProvisionStore`] on SQLite (`0004_staff_consent.sql`).
 //!
 //! Every change of a principal or token bumps `staff_generation` in the same transaction.
 
@@ -8,7 +8,8 @@ use tokutei_policy::{Date, Role};
 use tokutei_store::consent::{Choice, ConsentRecord, ConsentStore, NewConsent};
 use tokutei_store::provision::{LegalBasis, NewProvision, ProvisionRecord, ProvisionStore, RecordType};
 use tokutei_store::staff::{
-    Grants, NewPrincipal, NewToken, PrincipalKind, StaffStore, StoredPrincipal, StoredToken, Training,
+    ExportRequest, ExportStore, Grants, NewExportRequest, NewPrincipal, NewToken, PrincipalKind, StaffStore,
+    StoredPrincipal, StoredToken, Training,
 };
 use tokutei_store::{StoreError, StoreResult};
 
@@ -459,8 +460,119 @@ impl ProvisionStore for SqliteStore {
                 "SELECT {PROVISION_COLUMNS} FROM provision_records WHERE id > ?1 ORDER BY id LIMIT ?2"
             ))
             .map_err(backend)?;
-        let rows =
-            stmt.query_map(params![after.unwrap_or(0) as i64, limit as i64], provision_row).map_err(backend)?;
+        let rows = stmt.query_map(params![after.unwrap_or(0) as i64, limit as i64], provision_row).map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
+    }
+}
+
+const EXPORT_COLUMNS: &str = "id, requested_by, purpose, categories, subscribers, reason, recipient, requested_at, \
+     valid_until, approved_by, approved_at";
+
+fn export_row(row: &Row<'_>) -> rusqlite::Result<ExportRequest> {
+    let categories: String = row.get(3)?;
+    let subscribers: Option<String> = row.get(4)?;
+    let approved_at: Option<i64> = row.get(10)?;
+    Ok(ExportRequest {
+        request: NewExportRequest {
+            id: row.get(0)?,
+            requested_by: row.get(1)?,
+            purpose: row.get(2)?,
+            categories: serde_json::from_str(&categories).map_err(|e| corrupt(3, e.to_string()))?,
+            subscribers: subscribers
+                .map(|s| serde_json::from_str(&s).map_err(|e| corrupt(4, e.to_string())))
+                .transpose()?,
+            reason: row.get(5)?,
+            recipient: row.get(6)?,
+            requested_at: from_micros(7, row.get(7)?)?,
+            valid_until: from_micros(8, row.get(8)?)?,
+        },
+        approved_by: row.get(9)?,
+        approved_at: approved_at.map(|us| from_micros(10, us)).transpose()?,
+    })
+}
+
+impl ExportStore for SqliteStore {
+    fn create_export_request(&self, r: &NewExportRequest) -> StoreResult<()> {
+        let conn = self.writer();
+        let known: bool = conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM staff_principals WHERE id = ?1)", [&r.requested_by], |row| {
+                row.get(0)
+            })
+            .map_err(backend)?;
+        if !known {
+            return Err(StoreError::NotFound(format!("principal `{}`", r.requested_by)));
+        }
+        let subscribers = r.subscribers.as_ref().map(serde_json::to_string).transpose().map_err(json_err)?;
+        let inserted = conn
+            .execute(
+                "INSERT INTO export_requests (id, requested_by, purpose, categories, subscribers, reason, recipient,
+                     requested_at, valid_until)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING",
+                params![
+                    r.id,
+                    r.requested_by,
+                    r.purpose,
+                    serde_json::to_string(&r.categories).map_err(json_err)?,
+                    subscribers,
+                    r.reason,
+                    r.recipient,
+                    r.requested_at.as_microsecond(),
+                    r.valid_until.as_microsecond()
+                ],
+            )
+            .map_err(backend)?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!("export request `{}` already exists", r.id)));
+        }
+        Ok(())
+    }
+
+    fn approve_export(&self, id: &str, approver: &str, at: Timestamp) -> StoreResult<ExportRequest> {
+        let mut conn = self.writer();
+        let tx = conn.transaction().map_err(backend)?;
+        let found = tx
+            .query_row(&format!("SELECT {EXPORT_COLUMNS} FROM export_requests WHERE id = ?1"), [id], export_row)
+            .optional()
+            .map_err(backend)?;
+        let mut request = found.ok_or_else(|| StoreError::NotFound(format!("export request `{id}`")))?;
+        if request.approved_by.is_some() {
+            return Err(StoreError::Conflict(format!("export request `{id}` is already approved")));
+        }
+        if request.request.requested_by == approver {
+            return Err(StoreError::Conflict(format!("export request `{id}` cannot be approved by its requester")));
+        }
+        let known: bool = tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM staff_principals WHERE id = ?1)", [approver], |row| row.get(0))
+            .map_err(backend)?;
+        if !known {
+            return Err(StoreError::NotFound(format!("principal `{approver}`")));
+        }
+        tx.execute(
+            "UPDATE export_requests SET approved_by = ?2, approved_at = ?3 WHERE id = ?1",
+            params![id, approver, at.as_microsecond()],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        request.approved_by = Some(approver.to_string());
+        request.approved_at = Some(at);
+        Ok(request)
+    }
+
+    fn export_request(&self, id: &str) -> StoreResult<Option<ExportRequest>> {
+        let conn = self.reader()?;
+        conn.prepare_cached(&format!("SELECT {EXPORT_COLUMNS} FROM export_requests WHERE id = ?1"))
+            .map_err(backend)?
+            .query_row([id], export_row)
+            .optional()
+            .map_err(backend)
+    }
+
+    fn export_requests(&self) -> StoreResult<Vec<ExportRequest>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT {EXPORT_COLUMNS} FROM export_requests ORDER BY requested_at DESC, id"))
+            .map_err(backend)?;
+        let rows = stmt.query_map([], export_row).map_err(backend)?;
         rows.collect::<Result<_, _>>().map_err(backend)
     }
 }
@@ -485,5 +597,11 @@ mod tests {
     fn conformance_consent_and_provision() {
         let (_dir, store) = store();
         tokutei_store::conformance::staff::run_consent_and_provision(&store);
+    }
+
+    #[test]
+    fn conformance_exports() {
+        let (_dir, store) = store();
+        tokutei_store::conformance::staff::run_exports(&store);
     }
 }

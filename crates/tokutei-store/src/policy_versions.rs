@@ -45,4 +45,10 @@ pub trait PolicyStore {
     /// The version in force on `today`: the latest published whose effective date is not
     /// after `today`. `None` before any version takes effect.
     fn active_policy(&self, today: Date) -> StoreResult<Option<PolicyVersion>>;
+
+    /// The number of the version in force on `today`, without its text (the gateway asks on
+    /// every request whether its compiled version is still the active one).
+    fn active_policy_number(&self, today: Date) -> StoreResult<Option<u32>> {
+        Ok(self.active_policy(today)?.map(|v| v.number))
+    }
 }

@@ -133,3 +133,66 @@ pub trait StaffStore {
     /// current exactly while this is unchanged.
     fn staff_generation(&self) -> StoreResult<u64>;
 }
+
+/// A request to export subscriber information (持出し申請): who, for which purpose, which
+/// categories of which subscribers, until when. Exports happen only under an approved request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewExportRequest {
+    pub id: String,
+    pub requested_by: String,
+    pub purpose: String,
+    pub categories: Vec<String>,
+    /// The subscribers covered; `None` means every subscriber (bulk provision).
+    pub subscribers: Option<Vec<String>>,
+    /// Why (shown to the approver; ids and business words, no personal data).
+    pub reason: String,
+    /// The third party receiving the data, when the export is a provision.
+    pub recipient: Option<String>,
+    pub requested_at: Timestamp,
+    pub valid_until: Timestamp,
+}
+
+/// A stored export request with its approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportRequest {
+    #[serde(flatten)]
+    pub request: NewExportRequest,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<Timestamp>,
+}
+
+impl ExportRequest {
+    /// Whether this request, approved and in force at `now`, covers exporting `categories`
+    /// of `subscriber` for `purpose` by `principal`.
+    pub fn covers(
+        &self,
+        principal: &str,
+        purpose: &str,
+        subscriber: &str,
+        categories: &[String],
+        now: Timestamp,
+    ) -> bool {
+        let r = &self.request;
+        self.approved_at.is_some_and(|at| at <= now)
+            && now <= r.valid_until
+            && r.requested_by == principal
+            && r.purpose == purpose
+            && categories.iter().all(|c| r.categories.contains(c))
+            && r.subscribers.as_ref().is_none_or(|s| s.iter().any(|id| id == subscriber))
+    }
+}
+
+/// Export requests and their approvals.
+pub trait ExportStore {
+    /// File a request (unapproved). An existing id is a conflict.
+    fn create_export_request(&self, request: &NewExportRequest) -> StoreResult<()>;
+
+    /// Approve a request. The approver must not be the requester, and a request is approved
+    /// once (both conflicts).
+    fn approve_export(&self, id: &str, approver: &str, at: Timestamp) -> StoreResult<ExportRequest>;
+
+    fn export_request(&self, id: &str) -> StoreResult<Option<ExportRequest>>;
+
+    /// Every request, newest first.
+    fn export_requests(&self) -> StoreResult<Vec<ExportRequest>>;
+}

@@ -2,6 +2,7 @@
 //! text or one JSON document with `--json`) and maps the outcome to an exit code:
 //! 0 success, 1 a check failed (denied, tampered, invalid policy), 2 bad usage or input.
 
+mod access;
 mod audit_log;
 mod cli;
 mod data_dir;

@@ -38,6 +38,9 @@ pub fn run(store: &impl PolicyStore) {
     assert_eq!(store.active_policy(date(2024, 3, 1)).unwrap(), None);
     assert_eq!(store.active_policy(date(2024, 6, 1)).unwrap().unwrap().number, 1);
     assert_eq!(store.active_policy(date(2025, 1, 1)).unwrap().unwrap().number, 2);
+    assert_eq!(store.active_policy_number(date(2025, 1, 1)).unwrap(), Some(2));
+    assert_eq!(store.active_policy_number(date(2024, 6, 1)).unwrap(), Some(1));
+    assert_eq!(store.active_policy_number(date(2024, 3, 1)).unwrap(), None);
 
     // Old versions stay viewable, unchanged.
     assert_eq!(store.policy_version(1).unwrap(), Some(v1.clone()));

@@ -9,7 +9,9 @@ use tokutei_policy::{Date, Role};
 use crate::StoreError;
 use crate::consent::{Choice, ConsentStore, NewConsent};
 use crate::provision::{LegalBasis, NewProvision, ProvisionStore, RecordType};
-use crate::staff::{Grants, NewPrincipal, NewToken, PrincipalKind, RangeGrant, StaffStore, Training};
+use crate::staff::{
+    ExportStore, Grants, NewExportRequest, NewPrincipal, NewToken, PrincipalKind, RangeGrant, StaffStore, Training,
+};
 use crate::vault::{Contract, ContractState, ImportBatch, NewSubscriber, VaultStore, WrappedDataKey};
 
 fn at(second: i64) -> Timestamp {
@@ -61,7 +63,8 @@ pub fn run<S: StaffStore>(store: &S) {
     let g1 = store.staff_generation().unwrap();
     let grants = Grants { purposes: vec!["support".into(), "billing".into()], ..read.grants.clone() };
     assert_eq!(store.set_grants("op-1", &grants).unwrap(), 2);
-    let training = Training { course: "privacy-basics".into(), completed: date(2026, 4, 1), valid_until: date(2027, 3, 31) };
+    let training =
+        Training { course: "privacy-basics".into(), completed: date(2026, 4, 1), valid_until: date(2027, 3, 31) };
     assert_eq!(store.add_training("op-1", &training).unwrap(), 3);
     let g2 = store.staff_generation().unwrap();
     assert!(g2 > g1);
@@ -102,10 +105,7 @@ pub fn run<S: StaffStore>(store: &S) {
     assert_eq!(v, 4);
     let read = store.principal("op-1").unwrap().unwrap();
     assert_eq!(read.disabled_at, Some(at(40)));
-    assert!(matches!(
-        store.add_token(&NewToken { id: "later".into(), ..token }),
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(matches!(store.add_token(&NewToken { id: "later".into(), ..token }), Err(StoreError::Conflict(_))));
 }
 
 fn subscriber(id: &str) -> NewSubscriber {
@@ -194,4 +194,52 @@ pub fn run_consent_and_provision<S: ConsentStore + ProvisionStore + VaultStore>(
     assert_eq!(of_s1[1].record.record_type, RecordType::ContractRef { contract: "AD-2026-01".into() });
     let page = store.provisions(Some(ids[0]), 10).unwrap();
     assert_eq!(page.iter().map(|p| p.id).collect::<Vec<_>>(), ids[1..]);
+}
+
+/// Export requests: filed unapproved, approved once by someone else, covering exactly what
+/// they name while in force.
+pub fn run_exports<S: StaffStore + ExportStore>(store: &S) {
+    store.create_principal(&person("requester")).unwrap();
+    store.create_principal(&person("approver")).unwrap();
+    let request = NewExportRequest {
+        id: "EXP-1".into(),
+        requested_by: "requester".into(),
+        purpose: "third_party_ads".into(),
+        categories: vec!["comm.browsing".into()],
+        subscribers: Some(vec!["S1".into()]),
+        reason: "monthly provision".into(),
+        recipient: Some("ad-distributor".into()),
+        requested_at: at(0),
+        valid_until: at(1_000),
+    };
+    store.create_export_request(&request).unwrap();
+    assert!(matches!(store.create_export_request(&request), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create_export_request(&NewExportRequest {
+            id: "EXP-2".into(),
+            requested_by: "nobody".into(),
+            ..request.clone()
+        }),
+        Err(StoreError::NotFound(_))
+    ));
+    let stored = store.export_request("EXP-1").unwrap().unwrap();
+    assert_eq!(stored.request, request);
+    assert!(stored.approved_by.is_none());
+    let cats = vec!["comm.browsing".to_string()];
+    assert!(!stored.covers("requester", "third_party_ads", "S1", &cats, at(10)), "unapproved covers nothing");
+
+    assert!(matches!(store.approve_export("EXP-1", "requester", at(5)), Err(StoreError::Conflict(_))));
+    assert!(matches!(store.approve_export("EXP-9", "approver", at(5)), Err(StoreError::NotFound(_))));
+    let approved = store.approve_export("EXP-1", "approver", at(5)).unwrap();
+    assert_eq!(approved.approved_by.as_deref(), Some("approver"));
+    assert!(matches!(store.approve_export("EXP-1", "approver", at(6)), Err(StoreError::Conflict(_))));
+    let approved = store.export_request("EXP-1").unwrap().unwrap();
+    assert_eq!(approved.approved_at, Some(at(5)));
+    assert!(approved.covers("requester", "third_party_ads", "S1", &cats, at(10)));
+    assert!(!approved.covers("approver", "third_party_ads", "S1", &cats, at(10)), "only the requester exports");
+    assert!(!approved.covers("requester", "marketing", "S1", &cats, at(10)));
+    assert!(!approved.covers("requester", "third_party_ads", "S2", &cats, at(10)));
+    assert!(!approved.covers("requester", "third_party_ads", "S1", &["contract.name".to_string()], at(10)));
+    assert!(!approved.covers("requester", "third_party_ads", "S1", &cats, at(1_001)), "expired");
+    assert_eq!(store.export_requests().unwrap().len(), 1);
 }

@@ -2,12 +2,14 @@
 //! help text) and dispatch. Each area's commands live in their own module and return a
 //! [`Report`].
 
+mod access;
 mod audit;
 mod gateway;
 pub(crate) mod keys;
 mod policy;
 pub(crate) mod retention;
 mod serve;
+mod staff;
 pub(crate) mod subscribers;
 
 use std::path::PathBuf;
@@ -69,6 +71,20 @@ pub enum Command {
     /// Retention: destroy values whose retention period under the active policy has ended.
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
+    /// Use subscriber information through the gateway (audited), or `explain` a decision.
+    Access(Box<access::AccessArgs>),
+    /// The staff registry: people, systems, data ranges, training, API tokens.
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
+    /// Subscribers' opt-in and opt-out choices per purpose, with proof.
+    #[command(subcommand)]
+    Consent(access::ConsentCommand),
+    /// Contract state changes (suspension, termination, reactivation).
+    #[command(subcommand)]
+    Contract(access::ContractCommand),
+    /// Export requests (持出し申請) and their approval.
+    #[command(subcommand)]
+    Exports(access::ExportsCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Report> {
@@ -84,5 +100,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Report> {
         Command::Keys(cmd) => keys::run(&cli.global, cmd),
         Command::Retention(cmd) => retention::run(&cli.global, cmd),
         Command::Audit(cmd) => audit::run(&cli.global, cmd),
+        Command::Access(args) => access::run(&cli.global, *args),
+        Command::Staff(cmd) => staff::run(&cli.global, cmd),
+        Command::Consent(cmd) => access::consent(&cli.global, cmd),
+        Command::Contract(cmd) => access::contract(&cli.global, cmd),
+        Command::Exports(cmd) => access::exports(&cli.global, cmd),
     }
 }

@@ -1,0 +1,30 @@
+//! The access service: the purpose-bound gateway wired to the stores and the audit ledger.
+//!
+//! Every use of subscriber information — read, update, export, erase — goes through
+//! [`AccessService`]: it loads the principal (staff registry), the subscriber's facts
+//! (contract, current consent for the declared purpose), checks an export against its
+//! approved request, asks the compiled gateway for a decision per (subscriber, category),
+//! **appends the audit entries and waits until they are durable**, and only then decrypts
+//! and returns the allowed values (masked where the purpose asks for it) or writes the new
+//! ones. Provision to third parties writes the APPI 29条 record.
+//!
+//! ```text
+//! AccessCall ─▶ principal + facts ─▶ Gateway::decide ─▶ ledger.append_batch (durable)
+//!            ─▶ unwrap data key ─▶ open values ─▶ mask ─▶ AccessOutcome
+//! ```
+//!
+//! Architecture Invariant: no value leaves this crate, and no value is written, before its
+//! audit entry is durable; denied categories are never read from the vault at all.
+//! Architecture Invariant: no SQL and no HTTP here; storage is reached only through the
+//! `tokutei-store` capability traits, keys only through [`KeyAccess`].
+
+mod error;
+pub mod mask;
+mod service;
+pub mod tokens;
+
+pub use error::{AccessError, AccessResult};
+pub use service::{
+    AccessCall, AccessOutcome, AccessService, ItemOutcome, KeyAccess, NewPlainValue, Stores, SubscriberOutcome,
+    ValueOut, WriteCall,
+};

@@ -1,0 +1,957 @@
+//! [`AccessService`]: reads, writes, exports and erasures through the gateway, audit first.
+//!
+//! Two caches keep the hot path to a handful of indexed reads: the compiled gateway of the
+//! active policy version (recompiled when the active version number changes) and the
+//! principals (dropped whenever the staff registry's generation moves). Subscriber facts —
+//! contract state and the current consent for the declared purpose — are read on every
+//! request, so a withdrawal or a termination takes effect on the very next one.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+
+use base64::Engine;
+use jiff::Timestamp;
+use serde::Serialize;
+use tokutei_crypto::{DataKey, ValueAad};
+use tokutei_gateway::reason::code;
+use tokutei_gateway::{
+    AccessRequest, Consent, ConsentChoice, Contract, DataRange, Decision, Deployment, Explanation, Gateway, Principal,
+    PrincipalKind, Reason, SubscriberFacts, TrainingRecord,
+};
+use tokutei_ledger::{AccessEvent, Action, Actor, AdminAction, AdminEvent, Entry, RequestMeta};
+use tokutei_policy::{Channel, ConsentMode, Policy};
+use tokutei_store::PolicyStore;
+use tokutei_store::consent::{Choice, ConsentRecord, ConsentStore, NewConsent};
+use tokutei_store::ledger::LedgerStore;
+use tokutei_store::provision::{LegalBasis, NewProvision, ProvisionStore, RecordType};
+use tokutei_store::staff::{ExportStore, StaffStore, StoredPrincipal};
+use tokutei_store::vault::{
+    Contract as StoreContract, ContractState, NewValue, Provenance, Sealed, StoredValue, VaultStore, WrappedDataKey,
+};
+
+use crate::error::{AccessError, AccessResult};
+use crate::mask;
+
+/// Every storage capability the service needs, from one backend.
+pub trait Stores:
+    VaultStore + StaffStore + ExportStore + ConsentStore + ProvisionStore + PolicyStore + Send + Sync + 'static
+{
+}
+impl<T> Stores for T where
+    T: VaultStore + StaffStore + ExportStore + ConsentStore + ProvisionStore + PolicyStore + Send + Sync + 'static
+{
+}
+
+/// The key material the service needs; kept by the caller (key files, a KMS).
+pub trait KeyAccess: Send + Sync {
+    /// Unwrap a subscriber's data key.
+    fn unwrap_key(&self, subscriber: &str, wrapped: &WrappedDataKey) -> Result<DataKey, String>;
+
+    /// The blind-index token of a value of a searchable category.
+    fn blind_token(&self, category: &str, value: &str) -> Option<[u8; 32]>;
+}
+
+/// The most subscribers one call may name (larger exports go through approved batches).
+pub const MAX_SUBSCRIBERS: usize = 1_000;
+
+/// One use of subscriber information.
+#[derive(Debug, Clone)]
+pub struct AccessCall {
+    /// The principal's id (already authenticated by the caller: token, session, CLI user).
+    pub principal: String,
+    pub action: Action,
+    pub purpose: String,
+    pub subscribers: Vec<String>,
+    /// The categories wanted; empty means every category of the purpose.
+    pub categories: Vec<String>,
+    pub channel: Option<Channel>,
+    pub zone: Option<String>,
+    /// The id of the approved export request (exports only).
+    pub export_approval: Option<String>,
+    /// The third party receiving the data (exports under a third-party provision purpose);
+    /// defaults to the export request's recipient.
+    pub recipient: Option<String>,
+    /// Where the call came from (`cli`, `api:<token id>`, `console:<session>`), for the audit.
+    pub client: String,
+    pub now: Timestamp,
+}
+
+/// A value to write through the gateway.
+#[derive(Debug, Clone)]
+pub struct NewPlainValue {
+    pub category: String,
+    pub value: zeroize::Zeroizing<Vec<u8>>,
+}
+
+/// A write: the call (action `update`, one subscriber), the values and their provenance.
+#[derive(Debug, Clone)]
+pub struct WriteCall {
+    pub call: AccessCall,
+    pub values: Vec<NewPlainValue>,
+    pub provenance: Provenance,
+}
+
+/// What a call produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessOutcome {
+    /// The policy version the decisions were made under (`None` when none is in force).
+    pub policy_version: Option<u32>,
+    pub policy_digest: Option<String>,
+    pub subscribers: Vec<SubscriberOutcome>,
+    /// The ledger indexes of the audit entries this call wrote.
+    pub audit: Vec<u64>,
+    /// The ids of the APPI 29条 provision records this call wrote.
+    pub provisions: Vec<u64>,
+}
+
+impl AccessOutcome {
+    /// Whether every requested category of every subscriber was allowed.
+    pub fn all_allowed(&self) -> bool {
+        self.subscribers.iter().all(|s| s.items.iter().all(|i| i.allowed))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriberOutcome {
+    pub id: String,
+    pub items: Vec<ItemOutcome>,
+    /// Whether the subscriber was erased by this call.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub erased: bool,
+}
+
+/// The decision and (when allowed) the values of one category.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemOutcome {
+    pub category: String,
+    pub allowed: bool,
+    pub reasons: Vec<Reason>,
+    pub policies: Vec<String>,
+    pub mask: Option<String>,
+    /// The ledger index of the audit entry covering this decision.
+    pub audit_index: u64,
+    pub values: Vec<ValueOut>,
+    /// Allowed values that could not be opened (tampered, erased): version and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<(u32, String)>,
+    /// The versions written (writes only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub written: Vec<u32>,
+}
+
+/// One returned value.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueOut {
+    pub version: u32,
+    /// The value as text, masked when the purpose asks for it; binary values in base64.
+    pub value: String,
+    pub encoding: &'static str,
+    pub masked: bool,
+    pub provenance: Provenance,
+    pub valid_from: Timestamp,
+}
+
+struct Active {
+    number: u32,
+    policy: Arc<Policy>,
+    gateway: Gateway,
+    digest: [u8; 32],
+    digest_text: String,
+}
+
+#[derive(Default)]
+struct PrincipalCache {
+    generation: Option<u64>,
+    by_id: HashMap<String, Arc<Cached>>,
+}
+
+struct Cached {
+    principal: Principal,
+    disabled: bool,
+}
+
+/// The access service of one deployment. Share it behind an `Arc`.
+pub struct AccessService {
+    stores: Arc<dyn Stores>,
+    ledger: Arc<dyn LedgerStore>,
+    keys: Arc<dyn KeyAccess>,
+    deployment: Deployment,
+    extra_cedar: Vec<(String, String)>,
+    active: RwLock<Option<Arc<Active>>>,
+    principals: RwLock<PrincipalCache>,
+    tz: jiff::tz::TimeZone,
+}
+
+impl std::fmt::Debug for AccessService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessService").field("deployment", &self.deployment).finish_non_exhaustive()
+    }
+}
+
+fn tokyo() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+fn gateway_principal(p: &StoredPrincipal) -> Principal {
+    let kind = match &p.kind {
+        tokutei_store::staff::PrincipalKind::Person { role } => PrincipalKind::Person {
+            role: *role,
+            training: p
+                .training
+                .iter()
+                .map(|t| TrainingRecord {
+                    course: t.course.clone(),
+                    completed: t.completed.0,
+                    valid_until: t.valid_until.0,
+                })
+                .collect(),
+        },
+        tokutei_store::staff::PrincipalKind::System { name } => PrincipalKind::System { name: name.clone() },
+    };
+    Principal {
+        id: p.id.clone(),
+        version: p.version,
+        kind,
+        data_range: p
+            .grants
+            .data_range
+            .iter()
+            .map(|r| DataRange { service: r.service.clone(), categories: r.categories.clone() })
+            .collect(),
+        purposes: p.grants.purposes.clone(),
+        zones: p.grants.zones.clone(),
+    }
+}
+
+fn actor_of(principal: &Principal) -> Actor {
+    match principal.kind {
+        PrincipalKind::Person { .. } => Actor::Staff(principal.id.clone()),
+        PrincipalKind::System { .. } => Actor::System(principal.id.clone()),
+    }
+}
+
+/// The decisions about one subscriber, and the consent record they relied on.
+struct Decided {
+    subscriber: String,
+    decisions: Vec<Decision>,
+    consent_proof: Option<u64>,
+}
+
+/// The facts of one subscriber, or why there are none.
+enum Facts {
+    Known(SubscriberFacts, Option<u64>),
+    Refused(&'static str),
+}
+
+impl Decided {
+    fn refused(subscriber: &str, decisions: Vec<Decision>) -> Decided {
+        Decided { subscriber: subscriber.to_string(), decisions, consent_proof: None }
+    }
+}
+
+impl AccessService {
+    /// A service over `stores` and `ledger`, enforcing the active policy version compiled
+    /// for `deployment` with the deployment's own Cedar policies (`(name, text)` pairs).
+    pub fn new(
+        stores: Arc<dyn Stores>,
+        ledger: Arc<dyn LedgerStore>,
+        keys: Arc<dyn KeyAccess>,
+        deployment: Deployment,
+        extra_cedar: Vec<(String, String)>,
+    ) -> AccessService {
+        AccessService {
+            stores,
+            ledger,
+            keys,
+            deployment,
+            extra_cedar,
+            active: RwLock::new(None),
+            principals: RwLock::new(PrincipalCache::default()),
+            tz: tokyo(),
+        }
+    }
+
+    /// The stores behind the service (for administrative commands that share it).
+    pub fn stores(&self) -> &Arc<dyn Stores> {
+        &self.stores
+    }
+
+    pub fn ledger(&self) -> &Arc<dyn LedgerStore> {
+        &self.ledger
+    }
+
+    fn today(&self, now: Timestamp) -> tokutei_policy::Date {
+        tokutei_policy::Date(self.tz.to_datetime(now).date())
+    }
+
+    /// The compiled active policy version; `None` when no version is in force.
+    fn active(&self, now: Timestamp) -> AccessResult<Option<Arc<Active>>> {
+        let Some(number) = self.stores.active_policy_number(self.today(now))? else {
+            return Ok(None);
+        };
+        if let Some(active) = self.active.read().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && active.number == number
+        {
+            return Ok(Some(Arc::clone(active)));
+        }
+        let version = self
+            .stores
+            .policy_version(number)?
+            .ok_or_else(|| AccessError::Policy { version: number, message: "the version vanished".into() })?;
+        let policy = tokutei_policy::parse(&version.source)
+            .map_err(|e| AccessError::Policy { version: number, message: e.to_string() })?;
+        let extra: Vec<(&str, &str)> = self.extra_cedar.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let gateway = Gateway::compile(&policy, &self.deployment, &extra)
+            .map_err(|e| AccessError::Policy { version: number, message: e.to_string() })?;
+        let active = Arc::new(Active {
+            number,
+            digest: version.digest.bytes(),
+            digest_text: version.digest.0.clone(),
+            policy: Arc::new(policy),
+            gateway,
+        });
+        *self.active.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&active));
+        Ok(Some(active))
+    }
+
+    /// The active policy as parsed, if one is in force.
+    pub fn active_policy(&self, now: Timestamp) -> AccessResult<Option<(u32, Arc<Policy>)>> {
+        Ok(self.active(now)?.map(|a| (a.number, Arc::clone(&a.policy))))
+    }
+
+    fn principal(&self, id: &str) -> AccessResult<Arc<Cached>> {
+        let generation = self.stores.staff_generation()?;
+        {
+            let cache = self.principals.read().unwrap_or_else(|e| e.into_inner());
+            if cache.generation == Some(generation)
+                && let Some(found) = cache.by_id.get(id)
+            {
+                return Ok(Arc::clone(found));
+            }
+        }
+        let stored = self.stores.principal(id)?.ok_or_else(|| AccessError::UnknownPrincipal(id.to_string()))?;
+        let cached = Arc::new(Cached { principal: gateway_principal(&stored), disabled: stored.disabled_at.is_some() });
+        let mut cache = self.principals.write().unwrap_or_else(|e| e.into_inner());
+        if cache.generation != Some(generation) {
+            cache.by_id.clear();
+            cache.generation = Some(generation);
+        }
+        cache.by_id.insert(id.to_string(), Arc::clone(&cached));
+        Ok(cached)
+    }
+
+    fn facts(&self, subscriber: &str, purpose: &str, today: tokutei_policy::Date) -> AccessResult<Facts> {
+        let Some(stored) = self.stores.subscriber(subscriber)? else {
+            return Ok(Facts::Refused(code::SUBSCRIBER_NOT_FOUND));
+        };
+        if stored.erased_at.is_some() {
+            return Ok(Facts::Refused(code::SUBSCRIBER_ERASED));
+        }
+        let contract = match stored.contract.state {
+            ContractState::Active => Contract::Active,
+            ContractState::Suspended => Contract::Suspended,
+            ContractState::Terminated => Contract::Terminated { on: stored.contract.terminated_on.unwrap_or(today).0 },
+        };
+        let mut consents = BTreeMap::new();
+        let mut proof = None;
+        if let Some(record) = self.stores.current_consent(subscriber, purpose)? {
+            let choice = match record.record.choice {
+                Choice::OptedIn => ConsentChoice::OptedIn,
+                Choice::OptedOut => ConsentChoice::OptedOut,
+            };
+            proof = Some(record.id);
+            consents.insert(purpose.to_string(), Consent { choice, proof: record.id.to_string() });
+        }
+        Ok(Facts::Known(SubscriberFacts { id: stored.id, service: stored.service, contract, consents }, proof))
+    }
+
+    fn check_call(call: &AccessCall) -> AccessResult<()> {
+        if call.subscribers.is_empty() {
+            return Err(AccessError::BadRequest("name at least one subscriber".into()));
+        }
+        if call.subscribers.len() > MAX_SUBSCRIBERS {
+            return Err(AccessError::BadRequest(format!(
+                "a call may name at most {MAX_SUBSCRIBERS} subscribers, got {}",
+                call.subscribers.len()
+            )));
+        }
+        let mut seen = BTreeSet::new();
+        for s in &call.subscribers {
+            if !seen.insert(s.as_str()) {
+                return Err(AccessError::BadRequest(format!("subscriber `{s}` is named twice")));
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for c in &call.categories {
+            if !seen.insert(c.as_str()) {
+                return Err(AccessError::BadRequest(format!("category `{c}` is named twice")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Decide every (subscriber, category) of the call. Nothing is written.
+    fn decide(
+        &self,
+        call: &AccessCall,
+        active: Option<&Active>,
+        principal: &Cached,
+        recipient: Option<&str>,
+        export_approval: Option<&str>,
+    ) -> AccessResult<Vec<Decided>> {
+        Self::check_call(call)?;
+        let categories: Vec<String> = if call.categories.is_empty() {
+            let of_purpose = active.map(|a| a.gateway.purpose_categories(&call.purpose).to_vec()).unwrap_or_default();
+            if of_purpose.is_empty() {
+                return Err(AccessError::BadRequest(format!(
+                    "purpose `{}` lists no categories; name the categories wanted",
+                    call.purpose
+                )));
+            }
+            of_purpose
+        } else {
+            call.categories.clone()
+        };
+        let refuse_all = |subscriber: &str, code: &str, clause: &str| -> Vec<Decision> {
+            categories
+                .iter()
+                .map(|c| Decision {
+                    subscriber: subscriber.to_string(),
+                    category: c.clone(),
+                    allowed: false,
+                    reasons: vec![Reason::service(code, clause, &call.purpose, c)],
+                    policies: vec![],
+                    mask: None,
+                })
+                .collect()
+        };
+        let today = self.today(call.now);
+        let third_party = active
+            .and_then(|a| a.policy.purpose(&call.purpose))
+            .is_some_and(|p| p.third_party_provision && call.action == Action::Export);
+        let mut out = Vec::with_capacity(call.subscribers.len());
+        for subscriber in &call.subscribers {
+            let Some(active) = active else {
+                out.push(Decided::refused(subscriber, refuse_all(subscriber, code::NO_ACTIVE_POLICY, "policy")));
+                continue;
+            };
+            if principal.disabled {
+                out.push(Decided::refused(subscriber, refuse_all(subscriber, code::PRINCIPAL_DISABLED, "staff")));
+                continue;
+            }
+            if third_party && recipient.is_none() {
+                let clause =
+                    active.policy.purposes.list.iter().position(|p| p.id == call.purpose).map_or_else(
+                        || "purposes".to_string(),
+                        |i| format!("purposes.list[{i}].third_party_provision"),
+                    );
+                out.push(Decided::refused(subscriber, refuse_all(subscriber, code::RECIPIENT_MISSING, &clause)));
+                continue;
+            }
+            match self.facts(subscriber, &call.purpose, today)? {
+                Facts::Refused(code) => out.push(Decided::refused(subscriber, refuse_all(subscriber, code, "vault"))),
+                Facts::Known(facts, proof) => {
+                    let approval = export_approval.filter(|id| {
+                        self.export_covers(id, &call.principal, &call.purpose, subscriber, &categories, call.now)
+                    });
+                    let request = AccessRequest {
+                        principal: &principal.principal,
+                        action: call.action,
+                        purpose: &call.purpose,
+                        subscriber: &facts,
+                        categories: &categories,
+                        channel: call.channel,
+                        zone: call.zone.as_deref(),
+                        export_approval: approval,
+                        now: call.now,
+                    };
+                    out.push(Decided {
+                        subscriber: subscriber.clone(),
+                        decisions: active.gateway.decide(&request),
+                        consent_proof: proof,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn export_covers(
+        &self,
+        id: &str,
+        principal: &str,
+        purpose: &str,
+        subscriber: &str,
+        categories: &[String],
+        now: Timestamp,
+    ) -> bool {
+        // A store failure here refuses the export (fail closed).
+        matches!(self.stores.export_request(id), Ok(Some(r)) if r.covers(principal, purpose, subscriber, categories, now))
+    }
+
+    /// The decisions and the deciding policies, without reading or auditing anything.
+    pub fn explain(&self, call: &AccessCall) -> AccessResult<Explanation> {
+        Self::check_call(call)?;
+        let active = self.active(call.now)?;
+        let principal = self.principal(&call.principal)?;
+        let Some(active_ref) = active.as_deref() else {
+            let decisions = self.decide(call, None, &principal, None, None)?;
+            return Ok(Explanation {
+                decisions: decisions.into_iter().flat_map(|d| d.decisions).collect(),
+                policies: vec![],
+            });
+        };
+        let recipient = self.recipient(call)?;
+        let decided =
+            self.decide(call, Some(active_ref), &principal, recipient.as_deref(), call.export_approval.as_deref())?;
+        // Re-run through the explaining engine for the policy texts of known subscribers.
+        let mut policies: BTreeMap<String, tokutei_gateway::ExplainedPolicy> = BTreeMap::new();
+        let today = self.today(call.now);
+        let mut decisions = Vec::new();
+        for Decided { subscriber, decisions: d, .. } in decided {
+            if let Facts::Known(facts, _) = self.facts(&subscriber, &call.purpose, today)?
+                && !principal.disabled
+            {
+                let categories: Vec<String> = d.iter().map(|x| x.category.clone()).collect();
+                let approval = call.export_approval.as_deref().filter(|id| {
+                    self.export_covers(id, &call.principal, &call.purpose, &subscriber, &categories, call.now)
+                });
+                let request = AccessRequest {
+                    principal: &principal.principal,
+                    action: call.action,
+                    purpose: &call.purpose,
+                    subscriber: &facts,
+                    categories: &categories,
+                    channel: call.channel,
+                    zone: call.zone.as_deref(),
+                    export_approval: approval,
+                    now: call.now,
+                };
+                for p in active_ref.gateway.explain(&request).policies {
+                    policies.insert(p.id.clone(), p);
+                }
+            }
+            decisions.extend(d);
+        }
+        Ok(Explanation { decisions, policies: policies.into_values().collect() })
+    }
+
+    fn recipient(&self, call: &AccessCall) -> AccessResult<Option<String>> {
+        if call.recipient.is_some() {
+            return Ok(call.recipient.clone());
+        }
+        match &call.export_approval {
+            Some(id) => Ok(self.stores.export_request(id)?.and_then(|r| r.request.recipient)),
+            None => Ok(None),
+        }
+    }
+
+    /// Audit the decisions: one entry per subscriber and outcome, appended in one durable
+    /// batch. Returns the ledger index of each (subscriber, category) decision.
+    fn audit(
+        &self,
+        call: &AccessCall,
+        active: Option<&Active>,
+        principal: &Cached,
+        decided: &[Decided],
+    ) -> AccessResult<Vec<Vec<u64>>> {
+        let digest = active.map_or([0u8; 32], |a| a.digest);
+        let meta = RequestMeta {
+            channel: call.channel.map(channel_id).unwrap_or_default(),
+            zone: call.zone.clone().unwrap_or_default(),
+            client: call.client.clone(),
+        };
+        let actor = actor_of(&principal.principal);
+        let mut entries = Vec::new();
+        // For each subscriber: (index into entries of its allow entry, of its deny entry).
+        let mut slots = Vec::with_capacity(decided.len());
+        for Decided { subscriber, decisions, .. } in decided {
+            let mut slot = (None, None);
+            for allowed in [true, false] {
+                let group: Vec<&Decision> = decisions.iter().filter(|d| d.allowed == allowed).collect();
+                if group.is_empty() {
+                    continue;
+                }
+                let mut reasons: Vec<String> =
+                    group.iter().flat_map(|d| d.reasons.iter().map(|r| r.code.clone())).collect();
+                reasons.sort_unstable();
+                reasons.dedup();
+                let mut rules: Vec<String> = group.iter().flat_map(|d| d.policies.iter().cloned()).collect();
+                rules.sort_unstable();
+                rules.dedup();
+                let event = AccessEvent {
+                    action: call.action,
+                    purpose: call.purpose.clone(),
+                    subscribers: vec![subscriber.clone()],
+                    categories: group.iter().map(|d| d.category.clone()).collect(),
+                    decision: if allowed { tokutei_ledger::Decision::Allow } else { tokutei_ledger::Decision::Deny },
+                    reasons,
+                    rules,
+                    policy_digest: digest,
+                    request: meta.clone(),
+                };
+                if allowed {
+                    slot.0 = Some(entries.len());
+                } else {
+                    slot.1 = Some(entries.len());
+                }
+                entries.push(Entry::access(call.now, actor.clone(), event));
+            }
+            slots.push(slot);
+        }
+        let appended = self.ledger.append_batch(&entries).map_err(AccessError::Audit)?;
+        Ok(decided
+            .iter()
+            .zip(slots)
+            .map(|(d, (allow, deny))| {
+                d.decisions
+                    .iter()
+                    .map(|d| {
+                        let slot = if d.allowed { allow } else { deny };
+                        slot.and_then(|i| appended.get(i)).map_or(u64::MAX, |a| a.index)
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Read (or export) values: decide, audit durably, then decrypt the allowed values.
+    pub fn read(&self, call: &AccessCall) -> AccessResult<AccessOutcome> {
+        if !matches!(call.action, Action::Read | Action::Export) {
+            return Err(AccessError::BadRequest(format!(
+                "action `{}` changes data; use a write or an erasure",
+                call.action.id()
+            )));
+        }
+        let active = self.active(call.now)?;
+        let principal = self.principal(&call.principal)?;
+        let recipient = self.recipient(call)?;
+        let decided =
+            self.decide(call, active.as_deref(), &principal, recipient.as_deref(), call.export_approval.as_deref())?;
+        let indexes = self.audit(call, active.as_deref(), &principal, &decided)?;
+        // From here on every decision is durable in the ledger.
+        let mut outcome = outcome_skeleton(active.as_deref(), &decided, &indexes);
+        let mut provisions = Vec::new();
+        for (Decided { subscriber, decisions, consent_proof: proof }, out) in
+            decided.iter().zip(outcome.subscribers.iter_mut())
+        {
+            let wanted: Vec<&str> = decisions.iter().filter(|d| d.allowed).map(|d| d.category.as_str()).collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let Some(active) = active.as_deref() else { continue };
+            self.open_into(active, subscriber, &wanted, out)?;
+            let third_party = active.policy.purpose(&call.purpose).filter(|p| p.third_party_provision);
+            if let (Action::Export, Some(purpose), Some(recipient)) = (call.action, third_party, recipient.as_deref()) {
+                let audit_index = out.items.iter().find(|i| i.allowed).map(|i| i.audit_index);
+                provisions.push(NewProvision {
+                    provided_at: call.now,
+                    recipient: recipient.to_string(),
+                    subscriber: subscriber.clone(),
+                    categories: wanted.iter().map(|c| c.to_string()).collect(),
+                    purpose: call.purpose.clone(),
+                    basis: if purpose.consent == ConsentMode::OptOut {
+                        LegalBasis::OptOut
+                    } else {
+                        LegalBasis::Consent
+                    },
+                    consent_proof: *proof,
+                    record_type: RecordType::Each,
+                    audit_index,
+                    keep_until: keep_until(self.today(call.now), 3),
+                });
+            }
+        }
+        if !provisions.is_empty() {
+            outcome.provisions = self.stores.add_provisions(&provisions)?;
+        }
+        Ok(outcome)
+    }
+
+    /// Decrypt the current values of `categories` of `subscriber` into `out`.
+    fn open_into(
+        &self,
+        active: &Active,
+        subscriber: &str,
+        categories: &[&str],
+        out: &mut SubscriberOutcome,
+    ) -> AccessResult<()> {
+        let stored: Vec<StoredValue> = if categories.len() == 1 {
+            self.stores.values(subscriber, Some(categories[0]), false)?
+        } else {
+            let mut all = self.stores.values(subscriber, None, false)?;
+            all.retain(|v| categories.contains(&v.category.as_str()));
+            all
+        };
+        if stored.is_empty() {
+            return Ok(());
+        }
+        let Some(wrapped) = self.stores.data_key(subscriber)? else {
+            for item in out.items.iter_mut().filter(|i| i.allowed) {
+                item.unreadable.push((0, "erased".into()));
+            }
+            return Ok(());
+        };
+        let key = self
+            .keys
+            .unwrap_key(subscriber, &wrapped)
+            .map_err(|message| AccessError::Key { subscriber: subscriber.to_string(), message })?;
+        for value in stored {
+            let Some(item) = out.items.iter_mut().find(|i| i.allowed && i.category == value.category) else {
+                continue;
+            };
+            if let Sealed::Blob { content_hash, ciphertext } = &value.sealed
+                && tokutei_crypto::content_hash(ciphertext) != *content_hash
+            {
+                item.unreadable.push((value.version, "blob content hash does not match".into()));
+                continue;
+            }
+            let aad = ValueAad { subscriber, category: &value.category, version: value.version };
+            let plaintext = match key.open(&aad, value.sealed.ciphertext()) {
+                Ok(p) => p,
+                Err(e) => {
+                    item.unreadable.push((value.version, e.to_string()));
+                    continue;
+                }
+            };
+            let category = active.policy.category(&value.category);
+            let binary = category.is_some_and(|c| c.binary);
+            let mask_def = item.mask.as_deref().and_then(|m| category.and_then(|c| c.masks.iter().find(|x| x.id == m)));
+            let (text, encoding, masked) = if binary {
+                (base64::engine::general_purpose::STANDARD.encode(plaintext.as_slice()), "base64", false)
+            } else {
+                let text = String::from_utf8_lossy(&plaintext);
+                match mask_def {
+                    Some(m) => (mask::apply(m, &text), "text", true),
+                    None if item.mask.is_some() => ("*".repeat(text.chars().count()), "text", true),
+                    None => (text.into_owned(), "text", false),
+                }
+            };
+            item.values.push(ValueOut {
+                version: value.version,
+                value: text,
+                encoding,
+                masked,
+                provenance: value.provenance,
+                valid_from: value.valid_from,
+            });
+        }
+        Ok(())
+    }
+
+    /// Write new values through the gateway (action `update`, one subscriber): decide per
+    /// category, audit durably, then seal and store the allowed ones as new versions.
+    pub fn write(&self, write: &WriteCall) -> AccessResult<AccessOutcome> {
+        let call = &write.call;
+        if call.action != Action::Update {
+            return Err(AccessError::BadRequest("a write is an `update`".into()));
+        }
+        if call.subscribers.len() != 1 {
+            return Err(AccessError::BadRequest("a write names exactly one subscriber".into()));
+        }
+        let mut call = call.clone();
+        call.categories = write.values.iter().map(|v| v.category.clone()).collect();
+        if call.categories.is_empty() {
+            return Err(AccessError::BadRequest("a write needs at least one value".into()));
+        }
+        let active = self.active(call.now)?;
+        let principal = self.principal(&call.principal)?;
+        let decided = self.decide(&call, active.as_deref(), &principal, None, None)?;
+        let indexes = self.audit(&call, active.as_deref(), &principal, &decided)?;
+        let mut outcome = outcome_skeleton(active.as_deref(), &decided, &indexes);
+        let (Some(active), Some(Decided { subscriber, decisions, .. })) = (active.as_deref(), decided.first()) else {
+            return Ok(outcome);
+        };
+        let allowed: Vec<&NewPlainValue> =
+            write.values.iter().filter(|v| decisions.iter().any(|d| d.allowed && d.category == v.category)).collect();
+        if allowed.is_empty() {
+            return Ok(outcome);
+        }
+        let wrapped = self
+            .stores
+            .data_key(subscriber)?
+            .ok_or_else(|| AccessError::BadRequest(format!("subscriber `{subscriber}` is erased")))?;
+        let key = self
+            .keys
+            .unwrap_key(subscriber, &wrapped)
+            .map_err(|message| AccessError::Key { subscriber: subscriber.clone(), message })?;
+        let mut latest: HashMap<String, u32> = self.stores.latest_versions(subscriber)?.into_iter().collect();
+        let mut values = Vec::with_capacity(allowed.len());
+        for v in allowed {
+            let category = active
+                .policy
+                .category(&v.category)
+                .ok_or_else(|| AccessError::BadRequest(format!("unknown category `{}`", v.category)))?;
+            let version = latest.get(&v.category).copied().unwrap_or(0) + 1;
+            latest.insert(v.category.clone(), version);
+            let aad = ValueAad { subscriber, category: &v.category, version };
+            let ciphertext = key
+                .seal(&aad, &v.value)
+                .map_err(|e| AccessError::Key { subscriber: subscriber.clone(), message: e.to_string() })?;
+            let sealed = if category.binary {
+                Sealed::Blob { content_hash: tokutei_crypto::content_hash(&ciphertext), ciphertext }
+            } else {
+                Sealed::Inline(ciphertext)
+            };
+            let blind_index = if category.searchable {
+                std::str::from_utf8(&v.value).ok().and_then(|t| self.keys.blind_token(&v.category, t))
+            } else {
+                None
+            };
+            values.push(NewValue {
+                subscriber: subscriber.clone(),
+                category: v.category.clone(),
+                version,
+                sealed,
+                provenance: write.provenance.clone(),
+                valid_from: call.now,
+                supersedes: !category.log && version > 1,
+                blind_index,
+            });
+        }
+        self.stores.add_values(&values)?;
+        if let Some(out) = outcome.subscribers.first_mut() {
+            for value in &values {
+                if let Some(item) = out.items.iter_mut().find(|i| i.category == value.category) {
+                    item.written.push(value.version);
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Erase subscribers through the gateway (action `erase`): each subscriber whose every
+    /// requested category is allowed is crypto-shredded after the audit entry is durable.
+    pub fn erase(&self, call: &AccessCall) -> AccessResult<AccessOutcome> {
+        if call.action != Action::Erase {
+            return Err(AccessError::BadRequest("an erasure is an `erase`".into()));
+        }
+        let active = self.active(call.now)?;
+        let principal = self.principal(&call.principal)?;
+        let decided = self.decide(call, active.as_deref(), &principal, None, None)?;
+        let indexes = self.audit(call, active.as_deref(), &principal, &decided)?;
+        let mut outcome = outcome_skeleton(active.as_deref(), &decided, &indexes);
+        for (Decided { subscriber, decisions, .. }, out) in decided.iter().zip(outcome.subscribers.iter_mut()) {
+            if !decisions.is_empty() && decisions.iter().all(|d| d.allowed) {
+                self.stores.erase_subscriber(subscriber, call.now)?;
+                out.erased = true;
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Record a subscriber's choice for a purpose, then audit it. The purpose must be in the
+    /// active policy and offer a choice (opt-in or opt-out).
+    pub fn record_consent(&self, actor: Actor, consent: &NewConsent) -> AccessResult<ConsentRecord> {
+        let active = self
+            .active(consent.recorded_at)?
+            .ok_or_else(|| AccessError::BadRequest("no policy version is in force; publish one first".into()))?;
+        let purpose = active.policy.purpose(&consent.purpose).ok_or_else(|| {
+            AccessError::BadRequest(format!("purpose `{}` is not in the active policy", consent.purpose))
+        })?;
+        if purpose.consent == ConsentMode::None {
+            return Err(AccessError::BadRequest(format!(
+                "purpose `{}` is needed to provide the service and offers no choice",
+                consent.purpose
+            )));
+        }
+        let record = self.stores.record_consent(consent)?;
+        let details = vec![
+            ("purpose".to_string(), consent.purpose.clone()),
+            ("choice".to_string(), consent.choice.id().to_string()),
+            ("channel".to_string(), consent.channel.clone()),
+            ("notice_version".to_string(), consent.notice_version.to_string()),
+            ("record".to_string(), record.id.to_string()),
+        ];
+        self.audit_admin(actor, AdminAction::ConsentRecorded, &consent.subscriber, details, consent.recorded_at)?;
+        Ok(record)
+    }
+
+    /// Change a subscriber's contract state, then audit it.
+    pub fn set_contract(
+        &self,
+        actor: Actor,
+        subscriber: &str,
+        contract: &StoreContract,
+        at: Timestamp,
+    ) -> AccessResult<()> {
+        if (contract.state == ContractState::Terminated) != contract.terminated_on.is_some() {
+            return Err(AccessError::BadRequest(
+                "a termination date is needed exactly when the contract is terminated".into(),
+            ));
+        }
+        self.stores.set_contract(subscriber, contract)?;
+        let mut details = vec![("state".to_string(), contract.state.id().to_string())];
+        if let Some(on) = contract.terminated_on {
+            details.push(("terminated_on".to_string(), on.to_string()));
+        }
+        self.audit_admin(actor, AdminAction::ContractChanged, subscriber, details, at)
+    }
+
+    fn audit_admin(
+        &self,
+        actor: Actor,
+        action: AdminAction,
+        subject: &str,
+        details: Vec<(String, String)>,
+        at: Timestamp,
+    ) -> AccessResult<()> {
+        let event = AdminEvent { action, subject: subject.to_string(), digest: None, details };
+        self.ledger.append(&Entry::admin(at, actor, event)).map_err(AccessError::Audit)?;
+        Ok(())
+    }
+
+    /// Forget the compiled policy and cached principals (after a deployment change).
+    pub fn invalidate(&self) {
+        *self.active.write().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.principals.write().unwrap_or_else(|e| e.into_inner()) = PrincipalCache::default();
+    }
+}
+
+fn channel_id(channel: Channel) -> String {
+    serde_json::to_value(channel).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// The last day a record made on `today` must be kept, `years` later.
+fn keep_until(today: tokutei_policy::Date, years: i16) -> tokutei_policy::Date {
+    let d = today.0;
+    let target = d.checked_add(jiff::Span::new().years(years)).unwrap_or(d);
+    tokutei_policy::Date(target)
+}
+
+fn outcome_skeleton(active: Option<&Active>, decided: &[Decided], indexes: &[Vec<u64>]) -> AccessOutcome {
+    AccessOutcome {
+        policy_version: active.map(|a| a.number),
+        policy_digest: active.map(|a| a.digest_text.clone()),
+        subscribers: decided
+            .iter()
+            .zip(indexes)
+            .map(|(Decided { subscriber, decisions, .. }, idx)| SubscriberOutcome {
+                id: subscriber.clone(),
+                items: decisions
+                    .iter()
+                    .zip(idx)
+                    .map(|(d, &audit_index)| ItemOutcome {
+                        category: d.category.clone(),
+                        allowed: d.allowed,
+                        reasons: d.reasons.clone(),
+                        policies: d.policies.clone(),
+                        mask: d.mask.clone(),
+                        audit_index,
+                        values: Vec::new(),
+                        unreadable: Vec::new(),
+                        written: Vec::new(),
+                    })
+                    .collect(),
+                erased: false,
+            })
+            .collect(),
+        audit: {
+            let mut all: Vec<u64> = indexes.iter().flatten().copied().filter(|&i| i != u64::MAX).collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        },
+        provisions: Vec::new(),
+    }
+}

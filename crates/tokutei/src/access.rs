@@ -1,0 +1,75 @@
+//! Opening the access service of a data directory: the deployment settings
+//! (`deployment.toml`: handling zones required, required training courses), the deployment's
+//! own Cedar policies (`cedar/*.cedar`, validated against the generated schema when the
+//! service compiles the active policy), the keyring as the service's key access, and the
+//! audit ledger.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokutei_access::{AccessService, KeyAccess};
+use tokutei_crypto::DataKey;
+use tokutei_gateway::Deployment;
+use tokutei_store::vault::WrappedDataKey;
+use tokutei_store_sqlite::SqliteStore;
+
+use crate::audit_log::AuditLog;
+use crate::data_dir::DataDir;
+use crate::keyring::Keyring;
+
+/// The deployment settings file, in the data directory.
+pub const DEPLOYMENT_FILE: &str = "deployment.toml";
+/// The folder of the deployment's own Cedar policies, in the data directory.
+pub const CEDAR_DIR: &str = "cedar";
+
+impl KeyAccess for Keyring {
+    fn unwrap_key(&self, subscriber: &str, wrapped: &WrappedDataKey) -> Result<DataKey, String> {
+        self.unwrap(subscriber, wrapped).map_err(|e| format!("{e:#}"))
+    }
+
+    fn blind_token(&self, category: &str, value: &str) -> Option<[u8; 32]> {
+        self.blind().token(category, value).map(|t| t.0)
+    }
+}
+
+/// The deployment settings (defaults when the file is absent). Unknown keys are refused
+/// with their line.
+pub fn deployment(data: &DataDir) -> anyhow::Result<Deployment> {
+    let path = data.root().join(DEPLOYMENT_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Deployment::default()),
+        Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+    }
+}
+
+/// The deployment's Cedar policy files, `(file name, text)` in name order.
+pub fn extra_cedar(data: &DataDir) -> anyhow::Result<Vec<(String, String)>> {
+    read_cedar_dir(&data.root().join(CEDAR_DIR))
+}
+
+fn read_cedar_dir(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", dir.display())),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "cedar") {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            out.push((format!("cedar/{name}"), text));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The access service of `data` on `store`, auditing into `audit`'s ledger.
+pub fn open_service(data: &DataDir, store: Arc<SqliteStore>, audit: &AuditLog) -> anyhow::Result<AccessService> {
+    let keyring = Keyring::open_or_create(data)?;
+    Ok(AccessService::new(store, audit.shared_ledger(), Arc::new(keyring), deployment(data)?, extra_cedar(data)?))
+}

@@ -1,0 +1,343 @@
+//! `tokutei staff …`: the staff registry — people (role, training) and internal systems, their
+//! data ranges (service × categories), purposes and handling zones, and API tokens (shown
+//! once, stored hashed, with an expiry, revocable). Every change is an audit entry.
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use jiff::Timestamp;
+use serde::Serialize;
+use tokutei_ledger::{Actor, AdminAction};
+use tokutei_policy::{Date, Role};
+use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, StaffStore, StoredPrincipal, Training};
+use tokutei_store_sqlite::SqliteStore;
+
+use crate::audit_log::AuditLog;
+use crate::cli::GlobalArgs;
+use crate::output::Report;
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// List principals (people and systems) with their role, grants and training.
+    List,
+    /// Show one principal, its training and its tokens (never a token's secret).
+    Show { id: String },
+    /// Register a person (`--role`) or an internal system (`--system NAME`).
+    Add(AddArgs),
+    /// Replace a principal's data range, purposes and zones.
+    Grant(GrantArgs),
+    /// Record a completed training course.
+    Train {
+        id: String,
+        #[arg(long)]
+        course: String,
+        /// The day it was completed (YYYY-MM-DD).
+        #[arg(long)]
+        completed: Date,
+        /// The last day it counts (YYYY-MM-DD).
+        #[arg(long)]
+        valid_until: Date,
+    },
+    /// Disable a principal: it can no longer act and its tokens stop working.
+    Disable { id: String },
+    /// API tokens: issue (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The principal's id (letters, digits, `-`, `_`, `.`).
+    pub id: String,
+    /// How people see it in the console.
+    #[arg(long)]
+    pub name: String,
+    /// A person's role: chief_manager, responsible_person, handler, auditor.
+    #[arg(long, value_parser = parse_role, conflicts_with = "system", required_unless_present = "system")]
+    pub role: Option<Role>,
+    /// An internal system's name (billing, call_centre, marketing, ad_platform…).
+    #[arg(long)]
+    pub system: Option<String>,
+    #[command(flatten)]
+    pub grants: GrantFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    pub id: String,
+    #[command(flatten)]
+    pub grants: GrantFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct GrantFlags {
+    /// A data range `SERVICE:CATEGORY,CATEGORY…` (repeatable).
+    #[arg(long = "range", value_name = "SERVICE:CATEGORIES")]
+    pub ranges: Vec<String>,
+    /// A purpose the principal may act under (repeatable).
+    #[arg(long = "purpose")]
+    pub purposes: Vec<String>,
+    /// A handling zone the principal may work from (repeatable).
+    #[arg(long = "zone")]
+    pub zones: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue an API token for a principal; the token is printed once and never again.
+    Issue {
+        id: String,
+        /// Days until it expires.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+    },
+    /// List a principal's tokens (ids, expiry, revocation).
+    List { id: String },
+    /// Revoke a token by its id.
+    Revoke { token: String },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_string()))
+        .map_err(|_| format!("`{text}` is not a role; use chief_manager, responsible_person, handler or auditor"))
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+impl GrantFlags {
+    fn parse(&self) -> anyhow::Result<Grants> {
+        let mut data_range = Vec::new();
+        for (n, range) in self.ranges.iter().enumerate() {
+            let Some((service, categories)) = range.split_once(':') else {
+                bail!("`--range` {} `{range}`: write SERVICE:CATEGORY,CATEGORY", n + 1);
+            };
+            let categories: Vec<String> =
+                categories.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect();
+            if service.trim().is_empty() || categories.is_empty() {
+                bail!("`--range` {} `{range}`: name a service and at least one category", n + 1);
+            }
+            data_range.push(RangeGrant { service: service.trim().to_string(), categories });
+        }
+        Ok(Grants { data_range, purposes: self.purposes.clone(), zones: self.zones.clone() })
+    }
+}
+
+/// Check grants against the active policy: every service, category and purpose must exist.
+fn check_grants(store: &SqliteStore, grants: &Grants) -> anyhow::Result<()> {
+    let (_, policy) = crate::cli::subscribers::active_policy(store)?;
+    for range in &grants.data_range {
+        if policy.service(&range.service).is_none() {
+            bail!("`--range`: service `{}` is not in the active policy", range.service);
+        }
+        for c in &range.categories {
+            if policy.category(c).is_none() {
+                bail!("`--range`: category `{c}` is not in the active policy");
+            }
+        }
+    }
+    for p in &grants.purposes {
+        if policy.purpose(p).is_none() {
+            bail!("`--purpose`: purpose `{p}` is not in the active policy");
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct PrincipalJson<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    principal: &'a StoredPrincipal,
+}
+
+fn describe(p: &StoredPrincipal, today: Date) -> String {
+    let kind = match &p.kind {
+        PrincipalKind::Person { role } => {
+            format!("{} / {}", role.label(tokutei_policy::Lang::Ja), role.label(tokutei_policy::Lang::En))
+        }
+        PrincipalKind::System { name } => format!("システム / system `{name}`"),
+    };
+    let mut out = format!("{}  {}  [{kind}]  v{}", p.id, p.display_name, p.version);
+    if p.disabled_at.is_some() {
+        out.push_str("  停止 / disabled");
+    }
+    out.push('\n');
+    for r in &p.grants.data_range {
+        out.push_str(&format!("    範囲 / range     {}: {}\n", r.service, r.categories.join(", ")));
+    }
+    if !p.grants.purposes.is_empty() {
+        out.push_str(&format!("    目的 / purposes  {}\n", p.grants.purposes.join(", ")));
+    }
+    if !p.grants.zones.is_empty() {
+        out.push_str(&format!("    区域 / zones     {}\n", p.grants.zones.join(", ")));
+    }
+    for t in &p.training {
+        let state = if t.valid_until >= today { "有効 / valid" } else { "期限切れ / expired" };
+        out.push_str(&format!(
+            "    研修 / training  {} (completed {}, until {}) {state}\n",
+            t.course, t.completed, t.valid_until
+        ));
+    }
+    out
+}
+
+fn today() -> Date {
+    let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
+    Date(Timestamp::now().to_zoned(tz).date())
+}
+
+fn audit_change(data: &crate::data_dir::DataDir, subject: &str, details: Vec<(String, String)>) -> anyhow::Result<()> {
+    let audit = AuditLog::open(data)?;
+    audit.append_admin(
+        Actor::System("cli".into()),
+        AdminAction::StaffChanged,
+        &format!("staff/{subject}"),
+        None,
+        details,
+    )?;
+    Ok(())
+}
+
+pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
+    let data = global.data_dir();
+    let store = data.open_store()?;
+    match cmd {
+        StaffCommand::List => {
+            let all = store.principals()?;
+            let today = today();
+            let human: String = if all.is_empty() {
+                "no principals yet; add one with `tokutei staff add`\n".to_string()
+            } else {
+                all.iter().map(|p| describe(p, today)).collect()
+            };
+            let json: Vec<PrincipalJson<'_>> = all.iter().map(|p| PrincipalJson { id: &p.id, principal: p }).collect();
+            Ok(Report::new(human, json))
+        }
+        StaffCommand::Show { id } => {
+            let p = store.principal(&id)?.with_context(|| format!("no principal `{id}` in the staff registry"))?;
+            let tokens = store.tokens(&id)?;
+            let mut human = describe(&p, today());
+            for t in &tokens {
+                let state = match t.revoked_at {
+                    Some(at) => format!("revoked {at}"),
+                    None => format!("expires {}", t.expires_at),
+                };
+                human.push_str(&format!("    token  {}  {state}\n", t.id));
+            }
+            Ok(Report::new(human, serde_json::json!({ "id": p.id, "principal": p, "tokens": tokens })))
+        }
+        StaffCommand::Add(args) => {
+            if !valid_id(&args.id) {
+                bail!("`{}` is not a valid principal id: use 1–64 letters, digits, `-`, `_`, `.`", args.id);
+            }
+            let grants = args.grants.parse()?;
+            check_grants(&store, &grants)?;
+            let kind = match (args.role, args.system) {
+                (Some(role), None) => PrincipalKind::Person { role },
+                (None, Some(name)) => PrincipalKind::System { name },
+                _ => bail!("give either `--role` (a person) or `--system` (an internal system)"),
+            };
+            let created = store.create_principal(&NewPrincipal {
+                id: args.id.clone(),
+                display_name: args.name,
+                kind,
+                grants,
+                created_at: Timestamp::now(),
+            })?;
+            audit_change(&data, &created.id, vec![("change".into(), "created".into())])?;
+            Ok(Report::new(
+                format!("added {}", describe(&created, today())),
+                PrincipalJson { id: &created.id, principal: &created },
+            ))
+        }
+        StaffCommand::Grant(args) => {
+            let grants = args.grants.parse()?;
+            check_grants(&store, &grants)?;
+            let version = store.set_grants(&args.id, &grants)?;
+            audit_change(
+                &data,
+                &args.id,
+                vec![("change".into(), "grants".into()), ("version".into(), version.to_string())],
+            )?;
+            Ok(Report::new(
+                format!("updated the grants of `{}` (version {version})\n", args.id),
+                serde_json::json!({ "id": args.id, "version": version }),
+            ))
+        }
+        StaffCommand::Train { id, course, completed, valid_until } => {
+            if valid_until < completed {
+                bail!("`--valid-until` {valid_until} is before `--completed` {completed}");
+            }
+            let version = store.add_training(&id, &Training { course: course.clone(), completed, valid_until })?;
+            audit_change(
+                &data,
+                &id,
+                vec![
+                    ("change".into(), "training".into()),
+                    ("course".into(), course.clone()),
+                    ("valid_until".into(), valid_until.to_string()),
+                ],
+            )?;
+            Ok(Report::new(
+                format!("recorded training `{course}` for `{id}`, valid until {valid_until}\n"),
+                serde_json::json!({ "id": id, "course": course, "version": version }),
+            ))
+        }
+        StaffCommand::Disable { id } => {
+            let version = store.disable_principal(&id, Timestamp::now())?;
+            audit_change(&data, &id, vec![("change".into(), "disabled".into())])?;
+            Ok(Report::new(
+                format!("disabled `{id}`; its tokens no longer work\n"),
+                serde_json::json!({ "id": id, "version": version }),
+            ))
+        }
+        StaffCommand::Token(TokenCommand::Issue { id, days }) => {
+            if days == 0 || days > 366 {
+                bail!("`--days` must be 1–366, got {days}");
+            }
+            let now = Timestamp::now();
+            let expires = now + jiff::SignedDuration::from_hours(24 * i64::from(days));
+            let issued = tokutei_access::tokens::issue(&id, now, expires);
+            store.add_token(&issued.token)?;
+            audit_change(
+                &data,
+                &id,
+                vec![("change".into(), "token_issued".into()), ("token".into(), issued.token.id.clone())],
+            )?;
+            Ok(Report::new(
+                format!(
+                    "{}\n\nThis token is shown once. Store it in the system's secret store.\nこのトークンは一度だけ表示されます。\nexpires {expires}\n",
+                    issued.text.as_str()
+                ),
+                serde_json::json!({ "id": issued.token.id, "principal": id, "token": issued.text.as_str(), "expires_at": expires.to_string() }),
+            ))
+        }
+        StaffCommand::Token(TokenCommand::List { id }) => {
+            let tokens = store.tokens(&id)?;
+            let human: String = tokens
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{}  created {}  expires {}{}\n",
+                        t.id,
+                        t.created_at,
+                        t.expires_at,
+                        if t.revoked_at.is_some() { "  revoked" } else { "" }
+                    )
+                })
+                .collect();
+            Ok(Report::new(human, tokens))
+        }
+        StaffCommand::Token(TokenCommand::Revoke { token }) => {
+            let stored = store.token(&token)?.with_context(|| format!("no token `{token}`"))?;
+            store.revoke_token(&token, Timestamp::now())?;
+            audit_change(
+                &data,
+                &stored.principal,
+                vec![("change".into(), "token_revoked".into()), ("token".into(), token.clone())],
+            )?;
+            Ok(Report::new(format!("revoked token `{token}`\n"), serde_json::json!({ "id": token, "revoked": true })))
+        }
+    }
+}
