@@ -1,0 +1,273 @@
+//! The access service end to end on a real store: changes take effect on the very next
+//! request (consent withdrawal, termination, staff changes), exports need an approved
+//! request, third-party provision writes its APPI 29条 record, writes and erasures go through
+//! the gateway, and refusals name their reason.
+
+mod support;
+
+use support::{at, call, date, deploy, plaintext};
+use tokutei_access::{AccessCall, NewPlainValue, WriteCall};
+use tokutei_ledger::{Action, Actor};
+use tokutei_store::consent::{Choice, NewConsent};
+use tokutei_store::provision::{LegalBasis, ProvisionStore};
+use tokutei_store::staff::{ExportStore, Grants, NewExportRequest, RangeGrant, StaffStore};
+use tokutei_store::vault::{Contract, ContractState, Provenance, Source, VaultStore};
+
+fn consent(subscriber: &str, purpose: &str, choice: Choice) -> NewConsent {
+    NewConsent {
+        subscriber: subscriber.into(),
+        purpose: purpose.into(),
+        choice,
+        channel: "web".into(),
+        notice_version: 1,
+        recorded_at: at(10),
+        recorded_by: "member-site".into(),
+        evidence: Some("form-77".into()),
+    }
+}
+
+fn reasons(outcome: &tokutei_access::AccessOutcome) -> Vec<String> {
+    outcome
+        .subscribers
+        .iter()
+        .flat_map(|s| s.items.iter().flat_map(|i| i.reasons.iter().map(|r| r.code.clone())))
+        .collect()
+}
+
+#[test]
+fn withdrawal_of_consent_takes_effect_on_the_next_request() {
+    let d = deploy();
+    let read = call("all", "marketing", &["S-active"], &["contract.name"]);
+    // Warm every cache.
+    for _ in 0..3 {
+        assert!(d.service.read(&read).unwrap().all_allowed());
+    }
+    d.service
+        .record_consent(Actor::System("member-site".into()), &consent("S-active", "marketing", Choice::OptedOut))
+        .unwrap();
+    let after = d.service.read(&read).unwrap();
+    assert!(!after.all_allowed());
+    assert_eq!(reasons(&after), ["opted_out"]);
+    assert!(after.subscribers[0].items[0].values.is_empty());
+    // And back.
+    d.service
+        .record_consent(Actor::System("member-site".into()), &consent("S-active", "marketing", Choice::OptedIn))
+        .unwrap();
+    assert!(d.service.read(&read).unwrap().all_allowed());
+}
+
+#[test]
+fn opt_in_purposes_need_the_opt_in_and_withdrawal_is_immediate() {
+    let d = deploy();
+    let read = call("all", "behavior_ads", &["S-active"], &["comm.browsing"]);
+    let before = d.service.read(&read).unwrap();
+    assert!(reasons(&before).contains(&"not_opted_in".to_string()), "{:?}", reasons(&before));
+    d.service
+        .record_consent(Actor::System("app".into()), &consent("S-active", "behavior_ads", Choice::OptedIn))
+        .unwrap();
+    let allowed = d.service.read(&read).unwrap();
+    assert!(allowed.all_allowed(), "{:?}", reasons(&allowed));
+    assert_eq!(allowed.subscribers[0].items[0].values[0].value, plaintext("S-active", "comm.browsing"));
+    d.service
+        .record_consent(Actor::System("app".into()), &consent("S-active", "behavior_ads", Choice::OptedOut))
+        .unwrap();
+    assert!(!d.service.read(&read).unwrap().all_allowed());
+}
+
+#[test]
+fn termination_takes_effect_on_the_next_request() {
+    let d = deploy();
+    let marketing = call("all", "marketing", &["S-active"], &["contract.name"]);
+    let billing = call("all", "billing", &["S-active"], &["contract.name"]);
+    assert!(d.service.read(&marketing).unwrap().all_allowed());
+    let terminated = Contract {
+        state: ContractState::Terminated,
+        started_on: date(2020, 1, 1),
+        suspended_on: None,
+        terminated_on: Some(date(2026, 6, 1)),
+    };
+    d.service.set_contract(Actor::System("crm".into()), "S-active", &terminated, at(20)).unwrap();
+    let after = d.service.read(&marketing).unwrap();
+    assert_eq!(reasons(&after), ["contract_terminated"]);
+    // Billing continues after termination, within its purpose.
+    assert!(d.service.read(&billing).unwrap().all_allowed());
+}
+
+#[test]
+fn staff_changes_take_effect_on_the_next_request() {
+    let d = deploy();
+    let read = call("support", "support", &["S-active"], &["contract.name", "contract.phone"]);
+    assert!(d.service.read(&read).unwrap().all_allowed());
+    let narrower = Grants {
+        data_range: vec![RangeGrant { service: "fiber".into(), categories: vec!["contract.name".into()] }],
+        purposes: vec!["support".into()],
+        zones: vec!["hq".into()],
+    };
+    d.store.set_grants("support", &narrower).unwrap();
+    let after = d.service.read(&read).unwrap();
+    let allowed: Vec<bool> = after.subscribers[0].items.iter().map(|i| i.allowed).collect();
+    assert_eq!(allowed, [true, false]);
+    assert_eq!(reasons(&after), ["outside_data_range"]);
+    d.store.disable_principal("support", at(30)).unwrap();
+    let disabled = d.service.read(&read).unwrap();
+    assert_eq!(reasons(&disabled), ["principal_disabled", "principal_disabled"]);
+}
+
+#[test]
+fn expired_training_refuses_and_is_audited() {
+    let d = deploy();
+    let out = d.service.read(&call("untrained", "support", &["S-active"], &["contract.name"])).unwrap();
+    assert_eq!(reasons(&out), ["training_expired"]);
+    assert_eq!(out.audit.len(), 1);
+}
+
+#[test]
+fn masks_apply_per_purpose() {
+    let d = deploy();
+    let out = d.service.read(&call("all", "support", &["S-active"], &["billing.payment", "contract.name"])).unwrap();
+    let items = &out.subscribers[0].items;
+    assert_eq!(items[0].mask.as_deref(), Some("last4"));
+    let full = plaintext("S-active", "billing.payment");
+    let masked = &items[0].values[0].value;
+    assert!(masked.ends_with("6789") && masked.starts_with("****") && masked.chars().count() == full.chars().count());
+    assert_eq!(items[1].values[0].value, plaintext("S-active", "contract.name"));
+    // The same category unmasked under billing.
+    let billing = d.service.read(&call("all", "billing", &["S-active"], &["billing.payment"])).unwrap();
+    assert_eq!(billing.subscribers[0].items[0].values[0].value, full);
+}
+
+#[test]
+fn unknown_and_erased_subscribers_are_refused_and_audited() {
+    let d = deploy();
+    let out = d.service.read(&call("all", "support", &["S-missing"], &["contract.name"])).unwrap();
+    assert_eq!(reasons(&out), ["subscriber_not_found"]);
+    assert_eq!(out.audit.len(), 1);
+    let mut erase = call("all", "support", &["S-suspended"], &["contract.name"]);
+    erase.action = Action::Erase;
+    let erased = d.service.erase(&erase).unwrap();
+    assert!(erased.subscribers[0].erased, "{:?}", reasons(&erased));
+    assert!(d.store.data_key("S-suspended").unwrap().is_none());
+    let after = d.service.read(&call("all", "support", &["S-suspended"], &["contract.name"])).unwrap();
+    assert_eq!(reasons(&after), ["subscriber_erased"]);
+}
+
+fn export_call(approval: Option<&str>) -> AccessCall {
+    let mut c = call("ads", "third_party_ads", &["S-active"], &["comm.browsing"]);
+    c.action = Action::Export;
+    c.channel = Some(tokutei_policy::Channel::Advertising);
+    c.export_approval = approval.map(str::to_string);
+    c
+}
+
+#[test]
+fn exports_need_an_approved_request_and_provision_writes_its_record() {
+    let d = deploy();
+    d.service
+        .record_consent(Actor::System("app".into()), &consent("S-active", "third_party_ads", Choice::OptedIn))
+        .unwrap();
+    // No approval: refused (and the recipient is missing as well).
+    let refused = d.service.read(&export_call(None)).unwrap();
+    assert!(!refused.all_allowed());
+    assert!(reasons(&refused).contains(&"recipient_missing".to_string()), "{:?}", reasons(&refused));
+    d.store
+        .create_export_request(&NewExportRequest {
+            id: "EXP-1".into(),
+            requested_by: "ads".into(),
+            purpose: "third_party_ads".into(),
+            categories: vec!["comm.browsing".into()],
+            subscribers: Some(vec!["S-active".into()]),
+            reason: "weekly segment".into(),
+            recipient: Some("ad-distributor-1".into()),
+            requested_at: at(0),
+            valid_until: at(86_400),
+        })
+        .unwrap();
+    // Filed but not approved: refused by the export rule.
+    let pending = d.service.read(&export_call(Some("EXP-1"))).unwrap();
+    assert_eq!(reasons(&pending), ["export_not_approved"]);
+    assert!(d.store.provisions_of("S-active").unwrap().is_empty());
+    d.store.approve_export("EXP-1", "all", at(100)).unwrap();
+    let exported = d.service.read(&export_call(Some("EXP-1"))).unwrap();
+    assert!(exported.all_allowed(), "{:?}", reasons(&exported));
+    assert_eq!(exported.provisions.len(), 1);
+    let records = d.store.provisions_of("S-active").unwrap();
+    assert_eq!(records.len(), 1);
+    let r = &records[0].record;
+    assert_eq!(
+        (r.recipient.as_str(), r.basis, r.categories.as_slice()),
+        ("ad-distributor-1", LegalBasis::Consent, &["comm.browsing".to_string()][..])
+    );
+    assert!(r.consent_proof.is_some());
+    assert_eq!(r.audit_index, Some(exported.subscribers[0].items[0].audit_index));
+    assert_eq!(r.keep_until, date(2029, 6, 1), "kept 3 years from the provision");
+    // Another subscriber is outside the approval.
+    let mut other = export_call(Some("EXP-1"));
+    other.subscribers = vec!["S-terminated".into()];
+    assert!(!d.service.read(&other).unwrap().all_allowed());
+}
+
+#[test]
+fn writes_go_through_the_gateway_and_add_versions() {
+    let d = deploy();
+    let provenance = Provenance {
+        method: tokutei_policy::AcquisitionMethod::Oral,
+        source: Source::Direct,
+        collected_at: at(50),
+        collected_by: "support".into(),
+        notice_version: 1,
+    };
+    let mut c = call("support", "support", &["S-active"], &[]);
+    c.action = Action::Update;
+    let write = WriteCall {
+        call: c,
+        values: vec![
+            NewPlainValue {
+                category: "contract.phone".into(),
+                value: zeroize::Zeroizing::new(b"090-0000-1111".to_vec()),
+            },
+            NewPlainValue { category: "comm.browsing".into(), value: zeroize::Zeroizing::new(b"example.com".to_vec()) },
+        ],
+        provenance,
+    };
+    let out = d.service.write(&write).unwrap();
+    let items = &out.subscribers[0].items;
+    assert!(items[0].allowed && items[0].written == [2], "{:?}", items[0]);
+    assert!(!items[1].allowed && items[1].written.is_empty());
+    let read = d.service.read(&call("all", "service_provision", &["S-active"], &["contract.phone"])).unwrap();
+    let values = &read.subscribers[0].items[0].values;
+    assert_eq!(values.len(), 1, "the correction replaced the old version");
+    assert_eq!((values[0].version, values[0].value.as_str()), (2, "090-0000-1111"));
+    assert_eq!(values[0].provenance.collected_by, "support");
+    // The browsing history was never written.
+    assert_eq!(
+        d.store.latest_versions("S-active").unwrap().into_iter().find(|(c, _)| c == "comm.browsing").map(|(_, v)| v),
+        Some(1)
+    );
+}
+
+#[test]
+fn no_active_policy_refuses_everything() {
+    let d = deploy();
+    let mut c = call("all", "support", &["S-active"], &["contract.name"]);
+    c.now = jiff::Timestamp::from_second(1_700_000_000).unwrap(); // 2023, before the policy is effective
+    let out = d.service.read(&c).unwrap();
+    assert_eq!(reasons(&out), ["no_active_policy"]);
+    assert_eq!(out.policy_version, None);
+}
+
+#[test]
+fn bad_calls_are_refused_before_anything_is_written() {
+    let d = deploy();
+    use tokutei_store::ledger::LedgerStore;
+    let size = d.ledger.tree_size().unwrap();
+    for c in [
+        call("all", "support", &[], &["contract.name"]),
+        call("all", "support", &["S-active", "S-active"], &["contract.name"]),
+        call("all", "support", &["S-active"], &["contract.name", "contract.name"]),
+        call("nobody", "support", &["S-active"], &["contract.name"]),
+        call("all", "not_a_purpose", &["S-active"], &[]),
+    ] {
+        assert!(d.service.read(&c).is_err(), "{c:?}");
+    }
+    assert_eq!(d.ledger.tree_size().unwrap(), size);
+}
