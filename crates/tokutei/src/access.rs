@@ -44,7 +44,8 @@ pub fn deployment(data: &DataDir) -> anyhow::Result<Deployment> {
     }
 }
 
-/// The deployment's Cedar policy files, `(file name, text)` in name order.
+/// The deployment's Cedar policy files, `(file name, text)` in name order (the file name
+/// prefixes the ids of its policies).
 pub fn extra_cedar(data: &DataDir) -> anyhow::Result<Vec<(String, String)>> {
     read_cedar_dir(&data.root().join(CEDAR_DIR))
 }
@@ -61,7 +62,7 @@ fn read_cedar_dir(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
         if path.extension().is_some_and(|e| e == "cedar") {
             let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            out.push((format!("cedar/{name}"), text));
+            out.push((name, text));
         }
     }
     out.sort();

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `tokutei` binary: one test binary (one link step), one module per
 //! area. Each test gets its own temporary data directory through [`util::TestEnv`].
 
+mod access;
 mod audit;
 mod policy;
 mod serve;
