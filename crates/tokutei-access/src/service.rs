@@ -94,6 +94,9 @@ pub struct WriteCall {
 /// What a call produced.
 #[derive(Debug, Clone, Serialize)]
 pub struct AccessOutcome {
+    /// The declared purpose (when it is one of the active policy's, else `None`: metrics and
+    /// pages only ever show published purpose ids).
+    pub purpose: Option<String>,
     /// The policy version the decisions were made under (`None` when none is in force).
     pub policy_version: Option<u32>,
     pub policy_digest: Option<String>,
@@ -630,7 +633,7 @@ impl AccessService {
             self.decide(call, active.as_deref(), &principal, recipient.as_deref(), call.export_approval.as_deref())?;
         let indexes = self.audit(call, active.as_deref(), &principal, &decided)?;
         // From here on every decision is durable in the ledger.
-        let mut outcome = outcome_skeleton(active.as_deref(), &decided, &indexes);
+        let mut outcome = outcome_skeleton(active.as_deref(), &call.purpose, &decided, &indexes);
         let mut provisions = Vec::new();
         for (Decided { subscriber, decisions, consent_proof: proof }, out) in
             decided.iter().zip(outcome.subscribers.iter_mut())
@@ -758,7 +761,7 @@ impl AccessService {
         let principal = self.principal(&call.principal)?;
         let decided = self.decide(&call, active.as_deref(), &principal, None, None)?;
         let indexes = self.audit(&call, active.as_deref(), &principal, &decided)?;
-        let mut outcome = outcome_skeleton(active.as_deref(), &decided, &indexes);
+        let mut outcome = outcome_skeleton(active.as_deref(), &call.purpose, &decided, &indexes);
         let (Some(active), Some(Decided { subscriber, decisions, .. })) = (active.as_deref(), decided.first()) else {
             return Ok(outcome);
         };
@@ -830,7 +833,7 @@ impl AccessService {
         let principal = self.principal(&call.principal)?;
         let decided = self.decide(call, active.as_deref(), &principal, None, None)?;
         let indexes = self.audit(call, active.as_deref(), &principal, &decided)?;
-        let mut outcome = outcome_skeleton(active.as_deref(), &decided, &indexes);
+        let mut outcome = outcome_skeleton(active.as_deref(), &call.purpose, &decided, &indexes);
         for (Decided { subscriber, decisions, .. }, out) in decided.iter().zip(outcome.subscribers.iter_mut()) {
             if !decisions.is_empty() && decisions.iter().all(|d| d.allowed) {
                 self.stores.erase_subscriber(subscriber, call.now)?;
@@ -919,8 +922,14 @@ fn keep_until(today: tokutei_policy::Date, years: i16) -> tokutei_policy::Date {
     tokutei_policy::Date(target)
 }
 
-fn outcome_skeleton(active: Option<&Active>, decided: &[Decided], indexes: &[Vec<u64>]) -> AccessOutcome {
+fn outcome_skeleton(
+    active: Option<&Active>,
+    purpose: &str,
+    decided: &[Decided],
+    indexes: &[Vec<u64>],
+) -> AccessOutcome {
     AccessOutcome {
+        purpose: active.and_then(|a| a.policy.purpose(purpose)).map(|_| purpose.to_string()),
         policy_version: active.map(|a| a.number),
         policy_digest: active.map(|a| a.digest_text.clone()),
         subscribers: decided

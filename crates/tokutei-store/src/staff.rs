@@ -32,6 +32,7 @@ pub struct RangeGrant {
 
 /// What a principal may do: kept together because every change replaces it whole.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Grants {
     pub data_range: Vec<RangeGrant>,
     pub purposes: Vec<String>,

@@ -12,6 +12,12 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
+    /// No valid credentials (API token missing, unknown, expired or revoked).
+    #[error("authentication required")]
+    Unauthorized,
+    /// Authenticated, but the role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -34,11 +40,14 @@ impl From<tokutei_store::StoreError> for AppError {
     }
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let (status, ja, en) = match &self {
+impl AppError {
+    /// Status and the bilingual message people see; internals are logged here, once.
+    fn parts(&self) -> (StatusCode, &'static str, &'static str, Option<&str>) {
+        let (status, ja, en) = match self {
             AppError::NotFound => (StatusCode::NOT_FOUND, "ページが見つかりません", "Page not found"),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "リクエストが正しくありません", "Bad request"),
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "認証が必要です", "Authentication required"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "この操作は許可されていません", "This is not allowed"),
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 (
@@ -48,10 +57,30 @@ impl IntoResponse for AppError {
                 )
             }
         };
-        let detail = match &self {
-            AppError::BadRequest(m) => Some(m.as_str()),
+        let detail = match self {
+            AppError::BadRequest(m) | AppError::Forbidden(m) => Some(m.as_str()),
             _ => None,
         };
+        (status, ja, en, detail)
+    }
+
+    /// The error as the JSON API shows it: `{"error": {"status", "ja", "en", "detail"}}`.
+    pub(crate) fn into_json_response(self) -> Response {
+        let (status, ja, en, detail) = self.parts();
+        let body = serde_json::json!({ "error": { "status": status.as_u16(), "ja": ja, "en": en, "detail": detail } });
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, ja, en, detail) = self.parts();
         (status, pages::error_page(status, ja, en, detail)).into_response()
     }
 }

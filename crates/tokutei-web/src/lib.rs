@@ -1,14 +1,18 @@
 //! HTTP for tokutei: the public site (policy page in Japanese and English, version history
-//! with diffs, leak list), health and metrics endpoints, and — as the other areas land — the
-//! JSON API and the staff console. Pages are rendered on the server (maud); the one
-//! stylesheet is embedded in the binary; nothing is loaded from another origin.
+//! with diffs, leak list), health and metrics endpoints, the JSON API (the gateway, the staff
+//! registry, the OpenAPI description) and — as it lands — the staff console. Pages are
+//! rendered on the server (maud); the one stylesheet is embedded in the binary; nothing is
+//! loaded from another origin.
 //!
 //! Architecture Invariant: this is the only crate that knows HTTP. It reaches data only
-//! through the store capability traits and renders policy text only through
+//! through the store capability traits and the access service (every use of subscriber
+//! information goes through `tokutei_access`), and renders policy text only through
 //! `tokutei_policy::render`, so the page cannot drift from the enforced policy file.
 
+mod api;
 mod error;
 mod metrics;
+mod openapi;
 mod pages;
 mod public;
 mod security;
@@ -25,6 +29,7 @@ pub fn router(state: AppState) -> Router {
     let public = public::routes();
     Router::new()
         .merge(public)
+        .merge(api::routes())
         .route("/healthz", get(public::healthz))
         .route("/metrics", get(metrics::render))
         .route("/api/v1/checkpoint", get(public::checkpoint))

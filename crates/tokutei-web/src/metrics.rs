@@ -26,9 +26,25 @@ struct Tally {
 #[derive(Debug, Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<RouteStatus, Tally>>,
+    /// Gateway decisions by (purpose, allow/deny): ids only, never subscribers.
+    decisions: Mutex<BTreeMap<(String, &'static str), u64>>,
+    api_authenticated: std::sync::atomic::AtomicU64,
 }
 
 impl Metrics {
+    pub(crate) fn api_authenticated(&self) {
+        self.api_authenticated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn gateway_decisions(&self, outcome: &tokutei_access::AccessOutcome) {
+        let Some(purpose) = outcome.purpose.as_deref() else { return };
+        let mut map = self.decisions.lock().unwrap_or_else(|e| e.into_inner());
+        for item in outcome.subscribers.iter().flat_map(|s| &s.items) {
+            let decision = if item.allowed { "allow" } else { "deny" };
+            *map.entry((purpose.to_string(), decision)).or_default() += 1;
+        }
+    }
+
     fn observe(&self, route: String, status: u16, seconds: f64) {
         let class = match status {
             100..=199 => "1xx",
@@ -73,6 +89,19 @@ pub(crate) async fn render(State(state): State<AppState>) -> Result<Response, Ap
             tally.seconds
         );
     }
+    out.push_str("# HELP tokutei_gateway_decisions_total Gateway decisions per category, by purpose and outcome.\n");
+    out.push_str("# TYPE tokutei_gateway_decisions_total counter\n");
+    let decisions = state.metrics.decisions.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for ((purpose, decision), n) in &decisions {
+        let _ = writeln!(out, "tokutei_gateway_decisions_total{{purpose=\"{purpose}\",decision=\"{decision}\"}} {n}");
+    }
+    out.push_str("# HELP tokutei_api_authenticated_total API requests with a valid token.\n");
+    out.push_str("# TYPE tokutei_api_authenticated_total counter\n");
+    let _ = writeln!(
+        out,
+        "tokutei_api_authenticated_total {}",
+        state.metrics.api_authenticated.load(std::sync::atomic::Ordering::Relaxed)
+    );
     out.push_str("# HELP tokutei_policy_versions Published policy versions.\n");
     out.push_str("# TYPE tokutei_policy_versions gauge\n");
     let _ = writeln!(out, "tokutei_policy_versions {}", versions.len());

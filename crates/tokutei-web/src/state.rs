@@ -22,6 +22,8 @@ pub struct AppState {
     pub(crate) metrics: Arc<Metrics>,
     /// The audit ledger, for checkpoints and ledger figures (absent in tests of pages only).
     pub(crate) ledger: Option<Arc<dyn LedgerStore>>,
+    /// The access service (gateway, staff registry) behind the JSON API.
+    pub(crate) access: Option<Arc<tokutei_access::AccessService>>,
     /// Parsed policy versions by number. Versions are immutable, so entries never go stale.
     policies: Arc<RwLock<HashMap<u32, Arc<Policy>>>>,
 }
@@ -34,13 +36,30 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub fn new(backend: Arc<dyn Backend>) -> AppState {
-        AppState { backend, metrics: Arc::new(Metrics::default()), ledger: None, policies: Arc::default() }
+        AppState {
+            backend,
+            metrics: Arc::new(Metrics::default()),
+            ledger: None,
+            access: None,
+            policies: Arc::default(),
+        }
     }
 
     /// Serve checkpoints and ledger figures from `ledger`.
     pub fn with_ledger(mut self, ledger: Arc<dyn LedgerStore>) -> AppState {
         self.ledger = Some(ledger);
         self
+    }
+
+    /// Serve the gateway and staff API from `access`.
+    pub fn with_access(mut self, access: Arc<tokutei_access::AccessService>) -> AppState {
+        self.access = Some(access);
+        self
+    }
+
+    /// The access service; 404 when the server has none.
+    pub(crate) fn access_service(&self) -> Result<Arc<tokutei_access::AccessService>, AppError> {
+        self.access.clone().ok_or(AppError::NotFound)
     }
 
     /// Run blocking ledger work off the async threads; 404 when the server has no ledger.

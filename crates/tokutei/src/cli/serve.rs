@@ -123,15 +123,18 @@ const DEMO_SEED: u64 = 20_240_118;
 fn run_server(data: &DataDir, store: Arc<SqliteStore>, listen: SocketAddr) -> anyhow::Result<()> {
     let audit = Arc::new(AuditLog::open_with_store(data, Arc::clone(&store))?);
     let store_for_jobs = Arc::clone(&store);
+    let access = Arc::new(crate::access::open_service(data, Arc::clone(&store), &audit)?);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on `{listen}`"))?;
         let addr = listener.local_addr()?;
-        eprintln!("tokutei serving on http://{addr}/  (policy: /  English: /en/  history: /policy/versions)");
+        eprintln!(
+            "tokutei serving on http://{addr}/  (policy: /  English: /en/  history: /policy/versions  API: /api/v1/openapi.json)"
+        );
         tracing::info!(%addr, "listening");
-        let state = tokutei_web::AppState::new(store).with_ledger(audit.shared_ledger());
+        let state = tokutei_web::AppState::new(store).with_ledger(audit.shared_ledger()).with_access(access);
         tokio::spawn(run_checkpoints(Arc::clone(&audit), CHECKPOINT_EVERY));
         tokio::spawn(run_retention(Arc::clone(&store_for_jobs), Arc::clone(&audit), RETENTION_EVERY));
         tokutei_web::serve(listener, state).await.context("server failed")

@@ -86,3 +86,111 @@ fn serve_refuses_an_uninitialised_data_directory() {
     run.assert_code(2);
     assert!(run.stderr.contains("not initialised"), "{}", run.stderr);
 }
+
+/// A plain HTTP/1.1 request with an optional bearer token and JSON body: (status, body).
+fn send(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn the_gateway_api_needs_a_token_and_audits_every_decision() {
+    let env = TestEnv::new();
+    env.run(&["demo", "--no-serve", "--subscribers", "5"]).assert_code(0);
+    env.run(&[
+        "staff",
+        "add",
+        "call-centre",
+        "--name",
+        "コールセンター",
+        "--system",
+        "call_centre",
+        "--range",
+        "global_vpn:contract.name",
+        "--range",
+        "fiber:contract.name",
+        "--range",
+        "mobile:contract.name",
+        "--purpose",
+        "support",
+    ])
+    .assert_code(0);
+    env.run(&["staff", "add", "cpo", "--name", "統括 太郎", "--role", "chief_manager"]).assert_code(0);
+    let token = env.run(&["--json", "staff", "token", "issue", "call-centre"]).assert_code(0).json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cpo = env.run(&["--json", "staff", "token", "issue", "cpo"]).assert_code(0).json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
+    let body =
+        r#"{"purpose": "support", "subscribers": ["HS00000001"], "categories": ["contract.name", "billing.payment"]}"#;
+
+    let (status, text) = send(&server.addr, "POST", "/api/v1/access", None, body);
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("\"en\":\"Authentication required\""), "{text}");
+    let (status, _) = send(&server.addr, "POST", "/api/v1/access", Some("tkt_0000000000000000_forged"), body);
+    assert_eq!(status, 401);
+
+    let (status, text) = send(&server.addr, "POST", "/api/v1/access", Some(&token), body);
+    assert_eq!(status, 200, "{text}");
+    let out: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let items = out["subscribers"][0]["items"].as_array().unwrap();
+    assert_eq!(items[0]["allowed"], true);
+    assert_eq!(items[0]["values"].as_array().unwrap().len(), 1);
+    assert_eq!(items[1]["allowed"], false);
+    assert_eq!(items[1]["reasons"][0]["code"], "outside_data_range");
+    // The principal is the token's: the caller cannot name another.
+    let (status, _) = send(
+        &server.addr,
+        "POST",
+        "/api/v1/access",
+        Some(&token),
+        r#"{"principal": "cpo", "purpose": "support", "subscribers": ["HS00000001"]}"#,
+    );
+    assert_eq!(status, 400);
+    let (status, _) = send(&server.addr, "POST", "/api/v1/access", Some(&token), "{not json");
+    assert_eq!(status, 400);
+
+    // The staff registry is for managers and auditors.
+    let (status, _) = send(&server.addr, "GET", "/api/v1/staff", Some(&token), "");
+    assert_eq!(status, 403);
+    let (status, text) = send(&server.addr, "GET", "/api/v1/staff", Some(&cpo), "");
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("call-centre"));
+    let new = r#"{"id": "op-9", "display_name": "担当 九郎", "kind": {"type": "person", "role": "handler"}, "grants": {"purposes": ["support"]}}"#;
+    let (status, text) = send(&server.addr, "POST", "/api/v1/staff", Some(&cpo), new);
+    assert_eq!(status, 201, "{text}");
+    let (status, _) = send(&server.addr, "POST", "/api/v1/staff", Some(&cpo), new);
+    assert_eq!(status, 400, "a duplicate id is refused");
+
+    let (status, text) = send(&server.addr, "GET", "/api/v1/openapi.json", None, "");
+    assert_eq!(status, 200);
+    assert!(text.contains("\"/api/v1/access\""));
+    drop(server);
+
+    // Both decisions are in the ledger, under the system's id, and the ledger verifies.
+    let query = env.run(&["--json", "audit", "query", "--staff", "call-centre"]);
+    let verify = env.run(&["--json", "audit", "verify"]);
+    verify.assert_code(0);
+    let entries = env.run(&["--json", "audit", "query", "--subscriber", "HS00000001"]).assert_code(0).json();
+    let text = entries.to_string();
+    assert!(
+        text.contains("\"allow\"") && text.contains("\"deny\"") && text.contains("api:"),
+        "{text}\n{}",
+        query.stdout
+    );
+}

@@ -1,0 +1,286 @@
+//! The JSON API under `/api/v1/`: the gateway (`POST /api/v1/access`, `POST
+//! /api/v1/access/explain`), the staff registry (`GET`/`POST /api/v1/staff`) and the OpenAPI
+//! description (`GET /api/v1/openapi.json`).
+//!
+//! Callers authenticate with an API token (`Authorization: Bearer tkt_…`); the principal is
+//! the token's, never a field of the request, so a system cannot act as another. Errors are
+//! JSON (`{"error": {"status", "ja", "en", "detail"}}`).
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use serde::Deserialize;
+use tokutei_access::{AccessCall, AccessService, NewPlainValue, WriteCall};
+use tokutei_ledger::{Action, Actor, AdminAction, AdminEvent, Entry};
+use tokutei_policy::{AcquisitionMethod, Channel, Role};
+use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind};
+use tokutei_store::vault::{Provenance, Source};
+
+use crate::{AppError, AppState};
+
+/// An API error: an [`AppError`] shown as JSON.
+#[derive(Debug)]
+pub(crate) struct ApiError(AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> ApiError {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0.into_json_response()
+    }
+}
+
+impl From<tokutei_access::AccessError> for AppError {
+    fn from(e: tokutei_access::AccessError) -> AppError {
+        use tokutei_access::AccessError as E;
+        match e {
+            E::BadRequest(m) => AppError::BadRequest(m),
+            E::UnknownPrincipal(_) => AppError::Unauthorized,
+            other => AppError::internal(other.to_string()),
+        }
+    }
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/access", post(access))
+        .route("/api/v1/access/explain", post(explain))
+        .route("/api/v1/staff", get(list_staff).post(create_staff))
+        .route("/api/v1/openapi.json", get(openapi))
+}
+
+/// The principal behind a valid API token.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub principal: String,
+    pub token: String,
+    pub role: Option<Role>,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let text = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).ok_or(AppError::Unauthorized)?;
+        let id = tokutei_access::tokens::id_of(text).ok_or(AppError::Unauthorized)?.to_string();
+        let text = zeroize::Zeroizing::new(text.to_string());
+        let service = state.access_service()?;
+        let caller = tokio::task::spawn_blocking(move || -> Result<Caller, AppError> {
+            let stores = service.stores();
+            let stored = stores.token(&id)?;
+            if tokutei_access::tokens::check(&text, stored.as_ref(), Timestamp::now()).is_err() {
+                return Err(AppError::Unauthorized);
+            }
+            let Some(token) = stored else { return Err(AppError::Unauthorized) };
+            let principal = stores.principal(&token.principal)?.ok_or(AppError::Unauthorized)?;
+            if principal.disabled_at.is_some() {
+                return Err(AppError::Unauthorized);
+            }
+            let role = match principal.kind {
+                PrincipalKind::Person { role } => Some(role),
+                PrincipalKind::System { .. } => None,
+            };
+            Ok(Caller { principal: principal.id, token: token.id, role })
+        })
+        .await
+        .map_err(|e| AppError::internal(format!("authentication task failed: {e}")))??;
+        state.metrics.api_authenticated();
+        Ok(caller)
+    }
+}
+
+/// The body of `POST /api/v1/access`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccessBody {
+    #[serde(default = "read")]
+    action: Action,
+    purpose: String,
+    subscribers: Vec<String>,
+    #[serde(default)]
+    categories: Vec<String>,
+    #[serde(default)]
+    channel: Option<Channel>,
+    #[serde(default)]
+    zone: Option<String>,
+    #[serde(default)]
+    export_approval: Option<String>,
+    #[serde(default)]
+    recipient: Option<String>,
+    /// For `update`: the new values by category.
+    #[serde(default)]
+    values: std::collections::BTreeMap<String, String>,
+    /// For `update`: how the values were acquired (default `electronic`).
+    #[serde(default)]
+    method: Option<AcquisitionMethod>,
+}
+
+fn read() -> Action {
+    Action::Read
+}
+
+impl AccessBody {
+    fn call(&self, caller: &Caller) -> AccessCall {
+        AccessCall {
+            principal: caller.principal.clone(),
+            action: self.action,
+            purpose: self.purpose.clone(),
+            subscribers: self.subscribers.clone(),
+            categories: self.categories.clone(),
+            channel: self.channel,
+            zone: self.zone.clone(),
+            export_approval: self.export_approval.clone(),
+            recipient: self.recipient.clone(),
+            client: format!("api:{}", caller.token),
+            now: Timestamp::now(),
+        }
+    }
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest(format!("request body: {e}")))
+}
+
+async fn access(State(state): State<AppState>, caller: Caller, body: axum::body::Bytes) -> Result<Response, ApiError> {
+    let body: AccessBody = parse_body(&body)?;
+    let service = state.access_service()?;
+    let call = body.call(&caller);
+    let outcome = tokio::task::spawn_blocking(move || match call.action {
+        Action::Read | Action::Export => service.read(&call),
+        Action::Erase => service.erase(&call),
+        Action::Update => {
+            let notice = service.active_policy(call.now)?.map_or(0, |(n, _)| n);
+            let values = body
+                .values
+                .into_iter()
+                .map(|(category, value)| NewPlainValue { category, value: zeroize::Zeroizing::new(value.into_bytes()) })
+                .collect();
+            let provenance = Provenance {
+                method: body.method.unwrap_or(AcquisitionMethod::Electronic),
+                source: Source::Direct,
+                collected_at: call.now,
+                collected_by: call.principal.clone(),
+                notice_version: notice,
+            };
+            service.write(&WriteCall { call, values, provenance })
+        }
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("access task failed: {e}")))??;
+    state.metrics.gateway_decisions(&outcome);
+    Ok(Json(outcome).into_response())
+}
+
+async fn explain(State(state): State<AppState>, caller: Caller, body: axum::body::Bytes) -> Result<Response, ApiError> {
+    let body: AccessBody = parse_body(&body)?;
+    let service = state.access_service()?;
+    let call = body.call(&caller);
+    let explanation = tokio::task::spawn_blocking(move || service.explain(&call))
+        .await
+        .map_err(|e| AppError::internal(format!("explain task failed: {e}")))??;
+    Ok(Json(explanation).into_response())
+}
+
+/// Who may see the staff registry: the privacy organisation's managers and auditors.
+fn may_read_staff(caller: &Caller) -> bool {
+    matches!(caller.role, Some(Role::ChiefManager | Role::ResponsiblePerson | Role::Auditor))
+}
+
+async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    if !may_read_staff(&caller) {
+        return Err(AppError::Forbidden("the staff registry is open to managers and auditors".into()).into());
+    }
+    let service = state.access_service()?;
+    let all = tokio::task::spawn_blocking(move || service.stores().principals())
+        .await
+        .map_err(|e| AppError::internal(format!("staff task failed: {e}")))??;
+    Ok(Json(all).into_response())
+}
+
+/// The body of `POST /api/v1/staff`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewStaffBody {
+    id: String,
+    display_name: String,
+    kind: PrincipalKind,
+    #[serde(default)]
+    grants: Grants,
+}
+
+async fn create_staff(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    if !matches!(caller.role, Some(Role::ChiefManager | Role::ResponsiblePerson)) {
+        return Err(AppError::Forbidden("only the chief manager and responsible persons register staff".into()).into());
+    }
+    let body: NewStaffBody = parse_body(&body)?;
+    let valid = !body.id.is_empty()
+        && body.id.len() <= 64
+        && body.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !valid {
+        return Err(AppError::BadRequest(format!("`id` `{}`: use 1–64 letters, digits, `-`, `_`, `.`", body.id)).into());
+    }
+    let service: Arc<AccessService> = state.access_service()?;
+    let created = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
+        let now = Timestamp::now();
+        if let Some((_, policy)) = service.active_policy(now)? {
+            for p in &body.grants.purposes {
+                if policy.purpose(p).is_none() {
+                    return Err(AppError::BadRequest(format!("`grants.purposes`: `{p}` is not in the active policy")));
+                }
+            }
+            for r in &body.grants.data_range {
+                for c in &r.categories {
+                    if policy.category(c).is_none() {
+                        return Err(AppError::BadRequest(format!(
+                            "`grants.data_range`: `{c}` is not in the active policy"
+                        )));
+                    }
+                }
+            }
+        }
+        let created = service.stores().create_principal(&NewPrincipal {
+            id: body.id,
+            display_name: body.display_name,
+            kind: body.kind,
+            grants: body.grants,
+            created_at: now,
+        });
+        let created = match created {
+            Err(tokutei_store::StoreError::Conflict(m)) => return Err(AppError::BadRequest(m)),
+            other => other?,
+        };
+        let event = AdminEvent {
+            action: AdminAction::StaffChanged,
+            subject: format!("staff/{}", created.id),
+            digest: None,
+            details: vec![("change".into(), "created".into())],
+        };
+        service.ledger().append(&Entry::admin(now, Actor::Staff(caller.principal), event))?;
+        Ok(created)
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("staff task failed: {e}")))??;
+    Ok((axum::http::StatusCode::CREATED, Json(created)).into_response())
+}
+
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        serde_json::to_string_pretty(&crate::openapi::document()).unwrap_or_default(),
+    )
+        .into_response()
+}
