@@ -11,6 +11,11 @@ use tokutei_store::{StoreError, StoreResult};
 
 use crate::migrations;
 
+/// Read connections kept for reuse. Opening one costs far more than a point read (file open,
+/// pragmas, statement preparation), so the pool keeps as many as there are concurrent
+/// readers, up to this bound.
+const MAX_POOLED_READERS: usize = 256;
+
 /// The SQLite store. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -38,7 +43,7 @@ impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take()
             && let Ok(mut pool) = self.store.readers.lock()
-            && pool.len() < 16
+            && pool.len() < MAX_POOLED_READERS
         {
             pool.push(conn);
         }
