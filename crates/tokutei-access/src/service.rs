@@ -20,25 +20,43 @@ use tokutei_gateway::{
 };
 use tokutei_ledger::{AccessEvent, Action, Actor, AdminAction, AdminEvent, Entry, RequestMeta};
 use tokutei_policy::{Channel, ConsentMode, Policy};
-use tokutei_store::PolicyStore;
-use tokutei_store::consent::{Choice, ConsentRecord, ConsentStore, NewConsent};
+use tokutei_store::consent::{AccessFacts, Choice, ConsentRecord, ConsentStore, NewConsent};
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::provision::{LegalBasis, NewProvision, ProvisionStore, RecordType};
 use tokutei_store::staff::{ExportStore, StaffStore, StoredPrincipal};
 use tokutei_store::vault::{
     Contract as StoreContract, ContractState, NewValue, Provenance, Sealed, StoredValue, VaultStore, WrappedDataKey,
 };
+use tokutei_store::{Freshness, FreshnessStore, PolicyStore};
 
 use crate::error::{AccessError, AccessResult};
 use crate::mask;
 
 /// Every storage capability the service needs, from one backend.
 pub trait Stores:
-    VaultStore + StaffStore + ExportStore + ConsentStore + ProvisionStore + PolicyStore + Send + Sync + 'static
+    VaultStore
+    + StaffStore
+    + ExportStore
+    + ConsentStore
+    + ProvisionStore
+    + PolicyStore
+    + FreshnessStore
+    + Send
+    + Sync
+    + 'static
 {
 }
 impl<T> Stores for T where
-    T: VaultStore + StaffStore + ExportStore + ConsentStore + ProvisionStore + PolicyStore + Send + Sync + 'static
+    T: VaultStore
+        + StaffStore
+        + ExportStore
+        + ConsentStore
+        + ProvisionStore
+        + PolicyStore
+        + FreshnessStore
+        + Send
+        + Sync
+        + 'static
 {
 }
 
@@ -238,17 +256,20 @@ struct Decided {
     subscriber: String,
     decisions: Vec<Decision>,
     consent_proof: Option<u64>,
+    /// The wrapped data key, read with the facts (unwrapped only after the audit).
+    key: Option<WrappedDataKey>,
 }
 
 /// The facts of one subscriber, or why there are none.
 enum Facts {
-    Known(SubscriberFacts, Option<u64>),
+    /// The facts, the consent record relied on, and the wrapped data key (`None` once erased).
+    Known(SubscriberFacts, Option<u64>, Option<WrappedDataKey>),
     Refused(&'static str),
 }
 
 impl Decided {
     fn refused(subscriber: &str, decisions: Vec<Decision>) -> Decided {
-        Decided { subscriber: subscriber.to_string(), decisions, consent_proof: None }
+        Decided { subscriber: subscriber.to_string(), decisions, consent_proof: None, key: None }
     }
 }
 
@@ -287,9 +308,14 @@ impl AccessService {
         tokutei_policy::Date(self.tz.to_datetime(now).date())
     }
 
+    /// What to check the caches against, read once per request.
+    fn freshness(&self, now: Timestamp) -> AccessResult<Freshness> {
+        Ok(self.stores.freshness(self.today(now))?)
+    }
+
     /// The compiled active policy version; `None` when no version is in force.
-    fn active(&self, now: Timestamp) -> AccessResult<Option<Arc<Active>>> {
-        let Some(number) = self.stores.active_policy_number(self.today(now))? else {
+    fn active(&self, fresh: Freshness) -> AccessResult<Option<Arc<Active>>> {
+        let Some(number) = fresh.active_policy else {
             return Ok(None);
         };
         if let Some(active) = self.active.read().unwrap_or_else(|e| e.into_inner()).as_ref()
@@ -319,11 +345,11 @@ impl AccessService {
 
     /// The active policy as parsed, if one is in force.
     pub fn active_policy(&self, now: Timestamp) -> AccessResult<Option<(u32, Arc<Policy>)>> {
-        Ok(self.active(now)?.map(|a| (a.number, Arc::clone(&a.policy))))
+        Ok(self.active(self.freshness(now)?)?.map(|a| (a.number, Arc::clone(&a.policy))))
     }
 
-    fn principal(&self, id: &str) -> AccessResult<Arc<Cached>> {
-        let generation = self.stores.staff_generation()?;
+    fn principal(&self, id: &str, fresh: Freshness) -> AccessResult<Arc<Cached>> {
+        let generation = fresh.staff_generation;
         {
             let cache = self.principals.read().unwrap_or_else(|e| e.into_inner());
             if cache.generation == Some(generation)
@@ -344,7 +370,8 @@ impl AccessService {
     }
 
     fn facts(&self, subscriber: &str, purpose: &str, today: tokutei_policy::Date) -> AccessResult<Facts> {
-        let Some(stored) = self.stores.subscriber(subscriber)? else {
+        let Some(AccessFacts { subscriber: stored, consent, key }) = self.stores.access_facts(subscriber, purpose)?
+        else {
             return Ok(Facts::Refused(code::SUBSCRIBER_NOT_FOUND));
         };
         if stored.erased_at.is_some() {
@@ -357,7 +384,7 @@ impl AccessService {
         };
         let mut consents = BTreeMap::new();
         let mut proof = None;
-        if let Some(record) = self.stores.current_consent(subscriber, purpose)? {
+        if let Some(record) = consent {
             let choice = match record.record.choice {
                 Choice::OptedIn => ConsentChoice::OptedIn,
                 Choice::OptedOut => ConsentChoice::OptedOut,
@@ -365,7 +392,7 @@ impl AccessService {
             proof = Some(record.id);
             consents.insert(purpose.to_string(), Consent { choice, proof: record.id.to_string() });
         }
-        Ok(Facts::Known(SubscriberFacts { id: stored.id, service: stored.service, contract, consents }, proof))
+        Ok(Facts::Known(SubscriberFacts { id: stored.id, service: stored.service, contract, consents }, proof, key))
     }
 
     fn check_call(call: &AccessCall) -> AccessResult<()> {
@@ -453,7 +480,7 @@ impl AccessService {
             }
             match self.facts(subscriber, &call.purpose, today)? {
                 Facts::Refused(code) => out.push(Decided::refused(subscriber, refuse_all(subscriber, code, "vault"))),
-                Facts::Known(facts, proof) => {
+                Facts::Known(facts, proof, key) => {
                     let approval = export_approval.filter(|id| {
                         self.export_covers(id, &call.principal, &call.purpose, subscriber, &categories, call.now)
                     });
@@ -472,6 +499,7 @@ impl AccessService {
                         subscriber: subscriber.clone(),
                         decisions: active.gateway.decide(&request),
                         consent_proof: proof,
+                        key,
                     });
                 }
             }
@@ -495,8 +523,9 @@ impl AccessService {
     /// The decisions and the deciding policies, without reading or auditing anything.
     pub fn explain(&self, call: &AccessCall) -> AccessResult<Explanation> {
         Self::check_call(call)?;
-        let active = self.active(call.now)?;
-        let principal = self.principal(&call.principal)?;
+        let fresh = self.freshness(call.now)?;
+        let active = self.active(fresh)?;
+        let principal = self.principal(&call.principal, fresh)?;
         let Some(active_ref) = active.as_deref() else {
             let decisions = self.decide(call, None, &principal, None, None)?;
             return Ok(Explanation {
@@ -512,7 +541,7 @@ impl AccessService {
         let today = self.today(call.now);
         let mut decisions = Vec::new();
         for Decided { subscriber, decisions: d, .. } in decided {
-            if let Facts::Known(facts, _) = self.facts(&subscriber, &call.purpose, today)?
+            if let Facts::Known(facts, _, _) = self.facts(&subscriber, &call.purpose, today)?
                 && !principal.disabled
             {
                 let categories: Vec<String> = d.iter().map(|x| x.category.clone()).collect();
@@ -626,8 +655,9 @@ impl AccessService {
                 call.action.id()
             )));
         }
-        let active = self.active(call.now)?;
-        let principal = self.principal(&call.principal)?;
+        let fresh = self.freshness(call.now)?;
+        let active = self.active(fresh)?;
+        let principal = self.principal(&call.principal, fresh)?;
         let recipient = self.recipient(call)?;
         let decided =
             self.decide(call, active.as_deref(), &principal, recipient.as_deref(), call.export_approval.as_deref())?;
@@ -635,7 +665,7 @@ impl AccessService {
         // From here on every decision is durable in the ledger.
         let mut outcome = outcome_skeleton(active.as_deref(), &call.purpose, &decided, &indexes);
         let mut provisions = Vec::new();
-        for (Decided { subscriber, decisions, consent_proof: proof }, out) in
+        for (Decided { subscriber, decisions, consent_proof: proof, key }, out) in
             decided.iter().zip(outcome.subscribers.iter_mut())
         {
             let wanted: Vec<&str> = decisions.iter().filter(|d| d.allowed).map(|d| d.category.as_str()).collect();
@@ -643,7 +673,7 @@ impl AccessService {
                 continue;
             }
             let Some(active) = active.as_deref() else { continue };
-            self.open_into(active, subscriber, &wanted, out)?;
+            self.open_into(active, subscriber, key.as_ref(), &wanted, out)?;
             let third_party = active.policy.purpose(&call.purpose).filter(|p| p.third_party_provision);
             if let (Action::Export, Some(purpose), Some(recipient)) = (call.action, third_party, recipient.as_deref()) {
                 let audit_index = out.items.iter().find(|i| i.allowed).map(|i| i.audit_index);
@@ -676,6 +706,7 @@ impl AccessService {
         &self,
         active: &Active,
         subscriber: &str,
+        wrapped: Option<&WrappedDataKey>,
         categories: &[&str],
         out: &mut SubscriberOutcome,
     ) -> AccessResult<()> {
@@ -689,7 +720,7 @@ impl AccessService {
         if stored.is_empty() {
             return Ok(());
         }
-        let Some(wrapped) = self.stores.data_key(subscriber)? else {
+        let Some(wrapped) = wrapped else {
             for item in out.items.iter_mut().filter(|i| i.allowed) {
                 item.unreadable.push((0, "erased".into()));
             }
@@ -697,7 +728,7 @@ impl AccessService {
         };
         let key = self
             .keys
-            .unwrap_key(subscriber, &wrapped)
+            .unwrap_key(subscriber, wrapped)
             .map_err(|message| AccessError::Key { subscriber: subscriber.to_string(), message })?;
         for value in stored {
             let Some(item) = out.items.iter_mut().find(|i| i.allowed && i.category == value.category) else {
@@ -757,8 +788,9 @@ impl AccessService {
         if call.categories.is_empty() {
             return Err(AccessError::BadRequest("a write needs at least one value".into()));
         }
-        let active = self.active(call.now)?;
-        let principal = self.principal(&call.principal)?;
+        let fresh = self.freshness(call.now)?;
+        let active = self.active(fresh)?;
+        let principal = self.principal(&call.principal, fresh)?;
         let decided = self.decide(&call, active.as_deref(), &principal, None, None)?;
         let indexes = self.audit(&call, active.as_deref(), &principal, &decided)?;
         let mut outcome = outcome_skeleton(active.as_deref(), &call.purpose, &decided, &indexes);
@@ -829,8 +861,9 @@ impl AccessService {
         if call.action != Action::Erase {
             return Err(AccessError::BadRequest("an erasure is an `erase`".into()));
         }
-        let active = self.active(call.now)?;
-        let principal = self.principal(&call.principal)?;
+        let fresh = self.freshness(call.now)?;
+        let active = self.active(fresh)?;
+        let principal = self.principal(&call.principal, fresh)?;
         let decided = self.decide(call, active.as_deref(), &principal, None, None)?;
         let indexes = self.audit(call, active.as_deref(), &principal, &decided)?;
         let mut outcome = outcome_skeleton(active.as_deref(), &call.purpose, &decided, &indexes);
@@ -847,7 +880,7 @@ impl AccessService {
     /// active policy and offer a choice (opt-in or opt-out).
     pub fn record_consent(&self, actor: Actor, consent: &NewConsent) -> AccessResult<ConsentRecord> {
         let active = self
-            .active(consent.recorded_at)?
+            .active(self.freshness(consent.recorded_at)?)?
             .ok_or_else(|| AccessError::BadRequest("no policy version is in force; publish one first".into()))?;
         let purpose = active.policy.purpose(&consent.purpose).ok_or_else(|| {
             AccessError::BadRequest(format!("purpose `{}` is not in the active policy", consent.purpose))

@@ -98,7 +98,8 @@ fn connect(path: &Path) -> StoreResult<Connection> {
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 10000;",
+         PRAGMA busy_timeout = 10000;
+         PRAGMA mmap_size = 1073741824;",
     )
     .map_err(backend)?;
     Ok(conn)

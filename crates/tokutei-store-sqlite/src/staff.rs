@@ -5,12 +5,14 @@
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use tokutei_policy::{Date, Role};
-use tokutei_store::consent::{Choice, ConsentRecord, ConsentStore, NewConsent};
+use tokutei_store::consent::{AccessFacts, Choice, ConsentRecord, ConsentStore, NewConsent};
 use tokutei_store::provision::{LegalBasis, NewProvision, ProvisionRecord, ProvisionStore, RecordType};
 use tokutei_store::staff::{
     ExportRequest, ExportStore, Grants, NewExportRequest, NewPrincipal, NewToken, PrincipalKind, StaffStore,
     StoredPrincipal, StoredToken, Training,
 };
+use tokutei_store::vault::WrappedDataKey;
+use tokutei_store::{Freshness, FreshnessStore};
 use tokutei_store::{StoreError, StoreResult};
 
 use crate::SqliteStore;
@@ -292,23 +294,58 @@ const CONSENT_COLUMNS: &str =
     "id, subscriber, purpose, choice, channel, notice_version, recorded_at, recorded_by, evidence";
 
 fn consent_row(row: &Row<'_>) -> rusqlite::Result<ConsentRecord> {
-    let choice: String = row.get(3)?;
+    consent_row_at(row, 0)
+}
+
+/// A consent record read from the columns starting at `at` (in [`CONSENT_COLUMNS`] order).
+fn consent_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<ConsentRecord> {
+    let choice: String = row.get(at + 3)?;
     Ok(ConsentRecord {
-        id: row.get::<_, i64>(0)? as u64,
+        id: row.get::<_, i64>(at)? as u64,
         record: NewConsent {
-            subscriber: row.get(1)?,
-            purpose: row.get(2)?,
-            choice: Choice::from_id(&choice).ok_or_else(|| corrupt(3, format!("unknown choice `{choice}`")))?,
-            channel: row.get(4)?,
-            notice_version: row.get(5)?,
-            recorded_at: from_micros(6, row.get(6)?)?,
-            recorded_by: row.get(7)?,
-            evidence: row.get(8)?,
+            subscriber: row.get(at + 1)?,
+            purpose: row.get(at + 2)?,
+            choice: Choice::from_id(&choice).ok_or_else(|| corrupt(at + 3, format!("unknown choice `{choice}`")))?,
+            channel: row.get(at + 4)?,
+            notice_version: row.get(at + 5)?,
+            recorded_at: from_micros(at + 6, row.get(at + 6)?)?,
+            recorded_by: row.get(at + 7)?,
+            evidence: row.get(at + 8)?,
         },
     })
 }
 
 impl ConsentStore for SqliteStore {
+    fn access_facts(&self, subscriber: &str, purpose: &str) -> StoreResult<Option<AccessFacts>> {
+        let conn = self.reader()?;
+        let columns =
+            crate::vault::SUBSCRIBER_COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
+        let consent = CONSENT_COLUMNS.split(", ").map(|c| format!("c.{c}")).collect::<Vec<_>>().join(", ");
+        conn.prepare_cached(&format!(
+            "SELECT {columns}, k.kek_id, k.wrapped, {consent}
+             FROM vault_subscribers s
+             LEFT JOIN vault_data_keys k ON k.subscriber = s.id
+             LEFT JOIN consent_records c
+                 ON c.id = (SELECT MAX(id) FROM consent_records WHERE subscriber = s.id AND purpose = ?2)
+             WHERE s.id = ?1"
+        ))
+        .map_err(backend)?
+        .query_row([subscriber, purpose], |row| {
+            let kek: Option<String> = row.get(8)?;
+            let consent_id: Option<i64> = row.get(10)?;
+            Ok(AccessFacts {
+                subscriber: crate::vault::subscriber_row(row)?,
+                key: match kek {
+                    Some(kek_id) => Some(WrappedDataKey { kek_id, bytes: row.get(9)? }),
+                    None => None,
+                },
+                consent: consent_id.map(|_| consent_row_at(row, 10)).transpose()?,
+            })
+        })
+        .optional()
+        .map_err(backend)
+    }
+
     fn record_consent(&self, c: &NewConsent) -> StoreResult<ConsentRecord> {
         let conn = self.writer();
         let exists: bool = conn
@@ -370,6 +407,21 @@ impl ConsentStore for SqliteStore {
             .map_err(backend)?;
         let rows = stmt.query_map([subscriber], consent_row).map_err(backend)?;
         rows.collect::<Result<_, _>>().map_err(backend)
+    }
+}
+
+impl FreshnessStore for SqliteStore {
+    fn freshness(&self, today: Date) -> StoreResult<Freshness> {
+        let conn = self.reader()?;
+        conn.prepare_cached(
+            "SELECT (SELECT number FROM policy_versions WHERE effective <= ?1 ORDER BY number DESC LIMIT 1),
+                    (SELECT generation FROM staff_generation)",
+        )
+        .map_err(backend)?
+        .query_row([today.to_string()], |r| {
+            Ok(Freshness { active_policy: r.get(0)?, staff_generation: r.get::<_, i64>(1)? as u64 })
+        })
+        .map_err(backend)
     }
 }
 

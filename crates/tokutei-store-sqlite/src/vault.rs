@@ -38,9 +38,10 @@ fn method_from(column: usize, id: &str) -> rusqlite::Result<AcquisitionMethod> {
         .ok_or_else(|| corrupt(column, format!("unknown acquisition method `{id}`")))
 }
 
-const SUBSCRIBER_COLUMNS: &str = "id, service, state, started_on, suspended_on, terminated_on, created_at, erased_at";
+pub(crate) const SUBSCRIBER_COLUMNS: &str =
+    "id, service, state, started_on, suspended_on, terminated_on, created_at, erased_at";
 
-fn subscriber_row(row: &Row<'_>) -> rusqlite::Result<Subscriber> {
+pub(crate) fn subscriber_row(row: &Row<'_>) -> rusqlite::Result<Subscriber> {
     let state: String = row.get(2)?;
     let erased: Option<i64> = row.get(7)?;
     Ok(Subscriber {

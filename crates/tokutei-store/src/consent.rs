@@ -57,8 +57,23 @@ pub struct ConsentRecord {
     pub record: NewConsent,
 }
 
+/// What the gateway reads about a subscriber on every request, in one read: the subscriber
+/// (service, contract), its current choice for the declared purpose, and its wrapped data key
+/// (`None` once erased). Reading the wrapped key is not decrypting: the key is unwrapped only
+/// after the audit entry is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessFacts {
+    pub subscriber: crate::vault::Subscriber,
+    pub consent: Option<ConsentRecord>,
+    pub key: Option<crate::vault::WrappedDataKey>,
+}
+
 /// Consent records.
 pub trait ConsentStore {
+    /// The facts of `subscriber` for a request declaring `purpose`; `None` when there is no
+    /// such subscriber.
+    fn access_facts(&self, subscriber: &str, purpose: &str) -> StoreResult<Option<AccessFacts>>;
+
     /// Record a choice; the subscriber must exist.
     fn record_consent(&self, consent: &NewConsent) -> StoreResult<ConsentRecord>;
 

@@ -18,4 +18,4 @@ pub mod vault;
 pub mod conformance;
 
 pub use error::{StoreError, StoreResult};
-pub use policy_versions::{NewPolicyVersion, PolicyStore, PolicyVersion};
+pub use policy_versions::{Freshness, FreshnessStore, NewPolicyVersion, PolicyStore, PolicyVersion};

@@ -52,3 +52,16 @@ pub trait PolicyStore {
         Ok(self.active_policy(today)?.map(|v| v.number))
     }
 }
+
+/// What a server caching the compiled policy and the principals checks on every request, in
+/// one read: the active policy version number and the staff registry's generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Freshness {
+    pub active_policy: Option<u32>,
+    pub staff_generation: u64,
+}
+
+/// The one-read freshness check.
+pub trait FreshnessStore {
+    fn freshness(&self, today: Date) -> StoreResult<Freshness>;
+}

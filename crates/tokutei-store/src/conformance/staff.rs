@@ -36,9 +36,10 @@ fn person(id: &str) -> NewPrincipal {
     }
 }
 
-/// The staff registry.
-pub fn run<S: StaffStore>(store: &S) {
+/// The staff registry (and the one-read freshness check that watches it).
+pub fn run<S: StaffStore + crate::FreshnessStore>(store: &S) {
     let g0 = store.staff_generation().unwrap();
+    assert_eq!(store.freshness(date(2026, 1, 1)).unwrap().staff_generation, g0);
     let created = store.create_principal(&person("op-1")).unwrap();
     assert_eq!(created.version, 1);
     assert!(store.staff_generation().unwrap() > g0, "creating a principal moves the generation");
@@ -68,6 +69,7 @@ pub fn run<S: StaffStore>(store: &S) {
     assert_eq!(store.add_training("op-1", &training).unwrap(), 3);
     let g2 = store.staff_generation().unwrap();
     assert!(g2 > g1);
+    assert_eq!(store.freshness(date(2026, 1, 1)).unwrap().staff_generation, g2);
     let read = store.principal("op-1").unwrap().unwrap();
     assert_eq!(read.version, 3);
     assert_eq!(read.grants, grants);
@@ -156,6 +158,18 @@ pub fn run_consent_and_provision<S: ConsentStore + ProvisionStore + VaultStore>(
         store.record_consent(&consent("nobody", "marketing", Choice::OptedOut, 5)),
         Err(StoreError::NotFound(_))
     ));
+
+    let facts = store.access_facts("S1", "marketing").unwrap().unwrap();
+    assert_eq!(facts.subscriber.id, "S1");
+    assert_eq!(facts.consent.as_ref(), Some(&latest));
+    assert_eq!(facts.key.as_ref().map(|k| k.kek_id.as_str()), Some("kek-1"));
+    let facts = store.access_facts("S2", "behavior_ads").unwrap().unwrap();
+    assert!(facts.consent.is_none());
+    assert!(store.access_facts("nobody", "marketing").unwrap().is_none());
+    store.erase_subscriber("S2", at(50)).unwrap();
+    let erased = store.access_facts("S2", "marketing").unwrap().unwrap();
+    assert!(erased.key.is_none() && erased.subscriber.erased_at.is_some());
+    assert_eq!(erased.consent.map(|c| c.record.choice), Some(Choice::OptedOut));
 
     let current = store.current_consents("S1").unwrap();
     let summary: Vec<(&str, Choice)> = current.iter().map(|c| (c.record.purpose.as_str(), c.record.choice)).collect();
