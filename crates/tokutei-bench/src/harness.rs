@@ -66,8 +66,8 @@ pub struct Result {
     pub tokutei: Spread,
     pub baseline_name: String,
     pub baseline: Option<Spread>,
-    /// > 1 means tokutei is ahead of the baseline; for "the limit" baselines it is the share
-    /// of the limit reached (< 1).
+    /// Above 1 tokutei is ahead of the baseline; for "the limit" baselines it is the share of
+    /// the limit reached (below 1).
     pub ratio: Option<f64>,
     pub note: String,
 }
