@@ -77,6 +77,7 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
             summary.subscribers, summary.values
         ));
         imported = Some(summary.subscribers);
+        human.push_str(&demo_staff(&data, &store, &policy)?);
     } else {
         human.push_str(&format!("using existing data directory `{}`\n", data.root().display()));
     }
@@ -92,6 +93,89 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
     eprint!("{human}");
     run_server(&data, store, args.listen)?;
     Ok(Report::new("", summary))
+}
+
+/// The demo's principals: a support handler, a call-centre system with an API token (printed
+/// once, here) and a marketing system, each granted what its purposes use.
+fn demo_staff(data: &DataDir, store: &Arc<SqliteStore>, policy: &tokutei_policy::Policy) -> anyhow::Result<String> {
+    use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, StaffStore, Training};
+    let now = jiff::Timestamp::now();
+    let grants = |purposes: &[&str]| {
+        let mut categories: Vec<String> = Vec::new();
+        for p in purposes {
+            for c in policy.purpose(p).map(|p| p.categories.clone()).unwrap_or_default() {
+                if !categories.contains(&c) {
+                    categories.push(c);
+                }
+            }
+        }
+        Grants {
+            data_range: policy
+                .services
+                .iter()
+                .map(|s| RangeGrant { service: s.id.clone(), categories: categories.clone() })
+                .collect(),
+            purposes: purposes.iter().map(|p| p.to_string()).collect(),
+            zones: Vec::new(),
+        }
+    };
+    let principals = [
+        (
+            "demo-support",
+            "サポート 担当 / support handler",
+            PrincipalKind::Person { role: tokutei_policy::Role::Handler },
+            grants(&["support", "billing"]),
+        ),
+        (
+            "demo-call-centre",
+            "コールセンター / call centre",
+            PrincipalKind::System { name: "call_centre".into() },
+            grants(&["support", "billing"]),
+        ),
+        (
+            "demo-marketing",
+            "マーケティング / marketing",
+            PrincipalKind::System { name: "marketing".into() },
+            grants(&["marketing", "service_improvement"]),
+        ),
+    ];
+    let audit = AuditLog::open_with_store(data, Arc::clone(store))?;
+    let mut human = String::from("demo principals:\n");
+    for (id, name, kind, grants) in principals {
+        store.create_principal(&NewPrincipal {
+            id: id.into(),
+            display_name: name.into(),
+            kind,
+            grants,
+            created_at: now,
+        })?;
+        audit.append_admin(
+            tokutei_ledger::Actor::System("demo".into()),
+            tokutei_ledger::AdminAction::StaffChanged,
+            &format!("staff/{id}"),
+            None,
+            vec![("change".into(), "created".into())],
+        )?;
+        human.push_str(&format!("  {id}  {name}\n"));
+    }
+    let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
+    let today = now.to_zoned(tz).date();
+    store.add_training(
+        "demo-support",
+        &Training {
+            course: "privacy-basics".into(),
+            completed: tokutei_policy::Date(today),
+            valid_until: tokutei_policy::Date(today.checked_add(jiff::Span::new().years(1)).unwrap_or(today)),
+        },
+    )?;
+    let issued =
+        tokutei_access::tokens::issue("demo-call-centre", now, now + jiff::SignedDuration::from_hours(24 * 30));
+    store.add_token(&issued.token)?;
+    human.push_str(&format!(
+        "API token of demo-call-centre (shown once): {}\n  try: curl -H 'Authorization: Bearer <token>' -d '{{\"purpose\":\"support\",\"subscribers\":[\"HS00000001\"]}}' http://<listen>/api/v1/access\n",
+        issued.text.as_str()
+    ));
+    Ok(human)
 }
 
 /// How often the server signs a checkpoint while entries keep arriving.
@@ -124,6 +208,9 @@ fn run_server(data: &DataDir, store: Arc<SqliteStore>, listen: SocketAddr) -> an
     let audit = Arc::new(AuditLog::open_with_store(data, Arc::clone(&store))?);
     let store_for_jobs = Arc::clone(&store);
     let access = Arc::new(crate::access::open_service(data, Arc::clone(&store), &audit)?);
+    // Compile the active policy with the deployment's Cedar policies now: a deployment policy
+    // that does not fit the schema stops the start, not the first request.
+    access.active_policy(jiff::Timestamp::now()).context("cannot enforce the active policy")?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
     runtime.block_on(async move {

@@ -194,3 +194,41 @@ fn the_gateway_api_needs_a_token_and_audits_every_decision() {
         query.stdout
     );
 }
+
+#[test]
+fn the_demo_token_reads_through_the_gateway() {
+    let env = TestEnv::new();
+    let run = env.run(&["demo", "--no-serve", "--subscribers", "3"]);
+    run.assert_code(0);
+    let token = run
+        .stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("tkt_"))
+        .unwrap_or_else(|| panic!("the demo prints its API token:\n{}", run.stdout))
+        .to_string();
+    let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
+    let (status, text) = send(
+        &server.addr,
+        "POST",
+        "/api/v1/access",
+        Some(&token),
+        r#"{"purpose": "support", "subscribers": ["HS00000001"], "categories": ["contract.name"]}"#,
+    );
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"allowed\":true"), "{text}");
+}
+
+#[test]
+fn a_deployment_policy_that_does_not_fit_stops_the_start() {
+    let env = TestEnv::new();
+    env.run(&["demo", "--no-serve", "--subscribers", "1"]).assert_code(0);
+    std::fs::create_dir_all(env.data().join("cedar")).unwrap();
+    std::fs::write(
+        env.data().join("cedar/bad.cedar"),
+        "forbid (principal, action, resource) when { resource.no_such_attribute == 1 };",
+    )
+    .unwrap();
+    let run = env.run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("bad.cedar"), "{}", run.stderr);
+}
