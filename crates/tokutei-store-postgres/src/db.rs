@@ -1,0 +1,191 @@
+//! Connecting: a small pool of `postgres::Client`s (each with its prepared statements),
+//! migrations at connect, and the mapping of driver errors to [`StoreError`].
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
+use tokutei_store::{StoreError, StoreResult};
+
+use crate::migrations;
+
+/// Idle connections kept for reuse. More may be open at once (one per concurrent caller);
+/// those beyond this bound are closed when returned.
+const MAX_POOLED: usize = 16;
+
+/// Query parameters, as the driver takes them.
+pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// The PostgreSQL store. Cheap to share behind an `Arc`.
+pub struct PgStore {
+    url: String,
+    pool: Mutex<Vec<Conn>>,
+}
+
+impl std::fmt::Debug for PgStore {
+    // The URL may hold a password: never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let idle = self.pool.lock().map(|p| p.len()).unwrap_or(0);
+        f.debug_struct("PgStore").field("idle_connections", &idle).finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn backend(err: postgres::Error) -> StoreError {
+    StoreError::backend(err)
+}
+
+/// An integrity-constraint violation (unique, foreign key, check, not null): SQLite's
+/// `ConstraintViolation`.
+pub(crate) fn is_constraint(err: &postgres::Error) -> bool {
+    err.code().is_some_and(|c| c.code().starts_with("23"))
+}
+
+/// A unique violation (duplicate key).
+pub(crate) fn is_unique(err: &postgres::Error) -> bool {
+    err.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+impl PgStore {
+    /// Connect to the database at `url` (a `postgresql://` URL or `key=value` pairs) and bring
+    /// its schema up to date. Refuses a database written by a newer tokutei.
+    pub fn connect(url: &str) -> StoreResult<PgStore> {
+        let mut first = Conn::open(url)?;
+        migrations::migrate(&mut first.client)?;
+        Ok(PgStore { url: url.to_string(), pool: Mutex::new(vec![first]) })
+    }
+
+    /// A connection from the pool (a new one when none is idle); returned on drop.
+    pub(crate) fn conn(&self) -> StoreResult<Pooled<'_>> {
+        let idle = {
+            let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+            // A connection the server closed (restart, idle timeout) is dropped here.
+            loop {
+                match pool.pop() {
+                    Some(c) if c.client.is_closed() => continue,
+                    other => break other,
+                }
+            }
+        };
+        let conn = match idle {
+            Some(c) => c,
+            None => Conn::open(&self.url)?,
+        };
+        Ok(Pooled { store: self, conn: Some(conn) })
+    }
+}
+
+/// One connection and the statements prepared on it.
+pub(crate) struct Conn {
+    client: Client,
+    statements: Statements,
+}
+
+impl Conn {
+    fn open(url: &str) -> StoreResult<Conn> {
+        let client = Client::connect(url, NoTls).map_err(backend)?;
+        Ok(Conn { client, statements: Statements::default() })
+    }
+
+    /// Begin a transaction; it rolls back when dropped without [`Tx::commit`].
+    pub(crate) fn transaction(&mut self) -> StoreResult<Tx<'_>> {
+        let tx = self.client.transaction().map_err(backend)?;
+        Ok(Tx { tx, statements: &mut self.statements })
+    }
+
+    pub(crate) fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        let stmt = self.statements.get(&mut self.client, sql)?;
+        self.client.query(&stmt, params)
+    }
+
+    pub(crate) fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
+        let stmt = self.statements.get(&mut self.client, sql)?;
+        self.client.query_opt(&stmt, params)
+    }
+
+    pub(crate) fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
+        let stmt = self.statements.get(&mut self.client, sql)?;
+        self.client.query_one(&stmt, params)
+    }
+
+    pub(crate) fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
+        let stmt = self.statements.get(&mut self.client, sql)?;
+        self.client.execute(&stmt, params)
+    }
+}
+
+/// A transaction on a pooled connection, using the connection's prepared statements.
+pub(crate) struct Tx<'a> {
+    tx: Transaction<'a>,
+    statements: &'a mut Statements,
+}
+
+impl Tx<'_> {
+    pub(crate) fn commit(self) -> StoreResult<()> {
+        self.tx.commit().map_err(backend)
+    }
+
+    pub(crate) fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
+        let stmt = self.statements.get(&mut self.tx, sql)?;
+        self.tx.query_opt(&stmt, params)
+    }
+
+    pub(crate) fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
+        let stmt = self.statements.get(&mut self.tx, sql)?;
+        self.tx.query_one(&stmt, params)
+    }
+
+    pub(crate) fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
+        let stmt = self.statements.get(&mut self.tx, sql)?;
+        self.tx.execute(&stmt, params)
+    }
+}
+
+/// Statements prepared on one connection, by their SQL text. Prepared statements outlive
+/// the transaction that prepared them, so they are shared by every use of the connection.
+#[derive(Default)]
+struct Statements(HashMap<String, Statement>);
+
+impl Statements {
+    fn get(&mut self, client: &mut impl GenericClient, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(stmt) = self.0.get(sql) {
+            return Ok(stmt.clone());
+        }
+        let stmt = client.prepare(sql)?;
+        self.0.insert(sql.to_string(), stmt.clone());
+        Ok(stmt)
+    }
+}
+
+/// A pooled connection; returned to the pool on drop unless the server closed it.
+pub(crate) struct Pooled<'a> {
+    store: &'a PgStore,
+    conn: Option<Conn>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        // INVARIANT: `conn` is only taken in `drop`.
+        self.conn.as_ref().expect("pooled connection present until drop")
+    }
+}
+
+impl std::ops::DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("pooled connection present until drop")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && !conn.client.is_closed()
+            && let Ok(mut pool) = self.store.pool.lock()
+            && pool.len() < MAX_POOLED
+        {
+            pool.push(conn);
+        }
+    }
+}

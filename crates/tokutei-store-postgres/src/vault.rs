@@ -1,0 +1,478 @@
+//! [`VaultStore`] on PostgreSQL: subscribers, wrapped data keys, versioned encrypted values
+//! with provenance, blobs, blind indexes, import batches and purge records (`0003_vault.sql`).
+//!
+//! Bulk import writes a whole batch in one transaction with prepared statements.
+
+use jiff::Timestamp;
+use postgres::Row;
+use tokutei_policy::AcquisitionMethod;
+use tokutei_store::vault::{
+    BatchOutcome, Contract, ContractState, ImportBatch, IndirectSource, NewValue, Provenance, PurgeRecord, PurgeRule,
+    Sealed, Source, StoredValue, Subscriber, ValueRef, VaultStore, WrappedDataKey,
+};
+use tokutei_store::{StoreError, StoreResult};
+
+use crate::PgStore;
+use crate::columns::{bigint, corrupt, date, date_opt, get, limit, micros, timestamp, timestamp_opt, u32_col, u64_col};
+use crate::db::{Tx, backend, is_constraint};
+
+pub(crate) const SUBSCRIBER_COLUMNS: &str =
+    "id, service, state, started_on, suspended_on, terminated_on, created_at, erased_at";
+
+pub(crate) fn subscriber_row(row: &Row) -> StoreResult<Subscriber> {
+    let state: &str = get(row, 2)?;
+    Ok(Subscriber {
+        id: get(row, 0)?,
+        service: get(row, 1)?,
+        contract: Contract {
+            state: ContractState::from_id(state).ok_or_else(|| corrupt(row, 2, format!("unknown state `{state}`")))?,
+            started_on: date(row, 3)?,
+            suspended_on: date_opt(row, 4)?,
+            terminated_on: date_opt(row, 5)?,
+        },
+        created_at: timestamp(row, 6)?,
+        erased_at: timestamp_opt(row, 7)?,
+    })
+}
+
+pub(crate) fn key_row(row: &Row, at: usize) -> StoreResult<WrappedDataKey> {
+    Ok(WrappedDataKey { kek_id: get(row, at)?, bytes: get(row, at + 1)? })
+}
+
+const VALUE_COLUMNS: &str = "v.subscriber, v.category, v.version, v.ciphertext, v.blob_hash, b.ciphertext, v.method, \
+     v.indirect, v.provider_name, v.provider_address, v.provider_representative, v.provider_obtained_by, \
+     v.collected_at, v.collected_by, v.notice_version, v.valid_from, v.valid_until";
+
+fn value_row(row: &Row) -> StoreResult<StoredValue> {
+    let inline: Option<Vec<u8>> = get(row, 3)?;
+    let hash: Option<Vec<u8>> = get(row, 4)?;
+    let blob: Option<Vec<u8>> = get(row, 5)?;
+    let sealed = match (inline, hash, blob) {
+        (Some(c), None, _) => Sealed::Inline(c),
+        (None, Some(h), Some(c)) => Sealed::Blob {
+            content_hash: h.try_into().map_err(|_| corrupt(row, 4, "content hash is not 32 bytes"))?,
+            ciphertext: c,
+        },
+        _ => return Err(corrupt(row, 3, "value has neither ciphertext nor blob")),
+    };
+    let method: &str = get(row, 6)?;
+    let method = AcquisitionMethod::ALL
+        .into_iter()
+        .find(|m| m.id() == method)
+        .ok_or_else(|| corrupt(row, 6, format!("unknown acquisition method `{method}`")))?;
+    let indirect: i64 = get(row, 7)?;
+    let source = if indirect != 0 {
+        Source::Indirect(IndirectSource {
+            provider_name: get(row, 8)?,
+            provider_address: get(row, 9)?,
+            provider_representative: get(row, 10)?,
+            provider_obtained_by: get(row, 11)?,
+        })
+    } else {
+        Source::Direct
+    };
+    Ok(StoredValue {
+        subscriber: get(row, 0)?,
+        category: get(row, 1)?,
+        version: u32_col(row, 2)?,
+        sealed,
+        provenance: Provenance {
+            method,
+            source,
+            collected_at: timestamp(row, 12)?,
+            collected_by: get(row, 13)?,
+            notice_version: u32_col(row, 14)?,
+        },
+        valid_from: timestamp(row, 15)?,
+        valid_until: timestamp_opt(row, 16)?,
+    })
+}
+
+fn value_ref_row(row: &Row) -> StoreResult<ValueRef> {
+    Ok(ValueRef { subscriber: get(row, 0)?, category: get(row, 1)?, version: u32_col(row, 2)? })
+}
+
+fn conflict_or_backend(err: postgres::Error, what: impl FnOnce() -> String) -> StoreError {
+    if is_constraint(&err) { StoreError::Conflict(what()) } else { backend(err) }
+}
+
+/// Insert values inside `tx`: blobs once by hash, value rows, blind-index entries, and the
+/// closing of superseded versions.
+fn insert_values(tx: &mut Tx<'_>, values: &[NewValue]) -> StoreResult<()> {
+    for v in values {
+        let version = i64::from(v.version);
+        let (inline, hash) = match &v.sealed {
+            Sealed::Inline(c) => (Some(c.as_slice()), None),
+            Sealed::Blob { content_hash, ciphertext } => {
+                tx.execute(
+                    "INSERT INTO vault_blobs (hash, ciphertext) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
+                    &[&&content_hash[..], ciphertext],
+                )
+                .map_err(backend)?;
+                (None, Some(&content_hash[..]))
+            }
+        };
+        let p = &v.provenance;
+        let provider = match &p.source {
+            Source::Direct => None,
+            Source::Indirect(i) => Some(i),
+        };
+        if v.supersedes {
+            tx.execute(
+                "UPDATE vault_values SET valid_until = $4
+                 WHERE subscriber = $1 AND category = $2 AND version < $3 AND valid_until IS NULL",
+                &[&v.subscriber, &v.category, &version, &micros(v.valid_from)],
+            )
+            .map_err(backend)?;
+        }
+        tx.execute(
+            "INSERT INTO vault_values (subscriber, category, version, ciphertext, blob_hash, method, indirect,
+                 provider_name, provider_address, provider_representative, provider_obtained_by,
+                 collected_at, collected_by, notice_version, valid_from)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            &[
+                &v.subscriber,
+                &v.category,
+                &version,
+                &inline,
+                &hash,
+                &p.method.id(),
+                &i64::from(provider.is_some()),
+                &provider.map(|i| i.provider_name.as_str()),
+                &provider.map(|i| i.provider_address.as_str()),
+                &provider.map(|i| i.provider_representative.as_str()),
+                &provider.map(|i| i.provider_obtained_by.as_str()),
+                &micros(p.collected_at),
+                &p.collected_by,
+                &i64::from(p.notice_version),
+                &micros(v.valid_from),
+            ],
+        )
+        .map_err(|e| {
+            conflict_or_backend(e, || {
+                format!(
+                    "value `{}` version {} of subscriber `{}` already exists or the subscriber does not",
+                    v.category, v.version, v.subscriber
+                )
+            })
+        })?;
+        if let Some(token) = &v.blind_index {
+            tx.execute(
+                "INSERT INTO vault_blind_index (category, token, subscriber, version) VALUES ($1, $2, $3, $4)",
+                &[&v.category, &&token[..], &v.subscriber, &version],
+            )
+            .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+impl VaultStore for PgStore {
+    fn import_batch(&self, batch: &ImportBatch) -> StoreResult<BatchOutcome> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        let done = tx
+            .query_opt("SELECT 1 FROM vault_import_batches WHERE source_key = $1", &[&batch.source_key])
+            .map_err(backend)?
+            .is_some();
+        if done {
+            return Ok(BatchOutcome::AlreadyImported);
+        }
+        let now = micros(batch.imported_at);
+        for s in &batch.subscribers {
+            let c = &s.contract;
+            tx.execute(
+                "INSERT INTO vault_subscribers (id, service, state, started_on, suspended_on, terminated_on, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &s.id,
+                    &s.service,
+                    &c.state.id(),
+                    &c.started_on.to_string(),
+                    &c.suspended_on.map(|d| d.to_string()),
+                    &c.terminated_on.map(|d| d.to_string()),
+                    &now,
+                ],
+            )
+            .map_err(|e| conflict_or_backend(e, || format!("subscriber `{}` already exists", s.id)))?;
+            tx.execute(
+                "INSERT INTO vault_data_keys (subscriber, kek_id, wrapped) VALUES ($1, $2, $3)",
+                &[&s.id, &s.key.kek_id, &s.key.bytes],
+            )
+            .map_err(backend)?;
+        }
+        insert_values(&mut tx, &batch.values)?;
+        // Two instances importing the same batch at once: the second one's insert of the
+        // source key fails, and its whole transaction with it.
+        tx.execute(
+            "INSERT INTO vault_import_batches (source_key, rows, subscribers, value_count, imported_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &batch.source_key,
+                &bigint(batch.rows)?,
+                &bigint(batch.subscribers.len() as u64)?,
+                &bigint(batch.values.len() as u64)?,
+                &now,
+            ],
+        )
+        .map_err(|e| conflict_or_backend(e, || format!("batch `{}` was imported concurrently", batch.source_key)))?;
+        tx.commit()?;
+        Ok(BatchOutcome::Applied)
+    }
+
+    fn batch_imported(&self, source_key: &str) -> StoreResult<bool> {
+        let mut conn = self.conn()?;
+        let found = conn
+            .query_opt("SELECT 1 FROM vault_import_batches WHERE source_key = $1", &[&source_key])
+            .map_err(backend)?;
+        Ok(found.is_some())
+    }
+
+    fn subscriber(&self, id: &str) -> StoreResult<Option<Subscriber>> {
+        let mut conn = self.conn()?;
+        conn.query_opt(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM vault_subscribers WHERE id = $1"), &[&id])
+            .map_err(backend)?
+            .as_ref()
+            .map(subscriber_row)
+            .transpose()
+    }
+
+    fn subscribers(&self, after: Option<&str>, limit_: usize) -> StoreResult<Vec<Subscriber>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {SUBSCRIBER_COLUMNS} FROM vault_subscribers
+                     WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2"
+                ),
+                &[&after, &limit(limit_)],
+            )
+            .map_err(backend)?;
+        rows.iter().map(subscriber_row).collect()
+    }
+
+    fn subscriber_count(&self) -> StoreResult<u64> {
+        let mut conn = self.conn()?;
+        let row = conn.query_one("SELECT COUNT(*) FROM vault_subscribers", &[]).map_err(backend)?;
+        u64_col(&row, 0)
+    }
+
+    fn set_contract(&self, id: &str, contract: &Contract) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        let changed = conn
+            .execute(
+                "UPDATE vault_subscribers SET state = $2, started_on = $3, suspended_on = $4, terminated_on = $5
+                 WHERE id = $1",
+                &[
+                    &id,
+                    &contract.state.id(),
+                    &contract.started_on.to_string(),
+                    &contract.suspended_on.map(|d| d.to_string()),
+                    &contract.terminated_on.map(|d| d.to_string()),
+                ],
+            )
+            .map_err(backend)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("subscriber `{id}`")));
+        }
+        Ok(())
+    }
+
+    fn data_key(&self, subscriber: &str) -> StoreResult<Option<WrappedDataKey>> {
+        let mut conn = self.conn()?;
+        conn.query_opt("SELECT kek_id, wrapped FROM vault_data_keys WHERE subscriber = $1", &[&subscriber])
+            .map_err(backend)?
+            .map(|row| key_row(&row, 0))
+            .transpose()
+    }
+
+    fn latest_versions(&self, subscriber: &str) -> StoreResult<Vec<(String, u32)>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                "SELECT category, MAX(version) FROM vault_values WHERE subscriber = $1 GROUP BY category ORDER BY category",
+                &[&subscriber],
+            )
+            .map_err(backend)?;
+        rows.iter().map(|r| Ok((get(r, 0)?, u32_col(r, 1)?))).collect()
+    }
+
+    fn add_values(&self, values: &[NewValue]) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        insert_values(&mut tx, values)?;
+        tx.commit()
+    }
+
+    fn values(&self, subscriber: &str, category: Option<&str>, history: bool) -> StoreResult<Vec<StoredValue>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {VALUE_COLUMNS} FROM vault_values v LEFT JOIN vault_blobs b ON b.hash = v.blob_hash
+                     WHERE v.subscriber = $1 AND ($2::text IS NULL OR v.category = $2)
+                       AND ($3::boolean OR v.valid_until IS NULL)
+                     ORDER BY v.category, v.version"
+                ),
+                &[&subscriber, &category, &history],
+            )
+            .map_err(backend)?;
+        rows.iter().map(value_row).collect()
+    }
+
+    fn find_by_blind_index(&self, category: &str, token: &[u8; 32]) -> StoreResult<Vec<String>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                "SELECT DISTINCT i.subscriber FROM vault_blind_index i
+                 JOIN vault_values v ON v.subscriber = i.subscriber AND v.category = i.category AND v.version = i.version
+                 WHERE i.category = $1 AND i.token = $2 AND v.valid_until IS NULL
+                 ORDER BY i.subscriber",
+                &[&category, &&token[..]],
+            )
+            .map_err(backend)?;
+        rows.iter().map(|r| get(r, 0)).collect()
+    }
+
+    fn wrapped_keys(&self, after: Option<&str>, limit_: usize) -> StoreResult<Vec<(String, WrappedDataKey)>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                "SELECT subscriber, kek_id, wrapped FROM vault_data_keys
+                 WHERE $1::text IS NULL OR subscriber > $1 ORDER BY subscriber LIMIT $2",
+                &[&after, &limit(limit_)],
+            )
+            .map_err(backend)?;
+        rows.iter().map(|r| Ok((get(r, 0)?, key_row(r, 1)?))).collect()
+    }
+
+    fn rewrap_keys(&self, keys: &[(String, WrappedDataKey)]) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        for (subscriber, key) in keys {
+            let changed = tx
+                .execute(
+                    "UPDATE vault_data_keys SET kek_id = $2, wrapped = $3 WHERE subscriber = $1",
+                    &[subscriber, &key.kek_id, &key.bytes],
+                )
+                .map_err(backend)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("data key of subscriber `{subscriber}`")));
+            }
+        }
+        tx.commit()
+    }
+
+    fn kek_usage(&self) -> StoreResult<Vec<(String, u64)>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query("SELECT kek_id, COUNT(*) FROM vault_data_keys GROUP BY kek_id ORDER BY kek_id", &[])
+            .map_err(backend)?;
+        rows.iter().map(|r| Ok((get(r, 0)?, u64_col(r, 1)?))).collect()
+    }
+
+    fn erase_subscriber(&self, id: &str, at: Timestamp) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        let changed = tx
+            .execute(
+                "UPDATE vault_subscribers SET erased_at = COALESCE(erased_at, $2) WHERE id = $1",
+                &[&id, &micros(at)],
+            )
+            .map_err(backend)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("subscriber `{id}`")));
+        }
+        tx.execute("DELETE FROM vault_data_keys WHERE subscriber = $1", &[&id]).map_err(backend)?;
+        tx.execute("DELETE FROM vault_blind_index WHERE subscriber = $1", &[&id]).map_err(backend)?;
+        tx.commit()
+    }
+
+    fn expired_values(&self, rule: &PurgeRule, after: Option<&ValueRef>, limit_: usize) -> StoreResult<Vec<ValueRef>> {
+        let mut conn = self.conn()?;
+        let (a_sub, a_cat, a_ver) = match after {
+            Some(r) => (Some(r.subscriber.as_str()), Some(r.category.as_str()), Some(i64::from(r.version))),
+            None => (None, None, None),
+        };
+        let rows = match rule {
+            PurgeRule::CollectedBefore { category, cutoff } => conn.query(
+                "SELECT subscriber, category, version FROM vault_values
+                 WHERE category = $1 AND collected_at < $2
+                   AND ($3::text IS NULL OR (subscriber, category, version) > ($3, $4::text, $5::bigint))
+                 ORDER BY subscriber, category, version LIMIT $6",
+                &[category, &micros(*cutoff), &a_sub, &a_cat, &a_ver, &limit(limit_)],
+            ),
+            PurgeRule::ContractEndedBy { category, cutoff } => conn.query(
+                "SELECT v.subscriber, v.category, v.version FROM vault_values v
+                 JOIN vault_subscribers s ON s.id = v.subscriber
+                 WHERE v.category = $1 AND s.state = 'terminated' AND s.terminated_on <= $2
+                   AND ($3::text IS NULL OR (v.subscriber, v.category, v.version) > ($3, $4::text, $5::bigint))
+                 ORDER BY v.subscriber, v.category, v.version LIMIT $6",
+                &[category, &cutoff.to_string(), &a_sub, &a_cat, &a_ver, &limit(limit_)],
+            ),
+        }
+        .map_err(backend)?;
+        rows.iter().map(value_ref_row).collect()
+    }
+
+    fn purge_values(&self, values: &[ValueRef], reason: &str, policy_version: u32, at: Timestamp) -> StoreResult<u64> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        let mut purged = 0u64;
+        for v in values {
+            let version = i64::from(v.version);
+            let deleted = tx
+                .query_opt(
+                    "DELETE FROM vault_values WHERE subscriber = $1 AND category = $2 AND version = $3 RETURNING blob_hash",
+                    &[&v.subscriber, &v.category, &version],
+                )
+                .map_err(backend)?;
+            let Some(deleted) = deleted else { continue };
+            let blob: Option<Vec<u8>> = get(&deleted, 0)?;
+            tx.execute(
+                "DELETE FROM vault_blind_index WHERE category = $2 AND subscriber = $1 AND version = $3",
+                &[&v.subscriber, &v.category, &version],
+            )
+            .map_err(backend)?;
+            if let Some(hash) = blob {
+                tx.execute(
+                    "DELETE FROM vault_blobs WHERE hash = $1
+                     AND NOT EXISTS (SELECT 1 FROM vault_values WHERE blob_hash = $1)",
+                    &[&hash],
+                )
+                .map_err(backend)?;
+            }
+            tx.execute(
+                "INSERT INTO vault_purges (subscriber, category, version, reason, policy_version, purged_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&v.subscriber, &v.category, &version, &reason, &i64::from(policy_version), &micros(at)],
+            )
+            .map_err(backend)?;
+            purged += 1;
+        }
+        tx.commit()?;
+        Ok(purged)
+    }
+
+    fn purges(&self, limit_: usize) -> StoreResult<Vec<PurgeRecord>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                "SELECT id, subscriber, category, version, reason, policy_version, purged_at
+                 FROM vault_purges ORDER BY id DESC LIMIT $1",
+                &[&limit(limit_)],
+            )
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(PurgeRecord {
+                    id: u64_col(r, 0)?,
+                    value: ValueRef { subscriber: get(r, 1)?, category: get(r, 2)?, version: u32_col(r, 3)? },
+                    reason: get(r, 4)?,
+                    policy_version: u32_col(r, 5)?,
+                    purged_at: timestamp(r, 6)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,148 @@
+//! The store conformance suite against a local PostgreSQL, each suite in a fresh database
+//! created for it and dropped afterwards (also when the suite fails), plus the migration
+//! checks: connecting twice migrates once, and a newer schema is refused.
+//!
+//! The server is `host=127.0.0.1 port=5432 user=postgres dbname=test`, or the URL in
+//! `TOKUTEI_TEST_DATABASE_URL`.
+
+use std::hash::{BuildHasher, Hasher};
+
+use postgres::{Client, NoTls};
+use tokutei_store::StoreError;
+use tokutei_store::conformance;
+use tokutei_store_postgres::{MIGRATIONS, PgStore, SCHEMA_VERSION};
+
+const DEFAULT_URL: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+
+fn admin_url() -> String {
+    std::env::var("TOKUTEI_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_string())
+}
+
+/// `url` with its database replaced by `dbname` (URL or `key=value` form).
+fn with_dbname(url: &str, dbname: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, format!("?{q}")),
+            None => (rest, String::new()),
+        };
+        let authority = rest.split('/').next().unwrap_or(rest);
+        format!("{scheme}://{authority}/{dbname}{query}")
+    } else {
+        // In `key=value` form a later key wins.
+        format!("{url} dbname={dbname}")
+    }
+}
+
+fn random_hex() -> String {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    format!("{:016x}", hasher.finish())
+}
+
+/// A database that exists for one test; dropped (with its connections) when this is.
+struct TestDb {
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    fn new() -> TestDb {
+        let name = format!("tokutei_t_{}", random_hex());
+        let mut admin = Client::connect(&admin_url(), NoTls).expect("connect to the test PostgreSQL server");
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        TestDb { url: with_dbname(&admin_url(), &name), name }
+    }
+
+    fn store(&self) -> PgStore {
+        PgStore::connect(&self.url).unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // Runs while unwinding too; a failure here must not turn into a second panic.
+        if let Ok(mut admin) = Client::connect(&admin_url(), NoTls) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+#[test]
+fn conformance_policy_versions() {
+    let db = TestDb::new();
+    conformance::policy_versions::run(&db.store());
+}
+
+#[test]
+fn conformance_vault() {
+    let db = TestDb::new();
+    conformance::vault::run(&db.store());
+}
+
+#[test]
+fn conformance_staff() {
+    let db = TestDb::new();
+    conformance::staff::run(&db.store());
+}
+
+#[test]
+fn conformance_consent_and_provision() {
+    let db = TestDb::new();
+    conformance::staff::run_consent_and_provision(&db.store());
+}
+
+#[test]
+fn conformance_exports() {
+    let db = TestDb::new();
+    conformance::staff::run_exports(&db.store());
+}
+
+#[test]
+fn migrations_are_idempotent() {
+    let db = TestDb::new();
+    drop(db.store());
+    let store = db.store();
+    drop(store);
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    let rows = client.query("SELECT version, name FROM schema_migrations ORDER BY version", &[]).unwrap();
+    let applied: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let expected: Vec<(i64, String)> =
+        MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
+    assert_eq!(applied, expected);
+    assert_eq!(SCHEMA_VERSION, 4);
+}
+
+#[test]
+fn concurrent_instances_migrate_once() {
+    let db = TestDb::new();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4).map(|_| s.spawn(|| PgStore::connect(&db.url).map(drop))).collect();
+        for h in handles {
+            h.join().unwrap().unwrap();
+        }
+    });
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    let count: i64 = client.query_one("SELECT COUNT(*) FROM schema_migrations", &[]).unwrap().get(0);
+    assert_eq!(count, i64::from(SCHEMA_VERSION));
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let db = TestDb::new();
+    drop(db.store());
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    let newer = i64::from(SCHEMA_VERSION) + 1;
+    client
+        .execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'from_the_future', 'later')",
+            &[&newer],
+        )
+        .unwrap();
+    match PgStore::connect(&db.url) {
+        Err(StoreError::SchemaTooNew { found, supported }) => {
+            assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
