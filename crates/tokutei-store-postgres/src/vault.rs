@@ -171,6 +171,10 @@ impl VaultStore for PgStore {
     fn import_batch(&self, batch: &ImportBatch) -> StoreResult<BatchOutcome> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
+        // Instances importing the same input at once take turns on its source key, so the
+        // later one sees the batch imported instead of clashing on its rows.
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7402117356))", &[&batch.source_key])
+            .map_err(backend)?;
         let done = tx
             .query_opt("SELECT 1 FROM vault_import_batches WHERE source_key = $1", &[&batch.source_key])
             .map_err(backend)?
@@ -202,8 +206,6 @@ impl VaultStore for PgStore {
             .map_err(backend)?;
         }
         insert_values(&mut tx, &batch.values)?;
-        // Two instances importing the same batch at once: the second one's insert of the
-        // source key fails, and its whole transaction with it.
         tx.execute(
             "INSERT INTO vault_import_batches (source_key, rows, subscribers, value_count, imported_at)
              VALUES ($1, $2, $3, $4, $5)",

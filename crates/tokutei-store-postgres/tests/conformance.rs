@@ -146,3 +146,91 @@ fn a_newer_schema_is_refused() {
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
+
+#[test]
+fn instances_importing_the_same_batch_apply_it_once() {
+    use tokutei_store::vault::{
+        BatchOutcome, Contract, ContractState, ImportBatch, NewSubscriber, VaultStore, WrappedDataKey,
+    };
+    let db = TestDb::new();
+    let stores: Vec<PgStore> = (0..4).map(|_| db.store()).collect();
+    let batch = ImportBatch {
+        source_key: "file:1".into(),
+        subscribers: (0..50)
+            .map(|n| NewSubscriber {
+                id: format!("S{n:03}"),
+                service: "fiber".into(),
+                contract: Contract {
+                    state: ContractState::Active,
+                    started_on: "2024-04-01".parse().unwrap(),
+                    suspended_on: None,
+                    terminated_on: None,
+                },
+                key: WrappedDataKey { kek_id: "kek-1".into(), bytes: vec![1] },
+            })
+            .collect(),
+        values: vec![],
+        rows: 50,
+        imported_at: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+    };
+    let outcomes: Vec<BatchOutcome> = std::thread::scope(|s| {
+        let handles: Vec<_> = stores.iter().map(|store| s.spawn(|| store.import_batch(&batch).unwrap())).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(outcomes.iter().filter(|o| **o == BatchOutcome::Applied).count(), 1, "{outcomes:?}");
+    assert_eq!(stores[0].subscriber_count().unwrap(), 50);
+}
+
+#[test]
+fn append_only_tables_refuse_changes() {
+    let db = TestDb::new();
+    drop(db.store());
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO policy_versions VALUES (1, 'sha256:aa', 'x', '2024-04-01', 'staff-1', 'now');
+             INSERT INTO ledger_entries (idx, time, body, leaf) VALUES (0, 1, '\\x00', '\\x01');
+             INSERT INTO ledger_nodes VALUES (1, 0, '\\x02');
+             INSERT INTO ledger_checkpoints (size, note, created_at) VALUES (1, 'note', 'now');
+             INSERT INTO vault_purges (subscriber, category, version, reason, policy_version, purged_at)
+                 VALUES ('S1', 'c', 1, 'r', 1, 1);
+             INSERT INTO vault_subscribers (id, service, state, started_on, created_at)
+                 VALUES ('S1', 'fiber', 'active', '2024-04-01', 1);
+             INSERT INTO consent_records (subscriber, purpose, choice, channel, notice_version, recorded_at,
+                     recorded_by)
+                 VALUES ('S1', 'marketing', 'opted_in', 'web', 1, 1, 'site');
+             INSERT INTO provision_records (provided_at, recipient, subscriber, categories, purpose, basis,
+                     record_type, keep_until)
+                 VALUES (1, 'r', 'S1', '[]', 'p', 'consent', '{\"type\":\"each\"}', '9999-12-31'),
+                        (1, 'r', 'S1', '[]', 'p', 'consent', '{\"type\":\"each\"}', '2000-01-01');",
+        )
+        .unwrap();
+    let refused = [
+        ("UPDATE policy_versions SET source = 'y'", "policy versions are immutable"),
+        ("DELETE FROM policy_versions", "policy versions are immutable"),
+        ("TRUNCATE policy_versions", "policy versions are immutable"),
+        ("UPDATE ledger_entries SET time = 2", "the audit ledger is append-only"),
+        ("DELETE FROM ledger_entries", "the audit ledger is append-only"),
+        ("TRUNCATE ledger_entries", "the audit ledger is append-only"),
+        ("UPDATE ledger_nodes SET hash = '\\x03'", "the audit ledger is append-only"),
+        ("DELETE FROM ledger_nodes", "the audit ledger is append-only"),
+        ("UPDATE ledger_checkpoints SET note = 'forged'", "the audit ledger is append-only"),
+        ("DELETE FROM ledger_checkpoints", "the audit ledger is append-only"),
+        ("UPDATE vault_purges SET reason = 'x'", "purge records are append-only"),
+        ("DELETE FROM vault_purges", "purge records are append-only"),
+        ("UPDATE consent_records SET choice = 'opted_out'", "consent records are append-only"),
+        ("UPDATE provision_records SET recipient = 'x'", "provision records cannot be changed"),
+        (
+            "DELETE FROM provision_records WHERE keep_until = '9999-12-31'",
+            "a provision record cannot be deleted before its retention ends",
+        ),
+        ("TRUNCATE provision_records", "a provision record cannot be deleted before its retention ends"),
+    ];
+    for (sql, message) in refused {
+        let err = client.batch_execute(sql).expect_err(sql);
+        let db_error = err.as_db_error().unwrap_or_else(|| panic!("{sql}: {err}"));
+        assert_eq!(db_error.message(), message, "{sql}");
+    }
+    // Once its retention has passed, a provision record may go.
+    assert_eq!(client.execute("DELETE FROM provision_records WHERE keep_until = '2000-01-01'", &[]).unwrap(), 1);
+}
