@@ -2,11 +2,11 @@
 //! migrations at connect, and the mapping of driver errors to [`StoreError`].
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
+use postgres::{Client, NoTls, Row, Statement};
 use tokutei_store::{StoreError, StoreResult};
 
 use crate::migrations;
@@ -20,7 +20,7 @@ pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 /// The PostgreSQL store. Cheap to share behind an `Arc`.
 pub struct PgStore {
-    url: String,
+    url: Arc<str>,
     pool: Mutex<Vec<Conn>>,
 }
 
@@ -51,9 +51,10 @@ impl PgStore {
     /// Connect to the database at `url` (a `postgresql://` URL or `key=value` pairs) and bring
     /// its schema up to date. Refuses a database written by a newer tokutei.
     pub fn connect(url: &str) -> StoreResult<PgStore> {
-        let mut first = Conn::open(url)?;
+        let url: Arc<str> = Arc::from(url);
+        let mut first = Conn::open(url.clone()).map_err(backend)?;
         migrations::migrate(&mut first.client)?;
-        Ok(PgStore { url: url.to_string(), pool: Mutex::new(vec![first]) })
+        Ok(PgStore { url, pool: Mutex::new(vec![first]) })
     }
 
     /// A connection from the pool (a new one when none is idle); returned on drop.
@@ -69,8 +70,8 @@ impl PgStore {
             }
         };
         let conn = match idle {
-            Some(c) => c,
-            None => Conn::open(&self.url)?,
+            Some(c) => Conn { idle: true, ..c },
+            None => Conn::open(self.url.clone()).map_err(backend)?,
         };
         Ok(Pooled { store: self, conn: Some(conn) })
     }
@@ -80,75 +81,121 @@ impl PgStore {
 pub(crate) struct Conn {
     client: Client,
     statements: Statements,
+    url: Arc<str>,
+    /// Just taken from the pool: if the server closed it while it waited there (restart,
+    /// idle timeout), its first statement fails without effect, so the connection is
+    /// reopened and the statement run again.
+    idle: bool,
+    /// A transaction on it could not be rolled back: it is never reused.
+    broken: bool,
 }
 
 impl Conn {
-    fn open(url: &str) -> StoreResult<Conn> {
-        let client = Client::connect(url, NoTls).map_err(backend)?;
-        Ok(Conn { client, statements: Statements::default() })
+    fn open(url: Arc<str>) -> Result<Conn, postgres::Error> {
+        let client = Client::connect(&url, NoTls)?;
+        Ok(Conn { client, statements: Statements::default(), url, idle: false, broken: false })
+    }
+
+    /// Run `op`, on a reopened connection when this one was closed while idle in the pool.
+    /// Only reads, idempotent updates and `BEGIN` go through here: a write that is not
+    /// idempotent runs in a transaction, so it is never run twice.
+    fn run<T>(
+        &mut self,
+        mut op: impl FnMut(&mut Client, &mut Statements) -> Result<T, postgres::Error>,
+    ) -> Result<T, postgres::Error> {
+        let was_idle = std::mem::replace(&mut self.idle, false);
+        match op(&mut self.client, &mut self.statements) {
+            Err(_) if was_idle && self.client.is_closed() => {
+                *self = Conn::open(self.url.clone())?;
+                op(&mut self.client, &mut self.statements)
+            }
+            result => result,
+        }
     }
 
     /// Begin a transaction; it rolls back when dropped without [`Tx::commit`].
     pub(crate) fn transaction(&mut self) -> StoreResult<Tx<'_>> {
-        let tx = self.client.transaction().map_err(backend)?;
-        Ok(Tx { tx, statements: &mut self.statements })
+        self.run(|client, _| client.batch_execute("BEGIN")).map_err(backend)?;
+        Ok(Tx { conn: self, open: true })
     }
 
     pub(crate) fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
-        let stmt = self.statements.get(&mut self.client, sql)?;
-        self.client.query(&stmt, params)
+        self.run(|client, statements| {
+            let stmt = statements.get(client, sql)?;
+            client.query(&stmt, params)
+        })
     }
 
     pub(crate) fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
-        let stmt = self.statements.get(&mut self.client, sql)?;
-        self.client.query_opt(&stmt, params)
+        self.run(|client, statements| {
+            let stmt = statements.get(client, sql)?;
+            client.query_opt(&stmt, params)
+        })
     }
 
     pub(crate) fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
-        let stmt = self.statements.get(&mut self.client, sql)?;
-        self.client.query_one(&stmt, params)
+        self.run(|client, statements| {
+            let stmt = statements.get(client, sql)?;
+            client.query_one(&stmt, params)
+        })
     }
 
     pub(crate) fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
-        let stmt = self.statements.get(&mut self.client, sql)?;
-        self.client.execute(&stmt, params)
+        self.run(|client, statements| {
+            let stmt = statements.get(client, sql)?;
+            client.execute(&stmt, params)
+        })
     }
 }
 
-/// A transaction on a pooled connection, using the connection's prepared statements.
+/// A transaction on a pooled connection, using the connection's prepared statements. Rolled
+/// back when dropped uncommitted (an early return on error, a panic).
 pub(crate) struct Tx<'a> {
-    tx: Transaction<'a>,
-    statements: &'a mut Statements,
+    conn: &'a mut Conn,
+    open: bool,
 }
 
 impl Tx<'_> {
-    pub(crate) fn commit(self) -> StoreResult<()> {
-        self.tx.commit().map_err(backend)
+    pub(crate) fn commit(mut self) -> StoreResult<()> {
+        self.open = false;
+        // A failed COMMIT ends the transaction too (rolled back), or the connection is closed.
+        self.conn.client.batch_execute("COMMIT").map_err(backend)
     }
 
     pub(crate) fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
-        let stmt = self.statements.get(&mut self.tx, sql)?;
-        self.tx.query_opt(&stmt, params)
+        let Conn { client, statements, .. } = &mut *self.conn;
+        let stmt = statements.get(client, sql)?;
+        client.query_opt(&stmt, params)
     }
 
     pub(crate) fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
-        let stmt = self.statements.get(&mut self.tx, sql)?;
-        self.tx.query_one(&stmt, params)
+        let Conn { client, statements, .. } = &mut *self.conn;
+        let stmt = statements.get(client, sql)?;
+        client.query_one(&stmt, params)
     }
 
     pub(crate) fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
-        let stmt = self.statements.get(&mut self.tx, sql)?;
-        self.tx.execute(&stmt, params)
+        let Conn { client, statements, .. } = &mut *self.conn;
+        let stmt = statements.get(client, sql)?;
+        client.execute(&stmt, params)
     }
 }
 
-/// Statements prepared on one connection, by their SQL text. Prepared statements outlive
-/// the transaction that prepared them, so they are shared by every use of the connection.
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open && self.conn.client.batch_execute("ROLLBACK").is_err() {
+            self.conn.broken = true;
+        }
+    }
+}
+
+/// Statements prepared on one connection, by their SQL text. Prepared statements are not
+/// transactional (a rollback keeps them), so they serve every later use of the connection.
 #[derive(Default)]
 struct Statements(HashMap<String, Statement>);
 
 impl Statements {
-    fn get(&mut self, client: &mut impl GenericClient, sql: &str) -> Result<Statement, postgres::Error> {
+    fn get(&mut self, client: &mut Client, sql: &str) -> Result<Statement, postgres::Error> {
         if let Some(stmt) = self.0.get(sql) {
             return Ok(stmt.clone());
         }
@@ -181,6 +228,7 @@ impl std::ops::DerefMut for Pooled<'_> {
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take()
+            && !conn.broken
             && !conn.client.is_closed()
             && let Ok(mut pool) = self.store.pool.lock()
             && pool.len() < MAX_POOLED

@@ -321,9 +321,11 @@ impl ConsentStore for PgStore {
 
     fn record_consent(&self, c: &NewConsent) -> StoreResult<ConsentRecord> {
         let mut conn = self.conn()?;
-        // One statement: the subscriber check and the insert see the same snapshot, and the
-        // foreign key refuses a subscriber deleted in between.
-        let row = conn
+        // In a transaction although it is one statement: only a BEGIN is ever retried on a
+        // reopened connection, never a write. The subscriber check and the insert see the
+        // same snapshot, and the foreign key refuses a subscriber deleted in between.
+        let mut tx = conn.transaction()?;
+        let row = tx
             .query_opt(
                 "INSERT INTO consent_records
                      (subscriber, purpose, choice, channel, notice_version, recorded_at, recorded_by, evidence)
@@ -342,7 +344,9 @@ impl ConsentStore for PgStore {
             )
             .map_err(backend)?
             .ok_or_else(|| StoreError::NotFound(format!("subscriber `{}`", c.subscriber)))?;
-        Ok(ConsentRecord { id: u64_col(&row, 0)?, record: c.clone() })
+        let id = u64_col(&row, 0)?;
+        tx.commit()?;
+        Ok(ConsentRecord { id, record: c.clone() })
     }
 
     fn current_consents(&self, subscriber: &str) -> StoreResult<Vec<ConsentRecord>> {

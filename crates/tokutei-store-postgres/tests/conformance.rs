@@ -234,3 +234,25 @@ fn append_only_tables_refuse_changes() {
     // Once its retention has passed, a provision record may go.
     assert_eq!(client.execute("DELETE FROM provision_records WHERE keep_until = '2000-01-01'", &[]).unwrap(), 1);
 }
+
+#[test]
+fn connections_closed_by_the_server_are_reopened() {
+    use tokutei_store::vault::VaultStore;
+    use tokutei_store::{FreshnessStore, PolicyStore};
+    let db = TestDb::new();
+    let store = db.store();
+    assert_eq!(store.subscriber_count().unwrap(), 0);
+    // Every idle connection of the pool dies (a server restart, an idle timeout).
+    let mut admin = Client::connect(&admin_url(), NoTls).unwrap();
+    let killed: i64 = admin
+        .query_one(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1) t",
+            &[&db.name],
+        )
+        .unwrap()
+        .get(0);
+    assert!(killed >= 1);
+    assert_eq!(store.subscriber_count().unwrap(), 0);
+    assert_eq!(store.freshness("2026-01-01".parse().unwrap()).unwrap().staff_generation, 0);
+    assert!(store.policy_versions().unwrap().is_empty());
+}
