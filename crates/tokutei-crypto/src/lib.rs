@@ -10,6 +10,8 @@
 //!   search fields (phone, email, contract number), so staff can find a subscriber without
 //!   any plaintext in the database.
 //!
+//! - [`password`]: staff passwords as argon2id PHC strings; [`totp`]: the second factor.
+//!
 //! Formats are versioned by their first byte. Secrets are zeroized on drop and never printed
 //! by `Debug`.
 //!
@@ -18,6 +20,8 @@
 
 mod blind;
 mod envelope;
+pub mod password;
+pub mod totp;
 
 pub use blind::{BlindIndexKey, BlindToken, Normalisation, normalise};
 pub use envelope::{DataKey, Kek, ValueAad, WrappedKey, content_hash};

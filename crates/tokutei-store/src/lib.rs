@@ -6,6 +6,7 @@
 //! Architecture Invariant: no SQL here, and no backend type leaks through these traits.
 //! Filters are domain enums, never query strings.
 
+pub mod auth;
 pub mod consent;
 pub mod error;
 pub mod ledger;
