@@ -162,6 +162,12 @@ impl Tx<'_> {
         self.conn.client.batch_execute("COMMIT").map_err(backend)
     }
 
+    pub(crate) fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        let Conn { client, statements, .. } = &mut *self.conn;
+        let stmt = statements.get(client, sql)?;
+        client.query(&stmt, params)
+    }
+
     pub(crate) fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
         let Conn { client, statements, .. } = &mut *self.conn;
         let stmt = statements.get(client, sql)?;

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use postgres::Row;
 use tokutei_policy::AcquisitionMethod;
 use tokutei_store::vault::{
-    BatchOutcome, Contract, ContractState, ImportBatch, IndirectSource, NewValue, Provenance, PurgeRecord, PurgeRule,
-    Sealed, Source, StoredValue, Subscriber, ValueRef, VaultStore, WrappedDataKey,
+    BatchOutcome, Contract, ContractState, ImportBatch, IndirectSource, NewSubscriber, NewValue, Provenance,
+    PurgeRecord, PurgeRule, Sealed, Source, StoredValue, Subscriber, ValueRef, VaultStore, WrappedDataKey,
 };
 use tokutei_store::{StoreError, StoreResult};
 
@@ -96,9 +96,223 @@ fn conflict_or_backend(err: postgres::Error, what: impl FnOnce() -> String) -> S
     if is_constraint(&err) { StoreError::Conflict(what()) } else { backend(err) }
 }
 
+/// The position in `wanted` of the first key not among `got`, counting repeats: the row an
+/// `INSERT … ON CONFLICT DO NOTHING RETURNING key` skipped.
+fn first_skipped<K: Eq + std::hash::Hash>(wanted: &[K], got: Vec<K>) -> usize {
+    let mut left: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
+    for key in got {
+        *left.entry(key).or_default() += 1;
+    }
+    wanted
+        .iter()
+        .position(|key| match left.get_mut(key) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                false
+            }
+            _ => true,
+        })
+        .unwrap_or(0)
+}
+
+/// Insert new subscribers and their wrapped data keys inside `tx`, in one statement each.
+/// An id that exists (or repeats in `subscribers`) is a conflict naming it.
+fn insert_subscribers(tx: &mut Tx<'_>, subscribers: &[NewSubscriber], now: i64) -> StoreResult<()> {
+    if subscribers.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = subscribers.iter().map(|s| s.id.as_str()).collect();
+    let services: Vec<&str> = subscribers.iter().map(|s| s.service.as_str()).collect();
+    let states: Vec<&str> = subscribers.iter().map(|s| s.contract.state.id()).collect();
+    let started: Vec<String> = subscribers.iter().map(|s| s.contract.started_on.to_string()).collect();
+    let suspended: Vec<Option<String>> =
+        subscribers.iter().map(|s| s.contract.suspended_on.map(|d| d.to_string())).collect();
+    let terminated: Vec<Option<String>> =
+        subscribers.iter().map(|s| s.contract.terminated_on.map(|d| d.to_string())).collect();
+    let inserted = tx
+        .query(
+            "INSERT INTO vault_subscribers (id, service, state, started_on, suspended_on, terminated_on, created_at)
+             SELECT u.*, $7 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+            &[&ids, &services, &states, &started, &suspended, &terminated, &now],
+        )
+        .map_err(backend)?;
+    if inserted.len() < ids.len() {
+        let got = inserted.iter().map(|r| get::<&str>(r, 0)).collect::<StoreResult<Vec<_>>>()?;
+        let clash = ids[first_skipped(&ids, got)];
+        return Err(StoreError::Conflict(format!("subscriber `{clash}` already exists")));
+    }
+    let keks: Vec<&str> = subscribers.iter().map(|s| s.key.kek_id.as_str()).collect();
+    let wrapped: Vec<&[u8]> = subscribers.iter().map(|s| s.key.bytes.as_slice()).collect();
+    tx.execute(
+        "INSERT INTO vault_data_keys (subscriber, kek_id, wrapped)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[])",
+        &[&ids, &keks, &wrapped],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn value_conflict(v: &NewValue) -> StoreError {
+    StoreError::Conflict(format!(
+        "value `{}` version {} of subscriber `{}` already exists or the subscriber does not",
+        v.category, v.version, v.subscriber
+    ))
+}
+
 /// Insert values inside `tx`: blobs once by hash, value rows, blind-index entries, and the
-/// closing of superseded versions.
+/// closing of superseded versions. Values that supersede nothing (an import's first
+/// versions, log entries) go in one statement per table; a correction closes the version
+/// before it, so a slice holding one is written value by value, in order.
 fn insert_values(tx: &mut Tx<'_>, values: &[NewValue]) -> StoreResult<()> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    if values.iter().any(|v| v.supersedes) {
+        return insert_values_in_order(tx, values);
+    }
+    let blobs: Vec<(&[u8], &[u8])> = values
+        .iter()
+        .filter_map(|v| match &v.sealed {
+            Sealed::Blob { content_hash, ciphertext } => Some((&content_hash[..], ciphertext.as_slice())),
+            Sealed::Inline(_) => None,
+        })
+        .collect();
+    if !blobs.is_empty() {
+        let (hashes, ciphertexts): (Vec<&[u8]>, Vec<&[u8]>) = blobs.into_iter().unzip();
+        tx.execute(
+            "INSERT INTO vault_blobs (hash, ciphertext) SELECT * FROM UNNEST($1::bytea[], $2::bytea[])
+             ON CONFLICT (hash) DO NOTHING",
+            &[&hashes, &ciphertexts],
+        )
+        .map_err(backend)?;
+    }
+    // The foreign key would refuse a value of an unknown subscriber, but without saying which.
+    let subscribers: Vec<&str> = values.iter().map(|v| v.subscriber.as_str()).collect();
+    let unknown = tx
+        .query_opt(
+            "SELECT u.id FROM UNNEST($1::text[]) WITH ORDINALITY AS u(id, n)
+             WHERE NOT EXISTS (SELECT 1 FROM vault_subscribers s WHERE s.id = u.id) ORDER BY u.n LIMIT 1",
+            &[&subscribers],
+        )
+        .map_err(backend)?;
+    if let Some(row) = unknown {
+        let id: &str = get(&row, 0)?;
+        let v = values.iter().find(|v| v.subscriber == id).unwrap_or(&values[0]);
+        return Err(value_conflict(v));
+    }
+    let mut columns = ValueColumns::default();
+    for v in values {
+        columns.push(v);
+    }
+    let c = &columns;
+    let inserted = tx
+        .query(
+            "INSERT INTO vault_values (subscriber, category, version, ciphertext, blob_hash, method, indirect,
+                 provider_name, provider_address, provider_representative, provider_obtained_by,
+                 collected_at, collected_by, notice_version, valid_from)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[], $6::text[],
+                 $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::text[],
+                 $14::bigint[], $15::bigint[])
+             ON CONFLICT (subscriber, category, version) DO NOTHING RETURNING subscriber, category, version",
+            &[
+                &subscribers,
+                &c.category,
+                &c.version,
+                &c.inline,
+                &c.blob_hash,
+                &c.method,
+                &c.indirect,
+                &c.provider_name,
+                &c.provider_address,
+                &c.provider_representative,
+                &c.provider_obtained_by,
+                &c.collected_at,
+                &c.collected_by,
+                &c.notice_version,
+                &c.valid_from,
+            ],
+        )
+        .map_err(|e| conflict_or_backend(e, || "a value of the batch conflicts with what is stored".to_string()))?;
+    if inserted.len() < values.len() {
+        let got = inserted
+            .iter()
+            .map(|r| Ok((get::<&str>(r, 0)?, get::<&str>(r, 1)?, get::<i64>(r, 2)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let wanted: Vec<(&str, &str, i64)> =
+            values.iter().map(|v| (v.subscriber.as_str(), v.category.as_str(), i64::from(v.version))).collect();
+        return Err(value_conflict(&values[first_skipped(&wanted, got)]));
+    }
+    let tokens: Vec<(&str, &[u8], &str, i64)> = values
+        .iter()
+        .filter_map(|v| {
+            v.blind_index.as_ref().map(|t| (v.category.as_str(), &t[..], v.subscriber.as_str(), i64::from(v.version)))
+        })
+        .collect();
+    if !tokens.is_empty() {
+        let categories: Vec<&str> = tokens.iter().map(|t| t.0).collect();
+        let token_bytes: Vec<&[u8]> = tokens.iter().map(|t| t.1).collect();
+        let token_subscribers: Vec<&str> = tokens.iter().map(|t| t.2).collect();
+        let versions: Vec<i64> = tokens.iter().map(|t| t.3).collect();
+        tx.execute(
+            "INSERT INTO vault_blind_index (category, token, subscriber, version)
+             SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::text[], $4::bigint[])",
+            &[&categories, &token_bytes, &token_subscribers, &versions],
+        )
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// `vault_values` columns of a slice of values, as arrays.
+#[derive(Default)]
+struct ValueColumns<'a> {
+    category: Vec<&'a str>,
+    version: Vec<i64>,
+    inline: Vec<Option<&'a [u8]>>,
+    blob_hash: Vec<Option<&'a [u8]>>,
+    method: Vec<&'static str>,
+    indirect: Vec<i64>,
+    provider_name: Vec<Option<&'a str>>,
+    provider_address: Vec<Option<&'a str>>,
+    provider_representative: Vec<Option<&'a str>>,
+    provider_obtained_by: Vec<Option<&'a str>>,
+    collected_at: Vec<i64>,
+    collected_by: Vec<&'a str>,
+    notice_version: Vec<i64>,
+    valid_from: Vec<i64>,
+}
+
+impl<'a> ValueColumns<'a> {
+    fn push(&mut self, v: &'a NewValue) {
+        let (inline, hash) = match &v.sealed {
+            Sealed::Inline(c) => (Some(c.as_slice()), None),
+            Sealed::Blob { content_hash, .. } => (None, Some(&content_hash[..])),
+        };
+        let p = &v.provenance;
+        let provider = match &p.source {
+            Source::Direct => None,
+            Source::Indirect(i) => Some(i),
+        };
+        self.category.push(&v.category);
+        self.version.push(i64::from(v.version));
+        self.inline.push(inline);
+        self.blob_hash.push(hash);
+        self.method.push(p.method.id());
+        self.indirect.push(i64::from(provider.is_some()));
+        self.provider_name.push(provider.map(|i| i.provider_name.as_str()));
+        self.provider_address.push(provider.map(|i| i.provider_address.as_str()));
+        self.provider_representative.push(provider.map(|i| i.provider_representative.as_str()));
+        self.provider_obtained_by.push(provider.map(|i| i.provider_obtained_by.as_str()));
+        self.collected_at.push(micros(p.collected_at));
+        self.collected_by.push(&p.collected_by);
+        self.notice_version.push(i64::from(p.notice_version));
+        self.valid_from.push(micros(v.valid_from));
+    }
+}
+
+/// Insert values one by one, in order (a correction closes the versions before it).
+fn insert_values_in_order(tx: &mut Tx<'_>, values: &[NewValue]) -> StoreResult<()> {
     for v in values {
         let version = i64::from(v.version);
         let (inline, hash) = match &v.sealed {
@@ -148,14 +362,7 @@ fn insert_values(tx: &mut Tx<'_>, values: &[NewValue]) -> StoreResult<()> {
                 &micros(v.valid_from),
             ],
         )
-        .map_err(|e| {
-            conflict_or_backend(e, || {
-                format!(
-                    "value `{}` version {} of subscriber `{}` already exists or the subscriber does not",
-                    v.category, v.version, v.subscriber
-                )
-            })
-        })?;
+        .map_err(|e| if is_constraint(&e) { value_conflict(v) } else { backend(e) })?;
         if let Some(token) = &v.blind_index {
             tx.execute(
                 "INSERT INTO vault_blind_index (category, token, subscriber, version) VALUES ($1, $2, $3, $4)",
@@ -183,28 +390,7 @@ impl VaultStore for PgStore {
             return Ok(BatchOutcome::AlreadyImported);
         }
         let now = micros(batch.imported_at);
-        for s in &batch.subscribers {
-            let c = &s.contract;
-            tx.execute(
-                "INSERT INTO vault_subscribers (id, service, state, started_on, suspended_on, terminated_on, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[
-                    &s.id,
-                    &s.service,
-                    &c.state.id(),
-                    &c.started_on.to_string(),
-                    &c.suspended_on.map(|d| d.to_string()),
-                    &c.terminated_on.map(|d| d.to_string()),
-                    &now,
-                ],
-            )
-            .map_err(|e| conflict_or_backend(e, || format!("subscriber `{}` already exists", s.id)))?;
-            tx.execute(
-                "INSERT INTO vault_data_keys (subscriber, kek_id, wrapped) VALUES ($1, $2, $3)",
-                &[&s.id, &s.key.kek_id, &s.key.bytes],
-            )
-            .map_err(backend)?;
-        }
+        insert_subscribers(&mut tx, &batch.subscribers, now)?;
         insert_values(&mut tx, &batch.values)?;
         tx.execute(
             "INSERT INTO vault_import_batches (source_key, rows, subscribers, value_count, imported_at)

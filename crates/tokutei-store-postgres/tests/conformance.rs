@@ -256,3 +256,75 @@ fn connections_closed_by_the_server_are_reopened() {
     assert_eq!(store.freshness("2026-01-01".parse().unwrap()).unwrap().staff_generation, 0);
     assert!(store.policy_versions().unwrap().is_empty());
 }
+
+#[test]
+fn batch_conflicts_name_the_row_and_leave_nothing() {
+    use tokutei_policy::AcquisitionMethod;
+    use tokutei_store::vault::{
+        BatchOutcome, Contract, ContractState, ImportBatch, NewSubscriber, NewValue, Provenance, Sealed, Source,
+        VaultStore, WrappedDataKey,
+    };
+    let at = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+    let subscriber = |id: &str| NewSubscriber {
+        id: id.into(),
+        service: "fiber".into(),
+        contract: Contract {
+            state: ContractState::Active,
+            started_on: "2024-04-01".parse().unwrap(),
+            suspended_on: None,
+            terminated_on: None,
+        },
+        key: WrappedDataKey { kek_id: "kek-1".into(), bytes: vec![1] },
+    };
+    let value = |subscriber: &str, version: u32| NewValue {
+        subscriber: subscriber.into(),
+        category: "contract.name".into(),
+        version,
+        sealed: Sealed::Inline(vec![1]),
+        provenance: Provenance {
+            method: AcquisitionMethod::Written,
+            source: Source::Direct,
+            collected_at: at,
+            collected_by: "import".into(),
+            notice_version: 1,
+        },
+        valid_from: at,
+        supersedes: false,
+        blind_index: Some([5; 32]),
+    };
+    let batch = |key: &str, subscribers: Vec<NewSubscriber>, values: Vec<NewValue>| ImportBatch {
+        source_key: key.into(),
+        rows: subscribers.len() as u64,
+        subscribers,
+        values,
+        imported_at: at,
+    };
+    let conflict = |result: Result<BatchOutcome, StoreError>| match result {
+        Err(StoreError::Conflict(message)) => message,
+        other => panic!("expected a conflict, got {other:?}"),
+    };
+    let db = TestDb::new();
+    let store = db.store();
+    store.import_batch(&batch("a", vec![subscriber("S1")], vec![value("S1", 1)])).unwrap();
+
+    let message = conflict(store.import_batch(&batch("b", vec![subscriber("S2"), subscriber("S1")], vec![])));
+    assert_eq!(message, "subscriber `S1` already exists");
+    let message = conflict(store.import_batch(&batch("c", vec![subscriber("S3"), subscriber("S3")], vec![])));
+    assert_eq!(message, "subscriber `S3` already exists");
+    let message =
+        conflict(store.import_batch(&batch("d", vec![subscriber("S4")], vec![value("S4", 1), value("S1", 1)])));
+    assert_eq!(message, "value `contract.name` version 1 of subscriber `S1` already exists or the subscriber does not");
+    let message =
+        conflict(store.import_batch(&batch("e", vec![subscriber("S5")], vec![value("S5", 1), value("ZZ", 1)])));
+    assert!(message.contains("`ZZ`"), "{message}");
+    let message =
+        conflict(store.import_batch(&batch("f", vec![subscriber("S6")], vec![value("S6", 1), value("S6", 1)])));
+    assert!(message.contains("`S6`"), "{message}");
+
+    assert_eq!(store.subscriber_count().unwrap(), 1, "a failed batch writes nothing");
+    for key in ["b", "c", "d", "e", "f"] {
+        assert!(!store.batch_imported(key).unwrap());
+    }
+    assert_eq!(store.find_by_blind_index("contract.name", &[5; 32]).unwrap(), ["S1"]);
+    assert_eq!(store.values("S1", None, true).unwrap().len(), 1);
+}
