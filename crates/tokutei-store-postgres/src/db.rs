@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use postgres::error::SqlState;
+use postgres::error::{Severity, SqlState};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 use tokutei_store::{StoreError, StoreResult};
@@ -45,6 +45,16 @@ pub(crate) fn is_constraint(err: &postgres::Error) -> bool {
 /// A unique violation (duplicate key).
 pub(crate) fn is_unique(err: &postgres::Error) -> bool {
     err.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+/// Whether `err` says the connection is gone (the server ended it, the socket broke), rather
+/// than that the statement failed.
+fn connection_lost(err: &postgres::Error) -> bool {
+    err.is_closed()
+        || err
+            .as_db_error()
+            .is_some_and(|e| e.parsed_severity() == Some(Severity::Fatal) || e.code().code().starts_with("57P"))
+        || std::error::Error::source(err).is_some_and(|s| s.is::<std::io::Error>())
 }
 
 impl PgStore {
@@ -105,7 +115,7 @@ impl Conn {
     ) -> Result<T, postgres::Error> {
         let was_idle = std::mem::replace(&mut self.idle, false);
         match op(&mut self.client, &mut self.statements) {
-            Err(_) if was_idle && self.client.is_closed() => {
+            Err(e) if was_idle && (self.client.is_closed() || connection_lost(&e)) => {
                 *self = Conn::open(self.url.clone())?;
                 op(&mut self.client, &mut self.statements)
             }
