@@ -33,7 +33,28 @@ impl std::fmt::Debug for PgStore {
 }
 
 pub(crate) fn backend(err: postgres::Error) -> StoreError {
-    StoreError::backend(err)
+    StoreError::backend(BackendError(err))
+}
+
+/// A driver error whose message leaves out the server's `DETAIL`, `WHERE` and `HINT`: a
+/// detail can quote a whole failing row, and a message carries ids only. The full error
+/// stays reachable as the source.
+#[derive(Debug)]
+struct BackendError(postgres::Error);
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_db_error() {
+            Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
+            None => self.0.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
 }
 
 /// An integrity-constraint violation (unique, foreign key, check, not null): SQLite's

@@ -328,3 +328,38 @@ fn batch_conflicts_name_the_row_and_leave_nothing() {
     assert_eq!(store.find_by_blind_index("contract.name", &[5; 32]).unwrap(), ["S1"]);
     assert_eq!(store.values("S1", None, true).unwrap().len(), 1);
 }
+
+#[test]
+fn backend_errors_leave_out_the_failing_row() {
+    use tokutei_store::vault::{Contract, ContractState, VaultStore};
+    let db = TestDb::new();
+    let store = db.store();
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    // A row only an outside edit could write makes the store's next update fail its checks.
+    client
+        .batch_execute(
+            "ALTER TABLE vault_subscribers ADD CONSTRAINT no_suspension CHECK (suspended_on IS NULL);
+             INSERT INTO vault_subscribers (id, service, state, started_on, created_at)
+                 VALUES ('S1', 'secret-service-name', 'active', '2024-04-01', 1);",
+        )
+        .unwrap();
+    let contract = Contract {
+        state: ContractState::Suspended,
+        started_on: "2024-04-01".parse().unwrap(),
+        suspended_on: Some("2024-05-01".parse().unwrap()),
+        terminated_on: None,
+    };
+    let err = store.set_contract("S1", &contract).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, StoreError::Backend(_)), "{message}");
+    assert!(message.contains("23514"), "{message}");
+    assert!(!message.contains("secret-service-name"), "{message}");
+    // The driver's own error, kept as the source, does quote the row.
+    let mut full = String::new();
+    let mut source = std::error::Error::source(&err);
+    while let Some(e) = source {
+        full.push_str(&format!("{e:?}"));
+        source = e.source();
+    }
+    assert!(full.contains("secret-service-name"), "{full}");
+}
