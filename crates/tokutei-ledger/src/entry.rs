@@ -141,10 +141,15 @@ pub enum AdminAction {
     ContractChanged,
     ExportRequested,
     ExportApproved,
+    LoginSucceeded,
+    LoginFailed,
+    LockedOut,
+    LoggedOut,
+    PasswordChanged,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 12] = [
+const ADMIN_ACTIONS: [AdminAction; 17] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -157,6 +162,11 @@ const ADMIN_ACTIONS: [AdminAction; 12] = [
     AdminAction::ContractChanged,
     AdminAction::ExportRequested,
     AdminAction::ExportApproved,
+    AdminAction::LoginSucceeded,
+    AdminAction::LoginFailed,
+    AdminAction::LockedOut,
+    AdminAction::LoggedOut,
+    AdminAction::PasswordChanged,
 ];
 
 impl AdminAction {
@@ -182,6 +192,11 @@ impl AdminAction {
             AdminAction::ContractChanged => "contract_changed",
             AdminAction::ExportRequested => "export_requested",
             AdminAction::ExportApproved => "export_approved",
+            AdminAction::LoginSucceeded => "login_succeeded",
+            AdminAction::LoginFailed => "login_failed",
+            AdminAction::LockedOut => "locked_out",
+            AdminAction::LoggedOut => "logged_out",
+            AdminAction::PasswordChanged => "password_changed",
         }
     }
 }

@@ -8,11 +8,11 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::Deserialize;
 use tokutei_access::{AccessCall, AccessService, NewPlainValue, WriteCall};
@@ -21,6 +21,7 @@ use tokutei_policy::{AcquisitionMethod, Channel, Role};
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind};
 use tokutei_store::vault::{Provenance, Source};
 
+use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
 use crate::{AppError, AppState};
 
 /// An API error: an [`AppError`] shown as JSON.
@@ -50,12 +51,13 @@ impl From<tokutei_access::AccessError> for AppError {
     }
 }
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/access", post(access))
-        .route("/api/v1/access/explain", post(explain))
-        .route("/api/v1/staff", get(list_staff).post(create_staff))
-        .route("/api/v1/openapi.json", get(openapi))
+pub(crate) fn routes(r: Routes) -> Routes {
+    r.add("POST", "/api/v1/access", "/api/v1/access", Access::Token(None), post(access))
+        .add("POST", "/api/v1/access/explain", "/api/v1/access/explain", Access::Token(None), post(explain))
+        .add("GET", "/api/v1/staff", "/api/v1/staff", Access::Token(Some(OVERSIGHT)), get(list_staff))
+        .add("POST", "/api/v1/staff", "/api/v1/staff", Access::Token(Some(MANAGERS)), post(create_staff))
+        .add("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", Access::Public, get(openapi))
+        .add("GET", "/api/v1/checkpoint", "/api/v1/checkpoint", Access::Public, get(crate::public::checkpoint))
 }
 
 /// The principal behind a valid API token.
@@ -191,13 +193,13 @@ async fn explain(State(state): State<AppState>, caller: Caller, body: axum::body
     Ok(Json(explanation).into_response())
 }
 
-/// Who may see the staff registry: the privacy organisation's managers and auditors.
-fn may_read_staff(caller: &Caller) -> bool {
-    matches!(caller.role, Some(Role::ChiefManager | Role::ResponsiblePerson | Role::Auditor))
+/// Whether the caller is a person with one of `roles`.
+fn has_role(caller: &Caller, roles: &[Role]) -> bool {
+    caller.role.is_some_and(|r| roles.contains(&r))
 }
 
 async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
-    if !may_read_staff(&caller) {
+    if !has_role(&caller, OVERSIGHT) {
         return Err(AppError::Forbidden("the staff registry is open to managers and auditors".into()).into());
     }
     let service = state.access_service()?;
@@ -223,7 +225,7 @@ async fn create_staff(
     caller: Caller,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    if !matches!(caller.role, Some(Role::ChiefManager | Role::ResponsiblePerson)) {
+    if !has_role(&caller, MANAGERS) {
         return Err(AppError::Forbidden("only the chief manager and responsible persons register staff".into()).into());
     }
     let body: NewStaffBody = parse_body(&body)?;

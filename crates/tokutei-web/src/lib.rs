@@ -10,30 +10,36 @@
 //! `tokutei_policy::render`, so the page cannot drift from the enforced policy file.
 
 mod api;
+mod console;
 mod error;
 mod metrics;
 mod openapi;
 mod pages;
 mod public;
+pub mod routes;
 mod security;
 mod state;
 
 use axum::Router;
-use axum::routing::get;
 
 pub use error::AppError;
 pub use state::{AppState, Backend};
 
+fn build() -> (Router<AppState>, Vec<routes::RouteInfo>) {
+    let r = public::routes(routes::Routes::new());
+    let r = api::routes(r);
+    console::routes(r).finish()
+}
+
+/// Every route with who may use it (the same table the router is built from).
+pub fn route_table() -> Vec<routes::RouteInfo> {
+    build().1
+}
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
-    let public = public::routes();
-    Router::new()
-        .merge(public)
-        .merge(api::routes())
-        .route("/healthz", get(public::healthz))
-        .route("/metrics", get(metrics::render))
-        .route("/api/v1/checkpoint", get(public::checkpoint))
-        .route("/static/tokutei.css", get(pages::stylesheet))
+    build()
+        .0
         .fallback(public::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::middleware::from_fn(security::headers))

@@ -3,7 +3,6 @@
 //! the previous one), the leak disclosure page (`/leaks`) and `/healthz`.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,20 +10,30 @@ use maud::{Markup, html};
 use tokutei_policy::{Lang, Policy, render};
 
 use crate::pages::{self, Area, Page};
+use crate::routes::{Access, Routes};
 use crate::state::today;
 use crate::{AppError, AppState};
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(|s| policy_page(s, Lang::Ja)))
-        .route("/en/", get(|s| policy_page(s, Lang::En)))
-        .route("/en", get(|| async { axum::response::Redirect::permanent("/en/") }))
-        .route("/policy/versions", get(|s| versions_page(s, Lang::Ja)))
-        .route("/en/policy/versions", get(|s| versions_page(s, Lang::En)))
-        .route("/policy/versions/{number}", get(|s, p| version_page(s, p, Lang::Ja)))
-        .route("/en/policy/versions/{number}", get(|s, p| version_page(s, p, Lang::En)))
-        .route("/leaks", get(|s| leaks_page(s, Lang::Ja)))
-        .route("/en/leaks", get(|s| leaks_page(s, Lang::En)))
+pub(crate) fn routes(r: Routes) -> Routes {
+    use Access::Public;
+    r.add("GET", "/", "/", Public, get(|s| policy_page(s, Lang::Ja)))
+        .add("GET", "/en/", "/en/", Public, get(|s| policy_page(s, Lang::En)))
+        .add("GET", "/en", "/en", Public, get(|| async { axum::response::Redirect::permanent("/en/") }))
+        .add("GET", "/policy/versions", "/policy/versions", Public, get(|s| versions_page(s, Lang::Ja)))
+        .add("GET", "/en/policy/versions", "/en/policy/versions", Public, get(|s| versions_page(s, Lang::En)))
+        .add("GET", "/policy/versions/{number}", "/policy/versions/1", Public, get(|s, p| version_page(s, p, Lang::Ja)))
+        .add(
+            "GET",
+            "/en/policy/versions/{number}",
+            "/en/policy/versions/1",
+            Public,
+            get(|s, p| version_page(s, p, Lang::En)),
+        )
+        .add("GET", "/leaks", "/leaks", Public, get(|s| leaks_page(s, Lang::Ja)))
+        .add("GET", "/en/leaks", "/en/leaks", Public, get(|s| leaks_page(s, Lang::En)))
+        .add("GET", "/healthz", "/healthz", Public, get(healthz))
+        .add("GET", "/metrics", "/metrics", Public, get(crate::metrics::render))
+        .add("GET", "/static/tokutei.css", "/static/tokutei.css", Public, get(crate::pages::stylesheet))
 }
 
 fn t(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {

@@ -5,15 +5,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use tokutei_policy::{Date, Policy};
+use tokutei_store::auth::AuthStore;
 use tokutei_store::ledger::LedgerStore;
+use tokutei_store::staff::StaffStore;
 use tokutei_store::{PolicyStore, PolicyVersion};
 
 use crate::AppError;
 use crate::metrics::Metrics;
 
-/// Everything the web layer needs from storage.
-pub trait Backend: PolicyStore + Send + Sync + 'static {}
-impl<T: PolicyStore + Send + Sync + 'static> Backend for T {}
+/// Everything the web layer needs from storage (subscriber information itself only through
+/// the access service).
+pub trait Backend: PolicyStore + StaffStore + AuthStore + Send + Sync + 'static {}
+impl<T: PolicyStore + StaffStore + AuthStore + Send + Sync + 'static> Backend for T {}
 
 /// Cloned into every handler; cheap (all `Arc`s).
 #[derive(Clone)]
@@ -86,6 +89,20 @@ impl AppState {
             .await
             .map_err(|e| AppError::internal(format!("store task failed: {e}")))?
             .map_err(AppError::from)
+    }
+
+    /// Record an administrative event (sign-ins, password changes) in the audit ledger; a
+    /// server without a ledger refuses, rather than act unaudited.
+    pub(crate) async fn audit_admin(
+        &self,
+        actor: tokutei_ledger::Actor,
+        action: tokutei_ledger::AdminAction,
+        subject: String,
+        details: Vec<(String, String)>,
+    ) -> Result<(), AppError> {
+        let event = tokutei_ledger::AdminEvent { action, subject, digest: None, details };
+        let entry = tokutei_ledger::Entry::admin(jiff::Timestamp::now(), actor, event);
+        self.ledger(move |l| l.append(&entry).map(|_| ())).await
     }
 
     /// The version in force today (Asia/Tokyo), parsed.

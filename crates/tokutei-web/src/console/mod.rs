@@ -1,0 +1,237 @@
+//! The staff console under `/admin/`: sign-in and sessions (`session`, `login`), the
+//! dashboard (today's uses by purpose and denials, with a server-rendered SVG chart; the
+//! ledger's size and last checkpoint) and the staff registry. Japanese first, English second;
+//! plain HTML forms, no script.
+
+mod login;
+pub(crate) mod session;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{DOCTYPE, Markup, html};
+use tokutei_ledger::{Decision, Event};
+use tokutei_policy::Lang;
+use tokutei_store::ledger::LedgerQuery;
+use tokutei_store::staff::PrincipalKind;
+
+use crate::routes::{ALL_ROLES, Access, OVERSIGHT, Routes};
+use crate::{AppError, AppState};
+use session::StaffSession;
+
+pub(crate) fn routes(r: Routes) -> Routes {
+    r.add("GET", "/admin/login", "/admin/login", Access::Public, get(login::login_page))
+        .add("POST", "/admin/login", "/admin/login", Access::Public, post(login::login))
+        .add("POST", "/admin/logout", "/admin/logout", Access::Staff(ALL_ROLES), post(login::logout))
+        .add("GET", "/admin/password", "/admin/password", Access::Staff(ALL_ROLES), get(login::password_page))
+        .add("POST", "/admin/password", "/admin/password", Access::Staff(ALL_ROLES), post(login::change_password))
+        .add("GET", "/admin/", "/admin/", Access::Staff(ALL_ROLES), get(dashboard))
+        .add("GET", "/admin", "/admin", Access::Public, get(|| async { Redirect::permanent("/admin/") }))
+        .add("GET", "/admin/staff", "/admin/staff", Access::Staff(OVERSIGHT), get(staff_page))
+}
+
+/// Who is signed in, for the console's header.
+pub(crate) struct Console<'a> {
+    pub name: &'a str,
+    pub role: tokutei_policy::Role,
+    pub csrf: &'a str,
+}
+
+impl<'a> Console<'a> {
+    pub(crate) fn of(staff: &'a StaffSession) -> Console<'a> {
+        Console { name: &staff.principal.display_name, role: staff.role, csrf: &staff.csrf }
+    }
+}
+
+/// A console page: header with the signed-in person and sign-out, navigation, content.
+pub(crate) fn console_page(who: Option<Console<'_>>, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="ja" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) " | tokutei 管理画面" }
+                link rel="stylesheet" href="/static/tokutei.css";
+            }
+            body.console {
+                a.skip href="#main" { "本文へ移動" }
+                header.site {
+                    div.bar {
+                        a.brand href="/admin/" { "tokutei 管理画面" span.en lang="en" { " Console" } }
+                        @if let Some(who) = &who {
+                            nav.site aria-label="管理画面" {
+                                ul {
+                                    li { a href="/admin/" { "ダッシュボード" } }
+                                    @if crate::routes::OVERSIGHT.contains(&who.role) {
+                                        li { a href="/admin/staff" { "取扱者" } }
+                                    }
+                                    li { a href="/admin/password" { "パスワード" } }
+                                }
+                            }
+                            form.signout method="post" action="/admin/logout" {
+                                input type="hidden" name="csrf" value=(who.csrf);
+                                span { (who.name) "（" (who.role.label(Lang::Ja)) "）" }
+                                " "
+                                button type="submit" { "ログアウト / Sign out" }
+                            }
+                        }
+                    }
+                }
+                main #main { (body) }
+            }
+        }
+    }
+}
+
+/// Uses per purpose today: (purpose, allowed, denied).
+fn tally_today(state_entries: Vec<tokutei_ledger::Entry>) -> Vec<(String, u64, u64)> {
+    let mut by_purpose: std::collections::BTreeMap<String, (u64, u64)> = std::collections::BTreeMap::new();
+    for entry in state_entries {
+        if let Event::Access(a) = entry.event {
+            let slot = by_purpose.entry(a.purpose).or_default();
+            let n = a.categories.len().max(1) as u64 * a.subscribers.len().max(1) as u64;
+            match a.decision {
+                Decision::Allow => slot.0 += n,
+                Decision::Deny => slot.1 += n,
+            }
+        }
+    }
+    by_purpose.into_iter().map(|(p, (a, d))| (p, a, d)).collect()
+}
+
+/// A horizontal bar chart of allowed and denied uses per purpose, as inline SVG (no script,
+/// no inline style: colours come from presentation attributes).
+fn chart(rows: &[(String, u64, u64)]) -> Markup {
+    let max = rows.iter().map(|(_, a, d)| a + d).max().unwrap_or(0).max(1);
+    let height = 28 * rows.len() as u32 + 10;
+    html! {
+        svg.chart role="img" aria-labelledby="chart-title" viewBox=(format!("0 0 640 {height}")) width="100%" {
+            title #chart-title { "本日の利用目的別の利用件数（許可・拒否）" }
+            @for (i, (purpose, allowed, denied)) in rows.iter().enumerate() {
+                @let y = 10 + 28 * i as u64;
+                @let wa = 400 * allowed / max;
+                @let wd = 400 * denied / max;
+                text x="0" y=(y + 15) font-size="13" fill="#222" { (purpose) }
+                rect x="200" y=(y) width=(wa) height="18" fill="#2f6f4f" {}
+                rect x=(200 + wa) y=(y) width=(wd) height="18" fill="#b3261e" {}
+                text x=(205 + wa + wd) y=(y + 14) font-size="12" fill="#222" { (allowed) " / " (denied) }
+            }
+        }
+    }
+}
+
+async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result<Response, AppError> {
+    if staff.must_change {
+        return Ok(Redirect::to("/admin/password").into_response());
+    }
+    let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
+    let midnight = jiff::Timestamp::now()
+        .to_zoned(tz.clone())
+        .date()
+        .to_zoned(tz)
+        .map_err(|e| AppError::internal(e.to_string()))?
+        .timestamp();
+    let (size, checkpoint, entries) = state
+        .ledger(move |l| {
+            let size = l.tree_size()?;
+            let checkpoint = l.latest_checkpoint()?;
+            let mut entries = Vec::new();
+            let query = LedgerQuery { since: Some(midnight), limit: Some(200_000), ..LedgerQuery::default() };
+            l.query_entries(&query, &mut |e| {
+                entries.push(e.decode()?);
+                Ok(true)
+            })?;
+            Ok((size, checkpoint, entries))
+        })
+        .await?;
+    let rows = tally_today(entries);
+    let (allowed, denied) = rows.iter().fold((0, 0), |(a, d), (_, x, y)| (a + x, d + y));
+    let body = html! {
+        h1 { "ダッシュボード" span.en lang="en" { "Dashboard" } }
+        section aria-labelledby="today" {
+            h2 #today { "本日の利用" span.en lang="en" { "Uses today (Asia/Tokyo)" } }
+            p { "許可 " strong { (allowed) } " 件・拒否 " strong { (denied) } " 件" span lang="en" { " (allowed / denied, per subscriber and category)" } }
+            @if rows.is_empty() {
+                p.note { "本日の利用はまだありません。" span lang="en" { " No uses yet today." } }
+            } @else {
+                (chart(&rows))
+                table {
+                    caption { "利用目的別 / By purpose" }
+                    thead { tr { th scope="col" { "利用目的 Purpose" } th scope="col" { "許可 Allowed" } th scope="col" { "拒否 Denied" } } }
+                    tbody {
+                        @for (purpose, a, d) in &rows {
+                            tr { th scope="row" { (purpose) } td { (a) } td { (d) } }
+                        }
+                    }
+                }
+            }
+        }
+        section aria-labelledby="ledger" {
+            h2 #ledger { "監査記録" span.en lang="en" { "Audit ledger" } }
+            dl {
+                dt { "記録数 / Entries" } dd { (size) }
+                dt { "最新のチェックポイント / Latest checkpoint" }
+                dd {
+                    @match &checkpoint {
+                        Some(c) => { (c.size) " 件時点（" (c.created_at.strftime("%Y-%m-%d %H:%M UTC")) "）" }
+                        None => { "まだありません / none yet" }
+                    }
+                }
+            }
+        }
+    };
+    Ok(console_page(Some(Console::of(&staff)), "ダッシュボード", body).into_response())
+}
+
+async fn staff_page(State(state): State<AppState>, staff: StaffSession) -> Result<Response, AppError> {
+    staff.require(OVERSIGHT)?;
+    if staff.must_change {
+        return Ok(Redirect::to("/admin/password").into_response());
+    }
+    let today = crate::state::today();
+    let all = state.blocking(|b| b.principals()).await?;
+    let body = html! {
+        h1 { "取扱者" span.en lang="en" { "Staff and systems" } }
+        table {
+            thead {
+                tr {
+                    th scope="col" { "ID" }
+                    th scope="col" { "名前 Name" }
+                    th scope="col" { "種別 Kind" }
+                    th scope="col" { "利用目的 Purposes" }
+                    th scope="col" { "研修 Training" }
+                    th scope="col" { "状態 State" }
+                }
+            }
+            tbody {
+                @for p in &all {
+                    tr {
+                        th scope="row" { (p.id) }
+                        td { (p.display_name) }
+                        td {
+                            @match &p.kind {
+                                PrincipalKind::Person { role } => { (role.label(Lang::Ja)) }
+                                PrincipalKind::System { name } => { "システム（" (name) "）" }
+                            }
+                        }
+                        td { (p.grants.purposes.join(", ")) }
+                        td {
+                            @for t in &p.training {
+                                @if t.valid_until >= today {
+                                    span { (t.course) "（〜" (t.valid_until) "）" }
+                                } @else {
+                                    span.expired { (t.course) "（期限切れ " (t.valid_until) "）" }
+                                }
+                                " "
+                            }
+                        }
+                        td { @if p.disabled_at.is_some() { "停止" } @else { "有効" } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(console_page(Some(Console::of(&staff)), "取扱者", body).into_response())
+}

@@ -1,0 +1,174 @@
+//! Staff sessions: the session cookie (`tokutei_session`: HttpOnly, SameSite=Strict, Path
+//! `/admin`, Secure behind TLS), its server-side record (by SHA-256 of the id, with an idle
+//! expiry of 30 minutes and an absolute limit of 12 hours), the CSRF token bound to it, and
+//! the [`StaffSession`] extractor that every console page takes.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest, Sha256};
+use tokutei_policy::Role;
+use tokutei_store::auth::Session;
+use tokutei_store::staff::{PrincipalKind, StoredPrincipal};
+
+use crate::{AppError, AppState};
+
+pub(crate) const SESSION_COOKIE: &str = "tokutei_session";
+pub(crate) const IDLE: SignedDuration = SignedDuration::from_mins(30);
+pub(crate) const ABSOLUTE: SignedDuration = SignedDuration::from_hours(12);
+
+/// A fresh random token (session ids, CSRF tokens): 32 bytes, hex.
+pub(crate) fn random_token() -> Result<String, AppError> {
+    let secret = tokutei_crypto::totp::new_secret().map_err(|e| AppError::internal(e.to_string()))?;
+    let more = tokutei_crypto::totp::new_secret().map_err(|e| AppError::internal(e.to_string()))?;
+    Ok(hex::encode([&secret[..16], &more[..16]].concat()))
+}
+
+pub(crate) fn hash_id(id: &str) -> [u8; 32] {
+    Sha256::digest(id.as_bytes()).into()
+}
+
+/// Equal, without stopping at the first difference.
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The value of cookie `name` in the request.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Whether the request reached us over TLS (directly or through a proxy that says so).
+pub(crate) fn over_tls(headers: &HeaderMap) -> bool {
+    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// A `Set-Cookie` value.
+pub(crate) fn set_cookie(name: &str, value: &str, path: &str, max_age: Option<i64>, secure: bool) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Start a session for `principal`; returns the cookie to set.
+pub(crate) async fn start(state: &AppState, principal: &str, secure: bool) -> Result<HeaderValue, AppError> {
+    let id = random_token()?;
+    let now = Timestamp::now();
+    let session = Session {
+        id_hash: hash_id(&id),
+        principal: principal.to_string(),
+        csrf_token: random_token()?,
+        created_at: now,
+        expires_at: now + IDLE,
+    };
+    state.blocking(move |b| b.create_session(&session)).await?;
+    Ok(set_cookie(SESSION_COOKIE, &id, "/admin", None, secure))
+}
+
+/// A signed-in member of staff.
+#[derive(Debug, Clone)]
+pub(crate) struct StaffSession {
+    pub principal: StoredPrincipal,
+    pub role: Role,
+    pub csrf: String,
+    pub id_hash: [u8; 32],
+    /// The password is a one-time password that must be changed first.
+    pub must_change: bool,
+}
+
+impl StaffSession {
+    /// Refuse unless the role is one of `roles`.
+    pub(crate) fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "this page is not open to the role `{}`",
+                self.role.label(tokutei_policy::Lang::En)
+            )))
+        }
+    }
+
+    /// Refuse a form whose CSRF token is not this session's.
+    pub(crate) fn check_csrf(&self, presented: &str) -> Result<(), AppError> {
+        if same(presented, &self.csrf) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("the form has expired; reload the page and try again".into()))
+        }
+    }
+}
+
+/// Why a request has no staff session: anonymous requests go to the sign-in page.
+#[derive(Debug)]
+pub(crate) enum NoSession {
+    SignIn,
+    Error(AppError),
+}
+
+impl IntoResponse for NoSession {
+    fn into_response(self) -> Response {
+        match self {
+            NoSession::SignIn => Redirect::to("/admin/login").into_response(),
+            NoSession::Error(e) => e.into_response(),
+        }
+    }
+}
+
+impl From<AppError> for NoSession {
+    fn from(e: AppError) -> NoSession {
+        NoSession::Error(e)
+    }
+}
+
+impl FromRequestParts<AppState> for StaffSession {
+    type Rejection = NoSession;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<StaffSession, NoSession> {
+        let id = cookie(&parts.headers, SESSION_COOKIE).ok_or(NoSession::SignIn)?;
+        let id_hash = hash_id(&id);
+        let now = Timestamp::now();
+        let found = state
+            .blocking(move |b| {
+                let Some(session) = b.session(&id_hash, now)? else { return Ok(None) };
+                if now > session.created_at + ABSOLUTE {
+                    b.delete_session(&id_hash)?;
+                    return Ok(None);
+                }
+                let Some(principal) = b.principal(&session.principal)? else { return Ok(None) };
+                let must_change = b.credentials(&principal.id)?.is_some_and(|c| c.must_change);
+                // Move the idle expiry at most once a minute.
+                if session.expires_at.duration_since(now) < IDLE - SignedDuration::from_mins(1) {
+                    b.touch_session(&id_hash, now + IDLE)?;
+                }
+                Ok(Some((session, principal, must_change)))
+            })
+            .await?;
+        let Some((session, principal, must_change)) = found else { return Err(NoSession::SignIn) };
+        let PrincipalKind::Person { role } = principal.kind else { return Err(NoSession::SignIn) };
+        if principal.disabled_at.is_some() {
+            return Err(NoSession::SignIn);
+        }
+        Ok(StaffSession { principal, role, csrf: session.csrf_token, id_hash, must_change })
+    }
+}
+
+/// Clear the session cookie.
+pub(crate) fn clear_cookie(secure: bool) -> (axum::http::HeaderName, HeaderValue) {
+    (SET_COOKIE, set_cookie(SESSION_COOKIE, "", "/admin", Some(0), secure))
+}
