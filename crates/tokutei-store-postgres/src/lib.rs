@@ -1,12 +1,13 @@
 //! The PostgreSQL backend, for deployments that scale out: versioned forward-only migrations
 //! (named and numbered as SQLite's), a small pool of connections, and native implementations
-//! of the policy, vault, staff, export, consent, provision and freshness stores. The audit
-//! ledger is not here yet: its tables exist (`0002_ledger`), its store needs a design for
-//! several instances appending at once.
+//! of the policy, vault, staff, export, consent, provision, freshness and sign-in (auth)
+//! stores. The audit ledger is not here yet: its tables exist (`0002_ledger`), its store
+//! needs a design for several instances appending at once.
 //!
 //! Architecture Invariant: this crate and the SQLite crate are the only places that know
 //! SQL. Nothing here knows HTTP, the CLI or how to decide an access.
 
+mod auth;
 mod columns;
 mod db;
 mod migrations;

@@ -99,6 +99,12 @@ fn conformance_exports() {
 }
 
 #[test]
+fn conformance_auth() {
+    let db = TestDb::new();
+    conformance::auth::run(&db.store());
+}
+
+#[test]
 fn migrations_are_idempotent() {
     let db = TestDb::new();
     drop(db.store());
@@ -110,7 +116,7 @@ fn migrations_are_idempotent() {
     let expected: Vec<(i64, String)> =
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
-    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(SCHEMA_VERSION, 5);
 }
 
 #[test]
