@@ -74,8 +74,17 @@ fn no_ignored_or_should_panic_tests() {
     assert!(found.is_empty(), "assert the behaviour instead of ignoring or expecting a panic:\n{}", found.join("\n"));
 }
 
-const LIBRARIES: &[&str] =
-    &["tokutei-policy", "tokutei-ledger", "tokutei-crypto", "tokutei-store", "tokutei-store-sqlite", "tokutei-web"];
+const LIBRARIES: &[&str] = &[
+    "tokutei-policy",
+    "tokutei-ledger",
+    "tokutei-crypto",
+    "tokutei-gateway",
+    "tokutei-access",
+    "tokutei-store",
+    "tokutei-store-sqlite",
+    "tokutei-store-postgres",
+    "tokutei-web",
+];
 
 #[test]
 fn libraries_do_not_print() {

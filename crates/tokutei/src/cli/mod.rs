@@ -9,7 +9,7 @@ pub(crate) mod keys;
 mod policy;
 pub(crate) mod retention;
 mod serve;
-mod staff;
+pub(crate) mod staff;
 pub(crate) mod subscribers;
 
 use std::path::PathBuf;

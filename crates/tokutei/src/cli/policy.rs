@@ -105,8 +105,10 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Report> {
     let store = Arc::new(data.open_or_create_store()?);
     // Creates the checkpoint signing key and the ledger origin.
     let audit = AuditLog::open_with_store(&data, Arc::clone(&store))?;
-    drop(audit);
     let mut human = format!("initialised `{}`\n", data.root().display());
+    // The first chief manager: a one-time password and a TOTP secret, printed once.
+    human.push_str(&crate::cli::staff::create_chief(&store, &audit)?);
+    drop(audit);
     let published = match policy {
         Some((source, policy)) => {
             let v = store_version(&data, store, source, &policy, "init")?;

@@ -171,6 +171,12 @@ fn demo_staff(data: &DataDir, store: &Arc<SqliteStore>, policy: &tokutei_policy:
     let issued =
         tokutei_access::tokens::issue("demo-call-centre", now, now + jiff::SignedDuration::from_hours(24 * 30));
     store.add_token(&issued.token)?;
+    human.push_str(&crate::cli::staff::create_chief(store, &audit)?);
+    let support_password = crate::cli::staff::one_time_password(store, &audit, "demo-support")?;
+    human.push_str(&format!(
+        "  id: demo-support (担当者 / handler)\n  one-time password: {}\n",
+        support_password.as_str()
+    ));
     human.push_str(&format!(
         "API token of demo-call-centre (shown once): {}\n  try: curl -H 'Authorization: Bearer <token>' -d '{{\"purpose\":\"support\",\"subscribers\":[\"HS00000001\"]}}' http://<listen>/api/v1/access\n",
         issued.text.as_str()

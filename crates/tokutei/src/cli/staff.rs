@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tokutei_ledger::{Actor, AdminAction};
 use tokutei_policy::{Date, Role};
+use tokutei_store::auth::AuthStore;
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, StaffStore, StoredPrincipal, Training};
 use tokutei_store_sqlite::SqliteStore;
 
@@ -39,6 +40,10 @@ pub enum StaffCommand {
     },
     /// Disable a principal: it can no longer act and its tokens stop working.
     Disable { id: String },
+    /// Give a person a one-time password for the console (printed once; changed at first sign-in).
+    Password { id: String },
+    /// Enrol a TOTP second factor for a person (required for managers and auditors); prints the secret once.
+    Totp { id: String },
     /// API tokens: issue (shown once), list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -199,6 +204,64 @@ fn audit_change(data: &crate::data_dir::DataDir, subject: &str, details: Vec<(St
     Ok(())
 }
 
+/// Give `id` a one-time password; returns it (the caller prints it once).
+pub fn one_time_password(
+    store: &SqliteStore,
+    audit: &AuditLog,
+    id: &str,
+) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let password = zeroize::Zeroizing::new(tokutei_crypto::password::one_time()?);
+    let hash = tokutei_crypto::password::hash(&password)?;
+    store.set_password(id, &hash, true)?;
+    audit.append_admin(
+        Actor::System("cli".into()),
+        AdminAction::PasswordChanged,
+        &format!("staff/{id}"),
+        None,
+        vec![("one_time".into(), "yes".into())],
+    )?;
+    Ok(password)
+}
+
+/// Enrol a TOTP secret for `id`; returns (otpauth URI, base32 secret).
+pub fn enrol_totp(store: &SqliteStore, audit: &AuditLog, id: &str) -> anyhow::Result<(String, String)> {
+    let secret = tokutei_crypto::totp::new_secret()?;
+    store.set_totp(id, &secret)?;
+    audit.append_admin(
+        Actor::System("cli".into()),
+        AdminAction::StaffChanged,
+        &format!("staff/{id}"),
+        None,
+        vec![("change".into(), "totp_enrolled".into())],
+    )?;
+    Ok(tokutei_crypto::totp::enrolment(&secret, id, "tokutei")?)
+}
+
+/// The first chief manager (`chief`), with a one-time password and a TOTP enrolment, for
+/// `init` and `demo`. Returns what to print once.
+pub fn create_chief(store: &SqliteStore, audit: &AuditLog) -> anyhow::Result<String> {
+    let created = store.create_principal(&NewPrincipal {
+        id: "chief".into(),
+        display_name: "統括管理者 / chief manager".into(),
+        kind: PrincipalKind::Person { role: Role::ChiefManager },
+        grants: Grants::default(),
+        created_at: Timestamp::now(),
+    })?;
+    audit.append_admin(
+        Actor::System("cli".into()),
+        AdminAction::StaffChanged,
+        &format!("staff/{}", created.id),
+        None,
+        vec![("change".into(), "created".into())],
+    )?;
+    let password = one_time_password(store, audit, &created.id)?;
+    let (uri, secret) = enrol_totp(store, audit, &created.id)?;
+    Ok(format!(
+        "console account (shown once; sign in at /admin/login):\n  id: chief (統括管理者 / chief manager)\n  one-time password: {}\n  authenticator (TOTP) secret: {secret}\n  {uri}\n",
+        password.as_str()
+    ))
+}
+
 pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
     let data = global.data_dir();
     let store = data.open_store()?;
@@ -290,6 +353,25 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
             Ok(Report::new(
                 format!("disabled `{id}`; its tokens no longer work\n"),
                 serde_json::json!({ "id": id, "version": version }),
+            ))
+        }
+        StaffCommand::Password { id } => {
+            let audit = AuditLog::open(&data)?;
+            let password = one_time_password(&store, &audit, &id)?;
+            Ok(Report::new(
+                format!(
+                    "one-time password for `{id}` (shown once; it must be changed at the first sign-in):\n{}\n",
+                    password.as_str()
+                ),
+                serde_json::json!({ "id": id, "password": password.as_str(), "must_change": true }),
+            ))
+        }
+        StaffCommand::Totp { id } => {
+            let audit = AuditLog::open(&data)?;
+            let (uri, secret) = enrol_totp(&store, &audit, &id)?;
+            Ok(Report::new(
+                format!("TOTP enrolled for `{id}` (shown once); add it to an authenticator app:\n{secret}\n{uri}\n"),
+                serde_json::json!({ "id": id, "secret": secret, "uri": uri }),
             ))
         }
         StaffCommand::Token(TokenCommand::Issue { id, days }) => {

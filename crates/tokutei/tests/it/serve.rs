@@ -232,3 +232,78 @@ fn a_deployment_policy_that_does_not_fit_stops_the_start() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("bad.cedar"), "{}", run.stderr);
 }
+
+/// A raw HTTP/1.1 exchange: (status, head, body).
+fn exchange(addr: &str, request: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (status, head.to_string(), body.to_string())
+}
+
+fn set_cookie(head: &str, name: &str) -> String {
+    head.lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no cookie `{name}` in\n{head}"))
+        .to_string()
+}
+
+#[test]
+fn the_first_chief_manager_signs_in_with_the_printed_password_and_totp() {
+    let env = TestEnv::new();
+    let run = env.run(&["init"]);
+    run.assert_code(0);
+    let value = |label: &str| {
+        run.stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .unwrap_or_else(|| panic!("`{label}` in\n{}", run.stdout))
+            .trim()
+            .to_string()
+    };
+    let password = value("one-time password:");
+    let secret = value("authenticator (TOTP) secret:");
+    let secret = totp_rs::Secret::Encoded(secret).to_bytes().unwrap();
+    let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
+    let addr = &server.addr;
+    let (status, head, _) =
+        exchange(addr, &format!("GET /admin/login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"));
+    assert_eq!(status, 200);
+    let csrf_cookie = set_cookie(&head, "tokutei_login_csrf");
+    let csrf = csrf_cookie.split_once('=').unwrap().1.to_string();
+    let code = tokutei_crypto::totp::code_at(&secret, jiff::Timestamp::now().as_second() as u64).unwrap();
+    let body = format!("csrf={csrf}&id=chief&password={password}&totp={code}");
+    let (status, head, body) = exchange(
+        addr,
+        &format!(
+            "POST /admin/login HTTP/1.1\r\nHost: {addr}\r\nCookie: {csrf_cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert_eq!(status, 303, "{head}\n{body}");
+    assert!(
+        head.to_lowercase().contains("location: /admin/password"),
+        "a one-time password must be changed first:\n{head}"
+    );
+    let session = set_cookie(&head, "tokutei_session");
+    let (status, head, _) = exchange(
+        addr,
+        &format!("GET /admin/ HTTP/1.1\r\nHost: {addr}\r\nCookie: {session}\r\nConnection: close\r\n\r\n"),
+    );
+    assert_eq!(status, 303, "until the password is changed, the dashboard sends to the change form");
+    assert!(head.to_lowercase().contains("location: /admin/password"));
+    let (status, _, page) = exchange(
+        addr,
+        &format!("GET /admin/password HTTP/1.1\r\nHost: {addr}\r\nCookie: {session}\r\nConnection: close\r\n\r\n"),
+    );
+    assert_eq!(status, 200);
+    assert!(page.contains("パスワードの変更"));
+    drop(server);
+    let log = env.run(&["--json", "audit", "query", "--staff", "chief"]).assert_code(0).json().to_string();
+    assert!(log.contains("login_succeeded"), "{log}");
+}
