@@ -1,5 +1,5 @@
 -- The audit ledger (see docs/design/audit-log.md). Same tables as SQLite's `0002_ledger`;
--- the PostgreSQL ledger store itself is not written yet.
+-- the store is `src/ledger.rs`.
 --
 -- ledger_entries: one row per sequenced entry; `body` is the canonical encoding that is
 -- hashed into the Merkle tree, `leaf` its leaf hash (the level-0 node). The other columns

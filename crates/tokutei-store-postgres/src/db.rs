@@ -70,7 +70,7 @@ pub(crate) fn is_unique(err: &postgres::Error) -> bool {
 
 /// Whether `err` says the connection is gone (the server ended it, the socket broke), rather
 /// than that the statement failed.
-fn connection_lost(err: &postgres::Error) -> bool {
+pub(crate) fn connection_lost(err: &postgres::Error) -> bool {
     err.is_closed()
         || err
             .as_db_error()
@@ -86,6 +86,11 @@ impl PgStore {
         let mut first = Conn::open(url.clone()).map_err(backend)?;
         migrations::migrate(&mut first.client)?;
         Ok(PgStore { url, pool: Mutex::new(vec![first]) })
+    }
+
+    /// A new connection outside the pool, for a caller that keeps it (the ledger sequencer).
+    pub(crate) fn dedicated(&self) -> Result<Client, postgres::Error> {
+        Client::connect(&self.url, NoTls)
     }
 
     /// A connection from the pool (a new one when none is idle); returned on drop.
@@ -191,6 +196,11 @@ impl Tx<'_> {
         self.open = false;
         // A failed COMMIT ends the transaction too (rolled back), or the connection is closed.
         self.conn.client.batch_execute("COMMIT").map_err(backend)
+    }
+
+    /// Statements without parameters, sent as one simple query.
+    pub(crate) fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        self.conn.client.batch_execute(sql)
     }
 
     pub(crate) fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {

@@ -1,8 +1,8 @@
 //! The PostgreSQL backend, for deployments that scale out: versioned forward-only migrations
 //! (named and numbered as SQLite's), a small pool of connections, and native implementations
 //! of the policy, vault, staff, export, consent, provision, freshness and sign-in (auth)
-//! stores. The audit ledger is not here yet: its tables exist (`0002_ledger`), its store
-//! needs a design for several instances appending at once.
+//! stores, and of the audit ledger ([`PgLedger`]: group commit per instance, any number of
+//! instances appending to one ledger).
 //!
 //! Architecture Invariant: this crate and the SQLite crate are the only places that know
 //! SQL. Nothing here knows HTTP, the CLI or how to decide an access.
@@ -10,10 +10,12 @@
 mod auth;
 mod columns;
 mod db;
+mod ledger;
 mod migrations;
 mod policy_versions;
 mod staff;
 mod vault;
 
 pub use db::PgStore;
+pub use ledger::{MAX_BATCH, PgLedger};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};

@@ -1,0 +1,581 @@
+//! The audit ledger on PostgreSQL (`0002_ledger.sql`), with group commit per instance and
+//! any number of instances appending to one ledger.
+//!
+//! Appenders hand their entries to one sequencer thread per [`PgLedger`], which owns its own
+//! connection. The sequencer takes everything pending (up to [`MAX_BATCH`] entries) and, in
+//! one transaction, takes the ledger's transaction-level advisory lock (so the sequencers of
+//! all instances write one after the other), reads the stored size, assigns contiguous
+//! indexes (sequence), writes the entries, their subscriber rows and every interior node they
+//! complete (integrate), commits (`synchronous_commit = on`: durable), and only then answers
+//! every waiter.
+//!
+//! The sequencer keeps the tree's right edge (a compact range) in memory; when the stored
+//! size read under the lock differs from it (another instance appended), it reloads the
+//! frontier from the stored nodes first. The lock is released only once the commit is
+//! visible, and each statement of a READ COMMITTED transaction reads the latest committed
+//! state, so the size read after taking the lock is always the true one.
+//!
+//! Reads use pooled connections; scans and queries stream in index order, one page at a time.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use jiff::Timestamp;
+use postgres::types::ToSql;
+use postgres::{Client, IsolationLevel, Row, Statement};
+use tokutei_ledger::tree::CompactRange;
+use tokutei_ledger::{Decision, Entry, Hash, NodeId, leaf_hash};
+use tokutei_store::ledger::{Appended, LedgerQuery, LedgerStore, StoredCheckpoint, StoredEntry, Visit};
+use tokutei_store::{StoreError, StoreResult};
+
+use crate::PgStore;
+use crate::columns::{bigint, corrupt, get, u64_col};
+use crate::db::{Params, backend, connection_lost};
+
+/// The most entries one group commit takes.
+pub const MAX_BATCH: usize = 16_384;
+
+/// Serialises the sequencers of every instance (a transaction-level advisory lock; the key is
+/// arbitrary but fixed, and differs from the migration lock's).
+const APPEND_LOCK: i64 = 7_402_117_356;
+
+/// Serialises checkpoint writers, so that ids follow the order of commits.
+const CHECKPOINT_LOCK: i64 = 7_402_117_357;
+
+/// Rows of the first page of a scan; later pages double up to [`MAX_PAGE`].
+const FIRST_PAGE: u64 = 256;
+const MAX_PAGE: u64 = 8_192;
+
+const STORED_SIZE: &str = "SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_entries";
+
+type Reply = SyncSender<StoreResult<Vec<Appended>>>;
+
+struct Job {
+    entries: Vec<Entry>,
+    reply: Reply,
+}
+
+/// The audit ledger of a [`PgStore`]; owns the sequencer thread (stopped on drop).
+#[derive(Debug)]
+pub struct PgLedger {
+    store: Arc<PgStore>,
+    jobs: Mutex<Option<Sender<Job>>>,
+    sequencer: Option<JoinHandle<()>>,
+}
+
+impl PgLedger {
+    /// Start the sequencer on a dedicated connection to `store`'s database.
+    pub fn open(store: Arc<PgStore>) -> StoreResult<PgLedger> {
+        let writer = Writer::connect(&store)?;
+        let mut sequencer = Sequencer { store: Arc::clone(&store), writer: Some(writer), range: None };
+        let (tx, rx) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("ledger-sequencer".into())
+            .spawn(move || sequencer.run(rx))
+            .map_err(StoreError::backend)?;
+        Ok(PgLedger { store, jobs: Mutex::new(Some(tx)), sequencer: Some(handle) })
+    }
+
+    /// The store this ledger lives in.
+    pub fn store(&self) -> &Arc<PgStore> {
+        &self.store
+    }
+}
+
+impl Drop for PgLedger {
+    fn drop(&mut self) {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(handle) = self.sequencer.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// The sequencer's connection and the statements prepared on it.
+struct Writer {
+    client: Client,
+    lock: Statement,
+    size: Statement,
+    entries: Statement,
+    subjects: Statement,
+    nodes: Statement,
+}
+
+impl Writer {
+    fn connect(store: &PgStore) -> StoreResult<Writer> {
+        let mut client = store.dedicated().map_err(backend)?;
+        // An append returns only once its commit is flushed, whatever the server's default.
+        client.batch_execute("SET synchronous_commit = on").map_err(backend)?;
+        let mut prepare = |sql: &str| client.prepare(sql).map_err(backend);
+        let lock = prepare("SELECT pg_advisory_xact_lock($1)")?;
+        let size = prepare(STORED_SIZE)?;
+        let entries = prepare(
+            "INSERT INTO ledger_entries (idx, time, staff, purpose, decision, body, leaf)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bytea[],
+                 $7::bytea[])",
+        )?;
+        // An entry may name a subscriber twice; its row is written once.
+        let subjects = prepare(
+            "INSERT INTO ledger_subjects (subscriber, idx) SELECT * FROM unnest($1::text[], $2::bigint[])
+             ON CONFLICT DO NOTHING",
+        )?;
+        let nodes = prepare(
+            "INSERT INTO ledger_nodes (level, idx, hash) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
+        )?;
+        Ok(Writer { client, lock, size, entries, subjects, nodes })
+    }
+}
+
+struct Sequencer {
+    store: Arc<PgStore>,
+    /// `None` after the connection was lost; reopened for the next batch.
+    writer: Option<Writer>,
+    /// The tree's right edge as this instance last wrote or read it. Loaded inside the first
+    /// write transaction, so a damaged ledger can still be opened for verification.
+    range: Option<CompactRange>,
+}
+
+impl Sequencer {
+    fn run(&mut self, jobs: Receiver<Job>) {
+        while let Ok(first) = jobs.recv() {
+            let mut count = first.entries.len();
+            let mut batch = vec![first];
+            while count < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => {
+                        count += job.entries.len();
+                        batch.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let before = self.range.clone();
+            let mut outcome = self.write_batch(&batch);
+            if let Err(failure) = &outcome
+                && failure.lost
+            {
+                // The connection was gone before the commit was sent (the server restarted,
+                // or ended it while idle): nothing was written, so the batch runs again once
+                // on a new connection.
+                self.range = before.clone();
+                self.writer = None;
+                outcome = self.write_batch(&batch);
+            }
+            match outcome {
+                Ok(results) => {
+                    for (job, result) in batch.into_iter().zip(results) {
+                        let _ = job.reply.send(result);
+                    }
+                }
+                Err(BatchFailure { error, lost }) => {
+                    // Nothing was committed (or, if the connection broke during the commit,
+                    // it is unknown): forget what this batch pushed, and the connection if
+                    // it is gone. The next batch re-reads the stored size under the lock.
+                    self.range = before;
+                    if lost || self.writer.as_ref().is_some_and(|w| w.client.is_closed()) {
+                        self.writer = None;
+                    }
+                    let message = error.to_string();
+                    for job in batch {
+                        let _ = job.reply.send(Err(StoreError::backend(std::io::Error::other(message.clone()))));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One group commit: returns each job's result; `Err` means nothing was written.
+    fn write_batch(&mut self, batch: &[Job]) -> Result<Vec<StoreResult<Vec<Appended>>>, BatchFailure> {
+        let writer = match &mut self.writer {
+            Some(w) if !w.client.is_closed() => w,
+            slot => slot.insert(Writer::connect(&self.store)?),
+        };
+        // READ COMMITTED whatever the server's default: the size is read after the lock is
+        // taken, in a snapshot that includes the previous holder's commit.
+        let mut tx = writer
+            .client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .map_err(BatchFailure::before_commit)?;
+        tx.execute(&writer.lock, &[&APPEND_LOCK]).map_err(BatchFailure::before_commit)?;
+        let stored = u64_col(&tx.query_one(&writer.size, &[]).map_err(BatchFailure::before_commit)?, 0)?;
+        let range = match &mut self.range {
+            Some(r) if r.size() == stored => r,
+            slot => slot.insert(load_range(stored, |sql, params| tx.query(sql, params))?),
+        };
+
+        let mut rows = Rows::default();
+        let mut results = Vec::with_capacity(batch.len());
+        for job in batch {
+            // Encode the whole job first: a job that cannot be encoded takes no index.
+            let start = range.size();
+            let encoded: Result<Vec<Vec<u8>>, _> =
+                job.entries.iter().zip(start..).map(|(entry, index)| entry.encode(index)).collect();
+            let encoded = match encoded {
+                Ok(encoded) => encoded,
+                Err(e) => {
+                    results.push(Err(StoreError::Conflict(format!("audit entry cannot be encoded: {e}"))));
+                    continue;
+                }
+            };
+            let mut appended = Vec::with_capacity(encoded.len());
+            for (entry, body) in job.entries.iter().zip(encoded) {
+                let index = range.size();
+                let leaf = leaf_hash(&body);
+                rows.push_entry(index, entry, body, leaf)?;
+                let mut pushed = Ok(());
+                range.push(leaf, |id, hash| {
+                    if id.level > 0 && pushed.is_ok() {
+                        pushed = rows.push_node(id, hash);
+                    }
+                });
+                pushed?;
+                appended.push(Appended { index, leaf_hash: leaf });
+            }
+            results.push(Ok(appended));
+        }
+
+        if !rows.idx.is_empty() {
+            tx.execute(
+                &writer.entries,
+                &[&rows.idx, &rows.time, &rows.staff, &rows.purpose, &rows.decision, &rows.body, &rows.leaf],
+            )
+            .map_err(BatchFailure::before_commit)?;
+        }
+        if !rows.subject_idx.is_empty() {
+            tx.execute(&writer.subjects, &[&rows.subjects, &rows.subject_idx]).map_err(BatchFailure::before_commit)?;
+        }
+        if !rows.node_level.is_empty() {
+            tx.execute(&writer.nodes, &[&rows.node_level, &rows.node_idx, &rows.node_hash])
+                .map_err(BatchFailure::before_commit)?;
+        }
+        // A connection lost during the commit leaves its outcome unknown: never retried.
+        tx.commit().map_err(|e| BatchFailure { lost: false, error: backend(e) })?;
+        Ok(results)
+    }
+}
+
+/// Why a group commit wrote nothing.
+struct BatchFailure {
+    error: StoreError,
+    /// The connection was lost before the commit was sent: safe to run the batch again.
+    lost: bool,
+}
+
+impl BatchFailure {
+    fn before_commit(e: postgres::Error) -> BatchFailure {
+        BatchFailure { lost: connection_lost(&e), error: backend(e) }
+    }
+}
+
+impl From<StoreError> for BatchFailure {
+    fn from(error: StoreError) -> BatchFailure {
+        BatchFailure { error, lost: false }
+    }
+}
+
+/// The rows of one group commit, column by column (each table is written in one statement).
+#[derive(Default)]
+struct Rows {
+    idx: Vec<i64>,
+    time: Vec<i64>,
+    staff: Vec<Option<String>>,
+    purpose: Vec<Option<String>>,
+    decision: Vec<Option<i64>>,
+    body: Vec<Vec<u8>>,
+    leaf: Vec<Vec<u8>>,
+    subjects: Vec<String>,
+    subject_idx: Vec<i64>,
+    node_level: Vec<i64>,
+    node_idx: Vec<i64>,
+    node_hash: Vec<Vec<u8>>,
+}
+
+impl Rows {
+    fn push_entry(&mut self, index: u64, entry: &Entry, body: Vec<u8>, leaf: Hash) -> StoreResult<()> {
+        let idx = bigint(index)?;
+        self.idx.push(idx);
+        self.time.push(entry.time.as_microsecond());
+        self.staff.push(entry.staff().map(str::to_owned));
+        self.purpose.push(entry.purpose().map(str::to_owned));
+        self.decision.push(entry.decision().map(decision_code));
+        self.body.push(body);
+        self.leaf.push(leaf.to_vec());
+        for subscriber in entry.subscribers() {
+            self.subjects.push(subscriber.clone());
+            self.subject_idx.push(idx);
+        }
+        Ok(())
+    }
+
+    fn push_node(&mut self, id: NodeId, hash: &Hash) -> StoreResult<()> {
+        self.node_level.push(i64::from(id.level));
+        self.node_idx.push(bigint(id.index)?);
+        self.node_hash.push(hash.to_vec());
+        Ok(())
+    }
+}
+
+fn decision_code(d: Decision) -> i64 {
+    match d {
+        Decision::Allow => 1,
+        Decision::Deny => 2,
+    }
+}
+
+/// A stored hash; anything that is not 32 bytes reads as zeros (and fails verification).
+fn hash_of(bytes: &[u8]) -> Hash {
+    bytes.try_into().unwrap_or([0; 32])
+}
+
+/// The compact range of the stored tree of `size` leaves, from its frontier nodes.
+fn load_range(
+    size: u64,
+    query: impl FnMut(&str, Params<'_>) -> Result<Vec<Row>, postgres::Error>,
+) -> StoreResult<CompactRange> {
+    let hashes = read_nodes(query, &CompactRange::frontier_ids(size))?;
+    CompactRange::from_frontier(size, hashes).map_err(|e| StoreError::Corrupt(format!("ledger tree: {e}")))
+}
+
+/// Stored node hashes (level 0 from the entries' leaves), in the order of `ids`: two
+/// statements, whatever the number of ids.
+fn read_nodes(
+    mut query: impl FnMut(&str, Params<'_>) -> Result<Vec<Row>, postgres::Error>,
+    ids: &[NodeId],
+) -> StoreResult<Vec<Hash>> {
+    let mut found: HashMap<NodeId, Hash> = HashMap::with_capacity(ids.len());
+    let mut leaves = Vec::new();
+    let (mut levels, mut indexes) = (Vec::new(), Vec::new());
+    for id in ids {
+        if id.level == 0 {
+            leaves.push(bigint(id.index)?);
+        } else {
+            levels.push(i64::from(id.level));
+            indexes.push(bigint(id.index)?);
+        }
+    }
+    if !leaves.is_empty() {
+        for row in query("SELECT idx, leaf FROM ledger_entries WHERE idx = ANY($1)", &[&leaves]).map_err(backend)? {
+            let hash: &[u8] = get(&row, 1)?;
+            found.insert(NodeId::new(0, u64_col(&row, 0)?), hash_of(hash));
+        }
+    }
+    if !levels.is_empty() {
+        let rows = query(
+            "SELECT n.level, n.idx, n.hash FROM ledger_nodes n
+             JOIN unnest($1::bigint[], $2::bigint[]) AS w (level, idx) ON n.level = w.level AND n.idx = w.idx",
+            &[&levels, &indexes],
+        )
+        .map_err(backend)?;
+        for row in rows {
+            let level = u64_col(&row, 0)?;
+            let level = u8::try_from(level).map_err(|_| corrupt(&row, 0, format!("{level} is out of range")))?;
+            let hash: &[u8] = get(&row, 2)?;
+            found.insert(NodeId::new(level, u64_col(&row, 1)?), hash_of(hash));
+        }
+    }
+    ids.iter()
+        .map(|id| {
+            found.get(id).copied().ok_or_else(|| {
+                StoreError::Corrupt(format!("ledger node at level {} index {} is missing", id.level, id.index))
+            })
+        })
+        .collect()
+}
+
+fn stored_entry(row: &Row) -> StoreResult<StoredEntry> {
+    let leaf: &[u8] = get(row, 2)?;
+    Ok(StoredEntry { index: u64_col(row, 0)?, encoded: get(row, 1)?, leaf_hash: hash_of(leaf) })
+}
+
+fn checkpoint_row(row: &Row) -> StoreResult<StoredCheckpoint> {
+    let created_at: &str = get(row, 3)?;
+    Ok(StoredCheckpoint {
+        id: u64_col(row, 0)?,
+        size: u64_col(row, 1)?,
+        note: get(row, 2)?,
+        created_at: created_at.parse().map_err(|e| corrupt(row, 3, e))?,
+    })
+}
+
+impl PgLedger {
+    /// Run `sql` (whose last two parameters are the first index and the page size, after
+    /// `args`) page by page from index `from`, visiting at most `limit` rows in index order.
+    /// Each page is read on a pooled connection that is given back before visiting.
+    fn pages(
+        &self,
+        sql: &str,
+        args: &[Box<dyn ToSql + Sync>],
+        from: u64,
+        limit: Option<u64>,
+        visit: Visit<'_>,
+    ) -> StoreResult<()> {
+        let mut cursor = bigint(from)?;
+        let mut remaining = limit.unwrap_or(u64::MAX);
+        let mut page = FIRST_PAGE;
+        while remaining > 0 {
+            let want = page.min(remaining);
+            let want_sql = bigint(want)?;
+            let rows = {
+                let mut params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
+                params.push(&cursor);
+                params.push(&want_sql);
+                self.store.conn()?.query(sql, &params).map_err(backend)?
+            };
+            let got = rows.len() as u64;
+            for row in &rows {
+                let entry = stored_entry(row)?;
+                cursor = bigint(entry.index)?.saturating_add(1);
+                if !visit(entry)? {
+                    return Ok(());
+                }
+            }
+            if got < want {
+                break;
+            }
+            remaining -= got;
+            page = (page * 2).min(MAX_PAGE);
+        }
+        Ok(())
+    }
+}
+
+impl LedgerStore for PgLedger {
+    fn append_batch(&self, entries: &[Entry]) -> StoreResult<Vec<Appended>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job = Job { entries: entries.to_vec(), reply };
+        {
+            let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            let sender = jobs.as_ref().ok_or_else(|| StoreError::Conflict("the audit ledger is closed".into()))?;
+            sender.send(job).map_err(|_| StoreError::Conflict("the audit ledger sequencer stopped".into()))?;
+        }
+        answer.recv().map_err(|_| StoreError::Conflict("the audit ledger sequencer stopped".into()))?
+    }
+
+    fn tree_size(&self) -> StoreResult<u64> {
+        let row = self.store.conn()?.query_one(STORED_SIZE, &[]).map_err(backend)?;
+        u64_col(&row, 0)
+    }
+
+    fn ledger_nodes(&self, ids: &[NodeId]) -> StoreResult<Vec<Hash>> {
+        let mut conn = self.store.conn()?;
+        read_nodes(|sql, params| conn.query(sql, params), ids)
+    }
+
+    fn ledger_entry(&self, index: u64) -> StoreResult<Option<StoredEntry>> {
+        let Ok(index) = i64::try_from(index) else {
+            return Ok(None);
+        };
+        let row = self
+            .store
+            .conn()?
+            .query_opt("SELECT idx, body, leaf FROM ledger_entries WHERE idx = $1", &[&index])
+            .map_err(backend)?;
+        row.as_ref().map(stored_entry).transpose()
+    }
+
+    fn scan_entries(&self, from: u64, visit: Visit<'_>) -> StoreResult<()> {
+        if i64::try_from(from).is_err() {
+            return Ok(());
+        }
+        self.pages(
+            "SELECT idx, body, leaf FROM ledger_entries WHERE idx >= $1 ORDER BY idx LIMIT $2",
+            &[],
+            from,
+            None,
+            visit,
+        )
+    }
+
+    fn query_entries(&self, query: &LedgerQuery, visit: Visit<'_>) -> StoreResult<()> {
+        let mut sql = String::from("SELECT e.idx, e.body, e.leaf FROM ledger_entries e");
+        let mut args: Vec<Box<dyn ToSql + Sync>> = Vec::new();
+        if let Some(subscriber) = &query.subscriber {
+            args.push(Box::new(subscriber.clone()));
+            sql.push_str(&format!(" JOIN ledger_subjects s ON s.idx = e.idx AND s.subscriber = ${}", args.len()));
+        }
+        sql.push_str(" WHERE TRUE");
+        let mut filter = |column: &str, op: &str, value: Box<dyn ToSql + Sync>| {
+            args.push(value);
+            sql.push_str(&format!(" AND {column} {op} ${}", args.len()));
+        };
+        if let Some(staff) = &query.staff {
+            filter("e.staff", "=", Box::new(staff.clone()));
+        }
+        if let Some(purpose) = &query.purpose {
+            filter("e.purpose", "=", Box::new(purpose.clone()));
+        }
+        if let Some(decision) = query.decision {
+            filter("e.decision", "=", Box::new(decision_code(decision)));
+        }
+        if let Some(since) = query.since {
+            filter("e.time", ">=", Box::new(since.as_microsecond()));
+        }
+        if let Some(until) = query.until {
+            filter("e.time", "<", Box::new(until.as_microsecond()));
+        }
+        let from = query.from_index.unwrap_or(0);
+        if i64::try_from(from).is_err() {
+            return Ok(());
+        }
+        sql.push_str(&format!(" AND e.idx >= ${} ORDER BY e.idx LIMIT ${}", args.len() + 1, args.len() + 2));
+        self.pages(&sql, &args, from, query.limit, visit)
+    }
+
+    fn add_checkpoint(&self, size: u64, note: &str, created_at: Timestamp) -> StoreResult<StoredCheckpoint> {
+        let size_sql = bigint(size)?;
+        let mut conn = self.store.conn()?;
+        let mut tx = conn.transaction()?;
+        // Writers take turns, so ids follow the order of commits; the latest size is read
+        // after the lock is taken (READ COMMITTED: a fresh snapshot per statement).
+        tx.batch_execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").map_err(backend)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHECKPOINT_LOCK]).map_err(backend)?;
+        let latest = tx
+            .query_opt("SELECT size FROM ledger_checkpoints ORDER BY id DESC LIMIT 1", &[])
+            .map_err(backend)?
+            .map(|row| u64_col(&row, 0))
+            .transpose()?;
+        // Checkpoint sizes never go back (a verifier refuses that): a checkpoint signed
+        // before another instance stored one of a larger tree is not stored after it.
+        if let Some(latest) = latest
+            && latest > size
+        {
+            return Err(StoreError::Conflict(format!(
+                "a checkpoint of tree size {latest} is already stored; one of size {size} would go back"
+            )));
+        }
+        let row = tx
+            .query_one(
+                "INSERT INTO ledger_checkpoints (size, note, created_at) VALUES ($1, $2, $3) RETURNING id",
+                &[&size_sql, &note, &created_at.to_string()],
+            )
+            .map_err(backend)?;
+        let id = u64_col(&row, 0)?;
+        tx.commit()?;
+        Ok(StoredCheckpoint { id, size, note: note.to_owned(), created_at })
+    }
+
+    fn checkpoints(&self) -> StoreResult<Vec<StoredCheckpoint>> {
+        let rows = self
+            .store
+            .conn()?
+            .query("SELECT id, size, note, created_at FROM ledger_checkpoints ORDER BY id", &[])
+            .map_err(backend)?;
+        rows.iter().map(checkpoint_row).collect()
+    }
+
+    fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
+        let row = self
+            .store
+            .conn()?
+            .query_opt("SELECT id, size, note, created_at FROM ledger_checkpoints ORDER BY id DESC LIMIT 1", &[])
+            .map_err(backend)?;
+        row.as_ref().map(checkpoint_row).transpose()
+    }
+}
