@@ -647,6 +647,47 @@ impl AccessService {
             .collect())
     }
 
+    /// Find subscribers by the value of a searchable category (through its keyed blind
+    /// index), for `call.purpose`: every candidate is decided as a read of that category and
+    /// audited like any read; only the allowed candidates are listed (with their audit
+    /// indexes), and no value is returned. The searched value is never stored or logged.
+    /// `call.subscribers` is ignored; `call.categories` must name exactly the one category.
+    pub fn search(&self, call: &AccessCall, value: &str) -> AccessResult<AccessOutcome> {
+        let [category] = call.categories.as_slice() else {
+            return Err(AccessError::BadRequest("a search names exactly one category".into()));
+        };
+        let fresh = self.freshness(call.now)?;
+        let active = self.active(fresh)?;
+        let searchable = active.as_deref().and_then(|a| a.policy.category(category)).is_some_and(|c| c.searchable);
+        if !searchable {
+            return Err(AccessError::BadRequest(format!("category `{category}` is not searchable")));
+        }
+        let principal = self.principal(&call.principal, fresh)?;
+        let candidates = match self.keys.blind_token(category, value) {
+            Some(token) => self.stores.find_by_blind_index(category, &token)?,
+            None => Vec::new(),
+        };
+        let mut outcome = AccessOutcome {
+            purpose: None,
+            policy_version: active.as_deref().map(|a| a.number),
+            policy_digest: active.as_deref().map(|a| a.digest_text.clone()),
+            subscribers: Vec::new(),
+            audit: Vec::new(),
+            provisions: Vec::new(),
+        };
+        if candidates.is_empty() {
+            return Ok(outcome);
+        }
+        let mut call = call.clone();
+        call.action = Action::Read;
+        call.subscribers = candidates.into_iter().take(MAX_SUBSCRIBERS).collect();
+        let decided = self.decide(&call, active.as_deref(), &principal, None, None)?;
+        let indexes = self.audit(&call, active.as_deref(), &principal, &decided)?;
+        outcome = outcome_skeleton(active.as_deref(), &call.purpose, &decided, &indexes);
+        outcome.subscribers.retain(|s| s.items.iter().all(|i| i.allowed));
+        Ok(outcome)
+    }
+
     /// Read (or export) values: decide, audit durably, then decrypt the allowed values.
     pub fn read(&self, call: &AccessCall) -> AccessResult<AccessOutcome> {
         if !matches!(call.action, Action::Read | Action::Export) {

@@ -271,3 +271,38 @@ fn bad_calls_are_refused_before_anything_is_written() {
     }
     assert_eq!(d.ledger.tree_size().unwrap(), size);
 }
+
+#[test]
+fn search_finds_through_the_blind_index_and_audits_each_candidate() {
+    let d = deploy();
+    // Give S-active a searchable phone number through the gateway (indexed on write).
+    let mut c = call("all", "support", &["S-active"], &[]);
+    c.action = Action::Update;
+    d.service
+        .write(&WriteCall {
+            call: c,
+            values: vec![NewPlainValue { category: "contract.phone".into(), value: zeroize::Zeroizing::new(b"090-1234-5678".to_vec()) }],
+            provenance: Provenance {
+                method: tokutei_policy::AcquisitionMethod::Oral,
+                source: Source::Direct,
+                collected_at: at(60),
+                collected_by: "all".into(),
+                notice_version: 1,
+            },
+        })
+        .unwrap();
+    use tokutei_store::ledger::LedgerStore;
+    let before = d.ledger.tree_size().unwrap();
+    let search = call("all", "support", &[], &["contract.phone"]);
+    // Written differently (full-width digits, no hyphens): the same normalised value.
+    let found = d.service.search(&search, "０９０１２３４５６７８").unwrap();
+    assert_eq!(found.subscribers.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["S-active"]);
+    assert!(found.subscribers[0].items[0].values.is_empty(), "a search returns no values");
+    assert_eq!(d.ledger.tree_size().unwrap(), before + 1, "the candidate's decision is audited");
+    // A principal outside the range finds nothing, and that is audited too.
+    let outsider = call("untrained", "support", &[], &["contract.phone"]);
+    assert!(d.service.search(&outsider, "090-1234-5678").unwrap().subscribers.is_empty());
+    assert_eq!(d.ledger.tree_size().unwrap(), before + 2);
+    assert!(d.service.search(&search, "090-0000-0000").unwrap().subscribers.is_empty());
+    assert!(d.service.search(&call("all", "support", &[], &["contract.name"]), "x").is_err(), "not searchable");
+}

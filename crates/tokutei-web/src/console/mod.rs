@@ -5,6 +5,7 @@
 
 mod login;
 pub(crate) mod session;
+mod subscribers;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -28,6 +29,40 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add("GET", "/admin/", "/admin/", Access::Staff(ALL_ROLES), get(dashboard))
         .add("GET", "/admin", "/admin", Access::Public, get(|| async { Redirect::permanent("/admin/") }))
         .add("GET", "/admin/staff", "/admin/staff", Access::Staff(OVERSIGHT), get(staff_page))
+        .add(
+            "GET",
+            "/admin/subscribers",
+            "/admin/subscribers",
+            Access::Staff(subscribers::HANDLING),
+            get(subscribers::page),
+        )
+        .add(
+            "POST",
+            "/admin/subscribers/search",
+            "/admin/subscribers/search",
+            Access::Staff(subscribers::HANDLING),
+            post(subscribers::search),
+        )
+        .add(
+            "GET",
+            "/admin/subscribers/{id}",
+            "/admin/subscribers/HS00000001",
+            Access::Staff(subscribers::HANDLING),
+            get(subscribers::subscriber_page),
+        )
+        .add(
+            "POST",
+            "/admin/subscribers/{id}",
+            "/admin/subscribers/HS00000001",
+            Access::Staff(subscribers::HANDLING),
+            post(subscribers::view),
+        )
+}
+
+/// A console form's fields, parsed only after the caller's role has been checked (so a
+/// refused caller learns nothing from validation errors).
+pub(crate) fn form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    serde_urlencoded::from_bytes(body).map_err(|e| AppError::BadRequest(format!("form: {e}")))
 }
 
 /// Who is signed in, for the console's header.
@@ -64,6 +99,9 @@ pub(crate) fn console_page(who: Option<Console<'_>>, title: &str, body: Markup) 
                             nav.site aria-label="管理画面" {
                                 ul {
                                     li { a href="/admin/" { "ダッシュボード" } }
+                                    @if subscribers::HANDLING.contains(&who.role) {
+                                        li { a href="/admin/subscribers" { "利用者" } }
+                                    }
                                     @if crate::routes::OVERSIGHT.contains(&who.role) {
                                         li { a href="/admin/staff" { "取扱者" } }
                                     }

@@ -307,3 +307,76 @@ fn the_first_chief_manager_signs_in_with_the_printed_password_and_totp() {
     let log = env.run(&["--json", "audit", "query", "--staff", "chief"]).assert_code(0).json().to_string();
     assert!(log.contains("login_succeeded"), "{log}");
 }
+
+/// Sign in through the form; returns the session cookie and the redirect target.
+fn sign_in(addr: &str, id: &str, password: &str, totp: &str) -> (String, String) {
+    let (_, head, _) =
+        exchange(addr, &format!("GET /admin/login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"));
+    let csrf_cookie = set_cookie(&head, "tokutei_login_csrf");
+    let csrf = csrf_cookie.split_once('=').unwrap().1.to_string();
+    let body = format!("csrf={csrf}&id={id}&password={password}&totp={totp}");
+    let (status, head, page) = exchange(
+        addr,
+        &format!(
+            "POST /admin/login HTTP/1.1\r\nHost: {addr}\r\nCookie: {csrf_cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert_eq!(status, 303, "{head}\n{page}");
+    let location = head.lines().find_map(|l| l.to_lowercase().strip_prefix("location: ").map(str::to_string)).unwrap();
+    (set_cookie(&head, "tokutei_session"), location)
+}
+
+fn post_form(addr: &str, path: &str, cookie: &str, body: &str) -> (u16, String, String) {
+    exchange(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a form with a csrf token") + "name=\"csrf\" value=\"".len();
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+#[test]
+fn a_handler_views_a_subscriber_in_the_console_through_the_gateway() {
+    let env = TestEnv::new();
+    let run = env.run(&["demo", "--no-serve", "--subscribers", "3"]);
+    run.assert_code(0);
+    let password = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("id: demo-support"))
+        .find_map(|l| l.trim().strip_prefix("one-time password:"))
+        .expect("the demo prints demo-support's password")
+        .trim()
+        .to_string();
+    let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
+    let addr = &server.addr;
+    let (cookie, location) = sign_in(addr, "demo-support", &password, "");
+    assert_eq!(location, "/admin/password");
+    let (_, _, page) = exchange(
+        addr,
+        &format!("GET /admin/password HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"),
+    );
+    let csrf = csrf_of(&page);
+    let body = format!("csrf={csrf}&current={password}&new=support+desk+2026+spring&confirm=support+desk+2026+spring");
+    let (status, head, _) = post_form(addr, "/admin/password", &cookie, &body);
+    assert_eq!(status, 303, "{head}");
+    // The view goes through the gateway and is audited.
+    let (status, _, page) =
+        post_form(addr, "/admin/subscribers/HS00000001", &cookie, &format!("csrf={csrf}&purpose=support"));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("利用目的: <strong>support</strong>"), "{page}");
+    assert!(page.contains("#"), "each row names its audit entry");
+    // Without the session's token the form is refused.
+    let (status, _, _) = post_form(addr, "/admin/subscribers/HS00000001", &cookie, "csrf=forged&purpose=support");
+    assert_eq!(status, 403);
+    drop(server);
+    let log = env.run(&["--json", "audit", "query", "--staff", "demo-support"]).assert_code(0).json().to_string();
+    assert!(log.contains("console:") && log.contains("HS00000001"), "{log}");
+}

@@ -1,0 +1,262 @@
+//! Subscribers in the console: search by a searchable field (through the keyed blind index)
+//! and view a subscriber's information — both through the gateway, for a purpose the person
+//! picks, each decision audited before anything is shown. Searches and views are POST forms,
+//! so no personal data ever appears in a URL.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use tokutei_access::{AccessCall, AccessOutcome};
+use tokutei_ledger::Action;
+use tokutei_policy::{Lang, Policy};
+
+use super::session::StaffSession;
+use super::{Console, console_page};
+use crate::{AppError, AppState};
+
+/// The roles that handle subscriber information (auditors review the log instead).
+pub(crate) const HANDLING: &[tokutei_policy::Role] =
+    &[tokutei_policy::Role::ChiefManager, tokutei_policy::Role::ResponsiblePerson, tokutei_policy::Role::Handler];
+
+fn purpose_options(policy: &Policy, staff: &StaffSession) -> Markup {
+    html! {
+        @for p in &policy.purposes.list {
+            @if staff.principal.grants.purposes.contains(&p.id) {
+                option value=(p.id) { (p.text.get(Lang::Ja).unwrap_or(&p.id)) "（" (p.id) "）" }
+            }
+        }
+    }
+}
+
+fn search_form(policy: &Policy, staff: &StaffSession) -> Markup {
+    html! {
+        form method="post" action="/admin/subscribers/search" {
+            input type="hidden" name="csrf" value=(staff.csrf);
+            p {
+                label for="purpose" { "利用目的 " span lang="en" { "Purpose" } }
+                select #purpose name="purpose" required { (purpose_options(policy, staff)) }
+            }
+            p {
+                label for="category" { "検索する項目 " span lang="en" { "Search by" } }
+                select #category name="category" required {
+                    @for c in policy.categories.iter().filter(|c| c.searchable) {
+                        option value=(c.id) { (c.name.get(Lang::Ja).unwrap_or(&c.id)) }
+                    }
+                }
+            }
+            p {
+                label for="value" { "値（全角・半角、ハイフンは区別しません） " span lang="en" { "Value" } }
+                input #value name="value" type="text" autocomplete="off" required;
+            }
+            p { button type="submit" { "検索 / Search" } }
+        }
+    }
+}
+
+async fn active_policy(state: &AppState) -> Result<std::sync::Arc<Policy>, AppError> {
+    state
+        .active_policy()
+        .await?
+        .map(|(_, p)| p)
+        .ok_or_else(|| AppError::BadRequest("no policy version is in force; publish one first".into()))
+}
+
+pub(crate) async fn page(State(state): State<AppState>, staff: StaffSession) -> Result<Response, AppError> {
+    staff.require(HANDLING)?;
+    let policy = active_policy(&state).await?;
+    let body = html! {
+        h1 { "利用者の検索" span.en lang="en" { "Find a subscriber" } }
+        p.note { "検索と閲覧は利用目的ごとに判定され、すべて監査記録に残ります。" span lang="en" { " Every search and view is decided for the purpose you pick and recorded in the audit ledger." } }
+        (search_form(&policy, &staff))
+    };
+    Ok(console_page(Some(Console::of(&staff)), "利用者の検索", body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SearchForm {
+    csrf: String,
+    purpose: String,
+    category: String,
+    value: String,
+}
+
+fn call(staff: &StaffSession, purpose: String, subscribers: Vec<String>, categories: Vec<String>) -> AccessCall {
+    AccessCall {
+        principal: staff.principal.id.clone(),
+        action: Action::Read,
+        purpose,
+        subscribers,
+        categories,
+        channel: None,
+        zone: None,
+        export_approval: None,
+        recipient: None,
+        client: format!("console:{}", hex::encode(&staff.id_hash[..4])),
+        now: jiff::Timestamp::now(),
+    }
+}
+
+pub(crate) async fn search(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    staff.require(HANDLING)?;
+    let form: SearchForm = super::form(&body)?;
+    staff.check_csrf(&form.csrf)?;
+    let policy = active_policy(&state).await?;
+    let service = state.access_service()?;
+    let c = call(&staff, form.purpose.clone(), Vec::new(), vec![form.category.clone()]);
+    let value = zeroize::Zeroizing::new(form.value);
+    let found = tokio::task::spawn_blocking(move || service.search(&c, &value))
+        .await
+        .map_err(|e| AppError::internal(format!("search task failed: {e}")))??;
+    let body = html! {
+        h1 { "検索結果" span.en lang="en" { "Search results" } }
+        @if found.subscribers.is_empty() {
+            p { "該当する利用者は見つからないか、この利用目的では閲覧できません。" span lang="en" { " No subscriber found that you may see for this purpose." } }
+        } @else {
+            ul {
+                @for s in &found.subscribers {
+                    li { a href=(format!("/admin/subscribers/{}", s.id)) { (s.id) } }
+                }
+            }
+        }
+        h2 { "もう一度検索 / Search again" }
+        (search_form(&policy, &staff))
+    };
+    Ok(console_page(Some(Console::of(&staff)), "検索結果", body).into_response())
+}
+
+fn view_form(policy: &Policy, staff: &StaffSession, id: &str) -> Markup {
+    html! {
+        form method="post" action=(format!("/admin/subscribers/{id}")) {
+            input type="hidden" name="csrf" value=(staff.csrf);
+            p {
+                label for="purpose" { "閲覧する利用目的 " span lang="en" { "Purpose of this view" } }
+                select #purpose name="purpose" required { (purpose_options(policy, staff)) }
+            }
+            p { button type="submit" { "閲覧する / View" } }
+        }
+    }
+}
+
+pub(crate) async fn subscriber_page(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    staff.require(HANDLING)?;
+    let policy = active_policy(&state).await?;
+    let body = html! {
+        h1 { "利用者 " (id) span.en lang="en" { "Subscriber" } }
+        p.note { "閲覧する利用目的を選んでください。目的の範囲の項目だけが表示され、閲覧は監査記録に残ります。" }
+        (view_form(&policy, &staff, &id))
+    };
+    Ok(console_page(Some(Console::of(&staff)), "利用者", body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ViewForm {
+    csrf: String,
+    purpose: String,
+}
+
+fn outcome_table(policy: &Policy, outcome: &AccessOutcome) -> Markup {
+    html! {
+        table {
+            thead {
+                tr {
+                    th scope="col" { "項目 Category" }
+                    th scope="col" { "値 Value" }
+                    th scope="col" { "取得 Provenance" }
+                    th scope="col" { "監査 Audit" }
+                }
+            }
+            tbody {
+                @for s in &outcome.subscribers {
+                    @for item in &s.items {
+                        tr {
+                            th scope="row" {
+                                (policy.category(&item.category).and_then(|c| c.name.get(Lang::Ja)).unwrap_or(&item.category))
+                            }
+                            td {
+                                @if item.allowed {
+                                    @for v in &item.values {
+                                        @if v.encoding == "text" { span { (v.value) } } @else { span { "（バイナリ " (v.value.len()) " 文字）" } }
+                                        @if v.masked { " " span.note { "一部のみ表示" } }
+                                        br;
+                                    }
+                                    @if item.values.is_empty() { span.note { "値なし / no value" } }
+                                } @else {
+                                    @for r in &item.reasons {
+                                        span.expired { "拒否: " (r.ja) } br;
+                                        span lang="en" { (r.en) } br;
+                                    }
+                                }
+                            }
+                            td {
+                                @for v in &item.values {
+                                    (v.provenance.method.id()) "・" (v.provenance.collected_at.strftime("%Y-%m-%d")) "・通知 v" (v.provenance.notice_version) br;
+                                }
+                            }
+                            td { "#" (item.audit_index) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) async fn view(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    staff.require(HANDLING)?;
+    let form: ViewForm = super::form(&body)?;
+    staff.check_csrf(&form.csrf)?;
+    let policy = active_policy(&state).await?;
+    let service = state.access_service()?;
+    let c = call(&staff, form.purpose.clone(), vec![id.clone()], Vec::new());
+    let (outcome, consents) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
+        let outcome = service.read(&c)?;
+        // The consent history is shown only when the view itself was allowed.
+        let consents = if outcome.subscribers.iter().any(|s| s.items.iter().any(|i| i.allowed)) {
+            service.stores().consent_history(&c.subscribers[0])?
+        } else {
+            Vec::new()
+        };
+        Ok((outcome, consents))
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("view task failed: {e}")))??;
+    let body = html! {
+        h1 { "利用者 " (id) span.en lang="en" { "Subscriber" } }
+        p { "利用目的: " strong { (form.purpose) } "（方針 v" (outcome.policy_version.unwrap_or(0)) "）" }
+        (outcome_table(&policy, &outcome))
+        @if !consents.is_empty() {
+            h2 { "同意・オプトアウトの記録" span.en lang="en" { "Consent records" } }
+            table {
+                thead { tr { th scope="col" { "日時 When" } th scope="col" { "利用目的 Purpose" } th scope="col" { "選択 Choice" } th scope="col" { "経路 Channel" } th scope="col" { "通知 Notice" } } }
+                tbody {
+                    @for c in &consents {
+                        tr {
+                            td { (c.record.recorded_at.strftime("%Y-%m-%d %H:%M")) }
+                            td { (c.record.purpose) }
+                            td { (c.record.choice.id()) }
+                            td { (c.record.channel) }
+                            td { "v" (c.record.notice_version) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "別の目的で閲覧 / View for another purpose" }
+        (view_form(&policy, &staff, &id))
+    };
+    Ok(console_page(Some(Console::of(&staff)), "利用者", body).into_response())
+}
