@@ -281,7 +281,10 @@ fn search_finds_through_the_blind_index_and_audits_each_candidate() {
     d.service
         .write(&WriteCall {
             call: c,
-            values: vec![NewPlainValue { category: "contract.phone".into(), value: zeroize::Zeroizing::new(b"090-1234-5678".to_vec()) }],
+            values: vec![NewPlainValue {
+                category: "contract.phone".into(),
+                value: zeroize::Zeroizing::new(b"090-1234-5678".to_vec()),
+            }],
             provenance: Provenance {
                 method: tokutei_policy::AcquisitionMethod::Oral,
                 source: Source::Direct,
