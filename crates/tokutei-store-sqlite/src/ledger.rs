@@ -340,6 +340,15 @@ impl LedgerStore for SqliteLedger {
 
     fn add_checkpoint(&self, size: u64, note: &str, created_at: Timestamp) -> StoreResult<StoredCheckpoint> {
         let conn = self.store.writer();
+        let latest: Option<i64> =
+            conn.query_row("SELECT MAX(size) FROM ledger_checkpoints", [], |r| r.get(0)).map_err(backend)?;
+        if let Some(latest) = latest
+            && (size as i64) < latest
+        {
+            return Err(StoreError::Conflict(format!(
+                "a checkpoint of size {size} is older than the latest one ({latest}); checkpoints never go backwards"
+            )));
+        }
         conn.execute(
             "INSERT INTO ledger_checkpoints (size, note, created_at) VALUES (?1, ?2, ?3)",
             params![size as i64, note, created_at.to_string()],

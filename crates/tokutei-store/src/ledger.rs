@@ -91,7 +91,8 @@ pub trait LedgerStore: Send + Sync {
     /// Entries matching `query`, in index order, using indexes.
     fn query_entries(&self, query: &LedgerQuery, visit: Visit<'_>) -> StoreResult<()>;
 
-    /// Store a signed checkpoint note for tree size `size`.
+    /// Store a signed checkpoint note for tree size `size`. A size smaller than the latest
+    /// stored checkpoint's is a conflict: checkpoints never go backwards.
     fn add_checkpoint(&self, size: u64, note: &str, created_at: Timestamp) -> StoreResult<StoredCheckpoint>;
 
     /// Every stored checkpoint, oldest first.

@@ -9,6 +9,7 @@ use tokutei_ledger::entry::{AccessEvent, Action, Actor, AdminAction, AdminEvent,
 use tokutei_ledger::tree::{self, MemoryTree, TreeHead};
 use tokutei_ledger::{Decision, Entry, leaf_hash};
 
+use crate::StoreError;
 use crate::ledger::{LedgerQuery, LedgerStore, StoredEntry};
 
 fn at(second: i64) -> Timestamp {
@@ -193,6 +194,11 @@ pub fn run(store: &impl LedgerStore) {
     let c1 = store.add_checkpoint(5, "note one\n", at(1000)).unwrap();
     let c2 = store.add_checkpoint(120, "note two\n", at(1001)).unwrap();
     assert!(c2.id > c1.id);
+    assert_eq!(store.checkpoints().unwrap(), vec![c1.clone(), c2.clone()]);
+    assert_eq!(store.latest_checkpoint().unwrap(), Some(c2.clone()));
+    // Checkpoints never go backwards (two signers racing must not store a smaller tree last).
+    assert!(matches!(store.add_checkpoint(119, "older\n", at(1002)), Err(StoreError::Conflict(_))));
     assert_eq!(store.checkpoints().unwrap(), vec![c1, c2.clone()]);
-    assert_eq!(store.latest_checkpoint().unwrap(), Some(c2));
+    let same = store.add_checkpoint(120, "same size, later\n", at(1003)).unwrap();
+    assert!(same.id > c2.id);
 }
