@@ -16,11 +16,13 @@
 pub mod checkpoint;
 pub mod entry;
 pub mod hash;
+pub mod proof;
 pub mod tree;
 pub mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointSigner, CheckpointVerifier};
 pub use entry::{AccessEvent, Action, Actor, AdminAction, AdminEvent, Decision, Entry, EntryError, Event, RequestMeta};
 pub use hash::{Hash, leaf_hash, node_hash};
+pub use proof::Proof;
 pub use tree::{CompactRange, NodeId, NodeSource, ProofError, TreeHead};
 pub use verify::{StreamVerifier, VerifyFailure, VerifySummary};

@@ -3,6 +3,7 @@
 //! ledger's size and last checkpoint) and the staff registry. Japanese first, English second;
 //! plain HTML forms, no script.
 
+mod audit;
 mod login;
 pub(crate) mod session;
 mod subscribers;
@@ -29,6 +30,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add("GET", "/admin/", "/admin/", Access::Staff(ALL_ROLES), get(dashboard))
         .add("GET", "/admin", "/admin", Access::Public, get(|| async { Redirect::permanent("/admin/") }))
         .add("GET", "/admin/staff", "/admin/staff", Access::Staff(OVERSIGHT), get(staff_page))
+        .add("GET", "/admin/audit", "/admin/audit", Access::Staff(OVERSIGHT), get(audit::page))
+        .add("GET", "/admin/audit/{index}/proof", "/admin/audit/0/proof", Access::Staff(OVERSIGHT), get(audit::proof))
         .add(
             "GET",
             "/admin/subscribers",
@@ -104,6 +107,7 @@ pub(crate) fn console_page(who: Option<Console<'_>>, title: &str, body: Markup) 
                                     }
                                     @if crate::routes::OVERSIGHT.contains(&who.role) {
                                         li { a href="/admin/staff" { "取扱者" } }
+                                        li { a href="/admin/audit" { "アクセスログ" } }
                                     }
                                     li { a href="/admin/password" { "パスワード" } }
                                 }

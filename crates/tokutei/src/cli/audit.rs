@@ -12,7 +12,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use tokutei_ledger::Proof;
 use tokutei_ledger::entry::{AccessEvent, Action, RequestMeta};
 use tokutei_ledger::tree::{self, TreeHead, hex_hash};
 use tokutei_ledger::{Actor, CheckpointVerifier, Decision, Entry, Hash, StreamVerifier, VerifyFailure, leaf_hash};
@@ -277,55 +278,6 @@ fn raw_sha256_mb_per_second() -> f64 {
     }
     std::hint::black_box(h.finalize());
     64.0 * 1024.0 * 1024.0 / started.elapsed().as_secs_f64() / 1e6
-}
-
-/// A proof as printed by `prove` / `consistency` and read by `check-proof`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Proof {
-    Inclusion {
-        origin: String,
-        index: u64,
-        tree_size: u64,
-        #[serde(with = "hex_hash")]
-        leaf_hash: Hash,
-        /// The entry's canonical bytes (base64), so the auditor recomputes the leaf hash.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        entry: Option<String>,
-        #[serde(with = "hex_hashes")]
-        hashes: Vec<Hash>,
-        #[serde(with = "hex_hash")]
-        root: Hash,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        checkpoint: Option<String>,
-    },
-    Consistency {
-        origin: String,
-        old_size: u64,
-        new_size: u64,
-        #[serde(with = "hex_hash")]
-        old_root: Hash,
-        #[serde(with = "hex_hash")]
-        new_root: Hash,
-        #[serde(with = "hex_hashes")]
-        hashes: Vec<Hash>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        checkpoint: Option<String>,
-    },
-}
-
-mod hex_hashes {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use tokutei_ledger::Hash;
-    use tokutei_ledger::tree::hex_hash;
-
-    pub fn serialize<S: Serializer>(hashes: &[Hash], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(hashes.iter().map(hex::encode))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
-        Vec::<String>::deserialize(d)?.iter().map(|h| hex_hash::parse(h).map_err(serde::de::Error::custom)).collect()
-    }
 }
 
 /// The checkpoint to prove against: the one at `size`, or the latest (signed now if needed).

@@ -380,3 +380,58 @@ fn a_handler_views_a_subscriber_in_the_console_through_the_gateway() {
     let log = env.run(&["--json", "audit", "query", "--staff", "demo-support"]).assert_code(0).json().to_string();
     assert!(log.contains("console:") && log.contains("HS00000001"), "{log}");
 }
+
+#[test]
+fn an_auditor_downloads_an_inclusion_proof_that_checks_without_the_database() {
+    let env = TestEnv::new();
+    let run = env.run(&["init"]);
+    run.assert_code(0);
+    let value = |label: &str| {
+        run.stdout.lines().find_map(|l| l.trim().strip_prefix(label)).map(|v| v.trim().to_string()).unwrap()
+    };
+    let (password, secret) = (value("one-time password:"), value("authenticator (TOTP) secret:"));
+    let secret = totp_rs::Secret::Encoded(secret).to_bytes().unwrap();
+    env.run(&["audit", "checkpoint"]).assert_code(0);
+    let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
+    let addr = &server.addr;
+    let code = tokutei_crypto::totp::code_at(&secret, jiff::Timestamp::now().as_second() as u64).unwrap();
+    let (cookie, _) = sign_in(addr, "chief", &password, &code);
+    let (_, _, page) = exchange(
+        addr,
+        &format!("GET /admin/password HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"),
+    );
+    let csrf = csrf_of(&page);
+    let body =
+        format!("csrf={csrf}&current={password}&new=chief+manager+2026+autumn&confirm=chief+manager+2026+autumn");
+    assert_eq!(post_form(addr, "/admin/password", &cookie, &body).0, 303);
+    let (status, _, page) = exchange(
+        addr,
+        &format!("GET /admin/audit HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"),
+    );
+    assert_eq!(status, 200);
+    assert!(page.contains("/admin/audit/0/proof"), "{page}");
+    let (status, head, proof) = exchange(
+        addr,
+        &format!("GET /admin/audit/0/proof HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"),
+    );
+    assert_eq!(status, 200, "{head}");
+    assert!(head.to_lowercase().contains("content-disposition: attachment"));
+    drop(server);
+    let proof_file = env.write("proof.json", &proof);
+    let checkpoint = env.run(&["audit", "checkpoint"]).assert_code(0).stdout.clone();
+    let key = env.run(&["audit", "key"]).assert_code(0).stdout.trim().to_string();
+    // The proof is against the checkpoint it carries; check it with that note.
+    let note: serde_json::Value = serde_json::from_str(&proof).unwrap();
+    let cp_file = env.write("checkpoint.txt", note["checkpoint"].as_str().unwrap());
+    assert!(!checkpoint.is_empty());
+    env.run(&[
+        "audit",
+        "check-proof",
+        proof_file.to_str().unwrap(),
+        "--checkpoint",
+        cp_file.to_str().unwrap(),
+        "--key",
+        &key,
+    ])
+    .assert_code(0);
+}
