@@ -43,9 +43,9 @@ pub enum Proof {
 }
 
 pub mod hex_hashes {
-    use serde::{Deserialize, Deserializer, Serializer};
     use crate::Hash;
     use crate::tree::hex_hash;
+    use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(hashes: &[Hash], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(hashes.iter().map(hex::encode))
@@ -55,4 +55,3 @@ pub mod hex_hashes {
         Vec::<String>::deserialize(d)?.iter().map(|h| hex_hash::parse(h).map_err(serde::de::Error::custom)).collect()
     }
 }
-
