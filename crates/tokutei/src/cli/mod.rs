@@ -6,6 +6,7 @@ mod access;
 mod audit;
 mod gateway;
 pub(crate) mod keys;
+mod migrate;
 mod policy;
 pub(crate) mod retention;
 mod serve;
@@ -85,11 +86,15 @@ pub enum Command {
     /// Export requests (持出し申請) and their approval.
     #[command(subcommand)]
     Exports(access::ExportsCommand),
+    /// Bring the database schema up to date (SQLite, or PostgreSQL with `--database-url`).
+    Migrate,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Report> {
-    if cli.global.database_url.is_some() {
-        anyhow::bail!("the PostgreSQL backend is not available in this build yet; omit `--database-url`");
+    if cli.global.database_url.is_some() && !matches!(cli.command, Command::Migrate) {
+        anyhow::bail!(
+            "this command does not run on PostgreSQL yet (only `tokutei migrate` does); omit `--database-url`"
+        );
     }
     match cli.command {
         Command::Demo(args) => serve::demo(&cli.global, args),
@@ -105,5 +110,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Report> {
         Command::Consent(cmd) => access::consent(&cli.global, cmd),
         Command::Contract(cmd) => access::contract(&cli.global, cmd),
         Command::Exports(cmd) => access::exports(&cli.global, cmd),
+        Command::Migrate => migrate::run(&cli.global),
     }
 }

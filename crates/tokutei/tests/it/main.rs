@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod migrate;
 mod policy;
 mod serve;
 mod util;
