@@ -978,6 +978,13 @@ impl AccessService {
         Ok(())
     }
 
+    /// Whether `policy` compiles for this deployment (its settings and Cedar policies): check a
+    /// version before publishing it, so it can be enforced the moment it takes effect.
+    pub fn check_policy(&self, policy: &Policy) -> Result<(), String> {
+        let extra: Vec<(&str, &str)> = self.extra_cedar.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        Gateway::compile(policy, &self.deployment, &extra).map(|_| ()).map_err(|e| e.to_string())
+    }
+
     /// Forget the compiled policy and cached principals (after a deployment change).
     pub fn invalidate(&self) {
         *self.active.write().unwrap_or_else(|e| e.into_inner()) = None;

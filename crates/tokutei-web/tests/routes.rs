@@ -371,3 +371,86 @@ async fn the_login_form_needs_its_own_csrf_cookie() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
+
+async fn post_form(site: &Site, caller: &Caller, path: &str, fields: &[(&str, &str)]) -> Reply {
+    let Caller::Session { cookie, .. } = caller else { panic!("a session caller") };
+    let body: String = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.bytes().map(|b| format!("%{b:02X}")).collect::<String>()))
+        .collect::<Vec<_>>()
+        .join("&");
+    let response = site
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri(path)
+                .header(header::COOKIE, cookie.as_str())
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Reply { status, location, body: String::from_utf8_lossy(&bytes).into_owned(), set_cookies: vec![] }
+}
+
+#[tokio::test]
+async fn a_manager_publishes_a_new_policy_version_after_a_preview() {
+    let site = site();
+    let callers = callers(&site);
+    let chief = callers.iter().find(|c| matches!(c, Caller::Session { role: Role::ChiefManager, .. })).unwrap().clone();
+    let Caller::Session { csrf, .. } = &chief else { unreachable!() };
+    let csrf = csrf.clone();
+
+    // A broken file: every diagnostic is listed with its line, nothing is published.
+    let broken = DEMO_POLICY.replacen("consent = \"none\"", "consent = \"sometimes\"", 1);
+    let reply = post_form(&site, &chief, "/admin/policy/preview", &[("csrf", &csrf), ("source", &broken)]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body.contains("公表できません"), "{}", reply.body);
+    assert!(reply.body.contains("行"), "diagnostics name the line");
+
+    // A changed text: the preview shows the diff and carries the digest.
+    let changed = DEMO_POLICY.replacen("お問い合わせ、ご相談", "お問い合わせ・ご相談", 1);
+    assert_ne!(changed, DEMO_POLICY);
+    let reply = post_form(&site, &chief, "/admin/policy/preview", &[("csrf", &csrf), ("source", &changed)]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body.contains("施行中の版との差分"), "{}", reply.body);
+    let digest = PolicyDigest::of(&tokutei_policy::parse(&changed).unwrap()).0;
+    assert!(reply.body.contains(&digest));
+
+    // Confirming something else than what was previewed is refused.
+    let other = post_form(
+        &site,
+        &chief,
+        "/admin/policy/publish",
+        &[("csrf", &csrf), ("source", DEMO_POLICY), ("digest", &digest)],
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST);
+    let reply = post_form(
+        &site,
+        &chief,
+        "/admin/policy/publish",
+        &[("csrf", &csrf), ("source", &changed), ("digest", &digest)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let versions = site.store.policy_versions().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[1].published_by, "chief_manager");
+    assert!(admin_actions(&site).iter().any(|(a, s)| *a == AdminAction::PolicyPublished && s == "policy/v2"));
+    // Publishing the same content again is refused (nothing changed).
+    let again = post_form(
+        &site,
+        &chief,
+        "/admin/policy/publish",
+        &[("csrf", &csrf), ("source", &changed), ("digest", &digest)],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+}

@@ -5,6 +5,7 @@
 
 mod audit;
 mod login;
+mod policy;
 pub(crate) mod session;
 mod subscribers;
 
@@ -17,7 +18,7 @@ use tokutei_policy::Lang;
 use tokutei_store::ledger::LedgerQuery;
 use tokutei_store::staff::PrincipalKind;
 
-use crate::routes::{ALL_ROLES, Access, OVERSIGHT, Routes};
+use crate::routes::{ALL_ROLES, Access, MANAGERS, OVERSIGHT, Routes};
 use crate::{AppError, AppState};
 use session::StaffSession;
 
@@ -30,6 +31,9 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add("GET", "/admin/", "/admin/", Access::Staff(ALL_ROLES), get(dashboard))
         .add("GET", "/admin", "/admin", Access::Public, get(|| async { Redirect::permanent("/admin/") }))
         .add("GET", "/admin/staff", "/admin/staff", Access::Staff(OVERSIGHT), get(staff_page))
+        .add("GET", "/admin/policy", "/admin/policy", Access::Staff(OVERSIGHT), get(policy::page))
+        .add("POST", "/admin/policy/preview", "/admin/policy/preview", Access::Staff(MANAGERS), post(policy::preview))
+        .add("POST", "/admin/policy/publish", "/admin/policy/publish", Access::Staff(MANAGERS), post(policy::publish))
         .add("GET", "/admin/audit", "/admin/audit", Access::Staff(OVERSIGHT), get(audit::page))
         .add("GET", "/admin/audit/{index}/proof", "/admin/audit/0/proof", Access::Staff(OVERSIGHT), get(audit::proof))
         .add(
@@ -108,6 +112,7 @@ pub(crate) fn console_page(who: Option<Console<'_>>, title: &str, body: Markup) 
                                     @if crate::routes::OVERSIGHT.contains(&who.role) {
                                         li { a href="/admin/staff" { "取扱者" } }
                                         li { a href="/admin/audit" { "アクセスログ" } }
+                                        li { a href="/admin/policy" { "取扱方針" } }
                                     }
                                     li { a href="/admin/password" { "パスワード" } }
                                 }

@@ -1,0 +1,175 @@
+//! The policy in the console: the version in force and the history; and, for the chief
+//! manager and responsible persons, publishing a new version — paste the policy file, see
+//! every diagnostic (line and field) or the section-aware diff against the version in force,
+//! then confirm. What is confirmed is exactly what was previewed (the digest is carried and
+//! checked), and the publication is an audit entry.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use tokutei_ledger::{Actor, AdminAction};
+use tokutei_policy::{Lang, PolicyDigest};
+use tokutei_store::NewPolicyVersion;
+
+use super::session::StaffSession;
+use super::{Console, console_page};
+use crate::routes::{MANAGERS, OVERSIGHT};
+use crate::{AppError, AppState};
+
+fn source_form(staff: &StaffSession, source: &str) -> Markup {
+    html! {
+        form method="post" action="/admin/policy/preview" {
+            input type="hidden" name="csrf" value=(staff.csrf);
+            p {
+                label for="source" { "新しい取扱方針ファイル（TOML） " span lang="en" { "New policy file (TOML)" } }
+                textarea #source name="source" rows="16" cols="80" required { (source) }
+            }
+            p { button type="submit" { "確認する / Preview" } }
+        }
+    }
+}
+
+pub(crate) async fn page(State(state): State<AppState>, staff: StaffSession) -> Result<Response, AppError> {
+    staff.require(OVERSIGHT)?;
+    let versions = state.blocking(|b| b.policy_versions()).await?;
+    let active = state.active_policy().await?;
+    let body = html! {
+        h1 { "取扱方針" span.en lang="en" { "Policy" } }
+        @match &active {
+            Some((v, _)) => p { "施行中: 第" (v.number) "版（" (v.effective) " 施行、" span.digest { (v.digest.short()) } "）" }
+            None => p.note { "施行中の版はありません。" }
+        }
+        table {
+            thead { tr { th scope="col" { "版 Version" } th scope="col" { "施行日 Effective" } th scope="col" { "公表者 By" } th scope="col" { "ダイジェスト Digest" } } }
+            tbody {
+                @for v in versions.iter().rev() {
+                    tr {
+                        td { a href=(format!("/policy/versions/{}", v.number)) { "第" (v.number) "版" } }
+                        td { (v.effective) }
+                        td { (v.published_by) }
+                        td.digest { (v.digest.short()) }
+                    }
+                }
+            }
+        }
+        @if MANAGERS.contains(&staff.role) {
+            h2 { "新しい版の公表" span.en lang="en" { "Publish a new version" } }
+            (source_form(&staff, ""))
+        }
+    };
+    Ok(console_page(Some(Console::of(&staff)), "取扱方針", body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PreviewForm {
+    csrf: String,
+    source: String,
+}
+
+pub(crate) async fn preview(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    staff.require(MANAGERS)?;
+    let form: PreviewForm = super::form(&body)?;
+    staff.check_csrf(&form.csrf)?;
+    let report = tokutei_policy::check::check(&form.source);
+    let errors: Vec<_> = report.errors().collect();
+    let compiled = match (&report.policy, errors.is_empty()) {
+        (Some(policy), true) => match state.access_service() {
+            Ok(service) => service.check_policy(policy).err(),
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    let body = if !errors.is_empty() || report.policy.is_none() || compiled.is_some() {
+        html! {
+            h1 { "公表できません" span.en lang="en" { "This file cannot be published" } }
+            ul.error {
+                @for d in &errors {
+                    li {
+                        @if let Some(p) = d.position { (p.line) "行 " (p.column) "列 " }
+                        code { (d.field) } " — " (d.message)
+                        @if let Some(h) = &d.help { br; span.note { (h) } }
+                    }
+                }
+                @if let Some(problem) = &compiled { li { "アクセス規則に変換できません / does not compile into access rules: " (problem) } }
+            }
+            (source_form(&staff, &form.source))
+        }
+    } else {
+        // INVARIANT: checked just above.
+        let policy = report.policy.as_ref().ok_or_else(|| AppError::internal("checked policy vanished"))?;
+        let digest = PolicyDigest::of(policy);
+        let active = state.active_policy().await?;
+        let diff = active.as_ref().map(|(_, old)| tokutei_policy::diff::diff(old, policy).human(Lang::Ja));
+        html! {
+            h1 { "公表前の確認" span.en lang="en" { "Preview" } }
+            p { "施行日: " strong { (policy.effective_date()) } "、ダイジェスト " span.digest { (digest.short()) } }
+            @match &diff {
+                Some(d) if d.trim().is_empty() => p.note { "施行中の版と内容は同じです。" }
+                Some(d) => { h2 { "施行中の版との差分 / Changes" } pre.diff { (d) } }
+                None => p.note { "最初の版です。" }
+            }
+            form method="post" action="/admin/policy/publish" {
+                input type="hidden" name="csrf" value=(staff.csrf);
+                input type="hidden" name="digest" value=(digest.0);
+                p {
+                    label for="confirm-source" { "公表する内容 / The file to publish" }
+                    textarea #confirm-source name="source" rows="8" cols="80" readonly { (form.source) }
+                }
+                p { button type="submit" { "この内容で公表する / Publish" } }
+            }
+        }
+    };
+    Ok(console_page(Some(Console::of(&staff)), "公表前の確認", body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PublishForm {
+    csrf: String,
+    source: String,
+    digest: String,
+}
+
+pub(crate) async fn publish(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    staff.require(MANAGERS)?;
+    let form: PublishForm = super::form(&body)?;
+    staff.check_csrf(&form.csrf)?;
+    let report = tokutei_policy::check::check(&form.source);
+    let policy = match (report.is_valid(), report.policy) {
+        (true, Some(p)) => p,
+        _ => return Err(AppError::BadRequest("the file no longer passes the check; preview it again".into())),
+    };
+    let digest = PolicyDigest::of(&policy);
+    if digest.0 != form.digest {
+        return Err(AppError::BadRequest("the file differs from the previewed one; preview it again".into()));
+    }
+    let id = staff.principal.id.clone();
+    let new = NewPolicyVersion {
+        digest: digest.clone(),
+        source: form.source,
+        effective: policy.effective_date(),
+        published_by: id.clone(),
+        published_at: jiff::Timestamp::now(),
+    };
+    let version = state.blocking(move |b| b.publish_policy(new)).await.map_err(|e| match e {
+        AppError::Internal(m) if m.contains("already") => AppError::BadRequest(m),
+        other => other,
+    })?;
+    state
+        .audit_admin(
+            Actor::Staff(id),
+            AdminAction::PolicyPublished,
+            format!("policy/v{}", version.number),
+            vec![("effective".into(), version.effective.to_string()), ("digest".into(), digest.0)],
+        )
+        .await?;
+    Ok(Redirect::to("/admin/policy").into_response())
+}
