@@ -681,11 +681,26 @@ impl AccessService {
         let mut call = call.clone();
         call.action = Action::Read;
         call.subscribers = candidates.into_iter().take(MAX_SUBSCRIBERS).collect();
-        let decided = self.decide(&call, active.as_deref(), &principal, None, None)?;
-        let indexes = self.audit(&call, active.as_deref(), &principal, &decided)?;
-        outcome = outcome_skeleton(active.as_deref(), &call.purpose, &decided, &indexes);
+        outcome = self.decide_and_audit(&call, active.as_deref(), &principal, None, None)?.1;
         outcome.subscribers.retain(|s| s.items.iter().all(|i| i.allowed));
         Ok(outcome)
+    }
+
+    /// The common first half of every use: decide each (subscriber, category) and append the
+    /// audit entries, waiting until they are durable. Nothing is read or written before this
+    /// returns.
+    fn decide_and_audit(
+        &self,
+        call: &AccessCall,
+        active: Option<&Active>,
+        principal: &Cached,
+        recipient: Option<&str>,
+        export_approval: Option<&str>,
+    ) -> AccessResult<(Vec<Decided>, AccessOutcome)> {
+        let decided = self.decide(call, active, principal, recipient, export_approval)?;
+        let indexes = self.audit(call, active, principal, &decided)?;
+        let outcome = outcome_skeleton(active, &call.purpose, &decided, &indexes);
+        Ok((decided, outcome))
     }
 
     /// Read (or export) values: decide, audit durably, then decrypt the allowed values.
@@ -700,11 +715,14 @@ impl AccessService {
         let active = self.active(fresh)?;
         let principal = self.principal(&call.principal, fresh)?;
         let recipient = self.recipient(call)?;
-        let decided =
-            self.decide(call, active.as_deref(), &principal, recipient.as_deref(), call.export_approval.as_deref())?;
-        let indexes = self.audit(call, active.as_deref(), &principal, &decided)?;
+        let (decided, mut outcome) = self.decide_and_audit(
+            call,
+            active.as_deref(),
+            &principal,
+            recipient.as_deref(),
+            call.export_approval.as_deref(),
+        )?;
         // From here on every decision is durable in the ledger.
-        let mut outcome = outcome_skeleton(active.as_deref(), &call.purpose, &decided, &indexes);
         let mut provisions = Vec::new();
         for (Decided { subscriber, decisions, consent_proof: proof, key }, out) in
             decided.iter().zip(outcome.subscribers.iter_mut())
@@ -832,9 +850,7 @@ impl AccessService {
         let fresh = self.freshness(call.now)?;
         let active = self.active(fresh)?;
         let principal = self.principal(&call.principal, fresh)?;
-        let decided = self.decide(&call, active.as_deref(), &principal, None, None)?;
-        let indexes = self.audit(&call, active.as_deref(), &principal, &decided)?;
-        let mut outcome = outcome_skeleton(active.as_deref(), &call.purpose, &decided, &indexes);
+        let (decided, mut outcome) = self.decide_and_audit(&call, active.as_deref(), &principal, None, None)?;
         let (Some(active), Some(Decided { subscriber, decisions, .. })) = (active.as_deref(), decided.first()) else {
             return Ok(outcome);
         };
@@ -905,9 +921,7 @@ impl AccessService {
         let fresh = self.freshness(call.now)?;
         let active = self.active(fresh)?;
         let principal = self.principal(&call.principal, fresh)?;
-        let decided = self.decide(call, active.as_deref(), &principal, None, None)?;
-        let indexes = self.audit(call, active.as_deref(), &principal, &decided)?;
-        let mut outcome = outcome_skeleton(active.as_deref(), &call.purpose, &decided, &indexes);
+        let (decided, mut outcome) = self.decide_and_audit(call, active.as_deref(), &principal, None, None)?;
         for (Decided { subscriber, decisions, .. }, out) in decided.iter().zip(outcome.subscribers.iter_mut()) {
             if !decisions.is_empty() && decisions.iter().all(|d| d.allowed) {
                 self.stores.erase_subscriber(subscriber, call.now)?;
