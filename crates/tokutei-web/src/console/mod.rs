@@ -132,30 +132,41 @@ pub(crate) fn console_page(who: Option<Console<'_>>, title: &str, body: Markup) 
     }
 }
 
-/// Uses per purpose today: (purpose, allowed, denied).
-fn tally_today(state_entries: Vec<tokutei_ledger::Entry>) -> Vec<(String, u64, u64)> {
+/// Today's uses: per purpose (purpose, allowed, denied), and denials per reason code
+/// (reason, 0, denied decisions carrying it). Counts are decisions: subscriber × category.
+type Tally = Vec<(String, u64, u64)>;
+
+fn tally_today(entries: Vec<tokutei_ledger::Entry>) -> (Tally, Tally) {
     let mut by_purpose: std::collections::BTreeMap<String, (u64, u64)> = std::collections::BTreeMap::new();
-    for entry in state_entries {
+    let mut by_reason: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for entry in entries {
         if let Event::Access(a) = entry.event {
-            let slot = by_purpose.entry(a.purpose).or_default();
             let n = a.categories.len().max(1) as u64 * a.subscribers.len().max(1) as u64;
+            let slot = by_purpose.entry(a.purpose).or_default();
             match a.decision {
                 Decision::Allow => slot.0 += n,
-                Decision::Deny => slot.1 += n,
+                Decision::Deny => {
+                    slot.1 += n;
+                    for reason in a.reasons {
+                        *by_reason.entry(reason).or_default() += n;
+                    }
+                }
             }
         }
     }
-    by_purpose.into_iter().map(|(p, (a, d))| (p, a, d)).collect()
+    let mut reasons: Tally = by_reason.into_iter().map(|(r, d)| (r, 0, d)).collect();
+    reasons.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    (by_purpose.into_iter().map(|(p, (a, d))| (p, a, d)).collect(), reasons)
 }
 
 /// A horizontal bar chart of allowed and denied uses per purpose, as inline SVG (no script,
 /// no inline style: colours come from presentation attributes).
-fn chart(rows: &[(String, u64, u64)]) -> Markup {
+fn chart(id: &str, title: &str, rows: &[(String, u64, u64)]) -> Markup {
     let max = rows.iter().map(|(_, a, d)| a + d).max().unwrap_or(0).max(1);
     let height = 28 * rows.len() as u32 + 10;
     html! {
-        svg.chart role="img" aria-labelledby="chart-title" viewBox=(format!("0 0 640 {height}")) width="100%" {
-            title #chart-title { "本日の利用目的別の利用件数（許可・拒否）" }
+        svg.chart role="img" aria-labelledby=(id) viewBox=(format!("0 0 640 {height}")) width="100%" {
+            title id=(id) { (title) }
             @for (i, (purpose, allowed, denied)) in rows.iter().enumerate() {
                 @let y = 10 + 28 * i as u64;
                 @let wa = 400 * allowed / max;
@@ -193,7 +204,7 @@ async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result
             Ok((size, checkpoint, entries))
         })
         .await?;
-    let rows = tally_today(entries);
+    let (rows, reasons) = tally_today(entries);
     let (allowed, denied) = rows.iter().fold((0, 0), |(a, d), (_, x, y)| (a + x, d + y));
     let body = html! {
         h1 { "ダッシュボード" span.en lang="en" { "Dashboard" } }
@@ -203,13 +214,28 @@ async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result
             @if rows.is_empty() {
                 p.note { "本日の利用はまだありません。" span lang="en" { " No uses yet today." } }
             } @else {
-                (chart(&rows))
+                (chart("chart-purposes", "本日の利用目的別の利用件数（許可・拒否）", &rows))
                 table {
                     caption { "利用目的別 / By purpose" }
                     thead { tr { th scope="col" { "利用目的 Purpose" } th scope="col" { "許可 Allowed" } th scope="col" { "拒否 Denied" } } }
                     tbody {
                         @for (purpose, a, d) in &rows {
                             tr { th scope="row" { (purpose) } td { (a) } td { (d) } }
+                        }
+                    }
+                }
+            }
+        }
+        @if !reasons.is_empty() {
+            section aria-labelledby="denials" {
+                h2 #denials { "本日の拒否の理由" span.en lang="en" { "Denials today by reason" } }
+                (chart("chart-reasons", "本日の拒否の理由別件数", &reasons))
+                table {
+                    caption { "理由別 / By reason" }
+                    thead { tr { th scope="col" { "理由 Reason" } th scope="col" { "件数 Decisions" } } }
+                    tbody {
+                        @for (reason, _, n) in &reasons {
+                            tr { th scope="row" { code { (reason) } } td { (n) } }
                         }
                     }
                 }
@@ -281,4 +307,38 @@ async fn staff_page(State(state): State<AppState>, staff: StaffSession) -> Resul
         }
     };
     Ok(console_page(Some(Console::of(&staff)), "取扱者", body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use tokutei_ledger::{AccessEvent, Action, Actor, Decision, Entry, RequestMeta};
+
+    fn access(purpose: &str, decision: Decision, categories: usize, reasons: &[&str]) -> Entry {
+        Entry::access(
+            jiff::Timestamp::now(),
+            Actor::Staff("op".into()),
+            AccessEvent {
+                action: Action::Read,
+                purpose: purpose.into(),
+                subscribers: vec!["S1".into()],
+                categories: (0..categories).map(|i| format!("c{i}")).collect(),
+                decision,
+                reasons: reasons.iter().map(|r| r.to_string()).collect(),
+                rules: vec![],
+                policy_digest: [0; 32],
+                request: RequestMeta::default(),
+            },
+        )
+    }
+
+    #[test]
+    fn today_counts_decisions_per_purpose_and_denials_per_reason() {
+        let (purposes, reasons) = super::tally_today(vec![
+            access("support", Decision::Allow, 3, &[]),
+            access("support", Decision::Deny, 1, &["outside_data_range"]),
+            access("marketing", Decision::Deny, 2, &["opted_out", "outside_data_range"]),
+        ]);
+        assert_eq!(purposes, vec![("marketing".to_string(), 0, 2), ("support".to_string(), 3, 1)]);
+        assert_eq!(reasons, vec![("outside_data_range".to_string(), 0, 3), ("opted_out".to_string(), 0, 2)]);
+    }
 }
