@@ -39,6 +39,12 @@ pub struct Grants {
     pub zones: Vec<String>,
 }
 
+/// Whether `id` is a valid principal id: 1–64 ASCII letters, digits, `-`, `_`, `.` (the
+/// one rule the CLI and the API both apply).
+pub fn valid_principal_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// A principal to register.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPrincipal {

@@ -229,10 +229,7 @@ async fn create_staff(
         return Err(AppError::Forbidden("only the chief manager and responsible persons register staff".into()).into());
     }
     let body: NewStaffBody = parse_body(&body)?;
-    let valid = !body.id.is_empty()
-        && body.id.len() <= 64
-        && body.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if !valid {
+    if !tokutei_store::staff::valid_principal_id(&body.id) {
         return Err(AppError::BadRequest(format!("`id` `{}`: use 1–64 letters, digits, `-`, `_`, `.`", body.id)).into());
     }
     let service: Arc<AccessService> = state.access_service()?;

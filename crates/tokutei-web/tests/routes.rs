@@ -164,12 +164,18 @@ async fn send(site: &Site, method: &str, path: &str, caller: &Caller) -> Reply {
         }
     }
     let response = site.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
-    let status = response.status();
-    let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
-    let set_cookies =
-        response.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    Reply { status, location, body: String::from_utf8_lossy(&bytes).into_owned(), set_cookies }
+    Reply::of(response).await
+}
+
+impl Reply {
+    async fn of(response: axum::response::Response) -> Reply {
+        let status = response.status();
+        let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
+        let set_cookies =
+            response.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply { status, location, body: String::from_utf8_lossy(&bytes).into_owned(), set_cookies }
+    }
 }
 
 fn signed_in_redirect(reply: &Reply) -> bool {
@@ -272,12 +278,7 @@ async fn sign_in(site: &Site, id: &str, password: &str, totp: &str) -> Reply {
         )
         .await
         .unwrap();
-    let status = response.status();
-    let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
-    let set_cookies =
-        response.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    Reply { status, location, body: String::from_utf8_lossy(&bytes).into_owned(), set_cookies }
+    Reply::of(response).await
 }
 
 fn admin_actions(site: &Site) -> Vec<(AdminAction, String)> {
@@ -393,10 +394,7 @@ async fn post_form(site: &Site, caller: &Caller, path: &str, fields: &[(&str, &s
         )
         .await
         .unwrap();
-    let status = response.status();
-    let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    Reply { status, location, body: String::from_utf8_lossy(&bytes).into_owned(), set_cookies: vec![] }
+    Reply::of(response).await
 }
 
 #[tokio::test]

@@ -106,10 +106,6 @@ fn parse_role(text: &str) -> Result<Role, String> {
         .map_err(|_| format!("`{text}` is not a role; use chief_manager, responsible_person, handler or auditor"))
 }
 
-fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 impl GrantFlags {
     fn parse(&self) -> anyhow::Result<Grants> {
         let mut data_range = Vec::new();
@@ -291,7 +287,7 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
             Ok(Report::new(human, serde_json::json!({ "id": p.id, "principal": p, "tokens": tokens })))
         }
         StaffCommand::Add(args) => {
-            if !valid_id(&args.id) {
+            if !tokutei_store::staff::valid_principal_id(&args.id) {
                 bail!("`{}` is not a valid principal id: use 1–64 letters, digits, `-`, `_`, `.`", args.id);
             }
             let grants = args.grants.parse()?;
