@@ -1,5 +1,6 @@
-//! The audit ledger on PostgreSQL (`0002_ledger.sql`), with group commit per instance and
-//! any number of instances appending to one ledger.
+//! The audit ledger on PostgreSQL (`0002_ledger.sql`, partitioned by month in
+//! `0007_ledger_partitions.sql`), with group commit per instance and any number of instances
+//! appending to one ledger.
 //!
 //! Appenders hand their entries to one sequencer thread per [`PgLedger`], which owns its own
 //! connection. The sequencer takes everything pending (up to [`MAX_BATCH`] entries) and, in
@@ -15,7 +16,16 @@
 //! visible, and each statement of a READ COMMITTED transaction reads the latest committed
 //! state, so the size read after taking the lock is always the true one.
 //!
+//! Entries and their subscriber rows live in one partition per month (Japan time). Before a
+//! batch whose entries fall in a month it has not seen, the sequencer asks the database to
+//! make sure that month's partitions and the next month's exist (`tokutei_ledger_partition`),
+//! so appends never fail for lack of a partition and the DDL normally runs a month ahead.
+//! Every group commit also records its run of indexes and its time span in `ledger_batches`:
+//! the stored size is read there, a lookup by index reads only the partitions of its run's
+//! time span, and the table's exclusion constraint keeps indexes unique across partitions.
+//!
 //! Reads use pooled connections; scans and queries stream in index order, one page at a time.
+//! A query with a time range (`since`/`until`) reads only the partitions of that range.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -48,7 +58,25 @@ const CHECKPOINT_LOCK: i64 = 7_402_117_357;
 const FIRST_PAGE: u64 = 256;
 const MAX_PAGE: u64 = 8_192;
 
-const STORED_SIZE: &str = "SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_entries";
+const STORED_SIZE: &str =
+    "SELECT COALESCE((SELECT first_idx + size FROM ledger_batches ORDER BY first_idx DESC LIMIT 1), 0)";
+
+/// `columns` of the entries whose indexes are in the array `$1`, reading only the partitions
+/// of the time span of the group commits that stored them: the bounds come from subqueries
+/// (init plans), so the executor prunes the other partitions before it starts.
+fn by_index(columns: &str) -> String {
+    let span = |aggregate: &str, column: &str| {
+        format!(
+            "(SELECT {aggregate}(b.{column}) FROM unnest($1::bigint[]) AS w (idx) CROSS JOIN LATERAL
+                 (SELECT b.{column} FROM ledger_batches b WHERE b.first_idx <= w.idx ORDER BY b.first_idx DESC LIMIT 1) b)"
+        )
+    };
+    format!(
+        "SELECT {columns} FROM ledger_entries WHERE idx = ANY($1) AND time >= {} AND time <= {}",
+        span("MIN", "min_time"),
+        span("MAX", "max_time")
+    )
+}
 
 type Reply = SyncSender<StoreResult<Vec<Appended>>>;
 
@@ -69,7 +97,8 @@ impl PgLedger {
     /// Start the sequencer on a dedicated connection to `store`'s database.
     pub fn open(store: Arc<PgStore>) -> StoreResult<PgLedger> {
         let writer = Writer::connect(&store)?;
-        let mut sequencer = Sequencer { store: Arc::clone(&store), writer: Some(writer), range: None };
+        let mut sequencer =
+            Sequencer { store: Arc::clone(&store), writer: Some(writer), range: None, months: Vec::new() };
         let (tx, rx) = mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("ledger-sequencer".into())
@@ -98,9 +127,11 @@ struct Writer {
     client: Client,
     lock: Statement,
     size: Statement,
+    partition: Statement,
     entries: Statement,
     subjects: Statement,
     nodes: Statement,
+    batches: Statement,
 }
 
 impl Writer {
@@ -111,6 +142,7 @@ impl Writer {
         let mut prepare = |sql: &str| client.prepare(sql).map_err(backend);
         let lock = prepare("SELECT pg_advisory_xact_lock($1)")?;
         let size = prepare(STORED_SIZE)?;
+        let partition = prepare("SELECT lo, hi FROM tokutei_ledger_partition($1)")?;
         let entries = prepare(
             "INSERT INTO ledger_entries (idx, time, staff, purpose, decision, body, leaf)
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bytea[],
@@ -118,13 +150,16 @@ impl Writer {
         )?;
         // An entry may name a subscriber twice; its row is written once.
         let subjects = prepare(
-            "INSERT INTO ledger_subjects (subscriber, idx) SELECT * FROM unnest($1::text[], $2::bigint[])
+            "INSERT INTO ledger_subjects (subscriber, idx, time)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
              ON CONFLICT DO NOTHING",
         )?;
         let nodes = prepare(
             "INSERT INTO ledger_nodes (level, idx, hash) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
         )?;
-        Ok(Writer { client, lock, size, entries, subjects, nodes })
+        let batches =
+            prepare("INSERT INTO ledger_batches (first_idx, size, min_time, max_time) VALUES ($1, $2, $3, $4)")?;
+        Ok(Writer { client, lock, size, partition, entries, subjects, nodes, batches })
     }
 }
 
@@ -135,6 +170,8 @@ struct Sequencer {
     /// The tree's right edge as this instance last wrote or read it. Loaded inside the first
     /// write transaction, so a damaged ledger can still be opened for verification.
     range: Option<CompactRange>,
+    /// `[lo, hi)` of the months whose partitions (and the next month's) are known to exist.
+    months: Vec<(i64, i64)>,
 }
 
 impl Sequencer {
@@ -174,6 +211,8 @@ impl Sequencer {
                     // it is unknown): forget what this batch pushed, and the connection if
                     // it is gone. The next batch re-reads the stored size under the lock.
                     self.range = before;
+                    // A partition dropped behind this instance's back is made again.
+                    self.months.clear();
                     if lost || self.writer.as_ref().is_some_and(|w| w.client.is_closed()) {
                         self.writer = None;
                     }
@@ -192,6 +231,13 @@ impl Sequencer {
             Some(w) if !w.client.is_closed() => w,
             slot => slot.insert(Writer::connect(&self.store)?),
         };
+        // Partitions first, each in its own short transaction: never under the append lock.
+        for time in batch.iter().flat_map(|job| &job.entries).map(|entry| entry.time.as_microsecond()) {
+            if !self.months.iter().any(|&(lo, hi)| lo <= time && time < hi) {
+                let row = writer.client.query_one(&writer.partition, &[&time]).map_err(BatchFailure::before_commit)?;
+                self.months.push((get(&row, 0)?, get(&row, 1)?));
+            }
+        }
         // READ COMMITTED whatever the server's default: the size is read after the lock is
         // taken, in a snapshot that includes the previous holder's commit.
         let mut tx = writer
@@ -238,7 +284,11 @@ impl Sequencer {
             results.push(Ok(appended));
         }
 
-        if !rows.idx.is_empty() {
+        if let (Some(&first), Some(&min), Some(&max)) =
+            (rows.idx.first(), rows.time.iter().min(), rows.time.iter().max())
+        {
+            let size = rows.idx.len() as i64;
+            tx.execute(&writer.batches, &[&first, &size, &min, &max]).map_err(BatchFailure::before_commit)?;
             tx.execute(
                 &writer.entries,
                 &[&rows.idx, &rows.time, &rows.staff, &rows.purpose, &rows.decision, &rows.body, &rows.leaf],
@@ -246,7 +296,8 @@ impl Sequencer {
             .map_err(BatchFailure::before_commit)?;
         }
         if !rows.subject_idx.is_empty() {
-            tx.execute(&writer.subjects, &[&rows.subjects, &rows.subject_idx]).map_err(BatchFailure::before_commit)?;
+            tx.execute(&writer.subjects, &[&rows.subjects, &rows.subject_idx, &rows.subject_time])
+                .map_err(BatchFailure::before_commit)?;
         }
         if !rows.node_level.is_empty() {
             tx.execute(&writer.nodes, &[&rows.node_level, &rows.node_idx, &rows.node_hash])
@@ -289,6 +340,7 @@ struct Rows {
     leaf: Vec<Vec<u8>>,
     subjects: Vec<String>,
     subject_idx: Vec<i64>,
+    subject_time: Vec<i64>,
     node_level: Vec<i64>,
     node_idx: Vec<i64>,
     node_hash: Vec<Vec<u8>>,
@@ -297,8 +349,9 @@ struct Rows {
 impl Rows {
     fn push_entry(&mut self, index: u64, entry: &Entry, body: Vec<u8>, leaf: Hash) -> StoreResult<()> {
         let idx = bigint(index)?;
+        let time = entry.time.as_microsecond();
         self.idx.push(idx);
-        self.time.push(entry.time.as_microsecond());
+        self.time.push(time);
         self.staff.push(entry.staff().map(str::to_owned));
         self.purpose.push(entry.purpose().map(str::to_owned));
         self.decision.push(entry.decision().map(decision_code));
@@ -307,6 +360,7 @@ impl Rows {
         for subscriber in entry.subscribers() {
             self.subjects.push(subscriber.clone());
             self.subject_idx.push(idx);
+            self.subject_time.push(time);
         }
         Ok(())
     }
@@ -358,7 +412,7 @@ fn read_nodes(
         }
     }
     if !leaves.is_empty() {
-        for row in query("SELECT idx, leaf FROM ledger_entries WHERE idx = ANY($1)", &[&leaves]).map_err(backend)? {
+        for row in query(&by_index("idx, leaf"), &[&leaves]).map_err(backend)? {
             let hash: &[u8] = get(&row, 1)?;
             found.insert(NodeId::new(0, u64_col(&row, 0)?), hash_of(hash));
         }
@@ -443,6 +497,78 @@ impl PgLedger {
     }
 }
 
+/// Statement arguments, owned.
+type Args = Vec<Box<dyn ToSql + Sync>>;
+
+/// The statement of `query` (its last two parameters are the first index and the page size,
+/// after the returned arguments) and the first index; `None` when nothing can match.
+///
+/// Time bounds are put on both tables, and a subject row is joined on the entry's time as
+/// well as its index, so the planner keeps only the partitions of the period on both sides.
+fn query_sql(query: &LedgerQuery) -> Option<(String, Args, u64)> {
+    let from = query.from_index.unwrap_or(0);
+    i64::try_from(from).ok()?;
+    let mut sql = String::from("SELECT e.idx, e.body, e.leaf FROM ledger_entries e");
+    let mut args: Args = Vec::new();
+    let mut times = vec!["e.time"];
+    if let Some(subscriber) = &query.subscriber {
+        args.push(Box::new(subscriber.clone()));
+        sql.push_str(&format!(
+            " JOIN ledger_subjects s ON s.idx = e.idx AND s.time = e.time AND s.subscriber = ${}",
+            args.len()
+        ));
+        times.push("s.time");
+    }
+    sql.push_str(" WHERE TRUE");
+    let mut filter = |columns: &[&str], op: &str, value: Box<dyn ToSql + Sync>| {
+        args.push(value);
+        for column in columns {
+            sql.push_str(&format!(" AND {column} {op} ${}", args.len()));
+        }
+    };
+    if let Some(staff) = &query.staff {
+        filter(&["e.staff"], "=", Box::new(staff.clone()));
+    }
+    if let Some(purpose) = &query.purpose {
+        filter(&["e.purpose"], "=", Box::new(purpose.clone()));
+    }
+    if let Some(decision) = query.decision {
+        filter(&["e.decision"], "=", Box::new(decision_code(decision)));
+    }
+    if let Some(since) = query.since {
+        filter(&times, ">=", Box::new(since.as_microsecond()));
+    }
+    if let Some(until) = query.until {
+        filter(&times, "<", Box::new(until.as_microsecond()));
+    }
+    sql.push_str(&format!(" AND e.idx >= ${} ORDER BY e.idx LIMIT ${}", args.len() + 1, args.len() + 2));
+    Some((sql, args, from))
+}
+
+impl PgLedger {
+    /// The server's plan for the first page of `query` (`EXPLAIN`, without costs), one line
+    /// per string: shows which partitions the query reads.
+    pub fn explain_query(&self, query: &LedgerQuery) -> StoreResult<Vec<String>> {
+        let Some((sql, args, from)) = query_sql(query) else {
+            return Ok(Vec::new());
+        };
+        let (from, page) = (bigint(from)?, bigint(query.limit.unwrap_or(FIRST_PAGE).min(FIRST_PAGE))?);
+        let mut params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
+        params.push(&from);
+        params.push(&page);
+        let rows = self.store.conn()?.query(&format!("EXPLAIN (COSTS OFF) {sql}"), &params).map_err(backend)?;
+        rows.iter().map(|row| get(row, 0)).collect()
+    }
+
+    /// The plan of reading entry `index` as it ran (`EXPLAIN ANALYZE`, without costs or
+    /// timings): partitions pruned at run time show as never executed.
+    pub fn explain_entry(&self, index: u64) -> StoreResult<Vec<String>> {
+        let sql = format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {}", by_index("idx, body, leaf"));
+        let rows = self.store.conn()?.query(&sql, &[&vec![bigint(index)?]]).map_err(backend)?;
+        rows.iter().map(|row| get(row, 0)).collect()
+    }
+}
+
 impl LedgerStore for PgLedger {
     fn append_batch(&self, entries: &[Entry]) -> StoreResult<Vec<Appended>> {
         if entries.is_empty() {
@@ -472,11 +598,7 @@ impl LedgerStore for PgLedger {
         let Ok(index) = i64::try_from(index) else {
             return Ok(None);
         };
-        let row = self
-            .store
-            .conn()?
-            .query_opt("SELECT idx, body, leaf FROM ledger_entries WHERE idx = $1", &[&index])
-            .map_err(backend)?;
+        let row = self.store.conn()?.query_opt(&by_index("idx, body, leaf"), &[&vec![index]]).map_err(backend)?;
         row.as_ref().map(stored_entry).transpose()
     }
 
@@ -494,37 +616,9 @@ impl LedgerStore for PgLedger {
     }
 
     fn query_entries(&self, query: &LedgerQuery, visit: Visit<'_>) -> StoreResult<()> {
-        let mut sql = String::from("SELECT e.idx, e.body, e.leaf FROM ledger_entries e");
-        let mut args: Vec<Box<dyn ToSql + Sync>> = Vec::new();
-        if let Some(subscriber) = &query.subscriber {
-            args.push(Box::new(subscriber.clone()));
-            sql.push_str(&format!(" JOIN ledger_subjects s ON s.idx = e.idx AND s.subscriber = ${}", args.len()));
-        }
-        sql.push_str(" WHERE TRUE");
-        let mut filter = |column: &str, op: &str, value: Box<dyn ToSql + Sync>| {
-            args.push(value);
-            sql.push_str(&format!(" AND {column} {op} ${}", args.len()));
-        };
-        if let Some(staff) = &query.staff {
-            filter("e.staff", "=", Box::new(staff.clone()));
-        }
-        if let Some(purpose) = &query.purpose {
-            filter("e.purpose", "=", Box::new(purpose.clone()));
-        }
-        if let Some(decision) = query.decision {
-            filter("e.decision", "=", Box::new(decision_code(decision)));
-        }
-        if let Some(since) = query.since {
-            filter("e.time", ">=", Box::new(since.as_microsecond()));
-        }
-        if let Some(until) = query.until {
-            filter("e.time", "<", Box::new(until.as_microsecond()));
-        }
-        let from = query.from_index.unwrap_or(0);
-        if i64::try_from(from).is_err() {
+        let Some((sql, args, from)) = query_sql(query) else {
             return Ok(());
-        }
-        sql.push_str(&format!(" AND e.idx >= ${} ORDER BY e.idx LIMIT ${}", args.len() + 1, args.len() + 2));
+        };
         self.pages(&sql, &args, from, query.limit, visit)
     }
 

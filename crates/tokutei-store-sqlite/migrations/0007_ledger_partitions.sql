@@ -1,0 +1,8 @@
+-- Named like PostgreSQL's `0007_ledger_partitions`, which partitions the audit ledger by
+-- month; an embedded SQLite database has no partitions and needs nothing new here.
+--
+-- The queries that migration serves are already indexed by `0002_ledger`: one subscriber's
+-- entries come from ledger_subjects' (subscriber, idx) key in index order and are filtered
+-- on the entry's time through the rowid lookup; staff, purpose and decision have their
+-- (column, idx) indexes, periods the time index; a lookup by index is the rowid itself.
+-- Deliberately a no-op (comments only), so the two backends keep the same list of migrations.
