@@ -12,9 +12,9 @@ use tokutei_access::{AccessService, KeyAccess};
 use tokutei_crypto::DataKey;
 use tokutei_gateway::Deployment;
 use tokutei_store::vault::WrappedDataKey;
-use tokutei_store_sqlite::SqliteStore;
 
 use crate::audit_log::AuditLog;
+use crate::backend::Database;
 use crate::data_dir::DataDir;
 use crate::keyring::Keyring;
 
@@ -70,7 +70,13 @@ fn read_cedar_dir(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 /// The access service of `data` on `store`, auditing into `audit`'s ledger.
-pub fn open_service(data: &DataDir, store: Arc<SqliteStore>, audit: &AuditLog) -> anyhow::Result<AccessService> {
+pub fn open_service(data: &DataDir, store: &Database, audit: &AuditLog) -> anyhow::Result<AccessService> {
     let keyring = Keyring::open_or_create(data)?;
-    Ok(AccessService::new(store, audit.shared_ledger(), Arc::new(keyring), deployment(data)?, extra_cedar(data)?))
+    Ok(AccessService::new(
+        store.store(),
+        audit.shared_ledger(),
+        Arc::new(keyring),
+        deployment(data)?,
+        extra_cedar(data)?,
+    ))
 }

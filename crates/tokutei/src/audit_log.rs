@@ -1,5 +1,5 @@
-//! Opening the audit ledger of a data directory: the SQLite ledger (with its group-commit
-//! sequencer), the checkpoint signing key `keys/checkpoint.ed25519` (a C2SP signer key,
+//! Opening the audit ledger of a data directory: the backend's ledger (SQLite or PostgreSQL,
+//! each with its group-commit sequencer), the checkpoint signing key `keys/checkpoint.ed25519` (a C2SP signer key,
 //! created 0600 on first use, refused when others can read it), and the log's origin line
 //! (`tokutei.local/<random id>`, kept in `ledger-origin`).
 //!
@@ -15,9 +15,10 @@ use anyhow::{Context, bail};
 use jiff::Timestamp;
 use rand_core::{OsRng, RngCore};
 use tokutei_ledger::{Actor, AdminAction, AdminEvent, Checkpoint, CheckpointSigner, CheckpointVerifier, Entry, Hash};
+use tokutei_store::StoreError;
 use tokutei_store::ledger::{Appended, LedgerStore, StoredCheckpoint};
-use tokutei_store_sqlite::{SqliteLedger, SqliteStore};
 
+use crate::backend::Database;
 use crate::data_dir::{DataDir, read_secret_file, write_secret_file};
 
 /// The checkpoint signing key file, under `keys/`.
@@ -26,32 +27,37 @@ pub const KEY_FILE: &str = "checkpoint.ed25519";
 pub const ORIGIN_FILE: &str = "ledger-origin";
 
 /// The audit ledger of one data directory.
-#[derive(Debug)]
 pub struct AuditLog {
-    ledger: Arc<SqliteLedger>,
+    ledger: Arc<dyn LedgerStore>,
     signer: CheckpointSigner,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog").field("origin", &self.origin()).finish_non_exhaustive()
+    }
 }
 
 impl AuditLog {
     /// Open the ledger of an initialised data directory.
     pub fn open(data: &DataDir) -> anyhow::Result<AuditLog> {
-        let store = Arc::new(data.open_store()?);
-        AuditLog::open_with_store(data, store)
+        let store = data.open_store()?;
+        AuditLog::open_with_store(data, &store)
     }
 
     /// Open the ledger on an already open store (the server shares one).
-    pub fn open_with_store(data: &DataDir, store: Arc<SqliteStore>) -> anyhow::Result<AuditLog> {
+    pub fn open_with_store(data: &DataDir, store: &Database) -> anyhow::Result<AuditLog> {
         let signer = load_or_create_signer(data)?;
-        let ledger = Arc::new(SqliteLedger::open(store).context("cannot open the audit ledger")?);
+        let ledger = store.ledger().context("cannot open the audit ledger")?;
         Ok(AuditLog { ledger, signer })
     }
 
-    pub fn ledger(&self) -> &SqliteLedger {
-        &self.ledger
+    pub fn ledger(&self) -> &dyn LedgerStore {
+        self.ledger.as_ref()
     }
 
     /// The ledger, shared (for the server's read-only endpoints).
-    pub fn shared_ledger(&self) -> Arc<SqliteLedger> {
+    pub fn shared_ledger(&self) -> Arc<dyn LedgerStore> {
         Arc::clone(&self.ledger)
     }
 
@@ -84,7 +90,9 @@ impl AuditLog {
     }
 
     /// The latest checkpoint, signing a fresh one first when entries were added since (or
-    /// when there is none yet).
+    /// when there is none yet). Several instances on one database may race here: the store
+    /// takes their checkpoints one at a time and refuses one that would go back, and then
+    /// the newer one another instance stored is the answer.
     pub fn checkpoint(&self) -> anyhow::Result<StoredCheckpoint> {
         let size = self.ledger.tree_size()?;
         if let Some(latest) = self.ledger.latest_checkpoint()?
@@ -92,15 +100,21 @@ impl AuditLog {
         {
             return Ok(latest);
         }
-        self.sign_checkpoint(size)
+        match self.sign_checkpoint(size) {
+            Err(StoreError::Conflict(why)) => match self.ledger.latest_checkpoint()? {
+                Some(latest) if latest.size >= size => Ok(latest),
+                _ => Err(StoreError::Conflict(why).into()),
+            },
+            other => Ok(other?),
+        }
     }
 
     /// Sign and store a checkpoint of the tree at `size`.
-    pub fn sign_checkpoint(&self, size: u64) -> anyhow::Result<StoredCheckpoint> {
+    fn sign_checkpoint(&self, size: u64) -> Result<StoredCheckpoint, StoreError> {
         let head = self.ledger.tree_head_at(size)?;
         let now = Timestamp::now();
         let note = self.signer.sign(&Checkpoint::new(self.origin(), head, Some(now)));
-        Ok(self.ledger.add_checkpoint(size, &note, now)?)
+        self.ledger.add_checkpoint(size, &note, now)
     }
 }
 

@@ -1,5 +1,7 @@
 //! The data directory (`--data DIR`, env `TOKUTEI_DATA`): the embedded SQLite database, the
-//! key files (checkpoint signing key, key-encryption keys) and deployment configuration.
+//! key files (checkpoint signing key, key-encryption keys) and deployment configuration. With
+//! `--database-url` the database is PostgreSQL and the directory holds keys and configuration
+//! only ([`crate::backend`]).
 //!
 //! Key files are created with mode 0600 and refused when others can read them.
 
@@ -8,7 +10,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use tokutei_store_sqlite::SqliteStore;
+
+use crate::backend::{Database, DatabaseUrl};
 
 /// File name of the embedded database inside the data directory.
 pub const DATABASE_FILE: &str = "tokutei.sqlite3";
@@ -16,11 +19,25 @@ pub const DATABASE_FILE: &str = "tokutei.sqlite3";
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    /// PostgreSQL instead of the embedded database.
+    database_url: Option<DatabaseUrl>,
 }
 
 impl DataDir {
     pub fn new(root: impl Into<PathBuf>) -> DataDir {
-        DataDir { root: root.into() }
+        DataDir { root: root.into(), database_url: None }
+    }
+
+    /// The data directory of a deployment whose database is PostgreSQL at `url` (or the
+    /// embedded one when `None`).
+    pub fn with_database_url(mut self, url: Option<DatabaseUrl>) -> DataDir {
+        self.database_url = url;
+        self
+    }
+
+    /// Whether the database is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.is_some()
     }
 
     pub fn root(&self) -> &Path {
@@ -35,8 +52,24 @@ impl DataDir {
         self.root.join("keys")
     }
 
+    /// Whether `init` (or `demo`) prepared this directory: the embedded database exists, or —
+    /// on PostgreSQL — the checkpoint signing key does and no embedded database (the keys
+    /// belong to one database).
     pub fn is_initialised(&self) -> bool {
-        self.database_path().is_file()
+        match self.database_url {
+            Some(_) => self.has_keys() && !self.database_path().exists(),
+            None => self.database_path().is_file(),
+        }
+    }
+
+    /// Whether anything of a deployment is here (an embedded database or keys), whichever
+    /// backend it uses: `init` and `demo` start only where nothing is.
+    pub fn is_in_use(&self) -> bool {
+        self.database_path().exists() || self.has_keys()
+    }
+
+    fn has_keys(&self) -> bool {
+        self.keys_dir().join(crate::audit_log::KEY_FILE).is_file()
     }
 
     /// Create the directory tree (for `init` and `demo`).
@@ -48,21 +81,31 @@ impl DataDir {
     }
 
     /// Open the store of an initialised data directory.
-    pub fn open_store(&self) -> anyhow::Result<SqliteStore> {
+    pub fn open_store(&self) -> anyhow::Result<Database> {
         if !self.is_initialised() {
-            bail!(
-                "data directory `{}` is not initialised; run `tokutei init --data {}` first",
-                self.root.display(),
-                self.root.display()
-            );
+            let root = self.root.display();
+            if self.is_postgres() && self.database_path().exists() {
+                bail!(
+                    "data directory `{root}` belongs to an embedded SQLite deployment; omit `--database-url`, or copy it to PostgreSQL with `tokutei migrate-store`"
+                );
+            }
+            if !self.is_postgres() && self.has_keys() {
+                bail!(
+                    "data directory `{root}` holds keys but no embedded database (a PostgreSQL deployment?); pass `--database-url` or set `TOKUTEI_DATABASE_URL`"
+                );
+            }
+            bail!("data directory `{root}` is not initialised; run `tokutei init --data {root}` first");
         }
         self.open_or_create_store()
     }
 
-    /// Open the store, creating the database if needed.
-    pub fn open_or_create_store(&self) -> anyhow::Result<SqliteStore> {
-        SqliteStore::open(&self.database_path())
-            .with_context(|| format!("cannot open the database in `{}`", self.root.display()))
+    /// Open the store, creating the database (or the PostgreSQL schema) if needed.
+    pub fn open_or_create_store(&self) -> anyhow::Result<Database> {
+        match &self.database_url {
+            Some(url) => Database::postgres(url),
+            None => Database::sqlite(&self.database_path())
+                .with_context(|| format!("cannot open the database in `{}`", self.root.display())),
+        }
     }
 }
 

@@ -247,7 +247,7 @@ pub struct Opened {
 /// Decrypt a subscriber's values (current only unless `history`). Every value that does not
 /// authenticate (altered, moved between rows, blob hash mismatch) is reported, never skipped.
 pub fn open_values(
-    store: &impl VaultStore,
+    store: &(impl VaultStore + ?Sized),
     keyring: &Keyring,
     subscriber: &str,
     history: bool,

@@ -4,6 +4,7 @@
 
 mod access;
 mod audit_log;
+mod backend;
 mod cli;
 mod data_dir;
 mod keyring;

@@ -10,8 +10,8 @@
 use std::io::Read;
 
 use tokutei_policy::Policy;
-use tokutei_store_sqlite::SqliteStore;
 
+use crate::backend::Store;
 use crate::cli::subscribers::{self, ImportSummary};
 use crate::keyring::Keyring;
 
@@ -287,7 +287,7 @@ impl Read for SynthReader {
 /// Generate `n` synthetic subscribers from `seed` and import them through the CSV import path.
 #[allow(dead_code, reason = "called by `tokutei demo` and the import benchmark")]
 pub fn populate(
-    store: &SqliteStore,
+    store: &dyn Store,
     keyring: &Keyring,
     policy: &Policy,
     policy_version: u32,
@@ -330,7 +330,7 @@ mod bench {
     use std::io::Read;
     use std::time::Instant;
 
-    use tokutei_store::{NewPolicyVersion, PolicyStore};
+    use tokutei_store::NewPolicyVersion;
 
     use super::*;
     use crate::data_dir::DataDir;
@@ -366,7 +366,7 @@ mod bench {
         let keyring = Keyring::open_or_create(&data).unwrap();
 
         let started = Instant::now();
-        let summary = populate(&store, &keyring, &policy, 1, n, 42, false).unwrap();
+        let summary = populate(&*store, &keyring, &policy, 1, n, 42, false).unwrap();
         let vault_secs = started.elapsed().as_secs_f64();
         let rss_after_vault = peak_rss_kib();
 

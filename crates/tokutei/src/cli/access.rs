@@ -4,17 +4,15 @@
 //! `tokutei contract …` (suspend, terminate, reactivate); `tokutei exports …` (export
 //! requests and their approval). Denials exit 1.
 
-use std::sync::Arc;
-
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use tokutei_access::{AccessCall, AccessOutcome, NewPlainValue, WriteCall};
 use tokutei_ledger::{Action, Actor};
 use tokutei_policy::{AcquisitionMethod, Channel, Date};
-use tokutei_store::consent::{Choice, ConsentStore, NewConsent};
-use tokutei_store::staff::{ExportStore, NewExportRequest};
-use tokutei_store::vault::{Contract, ContractState, Provenance, Source, VaultStore};
+use tokutei_store::consent::{Choice, NewConsent};
+use tokutei_store::staff::NewExportRequest;
+use tokutei_store::vault::{Contract, ContractState, Provenance, Source};
 
 use crate::audit_log::AuditLog;
 use crate::cli::GlobalArgs;
@@ -119,9 +117,9 @@ impl CallArgs {
 
 pub fn run(global: &GlobalArgs, args: AccessArgs) -> anyhow::Result<Report> {
     let data = global.data_dir();
-    let store = Arc::new(data.open_store()?);
-    let audit = AuditLog::open_with_store(&data, Arc::clone(&store))?;
-    let service = crate::access::open_service(&data, store, &audit)?;
+    let store = data.open_store()?;
+    let audit = AuditLog::open_with_store(&data, &store)?;
+    let service = crate::access::open_service(&data, &store, &audit)?;
     if let Some(AccessSub::Explain(args)) = args.explain {
         let call = args.call()?;
         let explanation = service.explain(&call)?;
@@ -254,11 +252,11 @@ fn parse_choice(text: &str) -> Result<Choice, String> {
 
 pub fn consent(global: &GlobalArgs, cmd: ConsentCommand) -> anyhow::Result<Report> {
     let data = global.data_dir();
-    let store = Arc::new(data.open_store()?);
+    let store = data.open_store()?;
     match cmd {
         ConsentCommand::Record { subscriber, purpose, choice, channel, notice_version, recorded_by, evidence } => {
-            let audit = AuditLog::open_with_store(&data, Arc::clone(&store))?;
-            let service = crate::access::open_service(&data, Arc::clone(&store), &audit)?;
+            let audit = AuditLog::open_with_store(&data, &store)?;
+            let service = crate::access::open_service(&data, &store, &audit)?;
             let now = Timestamp::now();
             let notice = match notice_version {
                 Some(n) => n,
@@ -332,7 +330,7 @@ pub enum ContractCommand {
 
 pub fn contract(global: &GlobalArgs, cmd: ContractCommand) -> anyhow::Result<Report> {
     let data = global.data_dir();
-    let store = Arc::new(data.open_store()?);
+    let store = data.open_store()?;
     let ContractCommand::Set { subscriber, state, on } = cmd;
     let state = ContractState::from_id(&state)
         .with_context(|| format!("`--state` `{state}` is not a contract state; use active, suspended or terminated"))?;
@@ -346,8 +344,8 @@ pub fn contract(global: &GlobalArgs, cmd: ContractCommand) -> anyhow::Result<Rep
         suspended_on: (state == ContractState::Suspended).then_some(day),
         terminated_on: (state == ContractState::Terminated).then_some(day),
     };
-    let audit = AuditLog::open_with_store(&data, Arc::clone(&store))?;
-    let service = crate::access::open_service(&data, Arc::clone(&store), &audit)?;
+    let audit = AuditLog::open_with_store(&data, &store)?;
+    let service = crate::access::open_service(&data, &store, &audit)?;
     service.set_contract(Actor::System("cli".into()), &subscriber, &contract, now)?;
     Ok(Report::new(
         format!("contract of `{subscriber}` is now {} (from {day})\n", state.id()),
@@ -392,7 +390,7 @@ pub enum ExportsCommand {
 
 pub fn exports(global: &GlobalArgs, cmd: ExportsCommand) -> anyhow::Result<Report> {
     let data = global.data_dir();
-    let store = Arc::new(data.open_store()?);
+    let store = data.open_store()?;
     match cmd {
         ExportsCommand::Request {
             id,
@@ -424,7 +422,7 @@ pub fn exports(global: &GlobalArgs, cmd: ExportsCommand) -> anyhow::Result<Repor
                 valid_until: now + jiff::SignedDuration::from_hours(24 * i64::from(days)),
             };
             store.create_export_request(&request)?;
-            let audit = AuditLog::open_with_store(&data, Arc::clone(&store))?;
+            let audit = AuditLog::open_with_store(&data, &store)?;
             audit.append_admin(
                 Actor::Staff(request.requested_by.clone()),
                 tokutei_ledger::AdminAction::ExportRequested,
@@ -436,7 +434,7 @@ pub fn exports(global: &GlobalArgs, cmd: ExportsCommand) -> anyhow::Result<Repor
         }
         ExportsCommand::Approve { id, approver } => {
             let approved = store.approve_export(&id, &approver, Timestamp::now())?;
-            let audit = AuditLog::open_with_store(&data, Arc::clone(&store))?;
+            let audit = AuditLog::open_with_store(&data, &store)?;
             audit.append_admin(
                 Actor::Staff(approver.clone()),
                 tokutei_ledger::AdminAction::ExportApproved,

@@ -17,7 +17,7 @@ use tokutei_ledger::Proof;
 use tokutei_ledger::entry::{AccessEvent, Action, RequestMeta};
 use tokutei_ledger::tree::{self, TreeHead, hex_hash};
 use tokutei_ledger::{Actor, CheckpointVerifier, Decision, Entry, Hash, StreamVerifier, VerifyFailure, leaf_hash};
-use tokutei_store::ledger::{LedgerQuery, LedgerStore, StoredCheckpoint};
+use tokutei_store::ledger::{LedgerQuery, StoredCheckpoint};
 
 use super::GlobalArgs;
 use crate::audit_log::AuditLog;
@@ -558,8 +558,8 @@ fn append_load(global: &GlobalArgs, args: AppendLoadArgs) -> anyhow::Result<Repo
     if !data.is_initialised() {
         data.create()?;
     }
-    let store = std::sync::Arc::new(data.open_or_create_store()?);
-    let log = AuditLog::open_with_store(&data, store)?;
+    let store = data.open_or_create_store()?;
+    let log = AuditLog::open_with_store(&data, &store)?;
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
     let total = AtomicU64::new(0);
     let done = AtomicU64::new(0);

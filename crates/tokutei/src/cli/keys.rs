@@ -29,14 +29,14 @@ pub fn run(global: &GlobalArgs, cmd: KeysCommand) -> anyhow::Result<Report> {
     match cmd {
         KeysCommand::Rotate => {
             let mut keyring = Keyring::open_or_create(&data)?;
-            let rewrapped = rotate(&store, &mut keyring)?;
+            let rewrapped = rotate(&*store, &mut keyring)?;
             let id = keyring.active().id().to_string();
             Ok(Report::new(
                 format!("new key-encryption key `{id}` is active; re-wrapped {rewrapped} data keys\n"),
                 serde_json::json!({ "id": id, "rewrapped": rewrapped }),
             ))
         }
-        KeysCommand::List => list(&store, &Keyring::open(&data)?),
+        KeysCommand::List => list(&*store, &Keyring::open(&data)?),
         KeysCommand::Retire { id } => {
             let mut keyring = Keyring::open(&data)?;
             let in_use = store.kek_usage()?.into_iter().find(|(k, _)| *k == id).map_or(0, |(_, n)| n);
@@ -52,7 +52,7 @@ pub fn run(global: &GlobalArgs, cmd: KeysCommand) -> anyhow::Result<Report> {
 /// Make a new KEK active and re-wrap all data keys under it, page by page (each page one
 /// transaction). Values are not touched. Safe to re-run after an interruption: keys already
 /// under the active KEK are skipped.
-pub fn rotate(store: &impl VaultStore, keyring: &mut Keyring) -> anyhow::Result<u64> {
+pub fn rotate(store: &(impl VaultStore + ?Sized), keyring: &mut Keyring) -> anyhow::Result<u64> {
     keyring.add_active_kek()?;
     let active = keyring.active().id().to_string();
     let mut after: Option<String> = None;
@@ -84,7 +84,7 @@ struct KekRow {
     key_file: bool,
 }
 
-fn list(store: &impl VaultStore, keyring: &Keyring) -> anyhow::Result<Report> {
+fn list(store: &(impl VaultStore + ?Sized), keyring: &Keyring) -> anyhow::Result<Report> {
     let usage = store.kek_usage()?;
     let mut rows: Vec<KekRow> = keyring
         .kek_ids()

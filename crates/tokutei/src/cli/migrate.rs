@@ -18,7 +18,7 @@ struct Migrated {
 pub fn run(global: &GlobalArgs) -> anyhow::Result<Report> {
     let (backend, version, names): (&'static str, u32, Vec<&'static str>) = match &global.database_url {
         Some(url) => {
-            tokutei_store_postgres::PgStore::connect(url).map_err(|e| anyhow::anyhow!("PostgreSQL: {e}"))?;
+            crate::backend::Database::postgres(url)?;
             let names = tokutei_store_postgres::MIGRATIONS.iter().map(|(n, _)| *n).collect();
             ("postgresql", tokutei_store_postgres::SCHEMA_VERSION, names)
         }

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::backend::DatabaseUrl;
 use crate::data_dir::DataDir;
 use crate::output::Report;
 
@@ -37,7 +38,7 @@ pub struct GlobalArgs {
     pub data: PathBuf,
     /// Put everything in PostgreSQL instead of the embedded SQLite database.
     #[arg(long, global = true, env = "TOKUTEI_DATABASE_URL", value_name = "URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     /// Print one JSON document on stdout instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -45,7 +46,7 @@ pub struct GlobalArgs {
 
 impl GlobalArgs {
     pub fn data_dir(&self) -> DataDir {
-        DataDir::new(&self.data)
+        DataDir::new(&self.data).with_database_url(self.database_url.clone())
     }
 }
 
@@ -91,11 +92,6 @@ pub enum Command {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Report> {
-    if cli.global.database_url.is_some() && !matches!(cli.command, Command::Migrate) {
-        anyhow::bail!(
-            "this command does not run on PostgreSQL yet (only `tokutei migrate` does); omit `--database-url`"
-        );
-    }
     match cli.command {
         Command::Demo(args) => serve::demo(&cli.global, args),
         Command::Serve(args) => serve::serve(&cli.global, args),

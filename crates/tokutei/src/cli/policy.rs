@@ -1,18 +1,17 @@
 //! `tokutei init` and `tokutei policy …`: turning policy files into published versions.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use tokutei_policy::{Lang, Policy, PolicyDigest, check, render};
-use tokutei_store::{NewPolicyVersion, PolicyStore, PolicyVersion};
+use tokutei_store::{NewPolicyVersion, PolicyVersion};
 
 use tokutei_ledger::{Actor, AdminAction};
-use tokutei_store_sqlite::SqliteStore;
 
 use crate::audit_log::AuditLog;
+use crate::backend::Database;
 use crate::cli::GlobalArgs;
 use crate::data_dir::DataDir;
 use crate::output::Report;
@@ -98,20 +97,21 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Report> {
     let data = global.data_dir();
     // Validate before touching the disk: bad input changes nothing.
     let policy = args.policy.as_deref().map(load_valid).transpose()?;
-    if data.is_initialised() {
+    if data.is_in_use() {
         bail!("data directory `{}` is already initialised", data.root().display());
     }
     data.create()?;
-    let store = Arc::new(data.open_or_create_store()?);
+    let store = data.open_or_create_store()?;
+    store.ensure_empty()?;
     // Creates the checkpoint signing key and the ledger origin.
-    let audit = AuditLog::open_with_store(&data, Arc::clone(&store))?;
+    let audit = AuditLog::open_with_store(&data, &store)?;
     let mut human = format!("initialised `{}`\n", data.root().display());
     // The first chief manager: a one-time password and a TOTP secret, printed once.
-    human.push_str(&crate::cli::staff::create_chief(&store, &audit)?);
+    human.push_str(&crate::cli::staff::create_chief(&*store, &audit)?);
     drop(audit);
     let published = match policy {
         Some((source, policy)) => {
-            let v = store_version(&data, store, source, &policy, "init")?;
+            let v = store_version(&data, &store, source, &policy, "init")?;
             human.push_str(&format!("published policy version {} ({})\n", v.number, v.digest.short()));
             Some(VersionSummary::from(&v))
         }
@@ -123,8 +123,8 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Report> {
 fn publish(global: &GlobalArgs, file: &Path) -> anyhow::Result<Report> {
     let (source, policy) = load_valid(file)?;
     let data = global.data_dir();
-    let store = Arc::new(data.open_store()?);
-    let v = store_version(&data, store, source, &policy, "cli")?;
+    let store = data.open_store()?;
+    let v = store_version(&data, &store, source, &policy, "cli")?;
     Ok(Report::new(
         format!("published policy version {} ({}), effective {}\n", v.number, v.digest.short(), v.effective),
         VersionSummary::from(&v),
@@ -362,13 +362,13 @@ fn read_policy_file(file: &Path) -> anyhow::Result<String> {
 /// audit ledger (the version number, its digest and effective date).
 pub(crate) fn store_version(
     data: &DataDir,
-    store: Arc<SqliteStore>,
+    store: &Database,
     source: String,
     policy: &Policy,
     by: &str,
 ) -> anyhow::Result<PolicyVersion> {
     let digest = PolicyDigest::of(policy);
-    let audit = AuditLog::open_with_store(data, Arc::clone(&store))?;
+    let audit = AuditLog::open_with_store(data, store)?;
     let version = store.publish_policy(NewPolicyVersion {
         digest: digest.clone(),
         source,

@@ -11,9 +11,9 @@ use serde::Serialize;
 use tokutei_ledger::{Actor, AdminAction};
 use tokutei_policy::{Date, Policy, RetentionStart};
 use tokutei_store::vault::{PurgeRule, ValueRef, VaultStore};
-use tokutei_store_sqlite::SqliteStore;
 
 use crate::audit_log::AuditLog;
+use crate::backend::Store;
 use crate::cli::GlobalArgs;
 use crate::output::Report;
 
@@ -33,13 +33,13 @@ pub enum RetentionCommand {
 pub fn run(global: &GlobalArgs, cmd: RetentionCommand) -> anyhow::Result<Report> {
     let RetentionCommand::Run(args) = cmd;
     let data = global.data_dir();
-    let store = std::sync::Arc::new(data.open_store()?);
+    let store = data.open_store()?;
     let outcome = if args.dry_run {
-        let (version, policy) = crate::cli::subscribers::active_policy(&store)?;
-        apply(store.as_ref(), &policy, version, Timestamp::now(), crate::cli::policy::today(), true)?
+        let (version, policy) = crate::cli::subscribers::active_policy(&*store)?;
+        apply(&*store, &policy, version, Timestamp::now(), crate::cli::policy::today(), true)?
     } else {
-        let audit = AuditLog::open_with_store(&data, std::sync::Arc::clone(&store))?;
-        apply_and_record(&store, &audit, "cli")?
+        let audit = AuditLog::open_with_store(&data, &store)?;
+        apply_and_record(&*store, &audit, "cli")?
     };
     Ok(Report::new(outcome.human(args.dry_run), &outcome))
 }
@@ -47,7 +47,7 @@ pub fn run(global: &GlobalArgs, cmd: RetentionCommand) -> anyhow::Result<Report>
 /// Apply the active policy's retention rules now and record what was destroyed in the audit
 /// ledger (counts per category, never values). Used by `retention run` and the server's
 /// schedule.
-pub fn apply_and_record(store: &SqliteStore, audit: &AuditLog, by: &str) -> anyhow::Result<Outcome> {
+pub fn apply_and_record(store: &dyn Store, audit: &AuditLog, by: &str) -> anyhow::Result<Outcome> {
     let (version, policy) = crate::cli::subscribers::active_policy(store)?;
     let outcome = apply(store, &policy, version, Timestamp::now(), crate::cli::policy::today(), false)?;
     if outcome.total > 0 {
@@ -142,7 +142,7 @@ impl Outcome {
 /// Apply (or with `dry_run`, list) every rule. Each page of purges is one transaction with
 /// one purge record per value.
 pub fn apply(
-    store: &impl VaultStore,
+    store: &(impl VaultStore + ?Sized),
     policy: &Policy,
     policy_version: u32,
     now: Timestamp,

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use tokutei_store_sqlite::SqliteStore;
 
 use crate::audit_log::{AuditLog, run_checkpoints};
+use crate::backend::Database;
 use crate::cli::GlobalArgs;
 use crate::cli::policy::store_version;
 use crate::cli::retention;
@@ -27,6 +27,9 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub listen: SocketAddr,
+    /// How often to sign an audit checkpoint while entries keep arriving, in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: u64,
 }
 
 #[derive(Debug, Args)]
@@ -44,24 +47,28 @@ pub struct DemoArgs {
 
 pub fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Report> {
     let data = global.data_dir();
-    let store = Arc::new(data.open_store()?);
-    run_server(&data, store, args.listen)?;
+    let store = data.open_store()?;
+    run_server(&data, store, args.listen, Duration::from_secs(args.checkpoint_every))?;
     Ok(Report::new("", serde_json::json!({ "stopped": true })))
 }
 
 pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
     let data = global.data_dir();
-    let fresh = !data.is_initialised();
-    if fresh {
+    let fresh = !data.is_in_use();
+    let store = if fresh {
         data.create()?;
-    }
-    let store = Arc::new(data.open_or_create_store()?);
+        let store = data.open_or_create_store()?;
+        store.ensure_empty()?;
+        store
+    } else {
+        data.open_store()?
+    };
     let mut human = String::new();
     let mut imported = None;
     if fresh {
         let policy =
             tokutei_policy::parse(DEMO_POLICY).map_err(|e| anyhow::anyhow!("demo policy does not parse: {e}"))?;
-        let version = store_version(&data, Arc::clone(&store), DEMO_POLICY.to_string(), &policy, "demo")?;
+        let version = store_version(&data, &store, DEMO_POLICY.to_string(), &policy, "demo")?;
         human.push_str(&format!(
             "demo data directory `{}` prepared: policy v{} ({})\n",
             data.root().display(),
@@ -71,7 +78,7 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
         // The same import path as `tokutei subscribers import`, fed by the generator.
         let keyring = Keyring::open_or_create(&data)?;
         let summary =
-            synth::populate(&store, &keyring, &policy, version.number, args.subscribers, DEMO_SEED, !global.json)?;
+            synth::populate(&*store, &keyring, &policy, version.number, args.subscribers, DEMO_SEED, !global.json)?;
         human.push_str(&format!(
             "generated {} synthetic subscribers ({} values)\n",
             summary.subscribers, summary.values
@@ -91,14 +98,14 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
         return Ok(Report::new(human, summary));
     }
     eprint!("{human}");
-    run_server(&data, store, args.listen)?;
+    run_server(&data, store, args.listen, CHECKPOINT_EVERY)?;
     Ok(Report::new("", summary))
 }
 
 /// The demo's principals: a support handler, a call-centre system with an API token (printed
 /// once, here) and a marketing system, each granted what its purposes use.
-fn demo_staff(data: &DataDir, store: &Arc<SqliteStore>, policy: &tokutei_policy::Policy) -> anyhow::Result<String> {
-    use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, StaffStore, Training};
+fn demo_staff(data: &DataDir, store: &Database, policy: &tokutei_policy::Policy) -> anyhow::Result<String> {
+    use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, Training};
     let now = jiff::Timestamp::now();
     let grants = |purposes: &[&str]| {
         let mut categories: Vec<String> = Vec::new();
@@ -139,7 +146,7 @@ fn demo_staff(data: &DataDir, store: &Arc<SqliteStore>, policy: &tokutei_policy:
             grants(&["marketing", "service_improvement"]),
         ),
     ];
-    let audit = AuditLog::open_with_store(data, Arc::clone(store))?;
+    let audit = AuditLog::open_with_store(data, store)?;
     let mut human = String::from("demo principals:\n");
     for (id, name, kind, grants) in principals {
         store.create_principal(&NewPrincipal {
@@ -171,8 +178,8 @@ fn demo_staff(data: &DataDir, store: &Arc<SqliteStore>, policy: &tokutei_policy:
     let issued =
         tokutei_access::tokens::issue("demo-call-centre", now, now + jiff::SignedDuration::from_hours(24 * 30));
     store.add_token(&issued.token)?;
-    human.push_str(&crate::cli::staff::create_chief(store, &audit)?);
-    let support_password = crate::cli::staff::one_time_password(store, &audit, "demo-support")?;
+    human.push_str(&crate::cli::staff::create_chief(&**store, &audit)?);
+    let support_password = crate::cli::staff::one_time_password(&**store, &audit, "demo-support")?;
     human.push_str(&format!(
         "  id: demo-support (担当者 / handler)\n  one-time password: {}\n",
         support_password.as_str()
@@ -184,19 +191,19 @@ fn demo_staff(data: &DataDir, store: &Arc<SqliteStore>, policy: &tokutei_policy:
     Ok(human)
 }
 
-/// How often the server signs a checkpoint while entries keep arriving.
+/// How often the demo server signs a checkpoint while entries keep arriving.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 
 /// How often the server applies the retention rules (and once at start).
 const RETENTION_EVERY: Duration = Duration::from_secs(6 * 60 * 60);
 
 /// Apply retention on a schedule; failures are logged and retried at the next tick.
-async fn run_retention(store: Arc<SqliteStore>, audit: Arc<AuditLog>, every: Duration) {
+async fn run_retention(store: Database, audit: Arc<AuditLog>, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
-        let (store, audit) = (Arc::clone(&store), Arc::clone(&audit));
-        match tokio::task::spawn_blocking(move || retention::apply_and_record(&store, &audit, "retention-schedule"))
+        let (store, audit) = (store.clone(), Arc::clone(&audit));
+        match tokio::task::spawn_blocking(move || retention::apply_and_record(&*store, &audit, "retention-schedule"))
             .await
         {
             Ok(Ok(outcome)) if outcome.total > 0 => tracing::info!(destroyed = outcome.total, "retention applied"),
@@ -210,10 +217,10 @@ async fn run_retention(store: Arc<SqliteStore>, audit: Arc<AuditLog>, every: Dur
 /// Seed of the demo's synthetic subscribers, so every demo shows the same people.
 const DEMO_SEED: u64 = 20_240_118;
 
-fn run_server(data: &DataDir, store: Arc<SqliteStore>, listen: SocketAddr) -> anyhow::Result<()> {
-    let audit = Arc::new(AuditLog::open_with_store(data, Arc::clone(&store))?);
-    let store_for_jobs = Arc::clone(&store);
-    let access = Arc::new(crate::access::open_service(data, Arc::clone(&store), &audit)?);
+fn run_server(data: &DataDir, store: Database, listen: SocketAddr, checkpoint_every: Duration) -> anyhow::Result<()> {
+    let audit = Arc::new(AuditLog::open_with_store(data, &store)?);
+    let store_for_jobs = store.clone();
+    let access = Arc::new(crate::access::open_service(data, &store, &audit)?);
     // Compile the active policy with the deployment's Cedar policies now: a deployment policy
     // that does not fit the schema stops the start, not the first request.
     access.active_policy(jiff::Timestamp::now()).context("cannot enforce the active policy")?;
@@ -227,9 +234,9 @@ fn run_server(data: &DataDir, store: Arc<SqliteStore>, listen: SocketAddr) -> an
             "tokutei serving on http://{addr}/  (policy: /  English: /en/  history: /policy/versions  API: /api/v1/openapi.json)"
         );
         tracing::info!(%addr, "listening");
-        let state = tokutei_web::AppState::new(store).with_ledger(audit.shared_ledger()).with_access(access);
-        tokio::spawn(run_checkpoints(Arc::clone(&audit), CHECKPOINT_EVERY));
-        tokio::spawn(run_retention(Arc::clone(&store_for_jobs), Arc::clone(&audit), RETENTION_EVERY));
+        let state = tokutei_web::AppState::new(store.store()).with_ledger(audit.shared_ledger()).with_access(access);
+        tokio::spawn(run_checkpoints(Arc::clone(&audit), checkpoint_every));
+        tokio::spawn(run_retention(store_for_jobs, Arc::clone(&audit), RETENTION_EVERY));
         tokutei_web::serve(listener, state).await.context("server failed")
     })
 }

@@ -8,11 +8,10 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tokutei_ledger::{Actor, AdminAction};
 use tokutei_policy::{Date, Role};
-use tokutei_store::auth::AuthStore;
-use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, StaffStore, StoredPrincipal, Training};
-use tokutei_store_sqlite::SqliteStore;
+use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, StoredPrincipal, Training};
 
 use crate::audit_log::AuditLog;
+use crate::backend::Store;
 use crate::cli::GlobalArgs;
 use crate::output::Report;
 
@@ -125,7 +124,7 @@ impl GrantFlags {
 }
 
 /// Check grants against the active policy: every service, category and purpose must exist.
-fn check_grants(store: &SqliteStore, grants: &Grants) -> anyhow::Result<()> {
+fn check_grants(store: &dyn Store, grants: &Grants) -> anyhow::Result<()> {
     let (_, policy) = crate::cli::subscribers::active_policy(store)?;
     for range in &grants.data_range {
         if policy.service(&range.service).is_none() {
@@ -201,11 +200,7 @@ fn audit_change(data: &crate::data_dir::DataDir, subject: &str, details: Vec<(St
 }
 
 /// Give `id` a one-time password; returns it (the caller prints it once).
-pub fn one_time_password(
-    store: &SqliteStore,
-    audit: &AuditLog,
-    id: &str,
-) -> anyhow::Result<zeroize::Zeroizing<String>> {
+pub fn one_time_password(store: &dyn Store, audit: &AuditLog, id: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
     let password = zeroize::Zeroizing::new(tokutei_crypto::password::one_time()?);
     let hash = tokutei_crypto::password::hash(&password)?;
     store.set_password(id, &hash, true)?;
@@ -220,7 +215,7 @@ pub fn one_time_password(
 }
 
 /// Enrol a TOTP secret for `id`; returns (otpauth URI, base32 secret).
-pub fn enrol_totp(store: &SqliteStore, audit: &AuditLog, id: &str) -> anyhow::Result<(String, String)> {
+pub fn enrol_totp(store: &dyn Store, audit: &AuditLog, id: &str) -> anyhow::Result<(String, String)> {
     let secret = tokutei_crypto::totp::new_secret()?;
     store.set_totp(id, &secret)?;
     audit.append_admin(
@@ -235,7 +230,7 @@ pub fn enrol_totp(store: &SqliteStore, audit: &AuditLog, id: &str) -> anyhow::Re
 
 /// The first chief manager (`chief`), with a one-time password and a TOTP enrolment, for
 /// `init` and `demo`. Returns what to print once.
-pub fn create_chief(store: &SqliteStore, audit: &AuditLog) -> anyhow::Result<String> {
+pub fn create_chief(store: &dyn Store, audit: &AuditLog) -> anyhow::Result<String> {
     let created = store.create_principal(&NewPrincipal {
         id: "chief".into(),
         display_name: "統括管理者 / chief manager".into(),
@@ -291,7 +286,7 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
                 bail!("`{}` is not a valid principal id: use 1–64 letters, digits, `-`, `_`, `.`", args.id);
             }
             let grants = args.grants.parse()?;
-            check_grants(&store, &grants)?;
+            check_grants(&*store, &grants)?;
             let kind = match (args.role, args.system) {
                 (Some(role), None) => PrincipalKind::Person { role },
                 (None, Some(name)) => PrincipalKind::System { name },
@@ -312,7 +307,7 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
         }
         StaffCommand::Grant(args) => {
             let grants = args.grants.parse()?;
-            check_grants(&store, &grants)?;
+            check_grants(&*store, &grants)?;
             let version = store.set_grants(&args.id, &grants)?;
             audit_change(
                 &data,
@@ -353,7 +348,7 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
         }
         StaffCommand::Password { id } => {
             let audit = AuditLog::open(&data)?;
-            let password = one_time_password(&store, &audit, &id)?;
+            let password = one_time_password(&*store, &audit, &id)?;
             Ok(Report::new(
                 format!(
                     "one-time password for `{id}` (shown once; it must be changed at the first sign-in):\n{}\n",
@@ -364,7 +359,7 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
         }
         StaffCommand::Totp { id } => {
             let audit = AuditLog::open(&data)?;
-            let (uri, secret) = enrol_totp(&store, &audit, &id)?;
+            let (uri, secret) = enrol_totp(&*store, &audit, &id)?;
             Ok(Report::new(
                 format!("TOTP enrolled for `{id}` (shown once); add it to an authenticator app:\n{secret}\n{uri}\n"),
                 serde_json::json!({ "id": id, "secret": secret, "uri": uri }),

@@ -20,13 +20,12 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokutei_crypto::ValueAad;
 use tokutei_policy::{AcquisitionMethod, Date, Policy};
-use tokutei_store::PolicyStore;
 use tokutei_store::vault::{
     BatchOutcome, Contract, ContractState, ImportBatch, IndirectSource, NewSubscriber, NewValue, Provenance, Sealed,
-    Source, VaultStore,
+    Source,
 };
-use tokutei_store_sqlite::SqliteStore;
 
+use crate::backend::Store;
 use crate::cli::GlobalArgs;
 use crate::keyring::{self, Keyring};
 use crate::output::Report;
@@ -77,19 +76,19 @@ pub fn run(global: &GlobalArgs, cmd: SubscribersCommand) -> anyhow::Result<Repor
     match cmd {
         SubscribersCommand::Import { csv_file } => {
             let keyring = Keyring::open_or_create(&data)?;
-            let (version, policy) = active_policy(&store)?;
-            let summary = import_file(&store, &keyring, &policy, version, &csv_file, !global.json)?;
+            let (version, policy) = active_policy(&*store)?;
+            let summary = import_file(&*store, &keyring, &policy, version, &csv_file, !global.json)?;
             Ok(Report::new(summary.human(), &summary))
         }
-        SubscribersCommand::List { limit, after } => list(&store, after.as_deref(), limit),
-        SubscribersCommand::Verify { subscriber } => verify(&store, &Keyring::open(&data)?, subscriber.as_deref()),
-        SubscribersCommand::Find { category, value } => find(&store, &Keyring::open(&data)?, &category, &value),
-        SubscribersCommand::Erase { subscriber } => erase(&data, &store, &subscriber),
+        SubscribersCommand::List { limit, after } => list(&*store, after.as_deref(), limit),
+        SubscribersCommand::Verify { subscriber } => verify(&*store, &Keyring::open(&data)?, subscriber.as_deref()),
+        SubscribersCommand::Find { category, value } => find(&*store, &Keyring::open(&data)?, &category, &value),
+        SubscribersCommand::Erase { subscriber } => erase(&data, &*store, &subscriber),
     }
 }
 
 /// The active policy and its version number.
-pub fn active_policy(store: &SqliteStore) -> anyhow::Result<(u32, Policy)> {
+pub fn active_policy(store: &dyn Store) -> anyhow::Result<(u32, Policy)> {
     let Some(version) = store.active_policy(crate::cli::policy::today())? else {
         bail!("no policy version is in force; publish one with `tokutei policy publish`");
     };
@@ -122,7 +121,7 @@ impl ImportSummary {
 
 /// Import a CSV file.
 pub fn import_file(
-    store: &SqliteStore,
+    store: &dyn Store,
     keyring: &Keyring,
     policy: &Policy,
     policy_version: u32,
@@ -140,7 +139,7 @@ pub fn import_file(
 /// Import CSV from a source that can be opened twice (validation pass, then import pass).
 /// `tokutei demo` uses this same path with generated rows.
 pub fn import(
-    store: &SqliteStore,
+    store: &dyn Store,
     keyring: &Keyring,
     policy: &Policy,
     policy_version: u32,
@@ -219,7 +218,7 @@ fn produce_batches(
     reader: &mut csv::Reader<Box<dyn Read>>,
     layout: &Layout,
     keyring: &Keyring,
-    store: &SqliteStore,
+    store: &dyn Store,
     tx: &mpsc::SyncSender<(ImportBatch, u64, u64)>,
     bar: &indicatif::ProgressBar,
     summary: &mut ImportSummary,
@@ -255,7 +254,7 @@ fn produce_batches(
 fn build_batch(
     layout: &Layout,
     keyring: &Keyring,
-    store: &SqliteStore,
+    store: &dyn Store,
     rows: Vec<ParsedRow>,
     summary: &mut ImportSummary,
 ) -> anyhow::Result<Option<(ImportBatch, u64, u64)>> {
@@ -689,7 +688,7 @@ struct SubscriberRow {
     erased_at: Option<String>,
 }
 
-fn list(store: &SqliteStore, after: Option<&str>, limit: usize) -> anyhow::Result<Report> {
+fn list(store: &dyn Store, after: Option<&str>, limit: usize) -> anyhow::Result<Report> {
     let subscribers = store.subscribers(after, limit)?;
     let total = store.subscriber_count()?;
     let mut human = format!("{} of {total} subscribers\n", subscribers.len());
@@ -728,7 +727,7 @@ struct VerifyFailure {
     reason: String,
 }
 
-fn verify(store: &SqliteStore, keyring: &Keyring, only: Option<&str>) -> anyhow::Result<Report> {
+fn verify(store: &dyn Store, keyring: &Keyring, only: Option<&str>) -> anyhow::Result<Report> {
     let mut failures = Vec::new();
     let (mut subscribers, mut readable, mut erased_values, mut erased) = (0u64, 0u64, 0u64, 0u64);
     let mut check = |id: &str| -> anyhow::Result<()> {
@@ -799,7 +798,7 @@ fn verify(store: &SqliteStore, keyring: &Keyring, only: Option<&str>) -> anyhow:
     .passed_if(ok))
 }
 
-fn find(store: &SqliteStore, keyring: &Keyring, category: &str, value: &str) -> anyhow::Result<Report> {
+fn find(store: &dyn Store, keyring: &Keyring, category: &str, value: &str) -> anyhow::Result<Report> {
     let (_, policy) = active_policy(store)?;
     match policy.category(category) {
         Some(c) if c.searchable => {}
@@ -818,7 +817,7 @@ fn find(store: &SqliteStore, keyring: &Keyring, category: &str, value: &str) -> 
     Ok(Report::new(human, rows))
 }
 
-fn erase(data: &crate::data_dir::DataDir, store: &SqliteStore, id: &str) -> anyhow::Result<Report> {
+fn erase(data: &crate::data_dir::DataDir, store: &dyn Store, id: &str) -> anyhow::Result<Report> {
     let Some(subscriber) = store.subscriber(id)? else {
         bail!("subscriber `{id}` not found");
     };

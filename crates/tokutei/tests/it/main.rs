@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod migrate;
 mod policy;
+mod postgres;
 mod serve;
 mod util;
 mod vault;

@@ -1,46 +1,7 @@
 //! `tokutei demo` and `tokutei serve` as a newcomer runs them: a real process listening on
 //! TCP, answered over a real socket.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Stdio};
-
-use crate::util::TestEnv;
-
-/// A running server, killed on drop.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(env: &TestEnv, args: &[&str]) -> Server {
-    let mut child = env.command(args).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("server printed its address").unwrap();
-        if let Some(rest) = line.split("serving on http://").nth(1) {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, addr }
-}
-
-/// A plain HTTP/1.1 GET over a socket: (status, body).
-fn get(addr: &str, path: &str) -> (u16, String) {
-    let (status, _, body) =
-        exchange(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"));
-    (status, body)
-}
+use crate::util::{TestEnv, exchange, get, send, start};
 
 #[test]
 fn demo_prepares_and_serve_serves_the_policy_page() {
@@ -81,19 +42,6 @@ fn serve_refuses_an_uninitialised_data_directory() {
     let run = env.run(&["serve", "--listen", "127.0.0.1:0"]);
     run.assert_code(2);
     assert!(run.stderr.contains("not initialised"), "{}", run.stderr);
-}
-
-/// A plain HTTP/1.1 request with an optional bearer token and JSON body: (status, body).
-fn send(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let (status, _, body) = exchange(
-        addr,
-        &format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    );
-    (status, body)
 }
 
 #[test]
@@ -223,17 +171,6 @@ fn a_deployment_policy_that_does_not_fit_stops_the_start() {
     let run = env.run(&["serve", "--listen", "127.0.0.1:0"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("bad.cedar"), "{}", run.stderr);
-}
-
-/// A raw HTTP/1.1 exchange: (status, head, body).
-fn exchange(addr: &str, request: &str) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    (status, head.to_string(), body.to_string())
 }
 
 fn set_cookie(head: &str, name: &str) -> String {

@@ -22,7 +22,7 @@ fn init(env: &TestEnv) {
     env.run(&["init", "--policy", &fixture_policy()]).assert_code(0);
 }
 
-fn small_csv() -> String {
+pub(crate) fn small_csv() -> String {
     let mut csv = format!("{HEADER}\n");
     for i in 0..3 {
         csv.push_str(&format!(
@@ -70,14 +70,7 @@ fn no_plaintext_reaches_any_file_of_the_data_directory() {
     found.assert_code(0);
     assert_eq!(found.json()[0]["id"], "V0");
 
-    let mut files = Vec::new();
-    let mut stack = vec![env.data()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() { stack.push(path) } else { files.push(path) }
-        }
-    }
+    let files = env.data_files();
     assert!(files.iter().any(|f| f.ends_with("tokutei.sqlite3")));
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
