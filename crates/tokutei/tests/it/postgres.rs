@@ -103,6 +103,65 @@ fn init_import_staff_access_audit_and_serve_run_on_postgresql() {
     assert!(body.contains("星空通信"));
 }
 
+#[test]
+fn the_other_commands_run_on_postgresql_and_a_newer_schema_is_refused() {
+    let db = FreshDatabase::new();
+    let env = TestEnv::on_postgres(&db);
+    env.run(&["demo", "--no-serve", "--subscribers", "5"]).assert_code(0);
+    let ok = |args: &[&str]| env.run(args).assert_code(0).stdout.clone();
+    assert!(ok(&["policy", "show"]).contains("特定利用者情報の取扱方針"));
+    assert!(ok(&["subscribers", "list"]).contains("HS00000005"));
+    assert!(ok(&["keys", "rotate"]).contains("re-wrapped 5 data keys"));
+    ok(&["keys", "list"]);
+    ok(&["retention", "run"]);
+    ok(&[
+        "consent",
+        "record",
+        "--subscriber",
+        "HS00000001",
+        "--purpose",
+        "marketing",
+        "--choice",
+        "opt_out",
+        "--channel",
+        "phone",
+    ]);
+    assert!(ok(&["consent", "show", "--subscriber", "HS00000001"]).contains("opted_out"));
+    ok(&["contract", "set", "--subscriber", "HS00000002", "--state", "suspended"]);
+    ok(&["staff", "add", "approver", "--name", "承認 者", "--role", "chief_manager"]);
+    ok(&[
+        "exports",
+        "request",
+        "exp-1",
+        "--staff",
+        "demo-support",
+        "--purpose",
+        "support",
+        "--subscriber",
+        "HS00000001",
+        "--category",
+        "contract.name",
+        "--reason",
+        "test",
+    ]);
+    ok(&["exports", "approve", "exp-1", "--approver", "approver"]);
+    assert!(ok(&["exports", "list"]).contains("exp-1"));
+    ok(&["subscribers", "erase", "--subscriber", "HS00000005"]);
+    assert!(ok(&["subscribers", "verify"]).contains("1 erased subscribers"));
+    assert!(ok(&["audit", "prove", "--index", "3"]).contains("\"inclusion\""));
+    ok(&["audit", "verify"]);
+    ok(&["migrate"]);
+
+    // A database written by a newer tokutei is refused, by every command.
+    let mut client = postgres::Client::connect(&db.url(), postgres::NoTls).unwrap();
+    client.batch_execute("INSERT INTO schema_migrations VALUES (9999, '9999_future', 'later')").unwrap();
+    for args in [&["staff", "list"][..], &["migrate"], &["serve", "--listen", "127.0.0.1:0"]] {
+        let run = env.run(args);
+        run.assert_code(2);
+        assert!(run.stderr.contains("is newer than this tokutei supports"), "{}", run.stderr);
+    }
+}
+
 /// Requests in all, clients sending them at once, and after how many replies one instance
 /// is killed.
 const REQUESTS: usize = 300;
@@ -203,6 +262,12 @@ fn three_instances_share_one_ledger_and_a_killed_one_loses_nothing_acknowledged(
     let rows = rows.as_array().unwrap();
     let indexes: Vec<u64> = rows.iter().map(|r| r["index"].as_u64().unwrap()).collect();
     assert_eq!(indexes, (0..size).collect::<Vec<_>>(), "no gaps, no duplicates");
+    eprintln!(
+        "{} of {REQUESTS} reads acknowledged, {} failed on the killed instance; {size} entries, {} checkpoints",
+        acknowledged.len(),
+        REQUESTS - acknowledged.len(),
+        verify["checkpoints"]
+    );
     let mut seen = BTreeSet::new();
     for (index, subscriber) in &acknowledged {
         assert!(seen.insert(*index), "index {index} acknowledged twice");
