@@ -30,6 +30,11 @@ fn init_import_staff_access_audit_and_serve_run_on_postgresql() {
     let run = env.run(&["init"]);
     run.assert_code(2);
     assert!(run.stderr.contains("already initialised") && !run.stderr.contains(&db.url()), "{}", run.stderr);
+    // Nor a password in it, when the database cannot be reached.
+    let run = env.run(&["--database-url", "postgres://tokutei:pa55-w0rd@127.0.0.1:1/nowhere", "staff", "list"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("cannot open the PostgreSQL database"), "{}", run.stderr);
+    assert!(!run.stderr.contains("pa55-w0rd") && !run.stdout.contains("pa55-w0rd"), "{}", run.stderr);
     // A second data directory cannot take over a database that holds a deployment.
     let other = TestEnv::on_postgres(&db);
     let run = other.run(&["init"]);
