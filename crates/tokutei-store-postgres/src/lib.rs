@@ -1,8 +1,8 @@
 //! The PostgreSQL backend, for deployments that scale out: versioned forward-only migrations
 //! (named and numbered as SQLite's), a small pool of connections, and native implementations
-//! of the policy, vault, staff, export, consent, provision, freshness and sign-in (auth)
-//! stores, and of the audit ledger ([`PgLedger`]: group commit per instance, any number of
-//! instances appending to one ledger).
+//! of the policy, vault, staff, export, consent, provision, freshness, sign-in (auth),
+//! inquiry and settings stores, and of the audit ledger ([`PgLedger`]: group commit per
+//! instance, any number of instances appending to one ledger).
 //!
 //! Architecture Invariant: this crate and the SQLite crate are the only places that know
 //! SQL. Nothing here knows HTTP, the CLI or how to decide an access.
@@ -10,6 +10,7 @@
 mod auth;
 mod columns;
 mod db;
+mod inquiry;
 mod ledger;
 mod migrations;
 mod policy_versions;

@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_vault", include_str!("../migrations/0003_vault.sql")),
     ("0004_staff_consent", include_str!("../migrations/0004_staff_consent.sql")),
     ("0005_auth", include_str!("../migrations/0005_auth.sql")),
+    ("0006_inquiries", include_str!("../migrations/0006_inquiries.sql")),
     ("0007_ledger_partitions", include_str!("../migrations/0007_ledger_partitions.sql")),
 ];
 

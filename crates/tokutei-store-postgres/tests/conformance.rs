@@ -50,6 +50,12 @@ fn conformance_auth() {
 }
 
 #[test]
+fn conformance_inquiry() {
+    let db = TestDb::new();
+    conformance::inquiry::run(&db.store());
+}
+
+#[test]
 fn migrations_are_idempotent() {
     let db = TestDb::new();
     drop(db.store());
@@ -61,7 +67,7 @@ fn migrations_are_idempotent() {
     let expected: Vec<(i64, String)> =
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
-    assert_eq!(SCHEMA_VERSION, 6);
+    assert_eq!(SCHEMA_VERSION, 7);
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 mod auth;
 mod db;
+mod inquiry;
 mod ledger;
 mod migrations;
 mod policy_versions;

@@ -1,5 +1,6 @@
 //! Storage capabilities in the domain's words: policy versions, the audit ledger, the
-//! subscriber vault, the staff registry, consent records and third-party provision records.
+//! subscriber vault, the staff registry, consent records, third-party provision records,
+//! inquiries from the public and the privacy office's settings.
 //! Each capability is a small trait; a backend implements them natively (the SQLite and
 //! PostgreSQL crates), and [`conformance`] holds the one test suite every backend must pass.
 //!
@@ -9,6 +10,7 @@
 pub mod auth;
 pub mod consent;
 pub mod error;
+pub mod inquiry;
 pub mod ledger;
 pub mod policy_versions;
 pub mod provision;
