@@ -17,10 +17,16 @@
 //! audit entry is durable; denied categories are never read from the vault at all.
 //! Architecture Invariant: no SQL and no HTTP here; storage is reached only through the
 //! `tokutei-store` capability traits, keys only through [`KeyAccess`].
+//!
+//! [`inquiry`] handles inquiries from the public the same way: contents sealed under their
+//! own data key, every opening audited before anything is decrypted; [`settings`] holds the
+//! privacy office's settings and their validation.
 
 mod error;
+pub mod inquiry;
 pub mod mask;
 mod service;
+pub mod settings;
 pub mod tokens;
 
 pub use error::{AccessError, AccessResult};

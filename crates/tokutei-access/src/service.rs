@@ -67,6 +67,12 @@ pub trait KeyAccess: Send + Sync {
 
     /// The blind-index token of a value of a searchable category.
     fn blind_token(&self, category: &str, value: &str) -> Option<[u8; 32]>;
+
+    /// A fresh data key for `owner` (an inquiry, `inquiry/<receipt>`), and the same key
+    /// wrapped by the active KEK for that owner. Key accesses that cannot create keys refuse.
+    fn new_data_key(&self, owner: &str) -> Result<(DataKey, WrappedDataKey), String> {
+        Err(format!("this key access cannot create a data key for `{owner}`"))
+    }
 }
 
 /// The most subscribers one call may name (larger exports go through approved batches).
@@ -302,6 +308,11 @@ impl AccessService {
 
     pub fn ledger(&self) -> &Arc<dyn LedgerStore> {
         &self.ledger
+    }
+
+    /// The key access (shared with the inquiry service).
+    pub fn keys(&self) -> &Arc<dyn KeyAccess> {
+        &self.keys
     }
 
     fn today(&self, now: Timestamp) -> tokutei_policy::Date {

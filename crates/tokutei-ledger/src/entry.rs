@@ -146,10 +146,18 @@ pub enum AdminAction {
     LockedOut,
     LoggedOut,
     PasswordChanged,
+    /// An inquiry from the public was received (receipt number, category, deadline; never its contents).
+    InquiryReceived,
+    /// A member of staff opened (decrypted) an inquiry's contents.
+    InquiryOpened,
+    /// An inquiry's status changed (the note itself is sealed, never in the ledger).
+    InquiryStatusChanged,
+    /// A setting of the privacy office changed (key, old and new value).
+    SettingChanged,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 17] = [
+const ADMIN_ACTIONS: [AdminAction; 21] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -167,6 +175,10 @@ const ADMIN_ACTIONS: [AdminAction; 17] = [
     AdminAction::LockedOut,
     AdminAction::LoggedOut,
     AdminAction::PasswordChanged,
+    AdminAction::InquiryReceived,
+    AdminAction::InquiryOpened,
+    AdminAction::InquiryStatusChanged,
+    AdminAction::SettingChanged,
 ];
 
 impl AdminAction {
@@ -197,6 +209,10 @@ impl AdminAction {
             AdminAction::LockedOut => "locked_out",
             AdminAction::LoggedOut => "logged_out",
             AdminAction::PasswordChanged => "password_changed",
+            AdminAction::InquiryReceived => "inquiry_received",
+            AdminAction::InquiryOpened => "inquiry_opened",
+            AdminAction::InquiryStatusChanged => "inquiry_status_changed",
+            AdminAction::SettingChanged => "setting_changed",
         }
     }
 }
