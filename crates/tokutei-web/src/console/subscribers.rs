@@ -19,8 +19,15 @@ use crate::{AppError, AppState};
 pub(crate) const HANDLING: &[tokutei_policy::Role] =
     &[tokutei_policy::Role::ChiefManager, tokutei_policy::Role::ResponsiblePerson, tokutei_policy::Role::Handler];
 
+/// A required `select` starts with an empty choice, so nobody searches or views for a purpose
+/// (or by a field) they did not pick, and a person granted no purpose still gets valid markup.
+fn choose_one() -> Markup {
+    html! { option value="" { "選択してください / Choose" } }
+}
+
 fn purpose_options(policy: &Policy, staff: &StaffSession) -> Markup {
     html! {
+        (choose_one())
         @for p in &policy.purposes.list {
             @if staff.principal.grants.purposes.contains(&p.id) {
                 option value=(p.id) { (p.text.get(Lang::Ja).unwrap_or(&p.id)) "（" (p.id) "）" }
@@ -40,6 +47,7 @@ fn search_form(policy: &Policy, staff: &StaffSession) -> Markup {
             p {
                 label for="category" { "検索する項目 " span lang="en" { "Search by" } }
                 select #category name="category" required {
+                    (choose_one())
                     @for c in policy.categories.iter().filter(|c| c.searchable) {
                         option value=(c.id) { (c.name.get(Lang::Ja).unwrap_or(&c.id)) }
                     }
