@@ -1,10 +1,12 @@
 //! Provisioning for the test suite on a fresh machine: make sure the local PostgreSQL answers
-//! on 127.0.0.1:5432 (database `test`, trust auth) and that Debian's `chromium` and
-//! `chromium-driver` are installed for the browser tests. Each step is idempotent and only
-//! acts when something is missing.
+//! on 127.0.0.1:5432 (database `test`, trust auth); that Debian's `chromium`,
+//! `chromium-driver`, a Japanese font (readable screenshots) and a Java runtime are installed
+//! for the browser tests; and that the Nu HTML Checker (`vnu-jar` from the npm registry, pinned
+//! to [`VNU_VERSION`]) sits in `~/.cache/tokutei/vnu-jar-<version>/`, where the browser tests
+//! look for it. Each step is idempotent and only acts when something is missing.
 
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -15,7 +17,19 @@ use crate::run;
 pub(crate) fn all() -> anyhow::Result<()> {
     postgres()?;
     chromium()?;
+    vnu()?;
     Ok(())
+}
+
+/// The pinned version of the `vnu-jar` npm package (the Nu HTML Checker).
+pub(crate) const VNU_VERSION: &str = "26.9.27";
+
+/// Where the pinned checker is installed: `~/.cache/tokutei/vnu-jar-<version>` (outside the
+/// repository, so every checkout and target directory of the machine shares it).
+fn vnu_prefix() -> anyhow::Result<PathBuf> {
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty());
+    let Some(home) = home else { bail!("HOME is not set: cannot choose where to install the Nu HTML Checker") };
+    Ok(PathBuf::from(home).join(".cache/tokutei").join(format!("vnu-jar-{VNU_VERSION}")))
 }
 
 fn postgres_up() -> bool {
@@ -43,10 +57,24 @@ fn postgres() -> anyhow::Result<()> {
     bail!("PostgreSQL is not answering on 127.0.0.1:5432 and could not be started (clusters: {versions:?})")
 }
 
+/// Debian packages the browser tests need, each with a file that shows it is installed.
+const BROWSER_PACKAGES: &[(&str, &str)] = &[
+    ("chromium", "/usr/bin/chromium"),
+    ("chromium-driver", "/usr/bin/chromedriver"),
+    ("fonts-ipafont-gothic", "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"),
+    ("default-jre-headless", "/usr/bin/java"),
+];
+
 fn chromium() -> anyhow::Result<()> {
-    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+    let missing: Vec<&str> =
+        BROWSER_PACKAGES.iter().filter(|(_, file)| !Path::new(file).exists()).map(|(package, _)| *package).collect();
+    if missing.is_empty() {
         return Ok(());
     }
+    apt_install(&missing)
+}
+
+fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     let is_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
     let sudo: &[&str] = if is_root { &[] } else { &["sudo"] };
     let apt = |args: &[&str]| {
@@ -56,6 +84,25 @@ fn chromium() -> anyhow::Result<()> {
         run(full[0], &full[1..])
     };
     apt(&["update", "-q"])?;
-    apt(&["install", "-y", "-q", "--no-install-recommends", "chromium", "chromium-driver"])?;
+    let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+    install.extend_from_slice(packages);
+    apt(&install)?;
     Ok(())
+}
+
+/// The Nu HTML Checker's jar, installed with npm when it is not there yet.
+fn vnu() -> anyhow::Result<()> {
+    let prefix = vnu_prefix()?;
+    if prefix.join("node_modules/vnu-jar/build/dist/vnu.jar").exists() {
+        return Ok(());
+    }
+    if Command::new("npm").arg("--version").output().is_err() {
+        apt_install(&["npm"])?;
+    }
+    std::fs::create_dir_all(&prefix)?;
+    let prefix = prefix.to_string_lossy().into_owned();
+    let package = format!("vnu-jar@{VNU_VERSION}");
+    // `--ignore-scripts`: the package's install script would fetch a Java runtime of its own;
+    // the machine's Java runs the jar.
+    run("npm", &["install", "--prefix", &prefix, "--no-audit", "--no-fund", "--ignore-scripts", &package])
 }

@@ -1,0 +1,272 @@
+//! The browser suite (issue #6 §4, §5): the staff console and the public site in Debian's
+//! headless Chromium, driven through chromedriver with fantoccini. One server (`tokutei demo`
+//! data, `tokutei serve`) and one browser for every flow:
+//!
+//! - a handler signs in with the demo's one-time password, changes it as forced, finds a
+//!   subscriber through the blind index and views them for a purpose, then signs out;
+//! - the chief manager signs in with the one-time password and a TOTP code, changes the
+//!   password, sees that view in the access log, downloads its inclusion proof (checked with
+//!   `tokutei audit check-proof`), publishes a new policy version after the preview, switches
+//!   the console to English and back, signs out;
+//! - a member of the public sends an inquiry through its confirmation page;
+//! - every main page, public and console, is checked for console errors, failed requests,
+//!   `lang`, labels, width at 375 px and security headers, validated with the Nu HTML Checker,
+//!   and saved as a full-page screenshot under `target/browser-artifacts/`.
+//!
+//! Missing tools fail the suite with a pointer to `cargo xtask provision`; nothing is skipped.
+
+#[path = "../it/util.rs"]
+#[allow(dead_code, reason = "shared with the end-to-end tests; this suite uses part of it")]
+mod util;
+
+mod chrome;
+mod http;
+mod quality;
+mod server;
+mod vnu;
+
+use std::path::{Path, PathBuf};
+
+use chrome::Browser;
+use quality::Findings;
+use server::{Account, Server};
+
+/// Public pages: (artifact name, path).
+const PUBLIC_PAGES: &[(&str, &str)] = &[
+    ("public-policy", "/"),
+    ("public-policy-en", "/en/"),
+    ("public-versions", "/policy/versions"),
+    ("public-leaks", "/leaks"),
+];
+
+/// Console pages for the chief manager: (artifact name, path).
+const CONSOLE_PAGES: &[(&str, &str)] = &[
+    ("admin-dashboard", "/admin/"),
+    ("admin-subscribers", "/admin/subscribers"),
+    ("admin-audit", "/admin/audit"),
+    ("admin-staff", "/admin/staff"),
+    ("admin-policy", "/admin/policy"),
+    ("admin-password", "/admin/password"),
+];
+
+/// Pages that are main pages as soon as the route table has them (issue #6 §3).
+const PAGES_WHEN_PRESENT: &[(&str, &str)] =
+    &[("public-inquiry", "/inquiry"), ("admin-settings", "/admin/settings"), ("admin-inquiries", "/admin/inquiries")];
+
+/// The handler's search: the demo's contract numbers are `HZ-` and the subscriber's number.
+const SUBSCRIBER: &str = "HS00000001";
+const CONTRACT_NUMBER: &str = "HZ-00000001";
+
+fn artifacts_dir() -> PathBuf {
+    // The workspace's target directory (CARGO_TARGET_DIR when set), as cargo knows it.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create `{}`: {e}", dir.display()));
+    dir
+}
+
+fn present(method: &str, path: &str) -> bool {
+    tokutei_web::route_table().iter().any(|r| r.method == method && r.path == path)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_and_the_public_site_work_in_chromium() {
+    chrome::require_tools();
+    vnu::require_tools();
+    let artifacts = artifacts_dir();
+    let downloads = tempfile::tempdir().unwrap();
+    let server = Server::start();
+    let browser = Browser::start(downloads.path()).await;
+    let mut findings = Findings::default();
+    let optional: Vec<(&str, &str)> = PAGES_WHEN_PRESENT.iter().copied().filter(|(_, p)| present("GET", p)).collect();
+    let public: Vec<(&str, &str)> = PUBLIC_PAGES
+        .iter()
+        .copied()
+        .chain(optional.iter().copied().filter(|(_, p)| !p.starts_with("/admin")))
+        .collect();
+    let console: Vec<(&str, &str)> = CONSOLE_PAGES
+        .iter()
+        .copied()
+        .chain(optional.iter().copied().filter(|(_, p)| p.starts_with("/admin")))
+        .collect();
+
+    for (name, path) in &public {
+        browser.open(&server.url(path), "main").await;
+        quality::check_page(&browser, name, &artifacts, &mut findings).await;
+    }
+
+    if present("POST", "/inquiry/confirm") {
+        public_sends_an_inquiry(&browser, &server, &artifacts, &mut findings).await;
+    }
+
+    browser.open(&server.url("/admin/login"), "#id").await;
+    quality::check_page(&browser, "admin-login", &artifacts, &mut findings).await;
+    quality::check_sign_in_keyboard(&browser, &mut findings).await;
+
+    handler_views_a_subscriber(&browser, &server, &artifacts, &mut findings).await;
+    let session = chief_reviews_and_publishes(&browser, &server, downloads.path()).await;
+
+    for (name, path) in &console {
+        browser.open(&server.url(path), "main h1").await;
+        assert_eq!(browser.path().await, *path, "the chief manager stays on `{path}`");
+        quality::check_page(&browser, name, &artifacts, &mut findings).await;
+    }
+
+    if present("POST", "/admin/lang") {
+        console_switches_language(&browser, &server, &artifacts, &mut findings).await;
+    }
+
+    // The bytes the server sends: security headers and the Nu HTML Checker, signed in where
+    // the page needs it.
+    let mut documents = Vec::new();
+    let anonymous = public.iter().chain([("admin-login", "/admin/login")].iter()).map(|p| (p, None));
+    for ((name, path), cookie) in anonymous.chain(console.iter().map(|p| (p, Some(session.as_str())))) {
+        let response = http::get(server.addr(), path, cookie);
+        assert_eq!(response.status, 200, "`{path}` answers");
+        quality::check_headers(name, &response, &mut findings);
+        documents.push((name.to_string(), response.body));
+    }
+    let invalid = vnu::validate(&documents);
+
+    sign_out(&browser).await;
+    let after = http::get(server.addr(), "/admin/", Some(&session));
+    assert_eq!(after.header("location"), Some("/admin/login"), "the session ended with the sign-out");
+    browser.close().await;
+
+    eprintln!("browser screenshots: {}", artifacts.display());
+    findings.assert_none(&invalid);
+}
+
+/// The public inquiry form: fill it in, review it on the confirmation page, send it, get a
+/// receipt number.
+async fn public_sends_an_inquiry(browser: &Browser, server: &Server, artifacts: &Path, findings: &mut Findings) {
+    browser.open(&server.url("/inquiry"), "#inquiry-form").await;
+    let kind = browser.wait_for("#inquiry-form #category").await;
+    kind.select_by_index(1).await.unwrap();
+    browser.fill("#inquiry-form #name", "星野 花子").await;
+    browser.fill("#inquiry-form #contact", "hanako.hoshino@example.jp").await;
+    browser.fill("#inquiry-form #message", "利用目的の通知について質問があります。").await;
+    browser.click("#inquiry-form button[type=submit]", "#inquiry-review").await;
+    let review = browser.wait_for("#inquiry-review").await.text().await.unwrap();
+    assert!(
+        review.contains("星野 花子") && review.contains("hanako.hoshino@example.jp"),
+        "the review shows the form:\n{review}"
+    );
+    quality::check_page(browser, "public-inquiry-confirm", artifacts, findings).await;
+    browser.click("#inquiry-submit", "#receipt-number").await;
+    let receipt = browser.wait_for("#receipt-number").await.text().await.unwrap();
+    assert!(!receipt.trim().is_empty(), "a receipt number is shown");
+    quality::check_page(browser, "public-inquiry-receipt", artifacts, findings).await;
+}
+
+/// The console's language switch: English first (`lang="en"`), then back to Japanese.
+async fn console_switches_language(browser: &Browser, server: &Server, artifacts: &Path, findings: &mut Findings) {
+    browser.open(&server.url("/admin/"), "#lang-switch").await;
+    browser.click("#lang-switch button[type=submit]", "html[lang='en'] main h1").await;
+    assert_eq!(browser.path().await, "/admin/", "the switch returns to the same page");
+    quality::check_page(browser, "admin-dashboard-en", artifacts, findings).await;
+    browser.click("#lang-switch button[type=submit]", "html[lang='ja'] main h1").await;
+}
+
+/// Sign in on the login page; where the server sends the browser next.
+async fn sign_in(browser: &Browser, server: &Server, account: &Account) -> String {
+    browser.open(&server.url("/admin/login"), "#id").await;
+    browser.take_log().await;
+    browser.fill("#id", &account.id).await;
+    browser.fill("#password", &account.password).await;
+    if account.totp.is_some() {
+        browser.fill("#totp", &account.code()).await;
+    }
+    browser.click("main form button[type=submit]", "main h1").await;
+    browser.path().await
+}
+
+/// The forced change of a one-time password, on the page the sign-in led to.
+async fn change_password(browser: &Browser, account: &mut Account, new: &str) {
+    assert_eq!(browser.path().await, "/admin/password", "a one-time password must be changed first");
+    browser.fill("#current", &account.password).await;
+    browser.fill("#new", new).await;
+    browser.fill("#confirm", new).await;
+    browser.click("main form button[type=submit]", "#today").await;
+    assert_eq!(browser.path().await, "/admin/", "after the change the dashboard opens");
+    account.password = new.to_string();
+}
+
+async fn sign_out(browser: &Browser) {
+    browser.click("form.signout button[type=submit]", "#id").await;
+    assert_eq!(browser.path().await, "/admin/login");
+}
+
+async fn handler_views_a_subscriber(browser: &Browser, server: &Server, artifacts: &Path, findings: &mut Findings) {
+    let mut handler = server.handler.clone();
+    assert_eq!(sign_in(browser, server, &handler).await, "/admin/password");
+    change_password(browser, &mut handler, "support desk 2026 autumn").await;
+
+    browser.open(&server.url("/admin/subscribers"), "#value").await;
+    browser.choose("#purpose", "support").await;
+    browser.choose("#category", "contract.number").await;
+    browser.fill("#value", CONTRACT_NUMBER).await;
+    let link = format!("main a[href='/admin/subscribers/{SUBSCRIBER}']");
+    browser.click("main form button[type=submit]", &link).await;
+    quality::check_page(browser, "admin-search-results", artifacts, findings).await;
+
+    browser.click(&link, "#purpose").await;
+    browser.choose("#purpose", "support").await;
+    browser.click("main form button[type=submit]", "main table").await;
+    let text = browser.wait_for("main").await.text().await.unwrap();
+    assert!(text.contains("利用目的: support"), "the view names its purpose:\n{text}");
+    assert!(text.contains("契約番号") && text.contains(CONTRACT_NUMBER), "the contract number is shown:\n{text}");
+    quality::check_page(browser, "admin-subscriber-view", artifacts, findings).await;
+    sign_out(browser).await;
+}
+
+/// The chief manager's part; returns the session cookie (`name=value`) for plain HTTP.
+async fn chief_reviews_and_publishes(browser: &Browser, server: &Server, downloads: &Path) -> String {
+    let mut chief = server.chief.clone();
+    assert_eq!(sign_in(browser, server, &chief).await, "/admin/password");
+    change_password(browser, &mut chief, "chief manager 2026 autumn").await;
+
+    // The handler's view is in the access log; a checkpoint signed now covers it.
+    server.cli(&["audit", "checkpoint"]).assert_code(0);
+    let log = server.url(&format!("/admin/audit?staff={}&subscriber={SUBSCRIBER}", server.handler.id));
+    browser.open(&log, "main table").await;
+    let row = browser.wait_for("main tbody tr").await.text().await.unwrap();
+    assert!(row.contains("allow") && row.contains("support") && row.contains(SUBSCRIBER), "the newest entry: {row}");
+    let index = row.split_whitespace().next().unwrap().to_string();
+    browser.take_log().await;
+    browser.wait_for("main tbody tr a[download]").await.click().await.unwrap();
+    let proof = chrome::downloaded(downloads, &format!("tokutei-proof-{index}")).await;
+    browser.take_log().await;
+    let proof_json: serde_json::Value = serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
+    let note = server.env.write("checkpoint.txt", proof_json["checkpoint"].as_str().expect("the proof's checkpoint"));
+    let key = server.cli(&["audit", "key"]).assert_code(0).stdout.trim().to_string();
+    server
+        .cli(&["audit", "check-proof", proof.to_str().unwrap(), "--checkpoint", note.to_str().unwrap(), "--key", &key])
+        .assert_code(0);
+
+    // Publishing: paste the file, preview (diff), confirm.
+    browser.open(&server.url("/admin/policy"), "#source").await;
+    browser.js("document.getElementById('source').value = arguments[0];", vec![revised_policy().into()]).await;
+    browser.click("main form[action='/admin/policy/preview'] button[type=submit]", "#confirm-source").await;
+    let preview = browser.wait_for("pre.diff").await.text().await.unwrap();
+    assert!(!preview.trim().is_empty(), "the preview shows what changes");
+    browser.click("main form[action='/admin/policy/publish'] button[type=submit]", "main table").await;
+    assert_eq!(browser.path().await, "/admin/policy");
+    let history = browser.wait_for("main table").await.text().await.unwrap();
+    assert!(history.contains("第2版"), "the new version is in the history:\n{history}");
+
+    let cookies = browser.client.get_all_cookies().await.unwrap();
+    let session = cookies.iter().find(|c| c.name() == "tokutei_session").expect("a session cookie");
+    format!("tokutei_session={}", session.value())
+}
+
+/// The demo policy with one more revision: a new version to publish.
+fn revised_policy() -> String {
+    let demo = include_str!("../../../tokutei-policy/policies/hoshizora-tsushin.toml");
+    demo.replace(
+        "name = { ja = \"天野 星子\", en = \"Hoshiko Amano\" }",
+        "name = { ja = \"天野 星太郎\", en = \"Seitaro Amano\" }",
+    )
+}
