@@ -7,8 +7,9 @@ use std::process::Command;
 
 /// The checker's jar: `$TOKUTEI_VNU_JAR`, or the newest one provisioning installed.
 pub fn jar() -> PathBuf {
-    if let Some(path) = std::env::var_os("TOKUTEI_VNU_JAR") {
-        return PathBuf::from(path);
+    if let Some(path) = std::env::var_os("TOKUTEI_VNU_JAR").map(PathBuf::from) {
+        assert!(path.exists(), "TOKUTEI_VNU_JAR names `{}`, which does not exist", path.display());
+        return path;
     }
     let cache = PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/tokutei");
     let mut found: Vec<PathBuf> = std::fs::read_dir(&cache)
