@@ -14,6 +14,7 @@ mod inquiry;
 mod ledger;
 mod migrations;
 mod policy_versions;
+mod snapshot;
 mod staff;
 mod vault;
 

@@ -10,6 +10,7 @@ mod inquiry;
 mod ledger;
 mod migrations;
 mod policy_versions;
+mod snapshot;
 mod staff;
 mod vault;
 

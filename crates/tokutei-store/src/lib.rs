@@ -14,6 +14,7 @@ pub mod inquiry;
 pub mod ledger;
 pub mod policy_versions;
 pub mod provision;
+pub mod snapshot;
 pub mod staff;
 pub mod vault;
 
