@@ -4,6 +4,7 @@
 
 mod access;
 mod audit;
+mod backup;
 mod gateway;
 pub(crate) mod keys;
 mod migrate;
@@ -11,6 +12,7 @@ mod policy;
 pub(crate) mod retention;
 mod serve;
 pub(crate) mod staff;
+mod store_copy;
 pub(crate) mod subscribers;
 
 use std::path::PathBuf;
@@ -89,6 +91,13 @@ pub enum Command {
     Exports(access::ExportsCommand),
     /// Bring the database schema up to date (SQLite, or PostgreSQL with `--database-url`).
     Migrate,
+    /// Copy the whole deployment to an empty database of another backend (SQLite ⇄ PostgreSQL),
+    /// checking the audit ledger's root and latest checkpoint before and after.
+    MigrateStore(store_copy::MigrateStoreArgs),
+    /// Write an online backup of the embedded SQLite database to a file (keys are not in it).
+    Backup(backup::BackupArgs),
+    /// Put a backup file back as the embedded SQLite database, then verify the audit ledger.
+    Restore(backup::RestoreArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Report> {
@@ -107,5 +116,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Report> {
         Command::Contract(cmd) => access::contract(&cli.global, cmd),
         Command::Exports(cmd) => access::exports(&cli.global, cmd),
         Command::Migrate => migrate::run(&cli.global),
+        Command::MigrateStore(args) => store_copy::run(&cli.global, args),
+        Command::Backup(args) => backup::backup(&cli.global, args),
+        Command::Restore(args) => backup::restore(&cli.global, args),
     }
 }

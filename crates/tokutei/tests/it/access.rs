@@ -299,8 +299,13 @@ fn the_decision_corpus_holds_through_the_binary() {
 
 /// A demo deployment with one handler allowed support over contract data.
 fn demo_with_handler() -> TestEnv {
+    demo_with_handler_of("5")
+}
+
+/// The same with this many synthetic subscribers.
+pub(crate) fn demo_with_handler_of(subscribers: &str) -> TestEnv {
     let env = TestEnv::new();
-    env.run(&["demo", "--no-serve", "--subscribers", "5"]).assert_code(0);
+    env.run(&["demo", "--no-serve", "--subscribers", subscribers]).assert_code(0);
     env.run(&[
         "staff",
         "add",

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod migrate;
+mod moving;
 mod policy;
 mod postgres;
 mod serve;
