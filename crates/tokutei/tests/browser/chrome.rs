@@ -71,6 +71,8 @@ pub struct Browser {
     pub client: Client,
     session: String,
     _driver: Driver,
+    /// Every URL the pages requested so far (from the network log).
+    requested: std::sync::Mutex<Vec<String>>,
 }
 
 /// A chromedriver endpoint under the session that fantoccini has no method for.
@@ -127,7 +129,7 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("cannot open a Chromium session ({e}); run `cargo xtask provision`"));
         let session = client.session_id().await.unwrap().expect("a session id");
-        let browser = Browser { client, session, _driver: driver };
+        let browser = Browser { client, session, _driver: driver, requested: Default::default() };
         browser
             .cdp(
                 "Browser.setDownloadBehavior",
@@ -179,9 +181,20 @@ impl Browser {
         select.select_by_value(value).await.unwrap_or_else(|e| panic!("cannot choose `{value}` in `{css}`: {e}"));
     }
 
-    /// Click `css` and wait until `then` is on the page that follows.
+    /// Click `css`, wait until the page it was on is gone, then until `then` is on the page
+    /// that follows.
     pub async fn click(&self, css: &str, then: &str) {
+        let page = self.client.find(Locator::Css("html")).await.unwrap();
         self.wait_for(css).await.click().await.unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            // Stale, or (mid-navigation) "does not belong to the document": gone either way.
+            if page.tag_name().await.is_err() {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "clicking `{css}` did not leave the page");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         self.wait_for(then).await;
     }
 
@@ -246,7 +259,9 @@ impl Browser {
             let id = params["requestId"].as_str().unwrap_or_default().to_string();
             match method.as_str().unwrap_or_default() {
                 "Network.requestWillBeSent" => {
-                    urls.insert(id, params["request"]["url"].as_str().unwrap_or_default().to_string());
+                    let url = params["request"]["url"].as_str().unwrap_or_default().to_string();
+                    self.requested.lock().unwrap().push(url.clone());
+                    urls.insert(id, url);
                 }
                 "Network.responseReceived" => {
                     let status = params["response"]["status"].as_u64().unwrap_or(0);
@@ -267,6 +282,16 @@ impl Browser {
             }
         }
         log
+    }
+
+    /// The URLs requested so far that contain `value`, percent-decoded before comparing.
+    pub async fn requested_with(&self, value: &str) -> Vec<String> {
+        self.take_log().await;
+        let decoded = |u: &str| -> String {
+            url::form_urlencoded::parse(u.as_bytes()).map(|(k, v)| format!("{k}={v}")).collect()
+        };
+        let requested = self.requested.lock().unwrap();
+        requested.iter().filter(|u| decoded(u).contains(value) || u.contains(value)).cloned().collect()
     }
 
     pub async fn close(self) {

@@ -57,6 +57,12 @@ const PAGES_WHEN_PRESENT: &[(&str, &str)] =
 const SUBSCRIBER: &str = "HS00000001";
 const CONTRACT_NUMBER: &str = "HZ-00000001";
 
+/// The inquirer, as typed into the public form.
+const INQUIRER: (&str, &str) = ("星野 花子", "hanako.hoshino@example.jp");
+
+/// Values typed or shown in the flows that must never appear in a URL.
+const PERSONAL_VALUES: &[&str] = &[CONTRACT_NUMBER, INQUIRER.0, INQUIRER.1];
+
 fn artifacts_dir() -> PathBuf {
     // The workspace's target directory (CARGO_TARGET_DIR when set), as cargo knows it.
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -130,6 +136,13 @@ async fn the_console_and_the_public_site_work_in_chromium() {
     }
     let invalid = vnu::validate(&documents);
 
+    // Personal data travels in POST bodies only, never in a URL (issue #6 §5).
+    assert!(!browser.requested_with("/admin/audit?staff=").await.is_empty(), "the network log records URLs");
+    for value in PERSONAL_VALUES {
+        let leaks = browser.requested_with(value).await;
+        assert!(leaks.is_empty(), "`{value}` appeared in requested URLs: {leaks:?}");
+    }
+
     sign_out(&browser).await;
     let after = http::get(server.addr(), "/admin/", Some(&session));
     assert_eq!(after.header("location"), Some("/admin/login"), "the session ended with the sign-out");
@@ -145,15 +158,12 @@ async fn public_sends_an_inquiry(browser: &Browser, server: &Server, artifacts: 
     browser.open(&server.url("/inquiry"), "#inquiry-form").await;
     let kind = browser.wait_for("#inquiry-form #category").await;
     kind.select_by_index(1).await.unwrap();
-    browser.fill("#inquiry-form #name", "星野 花子").await;
-    browser.fill("#inquiry-form #contact", "hanako.hoshino@example.jp").await;
+    browser.fill("#inquiry-form #name", INQUIRER.0).await;
+    browser.fill("#inquiry-form #contact", INQUIRER.1).await;
     browser.fill("#inquiry-form #message", "利用目的の通知について質問があります。").await;
     browser.click("#inquiry-form button[type=submit]", "#inquiry-review").await;
     let review = browser.wait_for("#inquiry-review").await.text().await.unwrap();
-    assert!(
-        review.contains("星野 花子") && review.contains("hanako.hoshino@example.jp"),
-        "the review shows the form:\n{review}"
-    );
+    assert!(review.contains(INQUIRER.0) && review.contains(INQUIRER.1), "the review shows the form:\n{review}");
     quality::check_page(browser, "public-inquiry-confirm", artifacts, findings).await;
     browser.click("#inquiry-submit", "#receipt-number").await;
     let receipt = browser.wait_for("#receipt-number").await.text().await.unwrap();
@@ -179,7 +189,7 @@ async fn sign_in(browser: &Browser, server: &Server, account: &Account) -> Strin
     if account.totp.is_some() {
         browser.fill("#totp", &account.code()).await;
     }
-    browser.click("main form button[type=submit]", "main h1").await;
+    browser.click("main form button[type=submit]", "#new, #today").await;
     browser.path().await
 }
 
@@ -212,7 +222,7 @@ async fn handler_views_a_subscriber(browser: &Browser, server: &Server, artifact
     browser.click("main form button[type=submit]", &link).await;
     quality::check_page(browser, "admin-search-results", artifacts, findings).await;
 
-    browser.click(&link, "#purpose").await;
+    browser.click(&link, &format!("form[action='/admin/subscribers/{SUBSCRIBER}'] #purpose")).await;
     browser.choose("#purpose", "support").await;
     browser.click("main form button[type=submit]", "main table").await;
     let text = browser.wait_for("main").await.text().await.unwrap();
