@@ -17,7 +17,7 @@ use tokutei_ledger::Proof;
 use tokutei_ledger::entry::{AccessEvent, Action, RequestMeta};
 use tokutei_ledger::tree::{self, TreeHead, hex_hash};
 use tokutei_ledger::{Actor, CheckpointVerifier, Decision, Entry, Hash, StreamVerifier, VerifyFailure, leaf_hash};
-use tokutei_store::ledger::{LedgerQuery, StoredCheckpoint};
+use tokutei_store::ledger::{LedgerQuery, LedgerStore, StoredCheckpoint};
 
 use super::GlobalArgs;
 use crate::audit_log::AuditLog;
@@ -166,54 +166,11 @@ fn verify(log: &AuditLog, args: VerifyArgs) -> anyhow::Result<Report> {
         indicatif::ProgressStyle::with_template("verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta})")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let outcome = (|| -> anyhow::Result<Result<tokutei_ledger::VerifySummary, VerifyFailure>> {
-        let mut verifier = match StreamVerifier::new(
-            &log.verifier(),
-            log.origin(),
-            checkpoints.iter().map(|c| (c.id, c.note.as_str())),
-        ) {
-            Ok(v) => v,
-            Err(failure) => return Ok(Err(failure)),
-        };
-        // A stored checkpoint row whose size column disagrees with its signed body was edited.
-        for c in &checkpoints {
-            let signed_size = c.note.lines().nth(1).and_then(|l| l.parse::<u64>().ok());
-            if signed_size != Some(c.size) {
-                return Ok(Err(VerifyFailure::Checkpoint {
-                    id: c.id,
-                    size: c.size,
-                    problem: "its stored size differs from the signed one".into(),
-                }));
-            }
+    let outcome = verify_ledger(store, &log.verifier(), log.origin(), &mut |index| {
+        if index % 65_536 == 0 {
+            progress.set_position(index);
         }
-        let mut failure = None;
-        store.scan_entries(0, &mut |e| {
-            if let Err(f) = verifier.push(e.index, &e.encoded, Some(&e.leaf_hash)) {
-                failure = Some(f);
-                return Ok(false);
-            }
-            if e.index % 65_536 == 0 {
-                progress.set_position(e.index);
-            }
-            Ok(true)
-        })?;
-        if let Some(f) = failure {
-            return Ok(Err(f));
-        }
-        let summary = match verifier.finish() {
-            Ok(s) => s,
-            Err(f) => return Ok(Err(f)),
-        };
-        // The stored interior nodes (which proofs are made of) must give the same root.
-        let stored = store.tree_head_at(summary.head.size)?;
-        if stored != summary.head {
-            return Ok(Err(VerifyFailure::Entry {
-                index: summary.head.size,
-                problem: "the stored tree nodes do not match the entries (proofs would be wrong)".into(),
-            }));
-        }
-        Ok(Ok(summary))
-    })()?;
+    })?;
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     let sha256 = args.measure.then(raw_sha256_mb_per_second);
@@ -265,6 +222,58 @@ fn verify(log: &AuditLog, args: VerifyArgs) -> anyhow::Result<Report> {
             .failed())
         }
     }
+}
+
+/// Verify a whole ledger: every leaf recomputed, every checkpoint's signature and root, and
+/// the stored interior nodes against the entries. `progress` sees each index as it is read.
+/// Also checks what `migrate-store`, `backup` and `restore` wrote.
+pub(crate) fn verify_ledger(
+    store: &dyn LedgerStore,
+    key: &CheckpointVerifier,
+    origin: &str,
+    progress: &mut dyn FnMut(u64),
+) -> anyhow::Result<Result<tokutei_ledger::VerifySummary, VerifyFailure>> {
+    let checkpoints = store.checkpoints()?;
+    let mut verifier = match StreamVerifier::new(key, origin, checkpoints.iter().map(|c| (c.id, c.note.as_str()))) {
+        Ok(v) => v,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    // A stored checkpoint row whose size column disagrees with its signed body was edited.
+    for c in &checkpoints {
+        let signed_size = c.note.lines().nth(1).and_then(|l| l.parse::<u64>().ok());
+        if signed_size != Some(c.size) {
+            return Ok(Err(VerifyFailure::Checkpoint {
+                id: c.id,
+                size: c.size,
+                problem: "its stored size differs from the signed one".into(),
+            }));
+        }
+    }
+    let mut failure = None;
+    store.scan_entries(0, &mut |e| {
+        if let Err(f) = verifier.push(e.index, &e.encoded, Some(&e.leaf_hash)) {
+            failure = Some(f);
+            return Ok(false);
+        }
+        progress(e.index);
+        Ok(true)
+    })?;
+    if let Some(f) = failure {
+        return Ok(Err(f));
+    }
+    let summary = match verifier.finish() {
+        Ok(s) => s,
+        Err(f) => return Ok(Err(f)),
+    };
+    // The stored interior nodes (which proofs are made of) must give the same root.
+    let stored = store.tree_head_at(summary.head.size)?;
+    if stored != summary.head {
+        return Ok(Err(VerifyFailure::Entry {
+            index: summary.head.size,
+            problem: "the stored tree nodes do not match the entries (proofs would be wrong)".into(),
+        }));
+    }
+    Ok(Ok(summary))
 }
 
 /// SHA-256 over 64 MiB in 4 KiB updates.
