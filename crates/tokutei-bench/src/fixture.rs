@@ -50,6 +50,23 @@ pub fn subscriber_id(n: usize) -> String {
 pub fn build(subscribers: usize) -> anyhow::Result<Fixture> {
     let dir = tempfile::tempdir()?;
     let store = Arc::new(SqliteStore::open(&dir.path().join("bench.sqlite3"))?);
+    let (keys, ids) = populate(&*store, subscribers)?;
+    let ledger = Arc::new(SqliteLedger::open(Arc::clone(&store))?);
+    let service = AccessService::new(store, ledger, Arc::new(keys), deployment(), Vec::new());
+    Ok(Fixture { dir, service, subscribers: ids })
+}
+
+/// The deployment settings of the audited-read rows.
+pub fn deployment() -> Deployment {
+    Deployment { zones_required: false, required_training: vec!["privacy-basics".into()] }
+}
+
+/// Publish the demo policy, import `subscribers` sealed subscribers (ids [`subscriber_id`])
+/// and register the call-centre system principal in `store`; returns the keys and the ids.
+pub fn populate<S: VaultStore + StaffStore + PolicyStore>(
+    store: &S,
+    subscribers: usize,
+) -> anyhow::Result<(Keys, Vec<String>)> {
     let policy = tokutei_policy::parse(POLICY)?;
     store.publish_policy(NewPolicyVersion {
         digest: tokutei_policy::PolicyDigest::of(&policy),
@@ -91,7 +108,7 @@ pub fn build(subscribers: usize) -> anyhow::Result<Fixture> {
                 key: WrappedDataKey { kek_id: wrapped.kek_id, bytes: wrapped.bytes },
             });
             for category in CATEGORIES {
-                let value = format!("{category} of {id}: 4111-1111-1111-1111");
+                let value = plaintext(id, category);
                 let aad = ValueAad { subscriber: id, category, version: 1 };
                 batch.values.push(NewValue {
                     subscriber: id.clone(),
@@ -118,9 +135,10 @@ pub fn build(subscribers: usize) -> anyhow::Result<Fixture> {
         },
         created_at: now,
     })?;
-    let ledger = Arc::new(SqliteLedger::open(Arc::clone(&store))?);
-    let keys = Keys { kek, blind: BlindIndexKey::generate()? };
-    let deployment = Deployment { zones_required: false, required_training: vec!["privacy-basics".into()] };
-    let service = AccessService::new(store, ledger, Arc::new(keys), deployment, Vec::new());
-    Ok(Fixture { dir, service, subscribers: ids })
+    Ok((Keys { kek, blind: BlindIndexKey::generate()? }, ids))
+}
+
+/// The (synthetic) plaintext of one value: what the vault seals and the baselines store as is.
+pub fn plaintext(id: &str, category: &str) -> String {
+    format!("{category} of {id}: 4111-1111-1111-1111")
 }

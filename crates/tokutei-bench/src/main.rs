@@ -5,13 +5,21 @@
 //! are noise; the ratios measured in the same run are the result.
 //!
 //! Rows: `decision` (the gateway's sliced, cached decision vs the same rules evaluated in
-//! full by plain `cedar-policy`), `audited-read` (decision + durable audit + decrypt with 64
-//! clients vs raw SQLite point reads of the same rows), `audit-append` (durable appends with
-//! 1/8/64 appenders vs the raw fsync rate), `field-encryption` (sealing a value vs raw
-//! AES-256-GCM of the same bytes).
+//! full by plain `cedar-policy`, and by `regorus` from a Rego module generated from them),
+//! `audited-read-embedded` (decision + durable audit + decrypt with 64 clients vs raw SQLite
+//! point reads of the same rows), `audited-read-postgres` (the same on PostgreSQL vs
+//! row-level security + an audit row per read), `instances-postgres` (three gateway
+//! instances vs one on one database), `audit-append` (durable appends with 1/8/64 appenders
+//! vs the raw fsync rate), `bulk-import` (the release binary's import vs a raw plaintext
+//! SQLite insert), `field-encryption` (sealing a value vs raw AES-256-GCM of the same bytes),
+//! `ledger-verify-proofs` (verification vs raw SHA-256; proof generation and checking).
 
 mod fixture;
 mod harness;
+mod import;
+mod mix;
+mod pg;
+mod rego;
 mod rows;
 
 use std::path::PathBuf;
@@ -47,7 +55,9 @@ fn main() -> anyhow::Result<()> {
             continue;
         }
         eprintln!("running {} …", row.name);
+        let row_started = std::time::Instant::now();
         results.extend((row.run)(&settings)?);
+        eprintln!("{} done in {:.0} s", row.name, row_started.elapsed().as_secs_f64());
     }
     if results.is_empty() {
         anyhow::bail!("no row matches `--only {}`", args.only.unwrap_or_default());
