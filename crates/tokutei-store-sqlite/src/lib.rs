@@ -17,3 +17,4 @@ mod vault;
 pub use db::SqliteStore;
 pub use ledger::SqliteLedger;
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
+pub use snapshot::check_backup;

@@ -226,20 +226,38 @@ impl SqliteStore {
     /// must be a tokutei database whose schema this build can read; it is checked first
     /// (`quick_check`, schema version) and nothing is changed when it fails.
     pub fn restore_from(&self, from: &Path) -> StoreResult<()> {
-        let source = Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(backend)?;
-        let check: String = source.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(backend)?;
-        if check != "ok" {
-            return Err(StoreError::Corrupt(format!("the backup file fails SQLite's check: {check}")));
-        }
-        let version: u32 = source
-            .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
-            .map_err(|_| StoreError::Corrupt("the file is not a tokutei database".into()))?;
-        if version > crate::SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew { found: version, supported: crate::SCHEMA_VERSION });
-        }
+        let (source, _) = open_backup(from)?;
         let mut conn = self.writer();
         copy_all(&source, &mut conn)
     }
+}
+
+/// Check that `file` is a sound tokutei database this build can read (`quick_check`, schema
+/// version); returns its schema version. Nothing is written.
+pub fn check_backup(file: &Path) -> StoreResult<u32> {
+    open_backup(file).map(|(_, version)| version)
+}
+
+fn open_backup(file: &Path) -> StoreResult<(Connection, u32)> {
+    let conn = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(backend)?;
+    let version = schema_version_of(&conn)?;
+    Ok((conn, version))
+}
+
+fn schema_version_of(conn: &Connection) -> StoreResult<u32> {
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|_| StoreError::Corrupt("the file is not a SQLite database".into()))?;
+    if check != "ok" {
+        return Err(StoreError::Corrupt(format!("the backup file fails SQLite's check: {check}")));
+    }
+    let version: u32 = conn
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .map_err(|_| StoreError::Corrupt("the file is not a tokutei database".into()))?;
+    if version > crate::SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew { found: version, supported: crate::SCHEMA_VERSION });
+    }
+    Ok(version)
 }
 
 /// Copy every page of `from` into `to` in one backup step (one read transaction on `from`).

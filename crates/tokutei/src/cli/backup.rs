@@ -107,6 +107,8 @@ pub fn restore(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<Report>
     if !args.from.is_file() {
         bail!("there is no backup file `{}`", args.from.display());
     }
+    tokutei_store_sqlite::check_backup(&args.from)
+        .with_context(|| format!("`{}` cannot be restored", args.from.display()))?;
     // The ledger's checkpoints are verified with the deployment's key, and the vault's values
     // need its key-encryption keys: both are files, restored before the database.
     if checkpoint_verifier(&data)?.is_none() {

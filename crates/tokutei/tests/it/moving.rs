@@ -243,6 +243,12 @@ fn backup_while_the_ledger_is_written_then_restore_and_verify() {
     assert_eq!(run.code, 2, "no keys yet: {}", run.stderr);
     assert!(run.stderr.contains("keys first"), "{}", run.stderr);
     copy_keys_and_config(&env, &fresh);
+    // A file that is not a tokutei database is refused before anything is written.
+    let junk = fresh.write("junk.sqlite3", "not a database at all");
+    let run = fresh.run(&["restore", "--from", junk.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not a SQLite database"), "{}", run.stderr);
+    assert!(!fresh.data().join("tokutei.sqlite3").exists());
     let out = fresh.run(&["--json", "restore", "--from", file.to_str().unwrap()]).assert_code(0).json();
     assert_eq!(out["ledger"]["size"].as_u64().unwrap(), backed_up);
     assert_eq!(out["verification"]["ok"], true);
