@@ -151,6 +151,26 @@ fn migrate_store_copies_a_deployment_to_postgresql_and_back_with_the_same_ledger
     assert_eq!(read["subscribers"][0]["items"][0]["allowed"], true);
     let verified = served.run(&["--json", "--database-url", &url, "audit", "verify"]).assert_code(0).json();
     assert_eq!(verified["entries"].as_u64().unwrap(), out["before"]["size"].as_u64().unwrap() + 1);
+    // Identity columns continue after the copied ids: new consent records and checkpoints.
+    served
+        .run(&[
+            "--database-url",
+            &url,
+            "consent",
+            "record",
+            "--subscriber",
+            "HS00000003",
+            "--purpose",
+            "marketing",
+            "--choice",
+            "opt_out",
+            "--channel",
+            "web",
+        ])
+        .assert_code(0);
+    let checkpoint = served.run(&["--json", "--database-url", &url, "audit", "checkpoint"]).assert_code(0).json();
+    assert_eq!(checkpoint["id"].as_u64().unwrap(), out["checkpoints"].as_u64().unwrap() + 1, "{checkpoint}");
+    served.run(&["--database-url", &url, "audit", "verify"]).assert_code(0);
 }
 
 #[test]
