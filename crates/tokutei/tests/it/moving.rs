@@ -58,27 +58,24 @@ fn copy_keys_and_config(from: &TestEnv, to: &TestEnv) {
     }
 }
 
-/// A demo deployment with a handler, some audited reads and denials, a consent
-/// change, an export request and a signed checkpoint.
+/// A demo deployment with a handler, some audited reads and denials, a consent change and a
+/// signed checkpoint.
 fn populated(subscribers: &str) -> TestEnv {
     let env = demo_with_handler_of(subscribers);
     for subscriber in ["HS00000001", "HS00000002", "HS00000003"] {
         env.run(&["access", "--staff", "op-1", "--purpose", "support", "--subscriber", subscriber]);
     }
-    env.run(&[
-        "consent",
-        "record",
-        "--subscriber",
-        "HS00000002",
-        "--purpose",
-        "marketing",
-        "--choice",
-        "opt_out",
-        "--channel",
-        "web",
-    ]);
+    opt_out(&env, &[], "HS00000002").assert_code(0);
     env.run(&["audit", "checkpoint"]).assert_code(0);
     env
+}
+
+/// `subscriber` opts out of marketing on the web (`extra` goes before the command).
+fn opt_out(env: &TestEnv, extra: &[&str], subscriber: &str) -> crate::util::Run {
+    let mut args = extra.to_vec();
+    args.extend(["consent", "record", "--subscriber", subscriber, "--purpose", "marketing"]);
+    args.extend(["--choice", "opt_out", "--channel", "web"]);
+    env.run(&args)
 }
 
 fn access_once(env: &TestEnv, extra: &[&str]) -> serde_json::Value {
@@ -152,22 +149,7 @@ fn migrate_store_copies_a_deployment_to_postgresql_and_back_with_the_same_ledger
     let verified = served.run(&["--json", "--database-url", &url, "audit", "verify"]).assert_code(0).json();
     assert_eq!(verified["entries"].as_u64().unwrap(), out["before"]["size"].as_u64().unwrap() + 1);
     // Identity columns continue after the copied ids: new consent records and checkpoints.
-    served
-        .run(&[
-            "--database-url",
-            &url,
-            "consent",
-            "record",
-            "--subscriber",
-            "HS00000003",
-            "--purpose",
-            "marketing",
-            "--choice",
-            "opt_out",
-            "--channel",
-            "web",
-        ])
-        .assert_code(0);
+    opt_out(&served, &["--database-url", &url], "HS00000003").assert_code(0);
     let checkpoint = served.run(&["--json", "--database-url", &url, "audit", "checkpoint"]).assert_code(0).json();
     assert_eq!(checkpoint["id"].as_u64().unwrap(), out["checkpoints"].as_u64().unwrap() + 1, "{checkpoint}");
     served.run(&["--database-url", &url, "audit", "verify"]).assert_code(0);
