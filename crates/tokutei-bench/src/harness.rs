@@ -10,15 +10,17 @@ pub struct Settings {
     /// Seconds each side runs per round in throughput rows.
     pub seconds: f64,
     pub subscribers: usize,
+    /// Subscribers per bulk-import round.
+    pub import_subscribers: usize,
 }
 
 impl Settings {
     pub fn quick(rounds: usize) -> Settings {
-        Settings { rounds, seconds: 0.5, subscribers: 2_000 }
+        Settings { rounds, seconds: 0.5, subscribers: 2_000, import_subscribers: 20_000 }
     }
 
     pub fn full(rounds: usize) -> Settings {
-        Settings { rounds, seconds: 3.0, subscribers: 20_000 }
+        Settings { rounds, seconds: 3.0, subscribers: 20_000, import_subscribers: 1_000_000 }
     }
 }
 

@@ -42,12 +42,18 @@ struct Args {
     /// Rounds per side (at least 5).
     #[arg(long, default_value_t = 5)]
     rounds: usize,
+    /// Subscribers per bulk-import round (default 20,000 with --quick, else 1,000,000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    import_subscribers: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let rounds = args.rounds.max(5);
-    let settings = if args.quick { harness::Settings::quick(rounds) } else { harness::Settings::full(rounds) };
+    let mut settings = if args.quick { harness::Settings::quick(rounds) } else { harness::Settings::full(rounds) };
+    if let Some(n) = args.import_subscribers {
+        settings.import_subscribers = usize::try_from(n)?;
+    }
     let started = std::time::Instant::now();
     let mut results = Vec::new();
     for row in rows::all() {

@@ -371,7 +371,7 @@ fn verify_pg_ledger(service: &AccessService) -> anyhow::Result<String> {
 /// values, blind indexes, provenance) against a raw plaintext SQLite insert of the same CSV.
 fn bulk_import(settings: &Settings) -> anyhow::Result<Vec<Result>> {
     let bin = crate::import::binary()?;
-    let count = if settings.seconds < 1.0 { 20_000 } else { 1_000_000 };
+    let count = settings.import_subscribers;
     let scratch = tempfile::tempdir()?;
     let policy = scratch.path().join("policy.toml");
     std::fs::write(&policy, fixture::POLICY)?;
