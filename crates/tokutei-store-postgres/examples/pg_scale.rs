@@ -175,6 +175,8 @@ struct Snapshot {
     aux_cpu: f64,
     commits: f64,
     inserted: f64,
+    /// Connections opened to this database (a short-lived one's CPU is not in `backend_cpu`).
+    sessions: f64,
     wal_records: f64,
     wal_bytes: f64,
     wal_writes: f64,
@@ -202,7 +204,7 @@ impl Snapshot {
             .collect();
         let db_row = stats
             .query_one(
-                "SELECT xact_commit::float8, tup_inserted::float8 FROM pg_stat_database WHERE datname = $1",
+                "SELECT xact_commit::float8, tup_inserted::float8, sessions::float8 FROM pg_stat_database WHERE datname = $1",
                 &[&db],
             )
             .unwrap();
@@ -218,6 +220,7 @@ impl Snapshot {
             aux_cpu: aux.iter().map(|pid| cpu_seconds(&pid.to_string())).sum(),
             commits: db_row.get(0),
             inserted: db_row.get(1),
+            sessions: db_row.get(2),
             wal_records: wal.get(0),
             wal_bytes: wal.get(1),
             wal_writes: wal.get(2),
@@ -233,6 +236,7 @@ impl Snapshot {
             aux_cpu: self.aux_cpu - earlier.aux_cpu,
             commits: self.commits - earlier.commits,
             inserted: self.inserted - earlier.inserted,
+            sessions: self.sessions - earlier.sessions,
             wal_records: self.wal_records - earlier.wal_records,
             wal_bytes: self.wal_bytes - earlier.wal_bytes,
             wal_writes: self.wal_writes - earlier.wal_writes,
@@ -251,7 +255,8 @@ impl Snapshot {
             self.aux_cpu / n * 1e6
         );
         println!(
-            "  per {unit}: {:.3} commits, {:.2} rows inserted, {:.2} WAL records, {:.0} WAL bytes, {:.3} WAL writes, {:.3} WAL syncs (fsync)",
+            "  per {unit}: {:.4} connections opened, {:.3} commits, {:.2} rows inserted, {:.2} WAL records, {:.0} WAL bytes, {:.3} WAL writes, {:.3} WAL syncs (fsync)",
+            self.sessions / n,
             self.commits / n,
             self.inserted / n,
             self.wal_records / n,
