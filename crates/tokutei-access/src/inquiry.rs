@@ -407,7 +407,7 @@ pub fn change_settings(
     staff: &str,
     submitted: &std::collections::HashMap<String, String>,
     now: Timestamp,
-) -> AccessResult<Result<Vec<(&'static str, String, String)>, Vec<crate::settings::Invalid>>> {
+) -> AccessResult<Result<Vec<crate::settings::Change>, Vec<crate::settings::Invalid>>> {
     let current = Settings::load(store)?;
     let changes = match crate::settings::changes(&current, submitted) {
         Ok(c) => c,

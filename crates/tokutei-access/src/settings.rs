@@ -166,12 +166,15 @@ pub fn check(field: &Field, raw: &str) -> Result<String, Invalid> {
     }
 }
 
+/// One change: the setting's key, its old value and its new value.
+pub type Change = (&'static str, String, String);
+
 /// Validate a whole submitted form (`key → value`): every field must be present and valid.
 /// Returns the changes against `current` as `(key, old, new)`, or every problem found.
 pub fn changes(
     current: &Settings,
     submitted: &std::collections::HashMap<String, String>,
-) -> Result<Vec<(&'static str, String, String)>, Vec<Invalid>> {
+) -> Result<Vec<Change>, Vec<Invalid>> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for field in FIELDS {

@@ -34,7 +34,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredInquiry> {
             category: InquiryCategory::from_code(&category)
                 .ok_or_else(|| conversion(1, format!("unknown inquiry category `{category}`")))?,
             received_at: ts(2, r.get(2)?)?,
-            deadline: deadline.parse().map_err(|e| conversion(3, format!("{e}")))?,
+            deadline: deadline.parse::<tokutei_policy::Date>().map_err(|e| conversion(3, e.to_string()))?,
             key: WrappedDataKey { kek_id: r.get(4)?, bytes: r.get(5)? },
             sealed: r.get(6)?,
         },

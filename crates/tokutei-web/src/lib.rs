@@ -1,6 +1,6 @@
 //! HTTP for tokutei: the public site (policy page in Japanese and English, version history
-//! with diffs, leak list), health and metrics endpoints, the JSON API (the gateway, the staff
-//! registry, the OpenAPI description) and — as it lands — the staff console. Pages are
+//! with diffs, leak list, the inquiry form), health and metrics endpoints, the JSON API (the
+//! gateway, the staff registry, the OpenAPI description) and the staff console. Pages are
 //! rendered on the server (maud); the one stylesheet is embedded in the binary; nothing is
 //! loaded from another origin.
 //!
@@ -12,6 +12,8 @@
 mod api;
 mod console;
 mod error;
+mod inquiry;
+mod limiter;
 mod metrics;
 mod openapi;
 mod pages;
@@ -27,6 +29,7 @@ pub use state::{AppState, Backend};
 
 fn build() -> (Router<AppState>, Vec<routes::RouteInfo>) {
     let r = public::routes(routes::Routes::new());
+    let r = inquiry::routes(r);
     let r = api::routes(r);
     console::routes(r).finish()
 }

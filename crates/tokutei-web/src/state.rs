@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use tokutei_access::inquiry::InquiryStores;
 use tokutei_policy::{Date, Policy};
 use tokutei_store::auth::AuthStore;
+use tokutei_store::inquiry::{InquiryStore, SettingsStore};
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::staff::StaffStore;
 use tokutei_store::{PolicyStore, PolicyVersion};
@@ -14,9 +16,9 @@ use crate::AppError;
 use crate::metrics::Metrics;
 
 /// Everything the web layer needs from storage (subscriber information itself only through
-/// the access service).
-pub trait Backend: PolicyStore + StaffStore + AuthStore + Send + Sync + 'static {}
-impl<T: PolicyStore + StaffStore + AuthStore + Send + Sync + 'static> Backend for T {}
+/// the access service, inquiries' contents only through the inquiry service).
+pub trait Backend: PolicyStore + StaffStore + AuthStore + InquiryStores + Send + Sync + 'static {}
+impl<T: PolicyStore + StaffStore + AuthStore + InquiryStore + SettingsStore + Send + Sync + 'static> Backend for T {}
 
 /// Cloned into every handler; cheap (all `Arc`s).
 #[derive(Clone)]
@@ -29,6 +31,8 @@ pub struct AppState {
     pub(crate) access: Option<Arc<tokutei_access::AccessService>>,
     /// Parsed policy versions by number. Versions are immutable, so entries never go stale.
     policies: Arc<RwLock<HashMap<u32, Arc<Policy>>>>,
+    /// Inquiry submissions per client address in the current hour (the rate limit).
+    pub(crate) inquiry_limiter: Arc<crate::limiter::Limiter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -45,6 +49,7 @@ impl AppState {
             ledger: None,
             access: None,
             policies: Arc::default(),
+            inquiry_limiter: Arc::default(),
         }
     }
 
@@ -63,6 +68,20 @@ impl AppState {
     /// The access service; 404 when the server has none.
     pub(crate) fn access_service(&self) -> Result<Arc<tokutei_access::AccessService>, AppError> {
         self.access.clone().ok_or(AppError::NotFound)
+    }
+
+    /// The inquiry service: the store, the ledger and the access service's keys; 404 when the
+    /// server has no ledger or no access service.
+    pub(crate) fn inquiry_service(&self) -> Result<Arc<tokutei_access::inquiry::InquiryService>, AppError> {
+        let ledger = self.ledger.clone().ok_or(AppError::NotFound)?;
+        let keys = self.access_service()?.keys().clone();
+        let stores: Arc<dyn InquiryStores> = self.backend.clone();
+        Ok(Arc::new(tokutei_access::inquiry::InquiryService::new(stores, ledger, keys)))
+    }
+
+    /// The privacy office's settings in force.
+    pub(crate) async fn settings(&self) -> Result<tokutei_access::settings::Settings, AppError> {
+        self.blocking(|b| tokutei_access::settings::Settings::load(b)).await
     }
 
     /// Run blocking ledger work off the async threads; 404 when the server has no ledger.

@@ -71,7 +71,7 @@ pub(crate) async fn page(
         .await?;
     let covered = checkpoint.as_ref().map_or(0, |c| c.size);
     let body = html! {
-        h1 { "アクセスログ" span.en lang="en" { "Access log" } }
+        h1 { (super::bi(staff.lang, "アクセスログ", "Access log")) }
         form method="get" action="/admin/audit" {
             p {
                 label for="staff" { "取扱者ID / Staff id" }

@@ -2,8 +2,9 @@
 //!
 //! Sign-in: staff id, password and — for the chief manager, responsible persons and auditors —
 //! a TOTP code. The form carries a CSRF token also set as a cookie (double submit). Five
-//! failures in a row lock the account for 15 minutes; every success, failure and lockout is
-//! an audit entry. Messages never say which of id, password or code was wrong.
+//! failures in a row lock the account for 15 minutes (both are settings); every success,
+//! failure and lockout is an audit entry. Messages never say which of id, password or code
+//! was wrong.
 
 use axum::Form;
 use axum::extract::State;
@@ -18,13 +19,10 @@ use tokutei_policy::Role;
 use tokutei_store::staff::PrincipalKind;
 
 use super::session::{self, StaffSession, cookie, over_tls, random_token, same, set_cookie};
-use super::{Console, console_page};
+use super::{Console, console_page, console_page_in};
 use crate::{AppError, AppState};
 
 const LOGIN_CSRF_COOKIE: &str = "tokutei_login_csrf";
-/// Failures in a row before the account locks.
-pub(crate) const LOCK_AFTER: u32 = 5;
-pub(crate) const LOCK_FOR: SignedDuration = SignedDuration::from_mins(15);
 
 /// Roles that must present a second factor.
 pub(crate) fn needs_totp(role: Role) -> bool {
@@ -37,7 +35,7 @@ fn login_form(csrf: &str, message: Option<&str>) -> maud::Markup {
         @if let Some(m) = message {
             p.error role="alert" { (m) }
         }
-        form method="post" action="/admin/login" {
+        form #login-form method="post" action="/admin/login" {
             input type="hidden" name="csrf" value=(csrf);
             p {
                 label for="id" { "取扱者ID " span lang="en" { "Staff id" } }
@@ -51,14 +49,14 @@ fn login_form(csrf: &str, message: Option<&str>) -> maud::Markup {
                 label for="totp" { "確認コード（統括管理者・責任者・監査） " span lang="en" { "Authenticator code (managers and auditors)" } }
                 input #totp name="totp" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}";
             }
-            p { button type="submit" { "ログイン / Sign in" } }
+            p { button #sign-in type="submit" { "ログイン / Sign in" } }
         }
     }
 }
 
 pub(crate) async fn login_page(headers: HeaderMap) -> Result<Response, AppError> {
     let csrf = random_token()?;
-    let page = console_page(None, "ログイン", login_form(&csrf, None));
+    let page = console_page_in(session::console_lang(&headers), None, "ログイン / Sign in", login_form(&csrf, None));
     let cookie = set_cookie(LOGIN_CSRF_COOKIE, &csrf, "/admin/login", Some(600), over_tls(&headers));
     Ok(([(SET_COOKIE, cookie)], page).into_response())
 }
@@ -90,9 +88,17 @@ pub(crate) async fn login(
     }
     let id = form.id.trim().to_string();
     if id.is_empty() || id.len() > 64 {
-        return refused(&state, secure, "IDまたはパスワードが正しくありません / The id or password is not right");
+        return refused(
+            session::console_lang(&headers),
+            secure,
+            "IDまたはパスワードが正しくありません / The id or password is not right",
+        );
     }
     let now = Timestamp::now();
+    // Failures in a row before the account locks, and for how long (settings).
+    let settings = state.settings().await?;
+    let lock_after = settings.lockout_attempts;
+    let lock_for = SignedDuration::from_mins(i64::from(settings.lockout_minutes));
     let (principal_id, password, code) = (id.clone(), zeroize::Zeroizing::new(form.password), form.totp);
     let attempt = state
         .blocking(move |b| {
@@ -118,8 +124,8 @@ pub(crate) async fn login(
                 b.clear_failures(&principal_id)?;
                 return Ok(Some(Attempt::Success { role, must_change: credentials.must_change }));
             }
-            let count = b.record_failure(&principal_id, LOCK_AFTER, now + LOCK_FOR)?;
-            Ok(Some(Attempt::Refused { locked_now: count == LOCK_AFTER }))
+            let count = b.record_failure(&principal_id, lock_after, now + lock_for)?;
+            Ok(Some(Attempt::Refused { locked_now: count == lock_after }))
         })
         .await?;
     match attempt {
@@ -146,12 +152,12 @@ pub(crate) async fn login(
                         Actor::System("console".into()),
                         AdminAction::LockedOut,
                         format!("staff/{id}"),
-                        vec![("minutes".into(), LOCK_FOR.as_mins().to_string())],
+                        vec![("minutes".into(), lock_for.as_mins().to_string())],
                     )
                     .await?;
             }
             refused(
-                &state,
+                session::console_lang(&headers),
                 secure,
                 "IDまたはパスワード、確認コードが正しくないか、ロックされています / The id, password or code is not right, or the account is locked",
             )
@@ -167,7 +173,7 @@ pub(crate) async fn login(
                 )
                 .await?;
             refused(
-                &state,
+                session::console_lang(&headers),
                 secure,
                 "IDまたはパスワード、確認コードが正しくないか、ロックされています / The id, password or code is not right, or the account is locked",
             )
@@ -175,9 +181,9 @@ pub(crate) async fn login(
     }
 }
 
-fn refused(_state: &AppState, secure: bool, message: &str) -> Result<Response, AppError> {
+fn refused(lang: tokutei_policy::Lang, secure: bool, message: &str) -> Result<Response, AppError> {
     let csrf = random_token()?;
-    let page = console_page(None, "ログイン", login_form(&csrf, Some(message)));
+    let page = console_page_in(lang, None, "ログイン / Sign in", login_form(&csrf, Some(message)));
     let cookie = set_cookie(LOGIN_CSRF_COOKIE, &csrf, "/admin/login", Some(600), secure);
     Ok((axum::http::StatusCode::UNAUTHORIZED, [(SET_COOKIE, cookie)], page).into_response())
 }
@@ -216,7 +222,7 @@ pub(crate) async fn logout(
 
 fn password_form(staff: &StaffSession, message: Option<&str>) -> maud::Markup {
     html! {
-        h1 { "パスワードの変更" span.en lang="en" { "Change your password" } }
+        h1 { (super::bi(staff.lang, "パスワードの変更", "Change your password")) }
         @if staff.must_change {
             p.note { "初回ログインです。新しいパスワードを設定してください。" span lang="en" { " This is a one-time password: set your own first." } }
         }

@@ -4,9 +4,12 @@
 //! plain HTML forms, no script.
 
 mod audit;
+mod daily;
+mod inquiries;
 mod login;
 mod policy;
 pub(crate) mod session;
+mod settings;
 mod subscribers;
 
 use axum::extract::State;
@@ -34,6 +37,24 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add("GET", "/admin/policy", "/admin/policy", Access::Staff(OVERSIGHT), get(policy::page))
         .add("POST", "/admin/policy/preview", "/admin/policy/preview", Access::Staff(MANAGERS), post(policy::preview))
         .add("POST", "/admin/policy/publish", "/admin/policy/publish", Access::Staff(MANAGERS), post(policy::publish))
+        .add("POST", "/admin/lang", "/admin/lang", Access::Public, post(switch_lang))
+        .add("GET", "/admin/inquiries", "/admin/inquiries", Access::Staff(OVERSIGHT), get(inquiries::page))
+        .add(
+            "POST",
+            "/admin/inquiries/{receipt}",
+            "/admin/inquiries/20260101-ABCDEF",
+            Access::Staff(OVERSIGHT),
+            post(inquiries::open),
+        )
+        .add(
+            "POST",
+            "/admin/inquiries/{receipt}/status",
+            "/admin/inquiries/20260101-ABCDEF/status",
+            Access::Staff(MANAGERS),
+            post(inquiries::set_status),
+        )
+        .add("GET", "/admin/settings", "/admin/settings", Access::Staff(OVERSIGHT), get(settings::page))
+        .add("POST", "/admin/settings", "/admin/settings", Access::Staff(MANAGERS), post(settings::change))
         .add("GET", "/admin/audit", "/admin/audit", Access::Staff(OVERSIGHT), get(audit::page))
         .add("GET", "/admin/audit/{index}/proof", "/admin/audit/0/proof", Access::Staff(OVERSIGHT), get(audit::proof))
         .add(
@@ -77,51 +98,98 @@ pub(crate) struct Console<'a> {
     pub name: &'a str,
     pub role: tokutei_policy::Role,
     pub csrf: &'a str,
+    pub lang: Lang,
+    /// The page, to come back to after switching language.
+    pub path: Option<&'a str>,
 }
 
 impl<'a> Console<'a> {
     pub(crate) fn of(staff: &'a StaffSession) -> Console<'a> {
-        Console { name: &staff.principal.display_name, role: staff.role, csrf: &staff.csrf }
+        Console {
+            name: &staff.principal.display_name,
+            role: staff.role,
+            csrf: &staff.csrf,
+            lang: staff.lang,
+            path: staff.path.as_deref(),
+        }
     }
+}
+
+/// Text in the console's language first, the other language after it (smaller, marked with
+/// its `lang`).
+pub(crate) fn bi(lang: Lang, ja: &str, en: &str) -> Markup {
+    match lang {
+        Lang::Ja => html! { (ja) span.en lang="en" { (en) } },
+        Lang::En => html! { (en) span.en lang="ja" { (ja) } },
+    }
+}
+
+/// Text in the console's language only (short labels: buttons, table headings), marked
+/// with its `lang` only when it differs from the page's.
+pub(crate) fn one(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
+    if lang == Lang::Ja { ja } else { en }
 }
 
 /// A console page: header with the signed-in person and sign-out, navigation, content.
 pub(crate) fn console_page(who: Option<Console<'_>>, title: &str, body: Markup) -> Markup {
+    let lang = who.as_ref().map_or(Lang::Ja, |w| w.lang);
+    console_page_in(lang, who, title, body)
+}
+
+/// A console page in `lang` (the sign-in page has no session to take it from).
+pub(crate) fn console_page_in(lang: Lang, who: Option<Console<'_>>, title: &str, body: Markup) -> Markup {
+    let t = |ja: &'static str, en: &'static str| one(lang, ja, en);
+    let (to, to_label, to_lang) = match lang {
+        Lang::Ja => ("en", "English", "en"),
+        Lang::En => ("ja", "日本語", "ja"),
+    };
+    let back = who.as_ref().and_then(|w| w.path).unwrap_or(if who.is_some() { "/admin/" } else { "/admin/login" });
     html! {
         (DOCTYPE)
-        html lang="ja" {
+        html lang=(lang.code()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
-                title { (title) " | tokutei 管理画面" }
+                title { (title) " | " (t("tokutei 管理画面", "tokutei console")) }
                 link rel="stylesheet" href="/static/tokutei.css";
             }
             body.console {
-                a.skip href="#main" { "本文へ移動" }
+                a.skip href="#main" { (t("本文へ移動", "Skip to content")) }
                 header.site {
                     div.bar {
-                        a.brand href="/admin/" { "tokutei 管理画面" span.en lang="en" { " Console" } }
+                        a.brand href="/admin/" { (bi(lang, "tokutei 管理画面", "tokutei console")) }
                         @if let Some(who) = &who {
-                            nav.site aria-label="管理画面" {
+                            nav.site aria-label=(t("管理画面", "Console")) {
                                 ul {
-                                    li { a href="/admin/" { "ダッシュボード" } }
+                                    li { a href="/admin/" { (t("ダッシュボード", "Dashboard")) } }
                                     @if subscribers::HANDLING.contains(&who.role) {
-                                        li { a href="/admin/subscribers" { "利用者" } }
+                                        li { a href="/admin/subscribers" { (t("利用者", "Subscribers")) } }
                                     }
                                     @if crate::routes::OVERSIGHT.contains(&who.role) {
-                                        li { a href="/admin/staff" { "取扱者" } }
-                                        li { a href="/admin/audit" { "アクセスログ" } }
-                                        li { a href="/admin/policy" { "取扱方針" } }
+                                        li { a href="/admin/inquiries" { (t("お問い合わせ", "Inquiries")) } }
+                                        li { a href="/admin/staff" { (t("取扱者", "Staff")) } }
+                                        li { a href="/admin/audit" { (t("アクセスログ", "Access log")) } }
+                                        li { a href="/admin/policy" { (t("取扱方針", "Policy")) } }
+                                        li { a href="/admin/settings" { (t("設定", "Settings")) } }
                                     }
-                                    li { a href="/admin/password" { "パスワード" } }
+                                    li { a href="/admin/password" { (t("パスワード", "Password")) } }
                                 }
                             }
-                            form.signout method="post" action="/admin/logout" {
-                                input type="hidden" name="csrf" value=(who.csrf);
-                                span { (who.name) "（" (who.role.label(Lang::Ja)) "）" }
-                                " "
-                                button type="submit" { "ログアウト / Sign out" }
+                        }
+                        div.tools {
+                            form #lang-switch method="post" action="/admin/lang" {
+                                input type="hidden" name="to" value=(to);
+                                input type="hidden" name="back" value=(back);
+                                button #lang-switch-button .link type="submit" lang=(to_lang) { (to_label) }
+                            }
+                            @if let Some(who) = &who {
+                                form.signout method="post" action="/admin/logout" {
+                                    input type="hidden" name="csrf" value=(who.csrf);
+                                    span { (who.name) " (" (who.role.label(lang)) ")" }
+                                    " "
+                                    button #sign-out type="submit" { (t("ログアウト", "Sign out")) }
+                                }
                             }
                         }
                     }
@@ -130,6 +198,31 @@ pub(crate) fn console_page(who: Option<Console<'_>>, title: &str, body: Markup) 
             }
         }
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct LangForm {
+    to: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// The language switch: remembers `ja` or `en` in a cookie (a year, console paths only) and
+/// goes back to the console page it came from.
+async fn switch_lang(headers: axum::http::HeaderMap, body: axum::body::Bytes) -> Result<Response, AppError> {
+    let form: LangForm = form(&body)?;
+    let to = match form.to.as_str() {
+        "ja" | "en" => form.to.as_str(),
+        other => return Err(AppError::BadRequest(format!("language `{other}`: use `ja` or `en`"))),
+    };
+    let safe = form.back.starts_with("/admin")
+        && !form.back.contains("//")
+        && !form.back.contains('\\')
+        && form.back.chars().all(|c| c.is_ascii_graphic());
+    let back = if safe { form.back.as_str() } else { "/admin/" };
+    let cookie =
+        session::set_cookie(session::LANG_COOKIE, to, "/admin", Some(365 * 24 * 3600), session::over_tls(&headers));
+    Ok(([(axum::http::header::SET_COOKIE, cookie)], Redirect::to(back)).into_response())
 }
 
 /// Today's uses: per purpose (purpose, allowed, denied), and denials per reason code
@@ -180,36 +273,44 @@ fn chart(id: &str, title: &str, rows: &[(String, u64, u64)]) -> Markup {
     }
 }
 
+/// The most ledger entries the dashboard reads (the last 14 days); beyond it the figures
+/// are marked partial.
+const DASHBOARD_LIMIT: u64 = 500_000;
+
 async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result<Response, AppError> {
     if staff.must_change {
         return Ok(Redirect::to("/admin/password").into_response());
     }
     let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
-    let midnight = jiff::Timestamp::now()
-        .to_zoned(tz.clone())
-        .date()
-        .to_zoned(tz)
-        .map_err(|e| AppError::internal(e.to_string()))?
-        .timestamp();
-    let (size, checkpoint, entries) = state
+    let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
+    let midnight_of = |day: jiff::civil::Date| {
+        day.to_zoned(tz.clone()).map(|z| z.timestamp()).map_err(|e| AppError::internal(e.to_string()))
+    };
+    let midnight = midnight_of(today)?;
+    let first_day = today.checked_sub(jiff::Span::new().days(daily::DAYS - 1)).unwrap_or(today);
+    let since = midnight_of(first_day)?;
+    let (size, checkpoint, entries, partial) = state
         .ledger(move |l| {
             let size = l.tree_size()?;
             let checkpoint = l.latest_checkpoint()?;
             let mut entries = Vec::new();
-            let query = LedgerQuery { since: Some(midnight), limit: Some(200_000), ..LedgerQuery::default() };
+            let query = LedgerQuery { since: Some(since), limit: Some(DASHBOARD_LIMIT), ..LedgerQuery::default() };
             l.query_entries(&query, &mut |e| {
                 entries.push(e.decode()?);
                 Ok(true)
             })?;
-            Ok((size, checkpoint, entries))
+            let partial = entries.len() as u64 >= DASHBOARD_LIMIT;
+            Ok((size, checkpoint, entries, partial))
         })
         .await?;
+    let daily = daily::tally(&entries, today, &tz);
+    let entries: Vec<_> = entries.into_iter().filter(|e| e.time >= midnight).collect();
     let (rows, reasons) = tally_today(entries);
     let (allowed, denied) = rows.iter().fold((0, 0), |(a, d), (_, x, y)| (a + x, d + y));
     let body = html! {
-        h1 { "ダッシュボード" span.en lang="en" { "Dashboard" } }
+        h1 { (bi(staff.lang, "ダッシュボード", "Dashboard")) }
         section aria-labelledby="today" {
-            h2 #today { "本日の利用" span.en lang="en" { "Uses today (Asia/Tokyo)" } }
+            h2 #today { (bi(staff.lang, "本日の利用", "Uses today (Asia/Tokyo)")) }
             p { "許可 " strong { (allowed) } " 件・拒否 " strong { (denied) } " 件" span lang="en" { " (allowed / denied, per subscriber and category)" } }
             @if rows.is_empty() {
                 p.note { "本日の利用はまだありません。" span lang="en" { " No uses yet today." } }
@@ -228,7 +329,7 @@ async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result
         }
         @if !reasons.is_empty() {
             section aria-labelledby="denials" {
-                h2 #denials { "本日の拒否の理由" span.en lang="en" { "Denials today by reason" } }
+                h2 #denials { (bi(staff.lang, "本日の拒否の理由", "Denials today by reason")) }
                 (chart("chart-reasons", "本日の拒否の理由別件数", &reasons))
                 table {
                     caption { "理由別 / By reason" }
@@ -241,8 +342,9 @@ async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result
                 }
             }
         }
+        (daily::section(&daily, staff.lang, partial))
         section aria-labelledby="ledger" {
-            h2 #ledger { "監査記録" span.en lang="en" { "Audit ledger" } }
+            h2 #ledger { (bi(staff.lang, "監査記録", "Audit ledger")) }
             dl {
                 dt { "記録数 / Entries" } dd { (size) }
                 dt { "最新のチェックポイント / Latest checkpoint" }
@@ -266,7 +368,7 @@ async fn staff_page(State(state): State<AppState>, staff: StaffSession) -> Resul
     let today = crate::state::today();
     let all = state.blocking(|b| b.principals()).await?;
     let body = html! {
-        h1 { "取扱者" span.en lang="en" { "Staff and systems" } }
+        h1 { (bi(staff.lang, "取扱者", "Staff and systems")) }
         table {
             thead {
                 tr {

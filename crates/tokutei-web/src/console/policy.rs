@@ -35,7 +35,7 @@ pub(crate) async fn page(State(state): State<AppState>, staff: StaffSession) -> 
     let versions = state.blocking(|b| b.policy_versions()).await?;
     let active = state.active_policy().await?;
     let body = html! {
-        h1 { "取扱方針" span.en lang="en" { "Policy" } }
+        h1 { (super::bi(staff.lang, "取扱方針", "Policy")) }
         @match &active {
             Some((v, _)) => p { "施行中: 第" (v.number) "版（" (v.effective) " 施行、" span.digest { (v.digest.short()) } "）" }
             None => p.note { "施行中の版はありません。" }
@@ -54,7 +54,7 @@ pub(crate) async fn page(State(state): State<AppState>, staff: StaffSession) -> 
             }
         }
         @if MANAGERS.contains(&staff.role) {
-            h2 { "新しい版の公表" span.en lang="en" { "Publish a new version" } }
+            h2 { (super::bi(staff.lang, "新しい版の公表", "Publish a new version")) }
             (source_form(&staff, ""))
         }
     };
@@ -86,7 +86,7 @@ pub(crate) async fn preview(
     };
     let body = if !errors.is_empty() || report.policy.is_none() || compiled.is_some() {
         html! {
-            h1 { "公表できません" span.en lang="en" { "This file cannot be published" } }
+            h1 { (super::bi(staff.lang, "公表できません", "This file cannot be published")) }
             ul.error {
                 @for d in &errors {
                     li {
@@ -106,7 +106,7 @@ pub(crate) async fn preview(
         let active = state.active_policy().await?;
         let diff = active.as_ref().map(|(_, old)| tokutei_policy::diff::diff(old, policy).human(Lang::Ja));
         html! {
-            h1 { "公表前の確認" span.en lang="en" { "Preview" } }
+            h1 { (super::bi(staff.lang, "公表前の確認", "Preview")) }
             p { "施行日: " strong { (policy.effective_date()) } "、ダイジェスト " span.digest { (digest.short()) } }
             @match &diff {
                 Some(d) if d.trim().is_empty() => p.note { "施行中の版と内容は同じです。" }

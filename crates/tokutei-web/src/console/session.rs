@@ -1,7 +1,8 @@
 //! Staff sessions: the session cookie (`tokutei_session`: HttpOnly, SameSite=Strict, Path
 //! `/admin`, Secure behind TLS), its server-side record (by SHA-256 of the id, with an idle
-//! expiry of 30 minutes and an absolute limit of 12 hours), the CSRF token bound to it, and
-//! the [`StaffSession`] extractor that every console page takes.
+//! expiry of 30 minutes and an absolute limit of 12 hours by default — both settings), the
+//! CSRF token bound to it, the console language cookie, and the [`StaffSession`] extractor
+//! that every console page takes.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -17,8 +18,24 @@ use tokutei_store::staff::{PrincipalKind, StoredPrincipal};
 use crate::{AppError, AppState};
 
 pub(crate) const SESSION_COOKIE: &str = "tokutei_session";
-pub(crate) const IDLE: SignedDuration = SignedDuration::from_mins(30);
-pub(crate) const ABSOLUTE: SignedDuration = SignedDuration::from_hours(12);
+/// The console's language (`ja` or `en`); no personal data.
+pub(crate) const LANG_COOKIE: &str = "tokutei_console_lang";
+
+/// The idle and absolute session limits from the settings in force.
+fn limits(settings: &tokutei_access::settings::Settings) -> (SignedDuration, SignedDuration) {
+    (
+        SignedDuration::from_mins(i64::from(settings.session_idle_minutes)),
+        SignedDuration::from_hours(i64::from(settings.session_absolute_hours)),
+    )
+}
+
+/// The console language a request asks for (the language cookie; Japanese by default).
+pub(crate) fn console_lang(headers: &HeaderMap) -> tokutei_policy::Lang {
+    match cookie(headers, LANG_COOKIE).as_deref() {
+        Some("en") => tokutei_policy::Lang::En,
+        _ => tokutei_policy::Lang::Ja,
+    }
+}
 
 /// A fresh random token (session ids, CSRF tokens): 32 bytes, hex.
 pub(crate) fn random_token() -> Result<String, AppError> {
@@ -69,12 +86,13 @@ pub(crate) fn set_cookie(name: &str, value: &str, path: &str, max_age: Option<i6
 pub(crate) async fn start(state: &AppState, principal: &str, secure: bool) -> Result<HeaderValue, AppError> {
     let id = random_token()?;
     let now = Timestamp::now();
+    let (idle, _) = limits(&state.settings().await?);
     let session = Session {
         id_hash: hash_id(&id),
         principal: principal.to_string(),
         csrf_token: random_token()?,
         created_at: now,
-        expires_at: now + IDLE,
+        expires_at: now + idle,
     };
     state.blocking(move |b| b.create_session(&session)).await?;
     Ok(set_cookie(SESSION_COOKIE, &id, "/admin", None, secure))
@@ -89,6 +107,10 @@ pub(crate) struct StaffSession {
     pub id_hash: [u8; 32],
     /// The password is a one-time password that must be changed first.
     pub must_change: bool,
+    /// The console language chosen with the switch.
+    pub lang: tokutei_policy::Lang,
+    /// The page asked for, when it can be asked for again with GET (for the language switch).
+    pub path: Option<String>,
 }
 
 impl StaffSession {
@@ -146,15 +168,16 @@ impl FromRequestParts<AppState> for StaffSession {
         let found = state
             .blocking(move |b| {
                 let Some(session) = b.session(&id_hash, now)? else { return Ok(None) };
-                if now > session.created_at + ABSOLUTE {
+                let (idle, absolute) = limits(&tokutei_access::settings::Settings::load(b)?);
+                if now > session.created_at + absolute {
                     b.delete_session(&id_hash)?;
                     return Ok(None);
                 }
                 let Some(principal) = b.principal(&session.principal)? else { return Ok(None) };
                 let must_change = b.credentials(&principal.id)?.is_some_and(|c| c.must_change);
                 // Move the idle expiry at most once a minute.
-                if session.expires_at.duration_since(now) < IDLE - SignedDuration::from_mins(1) {
-                    b.touch_session(&id_hash, now + IDLE)?;
+                if session.expires_at.duration_since(now) < idle - SignedDuration::from_mins(1) {
+                    b.touch_session(&id_hash, now + idle)?;
                 }
                 Ok(Some((session, principal, must_change)))
             })
@@ -164,7 +187,9 @@ impl FromRequestParts<AppState> for StaffSession {
         if principal.disabled_at.is_some() {
             return Err(NoSession::SignIn);
         }
-        Ok(StaffSession { principal, role, csrf: session.csrf_token, id_hash, must_change })
+        let lang = console_lang(&parts.headers);
+        let path = (parts.method == axum::http::Method::GET).then(|| parts.uri.path().to_string());
+        Ok(StaffSession { principal, role, csrf: session.csrf_token, id_hash, must_change, lang, path })
     }
 }
 

@@ -22,6 +22,7 @@ pub(crate) enum Area {
     Policy,
     Versions,
     Leaks,
+    Inquiry,
 }
 
 /// A public page: `path_ja` and `path_en` are this page's address in each language (for the
@@ -49,6 +50,7 @@ pub(crate) fn layout(page: &Page<'_>, body: Markup) -> Markup {
         (Area::Policy, t("取扱方針", "Policy"), href(lang, "/")),
         (Area::Versions, t("改定履歴", "Version history"), href(lang, "/policy/versions")),
         (Area::Leaks, t("漏えいの公表", "Leak disclosures"), href(lang, "/leaks")),
+        (Area::Inquiry, t("お問い合わせ", "Inquiry"), href(lang, "/inquiry")),
     ];
     let (other_lang, other_label, other_href) = match lang {
         Lang::Ja => ("en", "English", page.path_en),
