@@ -98,11 +98,24 @@ fn run(admin: &str, name: &str, seconds: f64, clients: usize, subscribers: usize
         AccessService::new(Arc::clone(&store) as _, Arc::clone(&ledger) as _, Arc::new(keys), deployment, Vec::new());
     read_loop(&service, 1, subscribers, 1.0); // warm the caches and the pool
     let before = Snapshot::take(&mut stats, name);
+    let tables_before = table_reads(&mut stats);
     let started = Instant::now();
     let reads = read_loop(&service, clients, subscribers, seconds);
     let span = started.elapsed().as_secs_f64();
     let after = Snapshot::take(&mut stats, name);
     after.since(&before).print(&format!("audited reads, {clients} clients, one instance"), reads, span, "read");
+    for (table, (seq, seq_rows, idx)) in table_reads(&mut stats) {
+        let (seq0, rows0, idx0) = tables_before.get(&table).copied().unwrap_or_default();
+        let per = |x: f64| x / reads as f64;
+        if per(seq - seq0) > 0.01 || per(idx - idx0) > 0.01 {
+            println!(
+                "  per read on {table}: {:.2} sequential scans ({:.1} rows read), {:.2} index scans",
+                per(seq - seq0),
+                per(seq_rows - rows0),
+                per(idx - idx0)
+            );
+        }
+    }
 
     // What is stored: the ledger per entry, the vault per subscriber.
     let entries = ledger.tree_size().unwrap();
@@ -126,6 +139,20 @@ fn run(admin: &str, name: &str, seconds: f64, clients: usize, subscribers: usize
         CATEGORIES.len(),
         database / 1e6
     );
+}
+
+/// Per table of this database: sequential scans, rows they read, index scans.
+fn table_reads(stats: &mut Client) -> std::collections::BTreeMap<String, (f64, f64, f64)> {
+    stats
+        .query(
+            "SELECT relname::text, seq_scan::float8, seq_tup_read::float8, COALESCE(idx_scan, 0)::float8
+             FROM pg_stat_user_tables",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
+        .collect()
 }
 
 /// Reads by `clients` threads for `seconds`; returns how many were done.
