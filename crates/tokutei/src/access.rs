@@ -31,6 +31,10 @@ impl KeyAccess for Keyring {
     fn blind_token(&self, category: &str, value: &str) -> Option<[u8; 32]> {
         self.blind().token(category, value).map(|t| t.0)
     }
+
+    fn new_data_key(&self, owner: &str) -> Result<(DataKey, WrappedDataKey), String> {
+        Keyring::new_data_key(self, owner).map_err(|e| format!("{e:#}"))
+    }
 }
 
 /// The deployment settings (defaults when the file is absent). Unknown keys are refused
