@@ -12,8 +12,13 @@ use tokutei_store::{StoreError, StoreResult};
 use crate::migrations;
 
 /// Idle connections kept for reuse. More may be open at once (one per concurrent caller);
-/// those beyond this bound are closed when returned.
-const MAX_POOLED: usize = 16;
+/// those beyond this bound are closed when returned. It matches the concurrency a `serve`
+/// instance runs at (its blocking pool, the benchmark's 64 clients): with fewer kept, every
+/// request beyond them paid for a new server backend (a fork and authentication) and the
+/// audited PostgreSQL read ran at less than half its rate (`tokutei-bench --only postgres`).
+/// Several instances on one server need `max_connections` ≥ instances × this + the ledger's
+/// one dedicated connection each (docs/scaling.md).
+const MAX_POOLED: usize = 64;
 
 /// Query parameters, as the driver takes them.
 pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
