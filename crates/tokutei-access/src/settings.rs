@@ -67,8 +67,8 @@ pub const FIELDS: &[Field] = &[
     },
     Field {
         key: "public_contact",
-        ja: "公開する連絡先（お問い合わせページとフッターに表示）",
-        en: "Public contact (shown on the inquiry page and in the footer)",
+        ja: "公開する連絡先（お問い合わせページに表示）",
+        en: "Public contact (shown on the inquiry page)",
         kind: Kind::Text { max: 200 },
     },
 ];
