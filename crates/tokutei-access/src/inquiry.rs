@@ -473,6 +473,75 @@ mod tests {
         assert_eq!(allowed, [(Open, Answered), (Open, Closed), (Answered, Answered), (Answered, Closed)]);
     }
 
+    /// Keys that record, at each unwrap, how many `inquiry_opened` entries the ledger already
+    /// holds for the inquiry (audit first).
+    struct Recorder {
+        kek: tokutei_crypto::Kek,
+        ledger: Arc<tokutei_store_sqlite::SqliteLedger>,
+        audited_before_unwrap: std::sync::Mutex<Vec<usize>>,
+    }
+
+    impl KeyAccess for Recorder {
+        fn unwrap_key(
+            &self,
+            owner: &str,
+            wrapped: &tokutei_store::vault::WrappedDataKey,
+        ) -> Result<tokutei_crypto::DataKey, String> {
+            let mut opened = 0;
+            self.ledger
+                .scan_entries(0, &mut |e| {
+                    if let tokutei_ledger::Event::Admin(a) = e.decode()?.event {
+                        opened += usize::from(a.action == AdminAction::InquiryOpened && a.subject == owner);
+                    }
+                    Ok(true)
+                })
+                .map_err(|e| e.to_string())?;
+            self.audited_before_unwrap.lock().unwrap().push(opened);
+            let w = tokutei_crypto::WrappedKey { kek_id: wrapped.kek_id.clone(), bytes: wrapped.bytes.clone() };
+            self.kek.unwrap(owner, &w).map_err(|e| e.to_string())
+        }
+        fn blind_token(&self, _: &str, _: &str) -> Option<[u8; 32]> {
+            None
+        }
+        fn new_data_key(
+            &self,
+            owner: &str,
+        ) -> Result<(tokutei_crypto::DataKey, tokutei_store::vault::WrappedDataKey), String> {
+            let key = tokutei_crypto::DataKey::generate().map_err(|e| e.to_string())?;
+            let w = self.kek.wrap(owner, &key).map_err(|e| e.to_string())?;
+            Ok((key, tokutei_store::vault::WrappedDataKey { kek_id: w.kek_id, bytes: w.bytes }))
+        }
+    }
+
+    #[test]
+    fn opening_is_audited_before_the_key_is_unwrapped_and_contents_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(tokutei_store_sqlite::SqliteStore::open(&dir.path().join("t.sqlite3")).unwrap());
+        let ledger = Arc::new(tokutei_store_sqlite::SqliteLedger::open(Arc::clone(&store)).unwrap());
+        let keys = Arc::new(Recorder {
+            kek: tokutei_crypto::Kek::generate("kek-1").unwrap(),
+            ledger: ledger.clone(),
+            audited_before_unwrap: std::sync::Mutex::default(),
+        });
+        let service = InquiryService::new(store.clone(), ledger.clone(), keys.clone());
+        let contents = Contents { name: "N".into(), contact: "n@example.jp".into(), message: "M".into() };
+        let now = Timestamp::from_second(1_780_000_000).unwrap();
+        let receipt = service.submit(InquiryCategory::Correction, &contents, now).unwrap();
+        assert!(receipt.receipt.starts_with("20260529-"), "{}", receipt.receipt);
+        assert_eq!(receipt.deadline.to_string(), "2026-06-12");
+        let opened = service.open("cpo", &receipt.receipt, now).unwrap();
+        assert_eq!(opened.contents, contents);
+        service.set_status("cpo", &receipt.receipt, InquiryStatus::Answered, "called back", now).unwrap();
+        let again = service.open("cpo", &receipt.receipt, now).unwrap();
+        assert_eq!(again.note.as_deref().map(String::as_str), Some("called back"));
+        assert_eq!(
+            *keys.audited_before_unwrap.lock().unwrap(),
+            [1, 1, 2],
+            "each open is audited first (the status change opens none)"
+        );
+        assert!(matches!(service.open("cpo", "20260529-NOPE", now), Err(AccessError::Store(StoreError::NotFound(_)))));
+    }
+
     #[test]
     fn receipt_codes_use_the_unambiguous_alphabet() {
         let code = random_code(64);
