@@ -307,18 +307,23 @@ async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result
     let entries: Vec<_> = entries.into_iter().filter(|e| e.time >= midnight).collect();
     let (rows, reasons) = tally_today(entries);
     let (allowed, denied) = rows.iter().fold((0, 0), |(a, d), (_, x, y)| (a + x, d + y));
+    let t = |ja: &'static str, en: &'static str| one(staff.lang, ja, en);
     let body = html! {
         h1 { (bi(staff.lang, "ダッシュボード", "Dashboard")) }
         section aria-labelledby="today" {
             h2 #today { (bi(staff.lang, "本日の利用", "Uses today (Asia/Tokyo)")) }
-            p { "許可 " strong { (allowed) } " 件・拒否 " strong { (denied) } " 件" span lang="en" { " (allowed / denied, per subscriber and category)" } }
-            @if rows.is_empty() {
-                p.note { "本日の利用はまだありません。" span lang="en" { " No uses yet today." } }
+            @if staff.lang == Lang::Ja {
+                p { "許可 " strong { (allowed) } " 件・拒否 " strong { (denied) } " 件" span lang="en" { " (allowed / denied, per subscriber and category)" } }
             } @else {
-                (chart("chart-purposes", "本日の利用目的別の利用件数（許可・拒否）", &rows))
+                p { "Allowed " strong { (allowed) } ", denied " strong { (denied) } " (per subscriber and category)" }
+            }
+            @if rows.is_empty() {
+                p.note { (bi(staff.lang, "本日の利用はまだありません。", "No uses yet today.")) }
+            } @else {
+                (chart("chart-purposes", t("本日の利用目的別の利用件数（許可・拒否）", "Uses today per purpose (allowed, denied)"), &rows))
                 table {
-                    caption { "利用目的別 / By purpose" }
-                    thead { tr { th scope="col" { "利用目的 Purpose" } th scope="col" { "許可 Allowed" } th scope="col" { "拒否 Denied" } } }
+                    caption { (t("利用目的別", "By purpose")) }
+                    thead { tr { th scope="col" { (t("利用目的", "Purpose")) } th scope="col" { (t("許可", "Allowed")) } th scope="col" { (t("拒否", "Denied")) } } }
                     tbody {
                         @for (purpose, a, d) in &rows {
                             tr { th scope="row" { (purpose) } td { (a) } td { (d) } }
@@ -330,10 +335,10 @@ async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result
         @if !reasons.is_empty() {
             section aria-labelledby="denials" {
                 h2 #denials { (bi(staff.lang, "本日の拒否の理由", "Denials today by reason")) }
-                (chart("chart-reasons", "本日の拒否の理由別件数", &reasons))
+                (chart("chart-reasons", t("本日の拒否の理由別件数", "Denials today by reason"), &reasons))
                 table {
-                    caption { "理由別 / By reason" }
-                    thead { tr { th scope="col" { "理由 Reason" } th scope="col" { "件数 Decisions" } } }
+                    caption { (t("理由別", "By reason")) }
+                    thead { tr { th scope="col" { (t("理由", "Reason")) } th scope="col" { (t("件数", "Decisions")) } } }
                     tbody {
                         @for (reason, _, n) in &reasons {
                             tr { th scope="row" { code { (reason) } } td { (n) } }
@@ -346,18 +351,18 @@ async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result
         section aria-labelledby="ledger" {
             h2 #ledger { (bi(staff.lang, "監査記録", "Audit ledger")) }
             dl {
-                dt { "記録数 / Entries" } dd { (size) }
-                dt { "最新のチェックポイント / Latest checkpoint" }
+                dt { (t("記録数", "Entries")) } dd { (size) }
+                dt { (t("最新のチェックポイント", "Latest checkpoint")) }
                 dd {
                     @match &checkpoint {
-                        Some(c) => { (c.size) " 件時点（" (c.created_at.strftime("%Y-%m-%d %H:%M UTC")) "）" }
-                        None => { "まだありません / none yet" }
+                        Some(c) => { (c.size) (t(" 件時点（", " entries (")) (c.created_at.strftime("%Y-%m-%d %H:%M UTC")) (t("）", ")")) }
+                        None => { (t("まだありません", "none yet")) }
                     }
                 }
             }
         }
     };
-    Ok(console_page(Some(Console::of(&staff)), "ダッシュボード", body).into_response())
+    Ok(console_page(Some(Console::of(&staff)), t("ダッシュボード", "Dashboard"), body).into_response())
 }
 
 async fn staff_page(State(state): State<AppState>, staff: StaffSession) -> Result<Response, AppError> {
