@@ -1,7 +1,8 @@
 //! The access log in the console: ledger entries filtered by staff, subscriber (internal id),
 //! purpose and decision, newest first, each with its inclusion proof for download — the same
 //! JSON `tokutei audit prove` prints and `tokutei audit check-proof` verifies against a
-//! signed checkpoint, without the database.
+//! signed checkpoint, without the database. A query covers a period (30 days unless the
+//! user picks another), so that on a time-partitioned ledger it reads only those months.
 
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -30,6 +31,24 @@ pub(crate) struct Filters {
     purpose: String,
     #[serde(default)]
     decision: String,
+    #[serde(default)]
+    period: String,
+}
+
+/// The periods the access log offers: `(value, days or None for everything, label)`. The
+/// first is the default.
+const PERIODS: &[(&str, Option<i64>, &str)] = &[
+    ("30d", Some(30), "30日 / 30 days"),
+    ("7d", Some(7), "7日 / 7 days"),
+    ("90d", Some(90), "90日 / 90 days"),
+    ("365d", Some(365), "1年 / 1 year"),
+    ("all", None, "全期間 / everything"),
+];
+
+/// The start of the period `value` names (an unknown value is the default period).
+fn period_start(value: &str, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+    let days = PERIODS.iter().find(|(v, ..)| *v == value).unwrap_or(&PERIODS[0]).1?;
+    now.checked_sub(jiff::SignedDuration::from_hours(days * 24)).ok()
 }
 
 fn some(text: &str) -> Option<String> {
@@ -52,6 +71,7 @@ pub(crate) async fn page(
             "deny" => Some(Decision::Deny),
             _ => None,
         },
+        since: period_start(&filters.period, jiff::Timestamp::now()),
         ..LedgerQuery::default()
     };
     // The newest PAGE matches: keep a sliding window while scanning in index order.
@@ -91,6 +111,14 @@ pub(crate) async fn page(
                     option value="" { "すべて / all" }
                     option value="allow" selected[filters.decision == "allow"] { "許可 / allow" }
                     option value="deny" selected[filters.decision == "deny"] { "拒否 / deny" }
+                }
+            }
+            p {
+                label for="period" { "期間 / Period" }
+                select #period name="period" {
+                    @for (value, _, label) in PERIODS {
+                        option value=(value) selected[filters.period == *value] { (label) }
+                    }
                 }
             }
             p { button type="submit" { "絞り込む / Filter" } }
@@ -176,4 +204,26 @@ pub(crate) async fn proof(
         json,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::period_start;
+
+    fn check(value: &str, expected_days: Option<i64>) {
+        let now: jiff::Timestamp = "2026-11-29T12:00:00Z".parse().unwrap();
+        let expected = expected_days.map(|d| now.checked_sub(jiff::SignedDuration::from_hours(d * 24)).unwrap());
+        assert_eq!(period_start(value, now), expected, "period `{value}`");
+    }
+
+    #[test]
+    fn periods_bound_the_query() {
+        check("7d", Some(7));
+        check("30d", Some(30));
+        check("365d", Some(365));
+        check("all", None);
+        // No choice, or one not offered: the default period, never the whole ledger.
+        check("", Some(30));
+        check("10y", Some(30));
+    }
 }
