@@ -34,6 +34,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add("GET", "/healthz", "/healthz", Public, get(healthz))
         .add("GET", "/metrics", "/metrics", Public, get(crate::metrics::render))
         .add("GET", "/static/tokutei.css", "/static/tokutei.css", Public, get(crate::pages::stylesheet))
+        .add("GET", "/favicon.ico", "/favicon.ico", Public, get(crate::pages::icon))
 }
 
 fn t(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {

@@ -92,10 +92,6 @@ impl WebDriverCompatibleCommand for SessionCommand {
     }
 }
 
-/// Chromium asks every origin for this on its own when a page names no icon. The site has no
-/// icon yet, so that one request is not held against the page being checked.
-const FAVICON_PROBE: &str = "/favicon.ico";
-
 /// What one page load showed in the browser's logs.
 #[derive(Debug, Default)]
 pub struct PageLog {
@@ -240,13 +236,12 @@ impl Browser {
         };
     }
 
-    /// Everything logged since the last call (reading empties chromedriver's buffers), less
-    /// Chromium's own probe of [`FAVICON_PROBE`].
+    /// Everything logged since the last call (reading empties chromedriver's buffers).
     pub async fn take_log(&self) -> PageLog {
         let mut log = PageLog::default();
         for entry in entries(self.command("se/log", json!({ "type": "browser" })).await) {
             let message = entry["message"].as_str().unwrap_or_default();
-            if entry["level"] == "SEVERE" && !message.contains(FAVICON_PROBE) {
+            if entry["level"] == "SEVERE" {
                 log.console_errors.push(message.to_string());
             }
         }
@@ -266,14 +261,14 @@ impl Browser {
                 "Network.responseReceived" => {
                     let status = params["response"]["status"].as_u64().unwrap_or(0);
                     let url = params["response"]["url"].as_str().unwrap_or_default();
-                    if status >= 400 && !url.ends_with(FAVICON_PROBE) {
+                    if status >= 400 {
                         log.failed_requests.push(format!("{status} {url}"));
                     }
                 }
                 // Only the page's own requests: Chromium's background ones (which fail in a
                 // closed network) never announce themselves with `requestWillBeSent`.
                 "Network.loadingFailed" => {
-                    if let Some(url) = urls.get(&id).filter(|u| !u.ends_with(FAVICON_PROBE)) {
+                    if let Some(url) = urls.get(&id) {
                         let error = params["errorText"].as_str().unwrap_or_default();
                         log.failed_requests.push(format!("{error} {url}"));
                     }
