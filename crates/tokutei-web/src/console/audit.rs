@@ -11,10 +11,11 @@ use base64::Engine;
 use maud::html;
 use serde::Deserialize;
 use tokutei_ledger::{Decision, Event, Proof};
+use tokutei_policy::Lang;
 use tokutei_store::ledger::LedgerQuery;
 
 use super::session::StaffSession;
-use super::{Console, console_page};
+use super::{Console, console_page, one};
 use crate::routes::OVERSIGHT;
 use crate::{AppError, AppState};
 
@@ -35,14 +36,14 @@ pub(crate) struct Filters {
     period: String,
 }
 
-/// The periods the access log offers: `(value, days or None for everything, label)`. The
-/// first is the default.
-const PERIODS: &[(&str, Option<i64>, &str)] = &[
-    ("30d", Some(30), "30日 / 30 days"),
-    ("7d", Some(7), "7日 / 7 days"),
-    ("90d", Some(90), "90日 / 90 days"),
-    ("365d", Some(365), "1年 / 1 year"),
-    ("all", None, "全期間 / everything"),
+/// The periods the access log offers: `(value, days or None for everything, label in
+/// Japanese, in English)`. The first is the default.
+const PERIODS: &[(&str, Option<i64>, &str, &str)] = &[
+    ("30d", Some(30), "30日", "30 days"),
+    ("7d", Some(7), "7日", "7 days"),
+    ("90d", Some(90), "90日", "90 days"),
+    ("365d", Some(365), "1年", "1 year"),
+    ("all", None, "全期間", "everything"),
 ];
 
 /// The start of the period `value` names (an unknown value is the default period).
@@ -90,48 +91,56 @@ pub(crate) async fn page(
         })
         .await?;
     let covered = checkpoint.as_ref().map_or(0, |c| c.size);
+    let lang = staff.lang;
+    let t = |ja: &'static str, en: &'static str| one(lang, ja, en);
     let body = html! {
         h1 { (super::bi(staff.lang, "アクセスログ", "Access log")) }
         form method="get" action="/admin/audit" {
             p {
-                label for="staff" { "取扱者ID / Staff id" }
+                label for="staff" { (t("取扱者ID", "Staff id")) }
                 input #staff name="staff" type="text" value=(filters.staff);
             }
             p {
-                label for="subscriber" { "利用者ID / Subscriber id" }
+                label for="subscriber" { (t("利用者ID", "Subscriber id")) }
                 input #subscriber name="subscriber" type="text" value=(filters.subscriber);
             }
             p {
-                label for="purpose" { "利用目的 / Purpose" }
+                label for="purpose" { (t("利用目的", "Purpose")) }
                 input #purpose name="purpose" type="text" value=(filters.purpose);
             }
             p {
-                label for="decision" { "判定 / Decision" }
+                label for="decision" { (t("判定", "Decision")) }
                 select #decision name="decision" {
-                    option value="" { "すべて / all" }
-                    option value="allow" selected[filters.decision == "allow"] { "許可 / allow" }
-                    option value="deny" selected[filters.decision == "deny"] { "拒否 / deny" }
+                    option value="" { (t("すべて", "all")) }
+                    option value="allow" selected[filters.decision == "allow"] { (t("許可", "allow")) }
+                    option value="deny" selected[filters.decision == "deny"] { (t("拒否", "deny")) }
                 }
             }
             p {
-                label for="period" { "期間 / Period" }
+                label for="period" { (t("期間", "Period")) }
                 select #period name="period" {
-                    @for (value, _, label) in PERIODS {
-                        option value=(value) selected[filters.period == *value] { (label) }
+                    @for (value, _, ja, en) in PERIODS {
+                        option value=(value) selected[filters.period == *value] { (one(lang, ja, en)) }
                     }
                 }
             }
-            p { button type="submit" { "絞り込む / Filter" } }
+            p { button type="submit" { (t("絞り込む", "Filter")) } }
         }
-        p.note { "新しい順に最大 " (PAGE) " 件。証明は最新の署名済みチェックポイント（" (covered) " 件）に対するものです。" }
+        p.note {
+            @if lang == Lang::Ja {
+                "新しい順に最大 " (PAGE) " 件。証明は最新の署名済みチェックポイント（" (covered) " 件）に対するものです。"
+            } @else {
+                "Newest first, at most " (PAGE) " entries. Proofs are against the latest signed checkpoint (" (covered) " entries)."
+            }
+        }
         table {
             thead {
                 tr {
                     th scope="col" { "#" }
-                    th scope="col" { "日時 Time (UTC)" }
-                    th scope="col" { "取扱者 Actor" }
-                    th scope="col" { "内容 Event" }
-                    th scope="col" { "証明 Proof" }
+                    th scope="col" { (t("日時 (UTC)", "Time (UTC)")) }
+                    th scope="col" { (t("取扱者", "Actor")) }
+                    th scope="col" { (t("内容", "Event")) }
+                    th scope="col" { (t("証明", "Proof")) }
                 }
             }
             tbody {
@@ -154,7 +163,7 @@ pub(crate) async fn page(
                             @if *index < covered {
                                 a href=(format!("/admin/audit/{index}/proof")) download { "JSON" }
                             } @else {
-                                span.note { "次のチェックポイント待ち" }
+                                span.note { (t("次のチェックポイント待ち", "awaiting the next checkpoint")) }
                             }
                         }
                     }
