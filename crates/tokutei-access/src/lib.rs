@@ -24,6 +24,7 @@
 
 mod error;
 pub mod inquiry;
+pub mod limits;
 pub mod mask;
 mod service;
 pub mod settings;

@@ -30,6 +30,7 @@ use tokutei_store::vault::{
 use tokutei_store::{Freshness, FreshnessStore, PolicyStore};
 
 use crate::error::{AccessError, AccessResult};
+use crate::limits::{self, MAX_CATEGORIES, MAX_SUBSCRIBERS};
 use crate::mask;
 
 /// Every storage capability the service needs, from one backend.
@@ -74,9 +75,6 @@ pub trait KeyAccess: Send + Sync {
         Err(format!("this key access cannot create a data key for `{owner}`"))
     }
 }
-
-/// The most subscribers one call may name (larger exports go through approved batches).
-pub const MAX_SUBSCRIBERS: usize = 1_000;
 
 /// One use of subscriber information.
 #[derive(Debug, Clone)]
@@ -247,6 +245,7 @@ fn gateway_principal(p: &StoredPrincipal) -> Principal {
             .collect(),
         purposes: p.grants.purposes.clone(),
         zones: p.grants.zones.clone(),
+        actions: p.grants.actions.clone(),
     }
 }
 
@@ -416,14 +415,32 @@ impl AccessService {
                 call.subscribers.len()
             )));
         }
+        if call.categories.len() > MAX_CATEGORIES {
+            return Err(AccessError::BadRequest(format!(
+                "a call may name at most {MAX_CATEGORIES} categories, got {}",
+                call.categories.len()
+            )));
+        }
+        limits::id("purpose", &call.purpose)?;
+        if let Some(zone) = &call.zone {
+            limits::id("zone", zone)?;
+        }
+        if let Some(approval) = &call.export_approval {
+            limits::id("export_approval", approval)?;
+        }
+        if let Some(recipient) = &call.recipient {
+            limits::name("recipient", recipient)?;
+        }
         let mut seen = BTreeSet::new();
         for s in &call.subscribers {
+            limits::id("subscribers", s)?;
             if !seen.insert(s.as_str()) {
                 return Err(AccessError::BadRequest(format!("subscriber `{s}` is named twice")));
             }
         }
         let mut seen = BTreeSet::new();
         for c in &call.categories {
+            limits::id("categories", c)?;
             if !seen.insert(c.as_str()) {
                 return Err(AccessError::BadRequest(format!("category `{c}` is named twice")));
             }
@@ -441,7 +458,16 @@ impl AccessService {
         export_approval: Option<&str>,
     ) -> AccessResult<Vec<Decided>> {
         Self::check_call(call)?;
-        let categories: Vec<String> = if call.categories.is_empty() {
+        let erase = call.action == Action::Erase;
+        let categories: Vec<String> = if erase {
+            // Decided again per subscriber on every category it has (below); this list only
+            // names what a refusal before the facts covers.
+            if call.categories.is_empty() {
+                active.map(|a| a.policy.categories.iter().map(|c| c.id.clone()).collect()).unwrap_or_default()
+            } else {
+                call.categories.clone()
+            }
+        } else if call.categories.is_empty() {
             let of_purpose = active.map(|a| a.gateway.purpose_categories(&call.purpose).to_vec()).unwrap_or_default();
             if of_purpose.is_empty() {
                 return Err(AccessError::BadRequest(format!(
@@ -480,6 +506,15 @@ impl AccessService {
                 out.push(Decided::refused(subscriber, refuse_all(subscriber, code::PRINCIPAL_DISABLED, "staff")));
                 continue;
             }
+            if active.policy.purpose(&call.purpose).is_none() {
+                // Refused for the whole request before any fact is read: nothing about the
+                // subscribers is looked at, and the audit holds one entry for the request.
+                out.push(Decided::refused(
+                    subscriber,
+                    refuse_all(subscriber, code::PURPOSE_NOT_IN_POLICY, "purposes.list"),
+                ));
+                continue;
+            }
             if third_party && recipient.is_none() {
                 let clause =
                     active.policy.purposes.list.iter().position(|p| p.id == call.purpose).map_or_else(
@@ -495,12 +530,19 @@ impl AccessService {
                     let approval = export_approval.filter(|id| {
                         self.export_covers(id, &call.principal, &call.purpose, subscriber, &categories, call.now)
                     });
+                    let of_subscriber;
+                    let categories = if erase {
+                        of_subscriber = self.erasure_categories(active, &facts, &call.categories)?;
+                        &of_subscriber
+                    } else {
+                        &categories
+                    };
                     let request = AccessRequest {
                         principal: &principal.principal,
                         action: call.action,
                         purpose: &call.purpose,
                         subscriber: &facts,
-                        categories: &categories,
+                        categories,
                         channel: call.channel,
                         zone: call.zone.as_deref(),
                         export_approval: approval,
@@ -518,6 +560,32 @@ impl AccessService {
         Ok(out)
     }
 
+    /// What an erasure of one subscriber destroys, so what it is decided on: every category
+    /// of the subscriber's service in the active policy, every category it holds values of
+    /// (its one data key seals them all) and any the caller named. Naming fewer categories
+    /// never narrows an erasure.
+    fn erasure_categories(
+        &self,
+        active: &Active,
+        facts: &SubscriberFacts,
+        named: &[String],
+    ) -> AccessResult<Vec<String>> {
+        let mut categories: Vec<String> = active
+            .policy
+            .categories
+            .iter()
+            .filter(|c| c.services.iter().any(|s| *s == facts.service))
+            .map(|c| c.id.clone())
+            .collect();
+        let held = self.stores.latest_versions(&facts.id)?.into_iter().map(|(category, _)| category);
+        for category in held.chain(named.iter().cloned()) {
+            if !categories.contains(&category) {
+                categories.push(category);
+            }
+        }
+        Ok(categories)
+    }
+
     fn export_covers(
         &self,
         id: &str,
@@ -531,12 +599,38 @@ impl AccessService {
         matches!(self.stores.export_request(id), Ok(Some(r)) if r.covers(principal, purpose, subscriber, categories, now))
     }
 
-    /// The decisions and the deciding policies, without reading or auditing anything.
+    /// The decisions and the deciding policies, without reading any value. The decisions
+    /// reveal facts about each subscriber (existence, contract state, choices), so a call may
+    /// name at most [`limits::MAX_EXPLAIN_SUBSCRIBERS`] and is audited (`access_explained`,
+    /// durable) before anything is decided.
     pub fn explain(&self, call: &AccessCall) -> AccessResult<Explanation> {
         Self::check_call(call)?;
+        if call.subscribers.len() > limits::MAX_EXPLAIN_SUBSCRIBERS {
+            return Err(AccessError::BadRequest(format!(
+                "an explanation may name at most {} subscribers, got {}",
+                limits::MAX_EXPLAIN_SUBSCRIBERS,
+                call.subscribers.len()
+            )));
+        }
         let fresh = self.freshness(call.now)?;
         let active = self.active(fresh)?;
         let principal = self.principal(&call.principal, fresh)?;
+        let mut details = vec![
+            ("action".to_string(), call.action.id().to_string()),
+            ("purpose".to_string(), call.purpose.clone()),
+            ("subscribers".to_string(), call.subscribers.join(",")),
+            ("client".to_string(), call.client.clone()),
+        ];
+        if !call.categories.is_empty() {
+            details.push(("categories".to_string(), call.categories.join(",")));
+        }
+        self.audit_admin(
+            actor_of(&principal.principal),
+            AdminAction::AccessExplained,
+            &format!("staff/{}", call.principal),
+            details,
+            call.now,
+        )?;
         let Some(active_ref) = active.as_deref() else {
             let decisions = self.decide(call, None, &principal, None, None)?;
             return Ok(Explanation {
@@ -600,11 +694,14 @@ impl AccessService {
     ) -> AccessResult<Vec<Vec<u64>>> {
         let digest = active.map_or([0u8; 32], |a| a.digest);
         let meta = RequestMeta {
-            channel: call.channel.map(channel_id).unwrap_or_default(),
+            channel: call.channel.map(|c| c.id().to_string()).unwrap_or_default(),
             zone: call.zone.clone().unwrap_or_default(),
             client: call.client.clone(),
         };
         let actor = actor_of(&principal.principal);
+        if refused_whole(call, active, principal) {
+            return self.audit_refused_request(call, actor, digest, meta, decided);
+        }
         let mut entries = Vec::new();
         // For each subscriber: (index into entries of its allow entry, of its deny entry).
         let mut slots = Vec::with_capacity(decided.len());
@@ -656,6 +753,42 @@ impl AccessService {
                     .collect()
             })
             .collect())
+    }
+
+    /// One deny entry for a request refused whole (no policy in force, a disabled principal,
+    /// a purpose the active policy does not list), naming every subscriber once: however
+    /// many subscribers it names, such a request adds one entry to the ledger.
+    fn audit_refused_request(
+        &self,
+        call: &AccessCall,
+        actor: Actor,
+        digest: [u8; 32],
+        meta: RequestMeta,
+        decided: &[Decided],
+    ) -> AccessResult<Vec<Vec<u64>>> {
+        let mut categories: Vec<String> = Vec::new();
+        let mut reasons: Vec<String> = Vec::new();
+        for d in decided.iter().flat_map(|d| &d.decisions) {
+            if !categories.contains(&d.category) {
+                categories.push(d.category.clone());
+            }
+            reasons.extend(d.reasons.iter().map(|r| r.code.clone()));
+        }
+        reasons.sort_unstable();
+        reasons.dedup();
+        let event = AccessEvent {
+            action: call.action,
+            purpose: call.purpose.clone(),
+            subscribers: decided.iter().map(|d| d.subscriber.clone()).collect(),
+            categories,
+            decision: tokutei_ledger::Decision::Deny,
+            reasons,
+            rules: Vec::new(),
+            policy_digest: digest,
+            request: meta,
+        };
+        let index = self.ledger.append(&Entry::access(call.now, actor, event)).map_err(AccessError::Audit)?.index;
+        Ok(decided.iter().map(|d| vec![index; d.decisions.len()]).collect())
     }
 
     /// Find subscribers by the value of a searchable category (through its keyed blind
@@ -1017,8 +1150,9 @@ impl AccessService {
     }
 }
 
-fn channel_id(channel: Channel) -> String {
-    serde_json::to_value(channel).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+/// Whether the call is refused whole, before any subscriber's facts are read.
+fn refused_whole(call: &AccessCall, active: Option<&Active>, principal: &Cached) -> bool {
+    principal.disabled || active.is_none_or(|a| a.policy.purpose(&call.purpose).is_none())
 }
 
 /// The last day a record made on `today` must be kept, `years` later.

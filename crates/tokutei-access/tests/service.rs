@@ -9,6 +9,7 @@ use support::{at, call, date, deploy, plaintext};
 use tokutei_access::{AccessCall, NewPlainValue, WriteCall};
 use tokutei_ledger::{Action, Actor};
 use tokutei_store::consent::{Choice, NewConsent};
+use tokutei_store::ledger::LedgerStore;
 use tokutei_store::provision::{LegalBasis, ProvisionStore};
 use tokutei_store::staff::{ExportStore, Grants, NewExportRequest, RangeGrant, StaffStore};
 use tokutei_store::vault::{Contract, ContractState, Provenance, Source, VaultStore};
@@ -102,6 +103,7 @@ fn staff_changes_take_effect_on_the_next_request() {
         data_range: vec![RangeGrant { service: "fiber".into(), categories: vec!["contract.name".into()] }],
         purposes: vec!["support".into()],
         zones: vec!["hq".into()],
+        ..Grants::default()
     };
     d.store.set_grants("support", &narrower).unwrap();
     let after = d.service.read(&read).unwrap();
@@ -308,4 +310,128 @@ fn search_finds_through_the_blind_index_and_audits_each_candidate() {
     assert_eq!(d.ledger.tree_size().unwrap(), before + 2);
     assert!(d.service.search(&search, "090-0000-0000").unwrap().subscribers.is_empty());
     assert!(d.service.search(&call("all", "support", &[], &["contract.name"]), "x").is_err(), "not searchable");
+}
+
+fn ledger_size(d: &support::Deployed) -> u64 {
+    d.ledger.tree_size().unwrap()
+}
+
+#[test]
+fn erase_outside_range_is_refused_and_nothing_is_shredded() {
+    let d = deploy();
+    // `support` handles contract and billing data and is not granted erasure.
+    let mut erase = call("support", "support", &["S-active"], &["contract.name"]);
+    erase.action = Action::Erase;
+    let out = d.service.erase(&erase).unwrap();
+    assert!(!out.subscribers[0].erased);
+    let items = &out.subscribers[0].items;
+    assert!(
+        items.iter().all(|i| !i.allowed && i.reasons.iter().any(|r| r.code == "action_not_granted")),
+        "{:?}",
+        reasons(&out)
+    );
+    assert!(d.store.data_key("S-active").unwrap().is_some());
+    // Granted erasure, its range still misses categories the subscriber holds: naming only
+    // `contract.name` does not narrow the erasure to it.
+    let mut grants = d.store.principal("support").unwrap().unwrap().grants;
+    grants.actions = vec![Action::Read, Action::Erase];
+    d.store.set_grants("support", &grants).unwrap();
+    let out = d.service.erase(&erase).unwrap();
+    assert!(!out.subscribers[0].erased);
+    let items = &out.subscribers[0].items;
+    assert!(items.len() > 1, "an erasure is decided on every category of the subscriber");
+    let denied: Vec<&str> = items.iter().filter(|i| !i.allowed).map(|i| i.category.as_str()).collect();
+    assert!(denied.contains(&"support.call_recording") && denied.contains(&"comm.auth_log"), "{denied:?}");
+    assert!(reasons(&out).iter().all(|r| r == "outside_data_range"), "{:?}", reasons(&out));
+    assert!(d.store.data_key("S-active").unwrap().is_some(), "nothing was shredded");
+}
+
+#[test]
+fn erase_with_every_category_in_range_is_not_blocked_by_a_choice_or_the_contract() {
+    let d = deploy();
+    d.service
+        .record_consent(Actor::System("member-site".into()), &consent("S-terminated", "marketing", Choice::OptedOut))
+        .unwrap();
+    let mut erase = call("all", "marketing", &["S-terminated"], &[]);
+    erase.action = Action::Erase;
+    let out = d.service.erase(&erase).unwrap();
+    assert!(out.subscribers[0].erased, "{:?}", reasons(&out));
+    assert!(d.store.data_key("S-terminated").unwrap().is_none());
+}
+
+#[test]
+fn unknown_purpose_is_audited_once_per_request() {
+    let d = deploy();
+    let before = ledger_size(&d);
+    let names: Vec<String> = (0..1_000).map(|i| format!("S-{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let out = d.service.read(&call("all", "no_such_purpose", &names, &["contract.name"])).unwrap();
+    assert!(reasons(&out).iter().all(|r| r == "purpose_not_in_policy"));
+    assert_eq!(out.subscribers.len(), 1_000);
+    assert_eq!(out.audit.len(), 1, "one entry for the whole request");
+    assert_eq!(ledger_size(&d), before + 1);
+    let entry = d.ledger.ledger_entry(out.audit[0]).unwrap().unwrap().decode().unwrap();
+    assert_eq!(entry.subscribers().len(), 1_000, "the entry still names whom the request was about");
+}
+
+#[test]
+fn oversized_or_malformed_names_are_refused_before_anything_is_written() {
+    let d = deploy();
+    let before = ledger_size(&d);
+    let long = "x".repeat(58_000);
+    let mut cases = Vec::new();
+    cases.push(("purpose", call("all", &long, &["S-active"], &["contract.name"])));
+    cases.push(("subscribers", call("all", "support", &[long.as_str()], &["contract.name"])));
+    cases.push(("categories", call("all", "support", &["S-active"], &[long.as_str()])));
+    let mut zone = call("all", "support", &["S-active"], &["contract.name"]);
+    zone.zone = Some(long.clone());
+    cases.push(("zone", zone));
+    let mut recipient = call("all", "support", &["S-active"], &["contract.name"]);
+    recipient.recipient = Some("名".repeat(201));
+    cases.push(("recipient", recipient));
+    let mut control = call("all", "support", &["S-\u{1b}"], &["contract.name"]);
+    control.zone = None;
+    cases.push(("subscribers", control));
+    let many: Vec<String> = (0..65).map(|i| format!("c{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    cases.push(("categories", call("all", "support", &["S-active"], &many)));
+    for (field, c) in cases {
+        let err = d.service.read(&c).unwrap_err();
+        assert!(matches!(err, tokutei_access::AccessError::BadRequest(_)), "{field}: {err}");
+        assert!(err.to_string().contains(field) || field == "categories", "{field}: {err}");
+        assert!(d.service.explain(&c).is_err(), "{field}");
+    }
+    assert_eq!(ledger_size(&d), before, "nothing was audited for a malformed call");
+}
+
+#[test]
+fn explain_is_bounded_and_audited_before_it_decides() {
+    let d = deploy();
+    let names: Vec<String> = (0..21).map(|i| format!("S-{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let err = d.service.explain(&call("all", "marketing", &names, &["contract.name"])).unwrap_err();
+    assert!(err.to_string().contains("at most 20"), "{err}");
+    let before = ledger_size(&d);
+    let explained = d.service.explain(&call("all", "marketing", &["S-active", "S-terminated"], &[])).unwrap();
+    assert!(!explained.decisions.is_empty());
+    assert_eq!(ledger_size(&d), before + 1);
+    let entry = d.ledger.ledger_entry(before).unwrap().unwrap().decode().unwrap();
+    assert_eq!(entry.action_label(), "access_explained");
+    let tokutei_ledger::Event::Admin(admin) = &entry.event else { panic!("an administrative entry") };
+    let subscribers = admin.details.iter().find(|(k, _)| k == "subscribers").map(|(_, v)| v.as_str());
+    assert_eq!(subscribers, Some("S-active,S-terminated"));
+}
+
+#[test]
+fn a_purpose_that_lists_channels_requires_one() {
+    let d = deploy();
+    let mut read = call("all", "marketing", &["S-active"], &["contract.name"]);
+    read.channel = None;
+    let out = d.service.read(&read).unwrap();
+    assert_eq!(reasons(&out), ["channel_required"]);
+    assert!(out.subscribers[0].items[0].values.is_empty());
+    read.channel = Some(tokutei_policy::Channel::Advertising);
+    assert_eq!(reasons(&d.service.read(&read).unwrap()), ["channel_not_listed"]);
+    read.channel = Some(tokutei_policy::Channel::Phone);
+    assert!(d.service.read(&read).unwrap().all_allowed());
 }

@@ -132,6 +132,7 @@ pub fn populate<S: VaultStore + StaffStore + PolicyStore>(
             data_range: vec![RangeGrant { service: "fiber".into(), categories: CATEGORIES.map(String::from).to_vec() }],
             purposes: vec!["support".into(), "billing".into()],
             zones: vec![],
+            ..Grants::default()
         },
         created_at: now,
     })?;

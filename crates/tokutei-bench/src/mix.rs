@@ -95,6 +95,7 @@ impl Mix {
                     .collect(),
                 purposes: purposes[..3 + i % 8].to_vec(),
                 zones: vec!["hq".into()],
+                actions: tokutei_gateway::default_actions(),
             })
             .collect();
         let subscribers: Vec<SubscriberFacts> = (0..2000)

@@ -274,8 +274,7 @@ impl Rego {
             ("today", regorus::Value::from(day(self.tz.to_datetime(req.now).date()))),
         ];
         if let Some(channel) = req.channel {
-            let id = serde_json::to_value(channel).ok().and_then(|v| v.as_str().map(str::to_string));
-            pairs.push(("channel", s(&id.unwrap_or_default())));
+            pairs.push(("channel", s(channel.id())));
         }
         if let Some(zone) = req.zone {
             pairs.push(("zone", s(zone)));
@@ -334,6 +333,7 @@ fn principal(req: &AccessRequest<'_>) -> regorus::Value {
         ),
         ("purposes", set(&mut p.purposes.iter().cloned())),
         ("zones", set(&mut p.zones.iter().cloned())),
+        ("actions", set(&mut p.actions.iter().map(|a| a.id().to_string()))),
     ];
     match &p.kind {
         PrincipalKind::Person { role, training: records } => {

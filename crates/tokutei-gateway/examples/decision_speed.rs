@@ -42,6 +42,7 @@ fn main() {
             }],
             purposes: vec!["service_provision".into(), "marketing".into(), "billing".into()],
             zones: vec!["hq-3f".into()],
+            actions: tokutei_gateway::default_actions(),
         })
         .collect();
     let subscribers: Vec<SubscriberFacts> = (0..1000)

@@ -62,8 +62,8 @@ pub(crate) struct Rule {
     pub clause: String,
     /// The purpose (index into `purposes.list`) this rule is about; `None` for every purpose.
     pub purpose: Option<usize>,
-    /// The only action this rule is about; `None` for every action.
-    pub action: Option<Action>,
+    /// The actions this rule is about; `None` for every action.
+    pub actions: Option<&'static [Action]>,
     /// A course id or deployment policy id the reason names.
     pub detail: String,
     pub text: String,
@@ -99,6 +99,8 @@ namespace {NAMESPACE} {{
     data_range: Set<String>,
     purposes: Set<String>,
     zones: Set<String>,
+    // The actions granted: "read", "update", "export", "erase".
+    actions: Set<String>,
     // Required course id -> the last day its training is valid.
     training: {{{courses} }},
   }};
@@ -151,6 +153,20 @@ fn measure_clause(policy: &Policy, kind: MeasureKind) -> String {
         .map_or_else(|| "security.measures".to_string(), |i| format!("security.measures[{i}]"))
 }
 
+/// The actions that use information for a purpose (every action but erasure): the purpose
+/// permits and the purpose's consent, contract and channel rules are about these.
+const USES: &[Action] = &[Action::Read, Action::Update, Action::Export];
+
+/// `action` as a `'static` reference (for rules about one action).
+fn action_ref(action: Action) -> &'static Action {
+    match action {
+        Action::Read => &Action::Read,
+        Action::Update => &Action::Update,
+        Action::Export => &Action::Export,
+        Action::Erase => &Action::Erase,
+    }
+}
+
 /// The rules the policy file and the deployment imply.
 pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
     let mut rules = Vec::new();
@@ -158,13 +174,17 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
                     code: &str,
                     clause: String,
                     purpose: Option<usize>,
-                    action: Option<Action>,
+                    actions: Option<&'static [Action]>,
                     detail: String,
                     body: String| {
         let text = format!("@id({})\n@clause({})\n@code({})\n{body};", lit(&id), lit(&clause), lit(code));
-        rules.push(Rule { id, code: code.to_string(), clause, purpose, action, detail, text, deployment: false });
+        rules.push(Rule { id, code: code.to_string(), clause, purpose, actions, detail, text, deployment: false });
     };
     let datum = format!("{NAMESPACE}::Datum");
+    let uses = format!(
+        "[{}]",
+        USES.iter().map(|a| format!("{NAMESPACE}::Action::{}", lit(a.id()))).collect::<Vec<_>>().join(", ")
+    );
     let technical = measure_clause(policy, MeasureKind::Technical);
     let human = measure_clause(policy, MeasureKind::Human);
     let physical = measure_clause(policy, MeasureKind::Physical);
@@ -176,11 +196,40 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
             "permit",
             format!("purposes.list[{i}]"),
             Some(i),
-            None,
+            Some(USES),
             String::new(),
             format!(
-                "permit (principal, action, resource is {datum})\nwhen {{ context.purpose == {p} && {}.contains(resource.category) }}",
+                "permit (principal, action in {uses}, resource is {datum})\nwhen {{ context.purpose == {p} && {}.contains(resource.category) }}",
                 set(&purpose.categories)
+            ),
+        );
+    }
+    // An erasure is not a use for a purpose: it crypto-shreds every category of the
+    // subscriber, so it is allowed only to a principal granted `erase` whose data range holds
+    // every one of them (the access service decides an erasure on all the subscriber's
+    // categories), and never blocked by a choice or the contract state.
+    push(
+        "permit.erase".to_string(),
+        "permit",
+        technical.clone(),
+        None,
+        Some(&[Action::Erase]),
+        String::new(),
+        format!("permit (principal, action == {NAMESPACE}::Action::\"erase\", resource is {datum})"),
+    );
+    for action in Action::ALL {
+        let a = action.id();
+        push(
+            format!("forbid.action.{a}"),
+            code::ACTION_NOT_GRANTED,
+            technical.clone(),
+            None,
+            Some(std::slice::from_ref(action_ref(action))),
+            a.to_string(),
+            format!(
+                "forbid (principal, action == {NAMESPACE}::Action::{}, resource)\nunless {{ principal.actions.contains({}) }}",
+                lit(a),
+                lit(a)
             ),
         );
     }
@@ -233,7 +282,7 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
         code::EXPORT_NOT_APPROVED,
         physical.clone(),
         None,
-        Some(Action::Export),
+        Some(&[Action::Export]),
         String::new(),
         format!(
             "forbid (principal, action == {NAMESPACE}::Action::\"export\", resource)\nunless {{ context has export_approval }}"
@@ -261,10 +310,10 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
                     code::OPTED_OUT,
                     format!("purposes.list[{i}].consent"),
                     Some(i),
-                    None,
+                    Some(USES),
                     String::new(),
                     format!(
-                        "forbid (principal, action, resource)\nwhen {{ context.purpose == {p} && resource.consent == \"opted_out\" }}"
+                        "forbid (principal, action in {uses}, resource)\nwhen {{ context.purpose == {p} && resource.consent == \"opted_out\" }}"
                     ),
                 );
                 let secrecy = purpose
@@ -277,10 +326,10 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
                         code::SECRECY_WITHOUT_OPT_IN,
                         format!("purposes.list[{i}].consent"),
                         Some(i),
-                        None,
+                        Some(USES),
                         String::new(),
                         format!(
-                            "forbid (principal, action, resource)\nwhen {{ context.purpose == {p} && resource.tier == \"secrecy_of_communications\" && resource.consent != \"opted_in\" }}"
+                            "forbid (principal, action in {uses}, resource)\nwhen {{ context.purpose == {p} && resource.tier == \"secrecy_of_communications\" && resource.consent != \"opted_in\" }}"
                         ),
                     );
                 }
@@ -290,10 +339,10 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
                 code::NOT_OPTED_IN,
                 format!("purposes.list[{i}].consent"),
                 Some(i),
-                None,
+                Some(USES),
                 String::new(),
                 format!(
-                    "forbid (principal, action, resource)\nwhen {{ context.purpose == {p} && resource.consent != \"opted_in\" }}"
+                    "forbid (principal, action in {uses}, resource)\nwhen {{ context.purpose == {p} && resource.consent != \"opted_in\" }}"
                 ),
             ),
         }
@@ -303,25 +352,38 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
                 code::CONTRACT_TERMINATED,
                 format!("purposes.list[{i}].continues_after_termination"),
                 Some(i),
-                None,
+                Some(USES),
                 String::new(),
                 format!(
-                    "forbid (principal, action, resource)\nwhen {{ context.purpose == {p} && resource.contract == \"terminated\" }}"
+                    "forbid (principal, action in {uses}, resource)\nwhen {{ context.purpose == {p} && resource.contract == \"terminated\" }}"
                 ),
             );
         }
         if !purpose.channels.is_empty() {
-            let channels: Vec<String> = purpose.channels.iter().map(|c| crate::gateway::channel_id(*c)).collect();
+            let channels: Vec<String> = purpose.channels.iter().map(|c| c.id().to_string()).collect();
             push(
                 format!("forbid.channel.{}", purpose.id),
                 code::CHANNEL_NOT_LISTED,
                 format!("purposes.list[{i}].channels"),
                 Some(i),
-                None,
+                Some(USES),
                 String::new(),
                 format!(
-                    "forbid (principal, action, resource)\nwhen {{ context.purpose == {p} && context has channel && !{}.contains(context.channel) }}",
-                    set(channels)
+                    "forbid (principal, action in {uses}, resource)\nwhen {{ context.purpose == {p} && context has channel && !{}.contains(context.channel) }}",
+                    set(&channels)
+                ),
+            );
+            // A purpose that lists its channels is used only through one of them: a use that
+            // names none would slip past the rule above.
+            push(
+                format!("forbid.channel_missing.{}", purpose.id),
+                code::CHANNEL_REQUIRED,
+                format!("purposes.list[{i}].channels"),
+                Some(i),
+                Some(USES),
+                String::new(),
+                format!(
+                    "forbid (principal, action in {uses}, resource)\nwhen {{ context.purpose == {p} && !(context has channel) }}"
                 ),
             );
         }
@@ -359,7 +421,7 @@ pub(crate) fn deployment_rules(name: &str, text: &str) -> Result<Vec<Rule>, Prob
             ),
             clause: policy.annotation("clause").map_or_else(|| id.clone(), str::to_string),
             purpose: None,
-            action: None,
+            actions: None,
             detail: id.clone(),
             text: policy.to_string(),
             deployment: true,

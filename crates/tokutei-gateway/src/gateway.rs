@@ -13,7 +13,7 @@ use cedar_policy::{
     RestrictedExpression, Schema,
 };
 use serde::Serialize;
-use tokutei_policy::{Channel, Policy, PolicyDigest, Tier};
+use tokutei_policy::{Policy, PolicyDigest, Tier};
 
 use crate::cache::{CacheKey, CacheStats, DecisionCache, Verdict};
 use crate::compile::{self, CompileError, NAMESPACE, Problem, Rule};
@@ -72,11 +72,6 @@ pub struct Gateway {
     cache: DecisionCache,
 }
 
-/// The id a channel has in Cedar and in the policy file.
-pub(crate) fn channel_id(channel: Channel) -> String {
-    serde_json::to_value(channel).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
 fn tier_id(tier: Tier) -> &'static str {
     match tier {
         Tier::SecrecyOfCommunications => "secrecy_of_communications",
@@ -127,7 +122,7 @@ impl Gateway {
             for purpose in 0..purpose_count {
                 let mut slice = PolicySet::new();
                 for rule in &rules {
-                    let action_fits = rule.action.is_none_or(|a| a == action);
+                    let action_fits = rule.actions.is_none_or(|a| a.contains(&action));
                     let purpose_fits = rule.purpose.is_none_or(|p| p == purpose);
                     if action_fits && purpose_fits {
                         let p = full
@@ -421,7 +416,8 @@ impl Gateway {
                 ));
             }
         }
-        let mask = if allowed {
+        // Masks are how a purpose shows a value; an erasure shows none.
+        let mask = if allowed && req.action != Action::Erase {
             self.policy.purpose(req.purpose).and_then(|p| p.masking.get(category)).cloned()
         } else {
             None
@@ -469,6 +465,7 @@ impl Gateway {
         );
         attrs.insert("purposes".into(), strings(&mut principal.purposes.iter().cloned()));
         attrs.insert("zones".into(), strings(&mut principal.zones.iter().cloned()));
+        attrs.insert("actions".into(), strings(&mut principal.actions.iter().map(|a| a.id().to_string())));
         attrs.insert(
             "training".into(),
             RestrictedExpression::new_record(training.into_iter().map(|(k, v)| (k, RestrictedExpression::new_long(v))))
@@ -532,7 +529,7 @@ impl Gateway {
             ("today".to_string(), RestrictedExpression::new_long(today)),
         ];
         if let Some(channel) = req.channel {
-            pairs.push(("channel".to_string(), RestrictedExpression::new_string(channel_id(channel))));
+            pairs.push(("channel".to_string(), RestrictedExpression::new_string(channel.id().to_string())));
         }
         if let Some(zone) = req.zone {
             pairs.push(("zone".to_string(), RestrictedExpression::new_string(zone.to_string())));

@@ -22,5 +22,5 @@ pub use gateway::{Decision, ExplainedPolicy, Explanation, Gateway};
 pub use reason::Reason;
 pub use request::{
     AccessRequest, Action, Consent, ConsentChoice, Contract, DataRange, Deployment, Principal, PrincipalKind,
-    SubscriberFacts, TrainingRecord,
+    SubscriberFacts, TrainingRecord, default_actions,
 };

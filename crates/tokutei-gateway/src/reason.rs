@@ -31,6 +31,8 @@ pub mod code {
     pub const OUTSIDE_ZONE: &str = "outside_zone";
     pub const PURPOSE_NOT_ALLOWED_FOR_PRINCIPAL: &str = "purpose_not_allowed_for_principal";
     pub const CHANNEL_NOT_LISTED: &str = "channel_not_listed";
+    pub const CHANNEL_REQUIRED: &str = "channel_required";
+    pub const ACTION_NOT_GRANTED: &str = "action_not_granted";
     pub const DEPLOYMENT_RULE: &str = "deployment_rule";
     pub const EVALUATION_ERROR: &str = "evaluation_error";
     /// Set by the access service, before any rule is evaluated.
@@ -45,7 +47,7 @@ pub mod code {
         [SUBSCRIBER_NOT_FOUND, SUBSCRIBER_ERASED, PRINCIPAL_DISABLED, RECIPIENT_MISSING, NO_ACTIVE_POLICY];
 
     /// Every code a decision may carry.
-    pub const ALL: [&str; 19] = [
+    pub const ALL: [&str; 21] = [
         PURPOSE_NOT_IN_POLICY,
         CATEGORY_NOT_IN_PURPOSE,
         OUTSIDE_DATA_RANGE,
@@ -58,6 +60,8 @@ pub mod code {
         OUTSIDE_ZONE,
         PURPOSE_NOT_ALLOWED_FOR_PRINCIPAL,
         CHANNEL_NOT_LISTED,
+        CHANNEL_REQUIRED,
+        ACTION_NOT_GRANTED,
         DEPLOYMENT_RULE,
         EVALUATION_ERROR,
         SUBSCRIBER_NOT_FOUND,
@@ -92,6 +96,17 @@ impl Reason {
             ja: format!("{ja}（{clause}）"),
             en: format!("{en} ({clause})"),
         }
+    }
+}
+
+/// The Japanese name of an action id, as the console and the reasons show it.
+fn action_ja(id: &str) -> &str {
+    match id {
+        "read" => "閲覧",
+        "update" => "更新",
+        "export" => "持出し",
+        "erase" => "消去",
+        other => other,
     }
 }
 
@@ -143,6 +158,14 @@ fn texts(code: &str, s: Subject<'_>) -> (String, String) {
         code::CHANNEL_NOT_LISTED => (
             format!("この経路は利用目的「{p}」の利用方法に含まれていません"),
             format!("the channel is not listed for purpose `{p}`"),
+        ),
+        code::CHANNEL_REQUIRED => (
+            format!("利用目的「{p}」では利用方法（経路）の指定が必要です"),
+            format!("purpose `{p}` lists its channels, so the use must name one"),
+        ),
+        code::ACTION_NOT_GRANTED => (
+            format!("取扱者には操作「{}」が認められていません", action_ja(d)),
+            format!("the principal is not granted the action `{d}`"),
         ),
         code::SUBSCRIBER_NOT_FOUND => ("該当する利用者が見つかりません".to_string(), "no such subscriber".to_string()),
         code::SUBSCRIBER_ERASED => {

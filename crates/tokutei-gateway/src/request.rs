@@ -31,6 +31,16 @@ pub struct Principal {
     /// The handling zones this principal may work from (people only).
     #[serde(default)]
     pub zones: Vec<String>,
+    /// The actions this principal may take. Erasure crypto-shreds every category of a
+    /// subscriber, so it is granted only explicitly; without this field a principal may read,
+    /// update and export (exports still need an approved request).
+    #[serde(default = "default_actions")]
+    pub actions: Vec<Action>,
+}
+
+/// The actions a principal may take unless its grants say otherwise: every use, no erasure.
+pub fn default_actions() -> Vec<Action> {
+    vec![Action::Read, Action::Update, Action::Export]
 }
 
 /// Whether a principal is a member of staff or an internal system.

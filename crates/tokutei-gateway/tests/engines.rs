@@ -48,6 +48,7 @@ fn principal(id: usize) -> Principal {
         }],
         purposes: PURPOSES[..4].iter().map(|s| s.to_string()).collect(),
         zones: vec!["hq-3f".into()],
+        actions: tokutei_gateway::default_actions(),
     }
 }
 
@@ -249,7 +250,7 @@ fn withdrawal_and_termination_apply_on_the_next_request() {
             purpose: "marketing",
             subscriber: s,
             categories: &categories,
-            channel: None,
+            channel: Some(tokutei_policy::Channel::Phone),
             zone: Some("hq-3f"),
             export_approval: None,
             now,

@@ -154,10 +154,13 @@ pub enum AdminAction {
     InquiryStatusChanged,
     /// A setting of the privacy office changed (key, old and new value).
     SettingChanged,
+    /// A principal asked why uses would be decided as they are (the decisions reveal
+    /// subscribers' existence, contract state and choices; no value was read).
+    AccessExplained,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 21] = [
+const ADMIN_ACTIONS: [AdminAction; 22] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -179,6 +182,7 @@ const ADMIN_ACTIONS: [AdminAction; 21] = [
     AdminAction::InquiryOpened,
     AdminAction::InquiryStatusChanged,
     AdminAction::SettingChanged,
+    AdminAction::AccessExplained,
 ];
 
 impl AdminAction {
@@ -213,6 +217,7 @@ impl AdminAction {
             AdminAction::InquiryOpened => "inquiry_opened",
             AdminAction::InquiryStatusChanged => "inquiry_status_changed",
             AdminAction::SettingChanged => "setting_changed",
+            AdminAction::AccessExplained => "access_explained",
         }
     }
 }

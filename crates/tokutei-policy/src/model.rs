@@ -497,6 +497,39 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// Every channel, in declaration order.
+    pub const ALL: [Channel; 9] = [
+        Channel::Phone,
+        Channel::Mail,
+        Channel::Email,
+        Channel::Post,
+        Channel::Web,
+        Channel::App,
+        Channel::Sms,
+        Channel::InPerson,
+        Channel::Advertising,
+    ];
+
+    /// The id a channel has in the policy file, in Cedar and in the ledger (`in_person`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Channel::Phone => "phone",
+            Channel::Mail => "mail",
+            Channel::Email => "email",
+            Channel::Post => "post",
+            Channel::Web => "web",
+            Channel::App => "app",
+            Channel::Sms => "sms",
+            Channel::InPerson => "in_person",
+            Channel::Advertising => "advertising",
+        }
+    }
+
+    /// The channel with this id.
+    pub fn from_id(id: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.id() == id)
+    }
+
     pub fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
             (Channel::Phone, Lang::Ja) => "電話",

@@ -391,6 +391,7 @@ fn populate(store: &PgStore, subscribers: usize) -> Keys {
                 }],
                 purposes: vec!["support".into()],
                 zones: vec![],
+                ..Grants::default()
             },
             created_at: now,
         })

@@ -9,6 +9,7 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use tokutei_ledger::Action;
 use tokutei_policy::{Date, Role};
 
 use crate::StoreResult;
@@ -31,12 +32,26 @@ pub struct RangeGrant {
 }
 
 /// What a principal may do: kept together because every change replaces it whole.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Grants {
     pub data_range: Vec<RangeGrant>,
     pub purposes: Vec<String>,
     pub zones: Vec<String>,
+    /// The actions granted (`read`, `update`, `export`, `erase`). Grants stored before this
+    /// field existed read as every use without erasure, which must be granted explicitly.
+    pub actions: Vec<Action>,
+}
+
+impl Default for Grants {
+    fn default() -> Grants {
+        Grants {
+            data_range: Vec::new(),
+            purposes: Vec::new(),
+            zones: Vec::new(),
+            actions: vec![Action::Read, Action::Update, Action::Export],
+        }
+    }
 }
 
 /// Whether `id` is a valid principal id: 1–64 ASCII letters, digits, `-`, `_`, `.` (the

@@ -202,6 +202,9 @@ pub fn deploy() -> Deployed {
                 .collect(),
             purposes,
             zones: vec!["hq".into()],
+            // `all` may also erase; everyone else has the default (every use, no erasure).
+            actions: if id == "all" { tokutei_ledger::Action::ALL.to_vec() } else { Grants::default().actions },
+            ..Grants::default()
         },
         created_at: at(0),
     };
@@ -254,6 +257,14 @@ pub fn deploy() -> Deployed {
     Deployed { _dir: dir, store, ledger, service, log, policy }
 }
 
+/// The first channel the demo policy lists for `purpose` (a purpose that lists channels is
+/// used only through one of them), `None` for a purpose without channels or not in the policy.
+pub fn first_channel(purpose: &str) -> Option<tokutei_policy::Channel> {
+    let policy = tokutei_policy::parse(POLICY).unwrap();
+    policy.purpose(purpose).and_then(|p| p.channels.first().copied())
+}
+
+/// A read by `principal` for `purpose`, through the purpose's first channel.
 pub fn call(principal: &str, purpose: &str, subscribers: &[&str], categories: &[&str]) -> tokutei_access::AccessCall {
     tokutei_access::AccessCall {
         principal: principal.into(),
@@ -261,7 +272,7 @@ pub fn call(principal: &str, purpose: &str, subscribers: &[&str], categories: &[
         purpose: purpose.into(),
         subscribers: subscribers.iter().map(|s| s.to_string()).collect(),
         categories: categories.iter().map(|s| s.to_string()).collect(),
-        channel: None,
+        channel: first_channel(purpose),
         zone: None,
         export_approval: None,
         recipient: None,

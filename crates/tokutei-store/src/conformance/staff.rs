@@ -31,6 +31,7 @@ fn person(id: &str) -> NewPrincipal {
             data_range: vec![RangeGrant { service: "fiber".into(), categories: vec!["contract.name".into()] }],
             purposes: vec!["support".into()],
             zones: vec!["tokyo-1".into()],
+            ..Grants::default()
         },
         created_at: at(0),
     }

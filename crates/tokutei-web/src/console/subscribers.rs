@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use tokutei_access::{AccessCall, AccessOutcome};
 use tokutei_ledger::Action;
-use tokutei_policy::{Lang, Policy};
+use tokutei_policy::{Channel, Lang, Policy};
 
 use super::session::StaffSession;
 use super::{Console, console_page};
@@ -36,6 +36,41 @@ fn purpose_options(policy: &Policy, staff: &StaffSession) -> Markup {
     }
 }
 
+/// The channels of the purposes the person may use: a purpose that lists channels is used
+/// only through one of them, so its views name the channel (the gateway refuses otherwise).
+fn channel_choice(policy: &Policy, staff: &StaffSession) -> Markup {
+    let mut channels: Vec<Channel> = policy
+        .purposes
+        .list
+        .iter()
+        .filter(|p| staff.principal.grants.purposes.contains(&p.id))
+        .flat_map(|p| p.channels.iter().copied())
+        .collect();
+    channels.sort_unstable();
+    channels.dedup();
+    html! {
+        p {
+            label for="channel" { "利用方法（経路） " span lang="en" { "Channel" } }
+            select #channel name="channel" {
+                option value="" { "指定なし / None" }
+                @for c in channels {
+                    option value=(c.id()) { (c.label(Lang::Ja)) " / " (c.label(Lang::En)) }
+                }
+            }
+        }
+    }
+}
+
+/// The channel a form names (`""` is none).
+fn parse_channel(text: Option<&str>) -> Result<Option<Channel>, AppError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => Channel::from_id(t)
+            .map(Some)
+            .ok_or_else(|| AppError::BadRequest(format!("`channel`: `{t}` is not a channel"))),
+    }
+}
+
 fn search_form(policy: &Policy, staff: &StaffSession) -> Markup {
     html! {
         form method="post" action="/admin/subscribers/search" {
@@ -44,6 +79,7 @@ fn search_form(policy: &Policy, staff: &StaffSession) -> Markup {
                 label for="purpose" { "利用目的 " span lang="en" { "Purpose" } }
                 select #purpose name="purpose" required { (purpose_options(policy, staff)) }
             }
+            (channel_choice(policy, staff))
             p {
                 label for="category" { "検索する項目 " span lang="en" { "Search by" } }
                 select #category name="category" required {
@@ -85,18 +121,26 @@ pub(crate) async fn page(State(state): State<AppState>, staff: StaffSession) -> 
 pub(crate) struct SearchForm {
     csrf: String,
     purpose: String,
+    #[serde(default)]
+    channel: Option<String>,
     category: String,
     value: String,
 }
 
-fn call(staff: &StaffSession, purpose: String, subscribers: Vec<String>, categories: Vec<String>) -> AccessCall {
+fn call(
+    staff: &StaffSession,
+    purpose: String,
+    channel: Option<Channel>,
+    subscribers: Vec<String>,
+    categories: Vec<String>,
+) -> AccessCall {
     AccessCall {
         principal: staff.principal.id.clone(),
         action: Action::Read,
         purpose,
         subscribers,
         categories,
-        channel: None,
+        channel,
         zone: None,
         export_approval: None,
         recipient: None,
@@ -115,7 +159,8 @@ pub(crate) async fn search(
     staff.check_csrf(&form.csrf)?;
     let policy = active_policy(&state).await?;
     let service = state.access_service()?;
-    let c = call(&staff, form.purpose.clone(), Vec::new(), vec![form.category.clone()]);
+    let channel = parse_channel(form.channel.as_deref())?;
+    let c = call(&staff, form.purpose.clone(), channel, Vec::new(), vec![form.category.clone()]);
     let value = zeroize::Zeroizing::new(form.value);
     let found = tokio::task::spawn_blocking(move || service.search(&c, &value))
         .await
@@ -145,6 +190,7 @@ fn view_form(policy: &Policy, staff: &StaffSession, id: &str) -> Markup {
                 label for="purpose" { "閲覧する利用目的 " span lang="en" { "Purpose of this view" } }
                 select #purpose name="purpose" required { (purpose_options(policy, staff)) }
             }
+            (channel_choice(policy, staff))
             p { button type="submit" { "閲覧する / View" } }
         }
     }
@@ -169,6 +215,8 @@ pub(crate) async fn subscriber_page(
 pub(crate) struct ViewForm {
     csrf: String,
     purpose: String,
+    #[serde(default)]
+    channel: Option<String>,
 }
 
 fn outcome_table(policy: &Policy, outcome: &AccessOutcome) -> Markup {
@@ -229,7 +277,8 @@ pub(crate) async fn view(
     staff.check_csrf(&form.csrf)?;
     let policy = active_policy(&state).await?;
     let service = state.access_service()?;
-    let c = call(&staff, form.purpose.clone(), vec![id.clone()], Vec::new());
+    let channel = parse_channel(form.channel.as_deref())?;
+    let c = call(&staff, form.purpose.clone(), channel, vec![id.clone()], Vec::new());
     let (outcome, consents) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
         let outcome = service.read(&c)?;
         // The consent history is shown only when the view itself was allowed.

@@ -89,8 +89,9 @@ impl From<ActionArg> for Action {
 }
 
 fn parse_channel(text: &str) -> Result<Channel, String> {
-    serde_json::from_value(serde_json::Value::String(text.to_string())).map_err(|_| {
-        format!("`{text}` is not a channel; use phone, mail, email, post, web, app, sms, in_person or advertising")
+    Channel::from_id(text).ok_or_else(|| {
+        let ids: Vec<&str> = Channel::ALL.iter().map(|c| c.id()).collect();
+        format!("`{text}` is not a channel; use {}", ids.join(", "))
     })
 }
 

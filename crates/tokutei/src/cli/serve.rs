@@ -123,7 +123,7 @@ fn demo_staff(data: &DataDir, store: &Database, policy: &tokutei_policy::Policy)
                 .map(|s| RangeGrant { service: s.id.clone(), categories: categories.clone() })
                 .collect(),
             purposes: purposes.iter().map(|p| p.to_string()).collect(),
-            zones: Vec::new(),
+            ..Grants::default()
         }
     };
     let principals = [

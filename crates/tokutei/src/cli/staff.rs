@@ -83,6 +83,10 @@ pub struct GrantFlags {
     /// A handling zone the principal may work from (repeatable).
     #[arg(long = "zone")]
     pub zones: Vec<String>,
+    /// The actions granted, comma-separated: read, update, export, erase (default
+    /// read,update,export — erasure crypto-shreds a whole subscriber and is granted only here).
+    #[arg(long = "actions", value_name = "ACTIONS", value_delimiter = ',')]
+    pub actions: Vec<crate::cli::access::ActionArg>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,7 +123,14 @@ impl GrantFlags {
             }
             data_range.push(RangeGrant { service: service.trim().to_string(), categories });
         }
-        Ok(Grants { data_range, purposes: self.purposes.clone(), zones: self.zones.clone() })
+        let mut grants =
+            Grants { data_range, purposes: self.purposes.clone(), zones: self.zones.clone(), ..Grants::default() };
+        if !self.actions.is_empty() {
+            grants.actions = self.actions.iter().map(|&a| tokutei_ledger::Action::from(a)).collect();
+            grants.actions.sort_unstable();
+            grants.actions.dedup();
+        }
+        Ok(grants)
     }
 }
 
@@ -171,6 +182,10 @@ fn describe(p: &StoredPrincipal, today: Date) -> String {
     }
     if !p.grants.zones.is_empty() {
         out.push_str(&format!("    区域 / zones     {}\n", p.grants.zones.join(", ")));
+    }
+    if !p.grants.actions.is_empty() {
+        let actions: Vec<&str> = p.grants.actions.iter().map(|a| a.id()).collect();
+        out.push_str(&format!("    操作 / actions   {}\n", actions.join(", ")));
     }
     for t in &p.training {
         let state = if t.valid_until >= today { "有効 / valid" } else { "期限切れ / expired" };

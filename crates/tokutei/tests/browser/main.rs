@@ -216,6 +216,7 @@ async fn handler_views_a_subscriber(browser: &Browser, server: &Server, artifact
 
     browser.open(&server.url("/admin/subscribers"), "#value").await;
     browser.choose("#purpose", "support").await;
+    browser.choose("#channel", "phone").await;
     browser.choose("#category", "contract.number").await;
     browser.fill("#value", CONTRACT_NUMBER).await;
     let link = format!("main a[href='/admin/subscribers/{SUBSCRIBER}']");
@@ -224,6 +225,7 @@ async fn handler_views_a_subscriber(browser: &Browser, server: &Server, artifact
 
     browser.click(&link, &format!("form[action='/admin/subscribers/{SUBSCRIBER}'] #purpose")).await;
     browser.choose("#purpose", "support").await;
+    browser.choose("#channel", "phone").await;
     browser.click("main form button[type=submit]", "main table").await;
     let text = browser.wait_for("main").await.text().await.unwrap();
     assert!(text.contains("利用目的: support"), "the view names its purpose:\n{text}");

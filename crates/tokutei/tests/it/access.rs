@@ -108,6 +108,9 @@ fn replay(case: &Path) -> Replay {
         for zone in str_list(&p["zones"]) {
             args.extend(["--zone".into(), zone]);
         }
+        if p.get("actions").is_some() {
+            args.extend(["--actions".into(), str_list(&p["actions"]).join(",")]);
+        }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         env.run(&refs).assert_code(0);
         for t in p["kind"]["training"].as_array().into_iter().flatten() {
@@ -342,6 +345,8 @@ fn access_reads_audited_values_and_denials_exit_1() {
         "op-1",
         "--purpose",
         "support",
+        "--channel",
+        "phone",
         "--subscriber",
         "HS00000001",
         "--category",
@@ -367,6 +372,8 @@ fn access_reads_audited_values_and_denials_exit_1() {
         "op-1",
         "--purpose",
         "support",
+        "--channel",
+        "phone",
         "--subscriber",
         "HS00000001",
         "--category",
@@ -376,7 +383,7 @@ fn access_reads_audited_values_and_denials_exit_1() {
     assert_eq!(denied.json()["subscribers"][0]["items"][0]["reasons"][0]["code"], "outside_data_range");
     assert_eq!(ledger_size(&env), index + 2);
 
-    // Explain reads nothing and writes nothing.
+    // Explain reads no value.
     let explain = env.run(&[
         "access",
         "explain",
@@ -384,6 +391,8 @@ fn access_reads_audited_values_and_denials_exit_1() {
         "op-1",
         "--purpose",
         "support",
+        "--channel",
+        "phone",
         "--subscriber",
         "HS00000001",
         "--category",
@@ -391,7 +400,8 @@ fn access_reads_audited_values_and_denials_exit_1() {
     ]);
     explain.assert_code(0);
     assert!(explain.stdout.contains("permit.purpose.support"), "{}", explain.stdout);
-    assert_eq!(ledger_size(&env), index + 2);
+    // The explanation reveals the subscriber's facts, so it is audited (one entry).
+    assert_eq!(ledger_size(&env), index + 3);
 }
 
 #[test]
@@ -399,14 +409,28 @@ fn bad_access_input_exits_2_and_writes_nothing() {
     let env = demo_with_handler();
     let before = ledger_size(&env);
     for args in [
-        &["access", "--staff", "nobody", "--purpose", "support", "--subscriber", "HS00000001"][..],
-        &["access", "--staff", "op-1", "--purpose", "support", "--subscriber", "HS00000001", "--action", "delete"][..],
+        &["access", "--staff", "nobody", "--purpose", "support", "--channel", "phone", "--subscriber", "HS00000001"][..],
         &[
             "access",
             "--staff",
             "op-1",
             "--purpose",
             "support",
+            "--channel",
+            "phone",
+            "--subscriber",
+            "HS00000001",
+            "--action",
+            "delete",
+        ][..],
+        &[
+            "access",
+            "--staff",
+            "op-1",
+            "--purpose",
+            "support",
+            "--channel",
+            "phone",
             "--subscriber",
             "HS00000001",
             "--category",
@@ -476,6 +500,8 @@ fn consent_withdrawal_through_the_cli_applies_to_the_next_access() {
         "op-1",
         "--purpose",
         "marketing",
+        "--channel",
+        "phone",
         "--subscriber",
         "HS00000001",
         "--category",
@@ -535,4 +561,65 @@ fn consent_withdrawal_through_the_cli_applies_to_the_next_access() {
         "web",
     ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+/// The attack of the security review: a handler whose range is `fiber:contract.name` erased a
+/// whole subscriber, `billing.payment` included, by naming only `contract.name`.
+#[test]
+fn erase_outside_range_is_refused_and_shreds_nothing() {
+    let env = TestEnv::new();
+    env.run(&["demo", "--no-serve", "--subscribers", "3"]).assert_code(0);
+    let erase = |staff: &str| {
+        env.run(&[
+            "--json",
+            "access",
+            "--staff",
+            staff,
+            "--purpose",
+            "support",
+            "--subscriber",
+            "HS00000001",
+            "--category",
+            "contract.name",
+            "--action",
+            "erase",
+        ])
+    };
+    let add = |id: &str, extra: &[&str]| {
+        let mut args = vec!["staff", "add", id, "--name", "担当 者", "--role", "handler", "--purpose", "support"];
+        args.extend(extra);
+        env.run(&args).assert_code(0);
+        env.run(&[
+            "staff",
+            "train",
+            id,
+            "--course",
+            "privacy-basics",
+            "--completed",
+            "2026-04-01",
+            "--valid-until",
+            "2027-03-31",
+        ])
+        .assert_code(0);
+    };
+    add("op-x", &["--range", "fiber:contract.name"]);
+    let refused = erase("op-x");
+    refused.assert_code(1);
+    let reasons = refused.json()["subscribers"][0]["items"].to_string();
+    assert!(reasons.contains("action_not_granted"), "{reasons}");
+    // Granted erasure, still only `contract.name` in range: every other category refuses.
+    add("op-y", &["--range", "fiber:contract.name", "--range", "mobile:contract.name", "--actions", "read,erase"]);
+    let refused = erase("op-y");
+    refused.assert_code(1);
+    let items = refused.json()["subscribers"][0]["items"].clone();
+    let denied: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["allowed"] == false)
+        .map(|i| i["category"].as_str().unwrap())
+        .collect();
+    assert!(denied.contains(&"billing.payment"), "{items}");
+    let verify = env.run(&["--json", "subscribers", "verify"]).assert_code(0).json();
+    assert_eq!(verify["erased_subscribers"], 0, "nothing was shredded");
 }

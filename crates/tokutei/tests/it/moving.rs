@@ -63,7 +63,17 @@ fn copy_keys_and_config(from: &TestEnv, to: &TestEnv) {
 fn populated(subscribers: &str) -> TestEnv {
     let env = demo_with_handler_of(subscribers);
     for subscriber in ["HS00000001", "HS00000002", "HS00000003"] {
-        env.run(&["access", "--staff", "op-1", "--purpose", "support", "--subscriber", subscriber]);
+        env.run(&[
+            "access",
+            "--staff",
+            "op-1",
+            "--purpose",
+            "support",
+            "--channel",
+            "phone",
+            "--subscriber",
+            subscriber,
+        ]);
     }
     opt_out(&env, &[], "HS00000002").assert_code(0);
     env.run(&["audit", "checkpoint"]).assert_code(0);
@@ -87,6 +97,8 @@ fn access_once(env: &TestEnv, extra: &[&str]) -> serde_json::Value {
         "op-1",
         "--purpose",
         "support",
+        "--channel",
+        "phone",
         "--subscriber",
         "HS00000001",
         "--category",

@@ -82,6 +82,8 @@ fn init_import_staff_access_audit_and_serve_run_on_postgresql() {
             "op-1",
             "--purpose",
             "support",
+            "--channel",
+            "phone",
             "--subscriber",
             "V1",
             "--category",
@@ -209,7 +211,7 @@ fn three_instances_share_one_ledger_and_a_killed_one_loses_nothing_acknowledged(
                     let subscriber = format!("HS{:08}", i % 10 + 1);
                     let after_kill = killed.load(Ordering::SeqCst);
                     let body = format!(
-                        r#"{{"purpose": "support", "subscribers": ["{subscriber}"], "categories": ["contract.name"]}}"#
+                        r#"{{"purpose": "support", "channel": "phone", "subscribers": ["{subscriber}"], "categories": ["contract.name"]}}"#
                     );
                     let reply = try_send(&addrs[instance], "POST", "/api/v1/access", Some(&token), &body)
                         .ok()

@@ -76,8 +76,7 @@ fn the_gateway_api_needs_a_token_and_audits_every_decision() {
         .unwrap()
         .to_string();
     let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
-    let body =
-        r#"{"purpose": "support", "subscribers": ["HS00000001"], "categories": ["contract.name", "billing.payment"]}"#;
+    let body = r#"{"purpose": "support", "channel": "phone", "subscribers": ["HS00000001"], "categories": ["contract.name", "billing.payment"]}"#;
 
     let (status, text) = send(&server.addr, "POST", "/api/v1/access", None, body);
     assert_eq!(status, 401, "{text}");
@@ -104,6 +103,24 @@ fn the_gateway_api_needs_a_token_and_audits_every_decision() {
     assert_eq!(status, 400);
     let (status, _) = send(&server.addr, "POST", "/api/v1/access", Some(&token), "{not json");
     assert_eq!(status, 400);
+    // An erasure through the API is decided on every category of the subscriber: a token
+    // whose range holds only `contract.name` (and no erasure grant) shreds nothing.
+    let (status, text) = send(
+        &server.addr,
+        "POST",
+        "/api/v1/access",
+        Some(&token),
+        r#"{"action": "erase", "purpose": "support", "subscribers": ["HS00000001"], "categories": ["contract.name"]}"#,
+    );
+    assert_eq!(status, 200, "{text}");
+    let out: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(out["subscribers"][0].get("erased").is_none(), "{text}");
+    assert!(out["subscribers"][0]["items"].as_array().unwrap().len() > 1, "{text}");
+    // A 58 KB purpose is refused whole, before anything is audited.
+    let long = format!(r#"{{"purpose": "{}", "subscribers": ["HS00000001"]}}"#, "x".repeat(58_000));
+    let (status, text) = send(&server.addr, "POST", "/api/v1/access", Some(&token), &long);
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("purpose"), "{text}");
 
     // The staff registry is for managers and auditors.
     let (status, _) = send(&server.addr, "GET", "/api/v1/staff", Some(&token), "");
@@ -152,7 +169,7 @@ fn the_demo_token_reads_through_the_gateway() {
         "POST",
         "/api/v1/access",
         Some(&token),
-        r#"{"purpose": "support", "subscribers": ["HS00000001"], "categories": ["contract.name"]}"#,
+        r#"{"purpose": "support", "channel": "phone", "subscribers": ["HS00000001"], "categories": ["contract.name"]}"#,
     );
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("\"allowed\":true"), "{text}");
@@ -297,8 +314,12 @@ fn a_handler_views_a_subscriber_in_the_console_through_the_gateway() {
     let (status, head, _) = post_form(addr, "/admin/password", &cookie, &body);
     assert_eq!(status, 303, "{head}");
     // The view goes through the gateway and is audited.
-    let (status, _, page) =
-        post_form(addr, "/admin/subscribers/HS00000001", &cookie, &format!("csrf={csrf}&purpose=support"));
+    let (status, _, page) = post_form(
+        addr,
+        "/admin/subscribers/HS00000001",
+        &cookie,
+        &format!("csrf={csrf}&purpose=support&channel=phone"),
+    );
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("利用目的: <strong>support</strong>"), "{page}");
     assert!(page.contains("#"), "each row names its audit entry");
