@@ -30,23 +30,30 @@ pub struct Mix {
     principals: Vec<Principal>,
     subscribers: Vec<SubscriberFacts>,
     purposes: Vec<String>,
+    /// The first channel each purpose lists.
+    channels: Vec<Option<Channel>>,
     /// (principal, subscriber, purpose, categories)
     requests: Vec<(usize, usize, usize, Vec<String>)>,
     now: Timestamp,
 }
 
-/// What a request varies beyond the timed mix (read from zone `hq`, no channel).
+/// What a request varies beyond the timed mix (read from zone `hq`, through the purpose's
+/// first listed channel, as callers do: a purpose that lists channels requires one).
 #[derive(Debug, Clone, Copy)]
 pub struct Variant {
     pub action: Action,
     pub zone: Option<&'static str>,
+    /// The channel named (unless `purpose_channel`).
     pub channel: Option<Channel>,
+    /// Name the purpose's first listed channel instead of `channel`.
+    pub purpose_channel: bool,
     pub export_approval: Option<&'static str>,
 }
 
 impl Variant {
     /// The variant the decision row times.
-    pub const TIMED: Variant = Variant { action: Action::Read, zone: Some("hq"), channel: None, export_approval: None };
+    pub const TIMED: Variant =
+        Variant { action: Action::Read, zone: Some("hq"), channel: None, purpose_channel: true, export_approval: None };
 
     /// Variants for checking a baseline against the gateway: every action, approved or not,
     /// inside, outside and without a zone, with and without a (listed or unlisted) channel.
@@ -54,9 +61,11 @@ impl Variant {
         let mut out = Vec::new();
         for action in [Action::Read, Action::Update, Action::Export, Action::Erase] {
             for zone in [Some("hq"), Some("branch"), None] {
-                for channel in [None, Some(Channel::Phone), Some(Channel::Advertising)] {
+                for (channel, purpose_channel) in
+                    [(None, false), (None, true), (Some(Channel::Phone), false), (Some(Channel::Advertising), false)]
+                {
                     for export_approval in [None, Some("EXP-1")] {
-                        out.push(Variant { action, zone, channel, export_approval });
+                        out.push(Variant { action, zone, channel, purpose_channel, export_approval });
                     }
                 }
             }
@@ -124,7 +133,8 @@ impl Mix {
                 (rng.below(principals.len()), rng.below(subscribers.len()), rng.below(purposes.len()), cats)
             })
             .collect();
-        Ok(Mix { policy, gateway, principals, subscribers, purposes, requests, now: Timestamp::now() })
+        let channels = policy.purposes.list.iter().map(|p| p.channels.first().copied()).collect();
+        Ok(Mix { policy, gateway, principals, subscribers, purposes, channels, requests, now: Timestamp::now() })
     }
 
     pub fn len(&self) -> usize {
@@ -140,7 +150,7 @@ impl Mix {
             purpose: &self.purposes[*u],
             subscriber: &self.subscribers[*s],
             categories: cats,
-            channel: variant.channel,
+            channel: if variant.purpose_channel { self.channels[*u] } else { variant.channel },
             zone: variant.zone,
             export_approval: variant.export_approval,
             now: self.now,

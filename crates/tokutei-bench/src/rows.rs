@@ -157,7 +157,7 @@ fn read_call(subscriber: String) -> AccessCall {
         purpose: "support".into(),
         subscribers: vec![subscriber],
         categories: CATEGORIES.map(String::from).to_vec(),
-        channel: None,
+        channel: Some(tokutei_policy::Channel::Phone),
         zone: None,
         export_approval: None,
         recipient: None,

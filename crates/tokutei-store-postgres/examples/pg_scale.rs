@@ -175,7 +175,7 @@ fn read_loop(service: &AccessService, clients: usize, subscribers: usize, second
                         purpose: "support".into(),
                         subscribers: vec![subscriber_id(x as usize % subscribers)],
                         categories: CATEGORIES.map(String::from).to_vec(),
-                        channel: None,
+                        channel: Some(tokutei_policy::Channel::Phone),
                         zone: None,
                         export_approval: None,
                         recipient: None,
