@@ -574,7 +574,7 @@ impl AccessService {
             .policy
             .categories
             .iter()
-            .filter(|c| c.services.iter().any(|s| *s == facts.service))
+            .filter(|c| c.services.contains(&facts.service))
             .map(|c| c.id.clone())
             .collect();
         let held = self.stores.latest_versions(&facts.id)?.into_iter().map(|(category, _)| category);
