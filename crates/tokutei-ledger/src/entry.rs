@@ -154,10 +154,12 @@ pub enum AdminAction {
     InquiryStatusChanged,
     /// A setting of the privacy office changed (key, old and new value).
     SettingChanged,
+    /// Value versions written to a subscriber (each version's key and leaf hash; never a value).
+    ValuesWritten,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 21] = [
+const ADMIN_ACTIONS: [AdminAction; 22] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -179,6 +181,7 @@ const ADMIN_ACTIONS: [AdminAction; 21] = [
     AdminAction::InquiryOpened,
     AdminAction::InquiryStatusChanged,
     AdminAction::SettingChanged,
+    AdminAction::ValuesWritten,
 ];
 
 impl AdminAction {
@@ -213,6 +216,7 @@ impl AdminAction {
             AdminAction::InquiryOpened => "inquiry_opened",
             AdminAction::InquiryStatusChanged => "inquiry_status_changed",
             AdminAction::SettingChanged => "setting_changed",
+            AdminAction::ValuesWritten => "values_written",
         }
     }
 }
