@@ -327,6 +327,9 @@ fn a_killed_import_resumes_without_duplicates_or_partial_batches() {
     assert_eq!(count(&env, "SELECT COUNT(*) FROM vault_subscribers"), n as i64);
     assert_eq!(count(&env, "SELECT COUNT(*) FROM vault_values"), n as i64 * 6);
     assert_eq!(count(&env, "SELECT COUNT(*) FROM vault_data_keys"), n as i64);
+    // A batch audited but killed before its commit was applied by the re-run under a new
+    // entry with the same digest: the vault matches the ledger.
+    env.run(&["subscribers", "verify"]).assert_code(0);
 }
 
 #[test]
@@ -686,6 +689,45 @@ fn a_rolled_back_value_version_is_refused_and_reported_by_verify() {
         "{failures:?}"
     );
     assert!(run.stdout.contains(&format!("ledger entry {index}")), "{}", run.stdout);
+    // The check of one subscriber finds it too, and another subscriber is clean.
+    env.run(&["subscribers", "verify", "--subscriber", "HS00000001"]).assert_code(1);
+    env.run(&["subscribers", "verify", "--subscriber", "HS00000002"]).assert_code(0);
+}
+
+#[test]
+fn a_write_over_its_limit_or_with_a_control_character_is_refused_before_anything_is_written() {
+    let env = crate::access::demo_with_handler_of("5");
+    env.run(&["contract", "set", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
+    let entries = || env.run(&["--json", "audit", "verify"]).assert_code(0).json()["entries"].clone();
+    let before = entries();
+    let names = "SELECT COUNT(*) FROM vault_values WHERE subscriber = 'HS00000001' AND category = 'contract.name'";
+    let versions = count(&env, names);
+    for (value, expected) in [
+        ("x".repeat(20_000), "value of `contract.name`: 20000 bytes is more than the 16384 a text value may hold"),
+        (
+            "bell\u{7}".to_string(),
+            "value of `contract.name`: a text value holds no NUL or control character (found U+0007)",
+        ),
+    ] {
+        let set = format!("contract.name={value}");
+        let run = env.run(&[
+            "access",
+            "--staff",
+            "op-1",
+            "--purpose",
+            "support",
+            "--subscriber",
+            "HS00000001",
+            "--action",
+            "update",
+            "--set",
+            &set,
+        ]);
+        run.assert_code(2);
+        assert!(run.stderr.contains(expected), "{}", &run.stderr[..run.stderr.len().min(500)]);
+    }
+    assert_eq!(entries(), before, "nothing decided, audited or written");
+    assert_eq!(count(&env, names), versions);
 }
 
 #[test]
