@@ -165,7 +165,7 @@ pub fn run_consent_and_provision<S: ConsentStore + ProvisionStore + VaultStore>(
     assert_eq!(all.iter().map(|c| c.audit_index).collect::<Vec<_>>(), [Some(11), Some(12), None, Some(14)]);
     assert_eq!(all[0], first);
     let page = store.consent_records(Some(all[1].id), 1).unwrap();
-    assert_eq!(page, [latest.clone()]);
+    assert_eq!(page, std::slice::from_ref(&latest));
 
     let facts = store.access_facts("S1", "marketing").unwrap().unwrap();
     assert_eq!(facts.subscriber.id, "S1");

@@ -359,7 +359,7 @@ fn versions_and_purges_name_their_audit_entries(store: &impl VaultStore) {
     let stored = store.values("E1", None, true).unwrap();
     assert_eq!(stored.iter().map(|v| v.audit_index).collect::<Vec<_>>(), [Some(500), Some(501), Some(500)]);
 
-    assert_eq!(store.purge_values(&[name1.clone()], "kept 0 months", 4, at(300), Some(502)).unwrap(), 1);
+    assert_eq!(store.purge_values(std::slice::from_ref(&name1), "kept 0 months", 4, at(300), Some(502)).unwrap(), 1);
     let all = store.purge_records(None, 100).unwrap();
     let last = all.last().unwrap();
     assert_eq!(last.value, name1);

@@ -858,3 +858,62 @@ fn the_database_its_wal_and_backups_are_readable_by_the_owner_only() {
     run_with_umask(&env, "022", &["subscribers", "list"]).assert_code(0);
     assert_eq!(mode(&database), 0o600);
 }
+
+#[test]
+fn on_postgresql_a_deleted_opt_out_and_a_rolled_back_import_are_refused_then_reported() {
+    let db = crate::util::FreshDatabase::new();
+    let env = TestEnv::on_postgres(&db);
+    init(&env);
+    let csv = env.write("in.csv", small_csv());
+    env.run(&["subscribers", "import", csv.to_str().unwrap()]).assert_code(0);
+    env.run(&[
+        "consent",
+        "record",
+        "--subscriber",
+        "V0",
+        "--purpose",
+        "marketing",
+        "--choice",
+        "opt_out",
+        "--channel",
+        "web",
+    ])
+    .assert_code(0);
+    env.run(&["subscribers", "verify"]).assert_code(0);
+
+    let mut client = postgres::Client::connect(&db.url(), postgres::NoTls).unwrap();
+    let refused = |client: &mut postgres::Client, sql: &str| -> String {
+        let err = client.batch_execute(sql).expect_err(sql);
+        err.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| err.to_string())
+    };
+    assert_eq!(refused(&mut client, "DELETE FROM consent_records"), "consent records are append-only");
+    assert_eq!(refused(&mut client, "TRUNCATE consent_records"), "consent records are append-only");
+    let newest = "DELETE FROM vault_values WHERE subscriber = 'V0' AND category = 'contract.name' AND version = 2";
+    let reopen = "UPDATE vault_values SET valid_until = NULL WHERE subscriber = 'V0' AND category = 'contract.name'";
+    assert_eq!(refused(&mut client, newest), "a value version is deleted only by a recorded purge");
+    assert_eq!(refused(&mut client, "TRUNCATE vault_values"), "a value version is deleted only by a recorded purge");
+    assert_eq!(refused(&mut client, reopen), "a value version is closed once, by a newer version");
+
+    client
+        .batch_execute(&format!(
+            "DROP TRIGGER consent_records_no_delete ON consent_records; DELETE FROM consent_records;
+             DROP TRIGGER vault_values_guard ON vault_values; {newest}; {reopen};"
+        ))
+        .unwrap();
+    let run = env.run(&["--json", "subscribers", "verify"]);
+    run.assert_code(1);
+    let failures = run.json()["failures"].as_array().unwrap().clone();
+    let reasons: Vec<String> = failures.iter().map(|f| format!("{} {}", f["id"], f["reason"])).collect();
+    assert!(
+        failures.iter().any(|f| f["subscriber"] == "V0"
+            && f["category"] == "marketing"
+            && f["reason"].as_str().unwrap().contains("does not hold that record (deleted)")),
+        "{reasons:?}"
+    );
+    let batch = import_entries(&env)[0]["index"].as_u64().unwrap();
+    assert!(
+        failures.iter().any(|f| f["id"] == format!("import/{batch}")
+            && f["reason"].as_str().unwrap().contains("the vault holds 15 of its 16 value versions")),
+        "{reasons:?}"
+    );
+}
