@@ -976,8 +976,10 @@ impl AccessService {
         Ok(())
     }
 
-    /// Write new values through the gateway (action `update`, one subscriber): decide per
-    /// category, audit durably, then seal and store the allowed ones as new versions.
+    /// Write new values through the gateway (action `update`, one subscriber): check each
+    /// value against its category's limits, decide per category, audit the decisions durably,
+    /// seal the allowed ones, audit the versions they become (`values_written`: each
+    /// version's key and leaf hash, durable before anything is stored), then store them.
     pub fn write(&self, write: &WriteCall) -> AccessResult<AccessOutcome> {
         let call = &write.call;
         if call.action != Action::Update {
@@ -993,6 +995,13 @@ impl AccessService {
         }
         let fresh = self.freshness(call.now)?;
         let active = self.active(fresh)?;
+        // Bad input is refused before anything is written (a NUL, a value over its limit).
+        for v in &write.values {
+            if let Some(category) = active.as_deref().and_then(|a| a.policy.category(&v.category)) {
+                tokutei_store::vault::check_plaintext(category.binary, &v.value)
+                    .map_err(|problem| AccessError::BadRequest(format!("value of `{}`: {problem}", v.category)))?;
+            }
+        }
         let principal = self.principal(&call.principal, fresh)?;
         let (decided, mut outcome) = self.decide_and_audit(&call, active.as_deref(), &principal, None, None)?;
         let (Some(active), Some(Decided { subscriber, decisions, .. })) = (active.as_deref(), decided.first()) else {
@@ -1045,7 +1054,33 @@ impl AccessService {
                 blind_index,
             });
         }
-        self.stores.add_values(&values)?;
+        let leaves: Vec<(tokutei_store::vault::ValueRef, [u8; 32])> = values
+            .iter()
+            .map(|v| {
+                let key = tokutei_store::vault::ValueRef {
+                    subscriber: v.subscriber.clone(),
+                    category: v.category.clone(),
+                    version: v.version,
+                };
+                let leaf = tokutei_store::vault::value_leaf(&key, &v.sealed.sealed_hash());
+                (key, leaf)
+            })
+            .collect();
+        let event = AdminEvent {
+            action: AdminAction::ValuesWritten,
+            subject: format!("subscriber/{subscriber}"),
+            digest: Some(tokutei_store::vault::values_digest(leaves.iter().map(|(k, l)| (k, l)))),
+            details: leaves
+                .iter()
+                .map(|(k, leaf)| ("value".to_string(), format!("{}/{}/{}", k.category, k.version, hex::encode(leaf))))
+                .collect(),
+        };
+        let written = self
+            .ledger
+            .append(&Entry::admin(call.now, actor_of(&principal.principal), event))
+            .map_err(AccessError::Audit)?;
+        self.stores.add_values(&values, Some(written.index))?;
+        outcome.audit.push(written.index);
         if let Some(out) = outcome.subscribers.first_mut() {
             for value in &values {
                 if let Some(item) = out.items.iter_mut().find(|i| i.category == value.category) {
@@ -1075,8 +1110,10 @@ impl AccessService {
         Ok(outcome)
     }
 
-    /// Record a subscriber's choice for a purpose, then audit it. The purpose must be in the
-    /// active policy and offer a choice (opt-in or opt-out).
+    /// Record a subscriber's choice for a purpose, audit first: the `consent_recorded` entry
+    /// (with the record's digest) is durable before the record is stored, and the record
+    /// names it. The purpose must be in the active policy and offer a choice (opt-in or
+    /// opt-out), and the subscriber must exist.
     pub fn record_consent(&self, actor: Actor, consent: &NewConsent) -> AccessResult<ConsentRecord> {
         let active = self
             .active(self.freshness(consent.recorded_at)?)?
@@ -1090,16 +1127,23 @@ impl AccessService {
                 consent.purpose
             )));
         }
-        let record = self.stores.record_consent(consent)?;
+        if self.stores.subscriber(&consent.subscriber)?.is_none() {
+            return Err(tokutei_store::StoreError::NotFound(format!("subscriber `{}`", consent.subscriber)).into());
+        }
         let details = vec![
             ("purpose".to_string(), consent.purpose.clone()),
             ("choice".to_string(), consent.choice.id().to_string()),
             ("channel".to_string(), consent.channel.clone()),
             ("notice_version".to_string(), consent.notice_version.to_string()),
-            ("record".to_string(), record.id.to_string()),
         ];
-        self.audit_admin(actor, AdminAction::ConsentRecorded, &consent.subscriber, details, consent.recorded_at)?;
-        Ok(record)
+        let event = AdminEvent {
+            action: AdminAction::ConsentRecorded,
+            subject: consent.subscriber.clone(),
+            digest: Some(tokutei_store::consent::consent_digest(consent)),
+            details,
+        };
+        let entry = self.ledger.append(&Entry::admin(consent.recorded_at, actor, event)).map_err(AccessError::Audit)?;
+        Ok(self.stores.record_consent(consent, Some(entry.index))?)
     }
 
     /// Change a subscriber's contract state, then audit it.

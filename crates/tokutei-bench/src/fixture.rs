@@ -92,6 +92,7 @@ pub fn populate<S: VaultStore + StaffStore + PolicyStore>(
             values: Vec::new(),
             rows: chunk.len() as u64,
             imported_at: now,
+            audit_index: None,
         };
         for id in chunk {
             let key = DataKey::generate()?;

@@ -157,10 +157,12 @@ pub enum AdminAction {
     /// A principal asked why uses would be decided as they are (the decisions reveal
     /// subscribers' existence, contract state and choices; no value was read).
     AccessExplained,
+    /// Value versions written to a subscriber (each version's key and leaf hash; never a value).
+    ValuesWritten,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 22] = [
+const ADMIN_ACTIONS: [AdminAction; 23] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -183,6 +185,7 @@ const ADMIN_ACTIONS: [AdminAction; 22] = [
     AdminAction::InquiryStatusChanged,
     AdminAction::SettingChanged,
     AdminAction::AccessExplained,
+    AdminAction::ValuesWritten,
 ];
 
 impl AdminAction {
@@ -218,6 +221,7 @@ impl AdminAction {
             AdminAction::InquiryStatusChanged => "inquiry_status_changed",
             AdminAction::SettingChanged => "setting_changed",
             AdminAction::AccessExplained => "access_explained",
+            AdminAction::ValuesWritten => "values_written",
         }
     }
 }

@@ -77,6 +77,7 @@ fn run(url: &str, count: usize) {
             subscribers,
             values,
             imported_at: at,
+            audit_index: None,
         };
         store.import_batch(&batch).unwrap();
     }

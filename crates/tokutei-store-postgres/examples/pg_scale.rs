@@ -354,6 +354,7 @@ fn populate(store: &PgStore, subscribers: usize) -> Keys {
             values: Vec::new(),
             rows: chunk.len() as u64,
             imported_at: now,
+            audit_index: None,
         };
         for id in chunk.iter().map(|&n| subscriber_id(n)) {
             let key = DataKey::generate().unwrap();

@@ -261,7 +261,7 @@ impl StaffStore for PgStore {
 }
 
 const CONSENT_COLUMNS: &str =
-    "id, subscriber, purpose, choice, channel, notice_version, recorded_at, recorded_by, evidence";
+    "id, subscriber, purpose, choice, channel, notice_version, recorded_at, recorded_by, evidence, audit_index";
 
 /// A consent record read from the columns starting at `at` (in [`CONSENT_COLUMNS`] order).
 fn consent_row_at(row: &Row, at: usize) -> StoreResult<ConsentRecord> {
@@ -279,6 +279,7 @@ fn consent_row_at(row: &Row, at: usize) -> StoreResult<ConsentRecord> {
             recorded_by: get(row, at + 7)?,
             evidence: get(row, at + 8)?,
         },
+        audit_index: u64_opt(row, at + 9)?,
     })
 }
 
@@ -319,7 +320,7 @@ impl ConsentStore for PgStore {
         }))
     }
 
-    fn record_consent(&self, c: &NewConsent) -> StoreResult<ConsentRecord> {
+    fn record_consent(&self, c: &NewConsent, audit_index: Option<u64>) -> StoreResult<ConsentRecord> {
         let mut conn = self.conn()?;
         // In a transaction although it is one statement: only a BEGIN is ever retried on a
         // reopened connection, never a write. The subscriber check and the insert see the
@@ -328,8 +329,10 @@ impl ConsentStore for PgStore {
         let row = tx
             .query_opt(
                 "INSERT INTO consent_records
-                     (subscriber, purpose, choice, channel, notice_version, recorded_at, recorded_by, evidence)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM vault_subscribers WHERE id = $1)
+                     (subscriber, purpose, choice, channel, notice_version, recorded_at, recorded_by, evidence,
+                      audit_index)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+                 WHERE EXISTS (SELECT 1 FROM vault_subscribers WHERE id = $1)
                  RETURNING id",
                 &[
                     &c.subscriber,
@@ -340,13 +343,14 @@ impl ConsentStore for PgStore {
                     &micros(c.recorded_at),
                     &c.recorded_by,
                     &c.evidence,
+                    &audit_index.map(bigint).transpose()?,
                 ],
             )
             .map_err(backend)?
             .ok_or_else(|| StoreError::NotFound(format!("subscriber `{}`", c.subscriber)))?;
         let id = u64_col(&row, 0)?;
         tx.commit()?;
-        Ok(ConsentRecord { id, record: c.clone() })
+        Ok(ConsentRecord { id, record: c.clone(), audit_index })
     }
 
     fn current_consents(&self, subscriber: &str) -> StoreResult<Vec<ConsentRecord>> {
@@ -385,6 +389,20 @@ impl ConsentStore for PgStore {
             .query(
                 &format!("SELECT {CONSENT_COLUMNS} FROM consent_records WHERE subscriber = $1 ORDER BY id"),
                 &[&subscriber],
+            )
+            .map_err(backend)?;
+        rows.iter().map(consent_row).collect()
+    }
+
+    fn consent_records(&self, after: Option<u64>, limit_: usize) -> StoreResult<Vec<ConsentRecord>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {CONSENT_COLUMNS} FROM consent_records WHERE $1::bigint IS NULL OR id > $1
+                     ORDER BY id LIMIT $2"
+                ),
+                &[&after.map(bigint).transpose()?, &limit(limit_)],
             )
             .map_err(backend)?;
         rows.iter().map(consent_row).collect()

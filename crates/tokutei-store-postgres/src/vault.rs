@@ -7,13 +7,16 @@ use jiff::Timestamp;
 use postgres::Row;
 use tokutei_policy::AcquisitionMethod;
 use tokutei_store::vault::{
-    BatchOutcome, Contract, ContractState, ImportBatch, IndirectSource, NewSubscriber, NewValue, Provenance,
-    PurgeRecord, PurgeRule, Sealed, Source, StoredValue, Subscriber, ValueRef, VaultStore, WrappedDataKey,
+    BatchOutcome, Contract, ContractState, ImportBatch, ImportRecord, IndirectSource, NewSubscriber, NewValue,
+    Provenance, PurgeRecord, PurgeRule, Sealed, Source, StoredValue, Subscriber, ValueRef, ValueVersion, VaultStore,
+    WrappedDataKey, value_leaf,
 };
 use tokutei_store::{StoreError, StoreResult};
 
 use crate::PgStore;
-use crate::columns::{bigint, corrupt, date, date_opt, get, limit, micros, timestamp, timestamp_opt, u32_col, u64_col};
+use crate::columns::{
+    bigint, corrupt, date, date_opt, get, limit, micros, timestamp, timestamp_opt, u32_col, u64_col, u64_opt,
+};
 use crate::db::{Tx, backend, is_constraint};
 
 pub(crate) const SUBSCRIBER_COLUMNS: &str =
@@ -41,7 +44,7 @@ pub(crate) fn key_row(row: &Row, at: usize) -> StoreResult<WrappedDataKey> {
 
 const VALUE_COLUMNS: &str = "v.subscriber, v.category, v.version, v.ciphertext, v.blob_hash, b.ciphertext, v.method, \
      v.indirect, v.provider_name, v.provider_address, v.provider_representative, v.provider_obtained_by, \
-     v.collected_at, v.collected_by, v.notice_version, v.valid_from, v.valid_until";
+     v.collected_at, v.collected_by, v.notice_version, v.valid_from, v.valid_until, v.audit_index";
 
 fn value_row(row: &Row) -> StoreResult<StoredValue> {
     let inline: Option<Vec<u8>> = get(row, 3)?;
@@ -85,6 +88,55 @@ fn value_row(row: &Row) -> StoreResult<StoredValue> {
         },
         valid_from: timestamp(row, 15)?,
         valid_until: timestamp_opt(row, 16)?,
+        audit_index: u64_opt(row, 17)?,
+    })
+}
+
+/// The columns of [`version_row`]: key, sealed bytes (inline ciphertext or blob hash),
+/// validity and writing entry.
+const VERSION_COLUMNS: &str = "subscriber, category, version, ciphertext, blob_hash, valid_until, audit_index";
+
+fn hash32(row: &Row, column: usize, bytes: Vec<u8>) -> StoreResult<[u8; 32]> {
+    bytes.try_into().map_err(|_| corrupt(row, column, "hash is not 32 bytes"))
+}
+
+/// The SHA-256 of a stored version's sealed bytes, from its `ciphertext` and `blob_hash`
+/// columns at `at` and `at + 1`.
+fn sealed_hash(row: &Row, at: usize) -> StoreResult<[u8; 32]> {
+    let inline: Option<Vec<u8>> = get(row, at)?;
+    let blob: Option<Vec<u8>> = get(row, at + 1)?;
+    match (inline, blob) {
+        (Some(c), None) => Ok(Sealed::Inline(c).sealed_hash()),
+        (None, Some(h)) => hash32(row, at + 1, h),
+        _ => Err(corrupt(row, at, "value has neither ciphertext nor blob")),
+    }
+}
+
+fn version_row(row: &Row) -> StoreResult<ValueVersion> {
+    let value = value_ref_row(row)?;
+    let sealed = sealed_hash(row, 3)?;
+    Ok(ValueVersion {
+        leaf: value_leaf(&value, &sealed),
+        value,
+        valid_until: timestamp_opt(row, 5)?,
+        audit_index: u64_opt(row, 6)?,
+    })
+}
+
+const PURGE_COLUMNS: &str =
+    "id, subscriber, category, version, reason, policy_version, purged_at, audit_index, written_by, leaf";
+
+fn purge_row(r: &Row) -> StoreResult<PurgeRecord> {
+    let leaf: Option<Vec<u8>> = get(r, 9)?;
+    Ok(PurgeRecord {
+        id: u64_col(r, 0)?,
+        value: ValueRef { subscriber: get(r, 1)?, category: get(r, 2)?, version: u32_col(r, 3)? },
+        reason: get(r, 4)?,
+        policy_version: u32_col(r, 5)?,
+        purged_at: timestamp(r, 6)?,
+        audit_index: u64_opt(r, 7)?,
+        written_by: u64_opt(r, 8)?,
+        leaf: leaf.map(|l| hash32(r, 9, l)).transpose()?,
     })
 }
 
@@ -160,16 +212,18 @@ fn value_conflict(v: &NewValue) -> StoreError {
     ))
 }
 
-/// Insert values inside `tx`: blobs once by hash, value rows, blind-index entries, and the
-/// closing of superseded versions. Values that supersede nothing (an import's first
-/// versions, log entries) go in one statement per table; a correction closes the version
-/// before it, so a slice holding one is written value by value, in order.
-fn insert_values(tx: &mut Tx<'_>, values: &[NewValue]) -> StoreResult<()> {
+/// Insert values inside `tx`, each naming the audit entry `audit_index`: blobs once by hash,
+/// value rows, blind-index entries, and the closing of superseded versions. Values that
+/// supersede nothing (an import's first versions, log entries) go in one statement per
+/// table; a correction closes the version before it, so a slice holding one is written value
+/// by value, in order.
+fn insert_values(tx: &mut Tx<'_>, values: &[NewValue], audit_index: Option<u64>) -> StoreResult<()> {
     if values.is_empty() {
         return Ok(());
     }
+    let audit_index = audit_index.map(bigint).transpose()?;
     if values.iter().any(|v| v.supersedes) {
-        return insert_values_in_order(tx, values);
+        return insert_values_in_order(tx, values, audit_index);
     }
     let blobs: Vec<(&[u8], &[u8])> = values
         .iter()
@@ -210,10 +264,10 @@ fn insert_values(tx: &mut Tx<'_>, values: &[NewValue]) -> StoreResult<()> {
         .query(
             "INSERT INTO vault_values (subscriber, category, version, ciphertext, blob_hash, method, indirect,
                  provider_name, provider_address, provider_representative, provider_obtained_by,
-                 collected_at, collected_by, notice_version, valid_from)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[], $6::text[],
-                 $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::text[],
-                 $14::bigint[], $15::bigint[])
+                 collected_at, collected_by, notice_version, valid_from, audit_index)
+             SELECT u.*, $16::bigint FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[],
+                 $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[],
+                 $13::text[], $14::bigint[], $15::bigint[]) AS u
              ON CONFLICT (subscriber, category, version) DO NOTHING RETURNING subscriber, category, version",
             &[
                 &subscribers,
@@ -231,6 +285,7 @@ fn insert_values(tx: &mut Tx<'_>, values: &[NewValue]) -> StoreResult<()> {
                 &c.collected_by,
                 &c.notice_version,
                 &c.valid_from,
+                &audit_index,
             ],
         )
         .map_err(|e| conflict_or_backend(e, || "a value of the batch conflicts with what is stored".to_string()))?;
@@ -311,8 +366,9 @@ impl<'a> ValueColumns<'a> {
     }
 }
 
-/// Insert values one by one, in order (a correction closes the versions before it).
-fn insert_values_in_order(tx: &mut Tx<'_>, values: &[NewValue]) -> StoreResult<()> {
+/// Insert values one by one, in order (a correction closes the versions before it, once it
+/// is stored: only a newer version closes one).
+fn insert_values_in_order(tx: &mut Tx<'_>, values: &[NewValue], audit_index: Option<i64>) -> StoreResult<()> {
     for v in values {
         let version = i64::from(v.version);
         let (inline, hash) = match &v.sealed {
@@ -331,19 +387,11 @@ fn insert_values_in_order(tx: &mut Tx<'_>, values: &[NewValue]) -> StoreResult<(
             Source::Direct => None,
             Source::Indirect(i) => Some(i),
         };
-        if v.supersedes {
-            tx.execute(
-                "UPDATE vault_values SET valid_until = $4
-                 WHERE subscriber = $1 AND category = $2 AND version < $3 AND valid_until IS NULL",
-                &[&v.subscriber, &v.category, &version, &micros(v.valid_from)],
-            )
-            .map_err(backend)?;
-        }
         tx.execute(
             "INSERT INTO vault_values (subscriber, category, version, ciphertext, blob_hash, method, indirect,
                  provider_name, provider_address, provider_representative, provider_obtained_by,
-                 collected_at, collected_by, notice_version, valid_from)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 collected_at, collected_by, notice_version, valid_from, audit_index)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             &[
                 &v.subscriber,
                 &v.category,
@@ -360,9 +408,18 @@ fn insert_values_in_order(tx: &mut Tx<'_>, values: &[NewValue]) -> StoreResult<(
                 &p.collected_by,
                 &i64::from(p.notice_version),
                 &micros(v.valid_from),
+                &audit_index,
             ],
         )
         .map_err(|e| if is_constraint(&e) { value_conflict(v) } else { backend(e) })?;
+        if v.supersedes {
+            tx.execute(
+                "UPDATE vault_values SET valid_until = $4
+                 WHERE subscriber = $1 AND category = $2 AND version < $3 AND valid_until IS NULL",
+                &[&v.subscriber, &v.category, &version, &micros(v.valid_from)],
+            )
+            .map_err(backend)?;
+        }
         if let Some(token) = &v.blind_index {
             tx.execute(
                 "INSERT INTO vault_blind_index (category, token, subscriber, version) VALUES ($1, $2, $3, $4)",
@@ -391,16 +448,17 @@ impl VaultStore for PgStore {
         }
         let now = micros(batch.imported_at);
         insert_subscribers(&mut tx, &batch.subscribers, now)?;
-        insert_values(&mut tx, &batch.values)?;
+        insert_values(&mut tx, &batch.values, batch.audit_index)?;
         tx.execute(
-            "INSERT INTO vault_import_batches (source_key, rows, subscribers, value_count, imported_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO vault_import_batches (source_key, rows, subscribers, value_count, imported_at, audit_index)
+             VALUES ($1, $2, $3, $4, $5, $6)",
             &[
                 &batch.source_key,
                 &bigint(batch.rows)?,
                 &bigint(batch.subscribers.len() as u64)?,
                 &bigint(batch.values.len() as u64)?,
                 &now,
+                &batch.audit_index.map(bigint).transpose()?,
             ],
         )
         .map_err(|e| conflict_or_backend(e, || format!("batch `{}` was imported concurrently", batch.source_key)))?;
@@ -414,6 +472,28 @@ impl VaultStore for PgStore {
             .query_opt("SELECT 1 FROM vault_import_batches WHERE source_key = $1", &[&source_key])
             .map_err(backend)?;
         Ok(found.is_some())
+    }
+
+    fn import_record(&self, source_key: &str) -> StoreResult<Option<ImportRecord>> {
+        let mut conn = self.conn()?;
+        let row = conn
+            .query_opt(
+                "SELECT source_key, rows, subscribers, value_count, imported_at, audit_index
+                 FROM vault_import_batches WHERE source_key = $1",
+                &[&source_key],
+            )
+            .map_err(backend)?;
+        row.map(|r| {
+            Ok(ImportRecord {
+                source_key: get(&r, 0)?,
+                rows: u64_col(&r, 1)?,
+                subscribers: u64_col(&r, 2)?,
+                values: u64_col(&r, 3)?,
+                imported_at: timestamp(&r, 4)?,
+                audit_index: u64_opt(&r, 5)?,
+            })
+        })
+        .transpose()
     }
 
     fn subscriber(&self, id: &str) -> StoreResult<Option<Subscriber>> {
@@ -485,11 +565,36 @@ impl VaultStore for PgStore {
         rows.iter().map(|r| Ok((get(r, 0)?, u32_col(r, 1)?))).collect()
     }
 
-    fn add_values(&self, values: &[NewValue]) -> StoreResult<()> {
+    fn add_values(&self, values: &[NewValue], audit_index: Option<u64>) -> StoreResult<()> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
-        insert_values(&mut tx, values)?;
+        insert_values(&mut tx, values, audit_index)?;
         tx.commit()
+    }
+
+    fn value_versions(&self, subscriber: &str) -> StoreResult<Vec<ValueVersion>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                &format!("SELECT {VERSION_COLUMNS} FROM vault_values WHERE subscriber = $1 ORDER BY category, version"),
+                &[&subscriber],
+            )
+            .map_err(backend)?;
+        rows.iter().map(version_row).collect()
+    }
+
+    fn values_written_by(&self, audit_index: u64) -> StoreResult<Vec<ValueVersion>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {VERSION_COLUMNS} FROM vault_values WHERE audit_index = $1
+                     ORDER BY subscriber, category, version"
+                ),
+                &[&bigint(audit_index)?],
+            )
+            .map_err(backend)?;
+        rows.iter().map(version_row).collect()
     }
 
     fn values(&self, subscriber: &str, category: Option<&str>, history: bool) -> StoreResult<Vec<StoredValue>> {
@@ -603,20 +708,55 @@ impl VaultStore for PgStore {
         rows.iter().map(value_ref_row).collect()
     }
 
-    fn purge_values(&self, values: &[ValueRef], reason: &str, policy_version: u32, at: Timestamp) -> StoreResult<u64> {
+    fn purge_values(
+        &self,
+        values: &[ValueRef],
+        reason: &str,
+        policy_version: u32,
+        at: Timestamp,
+        audit_index: Option<u64>,
+    ) -> StoreResult<u64> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
+        let audit_index = audit_index.map(bigint).transpose()?;
         let mut purged = 0u64;
         for v in values {
             let version = i64::from(v.version);
-            let deleted = tx
+            let found = tx
                 .query_opt(
-                    "DELETE FROM vault_values WHERE subscriber = $1 AND category = $2 AND version = $3 RETURNING blob_hash",
+                    "SELECT ciphertext, blob_hash, audit_index FROM vault_values
+                     WHERE subscriber = $1 AND category = $2 AND version = $3 FOR UPDATE",
                     &[&v.subscriber, &v.category, &version],
                 )
                 .map_err(backend)?;
-            let Some(deleted) = deleted else { continue };
-            let blob: Option<Vec<u8>> = get(&deleted, 0)?;
+            let Some(found) = found else { continue };
+            let sealed = sealed_hash(&found, 0)?;
+            let blob: Option<Vec<u8>> = get(&found, 1)?;
+            let written_by: Option<i64> = get(&found, 2)?;
+            // The purge is recorded first: the database refuses to delete a version whose
+            // purge is not.
+            tx.execute(
+                "INSERT INTO vault_purges (subscriber, category, version, reason, policy_version, purged_at,
+                     audit_index, written_by, leaf)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &v.subscriber,
+                    &v.category,
+                    &version,
+                    &reason,
+                    &i64::from(policy_version),
+                    &micros(at),
+                    &audit_index,
+                    &written_by,
+                    &&value_leaf(v, &sealed)[..],
+                ],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "DELETE FROM vault_values WHERE subscriber = $1 AND category = $2 AND version = $3",
+                &[&v.subscriber, &v.category, &version],
+            )
+            .map_err(backend)?;
             tx.execute(
                 "DELETE FROM vault_blind_index WHERE category = $2 AND subscriber = $1 AND version = $3",
                 &[&v.subscriber, &v.category, &version],
@@ -630,12 +770,6 @@ impl VaultStore for PgStore {
                 )
                 .map_err(backend)?;
             }
-            tx.execute(
-                "INSERT INTO vault_purges (subscriber, category, version, reason, policy_version, purged_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&v.subscriber, &v.category, &version, &reason, &i64::from(policy_version), &micros(at)],
-            )
-            .map_err(backend)?;
             purged += 1;
         }
         tx.commit()?;
@@ -645,22 +779,21 @@ impl VaultStore for PgStore {
     fn purges(&self, limit_: usize) -> StoreResult<Vec<PurgeRecord>> {
         let mut conn = self.conn()?;
         let rows = conn
+            .query(&format!("SELECT {PURGE_COLUMNS} FROM vault_purges ORDER BY id DESC LIMIT $1"), &[&limit(limit_)])
+            .map_err(backend)?;
+        rows.iter().map(purge_row).collect()
+    }
+
+    fn purge_records(&self, after: Option<u64>, limit_: usize) -> StoreResult<Vec<PurgeRecord>> {
+        let mut conn = self.conn()?;
+        let rows = conn
             .query(
-                "SELECT id, subscriber, category, version, reason, policy_version, purged_at
-                 FROM vault_purges ORDER BY id DESC LIMIT $1",
-                &[&limit(limit_)],
+                &format!(
+                    "SELECT {PURGE_COLUMNS} FROM vault_purges WHERE $1::bigint IS NULL OR id > $1 ORDER BY id LIMIT $2"
+                ),
+                &[&after.map(bigint).transpose()?, &limit(limit_)],
             )
             .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
-                Ok(PurgeRecord {
-                    id: u64_col(r, 0)?,
-                    value: ValueRef { subscriber: get(r, 1)?, category: get(r, 2)?, version: u32_col(r, 3)? },
-                    reason: get(r, 4)?,
-                    policy_version: u32_col(r, 5)?,
-                    purged_at: timestamp(r, 6)?,
-                })
-            })
-            .collect()
+        rows.iter().map(purge_row).collect()
     }
 }

@@ -37,6 +37,63 @@ fn conformance_consent_and_provision() {
     conformance::staff::run_consent_and_provision(&db.store());
 }
 
+/// Edits the database directly, beside the store.
+struct SqlTamper(std::cell::RefCell<Client>);
+
+impl conformance::records::Tamper for SqlTamper {
+    fn tamper(&self, edit: &conformance::records::Edit) -> Result<(), String> {
+        use conformance::records::Edit;
+        use postgres::types::ToSql;
+        const VALUE: &str = "WHERE subscriber = $1 AND category = $2 AND version = $3";
+        let mut client = self.0.borrow_mut();
+        let run = |client: &mut Client, sql: &str, params: &[&(dyn ToSql + Sync)]| {
+            client.execute(sql, params).map(drop).map_err(|e| match e.as_db_error() {
+                Some(db) => db.message().to_string(),
+                None => e.to_string(),
+            })
+        };
+        let value = |client: &mut Client, sql: &str, v: &tokutei_store::vault::ValueRef| {
+            run(client, &format!("{sql} {VALUE}"), &[&v.subscriber, &v.category, &i64::from(v.version)])
+        };
+        let id = |n: &u64| *n as i64;
+        let c = &mut *client;
+        match edit {
+            Edit::DeleteConsent(n) => run(c, "DELETE FROM consent_records WHERE id = $1", &[&id(n)]),
+            Edit::ChangeConsent(n) => run(
+                c,
+                "UPDATE consent_records SET choice = CASE choice WHEN 'opted_in' THEN 'opted_out'
+                 ELSE 'opted_in' END WHERE id = $1",
+                &[&id(n)],
+            ),
+            Edit::DeleteAllConsents => run(c, "TRUNCATE consent_records", &[]),
+            Edit::DeleteValue(v) => value(c, "DELETE FROM vault_values", v),
+            Edit::DeleteAllValues => run(c, "TRUNCATE vault_values", &[]),
+            Edit::ReopenValue(v) => value(c, "UPDATE vault_values SET valid_until = NULL", v),
+            Edit::CloseValue(v) => value(c, "UPDATE vault_values SET valid_until = 1", v),
+            Edit::ChangeCiphertext(v) => value(c, "UPDATE vault_values SET ciphertext = '\\x00'", v),
+            Edit::ChangeProvenance(v) => value(c, "UPDATE vault_values SET collected_by = 'someone-else'", v),
+            Edit::DeleteImportRecord(k) => run(c, "DELETE FROM vault_import_batches WHERE source_key = $1", &[k]),
+            Edit::DeleteAllImportRecords => run(c, "TRUNCATE vault_import_batches", &[]),
+            Edit::DeleteDataKey(s) => run(c, "DELETE FROM vault_data_keys WHERE subscriber = $1", &[s]),
+            Edit::DeleteSubscriber(s) => run(c, "DELETE FROM vault_subscribers WHERE id = $1", &[s]),
+            Edit::UneraseSubscriber(s) => run(c, "UPDATE vault_subscribers SET erased_at = NULL WHERE id = $1", &[s]),
+            Edit::DeleteAllPurges => run(c, "TRUNCATE vault_purges", &[]),
+            Edit::ChangeProvision(n) => {
+                run(c, "UPDATE provision_records SET recipient = 'elsewhere' WHERE id = $1", &[&id(n)])
+            }
+            Edit::DeleteProvision(n) => run(c, "DELETE FROM provision_records WHERE id = $1", &[&id(n)]),
+            Edit::DeleteAllProvisions => run(c, "TRUNCATE provision_records", &[]),
+        }
+    }
+}
+
+#[test]
+fn conformance_records() {
+    let db = TestDb::new();
+    let tamper = SqlTamper(std::cell::RefCell::new(Client::connect(&db.url, NoTls).unwrap()));
+    conformance::records::run(&db.store(), &tamper);
+}
+
 #[test]
 fn conformance_exports() {
     let db = TestDb::new();
@@ -67,7 +124,8 @@ fn migrations_are_idempotent() {
     let expected: Vec<(i64, String)> =
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
-    assert_eq!(SCHEMA_VERSION, 7);
+    assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
+    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0009_append_only_records"));
 }
 
 #[test]
@@ -129,6 +187,7 @@ fn instances_importing_the_same_batch_apply_it_once() {
         values: vec![],
         rows: 50,
         imported_at: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+        audit_index: None,
     };
     let outcomes: Vec<BatchOutcome> = std::thread::scope(|s| {
         let handles: Vec<_> = stores.iter().map(|store| s.spawn(|| store.import_batch(&batch).unwrap())).collect();
@@ -256,6 +315,7 @@ fn batch_conflicts_name_the_row_and_leave_nothing() {
         subscribers,
         values,
         imported_at: at,
+        audit_index: Some(7),
     };
     let conflict = |result: Result<BatchOutcome, StoreError>| match result {
         Err(StoreError::Conflict(message)) => message,

@@ -2,6 +2,10 @@
 //!
 //! SQLite allows one writer at a time, so writes share one connection behind a mutex;
 //! reads take a connection from a pool and run in parallel thanks to WAL.
+//!
+//! The database file is created readable and writable by its owner only (0600), whatever
+//! the umask; SQLite gives its `-wal`, `-shm` and `-journal` files the database file's mode,
+//! so they are 0600 too. A file found readable by others is tightened to 0600 when opened.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -58,6 +62,7 @@ impl SqliteStore {
     /// Open (creating if needed) the database at `path` and bring its schema up to date.
     /// Refuses a database written by a newer tokutei.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        create_private(path)?;
         let mut writer = connect(path)?;
         migrations::migrate(&mut writer)?;
         Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
@@ -90,6 +95,34 @@ impl SqliteStore {
     pub fn connect(&self) -> StoreResult<Connection> {
         connect(&self.path)
     }
+}
+
+/// Create `path` empty with mode 0600 if it does not exist (SQLite then fills it and makes
+/// its side files with the same mode), or take group and other permissions away from it and
+/// its side files if it does.
+pub(crate) fn create_private(path: &Path) -> StoreResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let file = PathBuf::from(format!("{}{suffix}", path.display()));
+                    let Ok(meta) = std::fs::metadata(&file) else { continue };
+                    let mode = meta.permissions().mode();
+                    if meta.is_file() && mode & 0o077 != 0 {
+                        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700))
+                            .map_err(StoreError::backend)?;
+                    }
+                }
+            }
+            Err(e) => return Err(StoreError::backend(e)),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn connect(path: &Path) -> StoreResult<Connection> {

@@ -209,8 +209,10 @@ impl Drop for SqliteLoad<'_> {
 impl SqliteStore {
     /// Write a consistent copy of the whole database to the new file `to` while the store
     /// stays in use: SQLite's online backup in one step (one read transaction, so writers in
-    /// WAL mode are not held up and the copy is a single point in time).
+    /// WAL mode are not held up and the copy is a single point in time). The file is created
+    /// 0600, like the database.
     pub fn backup_to(&self, to: &Path) -> StoreResult<()> {
+        crate::db::create_private(to)?;
         let source = self.connect()?;
         let mut dest =
             Connection::open_with_flags(to, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)

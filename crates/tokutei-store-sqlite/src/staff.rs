@@ -291,7 +291,7 @@ impl StaffStore for SqliteStore {
 }
 
 const CONSENT_COLUMNS: &str =
-    "id, subscriber, purpose, choice, channel, notice_version, recorded_at, recorded_by, evidence";
+    "id, subscriber, purpose, choice, channel, notice_version, recorded_at, recorded_by, evidence, audit_index";
 
 fn consent_row(row: &Row<'_>) -> rusqlite::Result<ConsentRecord> {
     consent_row_at(row, 0)
@@ -312,6 +312,7 @@ fn consent_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<ConsentRecord> {
             recorded_by: row.get(at + 7)?,
             evidence: row.get(at + 8)?,
         },
+        audit_index: row.get(at + 9)?,
     })
 }
 
@@ -346,7 +347,7 @@ impl ConsentStore for SqliteStore {
         .map_err(backend)
     }
 
-    fn record_consent(&self, c: &NewConsent) -> StoreResult<ConsentRecord> {
+    fn record_consent(&self, c: &NewConsent, audit_index: Option<u64>) -> StoreResult<ConsentRecord> {
         let conn = self.writer();
         let exists: bool = conn
             .query_row("SELECT EXISTS (SELECT 1 FROM vault_subscribers WHERE id = ?1)", [&c.subscriber], |r| r.get(0))
@@ -357,8 +358,9 @@ impl ConsentStore for SqliteStore {
         let id: i64 = conn
             .query_row(
                 "INSERT INTO consent_records
-                     (subscriber, purpose, choice, channel, notice_version, recorded_at, recorded_by, evidence)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+                     (subscriber, purpose, choice, channel, notice_version, recorded_at, recorded_by, evidence,
+                      audit_index)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
                 params![
                     c.subscriber,
                     c.purpose,
@@ -367,12 +369,13 @@ impl ConsentStore for SqliteStore {
                     c.notice_version,
                     c.recorded_at.as_microsecond(),
                     c.recorded_by,
-                    c.evidence
+                    c.evidence,
+                    audit_index
                 ],
                 |r| r.get(0),
             )
             .map_err(backend)?;
-        Ok(ConsentRecord { id: id as u64, record: c.clone() })
+        Ok(ConsentRecord { id: id as u64, record: c.clone(), audit_index })
     }
 
     fn current_consents(&self, subscriber: &str) -> StoreResult<Vec<ConsentRecord>> {
@@ -406,6 +409,17 @@ impl ConsentStore for SqliteStore {
             .prepare_cached(&format!("SELECT {CONSENT_COLUMNS} FROM consent_records WHERE subscriber = ?1 ORDER BY id"))
             .map_err(backend)?;
         let rows = stmt.query_map([subscriber], consent_row).map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
+    }
+
+    fn consent_records(&self, after: Option<u64>, limit: usize) -> StoreResult<Vec<ConsentRecord>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {CONSENT_COLUMNS} FROM consent_records WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2"
+            ))
+            .map_err(backend)?;
+        let rows = stmt.query_map(params![after, limit as i64], consent_row).map_err(backend)?;
         rows.collect::<Result<_, _>>().map_err(backend)
     }
 }

@@ -7,8 +7,9 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use tokutei_policy::{AcquisitionMethod, Date};
 use tokutei_store::vault::{
-    BatchOutcome, Contract, ContractState, ImportBatch, IndirectSource, NewValue, Provenance, PurgeRecord, PurgeRule,
-    Sealed, Source, StoredValue, Subscriber, ValueRef, VaultStore, WrappedDataKey,
+    BatchOutcome, Contract, ContractState, ImportBatch, ImportRecord, IndirectSource, NewValue, Provenance,
+    PurgeRecord, PurgeRule, Sealed, Source, StoredValue, Subscriber, ValueRef, ValueVersion, VaultStore,
+    WrappedDataKey, value_leaf,
 };
 use tokutei_store::{StoreError, StoreResult};
 
@@ -60,7 +61,7 @@ pub(crate) fn subscriber_row(row: &Row<'_>) -> rusqlite::Result<Subscriber> {
 
 const VALUE_COLUMNS: &str = "v.subscriber, v.category, v.version, v.ciphertext, v.blob_hash, b.ciphertext, v.method, \
      v.indirect, v.provider_name, v.provider_address, v.provider_representative, v.provider_obtained_by, \
-     v.collected_at, v.collected_by, v.notice_version, v.valid_from, v.valid_until";
+     v.collected_at, v.collected_by, v.notice_version, v.valid_from, v.valid_until, v.audit_index";
 
 fn value_row(row: &Row<'_>) -> rusqlite::Result<StoredValue> {
     let inline: Option<Vec<u8>> = row.get(3)?;
@@ -101,6 +102,53 @@ fn value_row(row: &Row<'_>) -> rusqlite::Result<StoredValue> {
         },
         valid_from: from_micros(15, row.get(15)?)?,
         valid_until: until.map(|us| from_micros(16, us)).transpose()?,
+        audit_index: row.get(17)?,
+    })
+}
+
+/// The columns of [`version_row`]: key, sealed bytes (inline ciphertext or blob hash),
+/// validity and writing entry.
+const VERSION_COLUMNS: &str = "subscriber, category, version, ciphertext, blob_hash, valid_until, audit_index";
+
+fn hash32(column: usize, bytes: Vec<u8>) -> rusqlite::Result<[u8; 32]> {
+    bytes.try_into().map_err(|_| corrupt(column, "hash is not 32 bytes".into()))
+}
+
+/// The SHA-256 of a stored version's sealed bytes, from its `ciphertext` and `blob_hash`.
+fn sealed_hash(column: usize, inline: Option<Vec<u8>>, blob_hash: Option<Vec<u8>>) -> rusqlite::Result<[u8; 32]> {
+    match (inline, blob_hash) {
+        (Some(c), None) => Ok(Sealed::Inline(c).sealed_hash()),
+        (None, Some(h)) => hash32(column + 1, h),
+        _ => Err(corrupt(column, "value has neither ciphertext nor blob".into())),
+    }
+}
+
+fn version_row(row: &Row<'_>) -> rusqlite::Result<ValueVersion> {
+    let value = ValueRef { subscriber: row.get(0)?, category: row.get(1)?, version: row.get(2)? };
+    let sealed = sealed_hash(3, row.get(3)?, row.get(4)?)?;
+    let until: Option<i64> = row.get(5)?;
+    Ok(ValueVersion {
+        leaf: value_leaf(&value, &sealed),
+        value,
+        valid_until: until.map(|us| from_micros(5, us)).transpose()?,
+        audit_index: row.get(6)?,
+    })
+}
+
+const PURGE_COLUMNS: &str =
+    "id, subscriber, category, version, reason, policy_version, purged_at, audit_index, written_by, leaf";
+
+fn purge_row(r: &Row<'_>) -> rusqlite::Result<PurgeRecord> {
+    let leaf: Option<Vec<u8>> = r.get(9)?;
+    Ok(PurgeRecord {
+        id: r.get(0)?,
+        value: ValueRef { subscriber: r.get(1)?, category: r.get(2)?, version: r.get(3)? },
+        reason: r.get(4)?,
+        policy_version: r.get(5)?,
+        purged_at: from_micros(6, r.get(6)?)?,
+        audit_index: r.get(7)?,
+        written_by: r.get(8)?,
+        leaf: leaf.map(|l| hash32(9, l)).transpose()?,
     })
 }
 
@@ -113,15 +161,16 @@ fn conflict_or_backend(err: rusqlite::Error, what: impl FnOnce() -> String) -> S
     }
 }
 
-/// Insert values inside `tx`: blobs once by hash, value rows, blind-index entries, and the
-/// closing of superseded versions.
-fn insert_values(tx: &Transaction<'_>, values: &[NewValue]) -> StoreResult<()> {
+/// Insert values inside `tx`, each naming the audit entry `audit_index`: blobs once by hash,
+/// value rows, blind-index entries, and the closing of superseded versions (after the newer
+/// version is in: only a newer version closes one).
+fn insert_values(tx: &Transaction<'_>, values: &[NewValue], audit_index: Option<u64>) -> StoreResult<()> {
     let mut insert_value = tx
         .prepare_cached(
             "INSERT INTO vault_values (subscriber, category, version, ciphertext, blob_hash, method, indirect,
                  provider_name, provider_address, provider_representative, provider_obtained_by,
-                 collected_at, collected_by, notice_version, valid_from)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 collected_at, collected_by, notice_version, valid_from, audit_index)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )
         .map_err(backend)?;
     let mut insert_blob =
@@ -148,9 +197,6 @@ fn insert_values(tx: &Transaction<'_>, values: &[NewValue]) -> StoreResult<()> {
             Source::Direct => None,
             Source::Indirect(i) => Some(i),
         };
-        if v.supersedes {
-            close.execute(params![v.subscriber, v.category, v.version, micros(v.valid_from)]).map_err(backend)?;
-        }
         insert_value
             .execute(params![
                 v.subscriber,
@@ -168,6 +214,7 @@ fn insert_values(tx: &Transaction<'_>, values: &[NewValue]) -> StoreResult<()> {
                 p.collected_by,
                 p.notice_version,
                 micros(v.valid_from),
+                audit_index,
             ])
             .map_err(|e| {
                 conflict_or_backend(e, || {
@@ -177,6 +224,9 @@ fn insert_values(tx: &Transaction<'_>, values: &[NewValue]) -> StoreResult<()> {
                     )
                 })
             })?;
+        if v.supersedes {
+            close.execute(params![v.subscriber, v.category, v.version, micros(v.valid_from)]).map_err(backend)?;
+        }
         if let Some(token) = &v.blind_index {
             insert_token.execute(params![v.category, &token[..], v.subscriber, v.version]).map_err(backend)?;
         }
@@ -223,11 +273,18 @@ impl VaultStore for SqliteStore {
                 insert_key.execute(params![s.id, s.key.kek_id, s.key.bytes]).map_err(backend)?;
             }
         }
-        insert_values(&tx, &batch.values)?;
+        insert_values(&tx, &batch.values, batch.audit_index)?;
         tx.execute(
-            "INSERT INTO vault_import_batches (source_key, rows, subscribers, value_count, imported_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![batch.source_key, batch.rows, batch.subscribers.len() as u64, batch.values.len() as u64, now],
+            "INSERT INTO vault_import_batches (source_key, rows, subscribers, value_count, imported_at, audit_index)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                batch.source_key,
+                batch.rows,
+                batch.subscribers.len() as u64,
+                batch.values.len() as u64,
+                now,
+                batch.audit_index
+            ],
         )
         .map_err(backend)?;
         tx.commit().map_err(backend)?;
@@ -240,6 +297,27 @@ impl VaultStore for SqliteStore {
             .optional()
             .map(|r| r.is_some())
             .map_err(backend)
+    }
+
+    fn import_record(&self, source_key: &str) -> StoreResult<Option<ImportRecord>> {
+        let conn = self.reader()?;
+        conn.query_row(
+            "SELECT source_key, rows, subscribers, value_count, imported_at, audit_index
+             FROM vault_import_batches WHERE source_key = ?1",
+            [source_key],
+            |r| {
+                Ok(ImportRecord {
+                    source_key: r.get(0)?,
+                    rows: r.get(1)?,
+                    subscribers: r.get(2)?,
+                    values: r.get(3)?,
+                    imported_at: from_micros(4, r.get(4)?)?,
+                    audit_index: r.get(5)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(backend)
     }
 
     fn subscriber(&self, id: &str) -> StoreResult<Option<Subscriber>> {
@@ -310,11 +388,34 @@ impl VaultStore for SqliteStore {
         rows.collect::<Result<_, _>>().map_err(backend)
     }
 
-    fn add_values(&self, values: &[NewValue]) -> StoreResult<()> {
+    fn add_values(&self, values: &[NewValue], audit_index: Option<u64>) -> StoreResult<()> {
         let mut conn = self.writer();
         let tx = conn.transaction().map_err(backend)?;
-        insert_values(&tx, values)?;
+        insert_values(&tx, values, audit_index)?;
         tx.commit().map_err(backend)
+    }
+
+    fn value_versions(&self, subscriber: &str) -> StoreResult<Vec<ValueVersion>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {VERSION_COLUMNS} FROM vault_values WHERE subscriber = ?1 ORDER BY category, version"
+            ))
+            .map_err(backend)?;
+        let rows = stmt.query_map([subscriber], version_row).map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
+    }
+
+    fn values_written_by(&self, audit_index: u64) -> StoreResult<Vec<ValueVersion>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {VERSION_COLUMNS} FROM vault_values WHERE audit_index = ?1
+                 ORDER BY subscriber, category, version"
+            ))
+            .map_err(backend)?;
+        let rows = stmt.query_map([audit_index], version_row).map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
     }
 
     fn values(&self, subscriber: &str, category: Option<&str>, history: bool) -> StoreResult<Vec<StoredValue>> {
@@ -441,15 +542,33 @@ impl VaultStore for SqliteStore {
         rows.map_err(backend)
     }
 
-    fn purge_values(&self, values: &[ValueRef], reason: &str, policy_version: u32, at: Timestamp) -> StoreResult<u64> {
+    fn purge_values(
+        &self,
+        values: &[ValueRef],
+        reason: &str,
+        policy_version: u32,
+        at: Timestamp,
+        audit_index: Option<u64>,
+    ) -> StoreResult<u64> {
         let mut conn = self.writer();
         let tx = conn.transaction().map_err(backend)?;
         let mut purged = 0u64;
         {
-            let mut blob_of = tx
+            let mut find = tx
                 .prepare_cached(
-                    "DELETE FROM vault_values WHERE subscriber = ?1 AND category = ?2 AND version = ?3 RETURNING blob_hash",
+                    "SELECT ciphertext, blob_hash, audit_index FROM vault_values
+                     WHERE subscriber = ?1 AND category = ?2 AND version = ?3",
                 )
+                .map_err(backend)?;
+            let mut record = tx
+                .prepare_cached(
+                    "INSERT INTO vault_purges (subscriber, category, version, reason, policy_version, purged_at,
+                         audit_index, written_by, leaf)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(backend)?;
+            let mut delete = tx
+                .prepare_cached("DELETE FROM vault_values WHERE subscriber = ?1 AND category = ?2 AND version = ?3")
                 .map_err(backend)?;
             let mut drop_token = tx
                 .prepare_cached(
@@ -462,25 +581,37 @@ impl VaultStore for SqliteStore {
                      AND NOT EXISTS (SELECT 1 FROM vault_values WHERE blob_hash = ?1)",
                 )
                 .map_err(backend)?;
-            let mut record = tx
-                .prepare_cached(
-                    "INSERT INTO vault_purges (subscriber, category, version, reason, policy_version, purged_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(backend)?;
             for v in values {
-                let deleted: Option<Option<Vec<u8>>> = blob_of
-                    .query_row(params![v.subscriber, v.category, v.version], |r| r.get(0))
+                let found = find
+                    .query_row(params![v.subscriber, v.category, v.version], |r| {
+                        let blob: Option<Vec<u8>> = r.get(1)?;
+                        let sealed = sealed_hash(0, r.get(0)?, blob.clone())?;
+                        let written_by: Option<u64> = r.get(2)?;
+                        Ok((blob, sealed, written_by))
+                    })
                     .optional()
                     .map_err(backend)?;
-                let Some(blob) = deleted else { continue };
+                let Some((blob, sealed, written_by)) = found else { continue };
+                // The purge is recorded first: the database refuses to delete a version
+                // whose purge is not.
+                record
+                    .execute(params![
+                        v.subscriber,
+                        v.category,
+                        v.version,
+                        reason,
+                        policy_version,
+                        micros(at),
+                        audit_index,
+                        written_by,
+                        &value_leaf(v, &sealed)[..]
+                    ])
+                    .map_err(backend)?;
+                delete.execute(params![v.subscriber, v.category, v.version]).map_err(backend)?;
                 drop_token.execute(params![v.subscriber, v.category, v.version]).map_err(backend)?;
                 if let Some(hash) = blob {
                     drop_blob.execute([hash]).map_err(backend)?;
                 }
-                record
-                    .execute(params![v.subscriber, v.category, v.version, reason, policy_version, micros(at)])
-                    .map_err(backend)?;
                 purged += 1;
             }
         }
@@ -491,32 +622,90 @@ impl VaultStore for SqliteStore {
     fn purges(&self, limit: usize) -> StoreResult<Vec<PurgeRecord>> {
         let conn = self.reader()?;
         let mut stmt = conn
-            .prepare_cached(
-                "SELECT id, subscriber, category, version, reason, policy_version, purged_at
-                 FROM vault_purges ORDER BY id DESC LIMIT ?1",
-            )
+            .prepare_cached(&format!("SELECT {PURGE_COLUMNS} FROM vault_purges ORDER BY id DESC LIMIT ?1"))
             .map_err(backend)?;
-        let rows = stmt
-            .query_map([limit as i64], |r| {
-                Ok(PurgeRecord {
-                    id: r.get(0)?,
-                    value: ValueRef { subscriber: r.get(1)?, category: r.get(2)?, version: r.get(3)? },
-                    reason: r.get(4)?,
-                    policy_version: r.get(5)?,
-                    purged_at: from_micros(6, r.get(6)?)?,
-                })
-            })
+        let rows = stmt.query_map([limit as i64], purge_row).map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
+    }
+
+    fn purge_records(&self, after: Option<u64>, limit: usize) -> StoreResult<Vec<PurgeRecord>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {PURGE_COLUMNS} FROM vault_purges WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2"
+            ))
             .map_err(backend)?;
+        let rows = stmt.query_map(params![after, limit as i64], purge_row).map_err(backend)?;
         rows.collect::<Result<_, _>>().map_err(backend)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::types::Value;
+    use tokutei_store::conformance::records::{Edit, Tamper};
+
     #[test]
     fn conformance_vault() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::SqliteStore::open(&dir.path().join("tokutei.sqlite3")).unwrap();
         tokutei_store::conformance::vault::run(&store);
+    }
+
+    /// Edits the database file directly, beside the store.
+    struct SqlTamper(rusqlite::Connection);
+
+    impl Tamper for SqlTamper {
+        fn tamper(&self, edit: &Edit) -> Result<(), String> {
+            let key = |v: &tokutei_store::vault::ValueRef| {
+                vec![Value::from(v.subscriber.clone()), Value::from(v.category.clone()), Value::from(v.version)]
+            };
+            let id = |n: &u64| vec![Value::from(*n as i64)];
+            let text = |t: &String| vec![Value::from(t.clone())];
+            const VALUE: &str = "WHERE subscriber = ?1 AND category = ?2 AND version = ?3";
+            let (sql, params): (String, Vec<Value>) = match edit {
+                Edit::DeleteConsent(n) => ("DELETE FROM consent_records WHERE id = ?1".into(), id(n)),
+                Edit::ChangeConsent(n) => (
+                    "UPDATE consent_records SET choice = CASE choice WHEN 'opted_in' THEN 'opted_out'
+                     ELSE 'opted_in' END WHERE id = ?1"
+                        .into(),
+                    id(n),
+                ),
+                Edit::DeleteAllConsents => ("DELETE FROM consent_records".into(), vec![]),
+                Edit::DeleteValue(v) => (format!("DELETE FROM vault_values {VALUE}"), key(v)),
+                Edit::DeleteAllValues => ("DELETE FROM vault_values".into(), vec![]),
+                Edit::ReopenValue(v) => (format!("UPDATE vault_values SET valid_until = NULL {VALUE}"), key(v)),
+                Edit::CloseValue(v) => (format!("UPDATE vault_values SET valid_until = 1 {VALUE}"), key(v)),
+                Edit::ChangeCiphertext(v) => (format!("UPDATE vault_values SET ciphertext = X'00' {VALUE}"), key(v)),
+                Edit::ChangeProvenance(v) => {
+                    (format!("UPDATE vault_values SET collected_by = 'someone-else' {VALUE}"), key(v))
+                }
+                Edit::DeleteImportRecord(k) => {
+                    ("DELETE FROM vault_import_batches WHERE source_key = ?1".into(), text(k))
+                }
+                Edit::DeleteAllImportRecords => ("DELETE FROM vault_import_batches".into(), vec![]),
+                Edit::DeleteDataKey(s) => ("DELETE FROM vault_data_keys WHERE subscriber = ?1".into(), text(s)),
+                Edit::DeleteSubscriber(s) => ("DELETE FROM vault_subscribers WHERE id = ?1".into(), text(s)),
+                Edit::UneraseSubscriber(s) => {
+                    ("UPDATE vault_subscribers SET erased_at = NULL WHERE id = ?1".into(), text(s))
+                }
+                Edit::DeleteAllPurges => ("DELETE FROM vault_purges".into(), vec![]),
+                Edit::ChangeProvision(n) => {
+                    ("UPDATE provision_records SET recipient = 'elsewhere' WHERE id = ?1".into(), id(n))
+                }
+                Edit::DeleteProvision(n) => ("DELETE FROM provision_records WHERE id = ?1".into(), id(n)),
+                Edit::DeleteAllProvisions => ("DELETE FROM provision_records".into(), vec![]),
+            };
+            self.0.execute(&sql, rusqlite::params_from_iter(params)).map(drop).map_err(|e| e.to_string())
+        }
+    }
+
+    #[test]
+    fn conformance_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokutei.sqlite3");
+        let store = crate::SqliteStore::open(&path).unwrap();
+        let tamper = SqlTamper(rusqlite::Connection::open(&path).unwrap());
+        tokutei_store::conformance::records::run(&store, &tamper);
     }
 }

@@ -5,5 +5,6 @@ pub mod auth;
 pub mod inquiry;
 pub mod ledger;
 pub mod policy_versions;
+pub mod records;
 pub mod staff;
 pub mod vault;

@@ -4,9 +4,14 @@
 //! never changed: a withdrawal is a new record, and the latest record per purpose is the
 //! subscriber's current choice. The gateway reads the current choice on every request, so a
 //! withdrawal takes effect on the very next one.
+//!
+//! A backend refuses to change or delete a record. Each record names the audit entry that
+//! recorded it (`audit_index`), and that entry carries the record's [`consent_digest`], so a
+//! record deleted or edited behind the store's back is found by `tokutei subscribers verify`.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::StoreResult;
 
@@ -48,6 +53,29 @@ pub struct NewConsent {
     pub evidence: Option<String>,
 }
 
+/// What the audit entry of a consent record commits to: SHA-256 over a domain tag and every
+/// field of the record (the evidence is a reference, never its content).
+pub fn consent_digest(c: &NewConsent) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"tokutei.consent.v1\0");
+    let evidence = c.evidence.as_deref();
+    for part in [
+        c.subscriber.as_str(),
+        c.purpose.as_str(),
+        c.choice.id(),
+        c.channel.as_str(),
+        c.recorded_by.as_str(),
+        evidence.unwrap_or(""),
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    h.update([u8::from(evidence.is_some())]);
+    h.update(c.notice_version.to_be_bytes());
+    h.update(c.recorded_at.as_microsecond().to_be_bytes());
+    h.finalize().into()
+}
+
 /// A stored consent record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConsentRecord {
@@ -55,6 +83,9 @@ pub struct ConsentRecord {
     pub id: u64,
     #[serde(flatten)]
     pub record: NewConsent,
+    /// The audit entry that recorded it (`None` for records from before tokutei kept it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_index: Option<u64>,
 }
 
 /// What the gateway reads about a subscriber on every request, in one read: the subscriber
@@ -74,8 +105,9 @@ pub trait ConsentStore {
     /// such subscriber.
     fn access_facts(&self, subscriber: &str, purpose: &str) -> StoreResult<Option<AccessFacts>>;
 
-    /// Record a choice; the subscriber must exist.
-    fn record_consent(&self, consent: &NewConsent) -> StoreResult<ConsentRecord>;
+    /// Record a choice; the subscriber must exist. `audit_index` is the durable audit entry
+    /// of this record, written before it.
+    fn record_consent(&self, consent: &NewConsent, audit_index: Option<u64>) -> StoreResult<ConsentRecord>;
 
     /// The current choice per purpose of a subscriber (the latest record of each purpose), in
     /// purpose order.
@@ -86,4 +118,7 @@ pub trait ConsentStore {
 
     /// Every record of a subscriber, oldest first.
     fn consent_history(&self, subscriber: &str) -> StoreResult<Vec<ConsentRecord>>;
+
+    /// Every record in id order after `after`, at most `limit` (for the integrity check).
+    fn consent_records(&self, after: Option<u64>, limit: usize) -> StoreResult<Vec<ConsentRecord>>;
 }

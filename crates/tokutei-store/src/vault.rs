@@ -10,9 +10,17 @@
 //!
 //! Bulk import goes through [`VaultStore::import_batch`]: one batch is one transaction,
 //! keyed by a source key so that re-running the same input does nothing twice.
+//!
+//! Value versions are records: a backend refuses to change one (other than closing its
+//! validity once, when a newer version is stored) and to delete one that no retention purge
+//! recorded. Each version names the audit entry that wrote it (`audit_index`), and that entry
+//! commits to the version's [`value_leaf`] — its key and the SHA-256 of its sealed bytes — so
+//! `tokutei subscribers verify` finds a version deleted, reopened or replaced behind the
+//! store's back even when the database's guards were removed.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tokutei_policy::{AcquisitionMethod, Date};
 
 use crate::StoreResult;
@@ -144,6 +152,80 @@ impl Sealed {
             Sealed::Inline(c) | Sealed::Blob { ciphertext: c, .. } => c,
         }
     }
+
+    /// The SHA-256 of the sealed bytes: computed for an inline value, the content hash for a
+    /// blob (which is the SHA-256 of its ciphertext, checked whenever the blob is opened).
+    pub fn sealed_hash(&self) -> [u8; 32] {
+        match self {
+            Sealed::Inline(c) => Sha256::digest(c).into(),
+            Sealed::Blob { content_hash, .. } => *content_hash,
+        }
+    }
+}
+
+/// The most bytes a text value may hold (UTF-8), before sealing.
+pub const MAX_TEXT_VALUE_BYTES: usize = 16 * 1024;
+/// The most bytes a binary value (recording, scan) may hold, before sealing.
+pub const MAX_BINARY_VALUE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Why a plaintext value cannot be stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValueProblem {
+    #[error("{len} bytes is more than the {max} a {kind} value may hold")]
+    TooLong { len: usize, max: usize, kind: &'static str },
+    #[error("a text value holds no NUL or control character (found U+{code:04X})")]
+    ControlCharacter { code: u32 },
+    #[error("not valid UTF-8")]
+    NotUtf8,
+}
+
+/// Check a plaintext value before it is sealed: its size against the category's limit
+/// ([`MAX_TEXT_VALUE_BYTES`], [`MAX_BINARY_VALUE_BYTES`]), and — for a text category — valid
+/// UTF-8 without NUL or other control characters (tab and line breaks are text).
+pub fn check_plaintext(binary: bool, bytes: &[u8]) -> Result<(), ValueProblem> {
+    let (max, kind) = if binary { (MAX_BINARY_VALUE_BYTES, "binary") } else { (MAX_TEXT_VALUE_BYTES, "text") };
+    if bytes.len() > max {
+        return Err(ValueProblem::TooLong { len: bytes.len(), max, kind });
+    }
+    if binary {
+        return Ok(());
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| ValueProblem::NotUtf8)?;
+    match text.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+        Some(c) => Err(ValueProblem::ControlCharacter { code: u32::from(c) }),
+        None => Ok(()),
+    }
+}
+
+/// What the audit ledger commits to for one value version: SHA-256 over a domain tag, the
+/// version's key (subscriber, category, version) and the SHA-256 of its sealed bytes
+/// ([`Sealed::sealed_hash`]). Ids and hashes only: nothing of the value itself.
+pub fn value_leaf(value: &ValueRef, sealed_hash: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"tokutei.value.v1\0");
+    for part in [value.subscriber.as_bytes(), value.category.as_bytes()] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.update(value.version.to_be_bytes());
+    h.update(sealed_hash);
+    h.finalize().into()
+}
+
+/// The digest an audit entry carries for the value versions it writes (an import batch, a
+/// write): SHA-256 over a domain tag, the count and the leaves in key order. The order of
+/// `leaves` does not matter.
+pub fn values_digest<'a>(leaves: impl IntoIterator<Item = (&'a ValueRef, &'a [u8; 32])>) -> [u8; 32] {
+    let mut sorted: Vec<(&ValueRef, &[u8; 32])> = leaves.into_iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut h = Sha256::new();
+    h.update(b"tokutei.values.v1\0");
+    h.update((sorted.len() as u64).to_be_bytes());
+    for (_, leaf) in sorted {
+        h.update(leaf);
+    }
+    h.finalize().into()
 }
 
 /// A value version to store.
@@ -174,6 +256,18 @@ pub struct StoredValue {
     pub valid_from: Timestamp,
     /// When a later version replaced it; `None` while current.
     pub valid_until: Option<Timestamp>,
+    /// The audit entry that wrote it (`None` for values written before tokutei recorded it).
+    pub audit_index: Option<u64>,
+}
+
+/// A value version as the integrity check sees it: key, validity, the audit entry that wrote
+/// it and its [`value_leaf`]. No ciphertext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueVersion {
+    pub value: ValueRef,
+    pub valid_until: Option<Timestamp>,
+    pub audit_index: Option<u64>,
+    pub leaf: [u8; 32],
 }
 
 /// One batch of an import: applied whole or not at all.
@@ -187,6 +281,20 @@ pub struct ImportBatch {
     /// Input rows the batch covers.
     pub rows: u64,
     pub imported_at: Timestamp,
+    /// The durable audit entry of this batch (written before the batch); every value of the
+    /// batch names it.
+    pub audit_index: Option<u64>,
+}
+
+/// An import batch as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRecord {
+    pub source_key: String,
+    pub rows: u64,
+    pub subscribers: u64,
+    pub values: u64,
+    pub imported_at: Timestamp,
+    pub audit_index: Option<u64>,
 }
 
 /// What happened to a batch.
@@ -232,6 +340,13 @@ pub struct PurgeRecord {
     /// The policy version whose rule applied.
     pub policy_version: u32,
     pub purged_at: Timestamp,
+    /// The audit entry of the purge (written before it).
+    pub audit_index: Option<u64>,
+    /// The audit entry that had written the destroyed version.
+    pub written_by: Option<u64>,
+    /// The destroyed version's [`value_leaf`], so the entry that wrote it still checks.
+    #[serde(skip)]
+    pub leaf: Option<[u8; 32]>,
 }
 
 /// The subscriber vault.
@@ -243,6 +358,9 @@ pub trait VaultStore {
 
     /// Whether a batch with this source key was imported.
     fn batch_imported(&self, source_key: &str) -> StoreResult<bool>;
+
+    /// The record of the batch imported with this source key.
+    fn import_record(&self, source_key: &str) -> StoreResult<Option<ImportRecord>>;
 
     fn subscriber(&self, id: &str) -> StoreResult<Option<Subscriber>>;
 
@@ -261,11 +379,17 @@ pub trait VaultStore {
     fn latest_versions(&self, subscriber: &str) -> StoreResult<Vec<(String, u32)>>;
 
     /// Add value versions to existing subscribers (corrections, new log entries), in one
-    /// transaction.
-    fn add_values(&self, values: &[NewValue]) -> StoreResult<()>;
+    /// transaction; each names `audit_index`, the durable audit entry of the write.
+    fn add_values(&self, values: &[NewValue], audit_index: Option<u64>) -> StoreResult<()>;
 
     /// A subscriber's values, oldest version first; only current ones unless `history`.
     fn values(&self, subscriber: &str, category: Option<&str>, history: bool) -> StoreResult<Vec<StoredValue>>;
+
+    /// Every version of a subscriber's values, in key order, as the integrity check sees them.
+    fn value_versions(&self, subscriber: &str) -> StoreResult<Vec<ValueVersion>>;
+
+    /// The value versions written by the audit entry `audit_index`, in key order.
+    fn values_written_by(&self, audit_index: u64) -> StoreResult<Vec<ValueVersion>>;
 
     /// Subscribers with a current value of `category` whose blind-index token is `token`.
     fn find_by_blind_index(&self, category: &str, token: &[u8; 32]) -> StoreResult<Vec<String>>;
@@ -286,10 +410,21 @@ pub trait VaultStore {
     /// Values `rule` says have expired, in key order after `after`, at most `limit`.
     fn expired_values(&self, rule: &PurgeRule, after: Option<&ValueRef>, limit: usize) -> StoreResult<Vec<ValueRef>>;
 
-    /// Destroy `values` and record one purge per value, in one transaction. Returns how
-    /// many were destroyed (values already gone are skipped).
-    fn purge_values(&self, values: &[ValueRef], reason: &str, policy_version: u32, at: Timestamp) -> StoreResult<u64>;
+    /// Record one purge per value (naming `audit_index`, the durable audit entry of the
+    /// purge), then destroy the values, in one transaction. Returns how many were destroyed
+    /// (values already gone are skipped).
+    fn purge_values(
+        &self,
+        values: &[ValueRef],
+        reason: &str,
+        policy_version: u32,
+        at: Timestamp,
+        audit_index: Option<u64>,
+    ) -> StoreResult<u64>;
 
     /// Purge records, newest first, at most `limit`.
     fn purges(&self, limit: usize) -> StoreResult<Vec<PurgeRecord>>;
+
+    /// Purge records in id order after `after`, at most `limit`.
+    fn purge_records(&self, after: Option<u64>, limit: usize) -> StoreResult<Vec<PurgeRecord>>;
 }

@@ -54,7 +54,11 @@ pub fn print_error(err: &anyhow::Error, json: bool) -> ExitCode {
     let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
     eprintln!("error: {}", chain.join(": "));
     if json {
-        let doc = serde_json::json!({ "error": { "message": chain.join(": ") } });
+        let mut doc = serde_json::json!({ "error": { "message": chain.join(": ") } });
+        // An import that stopped part-way says exactly what it committed.
+        if let Some(failed) = err.chain().find_map(|e| e.downcast_ref::<crate::cli::subscribers::ImportFailed>()) {
+            doc["error"]["detail"] = failed.detail();
+        }
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
     ExitCode::from(2)

@@ -11,9 +11,7 @@ use std::io::Read;
 
 use tokutei_policy::Policy;
 
-use crate::backend::Store;
-use crate::cli::subscribers::{self, ImportSummary};
-use crate::keyring::Keyring;
+use crate::cli::subscribers::{self, ImportSummary, ImportTarget};
 
 /// SplitMix64: tiny, fast, good enough to vary synthetic data.
 #[derive(Debug, Clone)]
@@ -287,22 +285,22 @@ impl Read for SynthReader {
 /// Generate `n` synthetic subscribers from `seed` and import them through the CSV import path.
 #[allow(dead_code, reason = "called by `tokutei demo` and the import benchmark")]
 pub fn populate(
-    store: &dyn Store,
-    keyring: &Keyring,
+    target: &ImportTarget<'_>,
     policy: &Policy,
     policy_version: u32,
     n: u64,
     seed: u64,
     progress: bool,
 ) -> anyhow::Result<ImportSummary> {
-    subscribers::import(
-        store,
-        keyring,
-        policy,
-        policy_version,
-        || Ok(Box::new(SynthReader::new(policy, policy_version, n, seed)) as Box<dyn Read>),
-        progress,
-    )
+    subscribers::with_progress_bar(progress, |on_progress| {
+        subscribers::import(
+            target,
+            policy,
+            policy_version,
+            || Ok(Box::new(SynthReader::new(policy, policy_version, n, seed)) as Box<dyn Read>),
+            on_progress,
+        )
+    })
 }
 
 #[cfg(test)]
@@ -334,6 +332,7 @@ mod bench {
 
     use super::*;
     use crate::data_dir::DataDir;
+    use crate::keyring::Keyring;
 
     fn peak_rss_kib() -> u64 {
         std::fs::read_to_string("/proc/self/status")
@@ -364,9 +363,16 @@ mod bench {
             })
             .unwrap();
         let keyring = Keyring::open_or_create(&data).unwrap();
+        let ledger = store.ledger().unwrap();
+        let target = ImportTarget {
+            store: &*store,
+            ledger: &*ledger,
+            keyring: &keyring,
+            actor: tokutei_ledger::Actor::System("bench".into()),
+        };
 
         let started = Instant::now();
-        let summary = populate(&*store, &keyring, &policy, 1, n, 42, false).unwrap();
+        let summary = populate(&target, &policy, 1, n, 42, false).unwrap();
         let vault_secs = started.elapsed().as_secs_f64();
         let rss_after_vault = peak_rss_kib();
 

@@ -183,7 +183,14 @@ pub fn deploy() -> Deployed {
     }
     use tokutei_store::vault::VaultStore;
     store
-        .import_batch(&ImportBatch { source_key: "test".into(), subscribers, values, rows: 3, imported_at: at(0) })
+        .import_batch(&ImportBatch {
+            source_key: "test".into(),
+            subscribers,
+            values,
+            rows: 3,
+            imported_at: at(0),
+            audit_index: None,
+        })
         .unwrap();
 
     let all_categories: Vec<String> = policy.categories.iter().map(|c| c.id.clone()).collect();

@@ -146,19 +146,27 @@ pub fn run_consent_and_provision<S: ConsentStore + ProvisionStore + VaultStore>(
         values: vec![],
         rows: 2,
         imported_at: at(0),
+        audit_index: None,
     };
     store.import_batch(&batch).unwrap();
 
     assert!(store.current_consents("S1").unwrap().is_empty());
-    let first = store.record_consent(&consent("S1", "marketing", Choice::OptedOut, 1)).unwrap();
-    store.record_consent(&consent("S1", "behavior_ads", Choice::OptedIn, 2)).unwrap();
-    let latest = store.record_consent(&consent("S1", "marketing", Choice::OptedIn, 3)).unwrap();
+    let first = store.record_consent(&consent("S1", "marketing", Choice::OptedOut, 1), Some(11)).unwrap();
+    assert_eq!(first.audit_index, Some(11));
+    store.record_consent(&consent("S1", "behavior_ads", Choice::OptedIn, 2), Some(12)).unwrap();
+    let latest = store.record_consent(&consent("S1", "marketing", Choice::OptedIn, 3), None).unwrap();
     assert!(latest.id > first.id);
-    store.record_consent(&consent("S2", "marketing", Choice::OptedOut, 4)).unwrap();
+    store.record_consent(&consent("S2", "marketing", Choice::OptedOut, 4), Some(14)).unwrap();
     assert!(matches!(
-        store.record_consent(&consent("nobody", "marketing", Choice::OptedOut, 5)),
+        store.record_consent(&consent("nobody", "marketing", Choice::OptedOut, 5), Some(15)),
         Err(StoreError::NotFound(_))
     ));
+    // Every record in id order, paged, with the audit entry each names.
+    let all = store.consent_records(None, 10).unwrap();
+    assert_eq!(all.iter().map(|c| c.audit_index).collect::<Vec<_>>(), [Some(11), Some(12), None, Some(14)]);
+    assert_eq!(all[0], first);
+    let page = store.consent_records(Some(all[1].id), 1).unwrap();
+    assert_eq!(page, std::slice::from_ref(&latest));
 
     let facts = store.access_facts("S1", "marketing").unwrap().unwrap();
     assert_eq!(facts.subscriber.id, "S1");

@@ -1,6 +1,6 @@
 //! Conformance for [`VaultStore`]: batch import (all-or-nothing, idempotent by source key),
 //! versioned values with provenance, blobs, blind-index lookup, key re-wrapping, erasure,
-//! retention purges and their records.
+//! retention purges and their records, and the audit entry every version and purge names.
 //!
 //! The store only handles opaque bytes, so the "ciphertexts" here are arbitrary bytes.
 
@@ -10,7 +10,7 @@ use tokutei_policy::{AcquisitionMethod, Date};
 use crate::StoreError;
 use crate::vault::{
     BatchOutcome, Contract, ContractState, ImportBatch, IndirectSource, NewSubscriber, NewValue, Provenance, PurgeRule,
-    Sealed, Source, ValueRef, VaultStore, WrappedDataKey,
+    Sealed, Source, ValueRef, VaultStore, WrappedDataKey, value_leaf,
 };
 
 fn at(second: i64) -> Timestamp {
@@ -65,6 +65,7 @@ fn batch(key: &str, subscribers: Vec<NewSubscriber>, values: Vec<NewValue>) -> I
         subscribers,
         values,
         imported_at: at(100),
+        audit_index: Some(100),
     }
 }
 
@@ -79,6 +80,7 @@ pub fn run(store: &impl VaultStore) {
     blind_index_finds_current_values_only(store);
     keys_rewrap_and_erasure_destroys_them(store);
     retention_purges_and_records(store);
+    versions_and_purges_name_their_audit_entries(store);
 }
 
 fn import_is_all_or_nothing_and_idempotent(store: &impl VaultStore) {
@@ -142,10 +144,10 @@ fn values_are_versioned_with_provenance(store: &impl VaultStore) {
     store.import_batch(&b).unwrap();
 
     // A correction adds version 2 and closes version 1 at its valid_from.
-    store.add_values(&[value("B1", "contract.address", 2, b"addr-v2")]).unwrap();
+    store.add_values(&[value("B1", "contract.address", 2, b"addr-v2")], Some(101)).unwrap();
     // A version that exists is a conflict, and the transaction writes nothing.
     let dup = [value("B1", "contract.name", 1, b"n"), value("B1", "contract.address", 2, b"again")];
-    assert!(matches!(store.add_values(&dup), Err(StoreError::Conflict(_))));
+    assert!(matches!(store.add_values(&dup, Some(102)), Err(StoreError::Conflict(_))));
     assert!(store.values("B1", Some("contract.name"), true).unwrap().is_empty());
 
     let current = store.values("B1", Some("contract.address"), false).unwrap();
@@ -183,7 +185,10 @@ fn blind_index_finds_current_values_only(store: &impl VaultStore) {
     assert!(store.find_by_blind_index("contract.email", &token).unwrap().is_empty(), "scoped by category");
     // After a correction the old token no longer finds the subscriber; the new one does.
     store
-        .add_values(&[NewValue { blind_index: Some([0xCC; 32]), ..value("C1", "contract.phone", 2, b"p1-new") }])
+        .add_values(
+            &[NewValue { blind_index: Some([0xCC; 32]), ..value("C1", "contract.phone", 2, b"p1-new") }],
+            Some(103),
+        )
         .unwrap();
     assert!(store.find_by_blind_index("contract.phone", &token).unwrap().is_empty());
     assert_eq!(store.find_by_blind_index("contract.phone", &[0xCC; 32]).unwrap(), ["C1"]);
@@ -279,6 +284,7 @@ fn retention_purges_and_records(store: &impl VaultStore) {
             "collected before cutoff",
             3,
             at(200),
+            Some(104),
         )
         .unwrap();
     assert_eq!(n, 2, "values already gone are skipped");
@@ -309,4 +315,59 @@ fn retention_purges_and_records(store: &impl VaultStore) {
         [vref("D1", "billing.usage", 1), vref("D2", "billing.usage", 1)]
     );
     assert!(matches!(store.set_contract("nobody", &ended), Err(StoreError::NotFound(_))));
+}
+
+fn versions_and_purges_name_their_audit_entries(store: &impl VaultStore) {
+    let recording = Sealed::Blob { content_hash: [3; 32], ciphertext: vec![3, 3] };
+    let b = ImportBatch {
+        audit_index: Some(500),
+        ..batch(
+            "file-e:1",
+            vec![subscriber("E1")],
+            vec![
+                value("E1", "contract.name", 1, b"n1"),
+                NewValue { sealed: recording.clone(), ..value("E1", "support.call_recording", 1, b"") },
+            ],
+        )
+    };
+    store.import_batch(&b).unwrap();
+    let record = store.import_record("file-e:1").unwrap().unwrap();
+    assert_eq!(record.source_key, "file-e:1");
+    assert_eq!((record.rows, record.subscribers, record.values), (1, 1, 2));
+    assert_eq!((record.imported_at, record.audit_index), (at(100), Some(500)));
+    assert!(store.import_record("file-e:2").unwrap().is_none());
+    store.add_values(&[value("E1", "contract.name", 2, b"n2")], Some(501)).unwrap();
+
+    let leaf = |v: &ValueRef, sealed: &Sealed| value_leaf(v, &sealed.sealed_hash());
+    let name1 = vref("E1", "contract.name", 1);
+    let name2 = vref("E1", "contract.name", 2);
+    let rec1 = vref("E1", "support.call_recording", 1);
+    let versions = store.value_versions("E1").unwrap();
+    let seen: Vec<_> = versions.iter().map(|v| (v.value.clone(), v.valid_until, v.audit_index, v.leaf)).collect();
+    assert_eq!(
+        seen,
+        [
+            (name1.clone(), Some(at(2)), Some(500), leaf(&name1, &Sealed::Inline(b"n1".to_vec()))),
+            (name2.clone(), None, Some(501), leaf(&name2, &Sealed::Inline(b"n2".to_vec()))),
+            (rec1.clone(), None, Some(500), value_leaf(&rec1, &[3; 32])),
+        ]
+    );
+    let written: Vec<ValueRef> = store.values_written_by(500).unwrap().into_iter().map(|v| v.value).collect();
+    assert_eq!(written, [name1.clone(), rec1.clone()]);
+    assert_eq!(store.values_written_by(501).unwrap().len(), 1);
+    assert!(store.values_written_by(999).unwrap().is_empty());
+    let stored = store.values("E1", None, true).unwrap();
+    assert_eq!(stored.iter().map(|v| v.audit_index).collect::<Vec<_>>(), [Some(500), Some(501), Some(500)]);
+
+    assert_eq!(store.purge_values(std::slice::from_ref(&name1), "kept 0 months", 4, at(300), Some(502)).unwrap(), 1);
+    let all = store.purge_records(None, 100).unwrap();
+    let last = all.last().unwrap();
+    assert_eq!(last.value, name1);
+    assert_eq!((last.audit_index, last.written_by), (Some(502), Some(500)));
+    assert_eq!(last.leaf, Some(leaf(&name1, &Sealed::Inline(b"n1".to_vec()))), "the leaf outlives the value");
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
+    let after_first = store.purge_records(Some(all[0].id), 1).unwrap();
+    assert_eq!(after_first.len(), 1);
+    assert_eq!(after_first[0].id, all[1].id);
+    assert_eq!(store.purges(1).unwrap()[0].id, last.id);
 }

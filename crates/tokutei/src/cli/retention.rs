@@ -1,6 +1,10 @@
 //! `tokutei retention run [--dry-run]`: apply each category's retention rule from the active
 //! policy, destroy expired values and record every purge.
 //!
+//! Audit first: each page of purges is a `retention_purge` entry (category, count, policy
+//! version), durable before the page is destroyed; every purge record names its entry, and
+//! the database refuses to delete a value version whose purge is not recorded.
+//!
 //! Rules: a category kept from collection expires `months` after each value was collected; one
 //! kept from the contract end expires `months` after termination. After termination a category
 //! that no purpose continuing after termination uses is not kept at all (legal §7.4).
@@ -36,7 +40,7 @@ pub fn run(global: &GlobalArgs, cmd: RetentionCommand) -> anyhow::Result<Report>
     let store = data.open_store()?;
     let outcome = if args.dry_run {
         let (version, policy) = crate::cli::subscribers::active_policy(&*store)?;
-        apply(&*store, &policy, version, Timestamp::now(), crate::cli::policy::today(), true)?
+        apply(&*store, &policy, version, Timestamp::now(), crate::cli::policy::today(), None)?
     } else {
         let audit = AuditLog::open_with_store(&data, &store)?;
         apply_and_record(&*store, &audit, "cli")?
@@ -44,24 +48,12 @@ pub fn run(global: &GlobalArgs, cmd: RetentionCommand) -> anyhow::Result<Report>
     Ok(Report::new(outcome.human(args.dry_run), &outcome))
 }
 
-/// Apply the active policy's retention rules now and record what was destroyed in the audit
-/// ledger (counts per category, never values). Used by `retention run` and the server's
-/// schedule.
+/// Apply the active policy's retention rules now, each page of purges audited in the ledger
+/// before it is destroyed (category and count, never values). Used by `retention run` and the
+/// server's schedule.
 pub fn apply_and_record(store: &dyn Store, audit: &AuditLog, by: &str) -> anyhow::Result<Outcome> {
     let (version, policy) = crate::cli::subscribers::active_policy(store)?;
-    let outcome = apply(store, &policy, version, Timestamp::now(), crate::cli::policy::today(), false)?;
-    if outcome.total > 0 {
-        let details =
-            outcome.categories.iter().map(|c| (c.id.clone(), c.expired.to_string())).collect::<Vec<(String, String)>>();
-        audit.append_admin(
-            Actor::System(by.to_string()),
-            AdminAction::RetentionPurge,
-            &format!("retention/policy-v{version}"),
-            None,
-            details,
-        )?;
-    }
-    Ok(outcome)
+    apply(store, &policy, version, Timestamp::now(), crate::cli::policy::today(), Some((audit, by)))
 }
 
 /// A rule with the reason recorded for each purge it causes.
@@ -139,17 +131,19 @@ impl Outcome {
     }
 }
 
-/// Apply (or with `dry_run`, list) every rule. Each page of purges is one transaction with
-/// one purge record per value.
+/// Apply every rule, auditing each page in `audit` (with the acting system's name) before
+/// destroying it; without `audit`, a dry run that only lists. Each page of purges is one
+/// transaction with one purge record per value.
 pub fn apply(
     store: &(impl VaultStore + ?Sized),
     policy: &Policy,
     policy_version: u32,
     now: Timestamp,
     today: Date,
-    dry_run: bool,
+    audit: Option<(&AuditLog, &str)>,
 ) -> anyhow::Result<Outcome> {
     const PAGE: usize = 1000;
+    let dry_run = audit.is_none();
     let mut outcome = Outcome { policy_version, dry_run, ..Outcome::default() };
     for rule in rules(policy, now, today) {
         let mut count = 0u64;
@@ -158,13 +152,27 @@ pub fn apply(
         loop {
             let page = store.expired_values(&rule.rule, after.as_ref(), PAGE)?;
             let Some(last) = page.last() else { break };
-            if dry_run {
-                after = Some(last.clone());
-                count += page.len() as u64;
-                sample.extend(page.into_iter().take(20usize.saturating_sub(sample.len())));
-            } else {
-                // Purged values leave the result set, so the next page starts at the beginning.
-                count += store.purge_values(&page, &rule.reason, policy_version, now)?;
+            match audit {
+                None => {
+                    after = Some(last.clone());
+                    count += page.len() as u64;
+                    sample.extend(page.into_iter().take(20usize.saturating_sub(sample.len())));
+                }
+                Some((audit, by)) => {
+                    let entry = audit.append_admin(
+                        Actor::System(by.to_string()),
+                        AdminAction::RetentionPurge,
+                        &format!("retention/policy-v{policy_version}"),
+                        None,
+                        vec![
+                            ("category".to_string(), rule.rule.category().to_string()),
+                            ("values".to_string(), page.len().to_string()),
+                            ("policy_version".to_string(), policy_version.to_string()),
+                        ],
+                    )?;
+                    // Purged values leave the result set, so the next page starts at the beginning.
+                    count += store.purge_values(&page, &rule.reason, policy_version, now, Some(entry.index))?;
+                }
             }
         }
         if count == 0 {

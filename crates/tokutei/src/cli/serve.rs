@@ -77,8 +77,14 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
         ));
         // The same import path as `tokutei subscribers import`, fed by the generator.
         let keyring = Keyring::open_or_create(&data)?;
-        let summary =
-            synth::populate(&*store, &keyring, &policy, version.number, args.subscribers, DEMO_SEED, !global.json)?;
+        let ledger = store.ledger()?;
+        let target = crate::cli::subscribers::ImportTarget {
+            store: &*store,
+            ledger: &*ledger,
+            keyring: &keyring,
+            actor: tokutei_ledger::Actor::System("demo".into()),
+        };
+        let summary = synth::populate(&target, &policy, version.number, args.subscribers, DEMO_SEED, !global.json)?;
         human.push_str(&format!(
             "generated {} synthetic subscribers ({} values)\n",
             summary.subscribers, summary.values

@@ -6,6 +6,15 @@
 //! the second encrypts rows into batches that a writer thread stores, one transaction per
 //! batch, each keyed by the digest of its rows so a re-run (after success or a crash) skips
 //! what is already in and never duplicates. Memory stays flat: one batch in flight.
+//!
+//! Audit first: each batch's `import_batch` entry (lines, counts, and the digest of the value
+//! versions it writes) is durable before the batch is written, and every version names it. A
+//! batch that fails gets a second entry saying so, and the import stops with an
+//! [`ImportFailed`] that says which batches are committed and from which line nothing was.
+//! The core ([`import`]) never prints: progress goes to a callback.
+//!
+//! `verify` decrypts every value, then checks the vault and the consent records against the
+//! ledger entries that wrote them (`ledger_check`).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -19,16 +28,24 @@ use jiff::Timestamp;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokutei_crypto::ValueAad;
+use tokutei_ledger::{Actor, AdminAction, AdminEvent, Entry};
 use tokutei_policy::{AcquisitionMethod, Date, Policy};
+use tokutei_store::ledger::LedgerStore;
 use tokutei_store::vault::{
     BatchOutcome, Contract, ContractState, ImportBatch, IndirectSource, NewSubscriber, NewValue, Provenance, Sealed,
-    Source,
+    Source, ValueRef,
 };
 
+use self::ledger_check::Failure;
 use crate::backend::Store;
 use crate::cli::GlobalArgs;
 use crate::keyring::{self, Keyring};
 use crate::output::Report;
+
+mod ledger_check;
+
+/// The most bytes a provenance column (who collected, the provider's name…) may hold.
+const MAX_FIELD_BYTES: usize = 256;
 
 /// Subscribers per import batch (one transaction). Fixed: the batch boundaries are part of
 /// the source keys that make re-runs idempotent.
@@ -77,11 +94,21 @@ pub fn run(global: &GlobalArgs, cmd: SubscribersCommand) -> anyhow::Result<Repor
         SubscribersCommand::Import { csv_file } => {
             let keyring = Keyring::open_or_create(&data)?;
             let (version, policy) = active_policy(&*store)?;
-            let summary = import_file(&*store, &keyring, &policy, version, &csv_file, !global.json)?;
+            let ledger = store.ledger()?;
+            let target = ImportTarget {
+                store: &*store,
+                ledger: &*ledger,
+                keyring: &keyring,
+                actor: Actor::System("cli".into()),
+            };
+            let summary = import_file(&target, &policy, version, &csv_file, !global.json)?;
             Ok(Report::new(summary.human(), &summary))
         }
         SubscribersCommand::List { limit, after } => list(&*store, after.as_deref(), limit),
-        SubscribersCommand::Verify { subscriber } => verify(&*store, &Keyring::open(&data)?, subscriber.as_deref()),
+        SubscribersCommand::Verify { subscriber } => {
+            let ledger = store.ledger()?;
+            verify(&*store, &*ledger, &Keyring::open(&data)?, subscriber.as_deref())
+        }
         SubscribersCommand::Find { category, value } => find(&*store, &Keyring::open(&data)?, &category, &value),
         SubscribersCommand::Erase { subscriber } => erase(&data, &*store, &subscriber),
     }
@@ -97,6 +124,45 @@ pub fn active_policy(store: &dyn Store) -> anyhow::Result<(u32, Policy)> {
     Ok((version.number, policy))
 }
 
+/// What happened to one batch of an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchState {
+    /// Audited, then written in one transaction.
+    Committed,
+    /// Imported by an earlier run (same rows, same source key): nothing written.
+    AlreadyImported,
+    /// Audited, then refused or failed: nothing of it was written.
+    Failed,
+}
+
+/// One batch of an import: its place in the file, what it holds, what became of it, and its
+/// audit entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchReport {
+    /// 1, 2, 3… in file order.
+    pub batch: u64,
+    pub first_line: u64,
+    pub last_line: u64,
+    pub subscribers: u64,
+    pub values: u64,
+    pub state: BatchState,
+    /// The `import_batch` ledger entry written before the batch (for a batch imported by an
+    /// earlier run, that run's entry).
+    pub audit_index: Option<u64>,
+}
+
+/// What the import core reports while it runs; it never prints.
+#[derive(Debug, Clone)]
+pub enum ImportProgress {
+    /// The validation pass is done: every row is valid.
+    Validated { rows: u64 },
+    /// Rows encrypted and handed to the writer, so far.
+    Rows(u64),
+    /// A batch is done (committed, already imported, or failed).
+    Batch(BatchReport),
+}
+
 /// What an import did.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct ImportSummary {
@@ -107,22 +173,106 @@ pub struct ImportSummary {
     /// Batches already imported by an earlier run.
     pub batches_skipped: u64,
     pub seconds: f64,
+    /// Every batch, in file order.
+    pub batches: Vec<BatchReport>,
 }
 
 impl ImportSummary {
     fn human(&self) -> String {
         let rate = if self.seconds > 0.0 { self.rows as f64 / self.seconds } else { 0.0 };
-        format!(
+        let mut out = format!(
             "imported {} rows: {} subscribers, {} values in {} batches ({} already imported, skipped) in {:.1}s ({:.0} rows/s)\n",
             self.rows, self.subscribers, self.values, self.batches_applied, self.batches_skipped, self.seconds, rate
+        );
+        if let (Some(first), Some(last)) = (
+            self.batches.iter().filter_map(|b| b.audit_index).min(),
+            self.batches.iter().filter_map(|b| b.audit_index).max(),
+        ) {
+            out.push_str(&format!("audit entries of the batches: {first}–{last}\n"));
+        }
+        out
+    }
+}
+
+/// An import that stopped after it began writing: which batches are committed, which one
+/// failed and from which line nothing was imported. Re-running the same file skips the
+/// committed batches (their source keys are recorded).
+#[derive(Debug)]
+pub struct ImportFailed {
+    /// The batches finished before the failure (committed or already imported).
+    pub done: Vec<BatchReport>,
+    /// The batch that failed, if the failure was a batch's (not the reading or encrypting).
+    pub failed: Option<BatchReport>,
+    /// The first line not imported.
+    pub not_imported_from_line: u64,
+    pub cause: anyhow::Error,
+}
+
+impl ImportFailed {
+    /// The machine-readable account (under `error.detail` with `--json`).
+    pub fn detail(&self) -> serde_json::Value {
+        serde_json::json!({
+            "committed": self.done.iter().filter(|b| b.state == BatchState::Committed).collect::<Vec<_>>(),
+            "already_imported": self.done.iter().filter(|b| b.state == BatchState::AlreadyImported).collect::<Vec<_>>(),
+            "failed": self.failed,
+            "not_imported_from_line": self.not_imported_from_line,
+        })
+    }
+}
+
+impl std::fmt::Display for ImportFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let committed: Vec<&BatchReport> = self.done.iter().filter(|b| b.state == BatchState::Committed).collect();
+        match &self.failed {
+            Some(b) => write!(
+                f,
+                "batch {} (lines {}–{}) failed and nothing of it was written: {:#}; ",
+                b.batch, b.first_line, b.last_line, self.cause
+            )?,
+            None => write!(f, "{:#}; ", self.cause)?,
+        }
+        match (committed.first(), committed.last()) {
+            (Some(first), Some(last)) => write!(
+                f,
+                "committed before it: {} batches (batches {}–{}, lines {}–{}: {} subscribers, {} values; audit entries {}–{})",
+                committed.len(),
+                first.batch,
+                last.batch,
+                first.first_line,
+                last.last_line,
+                committed.iter().map(|b| b.subscribers).sum::<u64>(),
+                committed.iter().map(|b| b.values).sum::<u64>(),
+                first.audit_index.unwrap_or_default(),
+                last.audit_index.unwrap_or_default(),
+            )?,
+            _ => write!(f, "no batch was committed")?,
+        }
+        let skipped = self.done.len() - committed.len();
+        if skipped > 0 {
+            write!(f, ", {skipped} batches were already imported")?;
+        }
+        write!(
+            f,
+            "; not imported: line {} to the end; fix the cause and run the same import again (committed batches are skipped)",
+            self.not_imported_from_line
         )
     }
 }
 
-/// Import a CSV file.
+impl std::error::Error for ImportFailed {}
+
+/// Where an import writes: the store, the audit ledger (one entry per batch, durable before
+/// the batch), the keyring that makes the data keys, and who imports.
+pub struct ImportTarget<'a> {
+    pub store: &'a dyn Store,
+    pub ledger: &'a dyn LedgerStore,
+    pub keyring: &'a Keyring,
+    pub actor: Actor,
+}
+
+/// Import a CSV file, with a progress bar on stderr when `progress`.
 pub fn import_file(
-    store: &dyn Store,
-    keyring: &Keyring,
+    target: &ImportTarget<'_>,
     policy: &Policy,
     policy_version: u32,
     file: &Path,
@@ -132,19 +282,54 @@ pub fn import_file(
         let f = std::fs::File::open(file).with_context(|| format!("cannot read `{}`", file.display()))?;
         Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
     };
-    import(store, keyring, policy, policy_version, open, progress)
+    with_progress_bar(progress, |on_progress| import(target, policy, policy_version, open, on_progress))
         .with_context(|| format!("import of `{}` failed", file.display()))
 }
 
+/// Run an import with an `indicatif` bar on stderr (drawn only when stderr is a terminal).
+pub fn with_progress_bar<T>(
+    visible: bool,
+    run: impl FnOnce(&mut dyn FnMut(ImportProgress)) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let bar = if visible {
+        let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "importing [{bar:40}] {human_pos}/{human_len} rows  {per_sec}  ETA {eta}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let result = run(&mut |event| match event {
+        ImportProgress::Validated { rows } => bar.set_length(rows),
+        ImportProgress::Rows(n) => bar.set_position(n),
+        ImportProgress::Batch(b) => bar.set_message(format!("batch {} {:?}", b.batch, b.state)),
+    });
+    bar.finish_and_clear();
+    result
+}
+
+/// A batch on its way to the writer.
+struct PendingBatch {
+    batch: ImportBatch,
+    report: BatchReport,
+    digest: [u8; 32],
+}
+
 /// Import CSV from a source that can be opened twice (validation pass, then import pass).
-/// `tokutei demo` uses this same path with generated rows.
+/// `tokutei demo` uses this same path with generated rows. Nothing is written unless every
+/// row is valid; then each batch is audited (`import_batch`: counts, lines, and the digest
+/// of the value versions it writes — durable first) and written in one transaction. Progress
+/// and each batch's outcome go to `on_progress`; a failure after the first batch began is an
+/// [`ImportFailed`] saying exactly what was committed.
 pub fn import(
-    store: &dyn Store,
-    keyring: &Keyring,
+    target: &ImportTarget<'_>,
     policy: &Policy,
     policy_version: u32,
     mut open: impl FnMut() -> anyhow::Result<Box<dyn Read>>,
-    progress: bool,
+    on_progress: &mut dyn FnMut(ImportProgress),
 ) -> anyhow::Result<ImportSummary> {
     let started = std::time::Instant::now();
     // Pass 1: validate everything; nothing is written if any row is wrong.
@@ -162,82 +347,159 @@ pub fn import(
         }
         rows
     };
+    on_progress(ImportProgress::Validated { rows: total_rows });
 
-    // Pass 2: encrypt and store, batch by batch; a writer thread commits while the next batch
-    // is encrypted.
-    let bar = progress_bar(total_rows, progress);
+    // Pass 2: encrypt and store, batch by batch; a writer thread audits and commits while the
+    // next batch is encrypted, and reports each batch back.
     let mut summary = ImportSummary { rows: total_rows, ..ImportSummary::default() };
     let mut reader = csv_reader(open()?);
     Layout::read(&mut reader, policy, policy_version)?;
-    let (tx, rx) = mpsc::sync_channel::<(ImportBatch, u64, u64)>(2);
-    let result = std::thread::scope(|scope| -> anyhow::Result<()> {
-        let writer = scope.spawn(move || -> anyhow::Result<(u64, u64)> {
-            let (mut applied, mut batch_no) = (0u64, 0u64);
-            for (batch, first, last) in rx {
-                batch_no += 1;
-                match store.import_batch(&batch).with_context(|| format!("lines {first}–{last}"))? {
-                    BatchOutcome::Applied => {
-                        applied += 1;
-                        tracing::info!(batch = batch_no, rows = batch.rows, "committed import batch {batch_no}");
-                    }
-                    BatchOutcome::AlreadyImported => {}
+    let (tx, rx) = mpsc::sync_channel::<PendingBatch>(2);
+    let (done_tx, done_rx) = mpsc::channel::<BatchReport>();
+    let outcome = std::thread::scope(|scope| -> (anyhow::Result<()>, anyhow::Result<()>) {
+        let writer = scope.spawn(move || -> anyhow::Result<()> {
+            for pending in rx {
+                let report = write_batch(target, pending)?;
+                if done_tx.send(report).is_err() {
+                    break;
                 }
             }
-            Ok((applied, batch_no))
+            Ok(())
         });
-        let produced = produce_batches(&mut reader, &layout, keyring, store, &tx, &bar, &mut summary);
+        let produced = produce_batches(&mut reader, &layout, target, &tx, &done_rx, &mut summary, on_progress);
         drop(tx);
-        let written = writer.join().map_err(|_| anyhow::anyhow!("the import writer stopped unexpectedly"))?;
-        // A writer error explains a producer error (the channel closed), so it comes first.
-        let (applied, _) = written?;
-        produced?;
-        summary.batches_applied = applied;
-        Ok(())
+        let written = writer.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the import writer stopped unexpectedly")));
+        (produced, written)
     });
-    bar.finish_and_clear();
-    result?;
+    for report in done_rx.try_iter() {
+        summary.note(report, on_progress);
+    }
+    // Skipped batches are noted as they are met, committed ones when the writer reports them.
+    summary.batches.sort_by_key(|b| b.batch);
+    // A writer error explains a producer error (the channel closed), so it comes first.
+    let (produced, written) = outcome;
+    if let Some(cause) = written.err().or(produced.err()) {
+        let (failed, cause) = match cause.downcast::<FailedBatch>() {
+            Ok(f) => (Some(f.report), f.cause),
+            Err(cause) => (None, cause),
+        };
+        let not_imported_from_line =
+            failed.as_ref().map(|b| b.first_line).or(summary.batches.last().map(|b| b.last_line + 1)).unwrap_or(2);
+        return Err(ImportFailed { done: summary.batches, failed, not_imported_from_line, cause }.into());
+    }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
 
-fn progress_bar(total: u64, visible: bool) -> indicatif::ProgressBar {
-    if !visible {
-        return indicatif::ProgressBar::hidden();
+impl ImportSummary {
+    fn note(&mut self, report: BatchReport, on_progress: &mut dyn FnMut(ImportProgress)) {
+        match report.state {
+            BatchState::Committed => self.batches_applied += 1,
+            BatchState::AlreadyImported => self.batches_skipped += 1,
+            BatchState::Failed => {}
+        }
+        self.batches.push(report.clone());
+        on_progress(ImportProgress::Batch(report));
     }
-    // Drawn only when stderr is a terminal.
-    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "importing [{bar:40}] {human_pos}/{human_len} rows  {per_sec}  ETA {eta}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
+}
+
+/// A batch the writer could not store (its report says which).
+#[derive(Debug)]
+struct FailedBatch {
+    report: BatchReport,
+    cause: anyhow::Error,
+}
+
+impl std::fmt::Display for FailedBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "batch {} failed: {:#}", self.report.batch, self.cause)
     }
-    bar
+}
+
+impl std::error::Error for FailedBatch {}
+
+/// Audit one batch (durable), then write it in one transaction naming that entry. A batch
+/// the store refuses, or that another run imported meanwhile, gets a second entry saying so
+/// (`outcome`), so the first is never taken for a batch that went missing.
+fn write_batch(target: &ImportTarget<'_>, pending: PendingBatch) -> anyhow::Result<BatchReport> {
+    let PendingBatch { mut batch, mut report, digest } = pending;
+    let subject = format!("import/{}", batch.source_key);
+    let admin = |digest: Option<[u8; 32]>, details: Vec<(String, String)>| {
+        let event = AdminEvent { action: AdminAction::ImportBatch, subject: subject.clone(), digest, details };
+        target.ledger.append(&Entry::admin(Timestamp::now(), target.actor.clone(), event))
+    };
+    let entry = admin(
+        Some(digest),
+        vec![
+            ("batch".to_string(), report.batch.to_string()),
+            ("lines".to_string(), format!("{}-{}", report.first_line, report.last_line)),
+            ("rows".to_string(), batch.rows.to_string()),
+            ("subscribers".to_string(), report.subscribers.to_string()),
+            ("values".to_string(), report.values.to_string()),
+        ],
+    )
+    .map_err(|e| {
+        report.state = BatchState::Failed;
+        FailedBatch { report: report.clone(), cause: anyhow::Error::new(e).context("cannot write its audit entry") }
+    })?;
+    report.audit_index = Some(entry.index);
+    batch.audit_index = Some(entry.index);
+    let follow_up = |outcome: &str| {
+        admin(None, vec![("attempt".to_string(), entry.index.to_string()), ("outcome".to_string(), outcome.into())])
+    };
+    match target.store.import_batch(&batch) {
+        Ok(BatchOutcome::Applied) => {
+            tracing::info!(batch = report.batch, rows = batch.rows, "committed import batch {}", report.batch);
+            report.state = BatchState::Committed;
+            Ok(report)
+        }
+        Ok(BatchOutcome::AlreadyImported) => {
+            follow_up("already_imported")?;
+            report.state = BatchState::AlreadyImported;
+            report.audit_index = target.store.import_record(&batch.source_key)?.and_then(|r| r.audit_index);
+            Ok(report)
+        }
+        Err(e) => {
+            // Best effort: the batch's own entry is durable either way, and the store wrote nothing.
+            if let Err(also) = follow_up("failed") {
+                tracing::warn!(error = %also, "cannot record that import batch {} failed", report.batch);
+            }
+            report.state = BatchState::Failed;
+            Err(FailedBatch { report, cause: e.into() }.into())
+        }
+    }
 }
 
 fn produce_batches(
     reader: &mut csv::Reader<Box<dyn Read>>,
     layout: &Layout,
-    keyring: &Keyring,
-    store: &dyn Store,
-    tx: &mpsc::SyncSender<(ImportBatch, u64, u64)>,
-    bar: &indicatif::ProgressBar,
+    target: &ImportTarget<'_>,
+    tx: &mpsc::SyncSender<PendingBatch>,
+    done: &mpsc::Receiver<BatchReport>,
     summary: &mut ImportSummary,
+    on_progress: &mut dyn FnMut(ImportProgress),
 ) -> anyhow::Result<()> {
     let mut record = csv::ByteRecord::new();
     let mut pending: Vec<ParsedRow> = Vec::with_capacity(BATCH_SUBSCRIBERS * 2);
     let mut subscribers_in_batch = 0usize;
     let mut previous: Option<String> = None;
+    let (mut rows_done, mut batch_no) = (0u64, 0u64);
     loop {
         let more = read_record(reader, &mut record)?;
         let row = if more { Some(layout.parse_row(&record, previous.as_deref())?) } else { None };
         let starts_subscriber = row.as_ref().is_some_and(|r| r.head.is_some());
         if (!more || (starts_subscriber && subscribers_in_batch == BATCH_SUBSCRIBERS)) && !pending.is_empty() {
             let rows = pending.len() as u64;
-            let batch = build_batch(layout, keyring, store, std::mem::take(&mut pending), summary)?;
-            if let Some(batch) = batch {
-                tx.send(batch).map_err(|_| anyhow::anyhow!("the import writer stopped"))?;
+            batch_no += 1;
+            match build_batch(layout, target, batch_no, std::mem::take(&mut pending), summary)? {
+                Ok(batch) => tx.send(batch).map_err(|_| anyhow::anyhow!("the import writer stopped"))?,
+                Err(skipped) => summary.note(skipped, on_progress),
             }
-            bar.inc(rows);
+            for report in done.try_iter() {
+                summary.note(report, on_progress);
+            }
+            rows_done += rows;
+            on_progress(ImportProgress::Rows(rows_done));
             subscribers_in_batch = 0;
         }
         let Some(row) = row else { break };
@@ -250,14 +512,16 @@ fn produce_batches(
     Ok(())
 }
 
-/// Encrypt one batch of rows. `None` when its source key was imported before (nothing to do).
+/// Encrypt one batch of rows, with its leaf hashes' digest. `Err(report)` when its source
+/// key was imported before (nothing to do).
 fn build_batch(
     layout: &Layout,
-    keyring: &Keyring,
-    store: &dyn Store,
+    target: &ImportTarget<'_>,
+    batch_no: u64,
     rows: Vec<ParsedRow>,
     summary: &mut ImportSummary,
-) -> anyhow::Result<Option<(ImportBatch, u64, u64)>> {
+) -> anyhow::Result<Result<PendingBatch, BatchReport>> {
+    let keyring = target.keyring;
     let mut hasher = Sha256::new();
     hasher.update(b"tokutei.import.v1\x1e");
     hasher.update(layout.header_digest);
@@ -271,13 +535,23 @@ fn build_batch(
     let value_count = rows.iter().map(|r| r.values.len() as u64).sum::<u64>();
     summary.subscribers += subscriber_rows;
     summary.values += value_count;
-    if store.batch_imported(&source_key)? {
-        summary.batches_skipped += 1;
-        return Ok(None);
+    let mut report = BatchReport {
+        batch: batch_no,
+        first_line: first,
+        last_line: last,
+        subscribers: subscriber_rows,
+        values: value_count,
+        state: BatchState::AlreadyImported,
+        audit_index: None,
+    };
+    if let Some(record) = target.store.import_record(&source_key)? {
+        report.audit_index = record.audit_index;
+        return Ok(Err(report));
     }
     let now = Timestamp::now();
     let mut subscribers = Vec::with_capacity(subscriber_rows as usize);
     let mut values = Vec::with_capacity(value_count as usize);
+    let mut leaves = Vec::with_capacity(value_count as usize);
     let mut key = None;
     let mut versions: HashMap<usize, u32> = HashMap::new();
     for row in rows {
@@ -311,6 +585,9 @@ fn build_batch(
             } else {
                 None
             };
+            let value_ref =
+                ValueRef { subscriber: row.subscriber.clone(), category: category.id.clone(), version: *version };
+            leaves.push((tokutei_store::vault::value_leaf(&value_ref, &sealed.sealed_hash()), value_ref));
             values.push(NewValue {
                 subscriber: row.subscriber.clone(),
                 category: category.id.clone(),
@@ -323,8 +600,16 @@ fn build_batch(
             });
         }
     }
-    let batch = ImportBatch { source_key, rows: last.saturating_sub(first) + 1, subscribers, values, imported_at: now };
-    Ok(Some((batch, first, last)))
+    let digest = tokutei_store::vault::values_digest(leaves.iter().map(|(leaf, r)| (r, leaf)));
+    let batch = ImportBatch {
+        source_key,
+        rows: last.saturating_sub(first) + 1,
+        subscribers,
+        values,
+        imported_at: now,
+        audit_index: None,
+    };
+    Ok(Ok(PendingBatch { batch, report, digest }))
 }
 
 fn csv_reader(input: Box<dyn Read>) -> csv::Reader<Box<dyn Read>> {
@@ -525,6 +810,15 @@ impl Layout {
             let name = &self.names[i];
             if let Some(f) = self.fixed.get(&i) {
                 let text = utf8_field(raw, line, name)?.trim();
+                if text.len() > MAX_FIELD_BYTES {
+                    bail!(
+                        "line {line}, column `{name}`: {} bytes, more than the {MAX_FIELD_BYTES} allowed",
+                        text.len()
+                    );
+                }
+                if let Some(c) = text.chars().find(|c| c.is_control()) {
+                    bail!("line {line}, column `{name}`: holds the control character U+{:04X}", u32::from(c));
+                }
                 if !text.is_empty() {
                     fields.insert(*f, text);
                 }
@@ -545,7 +839,10 @@ impl Layout {
                     utf8_field(raw, line, name)?;
                     raw.to_vec()
                 };
-                values.push((c, zeroize::Zeroizing::new(plaintext)));
+                let plaintext = zeroize::Zeroizing::new(plaintext);
+                tokutei_store::vault::check_plaintext(category.binary, &plaintext)
+                    .map_err(|problem| anyhow::anyhow!("line {line}, column `{name}`: {problem}"))?;
+                values.push((c, plaintext));
             }
         }
         let at = |f: Fixed| fields.get(&f).copied();
@@ -718,28 +1015,28 @@ fn list(store: &dyn Store, after: Option<&str>, limit: usize) -> anyhow::Result<
     Ok(Report::new(human, rows))
 }
 
-#[derive(Debug, Serialize)]
-struct VerifyFailure {
-    id: String,
-    subscriber: String,
-    category: String,
-    version: u32,
-    reason: String,
-}
-
-fn verify(store: &dyn Store, keyring: &Keyring, only: Option<&str>) -> anyhow::Result<Report> {
-    let mut failures = Vec::new();
+fn verify(
+    store: &dyn Store,
+    ledger: &dyn LedgerStore,
+    keyring: &Keyring,
+    only: Option<&str>,
+) -> anyhow::Result<Report> {
+    let policy = active_policy(store).ok().map(|(_, p)| p);
+    let mut against = ledger_check::LedgerCheck::new(store, ledger, policy.as_ref(), only)?;
+    let mut failures: Vec<Failure> = Vec::new();
     let (mut subscribers, mut readable, mut erased_values, mut erased) = (0u64, 0u64, 0u64, 0u64);
     let mut check = |id: &str| -> anyhow::Result<()> {
         subscribers += 1;
+        against.check_subscriber(id)?;
         let opened = match keyring::open_values(store, keyring, id, true) {
             Ok(o) => o,
             Err(e) => {
-                failures.push(VerifyFailure {
+                failures.push(Failure {
                     id: format!("{id}/*"),
                     subscriber: id.to_string(),
                     category: "*".into(),
                     version: 0,
+                    audit_index: None,
                     reason: format!("{e:#}"),
                 });
                 return Ok(());
@@ -752,11 +1049,12 @@ fn verify(store: &dyn Store, keyring: &Keyring, only: Option<&str>) -> anyhow::R
             return Ok(());
         }
         for u in opened.unreadable {
-            failures.push(VerifyFailure {
+            failures.push(Failure {
                 id: format!("{id}/{}/{}", u.category, u.version),
                 subscriber: id.to_string(),
                 category: u.category,
                 version: u.version,
+                audit_index: None,
                 reason: u.reason,
             });
         }
@@ -781,18 +1079,32 @@ fn verify(store: &dyn Store, keyring: &Keyring, only: Option<&str>) -> anyhow::R
             }
         }
     }
+    let (ledger_failures, coverage) = against.finish()?;
+    failures.extend(ledger_failures);
     let mut human = format!(
-        "checked {subscribers} subscribers: {readable} values decrypt and authenticate; {erased} erased subscribers ({erased_values} values unrecoverable by design)\n"
+        "checked {subscribers} subscribers: {readable} values decrypt and authenticate; {erased} erased subscribers ({erased_values} values unrecoverable by design)\n\
+         checked against the audit ledger: {} import batches, {} written versions, {} consent records, {} purge records ({} from before audit links)\n",
+        coverage.import_batches,
+        coverage.written_versions,
+        coverage.consent_records,
+        coverage.purge_records,
+        coverage.unlinked
     );
     for f in &failures {
-        human.push_str(&format!("FAILED {} version {} of `{}`: {}\n", f.category, f.version, f.subscriber, f.reason));
+        match f.audit_index {
+            Some(index) => human.push_str(&format!("FAILED {} (ledger entry {index}): {}\n", f.id, f.reason)),
+            None => human.push_str(&format!(
+                "FAILED {} version {} of `{}`: {}\n",
+                f.category, f.version, f.subscriber, f.reason
+            )),
+        }
     }
     let ok = failures.is_empty();
     Ok(Report::new(
         human,
         serde_json::json!({
             "ok": ok, "subscribers": subscribers, "readable": readable, "erased_subscribers": erased,
-            "erased_values": erased_values, "failures": failures,
+            "erased_values": erased_values, "ledger": coverage, "failures": failures,
         }),
     )
     .passed_if(ok))
@@ -826,8 +1138,8 @@ fn erase(data: &crate::data_dir::DataDir, store: &dyn Store, id: &str) -> anyhow
     }
     let at = Timestamp::now();
     let audit = crate::audit_log::AuditLog::open(data)?;
-    store.erase_subscriber(id, at)?;
-    // The ledger keeps the subscriber's id only; it still verifies after the key is gone.
+    // Audit first. The ledger keeps the subscriber's id only; it still verifies after the key
+    // is gone.
     audit.append_admin(
         tokutei_ledger::Actor::System("cli".to_string()),
         tokutei_ledger::AdminAction::SubscriberErased,
@@ -835,6 +1147,7 @@ fn erase(data: &crate::data_dir::DataDir, store: &dyn Store, id: &str) -> anyhow
         None,
         Vec::new(),
     )?;
+    store.erase_subscriber(id, at)?;
     Ok(Report::new(
         format!("erased subscriber `{id}`: its data key is destroyed and its values can no longer be decrypted\n"),
         serde_json::json!({ "id": id, "erased_at": at.to_string() }),
