@@ -1,8 +1,9 @@
 //! `cargo xtask`: the project's automation, in Rust rather than shell.
 //!
 //! - `cargo xtask ci` — the one test command (README, `.ci/run`): provisions what the tests
-//!   need (the local PostgreSQL on 127.0.0.1:5432, Debian's `chromium` and `chromium-driver`),
-//!   then runs rustfmt, clippy with warnings denied, and the whole test suite.
+//!   need (the local PostgreSQL on 127.0.0.1:5432, Debian's `chromium` and `chromium-driver`,
+//!   the Nu HTML Checker, schemathesis), then runs rustfmt, clippy with warnings denied, and
+//!   the whole test suite.
 //! - `cargo xtask provision` — only the provisioning step.
 
 mod provision;
