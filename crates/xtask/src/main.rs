@@ -5,7 +5,10 @@
 //!   the Nu HTML Checker, schemathesis), then runs rustfmt, clippy with warnings denied, and
 //!   the whole test suite.
 //! - `cargo xtask provision` — only the provisioning step.
+//! - `cargo xtask fuzz [TARGET] [SECONDS]` — the coverage-guided fuzz targets of `fuzz/`, for
+//!   a while each (`docs/testing.md`).
 
+mod fuzz;
 mod provision;
 
 use std::process::Command;
@@ -17,8 +20,9 @@ fn main() -> anyhow::Result<()> {
     match task.as_str() {
         "ci" => ci(),
         "provision" => provision::all(),
+        "fuzz" => fuzz::fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
-            eprintln!("usage: cargo xtask <ci|provision>");
+            eprintln!("usage: cargo xtask <ci|provision|fuzz [TARGET] [SECONDS]>");
             std::process::exit(2);
         }
     }
