@@ -172,7 +172,8 @@ pub(crate) fn document() -> Value {
         }), &[]) }),
         &[],
     );
-    let access_example = json!({ "purpose": "support", "subscribers": ["HS00000001"], "categories": ["contract.name"] });
+    let access_example =
+        json!({ "purpose": "support", "subscribers": ["HS00000001"], "categories": ["contract.name"] });
     let request_body = json!({
         "required": true,
         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/AccessRequest" }, "example": access_example } }
