@@ -75,9 +75,18 @@ pub struct NewPrincipal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Training {
     pub course: String,
+    #[serde(serialize_with = "plain_date")]
     pub completed: Date,
     /// The last day on which this training is valid.
+    #[serde(serialize_with = "plain_date")]
     pub valid_until: Date,
+}
+
+/// A date as the string `YYYY-MM-DD`. [`Date`] serialises itself as a TOML local date (for
+/// policy files), which JSON — the API's staff registry, `staff show --json` — would show as
+/// TOML's private wrapper object `{"$__toml_private_datetime": …}`.
+fn plain_date<S: serde::Serializer>(date: &Date, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(date)
 }
 
 /// A registered principal.

@@ -1,10 +1,14 @@
 //! `cargo xtask`: the project's automation, in Rust rather than shell.
 //!
 //! - `cargo xtask ci` — the one test command (README, `.ci/run`): provisions what the tests
-//!   need (the local PostgreSQL on 127.0.0.1:5432, Debian's `chromium` and `chromium-driver`),
-//!   then runs rustfmt, clippy with warnings denied, and the whole test suite.
+//!   need (the local PostgreSQL on 127.0.0.1:5432, Debian's `chromium` and `chromium-driver`,
+//!   the Nu HTML Checker, schemathesis), then runs rustfmt, clippy with warnings denied, and
+//!   the whole test suite.
 //! - `cargo xtask provision` — only the provisioning step.
+//! - `cargo xtask fuzz [TARGET] [SECONDS]` — the coverage-guided fuzz targets of `fuzz/`, for
+//!   a while each (`docs/testing.md`).
 
+mod fuzz;
 mod provision;
 
 use std::process::Command;
@@ -16,8 +20,9 @@ fn main() -> anyhow::Result<()> {
     match task.as_str() {
         "ci" => ci(),
         "provision" => provision::all(),
+        "fuzz" => fuzz::fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
-            eprintln!("usage: cargo xtask <ci|provision>");
+            eprintln!("usage: cargo xtask <ci|provision|fuzz [TARGET] [SECONDS]>");
             std::process::exit(2);
         }
     }

@@ -1,6 +1,7 @@
 //! Tidy checks that keep the architecture honest, run as ordinary tests: module docs, no
 //! ignored or should-panic tests, no printing from libraries, SQL only in the store crates,
-//! HTTP only in the web crate, and ARCHITECTURE.md naming every crate.
+//! HTTP only in the web crate, ARCHITECTURE.md naming every crate, and the fuzz targets kept
+//! outside the workspace and documented.
 
 use std::path::{Path, PathBuf};
 
@@ -169,4 +170,35 @@ fn architecture_names_every_crate() {
     let missing: Vec<String> =
         crates().into_iter().map(|(name, _)| name).filter(|n| !doc.contains(&format!("crates/{n}"))).collect();
     assert!(missing.is_empty(), "ARCHITECTURE.md has no code-map entry for: {missing:?}");
+}
+
+#[test]
+fn fuzz_targets_stay_outside_the_workspace_and_are_documented() {
+    let root = workspace_root();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("exclude = [\"fuzz\"]"), "the root Cargo.toml must exclude `fuzz` from the workspace");
+    let fuzz = std::fs::read_to_string(root.join("fuzz/Cargo.toml")).unwrap();
+    let targets: Vec<&str> = fuzz
+        .split("[[bin]]")
+        .skip(1)
+        .filter_map(|bin| bin.lines().find_map(|l| l.trim().strip_prefix("name = ")))
+        .map(|name| name.trim_matches('"'))
+        .collect();
+    assert!(targets.len() >= 2, "fuzz targets missing from fuzz/Cargo.toml");
+    let docs = std::fs::read_to_string(root.join("docs/testing.md")).unwrap();
+    let xtask = std::fs::read_to_string(root.join("crates/xtask/src/fuzz.rs")).unwrap();
+    let mut problems = Vec::new();
+    for target in &targets {
+        if !docs.contains(&format!("`{target}`")) {
+            problems.push(format!("`{target}` is not described in docs/testing.md"));
+        }
+        if !xtask.contains(&format!("(\"{target}\"")) {
+            problems.push(format!("`{target}` is not run by `cargo xtask fuzz` (crates/xtask/src/fuzz.rs)"));
+        }
+        let source = std::fs::read_to_string(root.join(format!("fuzz/fuzz_targets/{target}.rs"))).unwrap();
+        if !source.starts_with("//!") {
+            problems.push(format!("fuzz/fuzz_targets/{target}.rs has no `//!` doc saying what it fuzzes"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

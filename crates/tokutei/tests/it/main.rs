@@ -3,10 +3,12 @@
 
 mod access;
 mod audit;
+mod csv_fuzz;
 mod migrate;
 mod moving;
 mod policy;
 mod postgres;
+mod schemathesis;
 mod serve;
 mod util;
 mod vault;
