@@ -50,6 +50,13 @@ fn conformance_auth() {
 }
 
 #[test]
+fn conformance_rate_limits_across_instances() {
+    let db = TestDb::new();
+    // Two stores on one database: what two `tokutei serve` instances see.
+    conformance::auth::run_rate_limits(&db.store(), &db.store());
+}
+
+#[test]
 fn conformance_inquiry() {
     let db = TestDb::new();
     conformance::inquiry::run(&db.store());
@@ -67,7 +74,7 @@ fn migrations_are_idempotent() {
     let expected: Vec<(i64, String)> =
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
-    assert_eq!(SCHEMA_VERSION, 7);
+    assert_eq!(SCHEMA_VERSION, 8);
 }
 
 #[test]
