@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod auth;
 mod migrate;
 mod moving;
 mod policy;
