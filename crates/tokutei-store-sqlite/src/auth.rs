@@ -266,7 +266,7 @@ impl RateLimitStore for SqliteStore {
         // a sync per request, a rate limit costs the API no disk flush. (Later commits with
         // `FULL` sync the write-ahead log, these frames included.)
         conn.execute_batch("PRAGMA synchronous = OFF").map_err(backend)?;
-        let unsynced = Unsynced(&mut *conn);
+        let unsynced = Unsynced(&mut conn);
         let tx = unsynced.0.transaction().map_err(backend)?;
         let mut counts = Vec::with_capacity(buckets.len());
         {
