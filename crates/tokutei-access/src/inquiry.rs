@@ -124,11 +124,17 @@ pub fn validate(form: &InquiryForm) -> Result<(InquiryCategory, Contents), Vec<P
     let name = form.name.trim();
     if name.is_empty() {
         problems.push(Problem { field: "name", ja: "お名前を入力してください", en: "Enter your name" });
-    } else if name.chars().count() > NAME_MAX || has_control(name, false) {
+    } else if has_control(name, false) {
         problems.push(Problem {
             field: "name",
-            ja: "お名前は改行なしの100文字以内で入力してください",
-            en: "Your name must be one line of at most 100 characters",
+            ja: "お名前に改行や制御文字は使えません",
+            en: "Your name cannot contain line breaks or control characters",
+        });
+    } else if name.chars().count() > NAME_MAX {
+        problems.push(Problem {
+            field: "name",
+            ja: "お名前は100文字以内で入力してください",
+            en: "Your name must be at most 100 characters",
         });
     }
     let contact = form.contact.trim();
@@ -150,7 +156,15 @@ pub fn validate(form: &InquiryForm) -> Result<(InquiryCategory, Contents), Vec<P
         problems.push(Problem {
             field: "message", ja: "お問い合わせ内容を入力してください", en: "Enter your message"
         });
-    } else if message.chars().count() > MESSAGE_MAX || has_control(message, true) {
+    } else if has_control(message, true) {
+        // An ESC or another control character is not something people type: say so, rather
+        // than blame the length.
+        problems.push(Problem {
+            field: "message",
+            ja: "お問い合わせ内容に使えない制御文字（ESCなど）が含まれています",
+            en: "The message contains a control character (such as ESC) that cannot be used",
+        });
+    } else if message.chars().count() > MESSAGE_MAX {
         problems.push(Problem {
             field: "message",
             ja: "お問い合わせ内容は4000文字以内で入力してください",
@@ -369,8 +383,11 @@ impl InquiryService {
             )));
         }
         let note = note.trim();
-        if note.chars().count() > MESSAGE_MAX || has_control(note, true) {
-            return Err(AccessError::BadRequest("note: at most 4000 characters".into()));
+        if has_control(note, true) {
+            return Err(AccessError::BadRequest("`note`: contains a control character (such as ESC)".into()));
+        }
+        if note.chars().count() > MESSAGE_MAX {
+            return Err(AccessError::BadRequest("`note`: at most 4000 characters".into()));
         }
         if note.is_empty() {
             return Err(AccessError::BadRequest("note: write what was done".into()));
@@ -460,6 +477,26 @@ mod tests {
         check(("other", "Taro", "12345", "x"), Err(&["contact"]));
         check(("other", "Ta\nro", "taro@example.jp", "x"), Err(&["name"]));
         check(("other", "Taro", "taro@example.jp", &"あ".repeat(MESSAGE_MAX + 1)), Err(&["message"]));
+    }
+
+    #[test]
+    fn an_esc_in_the_message_is_named_a_control_character_not_a_length() {
+        let form = |name: &str, message: &str| InquiryForm {
+            category: "other".into(),
+            name: name.into(),
+            contact: "taro@example.jp".into(),
+            message: message.into(),
+        };
+        let problems = validate(&form("Taro", "\u{1b}[31m赤い文字")).unwrap_err();
+        assert_eq!((problems.len(), problems[0].field), (1, "message"));
+        assert!(problems[0].en.contains("control character") && !problems[0].en.contains("4000"), "{}", problems[0].en);
+        assert!(problems[0].ja.contains("制御文字"), "{}", problems[0].ja);
+        let problems = validate(&form("Ta\u{1b}ro", "x")).unwrap_err();
+        assert_eq!(problems[0].field, "name");
+        assert!(problems[0].en.contains("control characters"), "{}", problems[0].en);
+        // The length is still what a long message is told about.
+        let problems = validate(&form("Taro", &"あ".repeat(MESSAGE_MAX + 1))).unwrap_err();
+        assert!(problems[0].en.contains("4000"), "{}", problems[0].en);
     }
 
     #[test]

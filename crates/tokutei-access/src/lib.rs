@@ -31,6 +31,7 @@ pub mod settings;
 pub mod tokens;
 
 pub use error::{AccessError, AccessResult};
+pub use service::totp_owner;
 pub use service::{
     AccessCall, AccessOutcome, AccessService, ItemOutcome, KeyAccess, NewPlainValue, Stores, SubscriberOutcome,
     ValueOut, WriteCall,

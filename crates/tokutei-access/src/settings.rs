@@ -2,6 +2,9 @@
 //! bounds and validation that names the field. Stored as text pairs through
 //! [`SettingsStore`]; a missing or unreadable stored value falls back to its default.
 //!
+//! Rate limits (`signin_rate_*`, `api_rate_*`) count per minute, in fixed windows kept in the
+//! database so every instance counts together; `docs/operations.md` describes them.
+//!
 //! The inquiry response deadline: the APPI asks for answers "遅滞なく" (without delay) and
 //! fixes no number of days (legal-requirements §3.2–3.8, unconfirmed), so the deadline is a
 //! setting in calendar days from the day of receipt (Asia/Tokyo), 14 by default.
@@ -66,6 +69,30 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Number { min: 1, max: 1440, default: 15, unit_ja: "分", unit_en: "minutes" },
     },
     Field {
+        key: "signin_rate_per_client",
+        ja: "ログインの試行上限（同一アドレス・1分あたり）",
+        en: "Sign-in attempts per client address per minute",
+        kind: Kind::Number { min: 1, max: 1000, default: 20, unit_ja: "回", unit_en: "attempts" },
+    },
+    Field {
+        key: "signin_rate_per_id",
+        ja: "ログインの試行上限（同一ID・1分あたり）",
+        en: "Sign-in attempts per staff id per minute",
+        kind: Kind::Number { min: 1, max: 1000, default: 10, unit_ja: "回", unit_en: "attempts" },
+    },
+    Field {
+        key: "api_rate_per_client",
+        ja: "APIの呼び出し上限（同一アドレス・1分あたり）",
+        en: "API requests per client address per minute",
+        kind: Kind::Number { min: 1, max: 1_000_000, default: 6000, unit_ja: "回", unit_en: "requests" },
+    },
+    Field {
+        key: "api_rate_per_principal",
+        ja: "APIの呼び出し上限（同一の取扱者・システム・1分あたり）",
+        en: "API requests per principal (token holder) per minute",
+        kind: Kind::Number { min: 1, max: 1_000_000, default: 6000, unit_ja: "回", unit_en: "requests" },
+    },
+    Field {
         key: "public_contact",
         ja: "公開する連絡先（お問い合わせページに表示）",
         en: "Public contact (shown on the inquiry page)",
@@ -82,6 +109,10 @@ pub struct Settings {
     pub session_absolute_hours: u32,
     pub lockout_attempts: u32,
     pub lockout_minutes: u32,
+    pub signin_rate_per_client: u32,
+    pub signin_rate_per_id: u32,
+    pub api_rate_per_client: u32,
+    pub api_rate_per_principal: u32,
     pub public_contact: String,
 }
 
@@ -116,6 +147,10 @@ impl Settings {
             session_absolute_hours: number("session_absolute_hours"),
             lockout_attempts: number("lockout_attempts"),
             lockout_minutes: number("lockout_minutes"),
+            signin_rate_per_client: number("signin_rate_per_client"),
+            signin_rate_per_id: number("signin_rate_per_id"),
+            api_rate_per_client: number("api_rate_per_client"),
+            api_rate_per_principal: number("api_rate_per_principal"),
             public_contact: stored.get("public_contact").map(|v| v.to_string()).unwrap_or_default(),
         }
     }
@@ -135,6 +170,10 @@ impl Settings {
             "session_absolute_hours" => self.session_absolute_hours.to_string(),
             "lockout_attempts" => self.lockout_attempts.to_string(),
             "lockout_minutes" => self.lockout_minutes.to_string(),
+            "signin_rate_per_client" => self.signin_rate_per_client.to_string(),
+            "signin_rate_per_id" => self.signin_rate_per_id.to_string(),
+            "api_rate_per_client" => self.api_rate_per_client.to_string(),
+            "api_rate_per_principal" => self.api_rate_per_principal.to_string(),
             "public_contact" => self.public_contact.clone(),
             _ => String::new(),
         }
@@ -226,6 +265,10 @@ mod tests {
         assert_eq!(s.lockout_attempts, 5, "out of range: the default");
         assert_eq!(Settings::default().session_idle_minutes, 30);
         assert_eq!(Settings::default().public_contact, "");
+        assert_eq!(
+            (Settings::default().signin_rate_per_client, Settings::default().api_rate_per_principal),
+            (20, 6000)
+        );
     }
 
     #[test]

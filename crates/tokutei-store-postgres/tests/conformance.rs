@@ -107,6 +107,13 @@ fn conformance_auth() {
 }
 
 #[test]
+fn conformance_rate_limits_across_instances() {
+    let db = TestDb::new();
+    // Two stores on one database: what two `tokutei serve` instances see.
+    conformance::auth::run_rate_limits(&db.store(), &db.store());
+}
+
+#[test]
 fn conformance_inquiry() {
     let db = TestDb::new();
     conformance::inquiry::run(&db.store());
@@ -125,7 +132,7 @@ fn migrations_are_idempotent() {
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
     assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
-    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0009_append_only_records"));
+    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0010_auth_hardening"));
 }
 
 #[test]

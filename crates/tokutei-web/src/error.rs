@@ -18,6 +18,16 @@ pub enum AppError {
     /// Authenticated, but the role does not allow this.
     #[error("{0}")]
     Forbidden(String),
+    /// Over a rate limit; try again after `retry_after` seconds.
+    #[error("too many requests")]
+    TooManyRequests { retry_after: u64 },
+    /// A request body over the size limit.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -48,6 +58,22 @@ impl AppError {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "リクエストが正しくありません", "Bad request"),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "認証が必要です", "Authentication required"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "この操作は許可されていません", "This is not allowed"),
+            AppError::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "短い時間にリクエストが多すぎます。しばらくしてからお試しください",
+                "Too many requests in a short time. Please try again in a minute",
+            ),
+            AppError::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "リクエストの本文が大きすぎます", "The request body is too large")
+            }
+            AppError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "このメソッドは使えません", "This method is not allowed here")
+            }
+            AppError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "本文の形式（Content-Type）に対応していません",
+                "This Content-Type is not supported",
+            ),
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 (
@@ -58,7 +84,7 @@ impl AppError {
             }
         };
         let detail = match self {
-            AppError::BadRequest(m) | AppError::Forbidden(m) => Some(m.as_str()),
+            AppError::BadRequest(m) | AppError::Forbidden(m) if !m.is_empty() => Some(m.as_str()),
             _ => None,
         };
         (status, ja, en, detail)
@@ -74,13 +100,23 @@ impl AppError {
                 .headers_mut()
                 .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
         }
+        self.retry_after(&mut response);
         response
+    }
+
+    /// `Retry-After` on a rate-limited response.
+    fn retry_after(&self, response: &mut Response) {
+        if let AppError::TooManyRequests { retry_after } = self {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after));
+        }
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, ja, en, detail) = self.parts();
-        (status, pages::error_page(status, ja, en, detail)).into_response()
+        let mut response = (status, pages::error_page(status, ja, en, detail)).into_response();
+        self.retry_after(&mut response);
+        response
     }
 }

@@ -7,11 +7,8 @@
 //! rate-limited per client address (a setting). Validation, sealing and the audit are
 //! `tokutei_access::inquiry`'s; this module does HTTP only.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::State;
 use axum::http::header::SET_COOKIE;
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,6 +18,7 @@ use tokutei_policy::Lang;
 use tokutei_store::inquiry::InquiryCategory;
 
 use crate::console::session::{cookie, over_tls, random_token, same, set_cookie};
+use crate::limiter::ClientAddr;
 use crate::pages::{self, Area, Page};
 use crate::routes::{Access, Routes};
 use crate::{AppError, AppState};
@@ -58,18 +56,6 @@ pub(crate) fn category_label(category: InquiryCategory, lang: Lang) -> &'static 
         InquiryCategory::StopUse => t(lang, "利用停止の請求", "Request to stop use"),
         InquiryCategory::Deletion => t(lang, "消去の請求", "Deletion request"),
         InquiryCategory::Other => t(lang, "その他", "Other"),
-    }
-}
-
-/// The client's address (from the connection), for the rate limit.
-pub(crate) struct ClientAddr(IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientAddr, Self::Rejection> {
-        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        Ok(ClientAddr(addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))))
     }
 }
 

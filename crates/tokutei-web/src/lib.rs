@@ -45,7 +45,7 @@ pub fn router(state: AppState) -> Router {
         .0
         .fallback(public::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
-        .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers))
         .with_state(state)
 }
 

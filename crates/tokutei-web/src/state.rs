@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use tokutei_access::inquiry::InquiryStores;
 use tokutei_policy::{Date, Policy};
-use tokutei_store::auth::AuthStore;
+use tokutei_store::auth::{AuthStore, RateLimitStore};
 use tokutei_store::inquiry::{InquiryStore, SettingsStore};
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::staff::StaffStore;
@@ -17,8 +17,14 @@ use crate::metrics::Metrics;
 
 /// Everything the web layer needs from storage (subscriber information itself only through
 /// the access service, inquiries' contents only through the inquiry service).
-pub trait Backend: PolicyStore + StaffStore + AuthStore + InquiryStores + Send + Sync + 'static {}
-impl<T: PolicyStore + StaffStore + AuthStore + InquiryStore + SettingsStore + Send + Sync + 'static> Backend for T {}
+pub trait Backend:
+    PolicyStore + StaffStore + AuthStore + RateLimitStore + InquiryStores + Send + Sync + 'static
+{
+}
+impl<T: PolicyStore + StaffStore + AuthStore + RateLimitStore + InquiryStore + SettingsStore + Send + Sync + 'static>
+    Backend for T
+{
+}
 
 /// Cloned into every handler; cheap (all `Arc`s).
 #[derive(Clone)]
@@ -33,6 +39,10 @@ pub struct AppState {
     policies: Arc<RwLock<HashMap<u32, Arc<Policy>>>>,
     /// Inquiry submissions per client address in the current hour (the rate limit).
     pub(crate) inquiry_limiter: Arc<crate::limiter::Limiter>,
+    /// Proxies whose `X-Forwarded-For` names the client (for rate limits).
+    pub(crate) proxies: crate::limiter::Proxies,
+    /// `Strict-Transport-Security: max-age=…` on every response, when set.
+    pub(crate) hsts_max_age: Option<u64>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -50,7 +60,23 @@ impl AppState {
             access: None,
             policies: Arc::default(),
             inquiry_limiter: Arc::default(),
+            proxies: crate::limiter::Proxies::default(),
+            hsts_max_age: None,
         }
+    }
+
+    /// Take the client address from `X-Forwarded-For` when the connection comes from one of
+    /// `proxies` (a load balancer or TLS terminator in front of tokutei).
+    pub fn with_trusted_proxies(mut self, proxies: Vec<std::net::IpAddr>) -> AppState {
+        self.proxies = crate::limiter::Proxies(proxies);
+        self
+    }
+
+    /// Send `Strict-Transport-Security: max-age=<max_age>` on every response (serve over
+    /// HTTPS, directly or behind a TLS terminator, before enabling it).
+    pub fn with_hsts(mut self, max_age: u64) -> AppState {
+        self.hsts_max_age = Some(max_age);
+        self
     }
 
     /// Serve checkpoints and ledger figures from `ledger`.

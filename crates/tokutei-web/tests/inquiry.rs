@@ -283,6 +283,31 @@ async fn bad_input_names_each_field_and_stores_nothing() {
 }
 
 #[tokio::test]
+async fn an_esc_in_the_message_is_named_a_control_character() {
+    let site = site();
+    let (cookie, csrf) = open_form(&site, "/inquiry").await;
+    let escaped = "請求します\u{1b}[2J";
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("category", "other"),
+        ("name", "山田 太郎"),
+        ("contact", CONTACT),
+        ("message", escaped),
+    ];
+    for (path, wanted, not) in [
+        ("/inquiry/confirm", "制御文字", "4000文字以内"),
+        ("/en/inquiry/confirm", "control character (such as ESC)", "at most 4000 characters"),
+    ] {
+        let reply = exchange(&site, "POST", path, &cookie, &fields, [192, 0, 2, 1]).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+        let error = reply.body.split(r#"id="message-error">"#).nth(1).expect("the message field is named");
+        let error = error.split('<').next().unwrap();
+        assert!(error.contains(wanted) && !error.contains(not), "{path}: {error}");
+    }
+    assert!(site.store.inquiries(None, 10).unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn submissions_are_limited_per_client_address() {
     let site = site();
     site.store.set_settings(&[("inquiry_rate_per_hour".into(), "2".into())], "test", jiff::Timestamp::now()).unwrap();
@@ -385,6 +410,10 @@ fn settings_form<'a>(csrf: &'a str, deadline: &'a str) -> Vec<(&'a str, &'a str)
         ("session_absolute_hours", "12"),
         ("lockout_attempts", "5"),
         ("lockout_minutes", "15"),
+        ("signin_rate_per_client", "20"),
+        ("signin_rate_per_id", "10"),
+        ("api_rate_per_client", "6000"),
+        ("api_rate_per_principal", "6000"),
         ("public_contact", "0120-000-000（平日9時〜18時）"),
     ]
 }
@@ -516,6 +545,9 @@ async fn new_pages_carry_the_security_headers() {
         assert!(!csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"), "{path}");
         assert_eq!(reply.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff", "{path}");
         assert_eq!(reply.headers.get(header::REFERRER_POLICY).unwrap(), "no-referrer", "{path}");
+        // The form shows what a person typed, the console their inquiries: never cached.
+        let cache = reply.headers.get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(cache.as_deref(), (path != "/nope").then_some("no-store"), "{path}");
         assert!(!reply.body.contains("<script") && !reply.body.contains(" style="), "{path}");
     }
 }

@@ -7,7 +7,8 @@
 //! secret); it is then the active KEK.
 //!
 //! Also here: opening a subscriber's values (unwrap its data key, decrypt, check blob hashes),
-//! the one internal read path the access gateway builds on.
+//! the one internal read path the access gateway builds on; and sealing the TOTP secrets that
+//! an older tokutei stored in clear ([`seal_clear_totp`], run by `tokutei serve` at start).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -217,6 +218,36 @@ fn set_active_file(dir: &Path, id: &str) -> anyhow::Result<()> {
     fs::write(&tmp, format!("{id}\n")).with_context(|| format!("cannot write `{}`", tmp.display()))?;
     fs::rename(&tmp, dir.join("active-kek")).with_context(|| format!("cannot write `{}`", dir.display()))?;
     Ok(())
+}
+
+/// Seal every TOTP secret still stored in clear (enrolled before migration `0010`, which
+/// cannot seal: the keys are not in the database) under the active KEK, for
+/// `staff/<id>/totp`; each gets its audit entry first. Returns how many were sealed. Safe to
+/// run again after an interruption: a sealed secret is not in clear any more.
+pub fn seal_clear_totp(
+    store: &dyn crate::backend::Store,
+    keys: &dyn tokutei_access::KeyAccess,
+    audit: &crate::audit_log::AuditLog,
+) -> anyhow::Result<usize> {
+    let mut sealed = 0;
+    for principal in store.clear_totp_principals()? {
+        let Some(tokutei_store::auth::TotpSecret::Clear(raw)) = store.credentials(&principal)?.and_then(|c| c.totp)
+        else {
+            continue;
+        };
+        let raw = Zeroizing::new(raw);
+        let secret = keys.seal_secret(&tokutei_access::totp_owner(&principal), &raw).map_err(anyhow::Error::msg)?;
+        audit.append_admin(
+            tokutei_ledger::Actor::System("serve".into()),
+            tokutei_ledger::AdminAction::StaffChanged,
+            &format!("staff/{principal}"),
+            None,
+            vec![("change".into(), "totp_sealed".into())],
+        )?;
+        store.set_totp(&principal, &secret)?;
+        sealed += 1;
+    }
+    Ok(sealed)
 }
 
 /// A decrypted value. The plaintext is wiped on drop.

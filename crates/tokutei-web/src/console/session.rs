@@ -3,6 +3,10 @@
 //! expiry of 30 minutes and an absolute limit of 12 hours by default — both settings), the
 //! CSRF token bound to it, the console language cookie, and the [`StaffSession`] extractor
 //! that every console page takes.
+//!
+//! The extractor also enforces the change of a one-time password, for every console route at
+//! once: until the person has set their own password, every request other than
+//! [`BEFORE_PASSWORD_CHANGE`] is sent to `/admin/password`.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -20,6 +24,11 @@ use crate::{AppError, AppState};
 pub(crate) const SESSION_COOKIE: &str = "tokutei_session";
 /// The console's language (`ja` or `en`); no personal data.
 pub(crate) const LANG_COOKIE: &str = "tokutei_console_lang";
+
+/// What a person with a one-time password may use before changing it: the password page and
+/// signing out. Everything else redirects to the password page.
+pub(crate) const BEFORE_PASSWORD_CHANGE: &[(&str, &str)] =
+    &[("GET", "/admin/password"), ("POST", "/admin/password"), ("POST", "/admin/logout")];
 
 /// The idle and absolute session limits from the settings in force.
 fn limits(settings: &tokutei_access::settings::Settings) -> (SignedDuration, SignedDuration) {
@@ -136,10 +145,12 @@ impl StaffSession {
     }
 }
 
-/// Why a request has no staff session: anonymous requests go to the sign-in page.
+/// Why a request has no staff session: anonymous requests go to the sign-in page, people
+/// with a one-time password to the password page.
 #[derive(Debug)]
 pub(crate) enum NoSession {
     SignIn,
+    ChangePassword,
     Error(AppError),
 }
 
@@ -147,6 +158,7 @@ impl IntoResponse for NoSession {
     fn into_response(self) -> Response {
         match self {
             NoSession::SignIn => Redirect::to("/admin/login").into_response(),
+            NoSession::ChangePassword => Redirect::to("/admin/password").into_response(),
             NoSession::Error(e) => e.into_response(),
         }
     }
@@ -186,6 +198,9 @@ impl FromRequestParts<AppState> for StaffSession {
         let PrincipalKind::Person { role } = principal.kind else { return Err(NoSession::SignIn) };
         if principal.disabled_at.is_some() {
             return Err(NoSession::SignIn);
+        }
+        if must_change && !BEFORE_PASSWORD_CHANGE.contains(&(parts.method.as_str(), parts.uri.path())) {
+            return Err(NoSession::ChangePassword);
         }
         let lang = console_lang(&parts.headers);
         let path = (parts.method == axum::http::Method::GET).then(|| parts.uri.path().to_string());

@@ -1,9 +1,11 @@
 //! `tokutei keys …`: key-encryption key rotation (re-wrap every data key without
-//! re-encrypting values), listing, and retiring a KEK once no data key uses it.
+//! re-encrypting values — the subscribers' and those of the staff's sealed TOTP secrets),
+//! listing, and retiring a KEK once no data key uses it.
 
 use anyhow::bail;
 use clap::Subcommand;
 use serde::Serialize;
+use tokutei_store::auth::AuthStore;
 use tokutei_store::vault::{VaultStore, WrappedDataKey};
 
 use crate::cli::GlobalArgs;
@@ -30,16 +32,20 @@ pub fn run(global: &GlobalArgs, cmd: KeysCommand) -> anyhow::Result<Report> {
         KeysCommand::Rotate => {
             let mut keyring = Keyring::open_or_create(&data)?;
             let rewrapped = rotate(&*store, &mut keyring)?;
+            let totp = rotate_totp(&*store, &keyring)?;
             let id = keyring.active().id().to_string();
             Ok(Report::new(
-                format!("new key-encryption key `{id}` is active; re-wrapped {rewrapped} data keys\n"),
-                serde_json::json!({ "id": id, "rewrapped": rewrapped }),
+                format!(
+                    "new key-encryption key `{id}` is active; re-wrapped {rewrapped} data keys and {totp} TOTP secrets' keys\n"
+                ),
+                serde_json::json!({ "id": id, "rewrapped": rewrapped, "rewrapped_totp": totp }),
             ))
         }
         KeysCommand::List => list(&*store, &Keyring::open(&data)?),
         KeysCommand::Retire { id } => {
             let mut keyring = Keyring::open(&data)?;
-            let in_use = store.kek_usage()?.into_iter().find(|(k, _)| *k == id).map_or(0, |(_, n)| n);
+            let in_use = store.kek_usage()?.into_iter().find(|(k, _)| *k == id).map_or(0, |(_, n)| n)
+                + store.totp_keys()?.iter().filter(|(_, k)| k.kek_id == id).count() as u64;
             if in_use > 0 {
                 bail!("key-encryption key `{id}` still wraps {in_use} data keys; run `tokutei keys rotate` first");
             }
@@ -76,36 +82,62 @@ pub fn rotate(store: &(impl VaultStore + ?Sized), keyring: &mut Keyring) -> anyh
     Ok(rewrapped)
 }
 
+/// Re-wrap the data keys of the sealed TOTP secrets under the active KEK (after [`rotate`]
+/// made a new one active); keys already under it are skipped. Returns how many moved.
+pub fn rotate_totp(store: &(impl AuthStore + ?Sized), keyring: &Keyring) -> anyhow::Result<u64> {
+    let active = keyring.active().id().to_string();
+    let mut rewrapped = 0u64;
+    for (principal, wrapped) in store.totp_keys()? {
+        if wrapped.kek_id == active {
+            continue;
+        }
+        let owner = tokutei_access::totp_owner(&principal);
+        let key = keyring.unwrap(&owner, &wrapped)?;
+        let new = keyring.active().wrap(&owner, &key)?;
+        store.rewrap_totp_key(&principal, &WrappedDataKey { kek_id: new.kek_id, bytes: new.bytes })?;
+        rewrapped += 1;
+    }
+    Ok(rewrapped)
+}
+
 #[derive(Debug, Serialize)]
 struct KekRow {
     id: String,
     active: bool,
     data_keys: u64,
+    /// Keys of sealed TOTP secrets of the staff wrapped by it.
+    totp_secrets: u64,
     key_file: bool,
 }
 
-fn list(store: &(impl VaultStore + ?Sized), keyring: &Keyring) -> anyhow::Result<Report> {
+fn list(store: &(impl VaultStore + AuthStore + ?Sized), keyring: &Keyring) -> anyhow::Result<Report> {
     let usage = store.kek_usage()?;
+    let totp = store.totp_keys()?;
+    let totp_of = |id: &str| totp.iter().filter(|(_, k)| k.kek_id == id).count() as u64;
     let mut rows: Vec<KekRow> = keyring
         .kek_ids()
         .map(|(id, active)| KekRow {
             id: id.to_string(),
             active,
             data_keys: usage.iter().find(|(k, _)| k == id).map_or(0, |(_, n)| *n),
+            totp_secrets: totp_of(id),
             key_file: true,
         })
         .collect();
-    for (id, n) in &usage {
-        if !rows.iter().any(|r| r.id == *id) {
-            rows.push(KekRow { id: id.clone(), active: false, data_keys: *n, key_file: false });
+    let used = usage.iter().map(|(id, _)| id.clone()).chain(totp.iter().map(|(_, k)| k.kek_id.clone()));
+    for id in used.collect::<std::collections::BTreeSet<_>>() {
+        if !rows.iter().any(|r| r.id == id) {
+            let data_keys = usage.iter().find(|(k, _)| *k == id).map_or(0, |(_, n)| *n);
+            rows.push(KekRow { totp_secrets: totp_of(&id), id, active: false, data_keys, key_file: false });
         }
     }
     let mut human = String::from("key-encryption keys:\n");
     for r in &rows {
         human.push_str(&format!(
-            "  {:<24} {:>10} data keys{}{}\n",
+            "  {:<24} {:>10} data keys {:>4} TOTP secrets{}{}\n",
             r.id,
             r.data_keys,
+            r.totp_secrets,
             if r.active { "  (active)" } else { "" },
             if r.key_file { "" } else { "  MISSING KEY FILE" }
         ));

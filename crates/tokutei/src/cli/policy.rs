@@ -107,7 +107,9 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Report> {
     let audit = AuditLog::open_with_store(&data, &store)?;
     let mut human = format!("initialised `{}`\n", data.root().display());
     // The first chief manager: a one-time password and a TOTP secret, printed once.
-    human.push_str(&crate::cli::staff::create_chief(&*store, &audit)?);
+    // Its TOTP secret is sealed under the vault's key-encryption key (created here if new).
+    let keyring = crate::keyring::Keyring::open_or_create(&data)?;
+    human.push_str(&crate::cli::staff::create_chief(&*store, &keyring, &audit)?);
     drop(audit);
     let published = match policy {
         Some((source, policy)) => {

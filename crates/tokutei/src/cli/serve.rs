@@ -30,6 +30,21 @@ pub struct ServeArgs {
     /// How often to sign an audit checkpoint while entries keep arriving, in seconds.
     #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub checkpoint_every: u64,
+    /// Send `Strict-Transport-Security` with this max-age in seconds (a year when no value is
+    /// given). Only for a server reached over HTTPS (directly or behind a TLS terminator).
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "31536000")]
+    pub hsts: Option<u64>,
+    /// A proxy or load balancer in front of tokutei whose `X-Forwarded-For` names the client
+    /// (for the per-client rate limits); repeat for several.
+    #[arg(long = "trusted-proxy", value_name = "ADDR")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+/// How the web server is run beyond its address.
+#[derive(Debug, Default)]
+struct WebOptions {
+    hsts: Option<u64>,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -48,7 +63,8 @@ pub struct DemoArgs {
 pub fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Report> {
     let data = global.data_dir();
     let store = data.open_store()?;
-    run_server(&data, store, args.listen, Duration::from_secs(args.checkpoint_every))?;
+    let web = WebOptions { hsts: args.hsts, trusted_proxies: args.trusted_proxies };
+    run_server(&data, store, args.listen, Duration::from_secs(args.checkpoint_every), web)?;
     Ok(Report::new("", serde_json::json!({ "stopped": true })))
 }
 
@@ -104,7 +120,7 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
         return Ok(Report::new(human, summary));
     }
     eprint!("{human}");
-    run_server(&data, store, args.listen, CHECKPOINT_EVERY)?;
+    run_server(&data, store, args.listen, CHECKPOINT_EVERY, WebOptions::default())?;
     Ok(Report::new("", summary))
 }
 
@@ -184,7 +200,8 @@ fn demo_staff(data: &DataDir, store: &Database, policy: &tokutei_policy::Policy)
     let issued =
         tokutei_access::tokens::issue("demo-call-centre", now, now + jiff::SignedDuration::from_hours(24 * 30));
     store.add_token(&issued.token)?;
-    human.push_str(&crate::cli::staff::create_chief(&**store, &audit)?);
+    let keyring = Keyring::open_or_create(data)?;
+    human.push_str(&crate::cli::staff::create_chief(&**store, &keyring, &audit)?);
     let support_password = crate::cli::staff::one_time_password(&**store, &audit, "demo-support")?;
     human.push_str(&format!(
         "  id: demo-support (担当者 / handler)\n  one-time password: {}\n",
@@ -223,10 +240,21 @@ async fn run_retention(store: Database, audit: Arc<AuditLog>, every: Duration) {
 /// Seed of the demo's synthetic subscribers, so every demo shows the same people.
 const DEMO_SEED: u64 = 20_240_118;
 
-fn run_server(data: &DataDir, store: Database, listen: SocketAddr, checkpoint_every: Duration) -> anyhow::Result<()> {
+fn run_server(
+    data: &DataDir,
+    store: Database,
+    listen: SocketAddr,
+    checkpoint_every: Duration,
+    web: WebOptions,
+) -> anyhow::Result<()> {
     let audit = Arc::new(AuditLog::open_with_store(data, &store)?);
     let store_for_jobs = store.clone();
     let access = Arc::new(crate::access::open_service(data, &store, &audit)?);
+    // TOTP secrets enrolled before migration 0010 are in clear: seal them before serving.
+    let sealed = crate::keyring::seal_clear_totp(&*store, access.keys().as_ref(), &audit)?;
+    if sealed > 0 {
+        tracing::info!(sealed, "sealed TOTP secrets that were stored in clear");
+    }
     // Compile the active policy with the deployment's Cedar policies now: a deployment policy
     // that does not fit the schema stops the start, not the first request.
     access.active_policy(jiff::Timestamp::now()).context("cannot enforce the active policy")?;
@@ -240,7 +268,13 @@ fn run_server(data: &DataDir, store: Database, listen: SocketAddr, checkpoint_ev
             "tokutei serving on http://{addr}/  (policy: /  English: /en/  history: /policy/versions  API: /api/v1/openapi.json)"
         );
         tracing::info!(%addr, "listening");
-        let state = tokutei_web::AppState::new(store.store()).with_ledger(audit.shared_ledger()).with_access(access);
+        let mut state = tokutei_web::AppState::new(store.store())
+            .with_ledger(audit.shared_ledger())
+            .with_access(access)
+            .with_trusted_proxies(web.trusted_proxies);
+        if let Some(max_age) = web.hsts {
+            state = state.with_hsts(max_age);
+        }
         tokio::spawn(run_checkpoints(Arc::clone(&audit), checkpoint_every));
         tokio::spawn(run_retention(store_for_jobs, Arc::clone(&audit), RETENTION_EVERY));
         tokutei_web::serve(listener, state).await.context("server failed")

@@ -13,6 +13,7 @@ use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, Stor
 use crate::audit_log::AuditLog;
 use crate::backend::Store;
 use crate::cli::GlobalArgs;
+use crate::keyring::Keyring;
 use crate::output::Report;
 
 #[derive(Debug, Subcommand)]
@@ -214,25 +215,48 @@ fn audit_change(data: &crate::data_dir::DataDir, subject: &str, details: Vec<(St
     Ok(())
 }
 
-/// Give `id` a one-time password; returns it (the caller prints it once).
+/// Refuse unless `id` is a person of the staff registry (only people sign in to the console).
+fn person(store: &dyn Store, id: &str) -> anyhow::Result<()> {
+    match store.principal(id)? {
+        Some(p) if matches!(p.kind, PrincipalKind::Person { .. }) => Ok(()),
+        Some(_) => bail!("`{id}` is a system; systems use API tokens, not the console"),
+        None => bail!("no principal `{id}` in the staff registry"),
+    }
+}
+
+/// Give `id` a one-time password (a reset by a manager); returns it (the caller prints it
+/// once). Audited first; then the password is set and every session of `id` ends, so whoever
+/// held one must sign in with the new password.
 pub fn one_time_password(store: &dyn Store, audit: &AuditLog, id: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    person(store, id)?;
     let password = zeroize::Zeroizing::new(tokutei_crypto::password::one_time()?);
     let hash = tokutei_crypto::password::hash(&password)?;
-    store.set_password(id, &hash, true)?;
     audit.append_admin(
         Actor::System("cli".into()),
         AdminAction::PasswordChanged,
         &format!("staff/{id}"),
         None,
-        vec![("one_time".into(), "yes".into())],
+        vec![("one_time".into(), "yes".into()), ("sessions".into(), "ended".into())],
     )?;
+    store.set_password(id, &hash, true)?;
+    store.delete_sessions_of(id)?;
     Ok(password)
 }
 
-/// Enrol a TOTP secret for `id`; returns (otpauth URI, base32 secret).
-pub fn enrol_totp(store: &dyn Store, audit: &AuditLog, id: &str) -> anyhow::Result<(String, String)> {
-    let secret = tokutei_crypto::totp::new_secret()?;
-    store.set_totp(id, &secret)?;
+/// Enrol a TOTP secret for `id`, sealed under the active key-encryption key for
+/// `staff/<id>/totp` (never stored in clear); returns (otpauth URI, base32 secret).
+pub fn enrol_totp(
+    store: &dyn Store,
+    keys: &dyn tokutei_access::KeyAccess,
+    audit: &AuditLog,
+    id: &str,
+) -> anyhow::Result<(String, String)> {
+    person(store, id)?;
+    if store.credentials(id)?.is_none() {
+        bail!("`{id}` has no password yet; give one with `tokutei staff password {id}` first");
+    }
+    let secret = zeroize::Zeroizing::new(tokutei_crypto::totp::new_secret()?);
+    let sealed = keys.seal_secret(&tokutei_access::totp_owner(id), &secret).map_err(anyhow::Error::msg)?;
     audit.append_admin(
         Actor::System("cli".into()),
         AdminAction::StaffChanged,
@@ -240,12 +264,13 @@ pub fn enrol_totp(store: &dyn Store, audit: &AuditLog, id: &str) -> anyhow::Resu
         None,
         vec![("change".into(), "totp_enrolled".into())],
     )?;
+    store.set_totp(id, &sealed)?;
     Ok(tokutei_crypto::totp::enrolment(&secret, id, "tokutei")?)
 }
 
 /// The first chief manager (`chief`), with a one-time password and a TOTP enrolment, for
 /// `init` and `demo`. Returns what to print once.
-pub fn create_chief(store: &dyn Store, audit: &AuditLog) -> anyhow::Result<String> {
+pub fn create_chief(store: &dyn Store, keyring: &Keyring, audit: &AuditLog) -> anyhow::Result<String> {
     let created = store.create_principal(&NewPrincipal {
         id: "chief".into(),
         display_name: "統括管理者 / chief manager".into(),
@@ -261,7 +286,7 @@ pub fn create_chief(store: &dyn Store, audit: &AuditLog) -> anyhow::Result<Strin
         vec![("change".into(), "created".into())],
     )?;
     let password = one_time_password(store, audit, &created.id)?;
-    let (uri, secret) = enrol_totp(store, audit, &created.id)?;
+    let (uri, secret) = enrol_totp(store, keyring, audit, &created.id)?;
     Ok(format!(
         "console account (shown once; sign in at /admin/login):\n  id: chief (統括管理者 / chief manager)\n  one-time password: {}\n  authenticator (TOTP) secret: {secret}\n  {uri}\n",
         password.as_str()
@@ -374,7 +399,8 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
         }
         StaffCommand::Totp { id } => {
             let audit = AuditLog::open(&data)?;
-            let (uri, secret) = enrol_totp(&*store, &audit, &id)?;
+            let keyring = Keyring::open_or_create(&data)?;
+            let (uri, secret) = enrol_totp(&*store, &keyring, &audit, &id)?;
             Ok(Report::new(
                 format!("TOTP enrolled for `{id}` (shown once); add it to an authenticator app:\n{secret}\n{uri}\n"),
                 serde_json::json!({ "id": id, "secret": secret, "uri": uri }),

@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod auth;
 mod csv_fuzz;
 mod migrate;
 mod moving;
