@@ -138,7 +138,14 @@ fn site() -> Site {
         }
     }
     store
-        .import_batch(&ImportBatch { source_key: "test".into(), subscribers, values, rows: 2, imported_at: now })
+        .import_batch(&ImportBatch {
+            source_key: "test".into(),
+            subscribers,
+            values,
+            rows: 2,
+            imported_at: now,
+            audit_index: None,
+        })
         .unwrap();
 
     let grants = Grants {
@@ -151,7 +158,7 @@ fn site() -> Site {
             })
             .collect(),
         purposes: policy.purposes.list.iter().map(|p| p.id.clone()).collect(),
-        zones: Vec::new(),
+        ..Grants::default()
     };
     let mut principals: Vec<(String, PrincipalKind)> =
         ROLES.iter().map(|&role| (role_id(role), PrincipalKind::Person { role })).collect();
