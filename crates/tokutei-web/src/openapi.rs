@@ -36,13 +36,13 @@ pub(crate) fn document() -> Value {
         "additionalProperties": false,
         "properties": {
             "action": { "type": "string", "enum": ["read", "update", "export", "erase"], "default": "read" },
-            "purpose": { "type": "string", "description": "利用目的 id from the active policy", "examples": ["support"] },
-            "subscribers": { "type": "array", "items": { "type": "string" }, "minItems": 1, "maxItems": 1000, "examples": [["HS00000001"]] },
-            "categories": { "type": "array", "items": { "type": "string" }, "description": "default: every category of the purpose", "examples": [["contract.name", "billing.payment"]] },
-            "channel": { "type": "string", "enum": ["phone", "mail", "email", "post", "web", "app", "sms", "in_person", "advertising"] },
-            "zone": { "type": "string", "description": "the handling zone the caller works from" },
-            "export_approval": { "type": "string", "description": "id of the approved export request (exports)" },
-            "recipient": { "type": "string", "description": "the third party receiving the data (third-party provision)" },
+            "purpose": { "type": "string", "maxLength": 64, "description": "利用目的 id from the active policy", "examples": ["support"] },
+            "subscribers": { "type": "array", "items": { "type": "string", "maxLength": 64 }, "minItems": 1, "maxItems": 1000, "description": "at most 20 for an explanation", "examples": [["HS00000001"]] },
+            "categories": { "type": "array", "items": { "type": "string", "maxLength": 64 }, "maxItems": 64, "description": "default: every category of the purpose; an erasure is decided on every category of the subscriber", "examples": [["contract.name", "billing.payment"]] },
+            "channel": { "type": "string", "enum": ["phone", "mail", "email", "post", "web", "app", "sms", "in_person", "advertising"], "description": "required when the purpose lists channels", "examples": ["phone"] },
+            "zone": { "type": "string", "maxLength": 64, "description": "the handling zone the caller works from" },
+            "export_approval": { "type": "string", "maxLength": 64, "description": "id of the approved export request (exports)" },
+            "recipient": { "type": "string", "maxLength": 200, "description": "the third party receiving the data (third-party provision)" },
             "values": { "type": "object", "additionalProperties": { "type": "string" }, "description": "update: new values by category" },
             "method": { "type": "string", "enum": ["oral", "written", "electronic", "audio_recording", "video_recording", "other"], "description": "update: acquisition method (default electronic)" }
         }
@@ -133,9 +133,11 @@ pub(crate) fn document() -> Value {
                 "service": { "type": "string" }, "categories": { "type": "array", "items": { "type": "string" } }
             }), &[]) },
             "purposes": { "type": "array", "items": { "type": "string" } },
-            "zones": { "type": "array", "items": { "type": "string" } }
+            "zones": { "type": "array", "items": { "type": "string" } },
+            "actions": { "type": "array", "items": { "type": "string", "enum": ["read", "update", "export", "erase"] },
+                "description": "default read, update, export: erasure is granted only explicitly" }
         }),
-        &["data_range", "purposes", "zones"],
+        &["data_range", "purposes", "zones", "actions"],
     );
     let principal_id = json!({ "type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$" });
     let new_staff = closed(
@@ -205,7 +207,8 @@ pub(crate) fn document() -> Value {
                 "responses": {
                     "200": json_response("decisions per subscriber and category (denials included, with reasons), values of the allowed ones", "AccessOutcome"),
                     "400": error_response("malformed request; nothing was decided or written"),
-                    "401": error_response("missing, unknown, expired or revoked token")
+                    "401": error_response("missing, unknown, expired or revoked token"),
+                    "429": error_response("over the API rate limit; retry after the `Retry-After` seconds")
                 }
             } },
             "/api/v1/access/explain": { "post": {
@@ -214,14 +217,16 @@ pub(crate) fn document() -> Value {
                 "responses": {
                     "200": json_response("decisions and the text of the policies that determined them", "Explanation"),
                     "400": error_response("malformed request"),
-                    "401": error_response("no valid token")
+                    "401": error_response("no valid token"),
+                    "429": error_response("over the API rate limit")
                 }
             } },
             "/api/v1/staff": {
                 "get": { "summary": "The staff registry (managers and auditors)", "responses": {
                     "200": { "description": "every principal", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Principal" } } } } },
                     "401": error_response("no valid token"),
-                    "403": error_response("role not allowed")
+                    "403": error_response("role not allowed"),
+                    "429": error_response("over the API rate limit")
                 } },
                 "post": {
                     "summary": "Register a principal (chief manager, responsible persons)",
@@ -233,7 +238,8 @@ pub(crate) fn document() -> Value {
                         "201": json_response("the registered principal", "Principal"),
                         "400": error_response("invalid or duplicate"),
                         "401": error_response("no valid token"),
-                        "403": error_response("role not allowed")
+                        "403": error_response("role not allowed"),
+                        "429": error_response("over the API rate limit")
                     }
                 }
             },

@@ -535,13 +535,15 @@ fn opted_out_deployment() -> TestEnv {
     env
 }
 
-const MARKETING_READ: [&str; 10] = [
+const MARKETING_READ: [&str; 12] = [
     "--json",
     "access",
     "--staff",
     "op-1",
     "--purpose",
     "marketing",
+    "--channel",
+    "phone",
     "--subscriber",
     "HS00000001",
     "--category",
@@ -632,6 +634,8 @@ fn a_rolled_back_value_version_is_refused_and_reported_by_verify() {
         "op-1",
         "--purpose",
         "support",
+        "--channel",
+        "phone",
         "--subscriber",
         "HS00000001",
         "--action",
@@ -716,6 +720,8 @@ fn a_write_over_its_limit_or_with_a_control_character_is_refused_before_anything
             "op-1",
             "--purpose",
             "support",
+            "--channel",
+            "phone",
             "--subscriber",
             "HS00000001",
             "--action",
