@@ -38,13 +38,21 @@ impl Report {
     }
 }
 
+/// Write `text` to stdout. A reader that went away (`tokutei subscribers list | head`) is not
+/// an error of the command: the rest of the output is dropped quietly.
+fn out(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}
+
 pub fn print_report(report: &Report, json: bool) -> ExitCode {
     if json {
-        println!("{}", serde_json::to_string_pretty(&report.json).unwrap_or_default());
+        out(&format!("{}\n", serde_json::to_string_pretty(&report.json).unwrap_or_default()));
     } else if !report.human.is_empty() {
-        print!("{}", report.human);
+        out(&report.human);
         if !report.human.ends_with('\n') {
-            println!();
+            out("\n");
         }
     }
     if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
@@ -59,7 +67,7 @@ pub fn print_error(err: &anyhow::Error, json: bool) -> ExitCode {
         if let Some(failed) = err.chain().find_map(|e| e.downcast_ref::<crate::cli::subscribers::ImportFailed>()) {
             doc["error"]["detail"] = failed.detail();
         }
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        out(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
     }
     ExitCode::from(2)
 }

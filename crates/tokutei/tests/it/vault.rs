@@ -923,3 +923,22 @@ fn on_postgresql_a_deleted_opt_out_and_a_rolled_back_import_are_refused_then_rep
         "{reasons:?}"
     );
 }
+
+/// `tokutei subscribers list | head` panicked with "failed printing to stdout: Broken pipe".
+#[test]
+fn a_reader_closing_stdout_early_is_not_a_panic() {
+    let env = TestEnv::new();
+    env.run(&["demo", "--no-serve", "--subscribers", "50"]).assert_code(0);
+    let mut child = env
+        .command(&["subscribers", "list", "--limit", "50"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before the command writes anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
