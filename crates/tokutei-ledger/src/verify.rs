@@ -4,14 +4,21 @@
 //! and stops at the first problem, naming the first bad index or the bad checkpoint.
 //!
 //! It keeps only a [`CompactRange`] (O(log n) hashes), so a billion entries verify in
-//! constant memory.
+//! constant memory. The interior nodes it recomputes are handed out
+//! ([`StreamVerifier::take_nodes`]) so the caller can compare them with the stored ones that
+//! proofs are made of.
+//!
+//! A *trusted* checkpoint (one kept outside the database: an operator's copy, a witness's
+//! cosignature) is what stops an attacker who rewrites the database and its checkpoints
+//! alike: the recomputed root at its size must be its root (else the ledger was forked), and
+//! the ledger must reach its size (else the tail was truncated).
 
 use serde::Serialize;
 
 use crate::checkpoint::{Checkpoint, CheckpointVerifier};
 use crate::entry::ENCODING_VERSION;
 use crate::hash::{Hash, leaf_hash};
-use crate::tree::{CompactRange, TreeHead};
+use crate::tree::{CompactRange, NodeId, TreeHead};
 
 /// The first problem found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -23,6 +30,14 @@ pub enum VerifyFailure {
     /// A stored checkpoint is forged, foreign, or does not match the entries.
     #[error("checkpoint {id} (tree size {size}): {problem}")]
     Checkpoint { id: u64, size: u64, problem: String },
+    /// The stored ledger is not an extension of the trusted checkpoint: its first `size`
+    /// entries are not the ones that checkpoint signed (a fork, or history rewritten).
+    #[error("trusted checkpoint (tree size {size}): {problem}")]
+    Trusted { size: u64, problem: String },
+    /// A stored interior node (what proofs are made of) differs from the one recomputed from
+    /// the entries.
+    #[error("tree node at level {level}, index {node} (entries {first}..{end}): {problem}")]
+    Node { level: u8, node: u64, first: u64, end: u64, problem: String },
 }
 
 impl VerifyFailure {
@@ -30,7 +45,8 @@ impl VerifyFailure {
     pub fn index(&self) -> Option<u64> {
         match self {
             VerifyFailure::Entry { index, .. } => Some(*index),
-            VerifyFailure::Checkpoint { .. } => None,
+            VerifyFailure::Node { first, .. } => Some(*first),
+            VerifyFailure::Checkpoint { .. } | VerifyFailure::Trusted { .. } => None,
         }
     }
 }
@@ -42,6 +58,8 @@ pub struct VerifySummary {
     pub bytes: u64,
     pub checkpoints: u64,
     pub head: TreeHead,
+    /// The size of the trusted checkpoint the ledger was shown to extend.
+    pub trusted: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -58,6 +76,10 @@ pub struct StreamVerifier {
     next: usize,
     last_good_size: u64,
     bytes: u64,
+    trusted: Option<Checkpoint>,
+    trusted_reached: bool,
+    /// Interior nodes (level ≥ 1) completed since the last [`StreamVerifier::take_nodes`].
+    nodes: Vec<(NodeId, Hash)>,
 }
 
 impl StreamVerifier {
@@ -94,9 +116,37 @@ impl StreamVerifier {
             }
             pending.push(Pending { id, checkpoint });
         }
-        let mut v = StreamVerifier { range: CompactRange::new(), pending, next: 0, last_good_size: 0, bytes: 0 };
+        let mut v = StreamVerifier {
+            range: CompactRange::new(),
+            pending,
+            next: 0,
+            last_good_size: 0,
+            bytes: 0,
+            trusted: None,
+            trusted_reached: false,
+            nodes: Vec::new(),
+        };
         v.check_due()?;
         Ok(v)
+    }
+
+    /// Also require the ledger to extend `trusted` (already signature-checked by the caller,
+    /// see [`CheckpointVerifier::verify`]). Call before the first [`StreamVerifier::push`].
+    pub fn trust(&mut self, origin: &str, trusted: Checkpoint) -> Result<(), VerifyFailure> {
+        if trusted.origin != origin {
+            return Err(VerifyFailure::Trusted {
+                size: trusted.size,
+                problem: format!("origin `{}` is not this ledger's `{origin}`", trusted.origin),
+            });
+        }
+        self.trusted = Some(trusted);
+        self.trusted_reached = false;
+        self.check_due()
+    }
+
+    /// The interior nodes recomputed since the last call, bottom up in the order completed.
+    pub fn take_nodes(&mut self) -> Vec<(NodeId, Hash)> {
+        std::mem::take(&mut self.nodes)
     }
 
     /// The next index expected.
@@ -132,7 +182,12 @@ impl StreamVerifier {
         if stored_leaf.is_some_and(|stored| *stored != leaf) {
             return Err(bad("content does not match its leaf hash: the entry was edited".into()));
         }
-        self.range.push(leaf, |_, _| {});
+        let nodes = &mut self.nodes;
+        self.range.push(leaf, |id, hash| {
+            if id.level > 0 {
+                nodes.push((id, *hash));
+            }
+        });
         self.bytes += encoded.len() as u64;
         self.check_due()
     }
@@ -155,11 +210,42 @@ impl StreamVerifier {
             self.last_good_size = p.checkpoint.size;
             self.next += 1;
         }
+        // After the stored checkpoints: one of them names a narrower range when both fail.
+        if let Some(t) = &self.trusted
+            && !self.trusted_reached
+            && t.size == self.range.size()
+        {
+            if t.root != self.range.root() {
+                return Err(VerifyFailure::Trusted {
+                    size: t.size,
+                    problem: format!(
+                        "the stored entries 0..{} do not give its root (the ledger was forked or rewritten): \
+                         stored root {}, trusted root {}",
+                        t.size,
+                        hex::encode(self.range.root()),
+                        hex::encode(t.root)
+                    ),
+                });
+            }
+            self.trusted_reached = true;
+        }
         Ok(())
     }
 
     /// All entries pushed: every checkpoint must have been reached.
     pub fn finish(self) -> Result<VerifySummary, VerifyFailure> {
+        if let Some(t) = &self.trusted
+            && !self.trusted_reached
+        {
+            return Err(VerifyFailure::Entry {
+                index: self.range.size(),
+                problem: format!(
+                    "missing: the trusted checkpoint signed {} entries but only {} are stored (the tail was truncated)",
+                    t.size,
+                    self.range.size()
+                ),
+            });
+        }
         if let Some(p) = self.pending.get(self.next) {
             return Err(VerifyFailure::Entry {
                 index: self.range.size(),
@@ -176,6 +262,7 @@ impl StreamVerifier {
             bytes: self.bytes,
             checkpoints: self.pending.len() as u64,
             head: self.range.head(),
+            trusted: self.trusted.as_ref().map(|t| t.size),
         })
     }
 }
@@ -314,5 +401,80 @@ mod tests {
         let foreign = vec![(1, other.sign(&Checkpoint::new("elsewhere", TreeHead { size: 0, root: [0; 32] }, None)))];
         let err = run(&rows(good), &foreign, &signer).unwrap_err();
         assert!(matches!(err, VerifyFailure::Checkpoint { id: 1, .. }), "{err}");
+    }
+
+    /// A trusted checkpoint of `size` over `stored`.
+    fn trusted(signer: &CheckpointSigner, stored: &[Vec<u8>], size: u64) -> Checkpoint {
+        let (_, note) = notes(signer, stored, &[size]).remove(0);
+        signer.verifier().verify(&note).unwrap()
+    }
+
+    fn run_trusted(rows: &[Vec<u8>], trusted: Checkpoint) -> Result<VerifySummary, VerifyFailure> {
+        let signer = CheckpointSigner::from_seed(ORIGIN, [5; 32]).unwrap();
+        let mut v = StreamVerifier::new(&signer.verifier(), ORIGIN, [])?;
+        v.trust(ORIGIN, trusted)?;
+        for (i, e) in rows.iter().enumerate() {
+            v.push(i as u64, e, None)?;
+        }
+        v.finish()
+    }
+
+    #[test]
+    fn a_ledger_extending_the_trusted_checkpoint_verifies() {
+        let signer = CheckpointSigner::from_seed(ORIGIN, [5; 32]).unwrap();
+        let good = entries(10);
+        for size in [0, 1, 7, 10] {
+            let summary = run_trusted(&good, trusted(&signer, &good, size)).unwrap();
+            assert_eq!((summary.entries, summary.trusted), (10, Some(size)));
+        }
+    }
+
+    #[test]
+    fn truncation_without_any_stored_checkpoint_is_named_against_the_trusted_one() {
+        let signer = CheckpointSigner::from_seed(ORIGIN, [5; 32]).unwrap();
+        let good = entries(10);
+        let err = run_trusted(&good[..6], trusted(&signer, &good, 9)).unwrap_err();
+        assert_eq!(err.index(), Some(6), "{err}");
+        assert!(err.to_string().contains("signed 9 entries but only 6"), "{err}");
+    }
+
+    #[test]
+    fn a_fork_is_named_against_the_trusted_checkpoint() {
+        let signer = CheckpointSigner::from_seed(ORIGIN, [5; 32]).unwrap();
+        let good = entries(10);
+        // Another history of the same length, every sequence number in place.
+        let mut forked = good.clone();
+        let last = forked[3].len() - 1;
+        forked[3][last] ^= 1;
+        let err = run_trusted(&forked, trusted(&signer, &good, 8)).unwrap_err();
+        assert!(matches!(err, VerifyFailure::Trusted { size: 8, .. }), "{err}");
+        assert!(err.to_string().contains("forked"), "{err}");
+        // A checkpoint of another ledger is refused before anything is read.
+        let other = CheckpointSigner::from_seed("elsewhere", [5; 32]).unwrap();
+        let foreign = other
+            .verifier()
+            .verify(&other.sign(&Checkpoint::new("elsewhere", TreeHead { size: 0, root: [0; 32] }, None)))
+            .unwrap();
+        assert!(matches!(run_trusted(&good, foreign), Err(VerifyFailure::Trusted { .. })));
+    }
+
+    #[test]
+    fn recomputed_interior_nodes_are_handed_out() {
+        let signer = CheckpointSigner::from_seed(ORIGIN, [5; 32]).unwrap();
+        let good = entries(8);
+        let mut v = StreamVerifier::new(&signer.verifier(), ORIGIN, []).unwrap();
+        let mut memory = crate::tree::MemoryTree::new();
+        for (i, e) in good.iter().enumerate() {
+            v.push(i as u64, e, None).unwrap();
+            memory.push(leaf_hash(e));
+        }
+        let nodes = v.take_nodes();
+        // 4 + 2 + 1 interior nodes of a tree of 8, each the stored tree's.
+        assert_eq!(nodes.len(), 7);
+        use crate::tree::NodeSource;
+        let ids: Vec<_> = nodes.iter().map(|(id, _)| *id).collect();
+        let hashes: Vec<_> = nodes.iter().map(|(_, h)| *h).collect();
+        assert_eq!(memory.nodes(&ids).unwrap(), hashes);
+        assert!(v.take_nodes().is_empty());
     }
 }

@@ -36,8 +36,10 @@ use jiff::Timestamp;
 use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, Row, Statement};
 use tokutei_ledger::tree::CompactRange;
-use tokutei_ledger::{Decision, Entry, Hash, NodeId, leaf_hash};
-use tokutei_store::ledger::{Appended, LedgerQuery, LedgerStore, StoredCheckpoint, StoredEntry, Visit};
+use tokutei_ledger::{Entry, Hash, NodeId, leaf_hash};
+use tokutei_store::ledger::{
+    Appended, IndexedEntry, LedgerQuery, LedgerStore, StoredCheckpoint, StoredEntry, Visit, VisitIndexed, decision_code,
+};
 use tokutei_store::{StoreError, StoreResult};
 
 use crate::PgStore;
@@ -373,13 +375,6 @@ impl Rows {
     }
 }
 
-fn decision_code(d: Decision) -> i64 {
-    match d {
-        Decision::Allow => 1,
-        Decision::Deny => 2,
-    }
-}
-
 /// A stored hash; anything that is not 32 bytes reads as zeros (and fails verification).
 fn hash_of(bytes: &[u8]) -> Hash {
     bytes.try_into().unwrap_or([0; 32])
@@ -467,6 +462,20 @@ impl PgLedger {
         limit: Option<u64>,
         visit: Visit<'_>,
     ) -> StoreResult<()> {
+        self.pages_of(sql, args, from, limit, stored_entry, &mut |e| Ok((e.index, visit(e)?)))
+    }
+
+    /// [`PgLedger::pages`] with any row type: `row` reads one, `visit` returns its index and
+    /// whether to go on.
+    fn pages_of<T>(
+        &self,
+        sql: &str,
+        args: &[Box<dyn ToSql + Sync>],
+        from: u64,
+        limit: Option<u64>,
+        row: fn(&Row) -> StoreResult<T>,
+        visit: &mut dyn FnMut(T) -> StoreResult<(u64, bool)>,
+    ) -> StoreResult<()> {
         let mut cursor = bigint(from)?;
         let mut remaining = limit.unwrap_or(u64::MAX);
         let mut page = FIRST_PAGE;
@@ -480,10 +489,10 @@ impl PgLedger {
                 self.store.conn()?.query(sql, &params).map_err(backend)?
             };
             let got = rows.len() as u64;
-            for row in &rows {
-                let entry = stored_entry(row)?;
-                cursor = bigint(entry.index)?.saturating_add(1);
-                if !visit(entry)? {
+            for r in &rows {
+                let (index, go_on) = visit(row(r)?)?;
+                cursor = bigint(index)?.saturating_add(1);
+                if !go_on {
                     return Ok(());
                 }
             }
@@ -495,6 +504,17 @@ impl PgLedger {
         }
         Ok(())
     }
+}
+
+fn indexed_entry(row: &Row) -> StoreResult<IndexedEntry> {
+    Ok(IndexedEntry {
+        entry: stored_entry(row)?,
+        time: get(row, 3)?,
+        staff: get(row, 4)?,
+        purpose: get(row, 5)?,
+        decision: get(row, 6)?,
+        subscribers: get(row, 7)?,
+    })
 }
 
 /// Statement arguments, owned.
@@ -613,6 +633,33 @@ impl LedgerStore for PgLedger {
             None,
             visit,
         )
+    }
+
+    fn scan_indexed(&self, from: u64, visit: VisitIndexed<'_>) -> StoreResult<()> {
+        if i64::try_from(from).is_err() {
+            return Ok(());
+        }
+        // Subscriber rows are joined on the entry's time too, which keeps each lookup in the
+        // entry's own partition.
+        self.pages_of(
+            "SELECT e.idx, e.body, e.leaf, e.time, e.staff, e.purpose, e.decision,
+                    ARRAY(SELECT s.subscriber FROM ledger_subjects s
+                          WHERE s.idx = e.idx AND s.time = e.time ORDER BY s.subscriber)
+             FROM ledger_entries e WHERE e.idx >= $1 ORDER BY e.idx LIMIT $2",
+            &[],
+            from,
+            None,
+            indexed_entry,
+            &mut |e| {
+                let index = e.entry.index;
+                Ok((index, visit(e)?))
+            },
+        )
+    }
+
+    fn subject_rows(&self) -> StoreResult<u64> {
+        let row = self.store.conn()?.query_one("SELECT COUNT(*) FROM ledger_subjects", &[]).map_err(backend)?;
+        u64_col(&row, 0)
     }
 
     fn query_entries(&self, query: &LedgerQuery, visit: Visit<'_>) -> StoreResult<()> {

@@ -18,8 +18,10 @@ use jiff::Timestamp;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokutei_ledger::tree::CompactRange;
-use tokutei_ledger::{Decision, Entry, Hash, NodeId, leaf_hash};
-use tokutei_store::ledger::{Appended, LedgerQuery, LedgerStore, StoredCheckpoint, StoredEntry, Visit};
+use tokutei_ledger::{Entry, Hash, NodeId, leaf_hash};
+use tokutei_store::ledger::{
+    Appended, IndexedEntry, LedgerQuery, LedgerStore, StoredCheckpoint, StoredEntry, Visit, VisitIndexed, decision_code,
+};
 use tokutei_store::{StoreError, StoreResult};
 
 use crate::SqliteStore;
@@ -150,13 +152,6 @@ fn sequence(mut conn: Connection, jobs: Receiver<Job>) {
                 }
             }
         }
-    }
-}
-
-fn decision_code(d: Decision) -> i64 {
-    match d {
-        Decision::Allow => 1,
-        Decision::Deny => 2,
     }
 }
 
@@ -296,6 +291,42 @@ impl LedgerStore for SqliteLedger {
         let mut stmt =
             conn.prepare("SELECT idx, body, leaf FROM ledger_entries WHERE idx >= ?1 ORDER BY idx").map_err(backend)?;
         stream(&mut stmt, &[&(from as i64)], visit)
+    }
+
+    fn scan_indexed(&self, from: u64, visit: VisitIndexed<'_>) -> StoreResult<()> {
+        let conn = self.store.reader()?;
+        // `char(31)` (unit separator) cannot occur in an id: ids are checked printable.
+        let mut stmt = conn
+            .prepare(
+                "SELECT e.idx, e.body, e.leaf, e.time, e.staff, e.purpose, e.decision,
+                        (SELECT group_concat(subscriber, char(31)) FROM
+                            (SELECT s.subscriber FROM ledger_subjects s WHERE s.idx = e.idx ORDER BY s.subscriber))
+                 FROM ledger_entries e WHERE e.idx >= ?1 ORDER BY e.idx",
+            )
+            .map_err(backend)?;
+        let mut rows = stmt.query([from as i64]).map_err(backend)?;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let subscribers: Option<String> = row.get(7).map_err(backend)?;
+            let indexed = IndexedEntry {
+                entry: stored_entry(row).map_err(backend)?,
+                time: row.get(3).map_err(backend)?,
+                staff: row.get(4).map_err(backend)?,
+                purpose: row.get(5).map_err(backend)?,
+                decision: row.get(6).map_err(backend)?,
+                subscribers: subscribers.map(|s| s.split('\u{1f}').map(str::to_owned).collect()).unwrap_or_default(),
+            };
+            if !visit(indexed)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn subject_rows(&self) -> StoreResult<u64> {
+        let conn = self.store.reader()?;
+        conn.query_row("SELECT COUNT(*) FROM ledger_subjects", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(backend)
     }
 
     fn query_entries(&self, query: &LedgerQuery, visit: Visit<'_>) -> StoreResult<()> {

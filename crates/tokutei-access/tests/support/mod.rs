@@ -56,6 +56,12 @@ impl LedgerStore for RecordingLedger {
     fn scan_entries(&self, from: u64, visit: Visit<'_>) -> StoreResult<()> {
         self.inner.scan_entries(from, visit)
     }
+    fn scan_indexed(&self, from: u64, visit: tokutei_store::ledger::VisitIndexed<'_>) -> StoreResult<()> {
+        self.inner.scan_indexed(from, visit)
+    }
+    fn subject_rows(&self) -> StoreResult<u64> {
+        self.inner.subject_rows()
+    }
     fn query_entries(&self, query: &LedgerQuery, visit: Visit<'_>) -> StoreResult<()> {
         self.inner.query_entries(query, visit)
     }
@@ -211,7 +217,6 @@ pub fn deploy() -> Deployed {
             zones: vec!["hq".into()],
             // `all` may also erase; everyone else has the default (every use, no erasure).
             actions: if id == "all" { tokutei_ledger::Action::ALL.to_vec() } else { Grants::default().actions },
-            ..Grants::default()
         },
         created_at: at(0),
     };
