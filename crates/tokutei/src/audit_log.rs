@@ -4,7 +4,14 @@
 //! (`tokutei.local/<random id>`, kept in `ledger-origin`).
 //!
 //! Other commands record administrative events with [`AuditLog::append_admin`]; the server
-//! publishes checkpoints periodically with [`run_checkpoints`].
+//! publishes checkpoints every second while entries arrive ([`run_checkpoints`]) and other
+//! commands sign one when they end ([`sign_if_grown`]).
+//!
+//! Every checkpoint signed is also *remembered* outside the database, in the file
+//! `checkpoint` of the data directory (the latest signed note, replaced atomically): `serve`
+//! refuses to start on a ledger that does not extend it, and `audit verify` checks the ledger
+//! against it (or against an operator's copy, `--trusted FILE`), so a database whose tail
+//! was cut, or whose history was rewritten together with its stored checkpoints, is named.
 
 use std::fs;
 use std::path::PathBuf;
@@ -25,11 +32,14 @@ use crate::data_dir::{DataDir, read_secret_file, write_secret_file};
 pub const KEY_FILE: &str = "checkpoint.ed25519";
 /// The origin file, in the data directory.
 pub const ORIGIN_FILE: &str = "ledger-origin";
+/// The remembered latest checkpoint, in the data directory.
+pub const CHECKPOINT_FILE: &str = "checkpoint";
 
 /// The audit ledger of one data directory.
 pub struct AuditLog {
     ledger: Arc<dyn LedgerStore>,
     signer: CheckpointSigner,
+    remembered: PathBuf,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -49,7 +59,7 @@ impl AuditLog {
     pub fn open_with_store(data: &DataDir, store: &Database) -> anyhow::Result<AuditLog> {
         let signer = load_or_create_signer(data)?;
         let ledger = store.ledger().context("cannot open the audit ledger")?;
-        Ok(AuditLog { ledger, signer })
+        Ok(AuditLog { ledger, signer, remembered: data.root().join(CHECKPOINT_FILE) })
     }
 
     pub fn ledger(&self) -> &dyn LedgerStore {
@@ -95,18 +105,93 @@ impl AuditLog {
     /// the newer one another instance stored is the answer.
     pub fn checkpoint(&self) -> anyhow::Result<StoredCheckpoint> {
         let size = self.ledger.tree_size()?;
-        if let Some(latest) = self.ledger.latest_checkpoint()?
-            && latest.size == size
-        {
-            return Ok(latest);
-        }
-        match self.sign_checkpoint(size) {
-            Err(StoreError::Conflict(why)) => match self.ledger.latest_checkpoint()? {
-                Some(latest) if latest.size >= size => Ok(latest),
-                _ => Err(StoreError::Conflict(why).into()),
+        let latest = match self.ledger.latest_checkpoint()? {
+            Some(latest) if latest.size == size => latest,
+            _ => match self.sign_checkpoint(size) {
+                Err(StoreError::Conflict(why)) => match self.ledger.latest_checkpoint()? {
+                    Some(latest) if latest.size >= size => latest,
+                    _ => return Err(StoreError::Conflict(why).into()),
+                },
+                other => other?,
             },
-            other => Ok(other?),
+        };
+        self.remember(&latest)?;
+        Ok(latest)
+    }
+
+    /// Where the latest signed checkpoint is remembered outside the database.
+    pub fn remembered_path(&self) -> &std::path::Path {
+        &self.remembered
+    }
+
+    /// Keep `checkpoint` as the remembered one unless a larger one is remembered already.
+    fn remember(&self, checkpoint: &StoredCheckpoint) -> anyhow::Result<()> {
+        if let Ok(Some(current)) = self.remembered()
+            && current.size >= checkpoint.size
+        {
+            return Ok(());
         }
+        self.replace_remembered(&checkpoint.note)
+    }
+
+    /// Replace the remembered checkpoint (written beside it, then renamed: never half a note).
+    pub fn replace_remembered(&self, note: &str) -> anyhow::Result<()> {
+        let partial = self.remembered.with_extension("partial");
+        fs::write(&partial, note).with_context(|| format!("cannot write `{}`", partial.display()))?;
+        fs::rename(&partial, &self.remembered)
+            .with_context(|| format!("cannot write the remembered checkpoint `{}`", self.remembered.display()))
+    }
+
+    /// The remembered checkpoint, signature and origin checked; `None` before the first.
+    pub fn remembered(&self) -> anyhow::Result<Option<Checkpoint>> {
+        match fs::read_to_string(&self.remembered) {
+            Ok(note) => self.trusted_note(&note, &self.remembered).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read `{}`", self.remembered.display())),
+        }
+    }
+
+    /// A checkpoint note from `source` (a file), checked to be this ledger's.
+    pub fn trusted_note(&self, note: &str, source: &std::path::Path) -> anyhow::Result<Checkpoint> {
+        let checkpoint = self.verifier().verify(note).with_context(|| {
+            format!("`{}` is not a checkpoint signed by this ledger's key `{}`", source.display(), self.origin())
+        })?;
+        if checkpoint.origin != self.origin() {
+            bail!(
+                "`{}` is a checkpoint of `{}`, not of this ledger `{}`",
+                source.display(),
+                checkpoint.origin,
+                self.origin()
+            );
+        }
+        Ok(checkpoint)
+    }
+
+    /// Refuse a ledger that does not extend the remembered checkpoint (for `serve`): its
+    /// size must reach the checkpoint's and its stored tree give the same root there.
+    pub fn check_remembered(&self) -> anyhow::Result<()> {
+        let Some(remembered) = self.remembered()? else {
+            return Ok(());
+        };
+        let size = self.ledger.tree_size()?;
+        let path = self.remembered.display();
+        if size < remembered.size {
+            bail!(
+                "the audit ledger holds {size} entries but the checkpoint remembered in `{path}` signed {}: \
+                 entries {size}..{} are gone (run `tokutei audit verify`; restore the database from a backup)",
+                remembered.size,
+                remembered.size
+            );
+        }
+        let head = self.ledger.tree_head_at(remembered.size)?;
+        if head.root != remembered.root {
+            bail!(
+                "the audit ledger's first {} entries are not the ones the checkpoint remembered in `{path}` signed: \
+                 the ledger was forked or rewritten (run `tokutei audit verify`)",
+                remembered.size
+            );
+        }
+        Ok(())
     }
 
     /// Sign and store a checkpoint of the tree at `size`.
@@ -162,6 +247,19 @@ fn load_or_create_signer(data: &DataDir) -> anyhow::Result<CheckpointSigner> {
     write_secret_file(&key_path, secret.as_bytes())?;
     tracing::info!(origin = %origin, "created the checkpoint signing key");
     Ok(signer)
+}
+
+/// Sign (and remember) a checkpoint if entries were added since the latest, when a command
+/// that may have appended ends: the tail of the ledger is not left unsigned until the next
+/// server start. Best effort: a failure is a warning, the command's outcome stands.
+pub fn sign_if_grown(data: &DataDir) {
+    if !data.is_initialised() || !data.keys_dir().join(KEY_FILE).exists() {
+        return;
+    }
+    let signed = AuditLog::open(data).and_then(|log| log.checkpoint());
+    if let Err(err) = signed {
+        tracing::warn!(error = %format!("{err:#}"), "cannot sign an audit checkpoint");
+    }
 }
 
 /// Sign a checkpoint every `every` while entries keep arriving (for `serve`). Runs until the

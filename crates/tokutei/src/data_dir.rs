@@ -125,6 +125,23 @@ pub fn write_secret_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Copy `from` to a new file `to` readable only by its owner (a database staged for checking:
+/// its contents are sealed, its metadata is still the deployment's).
+pub fn copy_private(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut source = fs::File::open(from).with_context(|| format!("cannot read `{}`", from.display()))?;
+    let mut file = options.open(to).with_context(|| format!("cannot create `{}`", to.display()))?;
+    std::io::copy(&mut source, &mut file).with_context(|| format!("cannot copy to `{}`", to.display()))?;
+    file.sync_all()?;
+    Ok(())
+}
+
 /// Read a secret file, refusing one that group or others can read.
 pub fn read_secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     #[cfg(unix)]

@@ -16,8 +16,8 @@ use serde::Serialize;
 use tokutei_ledger::Proof;
 use tokutei_ledger::entry::{AccessEvent, Action, RequestMeta};
 use tokutei_ledger::tree::{self, TreeHead, hex_hash};
-use tokutei_ledger::{Actor, CheckpointVerifier, Decision, Entry, Hash, StreamVerifier, VerifyFailure, leaf_hash};
-use tokutei_store::ledger::{LedgerQuery, LedgerStore, StoredCheckpoint};
+use tokutei_ledger::{Actor, CheckpointVerifier, Decision, Entry, Hash, VerifyFailure, leaf_hash};
+use tokutei_store::ledger::{LedgerQuery, StoredCheckpoint, verify_ledger};
 
 use super::GlobalArgs;
 use crate::audit_log::AuditLog;
@@ -59,6 +59,11 @@ pub enum AuditCommand {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// A checkpoint kept outside the database (a copy of `checkpoint` or of `audit checkpoint`'s
+    /// output, or a witness's): the ledger must extend it, else the truncation or fork is named.
+    /// Default: the checkpoint remembered in the data directory.
+    #[arg(long, value_name = "CHECKPOINT_FILE")]
+    trusted: Option<PathBuf>,
     /// Also measure raw SHA-256 speed on this machine for comparison.
     #[arg(long, hide = true)]
     measure: bool,
@@ -116,6 +121,10 @@ pub struct AppendLoadArgs {
     /// Print `appended N` on stdout as soon as each index is durable.
     #[arg(long)]
     print: bool,
+    /// Also sign (and remember) a checkpoint every this many milliseconds meanwhile, as
+    /// `serve` does (to measure what checkpoints cost appends).
+    #[arg(long, value_name = "MS")]
+    checkpoint_every_ms: Option<u64>,
 }
 
 pub fn run(global: &GlobalArgs, cmd: AuditCommand) -> anyhow::Result<Report> {
@@ -144,6 +153,9 @@ struct VerifyOutcome {
     checkpoints: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     root: Option<String>,
+    /// The checkpoint kept outside the database that the ledger was checked against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trusted: Option<TrustedUsed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     failure: Option<VerifyFailure>,
     /// The first bad index, when the failure names one.
@@ -156,29 +168,75 @@ struct VerifyOutcome {
     sha256_mb_per_second: Option<f64>,
 }
 
+#[derive(Debug, Serialize)]
+struct TrustedUsed {
+    file: String,
+    size: u64,
+}
+
+/// The trusted checkpoint to verify against: `--trusted FILE`, else the remembered one.
+fn trusted_checkpoint(
+    log: &AuditLog,
+    file: Option<&std::path::Path>,
+) -> Result<Option<(TrustedUsed, tokutei_ledger::Checkpoint)>, VerifyFailure> {
+    let bad = |e: anyhow::Error| VerifyFailure::Trusted { size: 0, problem: format!("{e:#}") };
+    let (path, checkpoint) = match file {
+        Some(path) => {
+            let note = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read `{}`", path.display()))
+                .map_err(bad)?;
+            (path.to_path_buf(), log.trusted_note(&note, path).map_err(bad)?)
+        }
+        None => match log.remembered().map_err(bad)? {
+            Some(c) => (log.remembered_path().to_path_buf(), c),
+            None => return Ok(None),
+        },
+    };
+    Ok(Some((TrustedUsed { file: path.display().to_string(), size: checkpoint.size }, checkpoint)))
+}
+
 fn verify(log: &AuditLog, args: VerifyArgs) -> anyhow::Result<Report> {
     let started = Instant::now();
     let store = log.ledger();
     let checkpoints = store.checkpoints()?;
     let size = store.tree_size()?;
+    let (trusted, outcome) = match trusted_checkpoint(log, args.trusted.as_deref()) {
+        Ok(trusted) => {
+            let (used, checkpoint) = trusted.unzip();
+            (used, Ok(checkpoint))
+        }
+        Err(failure) => (None, Err(failure)),
+    };
     let progress = indicatif::ProgressBar::new(size);
     progress.set_style(
         indicatif::ProgressStyle::with_template("verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta})")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let outcome = verify_ledger(store, &log.verifier(), log.origin(), &mut |index| {
-        if index % 65_536 == 0 {
-            progress.set_position(index);
+    let outcome = match outcome {
+        Ok(trusted_checkpoint) => {
+            verify_ledger(store, &log.verifier(), log.origin(), trusted_checkpoint, &mut |index| {
+                if index % 65_536 == 0 {
+                    progress.set_position(index);
+                }
+            })?
         }
-    })?;
+        Err(failure) => Err(failure),
+    };
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     let sha256 = args.measure.then(raw_sha256_mb_per_second);
     let rate = |n: f64| if seconds > 0.0 { n / seconds } else { 0.0 };
     match outcome {
         Ok(summary) => {
+            let against = trusted
+                .as_ref()
+                .map(|t| format!("extends the trusted checkpoint of {} entries (`{}`)\n", t.size, t.file))
+                .unwrap_or_else(|| {
+                    "no trusted checkpoint outside the database (keep a copy of `checkpoint`; see docs/operations.md)\n"
+                        .to_owned()
+                });
             let human = format!(
-                "audit ledger verified: {} entries, {} checkpoints, root {}\n{:.0} entries/s, {:.1} MB/s{}\n",
+                "audit ledger verified: {} entries, {} checkpoints, root {}\n{against}{:.0} entries/s, {:.1} MB/s{}\n",
                 summary.entries,
                 summary.checkpoints,
                 hex::encode(summary.head.root),
@@ -193,6 +251,7 @@ fn verify(log: &AuditLog, args: VerifyArgs) -> anyhow::Result<Report> {
                     entries: summary.entries,
                     checkpoints: summary.checkpoints,
                     root: Some(hex::encode(summary.head.root)),
+                    trusted,
                     failure: None,
                     first_bad_index: None,
                     seconds,
@@ -211,6 +270,7 @@ fn verify(log: &AuditLog, args: VerifyArgs) -> anyhow::Result<Report> {
                     entries: size,
                     checkpoints: checkpoints.len() as u64,
                     root: None,
+                    trusted,
                     first_bad_index: failure.index(),
                     failure: Some(failure),
                     seconds,
@@ -222,58 +282,6 @@ fn verify(log: &AuditLog, args: VerifyArgs) -> anyhow::Result<Report> {
             .failed())
         }
     }
-}
-
-/// Verify a whole ledger: every leaf recomputed, every checkpoint's signature and root, and
-/// the stored interior nodes against the entries. `progress` sees each index as it is read.
-/// Also checks what `migrate-store`, `backup` and `restore` wrote.
-pub(crate) fn verify_ledger(
-    store: &dyn LedgerStore,
-    key: &CheckpointVerifier,
-    origin: &str,
-    progress: &mut dyn FnMut(u64),
-) -> anyhow::Result<Result<tokutei_ledger::VerifySummary, VerifyFailure>> {
-    let checkpoints = store.checkpoints()?;
-    let mut verifier = match StreamVerifier::new(key, origin, checkpoints.iter().map(|c| (c.id, c.note.as_str()))) {
-        Ok(v) => v,
-        Err(failure) => return Ok(Err(failure)),
-    };
-    // A stored checkpoint row whose size column disagrees with its signed body was edited.
-    for c in &checkpoints {
-        let signed_size = c.note.lines().nth(1).and_then(|l| l.parse::<u64>().ok());
-        if signed_size != Some(c.size) {
-            return Ok(Err(VerifyFailure::Checkpoint {
-                id: c.id,
-                size: c.size,
-                problem: "its stored size differs from the signed one".into(),
-            }));
-        }
-    }
-    let mut failure = None;
-    store.scan_entries(0, &mut |e| {
-        if let Err(f) = verifier.push(e.index, &e.encoded, Some(&e.leaf_hash)) {
-            failure = Some(f);
-            return Ok(false);
-        }
-        progress(e.index);
-        Ok(true)
-    })?;
-    if let Some(f) = failure {
-        return Ok(Err(f));
-    }
-    let summary = match verifier.finish() {
-        Ok(s) => s,
-        Err(f) => return Ok(Err(f)),
-    };
-    // The stored interior nodes (which proofs are made of) must give the same root.
-    let stored = store.tree_head_at(summary.head.size)?;
-    if stored != summary.head {
-        return Ok(Err(VerifyFailure::Entry {
-            index: summary.head.size,
-            problem: "the stored tree nodes do not match the entries (proofs would be wrong)".into(),
-        }));
-    }
-    Ok(Ok(summary))
 }
 
 /// SHA-256 over 64 MiB in 4 KiB updates.
@@ -575,7 +583,19 @@ fn append_load(global: &GlobalArgs, args: AppendLoadArgs) -> anyhow::Result<Repo
     let stop = AtomicBool::new(false);
     let stdout = std::io::stdout();
     let started = Instant::now();
+    let signed = AtomicU64::new(0);
     std::thread::scope(|s| -> anyhow::Result<()> {
+        let signer = args.checkpoint_every_ms.map(|ms| {
+            let (log, stop, signed) = (&log, &stop, &signed);
+            s.spawn(move || -> anyhow::Result<()> {
+                while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(ms));
+                    log.checkpoint()?;
+                    signed.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            })
+        });
         let handles: Vec<_> = (0..args.appenders.max(1))
             .map(|t| {
                 let (log, total, done, stop, stdout) = (&log, &total, &done, &stop, &stdout);
@@ -603,6 +623,10 @@ fn append_load(global: &GlobalArgs, args: AppendLoadArgs) -> anyhow::Result<Repo
         for h in handles {
             h.join().map_err(|_| anyhow::anyhow!("an appender thread panicked"))??;
         }
+        stop.store(true, Ordering::Relaxed);
+        if let Some(h) = signer {
+            h.join().map_err(|_| anyhow::anyhow!("the checkpoint thread panicked"))??;
+        }
         Ok(())
     })?;
     let seconds = started.elapsed().as_secs_f64();
@@ -611,6 +635,6 @@ fn append_load(global: &GlobalArgs, args: AppendLoadArgs) -> anyhow::Result<Repo
     let rate = appended as f64 / seconds;
     Ok(Report::new(
         format!("{appended} durable appends in {seconds:.2} s with {} appenders: {rate:.0}/s\n", args.appenders),
-        serde_json::json!({ "appenders": args.appenders, "appended": appended, "seconds": seconds, "appends_per_second": rate, "tree_size": size }),
+        serde_json::json!({ "appenders": args.appenders, "appended": appended, "seconds": seconds, "appends_per_second": rate, "tree_size": size, "checkpoints_signed": signed.load(Ordering::Relaxed) }),
     ))
 }

@@ -1,7 +1,8 @@
 //! `tokutei backup --to FILE` and `tokutei restore --from FILE [--force]`: the embedded
 //! SQLite database as one file, taken online (SQLite's backup API: one consistent point in
-//! time while `serve` keeps writing), and put back. Each ends by verifying the audit ledger
-//! of what it wrote, with the data directory's checkpoint key.
+//! time while `serve` keeps writing), and put back. Each verifies the audit ledger of what it
+//! wrote with the data directory's checkpoint key; a restore verifies a staged copy of the
+//! backup first, so a damaged backup never replaces the database.
 //!
 //! Keys are files in the data directory, not in the database: a backup does not hold them,
 //! and a restore needs them in place first. PostgreSQL deployments use `pg_dump -Fc` and
@@ -17,8 +18,8 @@ use tokutei_store_sqlite::SqliteStore;
 
 use super::GlobalArgs;
 use super::store_copy::{LedgerHead, Opened, Verified, checkpoint_verifier};
-use crate::audit_log::KEY_FILE;
-use crate::data_dir::DataDir;
+use crate::audit_log::{AuditLog, KEY_FILE};
+use crate::data_dir::{DataDir, copy_private};
 use crate::output::Report;
 
 #[derive(Debug, Args)]
@@ -117,6 +118,36 @@ pub fn restore(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<Report>
             data.root().display()
         );
     }
+    // Verified as a staged copy beside the database first (opening it may migrate it, so
+    // never the backup itself): a damaged backup leaves the database as it was.
+    let staged = data.database_path().with_extension("restore-check");
+    let remove_staged = || {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", staged.display()));
+        }
+    };
+    remove_staged();
+    let checked = (|| -> anyhow::Result<(Verified, LedgerHead)> {
+        copy_private(&args.from, &staged)?;
+        let opened = Opened::sqlite(&staged)?;
+        Ok((Verified::run(&data, opened.ledger())?, LedgerHead::of(opened.ledger())?))
+    })();
+    remove_staged();
+    let (verification, head) = checked?;
+    if !verification.ok {
+        let human = format!(
+            "`{}` is not restored: {}\nthe database in `{}` was not changed\n",
+            args.from.display(),
+            verification.describe(&data),
+            data.root().display()
+        );
+        let bytes = std::fs::metadata(&args.from)?.len();
+        return Ok(Report::new(
+            human,
+            Outcome { file: args.from.display().to_string(), bytes, ledger: head, verification },
+        )
+        .failed());
+    }
     {
         let store = SqliteStore::open(&data.database_path())
             .with_context(|| format!("cannot open the database in `{}`", data.root().display()))?;
@@ -134,5 +165,33 @@ pub fn restore(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<Report>
     // Reopened: migrates a backup taken by an older tokutei.
     let opened = Opened::sqlite(&data.database_path())?;
     let bytes = std::fs::metadata(data.database_path())?.len();
-    finish(&data, &opened, args.from.display().to_string(), bytes, "restored from")
+    let mut report = finish(&data, &opened, args.from.display().to_string(), bytes, "restored from")?;
+    drop(opened);
+    report.human.push_str(&remember_restored(&data)?);
+    Ok(report)
+}
+
+/// After a restore the ledger may be shorter than the checkpoint the data directory
+/// remembers (the entries after the backup are gone: that is what a restore does). The
+/// remembered checkpoint is kept beside as `checkpoint.before-restore` and replaced by the
+/// restored ledger's, so `serve` starts; what was lost is said.
+fn remember_restored(data: &DataDir) -> anyhow::Result<String> {
+    let log = AuditLog::open(data)?;
+    let before = log.remembered().ok().flatten();
+    let latest = log.checkpoint()?;
+    match before {
+        Some(before) if before.size > latest.size || log.check_remembered().is_err() => {
+            let kept = log.remembered_path().with_extension("before-restore");
+            std::fs::copy(log.remembered_path(), &kept).with_context(|| format!("cannot keep `{}`", kept.display()))?;
+            log.replace_remembered(&latest.note)?;
+            Ok(format!(
+                "the remembered checkpoint signed {} entries; the restored ledger has {}: entries after the backup are not in it \
+                 (the old checkpoint is kept in `{}`)\n",
+                before.size,
+                latest.size,
+                kept.display()
+            ))
+        }
+        _ => Ok(String::new()),
+    }
 }

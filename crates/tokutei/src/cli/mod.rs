@@ -101,6 +101,20 @@ pub enum Command {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Report> {
+    // Commands that may append audit entries sign a checkpoint when they end (the server
+    // also signs every second while it runs; `audit` and the copying commands leave the
+    // ledger as they find it).
+    let appends =
+        !matches!(cli.command, Command::Audit(_) | Command::MigrateStore(_) | Command::Backup(_) | Command::Restore(_));
+    let data = cli.global.data_dir();
+    let report = dispatch(cli);
+    if appends {
+        crate::audit_log::sign_if_grown(&data);
+    }
+    report
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<Report> {
     match cli.command {
         Command::Demo(args) => serve::demo(&cli.global, args),
         Command::Serve(args) => serve::serve(&cli.global, args),

@@ -27,8 +27,9 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// How often to sign an audit checkpoint while entries keep arriving, in seconds.
-    #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    /// How often to sign an audit checkpoint while entries keep arriving, in seconds (each
+    /// is also remembered in the data directory's `checkpoint` file).
+    #[arg(long, default_value_t = 1, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub checkpoint_every: u64,
     /// Send `Strict-Transport-Security` with this max-age in seconds (a year when no value is
     /// given). Only for a server reached over HTTPS (directly or behind a TLS terminator).
@@ -215,7 +216,7 @@ fn demo_staff(data: &DataDir, store: &Database, policy: &tokutei_policy::Policy)
 }
 
 /// How often the demo server signs a checkpoint while entries keep arriving.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// How often the server applies the retention rules (and once at start).
 const RETENTION_EVERY: Duration = Duration::from_secs(6 * 60 * 60);
@@ -248,6 +249,8 @@ fn run_server(
     web: WebOptions,
 ) -> anyhow::Result<()> {
     let audit = Arc::new(AuditLog::open_with_store(data, &store)?);
+    // A ledger cut short or rewritten since this server last signed is not served.
+    audit.check_remembered().context("refusing to serve")?;
     let store_for_jobs = store.clone();
     let access = Arc::new(crate::access::open_service(data, &store, &audit)?);
     // TOTP secrets enrolled before migration 0010 are in clear: seal them before serving.

@@ -19,7 +19,6 @@ use tokutei_store_postgres::{PgLedger, PgStore};
 use tokutei_store_sqlite::{SqliteLedger, SqliteStore};
 
 use super::GlobalArgs;
-use super::audit::verify_ledger;
 use crate::audit_log::KEY_FILE;
 use crate::data_dir::{DATABASE_FILE, DataDir, read_secret_file};
 use crate::output::Report;
@@ -191,7 +190,7 @@ impl Verified {
         let Some(verifier) = checkpoint_verifier(data)? else {
             return Ok(Verified { ok: true, checked: false, failure: None });
         };
-        Ok(match verify_ledger(ledger, &verifier, verifier.name(), &mut |_| {})? {
+        Ok(match tokutei_store::ledger::verify_ledger(ledger, &verifier, verifier.name(), None, &mut |_| {})? {
             Ok(_) => Verified { ok: true, checked: true, failure: None },
             Err(f) => Verified { ok: false, checked: true, failure: Some(f.to_string()) },
         })
@@ -200,7 +199,9 @@ impl Verified {
     pub(crate) fn describe(&self, data: &DataDir) -> String {
         match (&self.failure, self.checked) {
             (Some(f), _) => format!("audit ledger is damaged: {f}"),
-            (None, true) => "audit ledger verified (every entry, node and checkpoint signature)".to_owned(),
+            (None, true) => {
+                "audit ledger verified (every entry, tree node, index row and checkpoint signature)".to_owned()
+            }
             (None, false) => format!(
                 "checkpoint signatures not checked: no checkpoint key in `{}` (pass `--data DIR`)",
                 data.root().display()

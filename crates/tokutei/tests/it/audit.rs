@@ -28,7 +28,7 @@ fn ledger() -> TestEnv {
 /// append-only triggers.
 fn tamper(env: &TestEnv, sql: impl FnOnce(&Connection)) {
     let conn = Connection::open(env.data().join("tokutei.sqlite3")).unwrap();
-    for table in ["ledger_entries", "ledger_nodes", "ledger_checkpoints"] {
+    for table in ["ledger_entries", "ledger_subjects", "ledger_nodes", "ledger_checkpoints"] {
         for op in ["update", "delete"] {
             conn.execute_batch(&format!("DROP TRIGGER IF EXISTS {table}_no_{op};")).unwrap();
         }
@@ -57,6 +57,10 @@ fn check(env: &TestEnv, expected: Expected) {
             assert_eq!(doc["failure"]["kind"], "checkpoint", "{doc:#}");
             assert_eq!(doc["failure"]["id"], id, "{doc:#}");
         }
+        Expected::Node { level, node } => {
+            assert_eq!(doc["failure"]["kind"], "node", "{doc:#}");
+            assert_eq!((doc["failure"]["level"].as_u64(), doc["failure"]["node"].as_u64()), (Some(level), Some(node)));
+        }
     }
     // The human form names it too.
     let text = env.run(&["audit", "verify"]);
@@ -64,6 +68,7 @@ fn check(env: &TestEnv, expected: Expected) {
     let named = match expected {
         Expected::Index(i) => format!("entry {i}:"),
         Expected::Checkpoint(id) => format!("checkpoint {id} "),
+        Expected::Node { level, node } => format!("tree node at level {level}, index {node}"),
     };
     assert!(text.stdout.contains(&named), "{}", text.stdout);
 }
@@ -72,6 +77,7 @@ fn check(env: &TestEnv, expected: Expected) {
 enum Expected {
     Index(u64),
     Checkpoint(u64),
+    Node { level: u64, node: u64 },
 }
 
 #[test]
@@ -145,7 +151,8 @@ fn truncating_the_tail_names_the_first_missing_index() {
     let env = ledger();
     tamper(&env, |c| {
         c.execute("DELETE FROM ledger_entries WHERE idx >= 45", []).unwrap();
-        c.execute("DELETE FROM ledger_nodes", []).unwrap();
+        c.execute("DELETE FROM ledger_subjects WHERE idx >= 45", []).unwrap();
+        c.execute("DELETE FROM ledger_nodes WHERE ((idx + 1) << level) > 45", []).unwrap();
     });
     check(&env, Expected::Index(45));
 }
@@ -172,6 +179,202 @@ fn replacing_a_checkpoint_names_it() {
         c.execute("UPDATE ledger_checkpoints SET note = ?1 WHERE id = 2", [&foreign.stdout]).unwrap();
     });
     check(&env, Expected::Checkpoint(2));
+}
+
+/// Cut the ledger to its first `keep` entries as a careful attacker would: the entries, their
+/// subscriber rows, the interior nodes over them and every checkpoint past them, so that the
+/// database alone is a consistent, shorter ledger.
+fn cut_to(c: &Connection, keep: i64) {
+    c.execute("DELETE FROM ledger_entries WHERE idx >= ?1", [keep]).unwrap();
+    c.execute("DELETE FROM ledger_subjects WHERE idx >= ?1", [keep]).unwrap();
+    c.execute("DELETE FROM ledger_nodes WHERE ((idx + 1) << level) > ?1", [keep]).unwrap();
+    c.execute("DELETE FROM ledger_checkpoints WHERE size > ?1", [keep]).unwrap();
+}
+
+#[test]
+fn a_tail_cut_with_its_checkpoints_is_named_against_the_trusted_checkpoint() {
+    let env = ledger();
+    // The operator keeps a copy of the remembered checkpoint elsewhere.
+    let trusted = env.write("trusted-checkpoint", std::fs::read(env.data().join("checkpoint")).unwrap());
+    tamper(&env, |c| cut_to(c, 30));
+    // With the remembered file: named at once.
+    let run = env.run(&["audit", "verify", "--json"]);
+    run.assert_code(1);
+    assert_eq!(run.json()["first_bad_index"], 30, "{}", run.stdout);
+    assert!(run.json()["failure"]["problem"].as_str().unwrap().contains("signed 50 entries but only 30"));
+    // The attacker removes that file too: the database alone looks whole ...
+    std::fs::remove_file(env.data().join("checkpoint")).unwrap();
+    let alone = env.run(&["audit", "verify", "--json"]);
+    alone.assert_code(0);
+    assert_eq!(alone.json()["entries"], 30);
+    // ... and the operator's copy names the cut.
+    let run = env.run(&["audit", "verify", "--trusted", trusted.to_str().unwrap(), "--json"]);
+    run.assert_code(1);
+    assert_eq!(run.json()["first_bad_index"], 30, "{}", run.stdout);
+    let text = env.run(&["audit", "verify", "--trusted", trusted.to_str().unwrap()]);
+    assert!(text.stdout.contains("entry 30: missing: the trusted checkpoint signed 50 entries"), "{}", text.stdout);
+}
+
+#[test]
+fn a_tail_after_the_latest_stored_checkpoint_is_not_lost_silently() {
+    // Every command that appends signs when it ends, so the tail is covered by the
+    // remembered checkpoint even when the stored ones are deleted with it.
+    let env = TestEnv::new();
+    env.run(&["init"]).assert_code(0);
+    let size: i64 = {
+        let conn = Connection::open(env.data().join("tokutei.sqlite3")).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM ledger_entries", [], |r| r.get(0)).unwrap()
+    };
+    assert!(size > 0);
+    let remembered = std::fs::read_to_string(env.data().join("checkpoint")).unwrap();
+    assert_eq!(remembered.lines().nth(1), Some(size.to_string().as_str()), "{remembered}");
+    tamper(&env, |c| cut_to(c, size - 1));
+    let run = env.run(&["audit", "verify", "--json"]);
+    run.assert_code(1);
+    assert_eq!(run.json()["first_bad_index"], size - 1, "{}", run.stdout);
+}
+
+#[test]
+fn a_rewritten_history_signed_with_the_stolen_key_is_named_as_a_fork() {
+    let env = ledger();
+    let trusted = env.write("trusted-checkpoint", std::fs::read(env.data().join("checkpoint")).unwrap());
+    // Everything deleted, and another 50 entries appended and signed with the key on disk.
+    tamper(&env, |c| cut_to(c, 0));
+    std::fs::remove_file(env.data().join("checkpoint")).unwrap();
+    env.run(&["audit", "append-load", "--appenders", "1", "--count", "50"]).assert_code(0);
+    env.run(&["audit", "checkpoint"]).assert_code(0);
+    env.run(&["audit", "verify"]).assert_code(0);
+    let run = env.run(&["audit", "verify", "--trusted", trusted.to_str().unwrap(), "--json"]);
+    run.assert_code(1);
+    let doc = run.json();
+    assert_eq!(doc["failure"]["kind"], "trusted", "{doc:#}");
+    assert_eq!(doc["failure"]["size"], 50);
+    assert!(doc["failure"]["problem"].as_str().unwrap().contains("forked"), "{doc:#}");
+    // A file that is not a checkpoint of this ledger is refused as the trusted one.
+    let other = TestEnv::new();
+    other.run(&["audit", "append-load", "--count", "5"]).assert_code(0);
+    let foreign = env.write("foreign-checkpoint", other.run(&["audit", "checkpoint"]).stdout);
+    let run = env.run(&["audit", "verify", "--trusted", foreign.to_str().unwrap(), "--json"]);
+    run.assert_code(1);
+    assert_eq!(run.json()["failure"]["kind"], "trusted");
+}
+
+#[test]
+fn serve_refuses_a_ledger_cut_below_its_remembered_checkpoint() {
+    let env = ledger();
+    tamper(&env, |c| cut_to(c, 40));
+    let run = env.run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("holds 40 entries but the checkpoint remembered"), "{}", run.stderr);
+    // A rewritten history of the same size is refused too.
+    let env = ledger();
+    tamper(&env, |c| cut_to(c, 0));
+    env.run(&["audit", "append-load", "--appenders", "1", "--count", "50"]).assert_code(0);
+    let run = env.run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("forked or rewritten"), "{}", run.stderr);
+}
+
+#[test]
+fn deleting_a_subscribers_index_rows_names_the_entry() {
+    let env = ledger();
+    let (subscriber, idx): (String, i64) = {
+        let conn = Connection::open(env.data().join("tokutei.sqlite3")).unwrap();
+        conn.query_row("SELECT subscriber, idx FROM ledger_subjects WHERE idx = 17", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+    };
+    // The guard holds without the attacker dropping it.
+    {
+        let conn = Connection::open(env.data().join("tokutei.sqlite3")).unwrap();
+        let err = conn.execute("DELETE FROM ledger_subjects WHERE subscriber = ?1", [&subscriber]).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+        let err = conn.execute("UPDATE ledger_subjects SET subscriber = 'x' WHERE idx = 17", []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+    tamper(&env, |c| {
+        c.execute("DELETE FROM ledger_subjects WHERE subscriber = ?1", [&subscriber]).unwrap();
+    });
+    let first: i64 = {
+        let conn = Connection::open(env.data().join("tokutei.sqlite3")).unwrap();
+        conn.query_row("SELECT MIN(idx) FROM ledger_entries WHERE idx <= ?1", [idx], |r| r.get(0)).unwrap()
+    };
+    let run = env.run(&["audit", "verify", "--json"]);
+    run.assert_code(1);
+    let bad = run.json()["first_bad_index"].as_i64().unwrap();
+    assert!(bad >= first && bad <= idx, "{}", run.stdout);
+    assert!(run.stdout.contains("subscribers"), "{}", run.stdout);
+    // The subscriber id itself is not in the report.
+    assert!(!run.stdout.contains(&subscriber), "{}", run.stdout);
+}
+
+#[test]
+fn editing_the_staff_column_names_the_entry() {
+    let env = ledger();
+    tamper(&env, |c| {
+        c.execute("UPDATE ledger_entries SET staff = 'someone-else' WHERE idx = 21", []).unwrap();
+    });
+    check(&env, Expected::Index(21));
+    let run = env.run(&["audit", "verify"]);
+    assert!(run.stdout.contains("(staff)"), "{}", run.stdout);
+}
+
+#[test]
+fn adding_index_rows_for_no_entry_is_named() {
+    let env = ledger();
+    tamper(&env, |c| {
+        c.execute("INSERT INTO ledger_subjects (subscriber, idx) VALUES ('sub-x', 4000)", []).unwrap();
+    });
+    let run = env.run(&["audit", "verify", "--json"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("rows naming no stored entry"), "{}", run.stdout);
+}
+
+#[test]
+fn a_corrupted_interior_node_is_named() {
+    let env = ledger();
+    tamper(&env, |c| {
+        c.execute("UPDATE ledger_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 3", []).unwrap();
+    });
+    check(&env, Expected::Node { level: 2, node: 3 });
+    // A missing one too.
+    let env = ledger();
+    tamper(&env, |c| {
+        c.execute("DELETE FROM ledger_nodes WHERE level = 1 AND idx = 20", []).unwrap();
+    });
+    check(&env, Expected::Node { level: 1, node: 20 });
+}
+
+#[test]
+fn a_damaged_backup_is_not_restored() {
+    let env = ledger();
+    let backup = env.root().join("ledger.backup");
+    env.run(&["backup", "--to", backup.to_str().unwrap()]).assert_code(0);
+    {
+        let conn = Connection::open(&backup).unwrap();
+        conn.execute_batch("DROP TRIGGER ledger_nodes_no_update;").unwrap();
+        conn.execute("UPDATE ledger_nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 2", []).unwrap();
+    }
+    let before = std::fs::read(env.data().join("tokutei.sqlite3")).unwrap();
+    let run = env.run(&["restore", "--from", backup.to_str().unwrap(), "--force"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("was not changed"), "{}", run.stdout);
+    assert_eq!(std::fs::read(env.data().join("tokutei.sqlite3")).unwrap(), before);
+    env.run(&["audit", "verify"]).assert_code(0);
+    assert!(!env.data().join("tokutei.restore-check").exists());
+}
+
+#[test]
+fn restoring_an_older_backup_says_what_was_lost_and_serves() {
+    let env = ledger();
+    let backup = env.root().join("ledger.backup");
+    env.run(&["backup", "--to", backup.to_str().unwrap()]).assert_code(0);
+    env.run(&["audit", "append-load", "--count", "10"]).assert_code(0);
+    env.run(&["audit", "checkpoint"]).assert_code(0);
+    let run = env.run(&["restore", "--from", backup.to_str().unwrap(), "--force"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("signed 60 entries; the restored ledger has 50"), "{}", run.stdout);
+    assert!(env.data().join("checkpoint.before-restore").exists());
+    env.run(&["audit", "verify"]).assert_code(0);
 }
 
 #[test]
