@@ -256,8 +256,7 @@ fn key_error(receipt: &str, message: impl std::fmt::Display) -> AccessError {
 
 impl InquiryService {
     pub fn new(stores: Arc<dyn InquiryStores>, ledger: Arc<dyn LedgerStore>, keys: Arc<dyn KeyAccess>) -> Self {
-        let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
-        InquiryService { stores, ledger, keys, tz }
+        InquiryService { stores, ledger, keys, tz: tokutei_policy::tokyo::zone() }
     }
 
     /// The settings in force.

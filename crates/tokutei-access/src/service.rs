@@ -241,10 +241,6 @@ impl std::fmt::Debug for AccessService {
     }
 }
 
-fn tokyo() -> jiff::tz::TimeZone {
-    jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC)
-}
-
 fn gateway_principal(p: &StoredPrincipal) -> Principal {
     let kind = match &p.kind {
         tokutei_store::staff::PrincipalKind::Person { role } => PrincipalKind::Person {
@@ -324,7 +320,7 @@ impl AccessService {
             extra_cedar,
             active: RwLock::new(None),
             principals: RwLock::new(PrincipalCache::default()),
-            tz: tokyo(),
+            tz: tokutei_policy::tokyo::zone(),
         }
     }
 

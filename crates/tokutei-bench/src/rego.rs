@@ -219,7 +219,7 @@ impl Rego {
                 (c.id.clone(), tier)
             })
             .collect();
-        Ok(Rego { engine, tiers, tz: jiff::tz::TimeZone::get("Asia/Tokyo")? })
+        Ok(Rego { engine, tiers, tz: tokutei_policy::tokyo::zone() })
     }
 
     /// Decide every category of `req`: one evaluation of the whole module per category, with

@@ -168,7 +168,7 @@ impl Gateway {
             principal_type: name(&format!("{NAMESPACE}::Principal"))?,
             datum_type: name(&format!("{NAMESPACE}::Datum"))?,
             actions,
-            tz: jiff::tz::TimeZone::get("Asia/Tokyo").map_err(|e| internal(format!("time zone: {e}")))?,
+            tz: tokutei_policy::tokyo::zone(),
             cache: DecisionCache::default(),
         })
     }

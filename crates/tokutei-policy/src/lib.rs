@@ -15,6 +15,7 @@ pub mod leaks;
 pub mod model;
 pub mod render;
 pub mod source;
+pub mod tokyo;
 
 pub use model::*;
 pub use source::{ParseError, PolicyDigest, Position, parse, to_toml};

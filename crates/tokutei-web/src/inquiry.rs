@@ -278,8 +278,7 @@ async fn send(
     let receipt = tokio::task::spawn_blocking(move || service.submit(category, &contents, now))
         .await
         .map_err(|e| AppError::internal(format!("inquiry task failed: {e}")))??;
-    let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
-    let received = receipt.received_at.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string();
+    let received = tokutei_policy::tokyo::minutes(receipt.received_at);
     let body = html! {
         h1 { (t(lang, "お問い合わせを受け付けました", "We have received your inquiry")) }
         dl.fields #inquiry-receipt {

@@ -11,8 +11,8 @@ use tokutei_policy::{Lang, Policy, render};
 
 use crate::pages::{self, Area, Page};
 use crate::routes::{Access, Routes};
-use crate::state::today;
 use crate::{AppError, AppState};
+use tokutei_policy::tokyo::today;
 
 pub(crate) fn routes(r: Routes) -> Routes {
     use Access::Public;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use tokutei_access::inquiry::InquiryStores;
-use tokutei_policy::{Date, Policy};
+use tokutei_policy::Policy;
 use tokutei_store::auth::{AuthStore, RateLimitStore};
 use tokutei_store::inquiry::{InquiryStore, SettingsStore};
 use tokutei_store::ledger::LedgerStore;
@@ -152,7 +152,7 @@ impl AppState {
 
     /// The version in force today (Asia/Tokyo), parsed.
     pub(crate) async fn active_policy(&self) -> Result<Option<(PolicyVersion, Arc<Policy>)>, AppError> {
-        let today = today();
+        let today = tokutei_policy::tokyo::today();
         let Some(version) = self.blocking(move |b| b.active_policy(today)).await? else {
             return Ok(None);
         };
@@ -171,10 +171,4 @@ impl AppState {
         self.policies.write().unwrap_or_else(|e| e.into_inner()).insert(version.number, policy.clone());
         Ok(policy)
     }
-}
-
-/// Today's date in Asia/Tokyo: the policy's dates are Japanese civil dates.
-pub(crate) fn today() -> Date {
-    let zone = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
-    Date(jiff::Timestamp::now().to_zoned(zone).date())
 }

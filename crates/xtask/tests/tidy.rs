@@ -148,7 +148,7 @@ fn only_the_web_crate_knows_http() {
 #[test]
 fn pure_domain_crates_do_no_io() {
     let mut found = Vec::new();
-    for name in ["tokutei-policy", "tokutei-ledger", "tokutei-crypto"] {
+    for name in ["tokutei-policy", "tokutei-ledger", "tokutei-crypto", "tokutei-gateway"] {
         let mut files = Vec::new();
         rust_files(&workspace_root().join("crates").join(name).join("src"), &mut files);
         for file in files {
@@ -162,6 +162,26 @@ fn pure_domain_crates_do_no_io() {
         }
     }
     assert!(found.is_empty(), "pure domain crates must not do IO:\n{}", found.join("\n"));
+}
+
+#[test]
+fn one_civil_clock() {
+    // Asia/Tokyo is made in one place (`tokutei_policy::tokyo`), with no silent UTC fallback.
+    let own = workspace_root().join("crates/tokutei-policy/src/tokyo.rs");
+    let mut found = Vec::new();
+    for (_, dir) in crates() {
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for file in files.into_iter().filter(|f| *f != own) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if line.contains("\"Asia/Tokyo\"") || line.contains("TimeZone::UTC") {
+                    found.push(format!("{}:{}", relative(&file), n + 1));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "use tokutei_policy::tokyo for civil time:\n{}", found.join("\n"));
 }
 
 #[test]

@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn uses_are_counted_per_tokyo_day_and_purpose() {
-        let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
+        let tz = tokutei_policy::tokyo::zone();
         let today: jiff::civil::Date = "2026-11-29".parse().unwrap();
         let daily = super::tally(
             &[

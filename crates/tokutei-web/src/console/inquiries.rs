@@ -31,12 +31,8 @@ fn status_label(status: InquiryStatus, lang: Lang) -> &'static str {
     }
 }
 
-fn tokyo() -> jiff::tz::TimeZone {
-    jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC)
-}
-
 fn local(t: jiff::Timestamp) -> String {
-    t.to_zoned(tokyo()).strftime("%Y-%m-%d %H:%M").to_string()
+    tokutei_policy::tokyo::minutes(t)
 }
 
 /// Days from today (Asia/Tokyo) to the deadline; negative once it has passed.
@@ -90,7 +86,7 @@ pub(crate) async fn page(
         .await
         .map_err(|e| AppError::internal(format!("inquiry task failed: {e}")))?
         .map_err(access_error)?;
-    let today = crate::state::today();
+    let today = tokutei_policy::tokyo::today();
     let lang = staff.lang;
     let filter = |code: &str, label: &'static str| {
         let current = query.status.as_str() == code || (code == "all" && query.status.is_empty());
@@ -192,7 +188,7 @@ pub(crate) async fn open(
         .map_err(access_error)?;
     let lang = staff.lang;
     let s = &opened.summary;
-    let today = crate::state::today();
+    let today = tokutei_policy::tokyo::today();
     let next: Vec<InquiryStatus> =
         [InquiryStatus::Answered, InquiryStatus::Closed].into_iter().filter(|to| may_move(s.status, *to)).collect();
     let body = html! {

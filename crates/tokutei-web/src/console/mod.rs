@@ -278,11 +278,8 @@ fn chart(id: &str, title: &str, rows: &[(String, u64, u64)]) -> Markup {
 const DASHBOARD_LIMIT: u64 = 500_000;
 
 async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result<Response, AppError> {
-    let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
-    let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
-    let midnight_of = |day: jiff::civil::Date| {
-        day.to_zoned(tz.clone()).map(|z| z.timestamp()).map_err(|e| AppError::internal(e.to_string()))
-    };
+    let today = tokutei_policy::tokyo::today().0;
+    let midnight_of = |day: jiff::civil::Date| Ok::<_, AppError>(tokutei_policy::tokyo::start_of(day));
     let midnight = midnight_of(today)?;
     let first_day = today.checked_sub(jiff::Span::new().days(daily::DAYS - 1)).unwrap_or(today);
     let since = midnight_of(first_day)?;
@@ -300,7 +297,7 @@ async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result
             Ok((size, checkpoint, entries, partial))
         })
         .await?;
-    let daily = daily::tally(&entries, today, &tz);
+    let daily = daily::tally(&entries, today, &tokutei_policy::tokyo::zone());
     let entries: Vec<_> = entries.into_iter().filter(|e| e.time >= midnight).collect();
     let (rows, reasons) = tally_today(entries);
     let (allowed, denied) = rows.iter().fold((0, 0), |(a, d), (_, x, y)| (a + x, d + y));
@@ -364,7 +361,7 @@ async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result
 
 async fn staff_page(State(state): State<AppState>, staff: StaffSession) -> Result<Response, AppError> {
     staff.require(OVERSIGHT)?;
-    let today = crate::state::today();
+    let today = tokutei_policy::tokyo::today();
     let all = state.blocking(|b| b.principals()).await?;
     let body = html! {
         h1 { (bi(staff.lang, "取扱者", "Staff and systems")) }

@@ -17,8 +17,7 @@ fn version_href(lang: Lang, number: u32) -> String {
 }
 
 fn timestamp(ts: jiff::Timestamp) -> String {
-    let zone = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
-    ts.to_zoned(zone).strftime("%Y-%m-%d %H:%M JST").to_string()
+    format!("{} JST", tokutei_policy::tokyo::minutes(ts))
 }
 
 /// The list, newest first; `active` is the number of the version in force.

@@ -337,8 +337,7 @@ pub fn contract(global: &GlobalArgs, cmd: ContractCommand) -> anyhow::Result<Rep
         .with_context(|| format!("`--state` `{state}` is not a contract state; use active, suspended or terminated"))?;
     let current = store.subscriber(&subscriber)?.with_context(|| format!("subscriber `{subscriber}` not found"))?;
     let now = Timestamp::now();
-    let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
-    let day = on.unwrap_or(Date(now.to_zoned(tz).date()));
+    let day = on.unwrap_or(tokutei_policy::tokyo::date_of(now));
     let contract = Contract {
         state,
         started_on: current.contract.started_on,

@@ -79,15 +79,22 @@ pub struct QueryArgs {
     purpose: Option<String>,
     #[arg(long, value_enum)]
     decision: Option<DecisionArg>,
-    /// Inclusive (RFC 3339, e.g. 2026-04-01T00:00:00+09:00).
-    #[arg(long, value_name = "T")]
+    /// Inclusive: RFC 3339 (2026-04-01T00:00:00+09:00), or a date or date-time in Tokyo
+    /// (2026-04-01, 2026-04-01T09:00).
+    #[arg(long, value_name = "T", value_parser = parse_time)]
     since: Option<Timestamp>,
-    /// Exclusive.
-    #[arg(long, value_name = "T")]
+    /// Exclusive; written like `--since`.
+    #[arg(long, value_name = "T", value_parser = parse_time)]
     until: Option<Timestamp>,
     /// At most this many entries.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     limit: u64,
+}
+
+/// A time on the command line, read by the one time parser.
+fn parse_time(text: &str) -> Result<Timestamp, String> {
+    tokutei_policy::tokyo::parse_instant(text)
+        .ok_or_else(|| format!("`{text}` is not a time: use RFC 3339 or YYYY-MM-DD[THH:MM] in Tokyo"))
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -135,7 +135,7 @@ fn publish(global: &GlobalArgs, file: &Path) -> anyhow::Result<Report> {
 
 fn show(global: &GlobalArgs) -> anyhow::Result<Report> {
     let store = global.data_dir().open_store()?;
-    let Some(version) = store.active_policy(today())? else {
+    let Some(version) = store.active_policy(tokutei_policy::tokyo::today())? else {
         bail!("no policy version is in force; publish one with `tokutei policy publish`");
     };
     let policy = tokutei_policy::parse(&version.source)
@@ -315,7 +315,7 @@ fn check(file: &Path) -> anyhow::Result<Report> {
 
 fn render(file: &Path, lang: Lang, format: FormatArg) -> anyhow::Result<Report> {
     let policy = load_parsed(file)?;
-    let today = today();
+    let today = tokutei_policy::tokyo::today();
     let doc = render::document(&policy, lang, &[], today);
     let out = match format {
         FormatArg::Text => render::text(&doc),
@@ -386,12 +386,6 @@ pub(crate) fn store_version(
         vec![("effective".to_string(), version.effective.to_string())],
     )?;
     Ok(version)
-}
-
-/// Today in Asia/Tokyo.
-pub fn today() -> tokutei_policy::Date {
-    let zone = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
-    tokutei_policy::Date(jiff::Timestamp::now().to_zoned(zone).date())
 }
 
 #[derive(Debug, Serialize)]

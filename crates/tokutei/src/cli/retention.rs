@@ -40,7 +40,7 @@ pub fn run(global: &GlobalArgs, cmd: RetentionCommand) -> anyhow::Result<Report>
     let store = data.open_store()?;
     let outcome = if args.dry_run {
         let (version, policy) = crate::cli::subscribers::active_policy(&*store)?;
-        apply(&*store, &policy, version, Timestamp::now(), crate::cli::policy::today(), None)?
+        apply(&*store, &policy, version, Timestamp::now(), tokutei_policy::tokyo::today(), None)?
     } else {
         let audit = AuditLog::open_with_store(&data, &store)?;
         apply_and_record(&*store, &audit, "cli")?
@@ -53,7 +53,7 @@ pub fn run(global: &GlobalArgs, cmd: RetentionCommand) -> anyhow::Result<Report>
 /// server's schedule.
 pub fn apply_and_record(store: &dyn Store, audit: &AuditLog, by: &str) -> anyhow::Result<Outcome> {
     let (version, policy) = crate::cli::subscribers::active_policy(store)?;
-    apply(store, &policy, version, Timestamp::now(), crate::cli::policy::today(), Some((audit, by)))
+    apply(store, &policy, version, Timestamp::now(), tokutei_policy::tokyo::today(), Some((audit, by)))
 }
 
 /// A rule with the reason recorded for each purge it causes.
@@ -72,8 +72,7 @@ pub fn rules(policy: &Policy, now: Timestamp, today: Date) -> Vec<Rule> {
             policy.purposes.list.iter().any(|p| p.continues_after_termination && p.categories.contains(&c.id));
         match c.retention.from {
             RetentionStart::Collection => {
-                let zone = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
-                let cutoff = now.to_zoned(zone).checked_sub(months.months()).map(|z| z.timestamp()).unwrap_or(now);
+                let cutoff = tokutei_policy::tokyo::months_before(now, months);
                 out.push(Rule {
                     rule: PurgeRule::CollectedBefore { category: c.id.clone(), cutoff },
                     reason: format!("{}: kept {months} months from collection; collected before {cutoff}", c.id),

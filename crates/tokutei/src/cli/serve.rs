@@ -188,8 +188,7 @@ fn demo_staff(data: &DataDir, store: &Database, policy: &tokutei_policy::Policy)
         )?;
         human.push_str(&format!("  {id}  {name}\n"));
     }
-    let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
-    let today = now.to_zoned(tz).date();
+    let today = tokutei_policy::tokyo::date_of(now).0;
     store.add_training(
         "demo-support",
         &Training {

@@ -198,11 +198,6 @@ fn describe(p: &StoredPrincipal, today: Date) -> String {
     out
 }
 
-fn today() -> Date {
-    let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
-    Date(Timestamp::now().to_zoned(tz).date())
-}
-
 fn audit_change(data: &crate::data_dir::DataDir, subject: &str, details: Vec<(String, String)>) -> anyhow::Result<()> {
     let audit = AuditLog::open(data)?;
     audit.append_admin(
@@ -299,7 +294,7 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
     match cmd {
         StaffCommand::List => {
             let all = store.principals()?;
-            let today = today();
+            let today = tokutei_policy::tokyo::today();
             let human: String = if all.is_empty() {
                 "no principals yet; add one with `tokutei staff add`\n".to_string()
             } else {
@@ -311,7 +306,7 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
         StaffCommand::Show { id } => {
             let p = store.principal(&id)?.with_context(|| format!("no principal `{id}` in the staff registry"))?;
             let tokens = store.tokens(&id)?;
-            let mut human = describe(&p, today());
+            let mut human = describe(&p, tokutei_policy::tokyo::today());
             for t in &tokens {
                 let state = match t.revoked_at {
                     Some(at) => format!("revoked {at}"),
@@ -341,7 +336,7 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
             })?;
             audit_change(&data, &created.id, vec![("change".into(), "created".into())])?;
             Ok(Report::new(
-                format!("added {}", describe(&created, today())),
+                format!("added {}", describe(&created, tokutei_policy::tokyo::today())),
                 PrincipalJson { id: &created.id, principal: &created },
             ))
         }

@@ -116,7 +116,7 @@ pub fn run(global: &GlobalArgs, cmd: SubscribersCommand) -> anyhow::Result<Repor
 
 /// The active policy and its version number.
 pub fn active_policy(store: &dyn Store) -> anyhow::Result<(u32, Policy)> {
-    let Some(version) = store.active_policy(crate::cli::policy::today())? else {
+    let Some(version) = store.active_policy(tokutei_policy::tokyo::today())? else {
         bail!("no policy version is in force; publish one with `tokutei policy publish`");
     };
     let policy = tokutei_policy::parse(&version.source)
@@ -933,7 +933,7 @@ impl Layout {
             }
             other => bail!("line {line}, column `source`: `{other}` is not `direct` or `indirect`"),
         };
-        let collected_at = parse_timestamp(need(Fixed::CollectedAt)?)
+        let collected_at = tokutei_policy::tokyo::parse_instant(need(Fixed::CollectedAt)?)
             .ok_or_else(|| anyhow::anyhow!("line {line}, column `collected_at`: expected RFC 3339 or YYYY-MM-DD"))?;
         let notice_version = match at(Fixed::NoticeVersion) {
             None => self.policy_version,
@@ -960,18 +960,6 @@ impl Layout {
             digest: hasher.finalize().into(),
         })
     }
-}
-
-/// RFC 3339, or a plain date / civil datetime in Asia/Tokyo.
-fn parse_timestamp(text: &str) -> Option<Timestamp> {
-    if let Ok(t) = text.parse::<Timestamp>() {
-        return Some(t);
-    }
-    let zone = jiff::tz::TimeZone::get("Asia/Tokyo").ok()?;
-    if let Ok(dt) = text.parse::<jiff::civil::DateTime>() {
-        return dt.to_zoned(zone).ok().map(|z| z.timestamp());
-    }
-    text.parse::<jiff::civil::Date>().ok()?.to_zoned(zone).ok().map(|z| z.timestamp())
 }
 
 #[derive(Debug, Serialize)]
@@ -1164,17 +1152,5 @@ mod tests {
         assert!(looks_like_shift_jis(&[0x8E, 0x52, 0x93, 0x63]));
         assert!(looks_like_shift_jis(b"abc\xB1\xB2"));
         assert!(!looks_like_shift_jis(&[0xFF, 0xFE]));
-    }
-
-    #[test]
-    fn timestamps_accept_rfc3339_and_tokyo_dates() {
-        let check = |input: &str, expected: Option<&str>| {
-            assert_eq!(parse_timestamp(input).map(|t| t.to_string()), expected.map(str::to_string), "{input}");
-        };
-        check("2026-04-01T09:00:00Z", Some("2026-04-01T09:00:00Z"));
-        check("2026-04-01T09:00:00+09:00", Some("2026-04-01T00:00:00Z"));
-        check("2026-04-01", Some("2026-03-31T15:00:00Z"));
-        check("2026-04-01 09:00", Some("2026-04-01T00:00:00Z"));
-        check("yesterday", None);
     }
 }
