@@ -22,6 +22,7 @@
 //! own data key, every opening audited before anything is decrypted; [`settings`] holds the
 //! privacy office's settings and their validation.
 
+pub mod codec;
 mod error;
 pub mod inquiry;
 pub mod limits;

@@ -25,7 +25,7 @@ use tokutei_store::ledger::LedgerStore;
 use tokutei_store::provision::{LegalBasis, NewProvision, ProvisionStore, RecordType};
 use tokutei_store::staff::{ExportStore, StaffStore, StoredPrincipal};
 use tokutei_store::vault::{
-    Contract as StoreContract, ContractState, NewValue, Provenance, Sealed, StoredValue, VaultStore, WrappedDataKey,
+    Contract as StoreContract, ContractState, NewValue, Provenance, StoredValue, VaultStore, WrappedDataKey,
 };
 use tokutei_store::{Freshness, FreshnessStore, PolicyStore};
 
@@ -961,14 +961,8 @@ impl AccessService {
             let Some(item) = out.items.iter_mut().find(|i| i.allowed && i.category == value.category) else {
                 continue;
             };
-            if let Sealed::Blob { content_hash, ciphertext } = &value.sealed
-                && tokutei_crypto::content_hash(ciphertext) != *content_hash
-            {
-                item.unreadable.push((value.version, "blob content hash does not match".into()));
-                continue;
-            }
-            let aad = ValueAad { subscriber, category: &value.category, version: value.version };
-            let plaintext = match key.open(&aad, value.sealed.ciphertext()) {
+            let slot = crate::codec::ValueSlot { subscriber, category: &value.category, version: value.version };
+            let plaintext = match crate::codec::open(&key, slot, &value.sealed) {
                 Ok(p) => p,
                 Err(e) => {
                     item.unreadable.push((value.version, e.to_string()));
@@ -1053,15 +1047,9 @@ impl AccessService {
                 .ok_or_else(|| AccessError::BadRequest(format!("unknown category `{}`", v.category)))?;
             let version = latest.get(&v.category).copied().unwrap_or(0) + 1;
             latest.insert(v.category.clone(), version);
-            let aad = ValueAad { subscriber, category: &v.category, version };
-            let ciphertext = key
-                .seal(&aad, &v.value)
+            let slot = crate::codec::ValueSlot { subscriber, category: &v.category, version };
+            let sealed = crate::codec::seal(&key, slot, category.binary, &v.value)
                 .map_err(|e| AccessError::Key { subscriber: subscriber.clone(), message: e.to_string() })?;
-            let sealed = if category.binary {
-                Sealed::Blob { content_hash: tokutei_crypto::content_hash(&ciphertext), ciphertext }
-            } else {
-                Sealed::Inline(ciphertext)
-            };
             let blind_index = if category.searchable {
                 std::str::from_utf8(&v.value).ok().and_then(|t| self.keys.blind_token(&v.category, t))
             } else {

@@ -6,13 +6,12 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use tokutei_access::{AccessService, KeyAccess};
-use tokutei_crypto::{BlindIndexKey, DataKey, Kek, ValueAad, WrappedKey};
+use tokutei_crypto::{BlindIndexKey, DataKey, Kek, WrappedKey};
 use tokutei_gateway::Deployment;
 use tokutei_policy::{AcquisitionMethod, Date};
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, StaffStore};
 use tokutei_store::vault::{
-    Contract, ContractState, ImportBatch, NewSubscriber, NewValue, Provenance, Sealed, Source, VaultStore,
-    WrappedDataKey,
+    Contract, ContractState, ImportBatch, NewSubscriber, NewValue, Provenance, Source, VaultStore, WrappedDataKey,
 };
 use tokutei_store::{NewPolicyVersion, PolicyStore};
 use tokutei_store_sqlite::{SqliteLedger, SqliteStore};
@@ -110,12 +109,12 @@ pub fn populate<S: VaultStore + StaffStore + PolicyStore>(
             });
             for category in CATEGORIES {
                 let value = plaintext(id, category);
-                let aad = ValueAad { subscriber: id, category, version: 1 };
+                let slot = tokutei_access::codec::ValueSlot { subscriber: id, category, version: 1 };
                 batch.values.push(NewValue {
                     subscriber: id.clone(),
                     category: category.into(),
                     version: 1,
-                    sealed: Sealed::Inline(key.seal(&aad, value.as_bytes())?),
+                    sealed: tokutei_access::codec::seal(&key, slot, false, value.as_bytes())?,
                     provenance: provenance.clone(),
                     valid_from: now,
                     supersedes: false,

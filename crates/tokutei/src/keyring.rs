@@ -15,8 +15,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use tokutei_crypto::{BlindIndexKey, DataKey, Kek, ValueAad, WrappedKey};
-use tokutei_store::vault::{Sealed, StoredValue, VaultStore, WrappedDataKey};
+use tokutei_crypto::{BlindIndexKey, DataKey, Kek, WrappedKey};
+use tokutei_store::vault::{StoredValue, VaultStore, WrappedDataKey};
 use zeroize::Zeroizing;
 
 use crate::data_dir::{DataDir, read_secret_file, write_secret_file};
@@ -297,18 +297,8 @@ pub fn open_values(
     let key = keyring.unwrap(subscriber, &wrapped)?;
     let mut out = Opened::default();
     for v in stored {
-        if let Sealed::Blob { content_hash, ciphertext } = &v.sealed
-            && tokutei_crypto::content_hash(ciphertext) != *content_hash
-        {
-            out.unreadable.push(UnreadableValue {
-                category: v.category.clone(),
-                version: v.version,
-                reason: "blob content hash does not match".into(),
-            });
-            continue;
-        }
-        let aad = ValueAad { subscriber, category: &v.category, version: v.version };
-        match key.open(&aad, v.sealed.ciphertext()) {
+        let slot = tokutei_access::codec::ValueSlot { subscriber, category: &v.category, version: v.version };
+        match tokutei_access::codec::open(&key, slot, &v.sealed) {
             Ok(plaintext) => out.values.push(OpenedValue { stored: v, plaintext }),
             Err(e) => out.unreadable.push(UnreadableValue {
                 category: v.category.clone(),

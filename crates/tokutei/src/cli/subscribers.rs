@@ -27,13 +27,12 @@ use clap::Subcommand;
 use jiff::Timestamp;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tokutei_crypto::ValueAad;
 use tokutei_ledger::{Actor, AdminAction, AdminEvent, Entry};
 use tokutei_policy::{AcquisitionMethod, Date, Policy};
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::vault::{
-    BatchOutcome, Contract, ContractState, ImportBatch, IndirectSource, NewSubscriber, NewValue, Provenance, Sealed,
-    Source, ValueRef,
+    BatchOutcome, Contract, ContractState, ImportBatch, IndirectSource, NewSubscriber, NewValue, Provenance, Source,
+    ValueRef,
 };
 
 use self::ledger_check::Failure;
@@ -572,13 +571,12 @@ fn build_batch(
         for (column, plaintext) in row.values {
             let category = &layout.categories[column];
             let version = versions.entry(column).and_modify(|v| *v += 1).or_insert(1);
-            let aad = ValueAad { subscriber: &row.subscriber, category: &category.id, version: *version };
-            let ciphertext = data_key.seal(&aad, &plaintext)?;
-            let sealed = if category.binary {
-                Sealed::Blob { content_hash: tokutei_crypto::content_hash(&ciphertext), ciphertext }
-            } else {
-                Sealed::Inline(ciphertext)
+            let slot = tokutei_access::codec::ValueSlot {
+                subscriber: &row.subscriber,
+                category: &category.id,
+                version: *version,
             };
+            let sealed = tokutei_access::codec::seal(data_key, slot, category.binary, &plaintext)?;
             let blind_index = if category.searchable {
                 let text = std::str::from_utf8(&plaintext).unwrap_or_default();
                 keyring.blind().token(&category.id, text).map(|t| t.0)
