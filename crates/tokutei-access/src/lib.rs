@@ -24,6 +24,7 @@
 
 pub mod codec;
 mod error;
+pub mod import;
 pub mod inquiry;
 pub mod limits;
 pub mod mask;

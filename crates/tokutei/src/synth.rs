@@ -11,7 +11,9 @@ use std::io::Read;
 
 use tokutei_policy::Policy;
 
-use crate::cli::subscribers::{self, ImportSummary, ImportTarget};
+use tokutei_access::import::{self, ImportSummary, ImportTarget};
+
+use crate::cli::subscribers;
 
 /// SplitMix64: tiny, fast, good enough to vary synthetic data.
 #[derive(Debug, Clone)]
@@ -293,13 +295,14 @@ pub fn populate(
     progress: bool,
 ) -> anyhow::Result<ImportSummary> {
     subscribers::with_progress_bar(progress, |on_progress| {
-        subscribers::import(
+        import::import(
             target,
             policy,
             policy_version,
             || Ok(Box::new(SynthReader::new(policy, policy_version, n, seed)) as Box<dyn Read>),
             on_progress,
         )
+        .map_err(anyhow::Error::from)
     })
 }
 
@@ -367,7 +370,7 @@ mod bench {
         let target = ImportTarget {
             store: &*store,
             ledger: &*ledger,
-            keyring: &keyring,
+            keys: &keyring,
             actor: tokutei_ledger::Actor::System("bench".into()),
         };
 
@@ -409,7 +412,7 @@ mod bench {
             }
             drop(insert);
             rows += 1;
-            if rows % subscribers::BATCH_SUBSCRIBERS as u64 == 0 {
+            if rows % tokutei_access::import::BATCH_SUBSCRIBERS as u64 == 0 {
                 tx.commit().unwrap();
                 tx = raw.transaction().unwrap();
             }

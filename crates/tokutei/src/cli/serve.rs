@@ -95,10 +95,10 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
         // The same import path as `tokutei subscribers import`, fed by the generator.
         let keyring = Keyring::open_or_create(&data)?;
         let ledger = store.ledger()?;
-        let target = crate::cli::subscribers::ImportTarget {
+        let target = tokutei_access::import::ImportTarget {
             store: &*store,
             ledger: &*ledger,
-            keyring: &keyring,
+            keys: &keyring,
             actor: tokutei_ledger::Actor::System("demo".into()),
         };
         let summary = synth::populate(&target, &policy, version.number, args.subscribers, DEMO_SEED, !global.json)?;
