@@ -26,7 +26,19 @@ pub struct Keys {
     blind: BlindIndexKey,
 }
 
+impl Keys {
+    /// A fresh key-encryption key and blind-index key.
+    pub fn generate() -> anyhow::Result<Keys> {
+        Ok(Keys { kek: Kek::generate("bench-kek")?, blind: BlindIndexKey::generate()? })
+    }
+}
+
 impl KeyAccess for Keys {
+    fn new_data_key(&self, owner: &str) -> Result<(DataKey, WrappedDataKey), String> {
+        let key = DataKey::generate().map_err(|e| e.to_string())?;
+        let w = self.kek.wrap(owner, &key).map_err(|e| e.to_string())?;
+        Ok((key, WrappedDataKey { kek_id: w.kek_id, bytes: w.bytes }))
+    }
     fn unwrap_key(&self, subscriber: &str, wrapped: &WrappedDataKey) -> Result<DataKey, String> {
         let w = WrappedKey { kek_id: wrapped.kek_id.clone(), bytes: wrapped.bytes.clone() };
         self.kek.unwrap(subscriber, &w).map_err(|e| e.to_string())
@@ -66,15 +78,9 @@ pub fn populate<S: VaultStore + StaffStore + PolicyStore>(
     store: &S,
     subscribers: usize,
 ) -> anyhow::Result<(Keys, Vec<String>)> {
-    let policy = tokutei_policy::parse(POLICY)?;
-    store.publish_policy(NewPolicyVersion {
-        digest: tokutei_policy::PolicyDigest::of(&policy),
-        source: POLICY.to_string(),
-        effective: Date::new(2025, 7, 1).expect("a date"),
-        published_by: "bench".into(),
-        published_at: Timestamp::now(),
-    })?;
-    let kek = Kek::generate("bench-kek")?;
+    publish(store)?;
+    let keys = Keys::generate()?;
+    let kek = &keys.kek;
     let now = Timestamp::now();
     let provenance = Provenance {
         method: AcquisitionMethod::Written,
@@ -136,7 +142,20 @@ pub fn populate<S: VaultStore + StaffStore + PolicyStore>(
         },
         created_at: now,
     })?;
-    Ok((Keys { kek, blind: BlindIndexKey::generate()? }, ids))
+    Ok((keys, ids))
+}
+
+/// Publish the demo policy (in force since 2025-07-01) as version 1; returns it.
+pub fn publish(store: &dyn PolicyStore) -> anyhow::Result<tokutei_policy::Policy> {
+    let policy = tokutei_policy::parse(POLICY)?;
+    store.publish_policy(NewPolicyVersion {
+        digest: tokutei_policy::PolicyDigest::of(&policy),
+        source: POLICY.to_string(),
+        effective: Date::new(2025, 7, 1).expect("a date"),
+        published_by: "bench".into(),
+        published_at: Timestamp::now(),
+    })?;
+    Ok(policy)
 }
 
 /// The (synthetic) plaintext of one value: what the vault seals and the baselines store as is.

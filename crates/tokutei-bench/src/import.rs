@@ -1,22 +1,21 @@
-//! The bulk-import row: subscribers/s through the real import path — the release binary's
-//! `tokutei subscribers import` (validation pass, data key per subscriber, AES-256-GCM per
-//! value, blind indexes, provenance, one transaction per 2,000 subscribers) — against a raw
-//! SQLite insert of the same CSV rows in plaintext (same batches, same pragmas).
-//!
-//! The import code lives in the binary crate, which this crate cannot link, so the binary is
-//! run as a user would: `tokutei init` in a fresh data directory (not timed), then the timed
-//! `tokutei subscribers import FILE`. It is found at `TOKUTEI_BIN`, else next to this
-//! executable (`cargo build --release -p tokutei` puts it there).
+//! The bulk-import row: subscribers/s through the real import path — `tokutei_access::import`,
+//! the function `tokutei subscribers import` runs (validation pass, data key per subscriber,
+//! AES-256-GCM per value, blind indexes, provenance, an audit entry per batch, one
+//! transaction per 2,000 subscribers), called in process on a fresh store — against a raw
+//! SQLite insert of the same CSV rows in plaintext (same batches, same pragmas), in the
+//! same run. No process start and no `init` in the timing.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::io::{Read, Write as _};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context as _, bail};
+use tokutei_access::import::{ImportTarget, import};
+use tokutei_ledger::Actor;
+use tokutei_store_sqlite::{SqliteLedger, SqliteStore};
 
-/// Subscribers per transaction, as the import's `BATCH_SUBSCRIBERS`.
-const BATCH: usize = 2000;
+/// Subscribers per transaction, as the import's.
+const BATCH: usize = tokutei_access::import::BATCH_SUBSCRIBERS;
 
 /// The categories every generated subscriber has a value for (service `fiber`).
 const COLUMNS: [&str; 7] = [
@@ -28,27 +27,6 @@ const COLUMNS: [&str; 7] = [
     "contract.number",
     "billing.payment",
 ];
-
-/// The `tokutei` release binary, or a clear error saying how to build it.
-pub fn binary() -> anyhow::Result<PathBuf> {
-    if let Some(path) = std::env::var_os("TOKUTEI_BIN") {
-        let path = PathBuf::from(path);
-        if path.is_file() {
-            return Ok(path);
-        }
-        bail!("TOKUTEI_BIN is set to `{}`, which is not a file", path.display());
-    }
-    let exe = std::env::current_exe()?;
-    let next_to = exe.with_file_name(format!("tokutei{}", std::env::consts::EXE_SUFFIX));
-    if next_to.is_file() {
-        return Ok(next_to);
-    }
-    bail!(
-        "the bulk-import row times the `tokutei` binary, which is not at `{}`: build it with \
-         `cargo build --release -p tokutei` (same target directory) or set TOKUTEI_BIN",
-        next_to.display()
-    )
-}
 
 /// Write `count` synthetic subscribers as import CSV (one row each, seven values).
 pub fn write_csv(path: &Path, count: usize) -> anyhow::Result<()> {
@@ -94,36 +72,36 @@ pub fn write_csv(path: &Path, count: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Run `tokutei` with `args`; its stdout, or an error with its stderr.
-fn run(bin: &Path, data: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new(bin)
-        .arg("--data")
-        .arg(data)
-        .arg("--json")
-        .args(args)
-        .env("TOKUTEI_LOG", "warn")
-        .output()
-        .with_context(|| format!("cannot run `{}`", bin.display()))?;
-    if !out.status.success() {
-        bail!("`tokutei {}` failed ({}): {}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr).trim());
+/// One timed import of `csv` into a fresh SQLite store under `scratch` (demo policy published,
+/// not timed), in process through `tokutei_access::import::import` — the function
+/// `tokutei subscribers import` runs — with a real ledger and keys: subscribers/s.
+pub fn tokutei_import(csv: &Path, count: usize, scratch: &Path) -> anyhow::Result<f64> {
+    let dir = scratch.join("data");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// One timed import of `csv` into a fresh data directory under `scratch`: subscribers/s.
-pub fn tokutei_import(bin: &Path, policy: &Path, csv: &Path, count: usize, scratch: &Path) -> anyhow::Result<f64> {
-    let data = scratch.join("data");
-    if data.exists() {
-        std::fs::remove_dir_all(&data)?;
-    }
-    run(bin, &data, &["init", "--policy", &policy.to_string_lossy()])?;
-    let started = Instant::now();
-    let out = run(bin, &data, &["subscribers", "import", &csv.to_string_lossy()])?;
-    let seconds = started.elapsed().as_secs_f64();
-    let summary: serde_json::Value = serde_json::from_str(&out).context("the import's JSON summary")?;
-    let imported = summary["subscribers"].as_u64().unwrap_or_default();
-    anyhow::ensure!(imported == count as u64, "the import stored {imported} subscribers, not {count}");
-    std::fs::remove_dir_all(&data)?;
+    std::fs::create_dir_all(&dir)?;
+    let seconds = {
+        let store = Arc::new(SqliteStore::open(&dir.join("tokutei.sqlite3"))?);
+        let policy = crate::fixture::publish(&*store)?;
+        let ledger = SqliteLedger::open(Arc::clone(&store))?;
+        let keys = crate::fixture::Keys::generate()?;
+        let target =
+            ImportTarget { store: &*store, ledger: &ledger, keys: &keys, actor: Actor::System("bench".into()) };
+        let open = || -> std::io::Result<Box<dyn Read>> {
+            Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(csv)?)))
+        };
+        let started = Instant::now();
+        let summary = import(&target, &policy, 1, open, &mut |_| {})?;
+        let seconds = started.elapsed().as_secs_f64();
+        anyhow::ensure!(
+            summary.subscribers == count as u64,
+            "the import stored {} subscribers, not {count}",
+            summary.subscribers
+        );
+        seconds
+    };
+    std::fs::remove_dir_all(&dir)?;
     Ok(count as f64 / seconds)
 }
 
