@@ -2,17 +2,17 @@
 //! `0007_ledger_partitions.sql`), with group commit per instance and any number of instances
 //! appending to one ledger.
 //!
-//! Appenders hand their entries to one sequencer thread per [`PgLedger`], which owns its own
-//! connection. The sequencer takes everything pending (up to [`MAX_BATCH`] entries) and, in
-//! one transaction, takes the ledger's transaction-level advisory lock (so the sequencers of
-//! all instances write one after the other), reads the stored size, assigns contiguous
-//! indexes (sequence), writes the entries, their subscriber rows and every interior node they
-//! complete (integrate), commits (`synchronous_commit = on`: durable), and only then answers
-//! every waiter.
-//!
-//! The sequencer keeps the tree's right edge (a compact range) in memory; when the stored
-//! size read under the lock differs from it (another instance appended), it reloads the
-//! frontier from the stored nodes first. The lock is released only once the commit is
+//! Appends go through the shared sequencer (`tokutei_store::sequencer`: batching up to
+//! [`MAX_BATCH`] entries, indexes, encoding, leaf hashes, the tree's right edge and its reload
+//! when another instance appended, replies, and the retry of a batch whose connection was lost
+//! before commit), one sequencer thread per [`PgLedger`] with its own connection. This module
+//! supplies what is native to PostgreSQL: each batch's transaction takes the ledger's
+//! transaction-level advisory lock (so the sequencers of all instances write one after the
+//! other), reads the stored size, writes the entries, their subscriber rows, every interior
+//! node they complete and the batch's run row, each table in one statement, and commits
+//! (`synchronous_commit = on`: durable); a driver error is a lost connection when the
+//! connection closed or the server ended the session ([`connection_lost`]), and the connection
+//! is then opened again for the next attempt. The lock is released only once the commit is
 //! visible, and each statement of a READ COMMITTED transaction reads the latest committed
 //! state, so the size read after taking the lock is always the true one.
 //!
@@ -28,26 +28,22 @@
 //! A query with a time range (`since`/`until`) reads only the partitions of that range.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use postgres::types::ToSql;
-use postgres::{Client, IsolationLevel, Row, Statement};
-use tokutei_ledger::tree::CompactRange;
-use tokutei_ledger::{Entry, Hash, NodeId, leaf_hash};
+use postgres::{Client, IsolationLevel, Row, Statement, Transaction};
+use tokutei_ledger::{Entry, Hash, NodeId};
 use tokutei_store::ledger::{
     Appended, IndexedEntry, LedgerQuery, LedgerStore, StoredCheckpoint, StoredEntry, Visit, VisitIndexed, decision_code,
 };
+pub use tokutei_store::sequencer::MAX_BATCH;
+use tokutei_store::sequencer::{Rows, Sequencer, SequencerBackend, SequencerTx};
 use tokutei_store::{StoreError, StoreResult};
 
 use crate::PgStore;
 use crate::columns::{bigint, corrupt, get, u64_col};
 use crate::db::{Params, backend, connection_lost};
-
-/// The most entries one group commit takes.
-pub const MAX_BATCH: usize = 16_384;
 
 /// Serialises the sequencers of every instance (a transaction-level advisory lock; the key is
 /// arbitrary but fixed, and differs from the migration lock's).
@@ -80,33 +76,20 @@ fn by_index(columns: &str) -> String {
     )
 }
 
-type Reply = SyncSender<StoreResult<Vec<Appended>>>;
-
-struct Job {
-    entries: Vec<Entry>,
-    reply: Reply,
-}
-
 /// The audit ledger of a [`PgStore`]; owns the sequencer thread (stopped on drop).
 #[derive(Debug)]
 pub struct PgLedger {
     store: Arc<PgStore>,
-    jobs: Mutex<Option<Sender<Job>>>,
-    sequencer: Option<JoinHandle<()>>,
+    sequencer: Sequencer,
 }
 
 impl PgLedger {
     /// Start the sequencer on a dedicated connection to `store`'s database.
     pub fn open(store: Arc<PgStore>) -> StoreResult<PgLedger> {
         let writer = Writer::connect(&store)?;
-        let mut sequencer =
-            Sequencer { store: Arc::clone(&store), writer: Some(writer), range: None, months: Vec::new() };
-        let (tx, rx) = mpsc::channel();
-        let handle = std::thread::Builder::new()
-            .name("ledger-sequencer".into())
-            .spawn(move || sequencer.run(rx))
-            .map_err(StoreError::backend)?;
-        Ok(PgLedger { store, jobs: Mutex::new(Some(tx)), sequencer: Some(handle) })
+        let sequencer =
+            Sequencer::start(Appender { store: Arc::clone(&store), writer: Some(writer), months: Vec::new() })?;
+        Ok(PgLedger { store, sequencer })
     }
 
     /// The store this ledger lives in.
@@ -115,18 +98,8 @@ impl PgLedger {
     }
 }
 
-impl Drop for PgLedger {
-    fn drop(&mut self) {
-        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(handle) = self.sequencer.take() {
-            let _ = handle.join();
-        }
-    }
-}
-
-/// The sequencer's connection and the statements prepared on it.
-struct Writer {
-    client: Client,
+/// The statements the sequencer prepares on its connection.
+struct Statements {
     lock: Statement,
     size: Statement,
     partition: Statement,
@@ -134,6 +107,12 @@ struct Writer {
     subjects: Statement,
     nodes: Statement,
     batches: Statement,
+}
+
+/// The sequencer's connection and the statements prepared on it.
+struct Writer {
+    client: Client,
+    statements: Statements,
 }
 
 impl Writer {
@@ -161,217 +140,194 @@ impl Writer {
         )?;
         let batches =
             prepare("INSERT INTO ledger_batches (first_idx, size, min_time, max_time) VALUES ($1, $2, $3, $4)")?;
-        Ok(Writer { client, lock, size, partition, entries, subjects, nodes, batches })
+        Ok(Writer { client, statements: Statements { lock, size, partition, entries, subjects, nodes, batches } })
     }
 }
 
-struct Sequencer {
+/// What the sequencer needs of PostgreSQL.
+struct Appender {
     store: Arc<PgStore>,
-    /// `None` after the connection was lost; reopened for the next batch.
+    /// `None` after the connection was lost; opened again for the next attempt.
     writer: Option<Writer>,
-    /// The tree's right edge as this instance last wrote or read it. Loaded inside the first
-    /// write transaction, so a damaged ledger can still be opened for verification.
-    range: Option<CompactRange>,
     /// `[lo, hi)` of the months whose partitions (and the next month's) are known to exist.
     months: Vec<(i64, i64)>,
 }
 
-impl Sequencer {
-    fn run(&mut self, jobs: Receiver<Job>) {
-        while let Ok(first) = jobs.recv() {
-            let mut count = first.entries.len();
-            let mut batch = vec![first];
-            while count < MAX_BATCH {
-                match jobs.try_recv() {
-                    Ok(job) => {
-                        count += job.entries.len();
-                        batch.push(job);
-                    }
-                    Err(_) => break,
-                }
-            }
-            let before = self.range.clone();
-            let mut outcome = self.write_batch(&batch);
-            if let Err(failure) = &outcome
-                && failure.lost
-            {
-                // The connection was gone before the commit was sent (the server restarted,
-                // or ended it while idle): nothing was written, so the batch runs again once
-                // on a new connection.
-                self.range = before.clone();
-                self.writer = None;
-                outcome = self.write_batch(&batch);
-            }
-            match outcome {
-                Ok(results) => {
-                    for (job, result) in batch.into_iter().zip(results) {
-                        let _ = job.reply.send(result);
-                    }
-                }
-                Err(BatchFailure { error, lost }) => {
-                    // Nothing was committed (or, if the connection broke during the commit,
-                    // it is unknown): forget what this batch pushed, and the connection if
-                    // it is gone. The next batch re-reads the stored size under the lock.
-                    self.range = before;
-                    // A partition dropped behind this instance's back is made again.
-                    self.months.clear();
-                    if lost || self.writer.as_ref().is_some_and(|w| w.client.is_closed()) {
-                        self.writer = None;
-                    }
-                    let message = error.to_string();
-                    for job in batch {
-                        let _ = job.reply.send(Err(StoreError::backend(std::io::Error::other(message.clone()))));
-                    }
-                }
-            }
+/// An error of the sequencer's statements: the driver's own (which may be a lost connection)
+/// or one of the store's (never one).
+enum AppendError {
+    Driver(postgres::Error),
+    Store(StoreError),
+}
+
+impl From<postgres::Error> for AppendError {
+    fn from(e: postgres::Error) -> AppendError {
+        AppendError::Driver(e)
+    }
+}
+
+impl From<StoreError> for AppendError {
+    fn from(e: StoreError) -> AppendError {
+        AppendError::Store(e)
+    }
+}
+
+impl From<AppendError> for StoreError {
+    fn from(e: AppendError) -> StoreError {
+        match e {
+            AppendError::Driver(e) => backend(e),
+            AppendError::Store(e) => e,
         }
     }
+}
 
-    /// One group commit: returns each job's result; `Err` means nothing was written.
-    fn write_batch(&mut self, batch: &[Job]) -> Result<Vec<StoreResult<Vec<Appended>>>, BatchFailure> {
-        let writer = match &mut self.writer {
-            Some(w) if !w.client.is_closed() => w,
-            slot => slot.insert(Writer::connect(&self.store)?),
+/// One group commit's transaction, under the append lock; rolled back when dropped
+/// uncommitted.
+struct AppendTx<'a> {
+    tx: Transaction<'a>,
+    statements: &'a Statements,
+}
+
+impl SequencerBackend for Appender {
+    type Error = AppendError;
+    type Tx<'a> = AppendTx<'a>;
+
+    fn begin(&mut self, entries: &[&Entry]) -> Result<AppendTx<'_>, AppendError> {
+        let writer = match self.writer.take() {
+            Some(w) if !w.client.is_closed() => self.writer.insert(w),
+            _ => self.writer.insert(Writer::connect(&self.store)?),
         };
+        let Writer { client, statements } = writer;
         // Partitions first, each in its own short transaction: never under the append lock.
-        for time in batch.iter().flat_map(|job| &job.entries).map(|entry| entry.time.as_microsecond()) {
+        for time in entries.iter().map(|entry| entry.time.as_microsecond()) {
             if !self.months.iter().any(|&(lo, hi)| lo <= time && time < hi) {
-                let row = writer.client.query_one(&writer.partition, &[&time]).map_err(BatchFailure::before_commit)?;
+                let row = client.query_one(&statements.partition, &[&time])?;
                 self.months.push((get(&row, 0)?, get(&row, 1)?));
             }
         }
         // READ COMMITTED whatever the server's default: the size is read after the lock is
         // taken, in a snapshot that includes the previous holder's commit.
-        let mut tx = writer
-            .client
-            .build_transaction()
-            .isolation_level(IsolationLevel::ReadCommitted)
-            .start()
-            .map_err(BatchFailure::before_commit)?;
-        tx.execute(&writer.lock, &[&APPEND_LOCK]).map_err(BatchFailure::before_commit)?;
-        let stored = u64_col(&tx.query_one(&writer.size, &[]).map_err(BatchFailure::before_commit)?, 0)?;
-        let range = match &mut self.range {
-            Some(r) if r.size() == stored => r,
-            slot => slot.insert(load_range(stored, |sql, params| tx.query(sql, params))?),
-        };
+        let mut tx = client.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start()?;
+        tx.execute(&statements.lock, &[&APPEND_LOCK])?;
+        Ok(AppendTx { tx, statements })
+    }
 
-        let mut rows = Rows::default();
-        let mut results = Vec::with_capacity(batch.len());
-        for job in batch {
-            // Encode the whole job first: a job that cannot be encoded takes no index.
-            let start = range.size();
-            let encoded: Result<Vec<Vec<u8>>, _> =
-                job.entries.iter().zip(start..).map(|(entry, index)| entry.encode(index)).collect();
-            let encoded = match encoded {
-                Ok(encoded) => encoded,
-                Err(e) => {
-                    results.push(Err(StoreError::Conflict(format!("audit entry cannot be encoded: {e}"))));
-                    continue;
-                }
-            };
-            let mut appended = Vec::with_capacity(encoded.len());
-            for (entry, body) in job.entries.iter().zip(encoded) {
-                let index = range.size();
-                let leaf = leaf_hash(&body);
-                rows.push_entry(index, entry, body, leaf)?;
-                let mut pushed = Ok(());
-                range.push(leaf, |id, hash| {
-                    if id.level > 0 && pushed.is_ok() {
-                        pushed = rows.push_node(id, hash);
-                    }
-                });
-                pushed?;
-                appended.push(Appended { index, leaf_hash: leaf });
-            }
-            results.push(Ok(appended));
+    fn connection_lost(error: &AppendError) -> bool {
+        matches!(error, AppendError::Driver(e) if connection_lost(e))
+    }
+
+    fn reset(&mut self, connection_lost: bool) {
+        // A partition dropped behind this instance's back is made again.
+        self.months.clear();
+        if connection_lost || self.writer.as_ref().is_some_and(|w| w.client.is_closed()) {
+            self.writer = None;
         }
+    }
+}
 
+impl SequencerTx for AppendTx<'_> {
+    type Error = AppendError;
+
+    fn stored_size(&mut self) -> Result<u64, AppendError> {
+        Ok(u64_col(&self.tx.query_one(&self.statements.size, &[])?, 0)?)
+    }
+
+    fn read_nodes(&mut self, ids: &[NodeId]) -> Result<Vec<Hash>, AppendError> {
+        read_nodes(|sql, params| self.tx.query(sql, params).map_err(AppendError::Driver), ids)
+    }
+
+    fn write(&mut self, rows: &Rows<'_>) -> Result<(), AppendError> {
+        let (tx, statements) = (&mut self.tx, self.statements);
+        let columns = Columns::of(rows)?;
         if let (Some(&first), Some(&min), Some(&max)) =
-            (rows.idx.first(), rows.time.iter().min(), rows.time.iter().max())
+            (columns.idx.first(), columns.time.iter().min(), columns.time.iter().max())
         {
-            let size = rows.idx.len() as i64;
-            tx.execute(&writer.batches, &[&first, &size, &min, &max]).map_err(BatchFailure::before_commit)?;
+            let size = columns.idx.len() as i64;
+            tx.execute(&statements.batches, &[&first, &size, &min, &max])?;
             tx.execute(
-                &writer.entries,
-                &[&rows.idx, &rows.time, &rows.staff, &rows.purpose, &rows.decision, &rows.body, &rows.leaf],
-            )
-            .map_err(BatchFailure::before_commit)?;
+                &statements.entries,
+                &[
+                    &columns.idx,
+                    &columns.time,
+                    &columns.staff,
+                    &columns.purpose,
+                    &columns.decision,
+                    &columns.body,
+                    &columns.leaf,
+                ],
+            )?;
         }
-        if !rows.subject_idx.is_empty() {
-            tx.execute(&writer.subjects, &[&rows.subjects, &rows.subject_idx, &rows.subject_time])
-                .map_err(BatchFailure::before_commit)?;
+        if !columns.subject_idx.is_empty() {
+            tx.execute(&statements.subjects, &[&columns.subjects, &columns.subject_idx, &columns.subject_time])?;
         }
-        if !rows.node_level.is_empty() {
-            tx.execute(&writer.nodes, &[&rows.node_level, &rows.node_idx, &rows.node_hash])
-                .map_err(BatchFailure::before_commit)?;
+        if !columns.node_level.is_empty() {
+            tx.execute(&statements.nodes, &[&columns.node_level, &columns.node_idx, &columns.node_hash])?;
         }
-        // A connection lost during the commit leaves its outcome unknown: never retried.
-        tx.commit().map_err(|e| BatchFailure { lost: false, error: backend(e) })?;
-        Ok(results)
+        Ok(())
     }
-}
 
-/// Why a group commit wrote nothing.
-struct BatchFailure {
-    error: StoreError,
-    /// The connection was lost before the commit was sent: safe to run the batch again.
-    lost: bool,
-}
-
-impl BatchFailure {
-    fn before_commit(e: postgres::Error) -> BatchFailure {
-        BatchFailure { lost: connection_lost(&e), error: backend(e) }
-    }
-}
-
-impl From<StoreError> for BatchFailure {
-    fn from(error: StoreError) -> BatchFailure {
-        BatchFailure { error, lost: false }
+    fn commit(self) -> Result<(), AppendError> {
+        Ok(self.tx.commit()?)
     }
 }
 
 /// The rows of one group commit, column by column (each table is written in one statement).
-#[derive(Default)]
-struct Rows {
+struct Columns<'a> {
     idx: Vec<i64>,
     time: Vec<i64>,
-    staff: Vec<Option<String>>,
-    purpose: Vec<Option<String>>,
+    staff: Vec<Option<&'a str>>,
+    purpose: Vec<Option<&'a str>>,
     decision: Vec<Option<i64>>,
-    body: Vec<Vec<u8>>,
-    leaf: Vec<Vec<u8>>,
-    subjects: Vec<String>,
+    body: Vec<&'a [u8]>,
+    leaf: Vec<&'a [u8]>,
+    subjects: Vec<&'a str>,
     subject_idx: Vec<i64>,
     subject_time: Vec<i64>,
     node_level: Vec<i64>,
     node_idx: Vec<i64>,
-    node_hash: Vec<Vec<u8>>,
+    node_hash: Vec<&'a [u8]>,
 }
 
-impl Rows {
-    fn push_entry(&mut self, index: u64, entry: &Entry, body: Vec<u8>, leaf: Hash) -> StoreResult<()> {
-        let idx = bigint(index)?;
-        let time = entry.time.as_microsecond();
-        self.idx.push(idx);
-        self.time.push(time);
-        self.staff.push(entry.staff().map(str::to_owned));
-        self.purpose.push(entry.purpose().map(str::to_owned));
-        self.decision.push(entry.decision().map(decision_code));
-        self.body.push(body);
-        self.leaf.push(leaf.to_vec());
-        for subscriber in entry.subscribers() {
-            self.subjects.push(subscriber.clone());
-            self.subject_idx.push(idx);
-            self.subject_time.push(time);
+impl<'a> Columns<'a> {
+    fn of(rows: &'a Rows<'a>) -> StoreResult<Columns<'a>> {
+        let n = rows.entries.len();
+        let mut c = Columns {
+            idx: Vec::with_capacity(n),
+            time: Vec::with_capacity(n),
+            staff: Vec::with_capacity(n),
+            purpose: Vec::with_capacity(n),
+            decision: Vec::with_capacity(n),
+            body: Vec::with_capacity(n),
+            leaf: Vec::with_capacity(n),
+            subjects: Vec::with_capacity(n),
+            subject_idx: Vec::with_capacity(n),
+            subject_time: Vec::with_capacity(n),
+            node_level: Vec::with_capacity(rows.nodes.len()),
+            node_idx: Vec::with_capacity(rows.nodes.len()),
+            node_hash: Vec::with_capacity(rows.nodes.len()),
+        };
+        for new in &rows.entries {
+            let (idx, entry) = (bigint(new.index)?, new.entry);
+            let time = entry.time.as_microsecond();
+            c.idx.push(idx);
+            c.time.push(time);
+            c.staff.push(entry.staff());
+            c.purpose.push(entry.purpose());
+            c.decision.push(entry.decision().map(decision_code));
+            c.body.push(&new.encoded);
+            c.leaf.push(&new.leaf_hash);
+            for subscriber in entry.subscribers() {
+                c.subjects.push(subscriber);
+                c.subject_idx.push(idx);
+                c.subject_time.push(time);
+            }
         }
-        Ok(())
-    }
-
-    fn push_node(&mut self, id: NodeId, hash: &Hash) -> StoreResult<()> {
-        self.node_level.push(i64::from(id.level));
-        self.node_idx.push(bigint(id.index)?);
-        self.node_hash.push(hash.to_vec());
-        Ok(())
+        for (id, hash) in &rows.nodes {
+            c.node_level.push(i64::from(id.level));
+            c.node_idx.push(bigint(id.index)?);
+            c.node_hash.push(hash);
+        }
+        Ok(c)
     }
 }
 
@@ -380,21 +336,13 @@ fn hash_of(bytes: &[u8]) -> Hash {
     bytes.try_into().unwrap_or([0; 32])
 }
 
-/// The compact range of the stored tree of `size` leaves, from its frontier nodes.
-fn load_range(
-    size: u64,
-    query: impl FnMut(&str, Params<'_>) -> Result<Vec<Row>, postgres::Error>,
-) -> StoreResult<CompactRange> {
-    let hashes = read_nodes(query, &CompactRange::frontier_ids(size))?;
-    CompactRange::from_frontier(size, hashes).map_err(|e| StoreError::Corrupt(format!("ledger tree: {e}")))
-}
-
 /// Stored node hashes (level 0 from the entries' leaves), in the order of `ids`: two
-/// statements, whatever the number of ids.
-fn read_nodes(
-    mut query: impl FnMut(&str, Params<'_>) -> Result<Vec<Row>, postgres::Error>,
+/// statements, whatever the number of ids. `query` runs a statement (the error type is the
+/// caller's, so the sequencer keeps the driver's error to tell a lost connection).
+fn read_nodes<E: From<StoreError>>(
+    mut query: impl FnMut(&str, Params<'_>) -> Result<Vec<Row>, E>,
     ids: &[NodeId],
-) -> StoreResult<Vec<Hash>> {
+) -> Result<Vec<Hash>, E> {
     let mut found: HashMap<NodeId, Hash> = HashMap::with_capacity(ids.len());
     let mut leaves = Vec::new();
     let (mut levels, mut indexes) = (Vec::new(), Vec::new());
@@ -407,7 +355,7 @@ fn read_nodes(
         }
     }
     if !leaves.is_empty() {
-        for row in query(&by_index("idx, leaf"), &[&leaves]).map_err(backend)? {
+        for row in query(&by_index("idx, leaf"), &[&leaves])? {
             let hash: &[u8] = get(&row, 1)?;
             found.insert(NodeId::new(0, u64_col(&row, 0)?), hash_of(hash));
         }
@@ -417,8 +365,7 @@ fn read_nodes(
             "SELECT n.level, n.idx, n.hash FROM ledger_nodes n
              JOIN unnest($1::bigint[], $2::bigint[]) AS w (level, idx) ON n.level = w.level AND n.idx = w.idx",
             &[&levels, &indexes],
-        )
-        .map_err(backend)?;
+        )?;
         for row in rows {
             let level = u64_col(&row, 0)?;
             let level = u8::try_from(level).map_err(|_| corrupt(&row, 0, format!("{level} is out of range")))?;
@@ -426,13 +373,15 @@ fn read_nodes(
             found.insert(NodeId::new(level, u64_col(&row, 1)?), hash_of(hash));
         }
     }
-    ids.iter()
+    let hashes: StoreResult<Vec<Hash>> = ids
+        .iter()
         .map(|id| {
             found.get(id).copied().ok_or_else(|| {
                 StoreError::Corrupt(format!("ledger node at level {} index {} is missing", id.level, id.index))
             })
         })
-        .collect()
+        .collect();
+    hashes.map_err(E::from)
 }
 
 fn stored_entry(row: &Row) -> StoreResult<StoredEntry> {
@@ -591,17 +540,7 @@ impl PgLedger {
 
 impl LedgerStore for PgLedger {
     fn append_batch(&self, entries: &[Entry]) -> StoreResult<Vec<Appended>> {
-        if entries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (reply, answer) = mpsc::sync_channel(1);
-        let job = Job { entries: entries.to_vec(), reply };
-        {
-            let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-            let sender = jobs.as_ref().ok_or_else(|| StoreError::Conflict("the audit ledger is closed".into()))?;
-            sender.send(job).map_err(|_| StoreError::Conflict("the audit ledger sequencer stopped".into()))?;
-        }
-        answer.recv().map_err(|_| StoreError::Conflict("the audit ledger sequencer stopped".into()))?
+        self.sequencer.append(entries)
     }
 
     fn tree_size(&self) -> StoreResult<u64> {
@@ -611,7 +550,7 @@ impl LedgerStore for PgLedger {
 
     fn ledger_nodes(&self, ids: &[NodeId]) -> StoreResult<Vec<Hash>> {
         let mut conn = self.store.conn()?;
-        read_nodes(|sql, params| conn.query(sql, params), ids)
+        read_nodes(|sql, params| conn.query(sql, params).map_err(backend), ids)
     }
 
     fn ledger_entry(&self, index: u64) -> StoreResult<Option<StoredEntry>> {

@@ -1,60 +1,46 @@
 //! The audit ledger on SQLite, with group commit.
 //!
-//! Appenders hand their entries to one sequencer thread that owns its own connection. The
-//! sequencer takes everything pending, and in one `BEGIN IMMEDIATE` transaction assigns
-//! contiguous indexes (sequence), writes the entries, their subscriber index rows and every
-//! interior node they complete (integrate), commits (WAL with `synchronous = FULL`, so the
-//! commit is fsynced), and only then answers every waiter. One fsync serves the whole batch.
+//! Appends go through the shared sequencer (`tokutei_store::sequencer`: batching, indexes,
+//! encoding, leaf hashes, the tree's right edge, replies), which runs on its own thread with
+//! its own connection. This module supplies what is native to SQLite: the writer lock and
+//! the transaction (`BEGIN IMMEDIATE`), the stored size, the frontier nodes, the rows, and
+//! the commit (WAL with `synchronous = FULL`, so the commit is fsynced; one fsync serves the
+//! whole batch). Another process appending to the same file moves the stored size, and the
+//! sequencer then reloads the right edge inside the write transaction, so several processes
+//! may append to one database file.
 //!
-//! The sequencer keeps the tree's right edge (a compact range) in memory and re-reads it
-//! inside the write transaction whenever the stored size differs (another process appended),
-//! so several processes may append to one database file.
+//! SQLite has no connection to lose (the database is a file opened in this process), so no
+//! error counts as a lost connection and a failed batch is never retried: what fails here
+//! (disk full, IO error, a writer lock held past the busy timeout, a damaged file) fails the
+//! same way again.
 
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use tokutei_ledger::tree::CompactRange;
-use tokutei_ledger::{Entry, Hash, NodeId, leaf_hash};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use tokutei_ledger::{Entry, Hash, NodeId};
 use tokutei_store::ledger::{
     Appended, IndexedEntry, LedgerQuery, LedgerStore, StoredCheckpoint, StoredEntry, Visit, VisitIndexed, decision_code,
 };
+use tokutei_store::sequencer::{Rows, Sequencer, SequencerBackend, SequencerTx};
 use tokutei_store::{StoreError, StoreResult};
 
 use crate::SqliteStore;
 use crate::db::backend;
 
-/// The most entries one group commit takes.
-const MAX_BATCH: usize = 16_384;
-
-type Reply = SyncSender<StoreResult<Vec<Appended>>>;
-
-struct Job {
-    entries: Vec<Entry>,
-    reply: Reply,
-}
-
 /// The audit ledger of a [`SqliteStore`]; owns the sequencer thread (stopped on drop).
 #[derive(Debug)]
 pub struct SqliteLedger {
     store: Arc<SqliteStore>,
-    jobs: Mutex<Option<Sender<Job>>>,
-    sequencer: Option<JoinHandle<()>>,
+    sequencer: Sequencer,
 }
 
 impl SqliteLedger {
     /// Start the sequencer on a dedicated connection of `store`.
     pub fn open(store: Arc<SqliteStore>) -> StoreResult<SqliteLedger> {
-        let conn = store.connect()?;
-        let (tx, rx) = mpsc::channel();
-        let sequencer = std::thread::Builder::new()
-            .name("ledger-sequencer".into())
-            .spawn(move || sequence(conn, rx))
-            .map_err(StoreError::backend)?;
-        Ok(SqliteLedger { store, jobs: Mutex::new(Some(tx)), sequencer: Some(sequencer) })
+        let sequencer = Sequencer::start(Writer(store.connect()?))?;
+        Ok(SqliteLedger { store, sequencer })
     }
 
     /// The store this ledger lives in.
@@ -63,26 +49,10 @@ impl SqliteLedger {
     }
 }
 
-impl Drop for SqliteLedger {
-    fn drop(&mut self) {
-        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(handle) = self.sequencer.take() {
-            let _ = handle.join();
-        }
-    }
-}
-
 fn stored_size(conn: &Connection) -> StoreResult<u64> {
     conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_entries", [], |r| r.get::<_, i64>(0))
         .map(|n| n as u64)
         .map_err(backend)
-}
-
-fn load_range(conn: &Connection) -> StoreResult<CompactRange> {
-    let size = stored_size(conn)?;
-    let ids = CompactRange::frontier_ids(size);
-    let hashes = read_nodes(conn, &ids)?;
-    CompactRange::from_frontier(size, hashes).map_err(|e| StoreError::Corrupt(format!("ledger tree: {e}")))
 }
 
 fn bytes_of(value: ValueRef<'_>) -> Vec<u8> {
@@ -121,54 +91,39 @@ fn read_nodes(conn: &Connection, ids: &[NodeId]) -> StoreResult<Vec<Hash>> {
     Ok(out)
 }
 
-fn sequence(mut conn: Connection, jobs: Receiver<Job>) {
-    // Loaded inside the first write transaction, so a damaged ledger can still be opened
-    // for verification.
-    let mut range: Option<CompactRange> = None;
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        let mut count = batch[0].entries.len();
-        while count < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => {
-                    count += job.entries.len();
-                    batch.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        let before = range.clone();
-        match write_batch(&mut conn, &mut range, &batch) {
-            Ok(results) => {
-                for (job, result) in batch.into_iter().zip(results) {
-                    let _ = job.reply.send(result);
-                }
-            }
-            Err(err) => {
-                range = before;
-                let message = err.to_string();
-                for job in batch {
-                    let _ = job.reply.send(Err(StoreError::backend(std::io::Error::other(message.clone()))));
-                }
-            }
-        }
+/// The sequencer's connection.
+struct Writer(Connection);
+
+/// One group commit's transaction; rolled back when dropped uncommitted.
+struct WriteTx<'a>(Transaction<'a>);
+
+impl SequencerBackend for Writer {
+    type Error = StoreError;
+    type Tx<'a> = WriteTx<'a>;
+
+    fn begin(&mut self, _entries: &[&Entry]) -> StoreResult<WriteTx<'_>> {
+        // IMMEDIATE takes the database's writer lock now, waiting up to the busy timeout.
+        self.0.transaction_with_behavior(TransactionBehavior::Immediate).map(WriteTx).map_err(backend)
+    }
+
+    fn connection_lost(_: &StoreError) -> bool {
+        false
     }
 }
 
-/// One group commit: returns each job's result; `Err` means nothing was written.
-fn write_batch(
-    conn: &mut Connection,
-    range: &mut Option<CompactRange>,
-    batch: &[Job],
-) -> StoreResult<Vec<StoreResult<Vec<Appended>>>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-    let stored = stored_size(&tx)?;
-    let range = match range {
-        Some(r) if r.size() == stored => r,
-        _ => range.insert(load_range(&tx)?),
-    };
-    let mut results = Vec::with_capacity(batch.len());
-    {
+impl SequencerTx for WriteTx<'_> {
+    type Error = StoreError;
+
+    fn stored_size(&mut self) -> StoreResult<u64> {
+        stored_size(&self.0)
+    }
+
+    fn read_nodes(&mut self, ids: &[NodeId]) -> StoreResult<Vec<Hash>> {
+        read_nodes(&self.0, ids)
+    }
+
+    fn write(&mut self, rows: &Rows<'_>) -> StoreResult<()> {
+        let tx = &self.0;
         let mut insert_entry = tx
             .prepare_cached(
                 "INSERT INTO ledger_entries (idx, time, staff, purpose, decision, body, leaf)
@@ -180,62 +135,32 @@ fn write_batch(
             .map_err(backend)?;
         let mut insert_node =
             tx.prepare_cached("INSERT INTO ledger_nodes (level, idx, hash) VALUES (?1, ?2, ?3)").map_err(backend)?;
-        let mut encoded = Vec::new();
-        for job in batch {
-            // Encode the whole job first: a job that cannot be encoded takes no index.
-            encoded.clear();
-            let start = range.size();
-            let mut failed = None;
-            for (i, entry) in job.entries.iter().enumerate() {
-                match entry.encode(start + i as u64) {
-                    Ok(bytes) => encoded.push(bytes),
-                    Err(e) => {
-                        failed = Some(StoreError::Conflict(format!("audit entry cannot be encoded: {e}")));
-                        break;
-                    }
-                }
+        for new in &rows.entries {
+            let (entry, index) = (new.entry, new.index as i64);
+            insert_entry
+                .execute(params![
+                    index,
+                    entry.time.as_microsecond(),
+                    entry.staff(),
+                    entry.purpose(),
+                    entry.decision().map(decision_code),
+                    &new.encoded,
+                    &new.leaf_hash[..],
+                ])
+                .map_err(backend)?;
+            for subscriber in entry.subscribers() {
+                insert_subject.execute(params![subscriber, index]).map_err(backend)?;
             }
-            if let Some(err) = failed {
-                results.push(Err(err));
-                continue;
-            }
-            let mut appended = Vec::with_capacity(job.entries.len());
-            for (entry, body) in job.entries.iter().zip(&encoded) {
-                let index = range.size();
-                let leaf = leaf_hash(body);
-                insert_entry
-                    .execute(params![
-                        index as i64,
-                        entry.time.as_microsecond(),
-                        entry.staff(),
-                        entry.purpose(),
-                        entry.decision().map(decision_code),
-                        body,
-                        &leaf[..],
-                    ])
-                    .map_err(backend)?;
-                for subscriber in entry.subscribers() {
-                    insert_subject.execute(params![subscriber, index as i64]).map_err(backend)?;
-                }
-                let mut node_err = None;
-                range.push(leaf, |id, hash| {
-                    if id.level > 0
-                        && node_err.is_none()
-                        && let Err(e) = insert_node.execute(params![id.level, id.index as i64, &hash[..]])
-                    {
-                        node_err = Some(e);
-                    }
-                });
-                if let Some(e) = node_err {
-                    return Err(backend(e));
-                }
-                appended.push(Appended { index, leaf_hash: leaf });
-            }
-            results.push(Ok(appended));
         }
+        for (id, hash) in &rows.nodes {
+            insert_node.execute(params![id.level, id.index as i64, &hash[..]]).map_err(backend)?;
+        }
+        Ok(())
     }
-    tx.commit().map_err(backend)?;
-    Ok(results)
+
+    fn commit(self) -> StoreResult<()> {
+        self.0.commit().map_err(backend)
+    }
 }
 
 fn stored_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
@@ -258,17 +183,7 @@ fn stream(stmt: &mut rusqlite::Statement<'_>, params: &[&dyn rusqlite::ToSql], v
 
 impl LedgerStore for SqliteLedger {
     fn append_batch(&self, entries: &[Entry]) -> StoreResult<Vec<Appended>> {
-        if entries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (reply, answer) = mpsc::sync_channel(1);
-        let job = Job { entries: entries.to_vec(), reply };
-        {
-            let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-            let sender = jobs.as_ref().ok_or_else(|| StoreError::Conflict("the audit ledger is closed".into()))?;
-            sender.send(job).map_err(|_| StoreError::Conflict("the audit ledger sequencer stopped".into()))?;
-        }
-        answer.recv().map_err(|_| StoreError::Conflict("the audit ledger sequencer stopped".into()))?
+        self.sequencer.append(entries)
     }
 
     fn tree_size(&self) -> StoreResult<u64> {

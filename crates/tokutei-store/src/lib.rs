@@ -3,6 +3,8 @@
 //! inquiries from the public and the privacy office's settings.
 //! Each capability is a small trait; a backend implements them natively (the SQLite and
 //! PostgreSQL crates), and [`conformance`] holds the one test suite every backend must pass.
+//! [`sequencer`] is the ledger's group commit, shared by the backends: each supplies only its
+//! lock, stored size, frontier nodes, row writes and commit.
 //!
 //! Architecture Invariant: no SQL here, and no backend type leaks through these traits.
 //! Filters are domain enums, never query strings.
@@ -14,6 +16,7 @@ pub mod inquiry;
 pub mod ledger;
 pub mod policy_versions;
 pub mod provision;
+pub mod sequencer;
 pub mod snapshot;
 pub mod staff;
 pub mod vault;
