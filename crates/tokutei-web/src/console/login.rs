@@ -390,7 +390,7 @@ pub(crate) async fn change_password(
             }
             tokutei_crypto::password::hash(&new)
                 .map(Some)
-                .map_err(|e| tokutei_store::StoreError::Conflict(e.to_string()))
+                .map_err(tokutei_store::StoreError::backend)
         })
         .await?;
     let Some(hash) = hash else {
