@@ -1,4 +1,6 @@
-//! The error type of the access service. Messages never contain values, only ids.
+//! The error type of the access service and the administrative actions. Messages never
+//! contain values, only ids. Front ends match on the variant, never on the message: not
+//! found, conflict, invalid (naming the field), forbidden.
 
 use tokutei_store::StoreError;
 
@@ -9,6 +11,23 @@ pub enum AccessError {
     /// subscribers…): nothing was decided or written.
     #[error("{0}")]
     BadRequest(String),
+    /// One field of the input is not acceptable: nothing was decided or written.
+    #[error("`{field}`: {message}")]
+    Invalid { field: &'static str, message: String },
+    /// What the action names does not exist (a subscriber, a principal to change).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The action conflicts with what is stored (an id already taken, the version already
+    /// published): nothing was written.
+    #[error("{0}")]
+    Conflict(String),
+    /// The one acting may not do this (a handler publishing a policy): nothing was written.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A policy file that cannot be published: its diagnostics, or why it does not compile
+    /// for this deployment, are in the preview.
+    #[error("`source`: the policy file cannot be published: {0}")]
+    Unpublishable(Box<crate::policy::PolicyPreview>),
     /// The principal is not in the staff registry.
     #[error("no principal `{0}` in the staff registry")]
     UnknownPrincipal(String),
@@ -24,6 +43,13 @@ pub enum AccessError {
     Audit(#[source] StoreError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl AccessError {
+    /// An invalid `field`.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> AccessError {
+        AccessError::Invalid { field, message: message.into() }
+    }
 }
 
 pub type AccessResult<T> = Result<T, AccessError>;

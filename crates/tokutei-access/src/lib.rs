@@ -18,20 +18,30 @@
 //! Architecture Invariant: no SQL and no HTTP here; storage is reached only through the
 //! `tokutei-store` capability traits, keys only through [`KeyAccess`].
 //!
+//! The administrative actions live here too, one function each, validated → audited
+//! (durable) → changed, whichever front end calls them: [`AccessService::publish_policy`]
+//! ([`policy`]), [`AccessService::register_principal`] ([`staff`]),
+//! [`AccessService::record_consent`] and [`AccessService::erase_subscriber`]; [`acting`] says
+//! who acts and whether they may.
+//!
 //! [`inquiry`] handles inquiries from the public the same way: contents sealed under their
 //! own data key, every opening audited before anything is decrypted; [`settings`] holds the
 //! privacy office's settings and their validation.
 
+pub mod acting;
 pub mod codec;
 mod error;
 pub mod import;
 pub mod inquiry;
 pub mod limits;
 pub mod mask;
+pub mod policy;
 mod service;
 pub mod settings;
+pub mod staff;
 pub mod tokens;
 
+pub use acting::{Acting, MANAGERS};
 pub use error::{AccessError, AccessResult};
 pub use service::totp_owner;
 pub use service::{

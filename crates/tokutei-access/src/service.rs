@@ -1122,25 +1122,48 @@ impl AccessService {
         Ok(outcome)
     }
 
+    /// Erase a subscriber by an operator's command (`tokutei subscribers erase`), audit first:
+    /// the subscriber must exist and not be erased yet; the `subscriber_erased` entry (the id
+    /// only; the ledger still verifies once the key is gone) is durable before the data key
+    /// is destroyed. Erasures through the gateway go through [`Self::erase`] instead.
+    pub fn erase_subscriber(&self, actor: Actor, subscriber: &str, at: Timestamp) -> AccessResult<()> {
+        limits::id("subscriber", subscriber)?;
+        let Some(stored) = self.stores.subscriber(subscriber)? else {
+            return Err(AccessError::NotFound(format!("subscriber `{subscriber}`")));
+        };
+        if stored.erased_at.is_some() {
+            return Err(AccessError::Conflict(format!("subscriber `{subscriber}` was already erased")));
+        }
+        self.audit_admin(actor, AdminAction::SubscriberErased, &format!("subscriber/{subscriber}"), Vec::new(), at)?;
+        Ok(self.stores.erase_subscriber(subscriber, at)?)
+    }
+
     /// Record a subscriber's choice for a purpose, audit first: the `consent_recorded` entry
     /// (with the record's digest) is durable before the record is stored, and the record
     /// names it. The purpose must be in the active policy and offer a choice (opt-in or
-    /// opt-out), and the subscriber must exist.
+    /// opt-out), the subscriber must exist, and the notice version must be a published one.
     pub fn record_consent(&self, actor: Actor, consent: &NewConsent) -> AccessResult<ConsentRecord> {
         let active = self
             .active(self.freshness(consent.recorded_at)?)?
             .ok_or_else(|| AccessError::BadRequest("no policy version is in force; publish one first".into()))?;
         let purpose = active.policy.purpose(&consent.purpose).ok_or_else(|| {
-            AccessError::BadRequest(format!("purpose `{}` is not in the active policy", consent.purpose))
+            AccessError::invalid("purpose", format!("`{}` is not in the active policy", consent.purpose))
         })?;
         if purpose.consent == ConsentMode::None {
-            return Err(AccessError::BadRequest(format!(
-                "purpose `{}` is needed to provide the service and offers no choice",
-                consent.purpose
-            )));
+            return Err(AccessError::invalid(
+                "purpose",
+                format!("`{}` is needed to provide the service and offers no choice", consent.purpose),
+            ));
         }
         if self.stores.subscriber(&consent.subscriber)?.is_none() {
-            return Err(tokutei_store::StoreError::NotFound(format!("subscriber `{}`", consent.subscriber)).into());
+            return Err(AccessError::NotFound(format!("subscriber `{}`", consent.subscriber)));
+        }
+        // The notice shown is a version's: one never published was never shown to anyone.
+        if self.stores.policy_version(consent.notice_version)?.is_none() {
+            return Err(AccessError::invalid(
+                "notice_version",
+                format!("`{}` is not a published policy version", consent.notice_version),
+            ));
         }
         let details = vec![
             ("purpose".to_string(), consent.purpose.clone()),

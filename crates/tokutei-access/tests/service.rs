@@ -1,17 +1,24 @@
 //! The access service end to end on a real store: changes take effect on the very next
 //! request (consent withdrawal, termination, staff changes), exports need an approved
 //! request, third-party provision writes its APPI 29条 record, writes and erasures go through
-//! the gateway, and refusals name their reason.
+//! the gateway, and refusals name their reason. The administrative actions (publish,
+//! registration, consent, erasure) are audited before they change anything.
 
 mod support;
 
+use std::sync::atomic::Ordering;
+
 use support::{at, call, date, deploy, plaintext};
-use tokutei_access::{AccessCall, NewPlainValue, WriteCall};
-use tokutei_ledger::{Action, Actor};
+use tokutei_access::{AccessCall, AccessError, Acting, NewPlainValue, WriteCall};
+use tokutei_ledger::{Action, Actor, AdminAction};
+use tokutei_store::PolicyStore;
+use tokutei_store::consent::ConsentStore;
 use tokutei_store::consent::{Choice, NewConsent};
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::provision::{LegalBasis, ProvisionStore};
-use tokutei_store::staff::{ExportStore, Grants, NewExportRequest, RangeGrant, StaffStore};
+use tokutei_store::staff::{
+    ExportStore, Grants, NewExportRequest, NewPrincipal, PrincipalKind, RangeGrant, StaffStore,
+};
 use tokutei_store::vault::{Contract, ContractState, Provenance, Source, VaultStore};
 
 fn consent(subscriber: &str, purpose: &str, choice: Choice) -> NewConsent {
@@ -434,4 +441,187 @@ fn a_purpose_that_lists_channels_requires_one() {
     assert_eq!(reasons(&d.service.read(&read).unwrap()), ["channel_not_listed"]);
     read.channel = Some(tokutei_policy::Channel::Phone);
     assert!(d.service.read(&read).unwrap().all_allowed());
+}
+
+// The administrative actions: each validated, audited (durable) and only then carried out,
+// whichever front end calls it. A failing ledger leaves the store as it was.
+
+/// The demo policy with one wording changed: a new version.
+fn next_policy() -> String {
+    let next = support::POLICY.replacen("お問い合わせ、ご相談", "お問い合わせ・ご相談", 1);
+    assert_ne!(next, support::POLICY);
+    next
+}
+
+fn admin_entries(d: &support::Deployed, from: u64) -> Vec<(Actor, tokutei_ledger::AdminEvent)> {
+    let mut out = Vec::new();
+    d.ledger
+        .scan_entries(from, &mut |e| {
+            let entry = e.decode().unwrap();
+            if let tokutei_ledger::Event::Admin(event) = entry.event {
+                out.push((entry.actor, event));
+            }
+            Ok(true)
+        })
+        .unwrap();
+    out
+}
+
+#[test]
+fn publish_audits_first_with_the_digest_and_the_person_who_published() {
+    let d = deploy();
+    let before = ledger_size(&d);
+    let version = d.service.publish_policy(&Acting::Person("all".into()), next_policy(), None, at(100)).unwrap();
+    assert_eq!(version.number, 2);
+    assert_eq!(version.published_by, "all");
+    let entries = admin_entries(&d, before);
+    assert_eq!(entries.len(), 1);
+    let (actor, event) = &entries[0];
+    assert_eq!(*actor, Actor::Staff("all".into()));
+    assert_eq!(event.action, AdminAction::PolicyPublished);
+    assert_eq!(event.subject, "policy/v2");
+    assert_eq!(event.digest, Some(version.digest.bytes()), "the digest is in `AdminEvent.digest`");
+    assert!(event.details.iter().all(|(k, _)| k != "digest"), "and nowhere else: {:?}", event.details);
+}
+
+#[test]
+fn publish_with_a_failing_ledger_publishes_nothing() {
+    let d = deploy();
+    d.ledger.fail.store(true, Ordering::SeqCst);
+    let err = d.service.publish_policy(&Acting::Person("all".into()), next_policy(), None, at(100)).unwrap_err();
+    assert!(matches!(err, AccessError::Audit(_)), "{err}");
+    assert_eq!(d.store.policy_versions().unwrap().len(), 1, "audit first: no version without its entry");
+}
+
+#[test]
+fn publish_is_refused_to_anyone_but_a_manager_and_for_the_latest_version() {
+    let d = deploy();
+    let before = ledger_size(&d);
+    for (by, why) in [("support", "a handler"), ("ads", "a system"), ("nobody", "no principal")] {
+        let err = d.service.publish_policy(&Acting::Person(by.into()), next_policy(), None, at(100)).unwrap_err();
+        assert!(
+            matches!(err, AccessError::Forbidden(_) | AccessError::UnknownPrincipal(_)),
+            "{why} may not publish: {err}"
+        );
+    }
+    let err =
+        d.service.publish_policy(&Acting::Person("all".into()), support::POLICY.into(), None, at(100)).unwrap_err();
+    assert!(matches!(err, AccessError::Conflict(_)), "the latest version again: {err}");
+    let broken = support::POLICY.replacen("consent = \"none\"", "consent = \"sometimes\"", 1);
+    let err = d.service.publish_policy(&Acting::Person("all".into()), broken, None, at(100)).unwrap_err();
+    assert!(matches!(&err, AccessError::Unpublishable(p) if p.report.errors().count() > 0), "{err}");
+    let err = d.service.publish_policy(&Acting::Person("all".into()), next_policy(), Some("sha256:0"), at(100));
+    assert!(matches!(err, Err(AccessError::Invalid { field: "digest", .. })), "{err:?}");
+    assert_eq!(ledger_size(&d), before, "a refusal leaves no entry");
+    assert_eq!(d.store.policy_versions().unwrap().len(), 1);
+}
+
+fn new_handler(id: &str, purposes: &[&str]) -> NewPrincipal {
+    NewPrincipal {
+        id: id.into(),
+        display_name: "担当 者".into(),
+        kind: PrincipalKind::Person { role: tokutei_policy::Role::Handler },
+        grants: Grants {
+            data_range: vec![RangeGrant { service: "fiber".into(), categories: vec!["contract.name".into()] }],
+            purposes: purposes.iter().map(|p| p.to_string()).collect(),
+            ..Grants::default()
+        },
+        created_at: at(0),
+    }
+}
+
+#[test]
+fn registration_audits_first_under_the_registrar() {
+    let d = deploy();
+    let before = ledger_size(&d);
+    let created =
+        d.service.register_principal(&Acting::Person("all".into()), &new_handler("op-1", &["support"]), at(5)).unwrap();
+    assert_eq!(created.created_at, at(5));
+    let entries = admin_entries(&d, before);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].0, Actor::Staff("all".into()));
+    assert_eq!(entries[0].1.action, AdminAction::StaffChanged);
+    assert_eq!(entries[0].1.subject, "staff/op-1");
+
+    d.ledger.fail.store(true, Ordering::SeqCst);
+    let err = d.service.register_principal(&Acting::Person("all".into()), &new_handler("op-2", &[]), at(6));
+    assert!(matches!(err, Err(AccessError::Audit(_))), "{err:?}");
+    assert!(d.store.principal("op-2").unwrap().is_none(), "audit first: no principal without its entry");
+}
+
+#[test]
+fn registration_checks_the_grants_the_registrar_and_the_id() {
+    let d = deploy();
+    let before = ledger_size(&d);
+    let all = Acting::Person("all".into());
+    let refused = |by: &Acting, new: NewPrincipal| d.service.register_principal(by, &new, at(5)).unwrap_err();
+    let err = refused(&all, new_handler("op-1", &["suport"]));
+    assert!(matches!(&err, AccessError::Invalid { field: "grants.purposes", .. }), "{err}");
+    assert!(err.to_string().contains("`suport`"), "{err}");
+    let mut unknown_service = new_handler("op-1", &[]);
+    unknown_service.grants.data_range[0].service = "satellite".into();
+    assert!(matches!(refused(&all, unknown_service), AccessError::Invalid { field: "grants.data_range", .. }));
+    let mut unknown_category = new_handler("op-1", &[]);
+    unknown_category.grants.data_range[0].categories = vec!["no.such".into()];
+    assert!(matches!(refused(&all, unknown_category), AccessError::Invalid { field: "grants.data_range", .. }));
+    assert!(matches!(refused(&all, new_handler("op 1", &[])), AccessError::Invalid { field: "id", .. }));
+    let mut nameless = new_handler("op-1", &[]);
+    nameless.display_name = " ".into();
+    assert!(matches!(refused(&all, nameless), AccessError::Invalid { field: "display_name", .. }));
+    assert!(matches!(refused(&all, new_handler("support", &[])), AccessError::Conflict(_)));
+    assert!(matches!(refused(&Acting::Person("support".into()), new_handler("op-1", &[])), AccessError::Forbidden(_)));
+    assert!(matches!(refused(&Acting::Person("ads".into()), new_handler("op-1", &[])), AccessError::Forbidden(_)));
+    assert_eq!(ledger_size(&d), before, "a refusal leaves no entry");
+    assert!(d.store.principal("op-1").unwrap().is_none());
+}
+
+#[test]
+fn consent_for_a_notice_version_never_published_is_refused() {
+    let d = deploy();
+    let before = ledger_size(&d);
+    let mut unpublished = consent("S-active", "marketing", Choice::OptedOut);
+    unpublished.notice_version = 7;
+    let err = d.service.record_consent(Actor::System("member-site".into()), &unpublished).unwrap_err();
+    assert!(matches!(&err, AccessError::Invalid { field: "notice_version", .. }), "{err}");
+    assert_eq!(ledger_size(&d), before);
+    assert!(d.store.consent_history("S-active").unwrap().is_empty());
+}
+
+#[test]
+fn consent_with_a_failing_ledger_stores_no_record() {
+    let d = deploy();
+    d.ledger.fail.store(true, Ordering::SeqCst);
+    let err = d
+        .service
+        .record_consent(Actor::System("member-site".into()), &consent("S-active", "marketing", Choice::OptedOut));
+    assert!(matches!(err, Err(AccessError::Audit(_))), "{err:?}");
+    assert!(d.store.consent_history("S-active").unwrap().is_empty(), "audit first: no record without its entry");
+}
+
+#[test]
+fn erasure_with_a_failing_ledger_destroys_no_key_on_either_path() {
+    let d = deploy();
+    d.ledger.fail.store(true, Ordering::SeqCst);
+    // The operator's command.
+    let err = d.service.erase_subscriber(Actor::System("cli".into()), "S-active", at(50));
+    assert!(matches!(err, Err(AccessError::Audit(_))), "{err:?}");
+    assert!(d.store.data_key("S-active").unwrap().is_some(), "audit first: the key outlives a failed audit");
+    // Through the gateway (the API).
+    let mut erase = call("all", "marketing", &["S-terminated"], &[]);
+    erase.action = Action::Erase;
+    assert!(d.service.erase(&erase).is_err());
+    assert!(d.store.data_key("S-terminated").unwrap().is_some(), "audit first: the key outlives a failed audit");
+    // Once the ledger is back, both erase, each after its entry.
+    d.ledger.fail.store(false, Ordering::SeqCst);
+    let before = ledger_size(&d);
+    d.service.erase_subscriber(Actor::System("cli".into()), "S-active", at(51)).unwrap();
+    assert!(d.store.data_key("S-active").unwrap().is_none());
+    let entries = admin_entries(&d, before);
+    assert_eq!(entries[0].1.action, AdminAction::SubscriberErased);
+    assert_eq!(entries[0].1.subject, "subscriber/S-active");
+    assert!(d.service.erase(&erase).unwrap().subscribers[0].erased);
+    let again = d.service.erase_subscriber(Actor::System("cli".into()), "S-active", at(52));
+    assert!(matches!(again, Err(AccessError::Conflict(_))), "{again:?}");
+    let missing = d.service.erase_subscriber(Actor::System("cli".into()), "S-missing", at(52));
+    assert!(matches!(missing, Err(AccessError::NotFound(_))), "{missing:?}");
 }

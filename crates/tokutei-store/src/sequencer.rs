@@ -400,10 +400,13 @@ mod tests {
         }
     }
 
+    /// Rows written but not committed: entries (bytes, leaf) and nodes.
+    type Staged = (Vec<(Vec<u8>, Hash)>, Vec<(NodeId, Hash)>);
+
     struct FakeTx<'a> {
         stored: MutexGuard<'a, Stored>,
         faults: &'a mut VecDeque<Fault>,
-        staged: Option<(Vec<(Vec<u8>, Hash)>, Vec<(NodeId, Hash)>)>,
+        staged: Option<Staged>,
     }
 
     impl FakeTx<'_> {

@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde::Deserialize;
-use tokutei_access::{AccessCall, AccessService, NewPlainValue, WriteCall};
-use tokutei_ledger::{Action, Actor, AdminAction, AdminEvent, Entry};
+use tokutei_access::{AccessCall, AccessService, Acting, NewPlainValue, WriteCall};
+use tokutei_ledger::Action;
 use tokutei_policy::{AcquisitionMethod, Channel, Role};
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind};
 use tokutei_store::vault::{Provenance, Source};
@@ -37,17 +37,6 @@ impl<E: Into<AppError>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.0.into_json_response()
-    }
-}
-
-impl From<tokutei_access::AccessError> for AppError {
-    fn from(e: tokutei_access::AccessError) -> AppError {
-        use tokutei_access::AccessError as E;
-        match e {
-            E::BadRequest(m) => AppError::BadRequest(m),
-            E::UnknownPrincipal(_) => AppError::Unauthorized,
-            other => AppError::internal(other.to_string()),
-        }
     }
 }
 
@@ -257,51 +246,22 @@ async fn create_staff(
     caller: Caller,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    // The route's access rule; `register_principal` checks the registrar again.
     if !has_role(&caller, MANAGERS) {
         return Err(AppError::Forbidden("only the chief manager and responsible persons register staff".into()).into());
     }
     let body: NewStaffBody = parse_body(&body)?;
-    if !tokutei_store::staff::valid_principal_id(&body.id) {
-        return Err(AppError::BadRequest(format!("`id` `{}`: use 1–64 letters, digits, `-`, `_`, `.`", body.id)).into());
-    }
     let service: Arc<AccessService> = state.access_service()?;
-    let created = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
+    let created = tokio::task::spawn_blocking(move || {
         let now = Timestamp::now();
-        if let Some((_, policy)) = service.active_policy(now)? {
-            for p in &body.grants.purposes {
-                if policy.purpose(p).is_none() {
-                    return Err(AppError::BadRequest(format!("`grants.purposes`: `{p}` is not in the active policy")));
-                }
-            }
-            for r in &body.grants.data_range {
-                for c in &r.categories {
-                    if policy.category(c).is_none() {
-                        return Err(AppError::BadRequest(format!(
-                            "`grants.data_range`: `{c}` is not in the active policy"
-                        )));
-                    }
-                }
-            }
-        }
-        let created = service.stores().create_principal(&NewPrincipal {
+        let new = NewPrincipal {
             id: body.id,
             display_name: body.display_name,
             kind: body.kind,
             grants: body.grants,
             created_at: now,
-        });
-        let created = match created {
-            Err(tokutei_store::StoreError::Conflict(m)) => return Err(AppError::BadRequest(m)),
-            other => other?,
         };
-        let event = AdminEvent {
-            action: AdminAction::StaffChanged,
-            subject: format!("staff/{}", created.id),
-            digest: None,
-            details: vec![("change".into(), "created".into())],
-        };
-        service.ledger().append(&Entry::admin(now, Actor::Staff(caller.principal), event))?;
-        Ok(created)
+        service.register_principal(&Acting::Person(caller.principal), &new, now)
     })
     .await
     .map_err(|e| AppError::internal(format!("staff task failed: {e}")))??;

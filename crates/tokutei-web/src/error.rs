@@ -12,6 +12,12 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
+    /// One field of the input is not acceptable; the field is named in the response.
+    #[error("`{field}`: {message}")]
+    Invalid { field: &'static str, message: String },
+    /// The request conflicts with what is stored (an id taken, a version already published).
+    #[error("{0}")]
+    Conflict(String),
     /// No valid credentials (API token missing, unknown, expired or revoked).
     #[error("authentication required")]
     Unauthorized,
@@ -38,24 +44,63 @@ impl AppError {
     }
 }
 
+/// The full chain of an error, for the log.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        message.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    message
+}
+
+/// By kind, never by message text: not found → 404, conflict → 409, anything else → 500.
 impl From<tokutei_store::StoreError> for AppError {
     fn from(err: tokutei_store::StoreError) -> AppError {
-        let mut message = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(s) = source {
-            message.push_str(&format!(": {s}"));
-            source = s.source();
+        use tokutei_store::StoreError as E;
+        match err {
+            E::NotFound(_) => AppError::NotFound,
+            E::Conflict(m) => AppError::Conflict(m),
+            other => AppError::Internal(chain(&other)),
         }
-        AppError::Internal(message)
+    }
+}
+
+/// By kind, never by message text: invalid → 400 naming the field, forbidden → 403, not
+/// found → 404, conflict → 409, an unknown principal → 401 (a token or session whose
+/// principal is gone), anything else → 500.
+impl From<tokutei_access::AccessError> for AppError {
+    fn from(err: tokutei_access::AccessError) -> AppError {
+        use tokutei_access::AccessError as E;
+        match err {
+            E::BadRequest(m) => AppError::BadRequest(m),
+            E::Invalid { field, message } => AppError::Invalid { field, message },
+            E::Unpublishable(preview) => AppError::Invalid {
+                field: "source",
+                message: format!("the policy file cannot be published: {preview}"),
+            },
+            E::Forbidden(m) => AppError::Forbidden(m),
+            E::NotFound(_) => AppError::NotFound,
+            E::Conflict(m) => AppError::Conflict(m),
+            E::UnknownPrincipal(_) => AppError::Unauthorized,
+            E::Store(store) => store.into(),
+            other => AppError::Internal(chain(&other)),
+        }
     }
 }
 
 impl AppError {
     /// Status and the bilingual message people see; internals are logged here, once.
-    fn parts(&self) -> (StatusCode, &'static str, &'static str, Option<&str>) {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str, Option<String>) {
         let (status, ja, en) = match self {
             AppError::NotFound => (StatusCode::NOT_FOUND, "ページが見つかりません", "Page not found"),
-            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "リクエストが正しくありません", "Bad request"),
+            AppError::BadRequest(_) | AppError::Invalid { .. } => {
+                (StatusCode::BAD_REQUEST, "リクエストが正しくありません", "Bad request")
+            }
+            AppError::Conflict(_) => {
+                (StatusCode::CONFLICT, "登録済みの内容と矛盾します", "This conflicts with what is already recorded")
+            }
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "認証が必要です", "Authentication required"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "この操作は許可されていません", "This is not allowed"),
             AppError::TooManyRequests { .. } => (
@@ -84,16 +129,30 @@ impl AppError {
             }
         };
         let detail = match self {
-            AppError::BadRequest(m) | AppError::Forbidden(m) if !m.is_empty() => Some(m.as_str()),
+            AppError::BadRequest(m) | AppError::Forbidden(m) | AppError::Conflict(m) if !m.is_empty() => {
+                Some(m.clone())
+            }
+            AppError::Invalid { .. } => Some(self.to_string()),
             _ => None,
         };
         (status, ja, en, detail)
     }
 
-    /// The error as the JSON API shows it: `{"error": {"status", "ja", "en", "detail"}}`.
+    /// The input field an invalid request names.
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            AppError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// The error as the JSON API shows it: `{"error": {"status", "ja", "en", "detail",
+    /// "field"}}` (`field` names the input an invalid request got wrong, else `null`).
     pub(crate) fn into_json_response(self) -> Response {
         let (status, ja, en, detail) = self.parts();
-        let body = serde_json::json!({ "error": { "status": status.as_u16(), "ja": ja, "en": en, "detail": detail } });
+        let body = serde_json::json!({ "error": {
+            "status": status.as_u16(), "ja": ja, "en": en, "detail": detail, "field": self.field()
+        } });
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response
@@ -115,7 +174,7 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, ja, en, detail) = self.parts();
-        let mut response = (status, pages::error_page(status, ja, en, detail)).into_response();
+        let mut response = (status, pages::error_page(status, ja, en, detail.as_deref())).into_response();
         self.retry_after(&mut response);
         response
     }

@@ -170,7 +170,8 @@ pub(crate) fn document() -> Value {
         json!({ "error": closed(json!({
             "status": { "type": "integer", "minimum": 400, "maximum": 599 },
             "ja": { "type": "string" }, "en": { "type": "string" },
-            "detail": { "type": ["string", "null"], "description": "what was wrong (bad requests and refusals)" }
+            "detail": { "type": ["string", "null"], "description": "what was wrong (bad requests, refusals and conflicts)" },
+            "field": { "type": ["string", "null"], "description": "the input field an invalid request got wrong (`grants.purposes`, `id`…), else null" }
         }), &[]) }),
         &[],
     );
@@ -208,6 +209,7 @@ pub(crate) fn document() -> Value {
                     "200": json_response("decisions per subscriber and category (denials included, with reasons), values of the allowed ones", "AccessOutcome"),
                     "400": error_response("malformed request; nothing was decided or written"),
                     "401": error_response("missing, unknown, expired or revoked token"),
+                    "409": error_response("update: a concurrent write took the version; nothing was written, retry"),
                     "429": error_response("over the API rate limit; retry after the `Retry-After` seconds")
                 }
             } },
@@ -235,10 +237,11 @@ pub(crate) fn document() -> Value {
                         "example": { "id": "op-9", "display_name": "担当 九郎", "kind": { "type": "person", "role": "handler" }, "grants": { "purposes": ["support"] } }
                     } } },
                     "responses": {
-                        "201": json_response("the registered principal", "Principal"),
-                        "400": error_response("invalid or duplicate"),
+                        "201": json_response("the registered principal (audited before it was stored)", "Principal"),
+                        "400": error_response("invalid: `field` names what (the id, the name, grants not in the policy in force, or grants with none in force); nothing was written"),
                         "401": error_response("no valid token"),
                         "403": error_response("role not allowed"),
+                        "409": error_response("the id is already registered; nothing was written"),
                         "429": error_response("over the API rate limit")
                     }
                 }

@@ -25,8 +25,9 @@ pub enum Access {
 pub const ALL_ROLES: &[Role] = &[Role::ChiefManager, Role::ResponsiblePerson, Role::Handler, Role::Auditor];
 /// The roles that oversee: the staff registry, the access log.
 pub const OVERSIGHT: &[Role] = &[Role::ChiefManager, Role::ResponsiblePerson, Role::Auditor];
-/// The roles that manage: registering staff, publishing policy versions.
-pub const MANAGERS: &[Role] = &[Role::ChiefManager, Role::ResponsiblePerson];
+/// The roles that manage: registering staff, publishing policy versions (the application
+/// layer's own list, which its actions check).
+pub const MANAGERS: &[Role] = tokutei_access::MANAGERS;
 
 /// One row of the route table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

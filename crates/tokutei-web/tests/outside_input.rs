@@ -259,7 +259,7 @@ fn no_server_error(what: &str, reply: &Reply) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// An API refusal is `{"error": {"status", "ja", "en", "detail"}}` with the response's status;
+/// An API refusal is `{"error": {"status", "ja", "en", "detail", "field"}}` with the response's status;
 /// a bad request says what was wrong.
 fn api_error_document(what: &str, reply: &Reply) -> Result<(), TestCaseError> {
     if reply.status.is_success() {

@@ -541,7 +541,7 @@ async fn a_manager_publishes_a_new_policy_version_after_a_preview() {
         &[("csrf", &csrf), ("source", &changed), ("digest", &digest)],
     )
     .await;
-    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    assert_eq!(again.status, StatusCode::CONFLICT);
 }
 
 #[tokio::test]

@@ -36,10 +36,15 @@ pub type Log = Arc<Mutex<Vec<Event>>>;
 pub struct RecordingLedger {
     inner: SqliteLedger,
     log: Log,
+    /// While set, every append fails (the ledger is down): nothing may change then.
+    pub fail: std::sync::atomic::AtomicBool,
 }
 
 impl LedgerStore for RecordingLedger {
     fn append_batch(&self, entries: &[tokutei_ledger::Entry]) -> StoreResult<Vec<Appended>> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(tokutei_store::StoreError::backend(std::io::Error::other("the ledger is down")));
+        }
         let out = self.inner.append_batch(entries)?;
         self.log.lock().unwrap().push(Event::Appended(out.iter().map(|a| a.index).collect()));
         Ok(out)
@@ -263,7 +268,11 @@ pub fn deploy() -> Deployed {
         )
         .unwrap();
 
-    let ledger = Arc::new(RecordingLedger { inner: SqliteLedger::open(Arc::clone(&store)).unwrap(), log: log.clone() });
+    let ledger = Arc::new(RecordingLedger {
+        inner: SqliteLedger::open(Arc::clone(&store)).unwrap(),
+        log: log.clone(),
+        fail: std::sync::atomic::AtomicBool::new(false),
+    });
     let deployment = Deployment { zones_required: false, required_training: vec!["privacy-basics".into()] };
     let service = AccessService::new(store.clone(), ledger.clone(), Arc::new(keys), deployment, Vec::new());
     Deployed { _dir: dir, store, ledger, service, log, policy }

@@ -8,10 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tokutei_access::AccessError;
 use tokutei_access::inquiry::{Summary, may_move};
 use tokutei_policy::Lang;
-use tokutei_store::StoreError;
 use tokutei_store::inquiry::InquiryStatus;
 
 use super::session::StaffSession;
@@ -55,13 +53,6 @@ fn days_left_cell(summary: &Summary, today: tokutei_policy::Date, lang: Lang) ->
     }
 }
 
-fn access_error(e: AccessError) -> AppError {
-    match e {
-        AccessError::Store(StoreError::NotFound(_)) => AppError::NotFound,
-        other => other.into(),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 pub(crate) struct ListQuery {
     #[serde(default)]
@@ -85,7 +76,7 @@ pub(crate) async fn page(
     let list = tokio::task::spawn_blocking(move || service.list(status, LIST_LIMIT))
         .await
         .map_err(|e| AppError::internal(format!("inquiry task failed: {e}")))?
-        .map_err(access_error)?;
+        .map_err(AppError::from)?;
     let today = tokutei_policy::tokyo::today();
     let lang = staff.lang;
     let filter = |code: &str, label: &'static str| {
@@ -185,7 +176,7 @@ pub(crate) async fn open(
     let opened = tokio::task::spawn_blocking(move || service.open(&who, &receipt, now))
         .await
         .map_err(|e| AppError::internal(format!("inquiry task failed: {e}")))?
-        .map_err(access_error)?;
+        .map_err(AppError::from)?;
     let lang = staff.lang;
     let s = &opened.summary;
     let today = tokutei_policy::tokyo::today();
@@ -257,6 +248,6 @@ pub(crate) async fn set_status(
     tokio::task::spawn_blocking(move || service.set_status(&who, &receipt, status, &note, now))
         .await
         .map_err(|e| AppError::internal(format!("inquiry task failed: {e}")))?
-        .map_err(access_error)?;
+        .map_err(AppError::from)?;
     Ok(Redirect::to("/admin/inquiries").into_response())
 }

@@ -388,9 +388,7 @@ pub(crate) async fn change_password(
             if !tokutei_crypto::password::verify(&current, &credentials.password_hash) {
                 return Ok(None);
             }
-            tokutei_crypto::password::hash(&new)
-                .map(Some)
-                .map_err(|e| tokutei_store::StoreError::Conflict(e.to_string()))
+            tokutei_crypto::password::hash(&new).map(Some).map_err(tokutei_store::StoreError::backend)
         })
         .await?;
     let Some(hash) = hash else {

@@ -2,15 +2,17 @@
 //! manager and responsible persons, publishing a new version — paste the policy file, see
 //! every diagnostic (line and field) or the section-aware diff against the version in force,
 //! then confirm. What is confirmed is exactly what was previewed (the digest is carried and
-//! checked), and the publication is an audit entry.
+//! checked). Both steps are the application layer's (`AccessService::preview_policy`,
+//! `AccessService::publish_policy`), as for `tokutei policy publish`: the same checks, the
+//! same compile check against the deployment, the same audit entry, durable before the
+//! version is stored.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tokutei_ledger::{Actor, AdminAction};
+use tokutei_access::Acting;
 use tokutei_policy::{Lang, PolicyDigest};
-use tokutei_store::NewPolicyVersion;
 
 use super::session::StaffSession;
 use super::{Console, console_page};
@@ -75,16 +77,14 @@ pub(crate) async fn preview(
     staff.require(MANAGERS)?;
     let form: PreviewForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
-    let report = tokutei_policy::check::check(&form.source);
-    let errors: Vec<_> = report.errors().collect();
-    let compiled = match (&report.policy, errors.is_empty()) {
-        (Some(policy), true) => match state.access_service() {
-            Ok(service) => service.check_policy(policy).err(),
-            Err(_) => None,
-        },
-        _ => None,
-    };
-    let body = if !errors.is_empty() || report.policy.is_none() || compiled.is_some() {
+    let service = state.access_service()?;
+    let source = form.source.clone();
+    let preview = tokio::task::spawn_blocking(move || service.preview_policy(&source))
+        .await
+        .map_err(|e| AppError::internal(format!("preview task failed: {e}")))?;
+    let errors: Vec<_> = preview.report.errors().collect();
+    let compiled = preview.compile_problem.clone();
+    let body = if preview.policy().is_none() {
         html! {
             h1 { (super::bi(staff.lang, "公表できません", "This file cannot be published")) }
             ul.error {
@@ -101,7 +101,7 @@ pub(crate) async fn preview(
         }
     } else {
         // INVARIANT: checked just above.
-        let policy = report.policy.as_ref().ok_or_else(|| AppError::internal("checked policy vanished"))?;
+        let policy = preview.policy().ok_or_else(|| AppError::internal("checked policy vanished"))?;
         let digest = PolicyDigest::of(policy);
         let active = state.active_policy().await?;
         let diff = active.as_ref().map(|(_, old)| tokutei_policy::diff::diff(old, policy).human(Lang::Ja));
@@ -142,34 +142,12 @@ pub(crate) async fn publish(
     staff.require(MANAGERS)?;
     let form: PublishForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
-    let report = tokutei_policy::check::check(&form.source);
-    let policy = match (report.is_valid(), report.policy) {
-        (true, Some(p)) => p,
-        _ => return Err(AppError::BadRequest("the file no longer passes the check; preview it again".into())),
-    };
-    let digest = PolicyDigest::of(&policy);
-    if digest.0 != form.digest {
-        return Err(AppError::BadRequest("the file differs from the previewed one; preview it again".into()));
-    }
-    let id = staff.principal.id.clone();
-    let new = NewPolicyVersion {
-        digest: digest.clone(),
-        source: form.source,
-        effective: policy.effective_date(),
-        published_by: id.clone(),
-        published_at: jiff::Timestamp::now(),
-    };
-    let version = state.blocking(move |b| b.publish_policy(new)).await.map_err(|e| match e {
-        AppError::Internal(m) if m.contains("already") => AppError::BadRequest(m),
-        other => other,
-    })?;
-    state
-        .audit_admin(
-            Actor::Staff(id),
-            AdminAction::PolicyPublished,
-            format!("policy/v{}", version.number),
-            vec![("effective".into(), version.effective.to_string()), ("digest".into(), digest.0)],
-        )
-        .await?;
+    let service = state.access_service()?;
+    let by = Acting::Person(staff.principal.id.clone());
+    tokio::task::spawn_blocking(move || {
+        service.publish_policy(&by, form.source, Some(&form.digest), jiff::Timestamp::now())
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("publish task failed: {e}")))??;
     Ok(Redirect::to("/admin/policy").into_response())
 }

@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
+use tokutei_access::{AccessError, Acting};
 use tokutei_policy::{Lang, Policy, PolicyDigest, check, render};
-use tokutei_store::{NewPolicyVersion, PolicyVersion};
-
-use tokutei_ledger::{Actor, AdminAction};
+use tokutei_store::PolicyVersion;
 
 use crate::audit_log::AuditLog;
 use crate::backend::Database;
@@ -72,10 +71,14 @@ pub enum PolicyCommand {
         #[arg(long = "with", value_name = "CEDAR_FILE")]
         extra: Vec<PathBuf>,
     },
-    /// Validate a policy file and publish it as a new immutable version.
+    /// Validate a policy file, check that it compiles for this deployment, and publish it as
+    /// a new immutable version (audited as published by `--by`).
     Publish {
         /// The policy file (TOML).
         file: PathBuf,
+        /// Who publishes it: a chief manager or responsible person of the staff registry.
+        #[arg(long, value_name = "STAFF_ID")]
+        by: String,
     },
     /// Show the active version: purposes, categories, digest.
     Show,
@@ -88,7 +91,7 @@ pub fn run(global: &GlobalArgs, cmd: PolicyCommand) -> anyhow::Result<Report> {
         PolicyCommand::Render { file, lang, format } => render(&file, lang.into(), format),
         PolicyCommand::Diff { old, new, lang } => diff(&old, &new, lang.into()),
         PolicyCommand::Cedar { file, schema, extra } => crate::cli::gateway::cedar(&file, &extra, schema),
-        PolicyCommand::Publish { file } => publish(global, &file),
+        PolicyCommand::Publish { file, by } => publish(global, &file, by),
         PolicyCommand::Show => show(global),
     }
 }
@@ -112,8 +115,8 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Report> {
     human.push_str(&crate::cli::staff::create_chief(&*store, &keyring, &audit)?);
     drop(audit);
     let published = match policy {
-        Some((source, policy)) => {
-            let v = store_version(&data, &store, source, &policy, "init")?;
+        Some((source, _)) => {
+            let v = publish_version(&data, &store, Acting::Setup("init"), source, None)?;
             human.push_str(&format!("published policy version {} ({})\n", v.number, v.digest.short()));
             Some(VersionSummary::from(&v))
         }
@@ -122,11 +125,11 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Report> {
     Ok(Report::new(human, serde_json::json!({ "data": data.root(), "published": published })))
 }
 
-fn publish(global: &GlobalArgs, file: &Path) -> anyhow::Result<Report> {
-    let (source, policy) = load_valid(file)?;
+fn publish(global: &GlobalArgs, file: &Path, by: String) -> anyhow::Result<Report> {
+    let source = read_policy_file(file)?;
     let data = global.data_dir();
     let store = data.open_store()?;
-    let v = store_version(&data, &store, source, &policy, "cli")?;
+    let v = publish_version(&data, &store, Acting::Person(by), source, Some(file))?;
     Ok(Report::new(
         format!("published policy version {} ({}), effective {}\n", v.number, v.digest.short(), v.effective),
         VersionSummary::from(&v),
@@ -360,32 +363,33 @@ fn read_policy_file(file: &Path) -> anyhow::Result<String> {
     decode_text(file, bytes)
 }
 
-/// Publish a checked policy as a new immutable version and record the publication in the
-/// audit ledger (the version number, its digest and effective date).
-pub(crate) fn store_version(
+/// Publish `source` through the application layer (checks, compile check against this
+/// deployment, audit entry, then the version); a file that cannot be published is shown with
+/// every diagnostic, by line and field of `file` when it came from one.
+pub(crate) fn publish_version(
     data: &DataDir,
     store: &Database,
+    by: Acting,
     source: String,
-    policy: &Policy,
-    by: &str,
+    file: Option<&Path>,
 ) -> anyhow::Result<PolicyVersion> {
-    let digest = PolicyDigest::of(policy);
     let audit = AuditLog::open_with_store(data, store)?;
-    let version = store.publish_policy(NewPolicyVersion {
-        digest: digest.clone(),
-        source,
-        effective: policy.effective_date(),
-        published_by: by.to_string(),
-        published_at: jiff::Timestamp::now(),
-    })?;
-    audit.append_admin(
-        Actor::System(by.to_string()),
-        AdminAction::PolicyPublished,
-        &format!("policy/v{}", version.number),
-        Some(digest.bytes()),
-        vec![("effective".to_string(), version.effective.to_string())],
-    )?;
-    Ok(version)
+    let service = crate::access::open_service(data, store, &audit)?;
+    match service.publish_policy(&by, source, None, jiff::Timestamp::now()) {
+        Ok(version) => Ok(version),
+        Err(AccessError::Unpublishable(preview)) => {
+            let name = file.map_or_else(|| Path::new("policy").to_path_buf(), Path::to_path_buf);
+            let mut lines: Vec<String> = preview.report.errors().map(|d| diagnostic_line(&name, d)).collect();
+            if let Some(problem) = &preview.compile_problem {
+                lines.push(format!(
+                    "{}: does not compile into access rules for this deployment: {problem}",
+                    name.display()
+                ));
+            }
+            bail!("policy file `{}` is invalid and cannot be published:\n{}", name.display(), lines.join("\n"))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(Debug, Serialize)]

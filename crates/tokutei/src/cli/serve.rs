@@ -12,7 +12,7 @@ use clap::Args;
 use crate::audit_log::{AuditLog, run_checkpoints};
 use crate::backend::Database;
 use crate::cli::GlobalArgs;
-use crate::cli::policy::store_version;
+use crate::cli::policy::publish_version;
 use crate::cli::retention;
 use crate::data_dir::DataDir;
 use crate::keyring::Keyring;
@@ -85,7 +85,8 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
     if fresh {
         let policy =
             tokutei_policy::parse(DEMO_POLICY).map_err(|e| anyhow::anyhow!("demo policy does not parse: {e}"))?;
-        let version = store_version(&data, &store, DEMO_POLICY.to_string(), &policy, "demo")?;
+        let version =
+            publish_version(&data, &store, tokutei_access::Acting::Setup("demo"), DEMO_POLICY.to_string(), None)?;
         human.push_str(&format!(
             "demo data directory `{}` prepared: policy v{} ({})\n",
             data.root().display(),

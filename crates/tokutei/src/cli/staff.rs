@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use serde::Serialize;
+use tokutei_access::Acting;
 use tokutei_ledger::{Actor, AdminAction};
 use tokutei_policy::{Date, Role};
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, StoredPrincipal, Training};
@@ -62,6 +63,9 @@ pub struct AddArgs {
     /// An internal system's name (billing, call_centre, marketing, ad_platform…).
     #[arg(long)]
     pub system: Option<String>,
+    /// Who registers it: a chief manager or responsible person of the staff registry.
+    #[arg(long, value_name = "STAFF_ID")]
+    pub by: String,
     #[command(flatten)]
     pub grants: GrantFlags,
 }
@@ -133,27 +137,6 @@ impl GrantFlags {
         }
         Ok(grants)
     }
-}
-
-/// Check grants against the active policy: every service, category and purpose must exist.
-fn check_grants(store: &dyn Store, grants: &Grants) -> anyhow::Result<()> {
-    let (_, policy) = crate::cli::subscribers::active_policy(store)?;
-    for range in &grants.data_range {
-        if policy.service(&range.service).is_none() {
-            bail!("`--range`: service `{}` is not in the active policy", range.service);
-        }
-        for c in &range.categories {
-            if policy.category(c).is_none() {
-                bail!("`--range`: category `{c}` is not in the active policy");
-            }
-        }
-    }
-    for p in &grants.purposes {
-        if policy.purpose(p).is_none() {
-            bail!("`--purpose`: purpose `{p}` is not in the active policy");
-        }
-    }
-    Ok(())
 }
 
 #[derive(Serialize)]
@@ -317,24 +300,17 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
             Ok(Report::new(human, serde_json::json!({ "id": p.id, "principal": p, "tokens": tokens })))
         }
         StaffCommand::Add(args) => {
-            if !tokutei_store::staff::valid_principal_id(&args.id) {
-                bail!("`{}` is not a valid principal id: use 1–64 letters, digits, `-`, `_`, `.`", args.id);
-            }
             let grants = args.grants.parse()?;
-            check_grants(&*store, &grants)?;
             let kind = match (args.role, args.system) {
                 (Some(role), None) => PrincipalKind::Person { role },
                 (None, Some(name)) => PrincipalKind::System { name },
                 _ => bail!("give either `--role` (a person) or `--system` (an internal system)"),
             };
-            let created = store.create_principal(&NewPrincipal {
-                id: args.id.clone(),
-                display_name: args.name,
-                kind,
-                grants,
-                created_at: Timestamp::now(),
-            })?;
-            audit_change(&data, &created.id, vec![("change".into(), "created".into())])?;
+            let audit = AuditLog::open_with_store(&data, &store)?;
+            let service = crate::access::open_service(&data, &store, &audit)?;
+            let now = Timestamp::now();
+            let new = NewPrincipal { id: args.id, display_name: args.name, kind, grants, created_at: now };
+            let created = service.register_principal(&Acting::Person(args.by), &new, now)?;
             Ok(Report::new(
                 format!("added {}", describe(&created, tokutei_policy::tokyo::today())),
                 PrincipalJson { id: &created.id, principal: &created },
@@ -342,7 +318,8 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
         }
         StaffCommand::Grant(args) => {
             let grants = args.grants.parse()?;
-            check_grants(&*store, &grants)?;
+            let audit = AuditLog::open_with_store(&data, &store)?;
+            crate::access::open_service(&data, &store, &audit)?.check_grants(&grants, Timestamp::now())?;
             let version = store.set_grants(&args.id, &grants)?;
             audit_change(
                 &data,

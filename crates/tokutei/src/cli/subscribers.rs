@@ -81,7 +81,7 @@ pub fn run(global: &GlobalArgs, cmd: SubscribersCommand) -> anyhow::Result<Repor
             verify(&*store, &*ledger, &Keyring::open(&data)?, subscriber.as_deref())
         }
         SubscribersCommand::Find { category, value } => find(&*store, &Keyring::open(&data)?, &category, &value),
-        SubscribersCommand::Erase { subscriber } => erase(&data, &*store, &subscriber),
+        SubscribersCommand::Erase { subscriber } => erase(&data, &store, &subscriber),
     }
 }
 
@@ -309,25 +309,12 @@ fn find(store: &dyn Store, keyring: &Keyring, category: &str, value: &str) -> an
     Ok(Report::new(human, rows))
 }
 
-fn erase(data: &crate::data_dir::DataDir, store: &dyn Store, id: &str) -> anyhow::Result<Report> {
-    let Some(subscriber) = store.subscriber(id)? else {
-        bail!("subscriber `{id}` not found");
-    };
-    if subscriber.erased_at.is_some() {
-        bail!("subscriber `{id}` was already erased");
-    }
+fn erase(data: &crate::data_dir::DataDir, store: &crate::backend::Database, id: &str) -> anyhow::Result<Report> {
     let at = Timestamp::now();
-    let audit = crate::audit_log::AuditLog::open(data)?;
-    // Audit first. The ledger keeps the subscriber's id only; it still verifies after the key
-    // is gone.
-    audit.append_admin(
-        tokutei_ledger::Actor::System("cli".to_string()),
-        tokutei_ledger::AdminAction::SubscriberErased,
-        &format!("subscriber/{id}"),
-        None,
-        Vec::new(),
-    )?;
-    store.erase_subscriber(id, at)?;
+    let audit = crate::audit_log::AuditLog::open_with_store(data, store)?;
+    // Audit first (`AccessService::erase_subscriber`): the ledger keeps the subscriber's id
+    // only, and still verifies after the key is gone.
+    crate::access::open_service(data, store, &audit)?.erase_subscriber(Actor::System("cli".into()), id, at)?;
     Ok(Report::new(
         format!("erased subscriber `{id}`: its data key is destroyed and its values can no longer be decrypted\n"),
         serde_json::json!({ "id": id, "erased_at": at.to_string() }),

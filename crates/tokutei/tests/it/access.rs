@@ -89,7 +89,8 @@ fn replay(case: &Path) -> Replay {
     // refuses them as typos, so they are left out here).
     for p in read(&case.join("principals.json")).as_array().unwrap() {
         let id = p["id"].as_str().unwrap();
-        let mut args: Vec<String> = vec!["staff".into(), "add".into(), id.into(), "--name".into(), id.into()];
+        let mut args: Vec<String> =
+            vec!["staff".into(), "add".into(), "--by".into(), "chief".into(), id.into(), "--name".into(), id.into()];
         match p["kind"]["type"].as_str().unwrap() {
             "person" => args.extend(["--role".into(), p["kind"]["role"].as_str().unwrap().into()]),
             _ => args.extend(["--system".into(), p["kind"]["name"].as_str().unwrap().into()]),
@@ -176,7 +177,8 @@ fn replay(case: &Path) -> Replay {
     let categories = str_list(&request["categories"]);
     let subscriber_ids = str_list(&request["subscribers"]);
     if let Some(approval) = request["export_approval"].as_str() {
-        env.run(&["staff", "add", "corpus-approver", "--name", "approver", "--role", "chief_manager"]).assert_code(0);
+        env.run(&["staff", "add", "--by", "chief", "corpus-approver", "--name", "approver", "--role", "chief_manager"])
+            .assert_code(0);
         let mut args =
             vec!["exports", "request", approval, "--staff", principal, "--purpose", purpose, "--reason", "corpus"];
         for c in &categories {
@@ -319,6 +321,8 @@ pub(crate) fn demo_with_handler_of(subscribers: &str) -> TestEnv {
     env.run(&[
         "staff",
         "add",
+        "--by",
+        "chief",
         "op-1",
         "--name",
         "山田 花子",
@@ -453,10 +457,11 @@ fn bad_access_input_exits_2_and_writes_nothing() {
     }
     assert_eq!(ledger_size(&env), before);
     // Staff input is checked against the policy.
-    let run = env.run(&["staff", "add", "op-2", "--name", "x", "--role", "handler", "--purpose", "suport"]);
+    let run =
+        env.run(&["staff", "add", "--by", "chief", "op-2", "--name", "x", "--role", "handler", "--purpose", "suport"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("`suport`"), "{}", run.stderr);
-    let run = env.run(&["staff", "add", "op-2", "--name", "x", "--role", "boss"]);
+    let run = env.run(&["staff", "add", "--by", "chief", "op-2", "--name", "x", "--role", "boss"]);
     assert_eq!(run.code, 2);
 }
 
@@ -593,7 +598,8 @@ fn erase_outside_range_is_refused_and_shreds_nothing() {
         ])
     };
     let add = |id: &str, extra: &[&str]| {
-        let mut args = vec!["staff", "add", id, "--name", "担当 者", "--role", "handler", "--purpose", "support"];
+        let mut args =
+            vec!["staff", "add", "--by", "chief", id, "--name", "担当 者", "--role", "handler", "--purpose", "support"];
         args.extend(extra);
         env.run(&args).assert_code(0);
         env.run(&[

@@ -6,7 +6,7 @@
 use crate::util::{TestEnv, exchange, start};
 
 /// The one-time password and the raw TOTP secret `init` printed for `chief`.
-fn chief_of(init: &str) -> (String, Vec<u8>) {
+pub(crate) fn chief_of(init: &str) -> (String, Vec<u8>) {
     let field = |name: &str| {
         init.lines()
             .find_map(|l| l.trim().strip_prefix(name))
@@ -38,17 +38,17 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn code(secret: &[u8]) -> String {
+pub(crate) fn code(secret: &[u8]) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret.to_vec(), None, "x".into()).unwrap().generate(now)
 }
 
-fn percent(text: &str) -> String {
+pub(crate) fn percent(text: &str) -> String {
     text.bytes().map(|b| format!("%{b:02X}")).collect()
 }
 
 /// The value of `Set-Cookie: name=…` in a response head.
-fn set_cookie(head: &str, name: &str) -> Option<String> {
+pub(crate) fn set_cookie(head: &str, name: &str) -> Option<String> {
     head.lines()
         .filter_map(|l| l.split_once(':'))
         .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
@@ -56,7 +56,7 @@ fn set_cookie(head: &str, name: &str) -> Option<String> {
         .find(|c| c.starts_with(&format!("{name}=")))
 }
 
-fn location(head: &str) -> Option<String> {
+pub(crate) fn location(head: &str) -> Option<String> {
     head.lines()
         .filter_map(|l| l.split_once(':'))
         .find(|(k, _)| k.eq_ignore_ascii_case("location"))
@@ -64,7 +64,7 @@ fn location(head: &str) -> Option<String> {
 }
 
 /// Sign in over HTTP: (status, where to, the session cookie).
-fn sign_in(addr: &str, id: &str, password: &str, code: &str) -> (u16, Option<String>, Option<String>) {
+pub(crate) fn sign_in(addr: &str, id: &str, password: &str, code: &str) -> (u16, Option<String>, Option<String>) {
     let (_, head, _) =
         exchange(addr, &format!("GET /admin/login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"));
     let csrf_cookie = set_cookie(&head, "tokutei_login_csrf").expect("the sign-in form's cookie");
@@ -81,7 +81,7 @@ fn sign_in(addr: &str, id: &str, password: &str, code: &str) -> (u16, Option<Str
 }
 
 /// GET `path` with a cookie: (status, where to).
-fn get_with(addr: &str, path: &str, cookie: &str) -> (u16, Option<String>) {
+pub(crate) fn get_with(addr: &str, path: &str, cookie: &str) -> (u16, Option<String>) {
     let (status, head, _) = exchange(
         addr,
         &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"),
@@ -96,7 +96,7 @@ fn totp_secrets_are_stored_sealed_never_in_clear() {
     let init = env.run(&["init", "--policy", &policy]);
     init.assert_code(0);
     let (_, chief_secret) = chief_of(&init.stdout);
-    env.run(&["staff", "add", "audit-1", "--name", "監査 一郎", "--role", "auditor"]).assert_code(0);
+    env.run(&["staff", "add", "--by", "chief", "audit-1", "--name", "監査 一郎", "--role", "auditor"]).assert_code(0);
     env.run(&["staff", "password", "audit-1"]).assert_code(0);
     let enrolled = env.run(&["--json", "staff", "totp", "audit-1"]);
     enrolled.assert_code(0);
@@ -112,11 +112,11 @@ fn totp_secrets_are_stored_sealed_never_in_clear() {
         assert!(!contains(&file, secret), "{principal}: nor does the database file");
     }
     // Enrolling needs a password first, and a person.
-    env.run(&["staff", "add", "ops", "--name", "運用", "--system", "ops"]).assert_code(0);
+    env.run(&["staff", "add", "--by", "chief", "ops", "--name", "運用", "--system", "ops"]).assert_code(0);
     let system = env.run(&["staff", "totp", "ops"]);
     system.assert_code(2);
     assert!(system.stderr.contains("is a system"), "{}", system.stderr);
-    env.run(&["staff", "add", "audit-2", "--name", "監査 二郎", "--role", "auditor"]).assert_code(0);
+    env.run(&["staff", "add", "--by", "chief", "audit-2", "--name", "監査 二郎", "--role", "auditor"]).assert_code(0);
     let no_password = env.run(&["staff", "totp", "audit-2"]);
     no_password.assert_code(2);
     assert!(no_password.stderr.contains("has no password yet"), "{}", no_password.stderr);

@@ -2,6 +2,7 @@
 //! area. Each test gets its own temporary data directory through [`util::TestEnv`].
 
 mod access;
+mod admin;
 mod audit;
 mod auth;
 mod csv_fuzz;

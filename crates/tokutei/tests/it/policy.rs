@@ -86,7 +86,7 @@ fn publish_refuses_an_invalid_policy_and_changes_nothing() {
     env.run(&["init", "--policy", good.to_str().unwrap()]).assert_code(0);
     let broken = DEMO_POLICY.replacen("categories = [", "categories = [\"no.such.category\", ", 1);
     let bad = env.write("bad.toml", broken);
-    let run = env.run(&["policy", "publish", bad.to_str().unwrap()]);
+    let run = env.run(&["policy", "publish", "--by", "chief", bad.to_str().unwrap()]);
     run.assert_code(2);
     assert!(run.stderr.contains("bad.toml:"), "names the file and line: {}", run.stderr);
     assert!(run.stderr.contains("no.such.category"), "{}", run.stderr);
@@ -101,12 +101,12 @@ fn publish_show_and_diff_versions() {
     let v1 = env.write("v1.toml", DEMO_POLICY);
     env.run(&["init", "--policy", v1.to_str().unwrap()]).assert_code(0);
     // Same content again: nothing to publish.
-    env.run(&["policy", "publish", v1.to_str().unwrap()]).assert_code(2);
+    env.run(&["policy", "publish", "--by", "chief", v1.to_str().unwrap()]).assert_code(2);
 
     let v2_text = DEMO_POLICY.replacen("consent = \"opt_out\"", "consent = \"opt_in\"", 1);
     assert_ne!(v2_text, DEMO_POLICY);
     let v2 = env.write("v2.toml", &v2_text);
-    let run = env.run(&["policy", "publish", v2.to_str().unwrap(), "--json"]);
+    let run = env.run(&["policy", "publish", "--by", "chief", v2.to_str().unwrap(), "--json"]);
     run.assert_code(0);
     assert_eq!(run.json()["number"], 2);
 
@@ -142,9 +142,9 @@ fn every_publication_is_recorded_in_the_audit_ledger() {
     let v1 = env.write("v1.toml", DEMO_POLICY);
     env.run(&["init", "--policy", v1.to_str().unwrap()]).assert_code(0);
     let v2 = env.write("v2.toml", DEMO_POLICY.replacen("consent = \"opt_out\"", "consent = \"opt_in\"", 1));
-    env.run(&["policy", "publish", v2.to_str().unwrap()]).assert_code(0);
+    env.run(&["policy", "publish", "--by", "chief", v2.to_str().unwrap()]).assert_code(0);
     // A refused publication leaves no record.
-    env.run(&["policy", "publish", v2.to_str().unwrap()]).assert_code(2);
+    env.run(&["policy", "publish", "--by", "chief", v2.to_str().unwrap()]).assert_code(2);
 
     let entries = env.run(&["audit", "query", "--json"]);
     entries.assert_code(0);

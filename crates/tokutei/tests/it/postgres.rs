@@ -61,6 +61,8 @@ fn init_import_staff_access_audit_and_serve_run_on_postgresql() {
     env.run(&[
         "staff",
         "add",
+        "--by",
+        "chief",
         "op-1",
         "--name",
         "山田 花子",
@@ -135,7 +137,7 @@ fn the_other_commands_run_on_postgresql_and_a_newer_schema_is_refused() {
     ]);
     assert!(ok(&["consent", "show", "--subscriber", "HS00000001"]).contains("opted_out"));
     ok(&["contract", "set", "--subscriber", "HS00000002", "--state", "suspended"]);
-    ok(&["staff", "add", "approver", "--name", "承認 者", "--role", "chief_manager"]);
+    ok(&["staff", "add", "--by", "chief", "approver", "--name", "承認 者", "--role", "chief_manager"]);
     ok(&[
         "exports",
         "request",

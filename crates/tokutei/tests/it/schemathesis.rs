@@ -49,6 +49,8 @@ fn schemathesis_finds_no_server_error_and_no_response_outside_the_document() {
     env.run(&[
         "staff",
         "add",
+        "--by",
+        "chief",
         "fuzz-cpo",
         "--name",
         "統括 検査",

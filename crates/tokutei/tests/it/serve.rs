@@ -51,6 +51,8 @@ fn the_gateway_api_needs_a_token_and_audits_every_decision() {
     env.run(&[
         "staff",
         "add",
+        "--by",
+        "chief",
         "call-centre",
         "--name",
         "コールセンター",
@@ -66,7 +68,7 @@ fn the_gateway_api_needs_a_token_and_audits_every_decision() {
         "support",
     ])
     .assert_code(0);
-    env.run(&["staff", "add", "cpo", "--name", "統括 太郎", "--role", "chief_manager"]).assert_code(0);
+    env.run(&["staff", "add", "--by", "chief", "cpo", "--name", "統括 太郎", "--role", "chief_manager"]).assert_code(0);
     let token = env.run(&["--json", "staff", "token", "issue", "call-centre"]).assert_code(0).json()["token"]
         .as_str()
         .unwrap()
@@ -132,7 +134,7 @@ fn the_gateway_api_needs_a_token_and_audits_every_decision() {
     let (status, text) = send(&server.addr, "POST", "/api/v1/staff", Some(&cpo), new);
     assert_eq!(status, 201, "{text}");
     let (status, _) = send(&server.addr, "POST", "/api/v1/staff", Some(&cpo), new);
-    assert_eq!(status, 400, "a duplicate id is refused");
+    assert_eq!(status, 409, "a duplicate id is a conflict");
 
     let (status, text) = send(&server.addr, "GET", "/api/v1/openapi.json", None, "");
     assert_eq!(status, 200);

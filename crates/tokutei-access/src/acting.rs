@@ -1,0 +1,52 @@
+//! Who carries out an administrative action, and whether they may.
+//!
+//! Every front end names the one acting the same way: the console and the API by the signed-in
+//! person or the token's principal, the CLI by `--by`. [`Acting::Person`] is checked against
+//! the staff registry (a person, not disabled, with a role the action needs) and audited as
+//! [`Actor::Staff`]; [`Acting::Setup`] is the deployment's own first steps (`init`, `demo`),
+//! before anyone could sign in, audited as [`Actor::System`].
+
+use tokutei_ledger::Actor;
+use tokutei_policy::Role;
+use tokutei_store::staff::PrincipalKind;
+
+use crate::error::{AccessError, AccessResult};
+use crate::service::AccessService;
+
+/// The roles that publish policy versions and register staff: the chief manager
+/// (統括管理者) and the responsible persons (責任者).
+pub const MANAGERS: &[Role] = &[Role::ChiefManager, Role::ResponsiblePerson];
+
+/// The one carrying out an administrative action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acting {
+    /// A principal of the staff registry, by id (checked before anything is written).
+    Person(String),
+    /// The deployment setting itself up (`init`, `demo`): no person exists yet to act.
+    Setup(&'static str),
+}
+
+impl AccessService {
+    /// The ledger actor of `by`, once `by` may do `what`: a person in the registry, not
+    /// disabled, whose role is one of `roles`. Refusals change nothing.
+    pub(crate) fn authorize(&self, by: &Acting, roles: &[Role], what: &str) -> AccessResult<Actor> {
+        let id = match by {
+            Acting::Setup(name) => return Ok(Actor::System((*name).to_string())),
+            Acting::Person(id) => id,
+        };
+        let principal = self.stores().principal(id)?.ok_or_else(|| AccessError::UnknownPrincipal(id.clone()))?;
+        if principal.disabled_at.is_some() {
+            return Err(AccessError::Forbidden(format!("`{id}` is disabled and cannot {what}")));
+        }
+        match principal.kind {
+            PrincipalKind::Person { role } if roles.contains(&role) => Ok(Actor::Staff(principal.id)),
+            PrincipalKind::Person { role } => Err(AccessError::Forbidden(format!(
+                "`{id}` has the role {}; only the chief manager and responsible persons {what}",
+                role.label(tokutei_policy::Lang::En)
+            ))),
+            PrincipalKind::System { .. } => {
+                Err(AccessError::Forbidden(format!("`{id}` is a system; only a person can {what}")))
+            }
+        }
+    }
+}
