@@ -22,7 +22,9 @@ pub const MANAGERS: &[Role] = &[Role::ChiefManager, Role::ResponsiblePerson];
 pub enum Acting {
     /// A principal of the staff registry, by id (checked before anything is written).
     Person(String),
-    /// The deployment setting itself up (`init`, `demo`): no person exists yet to act.
+    /// The deployment setting itself up (`init`, `demo`), before any person exists to act;
+    /// and the command line when no `--by` names one (`policy publish --data DIR FILE`, the
+    /// fixed interface): audited as that system, never as a person.
     Setup(&'static str),
 }
 

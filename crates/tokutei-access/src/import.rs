@@ -759,15 +759,22 @@ impl Layout {
         } else {
             let service = need(Fixed::Service)?;
             if !self.services.iter().any(|s| s == service) {
-                invalid!("line {line}, column `service`: `{service}` is not a service of the active policy");
+                invalid!(
+                    "line {line}, column `service`: not a service of the active policy ({})",
+                    self.services.join(", ")
+                );
             }
             let state_text = need(Fixed::State)?;
-            let state = ContractState::from_id(state_text).ok_or_else(|| {
-                invalid_err!("line {line}, column `state`: `{state_text}` is not one of active, suspended, terminated")
-            })?;
+            let state = ContractState::from_id(state_text)
+                .ok_or_else(|| invalid_err!("line {line}, column `state`: not one of active, suspended, terminated"))?;
             let parse_date = |f: Fixed| -> ImportResult<Option<Date>> {
                 at(f)
-                    .map(|t| t.parse::<Date>().map_err(|e| invalid_err!("line {line}, column `{}`: {e}", col(f))))
+                    .map(|t| {
+                        // The value is the subscriber's: the message names the column, never the value.
+                        t.parse::<Date>().map_err(|_| {
+                            invalid_err!("line {line}, column `{}`: not a real date (expected YYYY-MM-DD)", col(f))
+                        })
+                    })
                     .transpose()
             };
             let started_on = parse_date(Fixed::StartedOn)?
@@ -802,11 +809,12 @@ impl Layout {
         }
 
         let method_text = need(Fixed::Method)?;
-        let method = AcquisitionMethod::ALL.into_iter().find(|m| m.id() == method_text).ok_or_else(|| {
-            invalid_err!("line {line}, column `method`: `{method_text}` is not an acquisition method")
-        })?;
+        let method = AcquisitionMethod::ALL
+            .into_iter()
+            .find(|m| m.id() == method_text)
+            .ok_or_else(|| invalid_err!("line {line}, column `method`: not an acquisition method"))?;
         if !self.methods.contains(&method) {
-            invalid!("line {line}, column `method`: the policy does not list `{method_text}` as an acquisition method");
+            invalid!("line {line}, column `method`: an acquisition method the policy does not list");
         }
         let source = match at(Fixed::Source).unwrap_or("direct") {
             "direct" => Source::Direct,
@@ -823,7 +831,7 @@ impl Layout {
                     provider_obtained_by: need(Fixed::ProviderObtainedBy)?.to_string(),
                 })
             }
-            other => invalid!("line {line}, column `source`: `{other}` is not `direct` or `indirect`"),
+            _ => invalid!("line {line}, column `source`: not `direct` or `indirect`"),
         };
         let collected_at = tokutei_policy::tokyo::parse_instant(need(Fixed::CollectedAt)?)
             .ok_or_else(|| invalid_err!("line {line}, column `collected_at`: expected RFC 3339 or YYYY-MM-DD"))?;
@@ -832,7 +840,7 @@ impl Layout {
             Some(t) => match t.parse::<u32>() {
                 Ok(n) if (1..=self.policy_version).contains(&n) => n,
                 _ => invalid!(
-                    "line {line}, column `notice_version`: `{t}` is not a published policy version (1–{})",
+                    "line {line}, column `notice_version`: not a published policy version (1–{})",
                     self.policy_version
                 ),
             },

@@ -76,9 +76,12 @@ pub enum PolicyCommand {
     Publish {
         /// The policy file (TOML).
         file: PathBuf,
-        /// Who publishes it: a chief manager or responsible person of the staff registry.
+        /// Who publishes it: a chief manager or responsible person of the staff registry
+        /// (checked, and audited as that person). Without it the version is audited as
+        /// published by the command line (system actor `cli`), as `policy publish --data DIR
+        /// FILE` always was.
         #[arg(long, value_name = "STAFF_ID")]
-        by: String,
+        by: Option<String>,
     },
     /// Show the active version: purposes, categories, digest.
     Show,
@@ -125,11 +128,12 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Report> {
     Ok(Report::new(human, serde_json::json!({ "data": data.root(), "published": published })))
 }
 
-fn publish(global: &GlobalArgs, file: &Path, by: String) -> anyhow::Result<Report> {
+fn publish(global: &GlobalArgs, file: &Path, by: Option<String>) -> anyhow::Result<Report> {
     let source = read_policy_file(file)?;
     let data = global.data_dir();
     let store = data.open_store()?;
-    let v = publish_version(&data, &store, Acting::Person(by), source, Some(file))?;
+    let by = by.map_or(Acting::Setup("cli"), Acting::Person);
+    let v = publish_version(&data, &store, by, source, Some(file))?;
     Ok(Report::new(
         format!("published policy version {} ({}), effective {}\n", v.number, v.digest.short(), v.effective),
         VersionSummary::from(&v),

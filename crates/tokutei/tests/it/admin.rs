@@ -124,6 +124,21 @@ fn cli_publish_is_audited_as_the_person_who_published_and_only_a_manager_may() {
 }
 
 #[test]
+fn the_fixed_publish_command_without_by_still_publishes_as_the_command_line() {
+    // DESIGN §4 fixes `tokutei policy publish --data DIR FILE`; `--by` is optional.
+    let env = TestEnv::new();
+    let v1 = env.write("v1.toml", DEMO_POLICY);
+    env.run(&["init", "--policy", v1.to_str().unwrap()]).assert_code(0);
+    let v2 = env.write("v2.toml", revised(0));
+    // (`env.run` adds `--data DIR`.)
+    env.run(&["policy", "publish", v2.to_str().unwrap()]).assert_code(0);
+    let published = entries_of(&env, "policy_published");
+    assert_eq!(published.len(), 2);
+    assert_eq!(published[1]["actor"], serde_json::json!({ "kind": "system", "id": "cli" }));
+    assert_eq!(env.run(&["--json", "policy", "show"]).json()["version"]["number"], 2);
+}
+
+#[test]
 fn cli_and_console_publish_leave_the_same_audit_entry() {
     let env = TestEnv::new();
     let v1 = env.write("v1.toml", DEMO_POLICY);

@@ -234,7 +234,11 @@ fn import_properties(env: &TestEnv, case: u64, bytes: &[u8]) -> Result<(), TestC
     let lines = bytes.iter().filter(|b| **b == b'\n').count() as u64 + 1;
     if run.code == 2 {
         let message = run.json()["error"]["message"].as_str().unwrap_or_default().to_string();
-        prop_assert!(!message.contains(MARK), "the error repeats a value: {}", message);
+        // A value is never repeated; a column name is (an unknown header cell is named so the
+        // file can be fixed), so the mark may come back only when it was put into the header.
+        let header = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+        let mark_in_header = header.windows(MARK.len()).any(|w| w == MARK.as_bytes());
+        prop_assert!(mark_in_header || !message.contains(MARK), "the error repeats a value: {}", message);
         let named = message.split("line").skip(1).find_map(|rest| {
             let digits: String = rest.trim_start_matches(['s', ' ']).chars().take_while(char::is_ascii_digit).collect();
             digits.parse::<u64>().ok()
