@@ -134,9 +134,11 @@ impl AuditLog {
         self.replace_remembered(&checkpoint.note)
     }
 
-    /// Replace the remembered checkpoint (written beside it, then renamed: never half a note).
+    /// Replace the remembered checkpoint (written beside it, then renamed: never half a note;
+    /// the partial file is this process's own, so a command and `serve` signing at the same
+    /// moment cannot write into each other's).
     pub fn replace_remembered(&self, note: &str) -> anyhow::Result<()> {
-        let partial = self.remembered.with_extension("partial");
+        let partial = self.remembered.with_extension(format!("partial-{}", std::process::id()));
         fs::write(&partial, note).with_context(|| format!("cannot write `{}`", partial.display()))?;
         fs::rename(&partial, &self.remembered)
             .with_context(|| format!("cannot write the remembered checkpoint `{}`", self.remembered.display()))
