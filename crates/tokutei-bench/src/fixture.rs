@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use tokutei_access::{AccessService, KeyAccess};
+use tokutei_app::{App, KeyAccess};
 use tokutei_crypto::{BlindIndexKey, DataKey, Kek, WrappedKey};
 use tokutei_gateway::Deployment;
 use tokutei_policy::{AcquisitionMethod, Date};
@@ -50,7 +50,7 @@ impl KeyAccess for Keys {
 
 pub struct Fixture {
     pub dir: tempfile::TempDir,
-    pub service: AccessService,
+    pub service: App,
     pub subscribers: Vec<String>,
 }
 
@@ -63,7 +63,7 @@ pub fn build(subscribers: usize) -> anyhow::Result<Fixture> {
     let store = Arc::new(SqliteStore::open(&dir.path().join("bench.sqlite3"))?);
     let (keys, ids) = populate(&*store, subscribers)?;
     let ledger = Arc::new(SqliteLedger::open(Arc::clone(&store))?);
-    let service = AccessService::new(store, ledger, Arc::new(keys), deployment(), Vec::new());
+    let service = App::new(store, ledger, Arc::new(keys), deployment(), Vec::new());
     Ok(Fixture { dir, service, subscribers: ids })
 }
 
@@ -115,12 +115,12 @@ pub fn populate<S: VaultStore + StaffStore + PolicyStore>(
             });
             for category in CATEGORIES {
                 let value = plaintext(id, category);
-                let slot = tokutei_access::codec::ValueSlot { subscriber: id, category, version: 1 };
+                let slot = tokutei_app::codec::ValueSlot { subscriber: id, category, version: 1 };
                 batch.values.push(NewValue {
                     subscriber: id.clone(),
                     category: category.into(),
                     version: 1,
-                    sealed: tokutei_access::codec::seal(&key, slot, false, value.as_bytes())?,
+                    sealed: tokutei_app::codec::seal(&key, slot, false, value.as_bytes())?,
                     provenance: provenance.clone(),
                     valid_from: now,
                     supersedes: false,

@@ -1,4 +1,4 @@
-//! The bulk-import row: subscribers/s through the real import path — `tokutei_access::import`,
+//! The bulk-import row: subscribers/s through the real import path — `tokutei_app::import`,
 //! the function `tokutei subscribers import` runs (validation pass, data key per subscriber,
 //! AES-256-GCM per value, blind indexes, provenance, an audit entry per batch, one
 //! transaction per 2,000 subscribers), called in process on a fresh store — against a raw
@@ -10,12 +10,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokutei_access::import::{ImportTarget, import};
+use tokutei_app::import::{ImportTarget, import};
 use tokutei_ledger::Actor;
 use tokutei_store_sqlite::{SqliteLedger, SqliteStore};
 
 /// Subscribers per transaction, as the import's.
-const BATCH: usize = tokutei_access::import::BATCH_SUBSCRIBERS;
+const BATCH: usize = tokutei_app::import::BATCH_SUBSCRIBERS;
 
 /// The categories every generated subscriber has a value for (service `fiber`).
 const COLUMNS: [&str; 7] = [
@@ -73,7 +73,7 @@ pub fn write_csv(path: &Path, count: usize) -> anyhow::Result<()> {
 }
 
 /// One timed import of `csv` into a fresh SQLite store under `scratch` (demo policy published,
-/// not timed), in process through `tokutei_access::import::import` — the function
+/// not timed), in process through `tokutei_app::import::import` — the function
 /// `tokutei subscribers import` runs — with a real ledger and keys: subscribers/s.
 pub fn tokutei_import(csv: &Path, count: usize, scratch: &Path) -> anyhow::Result<f64> {
     let dir = scratch.join("data");

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use postgres::{Client, NoTls};
-use tokutei_access::AccessService;
+use tokutei_app::App;
 use tokutei_store_postgres::{PgLedger, PgStore};
 
 use crate::fixture::{self, CATEGORIES, Keys};
@@ -60,10 +60,10 @@ pub fn populate(db: &TempDb, subscribers: usize) -> anyhow::Result<(Arc<Keys>, V
 }
 
 /// One gateway instance: its own connection pool and its own ledger sequencer.
-pub fn instance(db: &TempDb, keys: &Arc<Keys>) -> anyhow::Result<AccessService> {
+pub fn instance(db: &TempDb, keys: &Arc<Keys>) -> anyhow::Result<App> {
     let store = Arc::new(PgStore::connect(&db.url)?);
     let ledger = Arc::new(PgLedger::open(Arc::clone(&store))?);
-    Ok(AccessService::new(store, ledger, Arc::clone(keys) as _, fixture::deployment(), Vec::new()))
+    Ok(App::new(store, ledger, Arc::clone(keys) as _, fixture::deployment(), Vec::new()))
 }
 
 /// The row-level-security baseline: its own database, with a role that the clients switch to.

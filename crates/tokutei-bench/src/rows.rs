@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use tokutei_access::{AccessCall, AccessService};
+use tokutei_app::{AccessCall, App};
 use tokutei_ledger::Action;
 use tokutei_store::ledger::LedgerStore;
 
@@ -115,7 +115,7 @@ fn decision(settings: &Settings) -> anyhow::Result<Vec<Result>> {
 /// Audited reads through `services` (client `t` uses `services[t % len]`): `clients` threads
 /// each reading one random subscriber × 3 categories in a closed loop for `seconds`.
 /// Returns reads/s and the p99 latency in ms.
-fn gateway_reads(services: &[&AccessService], clients: usize, subscribers: usize, seconds: f64) -> (f64, f64) {
+fn gateway_reads(services: &[&App], clients: usize, subscribers: usize, seconds: f64) -> (f64, f64) {
     let done = AtomicU64::new(0);
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
@@ -144,7 +144,7 @@ fn gateway_reads(services: &[&AccessService], clients: usize, subscribers: usize
 }
 
 /// One audited read outside any measurement (compiles the policy, fills the caches).
-fn warm(service: &AccessService, subscriber: &str) {
+fn warm(service: &App, subscriber: &str) {
     let out = service.read(&read_call(subscriber.to_string())).expect("audited read");
     assert!(out.all_allowed(), "the bench principal may read its range");
 }
@@ -311,9 +311,8 @@ fn instances_postgres(settings: &Settings) -> anyhow::Result<Vec<Result>> {
     // Instances are started before and stopped after each of their rounds (not timed; each
     // reads once first, compiling its policy), so that both sides' connections never add up
     // beyond the server's limit.
-    let start = |count: usize| -> Vec<AccessService> {
-        let services: Vec<AccessService> =
-            (0..count).map(|_| pg::instance(&db, &keys).expect("a gateway instance")).collect();
+    let start = |count: usize| -> Vec<App> {
+        let services: Vec<App> = (0..count).map(|_| pg::instance(&db, &keys).expect("a gateway instance")).collect();
         for service in &services {
             warm(service, &ids[0]);
         }
@@ -321,7 +320,7 @@ fn instances_postgres(settings: &Settings) -> anyhow::Result<Vec<Result>> {
     };
     let run = |count: usize| {
         let services = start(count);
-        let refs: Vec<&AccessService> = services.iter().collect();
+        let refs: Vec<&App> = services.iter().collect();
         gateway_reads(&refs, CLIENTS, n, settings.seconds).0
     };
     let (a, b) = alternate(settings.rounds, || run(3), || run(1));
@@ -336,7 +335,7 @@ fn instances_postgres(settings: &Settings) -> anyhow::Result<Vec<Result>> {
         "1 instance, same database and clients",
         Some(b),
         format!(
-            "target 3 ≥ 0.9 × 1; three `AccessService`s in one process, each with its own pool and `PgLedger`: their \
+            "target 3 ≥ 0.9 × 1; three `App`s in one process, each with its own pool and `PgLedger`: their \
              sequencers take turns through PostgreSQL advisory locks exactly as across processes; \
              {size} ledger entries, indexes contiguous and the tree verified ({verified})"
         ),
@@ -345,7 +344,7 @@ fn instances_postgres(settings: &Settings) -> anyhow::Result<Vec<Result>> {
 
 /// Every stored entry of a PostgreSQL ledger in index order, each leaf recomputed, and the
 /// stored tree head against the root recomputed from the leaves.
-fn verify_pg_ledger(service: &AccessService) -> anyhow::Result<String> {
+fn verify_pg_ledger(service: &App) -> anyhow::Result<String> {
     let ledger = service.ledger();
     let size = ledger.tree_size()?;
     let mut tree = tokutei_ledger::CompactRange::new();
@@ -390,7 +389,7 @@ fn bulk_import(settings: &Settings) -> anyhow::Result<Vec<Result>> {
         "raw SQLite insert of the same rows, plaintext (the limit)",
         Some(raw),
         format!(
-            "`tokutei_access::import` in process, as `tokutei subscribers import` runs it (incl. its validation pass \
+            "`tokutei_app::import` in process, as `tokutei subscribers import` runs it (incl. its validation pass \
              and an audit entry per batch; 7 values each, 3 of them blind-indexed); 10M subscribers extrapolated: \
              {minutes:.1} min (target ≤ 10 min)"
         ),

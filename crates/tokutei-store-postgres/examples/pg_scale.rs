@@ -1,6 +1,6 @@
 //! What one audited read costs on PostgreSQL, for the projection in `docs/scaling.md` (quick
 //! measurements, not a benchmark harness): durable ledger appends/s, then audited gateway
-//! reads (`AccessService::read` of one subscriber × three categories, closed loop) with, per
+//! reads (`App::read` of one subscriber × three categories, closed loop) with, per
 //! request, the CPU time of this process, the CPU time of the PostgreSQL backends serving
 //! this database (from `/proc/<pid>/stat`, so the server must run on this machine), the
 //! transactions and rows of this database (`pg_stat_database`), and WAL records, bytes,
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use postgres::{Client, NoTls};
-use tokutei_access::{AccessCall, AccessService, KeyAccess};
+use tokutei_app::{AccessCall, App, KeyAccess};
 use tokutei_crypto::{BlindIndexKey, DataKey, Kek, ValueAad, WrappedKey};
 use tokutei_gateway::Deployment;
 use tokutei_ledger::entry::Action;
@@ -94,8 +94,7 @@ fn run(admin: &str, name: &str, seconds: f64, clients: usize, subscribers: usize
 
     // Audited reads through the gateway.
     let deployment = Deployment { zones_required: false, required_training: vec!["privacy-basics".into()] };
-    let service =
-        AccessService::new(Arc::clone(&store) as _, Arc::clone(&ledger) as _, Arc::new(keys), deployment, Vec::new());
+    let service = App::new(Arc::clone(&store) as _, Arc::clone(&ledger) as _, Arc::new(keys), deployment, Vec::new());
     read_loop(&service, 1, subscribers, 1.0); // warm the caches and the pool
     let before = Snapshot::take(&mut stats, name);
     let tables_before = table_reads(&mut stats);
@@ -156,7 +155,7 @@ fn table_reads(stats: &mut Client) -> std::collections::BTreeMap<String, (f64, f
 }
 
 /// Reads by `clients` threads for `seconds`; returns how many were done.
-fn read_loop(service: &AccessService, clients: usize, subscribers: usize, seconds: f64) -> u64 {
+fn read_loop(service: &App, clients: usize, subscribers: usize, seconds: f64) -> u64 {
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let done = AtomicU64::new(0);
     std::thread::scope(|s| {

@@ -6,7 +6,7 @@
 //! wrapped by a key-encryption key. The store never sees plaintext.
 //!
 //! Settings are `(key, value)` text pairs with who changed them and when; their meaning and
-//! validation live with the code that uses them (`tokutei_access::settings`).
+//! validation live with the code that uses them (`tokutei_app::settings`).
 
 use jiff::Timestamp;
 use tokutei_policy::Date;

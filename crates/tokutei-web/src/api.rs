@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde::Deserialize;
-use tokutei_access::{AccessCall, AccessService, Acting, NewPlainValue, WriteCall};
+use tokutei_app::{AccessCall, Acting, App, NewPlainValue, WriteCall};
 use tokutei_ledger::Action;
 use tokutei_policy::{AcquisitionMethod, Channel, Role};
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind};
@@ -67,13 +67,13 @@ impl FromRequestParts<AppState> for Caller {
         let crate::limiter::ClientAddr(client) = crate::limiter::ClientAddr::of(parts, &state.proxies);
         let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let text = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).unwrap_or_default();
-        let id = tokutei_access::tokens::id_of(text).map(str::to_string);
+        let id = tokutei_app::tokens::id_of(text).map(str::to_string);
         let text = zeroize::Zeroizing::new(text.to_string());
         let service = state.access_service()?;
         let backend = state.backend.clone();
         let caller = tokio::task::spawn_blocking(move || -> Result<Caller, AppError> {
             let now = Timestamp::now();
-            let settings = tokutei_access::settings::Settings::load(backend.as_ref())?;
+            let settings = tokutei_app::settings::Settings::load(backend.as_ref())?;
             let client_limit = (crate::limiter::Key::ApiClient(client).bucket(), settings.api_rate_per_client);
             let limited = |limits: &[([u8; 32], u32)]| -> Result<(), AppError> {
                 match crate::limiter::check(backend.as_ref(), limits, now)? {
@@ -85,7 +85,7 @@ impl FromRequestParts<AppState> for Caller {
                 let id = id.ok_or(AppError::Unauthorized)?;
                 let stores = service.stores();
                 let stored = stores.token(&id)?;
-                if tokutei_access::tokens::check(&text, stored.as_ref(), now).is_err() {
+                if tokutei_app::tokens::check(&text, stored.as_ref(), now).is_err() {
                     return Err(AppError::Unauthorized);
                 }
                 let Some(token) = stored else { return Err(AppError::Unauthorized) };
@@ -251,7 +251,7 @@ async fn create_staff(
         return Err(AppError::Forbidden("only the chief manager and responsible persons register staff".into()).into());
     }
     let body: NewStaffBody = parse_body(&body)?;
-    let service: Arc<AccessService> = state.access_service()?;
+    let service: Arc<App> = state.access_service()?;
     let created = tokio::task::spawn_blocking(move || {
         let now = Timestamp::now();
         let new = NewPrincipal {

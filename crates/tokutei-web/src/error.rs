@@ -70,9 +70,9 @@ impl From<tokutei_store::StoreError> for AppError {
 /// By kind, never by message text: invalid → 400 naming the field, forbidden → 403, not
 /// found → 404, conflict → 409, an unknown principal → 401 (a token or session whose
 /// principal is gone), anything else → 500.
-impl From<tokutei_access::AccessError> for AppError {
-    fn from(err: tokutei_access::AccessError) -> AppError {
-        use tokutei_access::AccessError as E;
+impl From<tokutei_app::ActionError> for AppError {
+    fn from(err: tokutei_app::ActionError) -> AppError {
+        use tokutei_app::ActionError as E;
         match err {
             E::BadRequest(m) => AppError::BadRequest(m),
             E::Invalid { field, message } => AppError::Invalid { field, message },

@@ -5,7 +5,7 @@
 //! The form carries a CSRF token also set as a cookie (double submit); the cookie is cleared
 //! once the inquiry is received, so sending the same page again is refused. Submissions are
 //! rate-limited per client address (a setting). Validation, sealing and the audit are
-//! `tokutei_access::inquiry`'s; this module does HTTP only.
+//! `tokutei_app::inquiry`'s; this module does HTTP only.
 
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use tokutei_access::inquiry::{InquiryForm, Problem};
+use tokutei_app::inquiry::{InquiryForm, Problem};
 use tokutei_policy::Lang;
 use tokutei_store::inquiry::InquiryCategory;
 
@@ -219,7 +219,7 @@ async fn confirm(
     lang: Lang,
 ) -> Result<Response, AppError> {
     let posted = posted(&headers, &body)?;
-    let (category, contents) = match tokutei_access::inquiry::validate(&posted.form) {
+    let (category, contents) = match tokutei_app::inquiry::validate(&posted.form) {
         Ok(ok) => ok,
         Err(problems) => return again(&state, lang, &posted, &problems).await,
     };
@@ -259,7 +259,7 @@ async fn send(
     if posted.step == "edit" {
         return again(&state, lang, &posted, &[]).await;
     }
-    let (category, contents) = match tokutei_access::inquiry::validate(&posted.form) {
+    let (category, contents) = match tokutei_app::inquiry::validate(&posted.form) {
         Ok(ok) => ok,
         Err(problems) => return again(&state, lang, &posted, &problems).await,
     };

@@ -6,7 +6,7 @@
 //!
 //! Architecture Invariant: this is the only crate that knows HTTP. It reaches data only
 //! through the store capability traits and the access service (every use of subscriber
-//! information goes through `tokutei_access`), and renders policy text only through
+//! information goes through `tokutei_app`), and renders policy text only through
 //! `tokutei_policy::render`, so the page cannot drift from the enforced policy file.
 
 mod api;

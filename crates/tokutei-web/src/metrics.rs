@@ -36,7 +36,7 @@ impl Metrics {
         self.api_authenticated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
-    pub(crate) fn gateway_decisions(&self, outcome: &tokutei_access::AccessOutcome) {
+    pub(crate) fn gateway_decisions(&self, outcome: &tokutei_app::AccessOutcome) {
         let Some(purpose) = outcome.purpose.as_deref() else { return };
         let mut map = self.decisions.lock().unwrap_or_else(|e| e.into_inner());
         for item in outcome.subscribers.iter().flat_map(|s| &s.items) {

@@ -27,7 +27,7 @@ pub const ALL_ROLES: &[Role] = &[Role::ChiefManager, Role::ResponsiblePerson, Ro
 pub const OVERSIGHT: &[Role] = &[Role::ChiefManager, Role::ResponsiblePerson, Role::Auditor];
 /// The roles that manage: registering staff, publishing policy versions (the application
 /// layer's own list, which its actions check).
-pub const MANAGERS: &[Role] = tokutei_access::MANAGERS;
+pub const MANAGERS: &[Role] = tokutei_app::MANAGERS;
 
 /// One row of the route table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use tokutei_access::inquiry::InquiryStores;
+use tokutei_app::inquiry::InquiryStores;
 use tokutei_policy::Policy;
 use tokutei_store::auth::{AuthStore, RateLimitStore};
 use tokutei_store::inquiry::{InquiryStore, SettingsStore};
@@ -34,7 +34,7 @@ pub struct AppState {
     /// The audit ledger, for checkpoints and ledger figures (absent in tests of pages only).
     pub(crate) ledger: Option<Arc<dyn LedgerStore>>,
     /// The access service (gateway, staff registry) behind the JSON API.
-    pub(crate) access: Option<Arc<tokutei_access::AccessService>>,
+    pub(crate) access: Option<Arc<tokutei_app::App>>,
     /// Parsed policy versions by number. Versions are immutable, so entries never go stale.
     policies: Arc<RwLock<HashMap<u32, Arc<Policy>>>>,
     /// Inquiry submissions per client address in the current hour (the rate limit).
@@ -86,28 +86,28 @@ impl AppState {
     }
 
     /// Serve the gateway and staff API from `access`.
-    pub fn with_access(mut self, access: Arc<tokutei_access::AccessService>) -> AppState {
+    pub fn with_access(mut self, access: Arc<tokutei_app::App>) -> AppState {
         self.access = Some(access);
         self
     }
 
     /// The access service; 404 when the server has none.
-    pub(crate) fn access_service(&self) -> Result<Arc<tokutei_access::AccessService>, AppError> {
+    pub(crate) fn access_service(&self) -> Result<Arc<tokutei_app::App>, AppError> {
         self.access.clone().ok_or(AppError::NotFound)
     }
 
     /// The inquiry service: the store, the ledger and the access service's keys; 404 when the
     /// server has no ledger or no access service.
-    pub(crate) fn inquiry_service(&self) -> Result<Arc<tokutei_access::inquiry::InquiryService>, AppError> {
+    pub(crate) fn inquiry_service(&self) -> Result<Arc<tokutei_app::inquiry::InquiryService>, AppError> {
         let ledger = self.ledger.clone().ok_or(AppError::NotFound)?;
         let keys = self.access_service()?.keys().clone();
         let stores: Arc<dyn InquiryStores> = self.backend.clone();
-        Ok(Arc::new(tokutei_access::inquiry::InquiryService::new(stores, ledger, keys)))
+        Ok(Arc::new(tokutei_app::inquiry::InquiryService::new(stores, ledger, keys)))
     }
 
     /// The privacy office's settings in force.
-    pub(crate) async fn settings(&self) -> Result<tokutei_access::settings::Settings, AppError> {
-        self.blocking(|b| tokutei_access::settings::Settings::load(b)).await
+    pub(crate) async fn settings(&self) -> Result<tokutei_app::settings::Settings, AppError> {
+        self.blocking(|b| tokutei_app::settings::Settings::load(b)).await
     }
 
     /// Run blocking ledger work off the async threads; 404 when the server has no ledger.

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use tokutei_access::{AccessService, KeyAccess};
+use tokutei_app::{App, KeyAccess};
 use tokutei_crypto::{DataKey, Kek, WrappedKey};
 use tokutei_ledger::{AdminAction, Event};
 use tokutei_policy::{PolicyDigest, Role};
@@ -65,7 +65,7 @@ fn site() -> Site {
         })
         .unwrap();
     let ledger = Arc::new(SqliteLedger::open(Arc::clone(&store)).unwrap());
-    let service = Arc::new(AccessService::new(
+    let service = Arc::new(App::new(
         store.clone(),
         ledger.clone(),
         Arc::new(Keys(Kek::generate("kek-test").unwrap())),

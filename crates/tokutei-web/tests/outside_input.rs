@@ -18,7 +18,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
-use tokutei_access::{AccessService, KeyAccess};
+use tokutei_app::{App, KeyAccess};
 use tokutei_crypto::{DataKey, Kek, ValueAad, WrappedKey};
 use tokutei_policy::{AcquisitionMethod, Date, PolicyDigest, Role};
 use tokutei_store::auth::{AuthStore, Session};
@@ -174,7 +174,7 @@ fn site() -> Site {
                 created_at: now,
             })
             .unwrap();
-        let issued = tokutei_access::tokens::issue(&id, now, now + jiff::SignedDuration::from_hours(1));
+        let issued = tokutei_app::tokens::issue(&id, now, now + jiff::SignedDuration::from_hours(1));
         store.add_token(&issued.token).unwrap();
         tokens.push(issued.text.to_string());
     }
@@ -183,7 +183,7 @@ fn site() -> Site {
             .set_password(&role_id(role), &tokutei_crypto::password::hash("a long enough password").unwrap(), false)
             .unwrap();
     }
-    let service = Arc::new(AccessService::new(
+    let service = Arc::new(App::new(
         store.clone(),
         ledger.clone(),
         Arc::new(Keys(kek)),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use tokutei_access::{AccessService, KeyAccess};
+use tokutei_app::{App, KeyAccess};
 use tokutei_ledger::{AdminAction, Event};
 use tokutei_policy::{PolicyDigest, Role};
 use tokutei_store::auth::{AuthStore, Session};
@@ -101,7 +101,7 @@ fn site_with(f: impl FnOnce(tokutei_web::AppState) -> tokutei_web::AppState) -> 
         })
         .unwrap();
     let keys = Arc::new(Keys(tokutei_crypto::Kek::generate("kek-test").unwrap()));
-    let service = Arc::new(AccessService::new(
+    let service = Arc::new(App::new(
         store.clone(),
         ledger.clone(),
         keys.clone(),
@@ -117,7 +117,7 @@ impl Site {
     /// the raw secret, as the person's authenticator app has it.
     fn enrol_totp(&self, id: &str) -> Vec<u8> {
         let secret = tokutei_crypto::totp::new_secret().unwrap();
-        let sealed = self.keys.seal_secret(&tokutei_access::totp_owner(id), &secret).unwrap();
+        let sealed = self.keys.seal_secret(&tokutei_app::totp_owner(id), &secret).unwrap();
         self.store.set_totp(id, &sealed).unwrap();
         secret
     }
@@ -139,7 +139,7 @@ fn callers(site: &Site) -> Vec<Caller> {
     let now = jiff::Timestamp::now();
     let mut out = vec![Caller::Anonymous];
     let issue = |principal: &str| {
-        let issued = tokutei_access::tokens::issue(principal, now, now + jiff::SignedDuration::from_hours(1));
+        let issued = tokutei_app::tokens::issue(principal, now, now + jiff::SignedDuration::from_hours(1));
         site.store.add_token(&issued.token).unwrap();
         issued.text.to_string()
     };

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tokutei_access::{AccessService, KeyAccess};
+use tokutei_app::{App, KeyAccess};
 use tokutei_crypto::DataKey;
 use tokutei_gateway::Deployment;
 use tokutei_store::vault::WrappedDataKey;
@@ -74,13 +74,7 @@ fn read_cedar_dir(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 /// The access service of `data` on `store`, auditing into `audit`'s ledger.
-pub fn open_service(data: &DataDir, store: &Database, audit: &AuditLog) -> anyhow::Result<AccessService> {
+pub fn open_service(data: &DataDir, store: &Database, audit: &AuditLog) -> anyhow::Result<App> {
     let keyring = Keyring::open_or_create(data)?;
-    Ok(AccessService::new(
-        store.store(),
-        audit.shared_ledger(),
-        Arc::new(keyring),
-        deployment(data)?,
-        extra_cedar(data)?,
-    ))
+    Ok(App::new(store.store(), audit.shared_ledger(), Arc::new(keyring), deployment(data)?, extra_cedar(data)?))
 }

@@ -16,9 +16,9 @@ use tokutei_store_postgres::{PgLedger, PgStore};
 use tokutei_store_sqlite::{SqliteLedger, SqliteStore};
 
 /// Every storage capability the binary uses, from one backend: the access service's
-/// ([`tokutei_access::Stores`]) and the web layer's ([`tokutei_web::Backend`]).
-pub trait Store: tokutei_access::Stores + tokutei_web::Backend {}
-impl<T: tokutei_access::Stores + tokutei_web::Backend> Store for T {}
+/// ([`tokutei_app::Stores`]) and the web layer's ([`tokutei_web::Backend`]).
+pub trait Store: tokutei_app::Stores + tokutei_web::Backend {}
+impl<T: tokutei_app::Stores + tokutei_web::Backend> Store for T {}
 
 /// A PostgreSQL connection URL (or `key=value` connection string). Never printed.
 #[derive(Clone)]

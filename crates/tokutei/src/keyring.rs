@@ -226,7 +226,7 @@ fn set_active_file(dir: &Path, id: &str) -> anyhow::Result<()> {
 /// run again after an interruption: a sealed secret is not in clear any more.
 pub fn seal_clear_totp(
     store: &dyn crate::backend::Store,
-    keys: &dyn tokutei_access::KeyAccess,
+    keys: &dyn tokutei_app::KeyAccess,
     audit: &crate::audit_log::AuditLog,
 ) -> anyhow::Result<usize> {
     let mut sealed = 0;
@@ -236,7 +236,7 @@ pub fn seal_clear_totp(
             continue;
         };
         let raw = Zeroizing::new(raw);
-        let secret = keys.seal_secret(&tokutei_access::totp_owner(&principal), &raw).map_err(anyhow::Error::msg)?;
+        let secret = keys.seal_secret(&tokutei_app::totp_owner(&principal), &raw).map_err(anyhow::Error::msg)?;
         audit.append_admin(
             tokutei_ledger::Actor::System("serve".into()),
             tokutei_ledger::AdminAction::StaffChanged,
@@ -297,8 +297,8 @@ pub fn open_values(
     let key = keyring.unwrap(subscriber, &wrapped)?;
     let mut out = Opened::default();
     for v in stored {
-        let slot = tokutei_access::codec::ValueSlot { subscriber, category: &v.category, version: v.version };
-        match tokutei_access::codec::open(&key, slot, &v.sealed) {
+        let slot = tokutei_app::codec::ValueSlot { subscriber, category: &v.category, version: v.version };
+        match tokutei_app::codec::open(&key, slot, &v.sealed) {
             Ok(plaintext) => out.values.push(OpenedValue { stored: v, plaintext }),
             Err(e) => out.unreadable.push(UnreadableValue {
                 category: v.category.clone(),

@@ -64,8 +64,8 @@ pub fn print_error(err: &anyhow::Error, json: bool) -> ExitCode {
     if json {
         let mut doc = serde_json::json!({ "error": { "message": chain.join(": ") } });
         // An import that stopped part-way says exactly what it committed.
-        if let Some(failed) = err.chain().find_map(|e| match e.downcast_ref::<tokutei_access::import::ImportError>() {
-            Some(tokutei_access::import::ImportError::Failed(failed)) => Some(failed),
+        if let Some(failed) = err.chain().find_map(|e| match e.downcast_ref::<tokutei_app::import::ImportError>() {
+            Some(tokutei_app::import::ImportError::Failed(failed)) => Some(failed),
             _ => None,
         }) {
             doc["error"]["detail"] = failed.detail();

@@ -11,7 +11,7 @@ use std::io::Read;
 
 use tokutei_policy::Policy;
 
-use tokutei_access::import::{self, ImportSummary, ImportTarget};
+use tokutei_app::import::{self, ImportSummary, ImportTarget};
 
 use crate::cli::subscribers;
 
@@ -412,7 +412,7 @@ mod bench {
             }
             drop(insert);
             rows += 1;
-            if rows % tokutei_access::import::BATCH_SUBSCRIBERS as u64 == 0 {
+            if rows % tokutei_app::import::BATCH_SUBSCRIBERS as u64 == 0 {
                 tx.commit().unwrap();
                 tx = raw.transaction().unwrap();
             }

@@ -80,7 +80,7 @@ const LIBRARIES: &[&str] = &[
     "tokutei-ledger",
     "tokutei-crypto",
     "tokutei-gateway",
-    "tokutei-access",
+    "tokutei-app",
     "tokutei-store",
     "tokutei-store-sqlite",
     "tokutei-store-postgres",

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tokutei_access::inquiry::{Summary, may_move};
+use tokutei_app::inquiry::{Summary, may_move};
 use tokutei_policy::Lang;
 use tokutei_store::inquiry::InquiryStatus;
 

@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
 use maud::html;
 use serde::Deserialize;
-use tokutei_access::KeyAccess;
+use tokutei_app::KeyAccess;
 use tokutei_ledger::{Actor, AdminAction};
 use tokutei_policy::Role;
 use tokutei_store::StoreResult;
@@ -203,7 +203,7 @@ fn second_factor(
                 tracing::error!("no key access: a TOTP secret cannot be opened");
                 return Ok(false);
             };
-            match keys.open_secret(&tokutei_access::totp_owner(principal), sealed) {
+            match keys.open_secret(&tokutei_app::totp_owner(principal), sealed) {
                 Ok(secret) => secret,
                 Err(e) => {
                     tracing::error!(error = %e, "a TOTP secret does not open");

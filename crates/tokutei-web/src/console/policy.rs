@@ -2,8 +2,8 @@
 //! manager and responsible persons, publishing a new version — paste the policy file, see
 //! every diagnostic (line and field) or the section-aware diff against the version in force,
 //! then confirm. What is confirmed is exactly what was previewed (the digest is carried and
-//! checked). Both steps are the application layer's (`AccessService::preview_policy`,
-//! `AccessService::publish_policy`), as for `tokutei policy publish`: the same checks, the
+//! checked). Both steps are the application layer's (`App::preview_policy`,
+//! `App::publish_policy`), as for `tokutei policy publish`: the same checks, the
 //! same compile check against the deployment, the same audit entry, durable before the
 //! version is stored.
 
@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tokutei_access::Acting;
+use tokutei_app::Acting;
 use tokutei_policy::{Lang, PolicyDigest};
 
 use super::session::StaffSession;

@@ -31,7 +31,7 @@ pub(crate) const BEFORE_PASSWORD_CHANGE: &[(&str, &str)] =
     &[("GET", "/admin/password"), ("POST", "/admin/password"), ("POST", "/admin/logout")];
 
 /// The idle and absolute session limits from the settings in force.
-fn limits(settings: &tokutei_access::settings::Settings) -> (SignedDuration, SignedDuration) {
+fn limits(settings: &tokutei_app::settings::Settings) -> (SignedDuration, SignedDuration) {
     (
         SignedDuration::from_mins(i64::from(settings.session_idle_minutes)),
         SignedDuration::from_hours(i64::from(settings.session_absolute_hours)),
@@ -180,7 +180,7 @@ impl FromRequestParts<AppState> for StaffSession {
         let found = state
             .blocking(move |b| {
                 let Some(session) = b.session(&id_hash, now)? else { return Ok(None) };
-                let (idle, absolute) = limits(&tokutei_access::settings::Settings::load(b)?);
+                let (idle, absolute) = limits(&tokutei_app::settings::Settings::load(b)?);
                 if now > session.created_at + absolute {
                     b.delete_session(&id_hash)?;
                     return Ok(None);

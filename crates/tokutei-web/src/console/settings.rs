@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use tokutei_access::settings::{FIELDS, Invalid, Kind, Settings};
+use tokutei_app::settings::{FIELDS, Invalid, Kind, Settings};
 
 use super::session::StaffSession;
 use super::{Console, bi, console_page, one};
@@ -103,7 +103,7 @@ pub(crate) async fn change(
     let form_values = submitted.clone();
     let backend = state.backend.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        tokutei_access::inquiry::change_settings(backend.as_ref(), ledger.as_ref(), &who, &submitted, now)
+        tokutei_app::inquiry::change_settings(backend.as_ref(), ledger.as_ref(), &who, &submitted, now)
     })
     .await
     .map_err(|e| AppError::internal(format!("settings task failed: {e}")))??;

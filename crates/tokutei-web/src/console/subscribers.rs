@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tokutei_access::{AccessCall, AccessOutcome};
+use tokutei_app::{AccessCall, AccessOutcome};
 use tokutei_ledger::Action;
 use tokutei_policy::{Channel, Lang, Policy};
 

@@ -7,7 +7,7 @@
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use tokutei_access::{AccessCall, AccessOutcome, NewPlainValue, WriteCall};
+use tokutei_app::{AccessCall, AccessOutcome, NewPlainValue, WriteCall};
 use tokutei_ledger::{Action, Actor};
 use tokutei_policy::{AcquisitionMethod, Channel, Date};
 use tokutei_store::consent::{Choice, NewConsent};

@@ -91,7 +91,7 @@ pub fn rotate_totp(store: &(impl AuthStore + ?Sized), keyring: &Keyring) -> anyh
         if wrapped.kek_id == active {
             continue;
         }
-        let owner = tokutei_access::totp_owner(&principal);
+        let owner = tokutei_app::totp_owner(&principal);
         let key = keyring.unwrap(&owner, &wrapped)?;
         let new = keyring.active().wrap(&owner, &key)?;
         store.rewrap_totp_key(&principal, &WrappedDataKey { kek_id: new.kek_id, bytes: new.bytes })?;

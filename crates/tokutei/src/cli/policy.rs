@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use tokutei_access::{AccessError, Acting};
+use tokutei_app::{Acting, ActionError};
 use tokutei_policy::{Lang, Policy, PolicyDigest, check, render};
 use tokutei_store::PolicyVersion;
 
@@ -381,7 +381,7 @@ pub(crate) fn publish_version(
     let service = crate::access::open_service(data, store, &audit)?;
     match service.publish_policy(&by, source, None, jiff::Timestamp::now()) {
         Ok(version) => Ok(version),
-        Err(AccessError::Unpublishable(preview)) => {
+        Err(ActionError::Unpublishable(preview)) => {
             let name = file.map_or_else(|| Path::new("policy").to_path_buf(), Path::to_path_buf);
             let mut lines: Vec<String> = preview.report.errors().map(|d| diagnostic_line(&name, d)).collect();
             if let Some(problem) = &preview.compile_problem {

@@ -86,7 +86,7 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
         let policy =
             tokutei_policy::parse(DEMO_POLICY).map_err(|e| anyhow::anyhow!("demo policy does not parse: {e}"))?;
         let version =
-            publish_version(&data, &store, tokutei_access::Acting::Setup("demo"), DEMO_POLICY.to_string(), None)?;
+            publish_version(&data, &store, tokutei_app::Acting::Setup("demo"), DEMO_POLICY.to_string(), None)?;
         human.push_str(&format!(
             "demo data directory `{}` prepared: policy v{} ({})\n",
             data.root().display(),
@@ -96,7 +96,7 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
         // The same import path as `tokutei subscribers import`, fed by the generator.
         let keyring = Keyring::open_or_create(&data)?;
         let ledger = store.ledger()?;
-        let target = tokutei_access::import::ImportTarget {
+        let target = tokutei_app::import::ImportTarget {
             store: &*store,
             ledger: &*ledger,
             keys: &keyring,
@@ -198,8 +198,7 @@ fn demo_staff(data: &DataDir, store: &Database, policy: &tokutei_policy::Policy)
             valid_until: tokutei_policy::Date(today.checked_add(jiff::Span::new().years(1)).unwrap_or(today)),
         },
     )?;
-    let issued =
-        tokutei_access::tokens::issue("demo-call-centre", now, now + jiff::SignedDuration::from_hours(24 * 30));
+    let issued = tokutei_app::tokens::issue("demo-call-centre", now, now + jiff::SignedDuration::from_hours(24 * 30));
     store.add_token(&issued.token)?;
     let keyring = Keyring::open_or_create(data)?;
     human.push_str(&crate::cli::staff::create_chief(&**store, &keyring, &audit)?);

@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use serde::Serialize;
-use tokutei_access::Acting;
+use tokutei_app::Acting;
 use tokutei_ledger::{Actor, AdminAction};
 use tokutei_policy::{Date, Role};
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, StoredPrincipal, Training};
@@ -225,7 +225,7 @@ pub fn one_time_password(store: &dyn Store, audit: &AuditLog, id: &str) -> anyho
 /// `staff/<id>/totp` (never stored in clear); returns (otpauth URI, base32 secret).
 pub fn enrol_totp(
     store: &dyn Store,
-    keys: &dyn tokutei_access::KeyAccess,
+    keys: &dyn tokutei_app::KeyAccess,
     audit: &AuditLog,
     id: &str,
 ) -> anyhow::Result<(String, String)> {
@@ -234,7 +234,7 @@ pub fn enrol_totp(
         bail!("`{id}` has no password yet; give one with `tokutei staff password {id}` first");
     }
     let secret = zeroize::Zeroizing::new(tokutei_crypto::totp::new_secret()?);
-    let sealed = keys.seal_secret(&tokutei_access::totp_owner(id), &secret).map_err(anyhow::Error::msg)?;
+    let sealed = keys.seal_secret(&tokutei_app::totp_owner(id), &secret).map_err(anyhow::Error::msg)?;
     audit.append_admin(
         Actor::System("cli".into()),
         AdminAction::StaffChanged,
@@ -384,7 +384,7 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
             }
             let now = Timestamp::now();
             let expires = now + jiff::SignedDuration::from_hours(24 * i64::from(days));
-            let issued = tokutei_access::tokens::issue(&id, now, expires);
+            let issued = tokutei_app::tokens::issue(&id, now, expires);
             store.add_token(&issued.token)?;
             audit_change(
                 &data,

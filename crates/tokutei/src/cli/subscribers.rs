@@ -1,5 +1,5 @@
 //! `tokutei subscribers …`: the bulk import into the vault (`docs/import-format.md`; the
-//! import itself is `tokutei_access::import`, shown here with a progress bar), listing,
+//! import itself is `tokutei_app::import`, shown here with a progress bar), listing,
 //! integrity verification, blind-index search and erasure (crypto-shredding).
 //!
 //! `verify` decrypts every value, then checks the vault and the consent records against the
@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use jiff::Timestamp;
 use serde::Serialize;
-use tokutei_access::import::{ImportProgress, ImportSummary, ImportTarget, import};
+use tokutei_app::import::{ImportProgress, ImportSummary, ImportTarget, import};
 use tokutei_ledger::Actor;
 use tokutei_policy::Policy;
 use tokutei_store::ledger::LedgerStore;
@@ -312,7 +312,7 @@ fn find(store: &dyn Store, keyring: &Keyring, category: &str, value: &str) -> an
 fn erase(data: &crate::data_dir::DataDir, store: &crate::backend::Database, id: &str) -> anyhow::Result<Report> {
     let at = Timestamp::now();
     let audit = crate::audit_log::AuditLog::open_with_store(data, store)?;
-    // Audit first (`AccessService::erase_subscriber`): the ledger keeps the subscriber's id
+    // Audit first (`App::erase_subscriber`): the ledger keeps the subscriber's id
     // only, and still verifies after the key is gone.
     crate::access::open_service(data, store, &audit)?.erase_subscriber(Actor::System("cli".into()), id, at)?;
     Ok(Report::new(

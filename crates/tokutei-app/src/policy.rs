@@ -13,8 +13,8 @@ use tokutei_policy::{Policy, PolicyDigest};
 use tokutei_store::{NewPolicyVersion, PolicyVersion};
 
 use crate::acting::{Acting, MANAGERS};
-use crate::error::{AccessError, AccessResult};
-use crate::service::AccessService;
+use crate::error::{ActionError, ActionResult};
+use crate::service::App;
 
 /// What a policy file comes to before it is published: every diagnostic, and — when it passes
 /// them — whether it compiles into access rules for this deployment.
@@ -49,7 +49,7 @@ impl std::fmt::Display for PolicyPreview {
     }
 }
 
-impl AccessService {
+impl App {
     /// Check a policy file as a publication would: every diagnostic, then the compile check
     /// against this deployment. Nothing is written.
     pub fn preview_policy(&self, source: &str) -> PolicyPreview {
@@ -64,30 +64,30 @@ impl AccessService {
     /// Publish `source` as the next policy version, audit first. `previewed` is the digest
     /// the person saw in a preview (the console): a file that differs from it is refused.
     /// Refused, with nothing written: a file that does not pass [`Self::preview_policy`]
-    /// ([`AccessError::Unpublishable`]), one acting who is not a manager, a digest that is
-    /// already the latest version ([`AccessError::Conflict`]).
+    /// ([`ActionError::Unpublishable`]), one acting who is not a manager, a digest that is
+    /// already the latest version ([`ActionError::Conflict`]).
     pub fn publish_policy(
         &self,
         by: &Acting,
         source: String,
         previewed: Option<&str>,
         now: Timestamp,
-    ) -> AccessResult<PolicyVersion> {
+    ) -> ActionResult<PolicyVersion> {
         let preview = self.preview_policy(&source);
         let Some(policy) = preview.policy() else {
-            return Err(AccessError::Unpublishable(Box::new(preview)));
+            return Err(ActionError::Unpublishable(Box::new(preview)));
         };
         let digest = PolicyDigest::of(policy);
         if let Some(previewed) = previewed
             && previewed != digest.0
         {
-            return Err(AccessError::invalid("digest", "the file differs from the previewed one; preview it again"));
+            return Err(ActionError::invalid("digest", "the file differs from the previewed one; preview it again"));
         }
         let effective = policy.effective_date();
         let actor = self.authorize(by, MANAGERS, "publish a policy version")?;
         let latest = self.stores().policy_versions()?.into_iter().max_by_key(|v| v.number);
         if latest.as_ref().is_some_and(|v| v.digest == digest) {
-            return Err(AccessError::Conflict(format!(
+            return Err(ActionError::Conflict(format!(
                 "policy `{}` is already the latest published version",
                 digest.short()
             )));
@@ -102,7 +102,7 @@ impl AccessService {
             details: vec![("effective".to_string(), effective.to_string())],
         };
         let published_by = actor.id().to_string();
-        self.ledger().append(&Entry::admin(now, actor, event)).map_err(AccessError::Audit)?;
+        self.ledger().append(&Entry::admin(now, actor, event)).map_err(ActionError::Audit)?;
         Ok(self.stores().publish_policy(NewPolicyVersion {
             digest,
             source,

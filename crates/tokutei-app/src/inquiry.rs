@@ -20,7 +20,7 @@ use tokutei_store::inquiry::{InquiryCategory, InquiryStatus, InquiryStore, NewIn
 use tokutei_store::ledger::LedgerStore;
 use zeroize::Zeroizing;
 
-use crate::error::{AccessError, AccessResult};
+use crate::error::{ActionError, ActionResult};
 use crate::service::KeyAccess;
 use crate::settings::Settings;
 
@@ -250,8 +250,8 @@ fn owner(receipt: &str) -> String {
     format!("inquiry/{receipt}")
 }
 
-fn key_error(receipt: &str, message: impl std::fmt::Display) -> AccessError {
-    AccessError::Key { subscriber: owner(receipt), message: message.to_string() }
+fn key_error(receipt: &str, message: impl std::fmt::Display) -> ActionError {
+    ActionError::Key { subscriber: owner(receipt), message: message.to_string() }
 }
 
 impl InquiryService {
@@ -260,7 +260,7 @@ impl InquiryService {
     }
 
     /// The settings in force.
-    pub fn settings(&self) -> AccessResult<Settings> {
+    pub fn settings(&self) -> ActionResult<Settings> {
         Ok(Settings::load(self.stores.as_ref())?)
     }
 
@@ -275,23 +275,23 @@ impl InquiryService {
         receipt: &str,
         details: Vec<(String, String)>,
         now: Timestamp,
-    ) -> AccessResult<()> {
+    ) -> ActionResult<()> {
         let event = AdminEvent { action, subject: owner(receipt), digest: None, details };
-        self.ledger.append(&Entry::admin(now, actor, event)).map_err(AccessError::Audit)?;
+        self.ledger.append(&Entry::admin(now, actor, event)).map_err(ActionError::Audit)?;
         Ok(())
     }
 
     /// Receive an inquiry: seal its contents under a new data key, store it with its receipt
     /// number and deadline (the settings' number of days after today, Asia/Tokyo), and record
     /// `inquiry_received` in the ledger (durable before the receipt is returned).
-    pub fn submit(&self, category: InquiryCategory, contents: &Contents, now: Timestamp) -> AccessResult<Receipt> {
+    pub fn submit(&self, category: InquiryCategory, contents: &Contents, now: Timestamp) -> ActionResult<Receipt> {
         let settings = self.settings()?;
         let today = self.today(now);
         let deadline = today
             .checked_add(jiff::Span::new().days(i64::from(settings.inquiry_deadline_days)))
-            .map_err(|e| AccessError::BadRequest(format!("deadline out of range: {e}")))?;
+            .map_err(|e| ActionError::BadRequest(format!("deadline out of range: {e}")))?;
         let plain = Zeroizing::new(
-            serde_json::to_vec(contents).map_err(|e| AccessError::BadRequest(format!("contents: {e}")))?,
+            serde_json::to_vec(contents).map_err(|e| ActionError::BadRequest(format!("contents: {e}")))?,
         );
         let mut attempts = 0;
         let receipt = loop {
@@ -325,17 +325,17 @@ impl InquiryService {
     }
 
     /// Inquiries (newest first), without decrypting anything.
-    pub fn list(&self, status: Option<InquiryStatus>, limit: usize) -> AccessResult<Vec<Summary>> {
+    pub fn list(&self, status: Option<InquiryStatus>, limit: usize) -> ActionResult<Vec<Summary>> {
         Ok(self.stores.inquiries(status, limit)?.iter().map(Summary::from).collect())
     }
 
-    fn stored(&self, receipt: &str) -> AccessResult<StoredInquiry> {
+    fn stored(&self, receipt: &str) -> ActionResult<StoredInquiry> {
         self.stores.inquiry(receipt)?.ok_or_else(|| StoreError::NotFound(format!("inquiry `{receipt}`")).into())
     }
 
     /// Open an inquiry for `staff`: `inquiry_opened` is durable in the ledger before the data
     /// key is unwrapped.
-    pub fn open(&self, staff: &str, receipt: &str, now: Timestamp) -> AccessResult<Opened> {
+    pub fn open(&self, staff: &str, receipt: &str, now: Timestamp) -> ActionResult<Opened> {
         let stored = self.stored(receipt)?;
         self.audit(
             Actor::Staff(staff.to_string()),
@@ -372,10 +372,10 @@ impl InquiryService {
         status: InquiryStatus,
         note: &str,
         now: Timestamp,
-    ) -> AccessResult<()> {
+    ) -> ActionResult<()> {
         let stored = self.stored(receipt)?;
         if !may_move(stored.status, status) {
-            return Err(AccessError::BadRequest(format!(
+            return Err(ActionError::BadRequest(format!(
                 "inquiry `{receipt}` cannot move from {} to {}",
                 stored.status.code(),
                 status.code()
@@ -383,13 +383,13 @@ impl InquiryService {
         }
         let note = note.trim();
         if has_control(note, true) {
-            return Err(AccessError::BadRequest("`note`: contains a control character (such as ESC)".into()));
+            return Err(ActionError::BadRequest("`note`: contains a control character (such as ESC)".into()));
         }
         if note.chars().count() > MESSAGE_MAX {
-            return Err(AccessError::BadRequest("`note`: at most 4000 characters".into()));
+            return Err(ActionError::BadRequest("`note`: at most 4000 characters".into()));
         }
         if note.is_empty() {
-            return Err(AccessError::BadRequest("note: write what was done".into()));
+            return Err(ActionError::BadRequest("note: write what was done".into()));
         }
         let who = owner(receipt);
         let key = self.keys.unwrap_key(&who, &stored.inquiry.key).map_err(|e| key_error(receipt, e))?;
@@ -423,7 +423,7 @@ pub fn change_settings(
     staff: &str,
     submitted: &std::collections::HashMap<String, String>,
     now: Timestamp,
-) -> AccessResult<Result<Vec<crate::settings::Change>, Vec<crate::settings::Invalid>>> {
+) -> ActionResult<Result<Vec<crate::settings::Change>, Vec<crate::settings::Invalid>>> {
     let current = Settings::load(store)?;
     let changes = match crate::settings::changes(&current, submitted) {
         Ok(c) => c,
@@ -444,7 +444,7 @@ pub fn change_settings(
             Entry::admin(now, Actor::Staff(staff.to_string()), event)
         })
         .collect();
-    ledger.append_batch(&entries).map_err(AccessError::Audit)?;
+    ledger.append_batch(&entries).map_err(ActionError::Audit)?;
     let values: Vec<(String, String)> = changes.iter().map(|(k, _, v)| (k.to_string(), v.clone())).collect();
     store.set_settings(&values, staff, now)?;
     Ok(Ok(changes))
@@ -575,7 +575,7 @@ mod tests {
             [1, 1, 2],
             "each open is audited first (the status change opens none)"
         );
-        assert!(matches!(service.open("cpo", "20260529-NOPE", now), Err(AccessError::Store(StoreError::NotFound(_)))));
+        assert!(matches!(service.open("cpo", "20260529-NOPE", now), Err(ActionError::Store(StoreError::NotFound(_)))));
     }
 
     #[test]

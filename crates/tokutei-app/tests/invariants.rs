@@ -10,7 +10,7 @@ mod support;
 
 use proptest::prelude::*;
 use support::{Event, SUBSCRIBERS, call, deploy, plaintext};
-use tokutei_access::AccessOutcome;
+use tokutei_app::AccessOutcome;
 use tokutei_ledger::{Action, Actor, Decision, Event as LedgerEvent};
 use tokutei_store::consent::{Choice, NewConsent};
 use tokutei_store::ledger::LedgerStore;
@@ -133,7 +133,7 @@ proptest! {
                             check_outcome(&d, &outcome, &events, c.action);
                         }
                         // Only a purpose without categories and no category named is refused whole.
-                        Err(tokutei_access::AccessError::BadRequest(_)) => prop_assert!(cats.is_empty()),
+                        Err(tokutei_app::ActionError::BadRequest(_)) => prop_assert!(cats.is_empty()),
                         Err(e) => panic!("unexpected error: {e}"),
                     }
                 }

@@ -9,7 +9,7 @@ mod support;
 use std::sync::atomic::Ordering;
 
 use support::{at, call, date, deploy, plaintext};
-use tokutei_access::{AccessCall, AccessError, Acting, NewPlainValue, WriteCall};
+use tokutei_app::{AccessCall, Acting, ActionError, NewPlainValue, WriteCall};
 use tokutei_ledger::{Action, Actor, AdminAction};
 use tokutei_store::PolicyStore;
 use tokutei_store::consent::ConsentStore;
@@ -34,7 +34,7 @@ fn consent(subscriber: &str, purpose: &str, choice: Choice) -> NewConsent {
     }
 }
 
-fn reasons(outcome: &tokutei_access::AccessOutcome) -> Vec<String> {
+fn reasons(outcome: &tokutei_app::AccessOutcome) -> Vec<String> {
     outcome
         .subscribers
         .iter()
@@ -404,7 +404,7 @@ fn oversized_or_malformed_names_are_refused_before_anything_is_written() {
     cases.push(("categories", call("all", "support", &["S-active"], &many)));
     for (field, c) in cases {
         let err = d.service.read(&c).unwrap_err();
-        assert!(matches!(err, tokutei_access::AccessError::BadRequest(_)), "{field}: {err}");
+        assert!(matches!(err, tokutei_app::ActionError::BadRequest(_)), "{field}: {err}");
         assert!(err.to_string().contains(field) || field == "categories", "{field}: {err}");
         assert!(d.service.explain(&c).is_err(), "{field}");
     }
@@ -489,7 +489,7 @@ fn publish_with_a_failing_ledger_publishes_nothing() {
     let d = deploy();
     d.ledger.fail.store(true, Ordering::SeqCst);
     let err = d.service.publish_policy(&Acting::Person("all".into()), next_policy(), None, at(100)).unwrap_err();
-    assert!(matches!(err, AccessError::Audit(_)), "{err}");
+    assert!(matches!(err, ActionError::Audit(_)), "{err}");
     assert_eq!(d.store.policy_versions().unwrap().len(), 1, "audit first: no version without its entry");
 }
 
@@ -500,18 +500,18 @@ fn publish_is_refused_to_anyone_but_a_manager_and_for_the_latest_version() {
     for (by, why) in [("support", "a handler"), ("ads", "a system"), ("nobody", "no principal")] {
         let err = d.service.publish_policy(&Acting::Person(by.into()), next_policy(), None, at(100)).unwrap_err();
         assert!(
-            matches!(err, AccessError::Forbidden(_) | AccessError::UnknownPrincipal(_)),
+            matches!(err, ActionError::Forbidden(_) | ActionError::UnknownPrincipal(_)),
             "{why} may not publish: {err}"
         );
     }
     let err =
         d.service.publish_policy(&Acting::Person("all".into()), support::POLICY.into(), None, at(100)).unwrap_err();
-    assert!(matches!(err, AccessError::Conflict(_)), "the latest version again: {err}");
+    assert!(matches!(err, ActionError::Conflict(_)), "the latest version again: {err}");
     let broken = support::POLICY.replacen("consent = \"none\"", "consent = \"sometimes\"", 1);
     let err = d.service.publish_policy(&Acting::Person("all".into()), broken, None, at(100)).unwrap_err();
-    assert!(matches!(&err, AccessError::Unpublishable(p) if p.report.errors().count() > 0), "{err}");
+    assert!(matches!(&err, ActionError::Unpublishable(p) if p.report.errors().count() > 0), "{err}");
     let err = d.service.publish_policy(&Acting::Person("all".into()), next_policy(), Some("sha256:0"), at(100));
-    assert!(matches!(err, Err(AccessError::Invalid { field: "digest", .. })), "{err:?}");
+    assert!(matches!(err, Err(ActionError::Invalid { field: "digest", .. })), "{err:?}");
     assert_eq!(ledger_size(&d), before, "a refusal leaves no entry");
     assert_eq!(d.store.policy_versions().unwrap().len(), 1);
 }
@@ -545,7 +545,7 @@ fn registration_audits_first_under_the_registrar() {
 
     d.ledger.fail.store(true, Ordering::SeqCst);
     let err = d.service.register_principal(&Acting::Person("all".into()), &new_handler("op-2", &[]), at(6));
-    assert!(matches!(err, Err(AccessError::Audit(_))), "{err:?}");
+    assert!(matches!(err, Err(ActionError::Audit(_))), "{err:?}");
     assert!(d.store.principal("op-2").unwrap().is_none(), "audit first: no principal without its entry");
 }
 
@@ -556,21 +556,21 @@ fn registration_checks_the_grants_the_registrar_and_the_id() {
     let all = Acting::Person("all".into());
     let refused = |by: &Acting, new: NewPrincipal| d.service.register_principal(by, &new, at(5)).unwrap_err();
     let err = refused(&all, new_handler("op-1", &["suport"]));
-    assert!(matches!(&err, AccessError::Invalid { field: "grants.purposes", .. }), "{err}");
+    assert!(matches!(&err, ActionError::Invalid { field: "grants.purposes", .. }), "{err}");
     assert!(err.to_string().contains("`suport`"), "{err}");
     let mut unknown_service = new_handler("op-1", &[]);
     unknown_service.grants.data_range[0].service = "satellite".into();
-    assert!(matches!(refused(&all, unknown_service), AccessError::Invalid { field: "grants.data_range", .. }));
+    assert!(matches!(refused(&all, unknown_service), ActionError::Invalid { field: "grants.data_range", .. }));
     let mut unknown_category = new_handler("op-1", &[]);
     unknown_category.grants.data_range[0].categories = vec!["no.such".into()];
-    assert!(matches!(refused(&all, unknown_category), AccessError::Invalid { field: "grants.data_range", .. }));
-    assert!(matches!(refused(&all, new_handler("op 1", &[])), AccessError::Invalid { field: "id", .. }));
+    assert!(matches!(refused(&all, unknown_category), ActionError::Invalid { field: "grants.data_range", .. }));
+    assert!(matches!(refused(&all, new_handler("op 1", &[])), ActionError::Invalid { field: "id", .. }));
     let mut nameless = new_handler("op-1", &[]);
     nameless.display_name = " ".into();
-    assert!(matches!(refused(&all, nameless), AccessError::Invalid { field: "display_name", .. }));
-    assert!(matches!(refused(&all, new_handler("support", &[])), AccessError::Conflict(_)));
-    assert!(matches!(refused(&Acting::Person("support".into()), new_handler("op-1", &[])), AccessError::Forbidden(_)));
-    assert!(matches!(refused(&Acting::Person("ads".into()), new_handler("op-1", &[])), AccessError::Forbidden(_)));
+    assert!(matches!(refused(&all, nameless), ActionError::Invalid { field: "display_name", .. }));
+    assert!(matches!(refused(&all, new_handler("support", &[])), ActionError::Conflict(_)));
+    assert!(matches!(refused(&Acting::Person("support".into()), new_handler("op-1", &[])), ActionError::Forbidden(_)));
+    assert!(matches!(refused(&Acting::Person("ads".into()), new_handler("op-1", &[])), ActionError::Forbidden(_)));
     assert_eq!(ledger_size(&d), before, "a refusal leaves no entry");
     assert!(d.store.principal("op-1").unwrap().is_none());
 }
@@ -582,7 +582,7 @@ fn consent_for_a_notice_version_never_published_is_refused() {
     let mut unpublished = consent("S-active", "marketing", Choice::OptedOut);
     unpublished.notice_version = 7;
     let err = d.service.record_consent(Actor::System("member-site".into()), &unpublished).unwrap_err();
-    assert!(matches!(&err, AccessError::Invalid { field: "notice_version", .. }), "{err}");
+    assert!(matches!(&err, ActionError::Invalid { field: "notice_version", .. }), "{err}");
     assert_eq!(ledger_size(&d), before);
     assert!(d.store.consent_history("S-active").unwrap().is_empty());
 }
@@ -594,7 +594,7 @@ fn consent_with_a_failing_ledger_stores_no_record() {
     let err = d
         .service
         .record_consent(Actor::System("member-site".into()), &consent("S-active", "marketing", Choice::OptedOut));
-    assert!(matches!(err, Err(AccessError::Audit(_))), "{err:?}");
+    assert!(matches!(err, Err(ActionError::Audit(_))), "{err:?}");
     assert!(d.store.consent_history("S-active").unwrap().is_empty(), "audit first: no record without its entry");
 }
 
@@ -604,7 +604,7 @@ fn erasure_with_a_failing_ledger_destroys_no_key_on_either_path() {
     d.ledger.fail.store(true, Ordering::SeqCst);
     // The operator's command.
     let err = d.service.erase_subscriber(Actor::System("cli".into()), "S-active", at(50));
-    assert!(matches!(err, Err(AccessError::Audit(_))), "{err:?}");
+    assert!(matches!(err, Err(ActionError::Audit(_))), "{err:?}");
     assert!(d.store.data_key("S-active").unwrap().is_some(), "audit first: the key outlives a failed audit");
     // Through the gateway (the API).
     let mut erase = call("all", "marketing", &["S-terminated"], &[]);
@@ -621,7 +621,7 @@ fn erasure_with_a_failing_ledger_destroys_no_key_on_either_path() {
     assert_eq!(entries[0].1.subject, "subscriber/S-active");
     assert!(d.service.erase(&erase).unwrap().subscribers[0].erased);
     let again = d.service.erase_subscriber(Actor::System("cli".into()), "S-active", at(52));
-    assert!(matches!(again, Err(AccessError::Conflict(_))), "{again:?}");
+    assert!(matches!(again, Err(ActionError::Conflict(_))), "{again:?}");
     let missing = d.service.erase_subscriber(Actor::System("cli".into()), "S-missing", at(52));
-    assert!(matches!(missing, Err(AccessError::NotFound(_))), "{missing:?}");
+    assert!(matches!(missing, Err(ActionError::NotFound(_))), "{missing:?}");
 }

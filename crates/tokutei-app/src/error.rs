@@ -6,7 +6,7 @@ use tokutei_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum AccessError {
+pub enum ActionError {
     /// The request is malformed (unknown action for the call, no category, too many
     /// subscribers…): nothing was decided or written.
     #[error("{0}")]
@@ -45,11 +45,11 @@ pub enum AccessError {
     Store(#[from] StoreError),
 }
 
-impl AccessError {
+impl ActionError {
     /// An invalid `field`.
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> AccessError {
-        AccessError::Invalid { field, message: message.into() }
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> ActionError {
+        ActionError::Invalid { field, message: message.into() }
     }
 }
 
-pub type AccessResult<T> = Result<T, AccessError>;
+pub type ActionResult<T> = Result<T, ActionError>;

@@ -1,7 +1,10 @@
-//! The access service: the purpose-bound gateway wired to the stores and the audit ledger.
+//! The application layer: every action that changes state or reveals subscriber information
+//! lives here, one function each — validate → durable audit entry → change → typed outcome —
+//! and the CLI, the console and the API call the same function. Front ends parse, call and
+//! present; no domain rule lives in them.
 //!
 //! Every use of subscriber information — read, update, export, erase — goes through
-//! [`AccessService`]: it loads the principal (staff registry), the subscriber's facts
+//! [`App`]: it loads the principal (staff registry), the subscriber's facts
 //! (contract, current consent for the declared purpose), checks an export against its
 //! approved request, asks the compiled gateway for a decision per (subscriber, category),
 //! **appends the audit entries and waits until they are durable**, and only then decrypts
@@ -19,9 +22,9 @@
 //! `tokutei-store` capability traits, keys only through [`KeyAccess`].
 //!
 //! The administrative actions live here too, one function each, validated → audited
-//! (durable) → changed, whichever front end calls them: [`AccessService::publish_policy`]
-//! ([`policy`]), [`AccessService::register_principal`] ([`staff`]),
-//! [`AccessService::record_consent`] and [`AccessService::erase_subscriber`]; [`acting`] says
+//! (durable) → changed, whichever front end calls them: [`App::publish_policy`]
+//! ([`policy`]), [`App::register_principal`] ([`staff`]),
+//! [`App::record_consent`] and [`App::erase_subscriber`]; [`acting`] says
 //! who acts and whether they may.
 //!
 //! [`inquiry`] handles inquiries from the public the same way: contents sealed under their
@@ -31,6 +34,7 @@
 pub mod acting;
 pub mod codec;
 mod error;
+pub mod ids;
 pub mod import;
 pub mod inquiry;
 pub mod limits;
@@ -42,9 +46,10 @@ pub mod staff;
 pub mod tokens;
 
 pub use acting::{Acting, MANAGERS};
-pub use error::{AccessError, AccessResult};
+pub use error::{ActionError, ActionResult};
+pub use ids::{CategoryId, PrincipalId, PurposeId, ServiceId, SubscriberId};
 pub use service::totp_owner;
 pub use service::{
-    AccessCall, AccessOutcome, AccessService, ItemOutcome, KeyAccess, NewPlainValue, Stores, SubscriberOutcome,
-    ValueOut, WriteCall,
+    AccessCall, AccessOutcome, App, ItemOutcome, KeyAccess, NewPlainValue, Stores, SubscriberOutcome, ValueOut,
+    WriteCall,
 };

@@ -10,8 +10,8 @@ use tokutei_ledger::Actor;
 use tokutei_policy::Role;
 use tokutei_store::staff::PrincipalKind;
 
-use crate::error::{AccessError, AccessResult};
-use crate::service::AccessService;
+use crate::error::{ActionError, ActionResult};
+use crate::service::App;
 
 /// The roles that publish policy versions and register staff: the chief manager
 /// (統括管理者) and the responsible persons (責任者).
@@ -28,26 +28,26 @@ pub enum Acting {
     Setup(&'static str),
 }
 
-impl AccessService {
+impl App {
     /// The ledger actor of `by`, once `by` may do `what`: a person in the registry, not
     /// disabled, whose role is one of `roles`. Refusals change nothing.
-    pub(crate) fn authorize(&self, by: &Acting, roles: &[Role], what: &str) -> AccessResult<Actor> {
+    pub(crate) fn authorize(&self, by: &Acting, roles: &[Role], what: &str) -> ActionResult<Actor> {
         let id = match by {
             Acting::Setup(name) => return Ok(Actor::System((*name).to_string())),
             Acting::Person(id) => id,
         };
-        let principal = self.stores().principal(id)?.ok_or_else(|| AccessError::UnknownPrincipal(id.clone()))?;
+        let principal = self.stores().principal(id)?.ok_or_else(|| ActionError::UnknownPrincipal(id.clone()))?;
         if principal.disabled_at.is_some() {
-            return Err(AccessError::Forbidden(format!("`{id}` is disabled and cannot {what}")));
+            return Err(ActionError::Forbidden(format!("`{id}` is disabled and cannot {what}")));
         }
         match principal.kind {
             PrincipalKind::Person { role } if roles.contains(&role) => Ok(Actor::Staff(principal.id)),
-            PrincipalKind::Person { role } => Err(AccessError::Forbidden(format!(
+            PrincipalKind::Person { role } => Err(ActionError::Forbidden(format!(
                 "`{id}` has the role {}; only the chief manager and responsible persons {what}",
                 role.label(tokutei_policy::Lang::En)
             ))),
             PrincipalKind::System { .. } => {
-                Err(AccessError::Forbidden(format!("`{id}` is a system; only a person can {what}")))
+                Err(ActionError::Forbidden(format!("`{id}` is a system; only a person can {what}")))
             }
         }
     }

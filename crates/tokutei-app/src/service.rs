@@ -1,4 +1,4 @@
-//! [`AccessService`]: reads, writes, exports and erasures through the gateway, audit first.
+//! [`App`]: reads, writes, exports and erasures through the gateway, audit first.
 //!
 //! Two caches keep the hot path to a handful of indexed reads: the compiled gateway of the
 //! active policy version (recompiled when the active version number changes) and the
@@ -29,7 +29,7 @@ use tokutei_store::vault::{
 };
 use tokutei_store::{Freshness, FreshnessStore, PolicyStore};
 
-use crate::error::{AccessError, AccessResult};
+use crate::error::{ActionError, ActionResult};
 use crate::limits::{self, MAX_CATEGORIES, MAX_SUBSCRIBERS};
 use crate::mask;
 
@@ -224,7 +224,7 @@ struct Cached {
 }
 
 /// The access service of one deployment. Share it behind an `Arc`.
-pub struct AccessService {
+pub struct App {
     stores: Arc<dyn Stores>,
     ledger: Arc<dyn LedgerStore>,
     keys: Arc<dyn KeyAccess>,
@@ -235,9 +235,9 @@ pub struct AccessService {
     tz: jiff::tz::TimeZone,
 }
 
-impl std::fmt::Debug for AccessService {
+impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessService").field("deployment", &self.deployment).finish_non_exhaustive()
+        f.debug_struct("App").field("deployment", &self.deployment).finish_non_exhaustive()
     }
 }
 
@@ -302,7 +302,7 @@ impl Decided {
     }
 }
 
-impl AccessService {
+impl App {
     /// A service over `stores` and `ledger`, enforcing the active policy version compiled
     /// for `deployment` with the deployment's own Cedar policies (`(name, text)` pairs).
     pub fn new(
@@ -311,8 +311,8 @@ impl AccessService {
         keys: Arc<dyn KeyAccess>,
         deployment: Deployment,
         extra_cedar: Vec<(String, String)>,
-    ) -> AccessService {
-        AccessService {
+    ) -> App {
+        App {
             stores,
             ledger,
             keys,
@@ -343,12 +343,12 @@ impl AccessService {
     }
 
     /// What to check the caches against, read once per request.
-    fn freshness(&self, now: Timestamp) -> AccessResult<Freshness> {
+    fn freshness(&self, now: Timestamp) -> ActionResult<Freshness> {
         Ok(self.stores.freshness(self.today(now))?)
     }
 
     /// The compiled active policy version; `None` when no version is in force.
-    fn active(&self, fresh: Freshness) -> AccessResult<Option<Arc<Active>>> {
+    fn active(&self, fresh: Freshness) -> ActionResult<Option<Arc<Active>>> {
         let Some(number) = fresh.active_policy else {
             return Ok(None);
         };
@@ -360,12 +360,12 @@ impl AccessService {
         let version = self
             .stores
             .policy_version(number)?
-            .ok_or_else(|| AccessError::Policy { version: number, message: "the version vanished".into() })?;
+            .ok_or_else(|| ActionError::Policy { version: number, message: "the version vanished".into() })?;
         let policy = tokutei_policy::parse(&version.source)
-            .map_err(|e| AccessError::Policy { version: number, message: e.to_string() })?;
+            .map_err(|e| ActionError::Policy { version: number, message: e.to_string() })?;
         let extra: Vec<(&str, &str)> = self.extra_cedar.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
         let gateway = Gateway::compile(&policy, &self.deployment, &extra)
-            .map_err(|e| AccessError::Policy { version: number, message: e.to_string() })?;
+            .map_err(|e| ActionError::Policy { version: number, message: e.to_string() })?;
         let active = Arc::new(Active {
             number,
             digest: version.digest.bytes(),
@@ -378,11 +378,11 @@ impl AccessService {
     }
 
     /// The active policy as parsed, if one is in force.
-    pub fn active_policy(&self, now: Timestamp) -> AccessResult<Option<(u32, Arc<Policy>)>> {
+    pub fn active_policy(&self, now: Timestamp) -> ActionResult<Option<(u32, Arc<Policy>)>> {
         Ok(self.active(self.freshness(now)?)?.map(|a| (a.number, Arc::clone(&a.policy))))
     }
 
-    fn principal(&self, id: &str, fresh: Freshness) -> AccessResult<Arc<Cached>> {
+    fn principal(&self, id: &str, fresh: Freshness) -> ActionResult<Arc<Cached>> {
         let generation = fresh.staff_generation;
         {
             let cache = self.principals.read().unwrap_or_else(|e| e.into_inner());
@@ -392,7 +392,7 @@ impl AccessService {
                 return Ok(Arc::clone(found));
             }
         }
-        let stored = self.stores.principal(id)?.ok_or_else(|| AccessError::UnknownPrincipal(id.to_string()))?;
+        let stored = self.stores.principal(id)?.ok_or_else(|| ActionError::UnknownPrincipal(id.to_string()))?;
         let cached = Arc::new(Cached { principal: gateway_principal(&stored), disabled: stored.disabled_at.is_some() });
         let mut cache = self.principals.write().unwrap_or_else(|e| e.into_inner());
         if cache.generation != Some(generation) {
@@ -403,7 +403,7 @@ impl AccessService {
         Ok(cached)
     }
 
-    fn facts(&self, subscriber: &str, purpose: &str, today: tokutei_policy::Date) -> AccessResult<Facts> {
+    fn facts(&self, subscriber: &str, purpose: &str, today: tokutei_policy::Date) -> ActionResult<Facts> {
         let Some(AccessFacts { subscriber: stored, consent, key }) = self.stores.access_facts(subscriber, purpose)?
         else {
             return Ok(Facts::Refused(code::SUBSCRIBER_NOT_FOUND));
@@ -429,18 +429,18 @@ impl AccessService {
         Ok(Facts::Known(SubscriberFacts { id: stored.id, service: stored.service, contract, consents }, proof, key))
     }
 
-    fn check_call(call: &AccessCall) -> AccessResult<()> {
+    fn check_call(call: &AccessCall) -> ActionResult<()> {
         if call.subscribers.is_empty() {
-            return Err(AccessError::BadRequest("name at least one subscriber".into()));
+            return Err(ActionError::BadRequest("name at least one subscriber".into()));
         }
         if call.subscribers.len() > MAX_SUBSCRIBERS {
-            return Err(AccessError::BadRequest(format!(
+            return Err(ActionError::BadRequest(format!(
                 "a call may name at most {MAX_SUBSCRIBERS} subscribers, got {}",
                 call.subscribers.len()
             )));
         }
         if call.categories.len() > MAX_CATEGORIES {
-            return Err(AccessError::BadRequest(format!(
+            return Err(ActionError::BadRequest(format!(
                 "a call may name at most {MAX_CATEGORIES} categories, got {}",
                 call.categories.len()
             )));
@@ -459,14 +459,14 @@ impl AccessService {
         for s in &call.subscribers {
             limits::id("subscribers", s)?;
             if !seen.insert(s.as_str()) {
-                return Err(AccessError::BadRequest(format!("subscriber `{s}` is named twice")));
+                return Err(ActionError::BadRequest(format!("subscriber `{s}` is named twice")));
             }
         }
         let mut seen = BTreeSet::new();
         for c in &call.categories {
             limits::id("categories", c)?;
             if !seen.insert(c.as_str()) {
-                return Err(AccessError::BadRequest(format!("category `{c}` is named twice")));
+                return Err(ActionError::BadRequest(format!("category `{c}` is named twice")));
             }
         }
         Ok(())
@@ -480,7 +480,7 @@ impl AccessService {
         principal: &Cached,
         recipient: Option<&str>,
         export_approval: Option<&str>,
-    ) -> AccessResult<Vec<Decided>> {
+    ) -> ActionResult<Vec<Decided>> {
         Self::check_call(call)?;
         let erase = call.action == Action::Erase;
         let categories: Vec<String> = if erase {
@@ -494,7 +494,7 @@ impl AccessService {
         } else if call.categories.is_empty() {
             let of_purpose = active.map(|a| a.gateway.purpose_categories(&call.purpose).to_vec()).unwrap_or_default();
             if of_purpose.is_empty() {
-                return Err(AccessError::BadRequest(format!(
+                return Err(ActionError::BadRequest(format!(
                     "purpose `{}` lists no categories; name the categories wanted",
                     call.purpose
                 )));
@@ -593,7 +593,7 @@ impl AccessService {
         active: &Active,
         facts: &SubscriberFacts,
         named: &[String],
-    ) -> AccessResult<Vec<String>> {
+    ) -> ActionResult<Vec<String>> {
         let mut categories: Vec<String> = active
             .policy
             .categories
@@ -627,10 +627,10 @@ impl AccessService {
     /// reveal facts about each subscriber (existence, contract state, choices), so a call may
     /// name at most [`limits::MAX_EXPLAIN_SUBSCRIBERS`] and is audited (`access_explained`,
     /// durable) before anything is decided.
-    pub fn explain(&self, call: &AccessCall) -> AccessResult<Explanation> {
+    pub fn explain(&self, call: &AccessCall) -> ActionResult<Explanation> {
         Self::check_call(call)?;
         if call.subscribers.len() > limits::MAX_EXPLAIN_SUBSCRIBERS {
-            return Err(AccessError::BadRequest(format!(
+            return Err(ActionError::BadRequest(format!(
                 "an explanation may name at most {} subscribers, got {}",
                 limits::MAX_EXPLAIN_SUBSCRIBERS,
                 call.subscribers.len()
@@ -697,7 +697,7 @@ impl AccessService {
         Ok(Explanation { decisions, policies: policies.into_values().collect() })
     }
 
-    fn recipient(&self, call: &AccessCall) -> AccessResult<Option<String>> {
+    fn recipient(&self, call: &AccessCall) -> ActionResult<Option<String>> {
         if call.recipient.is_some() {
             return Ok(call.recipient.clone());
         }
@@ -715,7 +715,7 @@ impl AccessService {
         active: Option<&Active>,
         principal: &Cached,
         decided: &[Decided],
-    ) -> AccessResult<Vec<Vec<u64>>> {
+    ) -> ActionResult<Vec<Vec<u64>>> {
         let digest = active.map_or([0u8; 32], |a| a.digest);
         let meta = RequestMeta {
             channel: call.channel.map(|c| c.id().to_string()).unwrap_or_default(),
@@ -763,7 +763,7 @@ impl AccessService {
             }
             slots.push(slot);
         }
-        let appended = self.ledger.append_batch(&entries).map_err(AccessError::Audit)?;
+        let appended = self.ledger.append_batch(&entries).map_err(ActionError::Audit)?;
         Ok(decided
             .iter()
             .zip(slots)
@@ -789,7 +789,7 @@ impl AccessService {
         digest: [u8; 32],
         meta: RequestMeta,
         decided: &[Decided],
-    ) -> AccessResult<Vec<Vec<u64>>> {
+    ) -> ActionResult<Vec<Vec<u64>>> {
         let mut categories: Vec<String> = Vec::new();
         let mut reasons: Vec<String> = Vec::new();
         for d in decided.iter().flat_map(|d| &d.decisions) {
@@ -811,7 +811,7 @@ impl AccessService {
             policy_digest: digest,
             request: meta,
         };
-        let index = self.ledger.append(&Entry::access(call.now, actor, event)).map_err(AccessError::Audit)?.index;
+        let index = self.ledger.append(&Entry::access(call.now, actor, event)).map_err(ActionError::Audit)?.index;
         Ok(decided.iter().map(|d| vec![index; d.decisions.len()]).collect())
     }
 
@@ -820,15 +820,15 @@ impl AccessService {
     /// audited like any read; only the allowed candidates are listed (with their audit
     /// indexes), and no value is returned. The searched value is never stored or logged.
     /// `call.subscribers` is ignored; `call.categories` must name exactly the one category.
-    pub fn search(&self, call: &AccessCall, value: &str) -> AccessResult<AccessOutcome> {
+    pub fn search(&self, call: &AccessCall, value: &str) -> ActionResult<AccessOutcome> {
         let [category] = call.categories.as_slice() else {
-            return Err(AccessError::BadRequest("a search names exactly one category".into()));
+            return Err(ActionError::BadRequest("a search names exactly one category".into()));
         };
         let fresh = self.freshness(call.now)?;
         let active = self.active(fresh)?;
         let searchable = active.as_deref().and_then(|a| a.policy.category(category)).is_some_and(|c| c.searchable);
         if !searchable {
-            return Err(AccessError::BadRequest(format!("category `{category}` is not searchable")));
+            return Err(ActionError::BadRequest(format!("category `{category}` is not searchable")));
         }
         let principal = self.principal(&call.principal, fresh)?;
         let candidates = match self.keys.blind_token(category, value) {
@@ -864,7 +864,7 @@ impl AccessService {
         principal: &Cached,
         recipient: Option<&str>,
         export_approval: Option<&str>,
-    ) -> AccessResult<(Vec<Decided>, AccessOutcome)> {
+    ) -> ActionResult<(Vec<Decided>, AccessOutcome)> {
         let decided = self.decide(call, active, principal, recipient, export_approval)?;
         let indexes = self.audit(call, active, principal, &decided)?;
         let outcome = outcome_skeleton(active, &call.purpose, &decided, &indexes);
@@ -872,9 +872,9 @@ impl AccessService {
     }
 
     /// Read (or export) values: decide, audit durably, then decrypt the allowed values.
-    pub fn read(&self, call: &AccessCall) -> AccessResult<AccessOutcome> {
+    pub fn read(&self, call: &AccessCall) -> ActionResult<AccessOutcome> {
         if !matches!(call.action, Action::Read | Action::Export) {
-            return Err(AccessError::BadRequest(format!(
+            return Err(ActionError::BadRequest(format!(
                 "action `{}` changes data; use a write or an erasure",
                 call.action.id()
             )));
@@ -936,7 +936,7 @@ impl AccessService {
         wrapped: Option<&WrappedDataKey>,
         categories: &[&str],
         out: &mut SubscriberOutcome,
-    ) -> AccessResult<()> {
+    ) -> ActionResult<()> {
         let stored: Vec<StoredValue> = if categories.len() == 1 {
             self.stores.values(subscriber, Some(categories[0]), false)?
         } else {
@@ -956,7 +956,7 @@ impl AccessService {
         let key = self
             .keys
             .unwrap_key(subscriber, wrapped)
-            .map_err(|message| AccessError::Key { subscriber: subscriber.to_string(), message })?;
+            .map_err(|message| ActionError::Key { subscriber: subscriber.to_string(), message })?;
         for value in stored {
             let Some(item) = out.items.iter_mut().find(|i| i.allowed && i.category == value.category) else {
                 continue;
@@ -998,18 +998,18 @@ impl AccessService {
     /// value against its category's limits, decide per category, audit the decisions durably,
     /// seal the allowed ones, audit the versions they become (`values_written`: each
     /// version's key and leaf hash, durable before anything is stored), then store them.
-    pub fn write(&self, write: &WriteCall) -> AccessResult<AccessOutcome> {
+    pub fn write(&self, write: &WriteCall) -> ActionResult<AccessOutcome> {
         let call = &write.call;
         if call.action != Action::Update {
-            return Err(AccessError::BadRequest("a write is an `update`".into()));
+            return Err(ActionError::BadRequest("a write is an `update`".into()));
         }
         if call.subscribers.len() != 1 {
-            return Err(AccessError::BadRequest("a write names exactly one subscriber".into()));
+            return Err(ActionError::BadRequest("a write names exactly one subscriber".into()));
         }
         let mut call = call.clone();
         call.categories = write.values.iter().map(|v| v.category.clone()).collect();
         if call.categories.is_empty() {
-            return Err(AccessError::BadRequest("a write needs at least one value".into()));
+            return Err(ActionError::BadRequest("a write needs at least one value".into()));
         }
         let fresh = self.freshness(call.now)?;
         let active = self.active(fresh)?;
@@ -1017,7 +1017,7 @@ impl AccessService {
         for v in &write.values {
             if let Some(category) = active.as_deref().and_then(|a| a.policy.category(&v.category)) {
                 tokutei_store::vault::check_plaintext(category.binary, &v.value)
-                    .map_err(|problem| AccessError::BadRequest(format!("value of `{}`: {problem}", v.category)))?;
+                    .map_err(|problem| ActionError::BadRequest(format!("value of `{}`: {problem}", v.category)))?;
             }
         }
         let principal = self.principal(&call.principal, fresh)?;
@@ -1033,23 +1033,23 @@ impl AccessService {
         let wrapped = self
             .stores
             .data_key(subscriber)?
-            .ok_or_else(|| AccessError::BadRequest(format!("subscriber `{subscriber}` is erased")))?;
+            .ok_or_else(|| ActionError::BadRequest(format!("subscriber `{subscriber}` is erased")))?;
         let key = self
             .keys
             .unwrap_key(subscriber, &wrapped)
-            .map_err(|message| AccessError::Key { subscriber: subscriber.clone(), message })?;
+            .map_err(|message| ActionError::Key { subscriber: subscriber.clone(), message })?;
         let mut latest: HashMap<String, u32> = self.stores.latest_versions(subscriber)?.into_iter().collect();
         let mut values = Vec::with_capacity(allowed.len());
         for v in allowed {
             let category = active
                 .policy
                 .category(&v.category)
-                .ok_or_else(|| AccessError::BadRequest(format!("unknown category `{}`", v.category)))?;
+                .ok_or_else(|| ActionError::BadRequest(format!("unknown category `{}`", v.category)))?;
             let version = latest.get(&v.category).copied().unwrap_or(0) + 1;
             latest.insert(v.category.clone(), version);
             let slot = crate::codec::ValueSlot { subscriber, category: &v.category, version };
             let sealed = crate::codec::seal(&key, slot, category.binary, &v.value)
-                .map_err(|e| AccessError::Key { subscriber: subscriber.clone(), message: e.to_string() })?;
+                .map_err(|e| ActionError::Key { subscriber: subscriber.clone(), message: e.to_string() })?;
             let blind_index = if category.searchable {
                 std::str::from_utf8(&v.value).ok().and_then(|t| self.keys.blind_token(&v.category, t))
             } else {
@@ -1090,7 +1090,7 @@ impl AccessService {
         let written = self
             .ledger
             .append(&Entry::admin(call.now, actor_of(&principal.principal), event))
-            .map_err(AccessError::Audit)?;
+            .map_err(ActionError::Audit)?;
         self.stores.add_values(&values, Some(written.index))?;
         outcome.audit.push(written.index);
         if let Some(out) = outcome.subscribers.first_mut() {
@@ -1105,9 +1105,9 @@ impl AccessService {
 
     /// Erase subscribers through the gateway (action `erase`): each subscriber whose every
     /// requested category is allowed is crypto-shredded after the audit entry is durable.
-    pub fn erase(&self, call: &AccessCall) -> AccessResult<AccessOutcome> {
+    pub fn erase(&self, call: &AccessCall) -> ActionResult<AccessOutcome> {
         if call.action != Action::Erase {
-            return Err(AccessError::BadRequest("an erasure is an `erase`".into()));
+            return Err(ActionError::BadRequest("an erasure is an `erase`".into()));
         }
         let fresh = self.freshness(call.now)?;
         let active = self.active(fresh)?;
@@ -1126,13 +1126,13 @@ impl AccessService {
     /// the subscriber must exist and not be erased yet; the `subscriber_erased` entry (the id
     /// only; the ledger still verifies once the key is gone) is durable before the data key
     /// is destroyed. Erasures through the gateway go through [`Self::erase`] instead.
-    pub fn erase_subscriber(&self, actor: Actor, subscriber: &str, at: Timestamp) -> AccessResult<()> {
+    pub fn erase_subscriber(&self, actor: Actor, subscriber: &str, at: Timestamp) -> ActionResult<()> {
         limits::id("subscriber", subscriber)?;
         let Some(stored) = self.stores.subscriber(subscriber)? else {
-            return Err(AccessError::NotFound(format!("subscriber `{subscriber}`")));
+            return Err(ActionError::NotFound(format!("subscriber `{subscriber}`")));
         };
         if stored.erased_at.is_some() {
-            return Err(AccessError::Conflict(format!("subscriber `{subscriber}` was already erased")));
+            return Err(ActionError::Conflict(format!("subscriber `{subscriber}` was already erased")));
         }
         self.audit_admin(actor, AdminAction::SubscriberErased, &format!("subscriber/{subscriber}"), Vec::new(), at)?;
         Ok(self.stores.erase_subscriber(subscriber, at)?)
@@ -1142,25 +1142,25 @@ impl AccessService {
     /// (with the record's digest) is durable before the record is stored, and the record
     /// names it. The purpose must be in the active policy and offer a choice (opt-in or
     /// opt-out), the subscriber must exist, and the notice version must be a published one.
-    pub fn record_consent(&self, actor: Actor, consent: &NewConsent) -> AccessResult<ConsentRecord> {
+    pub fn record_consent(&self, actor: Actor, consent: &NewConsent) -> ActionResult<ConsentRecord> {
         let active = self
             .active(self.freshness(consent.recorded_at)?)?
-            .ok_or_else(|| AccessError::BadRequest("no policy version is in force; publish one first".into()))?;
+            .ok_or_else(|| ActionError::BadRequest("no policy version is in force; publish one first".into()))?;
         let purpose = active.policy.purpose(&consent.purpose).ok_or_else(|| {
-            AccessError::invalid("purpose", format!("`{}` is not in the active policy", consent.purpose))
+            ActionError::invalid("purpose", format!("`{}` is not in the active policy", consent.purpose))
         })?;
         if purpose.consent == ConsentMode::None {
-            return Err(AccessError::invalid(
+            return Err(ActionError::invalid(
                 "purpose",
                 format!("`{}` is needed to provide the service and offers no choice", consent.purpose),
             ));
         }
         if self.stores.subscriber(&consent.subscriber)?.is_none() {
-            return Err(AccessError::NotFound(format!("subscriber `{}`", consent.subscriber)));
+            return Err(ActionError::NotFound(format!("subscriber `{}`", consent.subscriber)));
         }
         // The notice shown is a version's: one never published was never shown to anyone.
         if self.stores.policy_version(consent.notice_version)?.is_none() {
-            return Err(AccessError::invalid(
+            return Err(ActionError::invalid(
                 "notice_version",
                 format!("`{}` is not a published policy version", consent.notice_version),
             ));
@@ -1177,7 +1177,7 @@ impl AccessService {
             digest: Some(tokutei_store::consent::consent_digest(consent)),
             details,
         };
-        let entry = self.ledger.append(&Entry::admin(consent.recorded_at, actor, event)).map_err(AccessError::Audit)?;
+        let entry = self.ledger.append(&Entry::admin(consent.recorded_at, actor, event)).map_err(ActionError::Audit)?;
         Ok(self.stores.record_consent(consent, Some(entry.index))?)
     }
 
@@ -1188,9 +1188,9 @@ impl AccessService {
         subscriber: &str,
         contract: &StoreContract,
         at: Timestamp,
-    ) -> AccessResult<()> {
+    ) -> ActionResult<()> {
         if (contract.state == ContractState::Terminated) != contract.terminated_on.is_some() {
-            return Err(AccessError::BadRequest(
+            return Err(ActionError::BadRequest(
                 "a termination date is needed exactly when the contract is terminated".into(),
             ));
         }
@@ -1209,9 +1209,9 @@ impl AccessService {
         subject: &str,
         details: Vec<(String, String)>,
         at: Timestamp,
-    ) -> AccessResult<()> {
+    ) -> ActionResult<()> {
         let event = AdminEvent { action, subject: subject.to_string(), digest: None, details };
-        self.ledger.append(&Entry::admin(at, actor, event)).map_err(AccessError::Audit)?;
+        self.ledger.append(&Entry::admin(at, actor, event)).map_err(ActionError::Audit)?;
         Ok(())
     }
 

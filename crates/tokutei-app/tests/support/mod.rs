@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
-use tokutei_access::{AccessService, KeyAccess};
+use tokutei_app::{App, KeyAccess};
 use tokutei_crypto::{BlindIndexKey, DataKey, Kek, ValueAad, WrappedKey};
 use tokutei_gateway::Deployment;
 use tokutei_policy::{AcquisitionMethod, Date, Role};
@@ -102,7 +102,7 @@ pub struct Deployed {
     pub _dir: tempfile::TempDir,
     pub store: Arc<SqliteStore>,
     pub ledger: Arc<RecordingLedger>,
-    pub service: AccessService,
+    pub service: App,
     pub log: Log,
     pub policy: tokutei_policy::Policy,
 }
@@ -274,7 +274,7 @@ pub fn deploy() -> Deployed {
         fail: std::sync::atomic::AtomicBool::new(false),
     });
     let deployment = Deployment { zones_required: false, required_training: vec!["privacy-basics".into()] };
-    let service = AccessService::new(store.clone(), ledger.clone(), Arc::new(keys), deployment, Vec::new());
+    let service = App::new(store.clone(), ledger.clone(), Arc::new(keys), deployment, Vec::new());
     Deployed { _dir: dir, store, ledger, service, log, policy }
 }
 
@@ -286,8 +286,8 @@ pub fn first_channel(purpose: &str) -> Option<tokutei_policy::Channel> {
 }
 
 /// A read by `principal` for `purpose`, through the purpose's first channel.
-pub fn call(principal: &str, purpose: &str, subscribers: &[&str], categories: &[&str]) -> tokutei_access::AccessCall {
-    tokutei_access::AccessCall {
+pub fn call(principal: &str, purpose: &str, subscribers: &[&str], categories: &[&str]) -> tokutei_app::AccessCall {
+    tokutei_app::AccessCall {
         principal: principal.into(),
         action: tokutei_ledger::Action::Read,
         purpose: purpose.into(),

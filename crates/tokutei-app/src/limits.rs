@@ -2,7 +2,7 @@
 //! subscribers. Checked before anything is decided or written, so an oversized or malformed
 //! request leaves no trace but its error, and the audit ledger cannot be grown by long names.
 
-use crate::error::{AccessError, AccessResult};
+use crate::error::{ActionError, ActionResult};
 
 /// The longest id (subscriber, principal, purpose, category, zone, export request), in characters.
 pub const MAX_ID_CHARS: usize = 64;
@@ -21,35 +21,35 @@ pub const MAX_EXPLAIN_SUBSCRIBERS: usize = 20;
 pub const MAX_CATEGORIES: usize = 64;
 
 /// An id: 1–[`MAX_ID_CHARS`] characters, none of them white space or control characters.
-pub fn id(field: &str, value: &str) -> AccessResult<()> {
+pub fn id(field: &str, value: &str) -> ActionResult<()> {
     if value.is_empty() {
-        return Err(AccessError::BadRequest(format!("`{field}` is empty")));
+        return Err(ActionError::BadRequest(format!("`{field}` is empty")));
     }
     let chars = value.chars().count();
     if chars > MAX_ID_CHARS {
-        return Err(AccessError::BadRequest(format!(
+        return Err(ActionError::BadRequest(format!(
             "`{field}` has {chars} characters; an id has at most {MAX_ID_CHARS}"
         )));
     }
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(AccessError::BadRequest(format!("`{field}` holds white space or a control character")));
+        return Err(ActionError::BadRequest(format!("`{field}` holds white space or a control character")));
     }
     Ok(())
 }
 
 /// A name: 1–[`MAX_NAME_CHARS`] characters, no control characters.
-pub fn name(field: &str, value: &str) -> AccessResult<()> {
+pub fn name(field: &str, value: &str) -> ActionResult<()> {
     let chars = value.chars().count();
     if value.trim().is_empty() {
-        return Err(AccessError::BadRequest(format!("`{field}` is empty")));
+        return Err(ActionError::BadRequest(format!("`{field}` is empty")));
     }
     if chars > MAX_NAME_CHARS {
-        return Err(AccessError::BadRequest(format!(
+        return Err(ActionError::BadRequest(format!(
             "`{field}` has {chars} characters; at most {MAX_NAME_CHARS} are allowed"
         )));
     }
     if value.chars().any(char::is_control) {
-        return Err(AccessError::BadRequest(format!("`{field}` holds a control character")));
+        return Err(ActionError::BadRequest(format!("`{field}` holds a control character")));
     }
     Ok(())
 }
@@ -58,7 +58,7 @@ pub fn name(field: &str, value: &str) -> AccessResult<()> {
 mod tests {
     use super::*;
 
-    fn check(f: fn(&str, &str) -> AccessResult<()>, value: &str, expected: Option<&str>) {
+    fn check(f: fn(&str, &str) -> ActionResult<()>, value: &str, expected: Option<&str>) {
         match (f("field", value), expected) {
             (Ok(()), None) => {}
             (Err(e), Some(want)) => assert!(e.to_string().contains(want), "{value:?}: {e}"),
