@@ -32,6 +32,7 @@
 //! privacy office's settings and their validation.
 
 pub mod acting;
+mod audit;
 pub mod codec;
 mod error;
 pub mod ids;

@@ -7,12 +7,13 @@
 //! is stored.
 
 use jiff::Timestamp;
-use tokutei_ledger::{AdminAction, AdminEvent, Entry};
+use tokutei_ledger::AdminAction;
 use tokutei_policy::check::{self, CheckReport};
 use tokutei_policy::{Policy, PolicyDigest};
 use tokutei_store::{NewPolicyVersion, PolicyVersion};
 
 use crate::acting::{Acting, MANAGERS};
+use crate::audit::AdminEntry;
 use crate::error::{ActionError, ActionResult};
 use crate::service::App;
 
@@ -95,14 +96,11 @@ impl App {
         // The number the store gives the version: the next after the latest. The digest names
         // the version in the entry too, so a publication racing another still identifies it.
         let number = latest.map_or(1, |v| v.number + 1);
-        let event = AdminEvent {
-            action: AdminAction::PolicyPublished,
-            subject: format!("policy/v{number}"),
-            digest: Some(digest.bytes()),
-            details: vec![("effective".to_string(), effective.to_string())],
-        };
+        let entry = AdminEntry::new(AdminAction::PolicyPublished, format!("policy/v{number}"))
+            .digest(digest.bytes())
+            .detail("effective", effective);
         let published_by = actor.id().to_string();
-        self.ledger().append(&Entry::admin(now, actor, event)).map_err(ActionError::Audit)?;
+        self.audit_admin(actor, entry, now)?;
         Ok(self.stores().publish_policy(NewPolicyVersion {
             digest,
             source,

@@ -29,6 +29,7 @@ use tokutei_store::vault::{
 };
 use tokutei_store::{Freshness, FreshnessStore, PolicyStore};
 
+use crate::audit::AdminEntry;
 use crate::error::{ActionError, ActionResult};
 use crate::limits::{self, MAX_CATEGORIES, MAX_SUBSCRIBERS};
 use crate::mask;
@@ -648,13 +649,9 @@ impl App {
         if !call.categories.is_empty() {
             details.push(("categories".to_string(), call.categories.join(",")));
         }
-        self.audit_admin(
-            actor_of(&principal.principal),
-            AdminAction::AccessExplained,
-            &format!("staff/{}", call.principal),
-            details,
-            call.now,
-        )?;
+        let mut entry = AdminEntry::new(AdminAction::AccessExplained, format!("staff/{}", call.principal));
+        entry.details = details;
+        self.audit_admin(actor_of(&principal.principal), entry, call.now)?;
         let Some(active_ref) = active.as_deref() else {
             let decisions = self.decide(call, None, &principal, None, None)?;
             return Ok(Explanation {
@@ -1134,7 +1131,11 @@ impl App {
         if stored.erased_at.is_some() {
             return Err(ActionError::Conflict(format!("subscriber `{subscriber}` was already erased")));
         }
-        self.audit_admin(actor, AdminAction::SubscriberErased, &format!("subscriber/{subscriber}"), Vec::new(), at)?;
+        self.audit_admin(
+            actor,
+            AdminEntry::new(AdminAction::SubscriberErased, format!("subscriber/{subscriber}")),
+            at,
+        )?;
         Ok(self.stores.erase_subscriber(subscriber, at)?)
     }
 
@@ -1199,20 +1200,9 @@ impl App {
         if let Some(on) = contract.terminated_on {
             details.push(("terminated_on".to_string(), on.to_string()));
         }
-        self.audit_admin(actor, AdminAction::ContractChanged, subscriber, details, at)
-    }
-
-    fn audit_admin(
-        &self,
-        actor: Actor,
-        action: AdminAction,
-        subject: &str,
-        details: Vec<(String, String)>,
-        at: Timestamp,
-    ) -> ActionResult<()> {
-        let event = AdminEvent { action, subject: subject.to_string(), digest: None, details };
-        self.ledger.append(&Entry::admin(at, actor, event)).map_err(ActionError::Audit)?;
-        Ok(())
+        let mut entry = AdminEntry::new(AdminAction::ContractChanged, subscriber);
+        entry.details = details;
+        self.audit_admin(actor, entry, at).map(|_| ())
     }
 
     /// Whether `policy` compiles for this deployment (its settings and Cedar policies): check a

@@ -5,10 +5,11 @@
 //! (`change=created`) is durable → the principal is stored.
 
 use jiff::Timestamp;
-use tokutei_ledger::{AdminAction, AdminEvent, Entry};
+use tokutei_ledger::AdminAction;
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, StoredPrincipal};
 
 use crate::acting::{Acting, MANAGERS};
+use crate::audit::AdminEntry;
 use crate::error::{ActionError, ActionResult};
 use crate::limits;
 use crate::service::App;
@@ -35,13 +36,8 @@ impl App {
         if self.stores().principal(&new.id)?.is_some() {
             return Err(ActionError::Conflict(format!("principal `{}` already exists", new.id)));
         }
-        let event = AdminEvent {
-            action: AdminAction::StaffChanged,
-            subject: format!("staff/{}", new.id),
-            digest: None,
-            details: vec![("change".to_string(), "created".to_string())],
-        };
-        self.ledger().append(&Entry::admin(now, actor, event)).map_err(ActionError::Audit)?;
+        let entry = AdminEntry::new(AdminAction::StaffChanged, format!("staff/{}", new.id)).detail("change", "created");
+        self.audit_admin(actor, entry, now)?;
         Ok(self.stores().create_principal(&NewPrincipal { created_at: now, ..new.clone() })?)
     }
 
