@@ -7,15 +7,22 @@
 //! before anyone could sign in, audited as [`Actor::System`].
 
 use tokutei_ledger::Actor;
-use tokutei_policy::Role;
-use tokutei_store::staff::PrincipalKind;
+use tokutei_policy::{Lang, Role};
+use tokutei_store::staff::{PrincipalKind, StaffStore};
 
 use crate::error::{ActionError, ActionResult};
 use crate::service::App;
 
-/// The roles that publish policy versions and register staff: the chief manager
-/// (統括管理者) and the responsible persons (責任者).
+/// The roles that publish policy versions, register staff, change settings and answer
+/// inquiries: the chief manager (統括管理者) and the responsible persons (責任者).
 pub const MANAGERS: &[Role] = &[Role::ChiefManager, Role::ResponsiblePerson];
+
+/// The roles that oversee: the managers and the auditors (監査担当), who read registers and
+/// inquiries but change nothing.
+pub const OVERSIGHT: &[Role] = &[Role::ChiefManager, Role::ResponsiblePerson, Role::Auditor];
+
+/// Every role a person can have.
+pub const ALL_ROLES: &[Role] = &[Role::ChiefManager, Role::ResponsiblePerson, Role::Handler, Role::Auditor];
 
 /// The one carrying out an administrative action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,26 +36,36 @@ pub enum Acting {
 }
 
 impl App {
-    /// The ledger actor of `by`, once `by` may do `what`: a person in the registry, not
-    /// disabled, whose role is one of `roles`. Refusals change nothing.
+    /// The ledger actor of `by`, once `by` may do `what` (see [`authorize`]).
     pub(crate) fn authorize(&self, by: &Acting, roles: &[Role], what: &str) -> ActionResult<Actor> {
-        let id = match by {
-            Acting::Setup(name) => return Ok(Actor::System((*name).to_string())),
-            Acting::Person(id) => id,
-        };
-        let principal = self.stores().principal(id)?.ok_or_else(|| ActionError::UnknownPrincipal(id.clone()))?;
-        if principal.disabled_at.is_some() {
-            return Err(ActionError::Forbidden(format!("`{id}` is disabled and cannot {what}")));
+        authorize(self.stores().as_ref(), by, roles, what)
+    }
+}
+
+/// The ledger actor of `by`, once `by` may do `what`: a person in the registry, not disabled,
+/// whose role is one of `roles` (or the deployment setting itself up). Refusals change nothing:
+/// an unknown id is [`ActionError::UnknownPrincipal`], anyone else [`ActionError::Forbidden`].
+pub fn authorize(staff: &(impl StaffStore + ?Sized), by: &Acting, roles: &[Role], what: &str) -> ActionResult<Actor> {
+    let id = match by {
+        Acting::Setup(name) => return Ok(Actor::System((*name).to_string())),
+        Acting::Person(id) => id,
+    };
+    let principal = staff.principal(id)?.ok_or_else(|| ActionError::UnknownPrincipal(id.clone()))?;
+    if principal.disabled_at.is_some() {
+        return Err(ActionError::Forbidden(format!("`{id}` is disabled and cannot {what}")));
+    }
+    match principal.kind {
+        PrincipalKind::Person { role } if roles.contains(&role) => Ok(Actor::Staff(principal.id)),
+        PrincipalKind::Person { role } => {
+            let may: Vec<&str> = roles.iter().map(|r| r.label(Lang::En)).collect();
+            Err(ActionError::Forbidden(format!(
+                "`{id}` has the role {}; only {} may {what}",
+                role.label(Lang::En),
+                may.join(", ")
+            )))
         }
-        match principal.kind {
-            PrincipalKind::Person { role } if roles.contains(&role) => Ok(Actor::Staff(principal.id)),
-            PrincipalKind::Person { role } => Err(ActionError::Forbidden(format!(
-                "`{id}` has the role {}; only the chief manager and responsible persons {what}",
-                role.label(tokutei_policy::Lang::En)
-            ))),
-            PrincipalKind::System { .. } => {
-                Err(ActionError::Forbidden(format!("`{id}` is a system; only a person can {what}")))
-            }
+        PrincipalKind::System { .. } => {
+            Err(ActionError::Forbidden(format!("`{id}` is a system; only a person can {what}")))
         }
     }
 }

@@ -40,11 +40,16 @@ impl AdminEntry {
         self
     }
 
-    /// Append it as `actor`'s at `at` and wait until it is durable; its ledger index.
-    pub(crate) fn append(self, ledger: &dyn LedgerStore, actor: Actor, at: Timestamp) -> ActionResult<u64> {
+    /// The ledger entry: `actor`'s at `at` (to append several in one durable batch).
+    pub(crate) fn entry(self, actor: Actor, at: Timestamp) -> Entry {
         let event =
             AdminEvent { action: self.action, subject: self.subject, digest: self.digest, details: self.details };
-        Ok(ledger.append(&Entry::admin(at, actor, event)).map_err(ActionError::Audit)?.index)
+        Entry::admin(at, actor, event)
+    }
+
+    /// Append it as `actor`'s at `at` and wait until it is durable; its ledger index.
+    pub(crate) fn append(self, ledger: &dyn LedgerStore, actor: Actor, at: Timestamp) -> ActionResult<u64> {
+        Ok(ledger.append(&self.entry(actor, at)).map_err(ActionError::Audit)?.index)
     }
 }
 

@@ -13,20 +13,23 @@ use jiff::Timestamp;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use tokutei_crypto::ValueAad;
-use tokutei_ledger::{Actor, AdminAction, AdminEvent, Entry};
+use tokutei_ledger::{Actor, AdminAction};
 use tokutei_policy::Date;
 use tokutei_store::StoreError;
 use tokutei_store::inquiry::{InquiryCategory, InquiryStatus, InquiryStore, NewInquiry, SettingsStore, StoredInquiry};
 use tokutei_store::ledger::LedgerStore;
+use tokutei_store::staff::StaffStore;
 use zeroize::Zeroizing;
 
+use crate::KeyAccess;
+use crate::acting::{Acting, MANAGERS, OVERSIGHT, authorize};
+use crate::audit::AdminEntry;
 use crate::error::{ActionError, ActionResult};
-use crate::service::KeyAccess;
 use crate::settings::Settings;
 
 /// The storage an inquiry service needs.
-pub trait InquiryStores: InquiryStore + SettingsStore + Send + Sync + 'static {}
-impl<T: InquiryStore + SettingsStore + Send + Sync + 'static> InquiryStores for T {}
+pub trait InquiryStores: InquiryStore + SettingsStore + StaffStore + Send + Sync + 'static {}
+impl<T: InquiryStore + SettingsStore + StaffStore + Send + Sync + 'static> InquiryStores for T {}
 
 /// Limits of the form, in characters.
 pub const NAME_MAX: usize = 100;
@@ -276,9 +279,9 @@ impl InquiryService {
         details: Vec<(String, String)>,
         now: Timestamp,
     ) -> ActionResult<()> {
-        let event = AdminEvent { action, subject: owner(receipt), digest: None, details };
-        self.ledger.append(&Entry::admin(now, actor, event)).map_err(ActionError::Audit)?;
-        Ok(())
+        let mut entry = AdminEntry::new(action, owner(receipt));
+        entry.details = details;
+        entry.append(self.ledger.as_ref(), actor, now).map(|_| ())
     }
 
     /// Receive an inquiry: seal its contents under a new data key, store it with its receipt
@@ -333,12 +336,13 @@ impl InquiryService {
         self.stores.inquiry(receipt)?.ok_or_else(|| StoreError::NotFound(format!("inquiry `{receipt}`")).into())
     }
 
-    /// Open an inquiry for `staff`: `inquiry_opened` is durable in the ledger before the data
-    /// key is unwrapped.
-    pub fn open(&self, staff: &str, receipt: &str, now: Timestamp) -> ActionResult<Opened> {
+    /// Open an inquiry for `by` (a manager or an auditor): `inquiry_opened` is durable in the
+    /// ledger before the data key is unwrapped.
+    pub fn open(&self, by: &Acting, receipt: &str, now: Timestamp) -> ActionResult<Opened> {
+        let actor = authorize(self.stores.as_ref(), by, OVERSIGHT, "open inquiries")?;
         let stored = self.stored(receipt)?;
         self.audit(
-            Actor::Staff(staff.to_string()),
+            actor,
             AdminAction::InquiryOpened,
             receipt,
             vec![("status".into(), stored.status.code().into())],
@@ -363,16 +367,18 @@ impl InquiryService {
         Ok(Opened { summary: Summary::from(&stored), contents, note })
     }
 
-    /// Move an inquiry to `status` with a note (sealed), by `staff`; audited as
+    /// Move an inquiry to `status` with a note (sealed), by `by` (a manager); audited as
     /// `inquiry_status_changed` (the note is never in the ledger).
     pub fn set_status(
         &self,
-        staff: &str,
+        by: &Acting,
         receipt: &str,
         status: InquiryStatus,
         note: &str,
         now: Timestamp,
     ) -> ActionResult<()> {
+        let actor = authorize(self.stores.as_ref(), by, MANAGERS, "answer inquiries")?;
+        let staff = actor.id().to_string();
         let stored = self.stored(receipt)?;
         if !may_move(stored.status, status) {
             return Err(ActionError::BadRequest(format!(
@@ -397,13 +403,13 @@ impl InquiryService {
             .seal(&ValueAad { subscriber: &who, category: "note", version: 1 }, note.as_bytes())
             .map_err(|e| key_error(receipt, e))?;
         self.audit(
-            Actor::Staff(staff.to_string()),
+            actor,
             AdminAction::InquiryStatusChanged,
             receipt,
             vec![("from".into(), stored.status.code().into()), ("to".into(), status.code().into())],
             now,
         )?;
-        self.stores.set_inquiry_status(receipt, status, Some(&sealed), staff, now)?;
+        self.stores.set_inquiry_status(receipt, status, Some(&sealed), &staff, now)?;
         Ok(())
     }
 }
@@ -412,42 +418,6 @@ fn random_code(len: usize) -> String {
     let mut bytes = vec![0u8; len];
     OsRng.fill_bytes(&mut bytes);
     bytes.iter().map(|b| RECEIPT_ALPHABET[usize::from(*b) % RECEIPT_ALPHABET.len()] as char).collect()
-}
-
-/// Change settings by `staff` from a submitted form (`key → value`, every field present):
-/// nothing changes unless every field is valid; each change is a `setting_changed` entry
-/// (durable) before it is stored. Returns the changes made.
-pub fn change_settings(
-    store: &dyn SettingsStore,
-    ledger: &dyn LedgerStore,
-    staff: &str,
-    submitted: &std::collections::HashMap<String, String>,
-    now: Timestamp,
-) -> ActionResult<Result<Vec<crate::settings::Change>, Vec<crate::settings::Invalid>>> {
-    let current = Settings::load(store)?;
-    let changes = match crate::settings::changes(&current, submitted) {
-        Ok(c) => c,
-        Err(problems) => return Ok(Err(problems)),
-    };
-    if changes.is_empty() {
-        return Ok(Ok(changes));
-    }
-    let entries: Vec<Entry> = changes
-        .iter()
-        .map(|(key, old, new)| {
-            let event = AdminEvent {
-                action: AdminAction::SettingChanged,
-                subject: format!("settings/{key}"),
-                digest: None,
-                details: vec![("from".into(), old.clone()), ("to".into(), new.clone())],
-            };
-            Entry::admin(now, Actor::Staff(staff.to_string()), event)
-        })
-        .collect();
-    ledger.append_batch(&entries).map_err(ActionError::Audit)?;
-    let values: Vec<(String, String)> = changes.iter().map(|(k, _, v)| (k.to_string(), v.clone())).collect();
-    store.set_settings(&values, staff, now)?;
-    Ok(Ok(changes))
 }
 
 #[cfg(test)]
@@ -560,22 +530,32 @@ mod tests {
             audited_before_unwrap: std::sync::Mutex::default(),
         });
         let service = InquiryService::new(store.clone(), ledger.clone(), keys.clone());
-        let contents = Contents { name: "N".into(), contact: "n@example.jp".into(), message: "M".into() };
         let now = Timestamp::from_second(1_780_000_000).unwrap();
+        store
+            .create_principal(&tokutei_store::staff::NewPrincipal {
+                id: "cpo".into(),
+                display_name: "CPO".into(),
+                kind: tokutei_store::staff::PrincipalKind::Person { role: tokutei_policy::Role::ChiefManager },
+                grants: tokutei_store::staff::Grants::default(),
+                created_at: now,
+            })
+            .unwrap();
+        let cpo = Acting::Person("cpo".into());
+        let contents = Contents { name: "N".into(), contact: "n@example.jp".into(), message: "M".into() };
         let receipt = service.submit(InquiryCategory::Correction, &contents, now).unwrap();
         assert!(receipt.receipt.starts_with("20260529-"), "{}", receipt.receipt);
         assert_eq!(receipt.deadline.to_string(), "2026-06-12");
-        let opened = service.open("cpo", &receipt.receipt, now).unwrap();
+        let opened = service.open(&cpo, &receipt.receipt, now).unwrap();
         assert_eq!(opened.contents, contents);
-        service.set_status("cpo", &receipt.receipt, InquiryStatus::Answered, "called back", now).unwrap();
-        let again = service.open("cpo", &receipt.receipt, now).unwrap();
+        service.set_status(&cpo, &receipt.receipt, InquiryStatus::Answered, "called back", now).unwrap();
+        let again = service.open(&cpo, &receipt.receipt, now).unwrap();
         assert_eq!(again.note.as_deref().map(String::as_str), Some("called back"));
         assert_eq!(
             *keys.audited_before_unwrap.lock().unwrap(),
             [1, 1, 2],
             "each open is audited first (the status change opens none)"
         );
-        assert!(matches!(service.open("cpo", "20260529-NOPE", now), Err(ActionError::Store(StoreError::NotFound(_)))));
+        assert!(matches!(service.open(&cpo, "20260529-NOPE", now), Err(ActionError::Store(StoreError::NotFound(_)))));
     }
 
     #[test]

@@ -9,8 +9,16 @@
 //! fixes no number of days (legal-requirements §3.2–3.8, unconfirmed), so the deadline is a
 //! setting in calendar days from the day of receipt (Asia/Tokyo), 14 by default.
 
+use jiff::Timestamp;
+use tokutei_ledger::{AdminAction, Entry};
 use tokutei_store::StoreResult;
 use tokutei_store::inquiry::SettingsStore;
+use tokutei_store::ledger::LedgerStore;
+use tokutei_store::staff::StaffStore;
+
+use crate::acting::{Acting, MANAGERS, authorize};
+use crate::audit::AdminEntry;
+use crate::error::{ActionError, ActionResult};
 
 /// One setting's definition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +164,7 @@ impl Settings {
     }
 
     /// Read the settings in force from `store`.
-    pub fn load(store: &dyn SettingsStore) -> StoreResult<Settings> {
+    pub fn load(store: &(impl SettingsStore + ?Sized)) -> StoreResult<Settings> {
         let stored = store.settings()?;
         Ok(Settings::from_pairs(stored.iter().map(|s| (s.key.as_str(), s.value.as_str()))))
     }
@@ -232,6 +240,61 @@ pub fn changes(
         }
     }
     if problems.is_empty() { Ok(out) } else { Err(problems) }
+}
+
+/// The whole form of the settings in force with `overrides` applied (`key → value`), for a
+/// front end that changes a few settings at a time (`tokutei settings set`); an unknown key is
+/// a problem naming it.
+pub fn form_with(
+    current: &Settings,
+    overrides: &[(String, String)],
+) -> Result<std::collections::HashMap<String, String>, Vec<Invalid>> {
+    let mut form: std::collections::HashMap<String, String> =
+        FIELDS.iter().map(|f| (f.key.to_string(), current.value(f.key))).collect();
+    let mut problems = Vec::new();
+    for (key, value) in overrides {
+        match FIELDS.iter().find(|f| f.key == key) {
+            Some(field) => {
+                form.insert(field.key.to_string(), value.clone());
+            }
+            None => problems.push(Invalid { key: "key", message: format!("`{key}` is not a setting") }),
+        }
+    }
+    if problems.is_empty() { Ok(form) } else { Err(problems) }
+}
+
+/// Change settings by `by` (a manager) from a submitted form (`key → value`, every field
+/// present): nothing changes unless every field is valid; each change is a `setting_changed`
+/// entry (durable) before it is stored. Returns the changes made, or every problem found.
+pub fn change_settings(
+    stores: &(impl SettingsStore + StaffStore + ?Sized),
+    ledger: &dyn LedgerStore,
+    by: &Acting,
+    submitted: &std::collections::HashMap<String, String>,
+    now: Timestamp,
+) -> ActionResult<Result<Vec<Change>, Vec<Invalid>>> {
+    let actor = authorize(stores, by, MANAGERS, "change settings")?;
+    let current = Settings::load(stores)?;
+    let changes = match changes(&current, submitted) {
+        Ok(c) => c,
+        Err(problems) => return Ok(Err(problems)),
+    };
+    if changes.is_empty() {
+        return Ok(Ok(changes));
+    }
+    let entries: Vec<Entry> = changes
+        .iter()
+        .map(|(key, old, new)| {
+            AdminEntry::new(AdminAction::SettingChanged, format!("settings/{key}"))
+                .detail("from", old)
+                .detail("to", new)
+                .entry(actor.clone(), now)
+        })
+        .collect();
+    ledger.append_batch(&entries).map_err(ActionError::Audit)?;
+    let values: Vec<(String, String)> = changes.iter().map(|(k, _, v)| (k.to_string(), v.clone())).collect();
+    stores.set_settings(&values, actor.id(), now)?;
+    Ok(Ok(changes))
 }
 
 #[cfg(test)]

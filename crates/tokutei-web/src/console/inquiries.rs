@@ -173,7 +173,7 @@ pub(crate) async fn open(
     let service = state.inquiry_service()?;
     let who = staff.principal.id.clone();
     let now = jiff::Timestamp::now();
-    let opened = tokio::task::spawn_blocking(move || service.open(&who, &receipt, now))
+    let opened = tokio::task::spawn_blocking(move || service.open(&tokutei_app::Acting::Person(who), &receipt, now))
         .await
         .map_err(|e| AppError::internal(format!("inquiry task failed: {e}")))?
         .map_err(AppError::from)?;
@@ -245,9 +245,11 @@ pub(crate) async fn set_status(
     let who = staff.principal.id.clone();
     let note = zeroize::Zeroizing::new(form.note);
     let now = jiff::Timestamp::now();
-    tokio::task::spawn_blocking(move || service.set_status(&who, &receipt, status, &note, now))
-        .await
-        .map_err(|e| AppError::internal(format!("inquiry task failed: {e}")))?
-        .map_err(AppError::from)?;
+    tokio::task::spawn_blocking(move || {
+        service.set_status(&tokutei_app::Acting::Person(who), &receipt, status, &note, now)
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("inquiry task failed: {e}")))?
+    .map_err(AppError::from)?;
     Ok(Redirect::to("/admin/inquiries").into_response())
 }

@@ -103,7 +103,13 @@ pub(crate) async fn change(
     let form_values = submitted.clone();
     let backend = state.backend.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        tokutei_app::inquiry::change_settings(backend.as_ref(), ledger.as_ref(), &who, &submitted, now)
+        tokutei_app::settings::change_settings(
+            backend.as_ref(),
+            ledger.as_ref(),
+            &tokutei_app::Acting::Person(who),
+            &submitted,
+            now,
+        )
     })
     .await
     .map_err(|e| AppError::internal(format!("settings task failed: {e}")))??;

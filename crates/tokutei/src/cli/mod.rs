@@ -6,11 +6,13 @@ mod access;
 mod audit;
 mod backup;
 mod gateway;
+mod inquiries;
 pub(crate) mod keys;
 mod migrate;
 mod policy;
 pub(crate) mod retention;
 mod serve;
+mod settings;
 pub(crate) mod staff;
 mod store_copy;
 pub(crate) mod subscribers;
@@ -89,6 +91,12 @@ pub enum Command {
     /// Export requests (持出し申請) and their approval.
     #[command(subcommand)]
     Exports(access::ExportsCommand),
+    /// Inquiries from the public: list, open (audited), answer or close.
+    #[command(subcommand)]
+    Inquiries(inquiries::InquiriesCommand),
+    /// The privacy office's settings: list, or change with `--by`.
+    #[command(subcommand)]
+    Settings(settings::SettingsCommand),
     /// Bring the database schema up to date (SQLite, or PostgreSQL with `--database-url`).
     Migrate,
     /// Copy the whole deployment to an empty database of another backend (SQLite ⇄ PostgreSQL),
@@ -129,6 +137,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Consent(cmd) => access::consent(&cli.global, cmd),
         Command::Contract(cmd) => access::contract(&cli.global, cmd),
         Command::Exports(cmd) => access::exports(&cli.global, cmd),
+        Command::Inquiries(cmd) => inquiries::run(&cli.global, cmd),
+        Command::Settings(cmd) => settings::run(&cli.global, cmd),
         Command::Migrate => migrate::run(&cli.global),
         Command::MigrateStore(args) => store_copy::run(&cli.global, args),
         Command::Backup(args) => backup::backup(&cli.global, args),

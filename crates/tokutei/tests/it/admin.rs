@@ -333,3 +333,105 @@ fn a_failing_ledger_leaves_every_cli_action_undone() {
     env.run(&["subscribers", "erase", "--subscriber", "HS00000001"]).assert_code(2);
     assert_eq!(count("SELECT COUNT(*) FROM vault_data_keys"), 1, "no erasure without its entry");
 }
+
+#[test]
+fn cli_and_console_settings_changes_leave_the_same_audit_entry() {
+    let env = TestEnv::new();
+    let init = env.run(&["init"]);
+    init.assert_code(0);
+    env.run(&["staff", "add", "--by", "chief", "op-1", "--name", "担当 一郎", "--role", "handler"]).assert_code(0);
+    // Only a manager changes settings; an unknown key or a bad value changes nothing.
+    let run = env.run(&["settings", "set", "inquiry_deadline_days=21", "--by", "op-1"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("`op-1`"), "{}", run.stderr);
+    let run = env.run(&["settings", "set", "inquiry_deadline_days=0", "no_such=1", "--by", "chief"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("`no_such`"), "{}", run.stderr);
+    env.run(&["settings", "set", "inquiry_deadline_days=0", "--by", "chief"]).assert_code(2);
+    assert!(entries_of(&env, "setting_changed").is_empty());
+    let changed =
+        env.run(&["--json", "settings", "set", "inquiry_deadline_days=21", "--by", "chief"]).assert_code(0).json();
+    assert_eq!(changed, serde_json::json!([{ "id": "inquiry_deadline_days", "from": "14", "to": "21" }]));
+
+    let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
+    let addr = &server.addr;
+    let (cookie, csrf) = chief_console(addr, &init.stdout);
+    let listed = env.run(&["--json", "settings", "list"]).assert_code(0).json();
+    let mut form = format!("csrf={csrf}");
+    for field in listed.as_array().unwrap() {
+        let (key, mut value) = (field["id"].as_str().unwrap(), field["value"].as_str().unwrap().to_string());
+        if key == "lockout_minutes" {
+            value = "20".into();
+        }
+        form.push_str(&format!("&{key}={}", percent(&value)));
+    }
+    let (status, _, body) = post_form(addr, "/admin/settings", &cookie, &form);
+    assert_eq!(status, 200, "{body}");
+    drop(server);
+
+    let changed = entries_of(&env, "setting_changed");
+    assert_eq!(changed.len(), 2, "{changed:?}");
+    assert_eq!(shape(&changed[0]), shape(&changed[1]), "CLI:\n{}\nconsole:\n{}", changed[0], changed[1]);
+    assert_eq!(changed[0]["actor"], serde_json::json!({ "kind": "staff", "id": "chief" }));
+    assert_eq!(changed[0]["event"]["subject"], "settings/inquiry_deadline_days");
+    assert_eq!(changed[1]["event"]["subject"], "settings/lockout_minutes");
+}
+
+/// Send an inquiry through the public form (form → confirmation → receipt); its receipt number.
+fn send_inquiry(addr: &str) -> String {
+    let (status, head, body) =
+        exchange(addr, &format!("GET /inquiry HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"));
+    assert_eq!(status, 200, "{body}");
+    let cookie = crate::auth::set_cookie(&head, "tokutei_inquiry_csrf").expect("the form's cookie");
+    let csrf = hidden(&body, "csrf");
+    let form = format!(
+        "csrf={csrf}&category=disclosure&name={}&contact=taro%40example.jp&message={}",
+        percent("山田 太郎"),
+        percent("開示をお願いします")
+    );
+    let (status, _, _) = post_form(addr, "/inquiry/confirm", &cookie, &form);
+    assert_eq!(status, 200);
+    let (status, _, body) = post_form(addr, "/inquiry", &cookie, &form);
+    assert_eq!(status, 200, "{body}");
+    let marker = "id=\"receipt-number\">";
+    let at = body.find(marker).unwrap_or_else(|| panic!("a receipt number in\n{body}")) + marker.len();
+    body[at..].split('<').next().unwrap().to_string()
+}
+
+#[test]
+fn cli_and_console_inquiry_handling_leave_the_same_audit_entries() {
+    let env = TestEnv::new();
+    let init = env.run(&["init"]);
+    init.assert_code(0);
+    env.run(&["staff", "add", "--by", "chief", "op-1", "--name", "担当 一郎", "--role", "handler"]).assert_code(0);
+    let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
+    let addr = &server.addr;
+    let (first, second) = (send_inquiry(addr), send_inquiry(addr));
+    let (cookie, csrf) = chief_console(addr, &init.stdout);
+    let (status, _, body) = post_form(addr, &format!("/admin/inquiries/{second}"), &cookie, &format!("csrf={csrf}"));
+    assert_eq!(status, 200, "{body}");
+    let form = format!("csrf={csrf}&status=answered&note={}", percent("電話で回答"));
+    let (status, head, body) = post_form(addr, &format!("/admin/inquiries/{second}/status"), &cookie, &form);
+    assert!(status == 303 || status == 200, "{head}\n{body}");
+    drop(server);
+
+    // A handler may neither open nor answer; the register itself lists without decrypting.
+    env.run(&["inquiries", "show", &first, "--by", "op-1"]).assert_code(2);
+    env.run(&["inquiries", "status", &first, "--to", "answered", "--note", "x", "--by", "op-1"]).assert_code(2);
+    let listed = env.run(&["--json", "inquiries", "list", "--status", "open"]).assert_code(0).json();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let shown = env.run(&["--json", "inquiries", "show", &first, "--by", "chief"]).assert_code(0).json();
+    assert_eq!(shown["contents"]["name"], "山田 太郎");
+    env.run(&["inquiries", "status", &first, "--to", "answered", "--note", "電話で回答", "--by", "chief"])
+        .assert_code(0);
+
+    for action in ["inquiry_opened", "inquiry_status_changed"] {
+        let entries = entries_of(&env, action);
+        assert_eq!(entries.len(), 2, "{action}: {entries:?}");
+        let (console, cli) = (&entries[0], &entries[1]);
+        assert_eq!(shape(cli), shape(console), "{action}: CLI:\n{cli}\nconsole:\n{console}");
+        assert_eq!(cli["actor"], serde_json::json!({ "kind": "staff", "id": "chief" }));
+    }
+    let ledger = env.run(&["--json", "audit", "query", "--limit", "10000"]).stdout;
+    assert!(!ledger.contains("山田") && !ledger.contains("taro@"), "no contents in the ledger");
+}
