@@ -14,7 +14,7 @@ use tokutei_policy::Role;
 use tokutei_store::StoreError;
 use tokutei_store::staff::{PrincipalKind, StoredPrincipal};
 
-use super::{Auth, hash_id, same};
+use super::{Auth, hash_id};
 use crate::audit::AdminEntry;
 use crate::error::ActionResult;
 use crate::ids::PrincipalId;
@@ -40,13 +40,6 @@ impl std::fmt::Debug for SessionView {
             .field("role", &self.role)
             .field("must_change", &self.must_change)
             .finish_non_exhaustive()
-    }
-}
-
-impl SessionView {
-    /// Whether `presented` is this session's CSRF token.
-    pub fn csrf_matches(&self, presented: &str) -> bool {
-        same(presented, &self.csrf)
     }
 }
 
