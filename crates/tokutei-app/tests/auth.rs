@@ -167,7 +167,13 @@ fn every_refusal_has_its_reason_and_leaves_its_entry() {
         ("ads", PASSWORD, String::new(), Some(Refusal::NotAPerson), vec![(failed, unattributed, false)]),
         ("untrained", PASSWORD, String::new(), Some(Refusal::NoCredentials), vec![(failed, unattributed, false)]),
         ("gone", PASSWORD, String::new(), Some(Refusal::Disabled), vec![(failed, "staff/gone", true)]),
-        ("support", "not the password", String::new(), Some(Refusal::WrongPassword), vec![(failed, "staff/support", true)]),
+        (
+            "support",
+            "not the password",
+            String::new(),
+            Some(Refusal::WrongPassword),
+            vec![(failed, "staff/support", true)],
+        ),
         ("all", PASSWORD, String::new(), Some(Refusal::WrongCode), vec![(failed, "staff/all", true)]),
         ("all", PASSWORD, "12345".into(), Some(Refusal::WrongCode), vec![(failed, "staff/all", true)]),
         ("support", PASSWORD, String::new(), None, vec![(AdminAction::LoginSucceeded, "staff/support", true)]),
@@ -245,7 +251,10 @@ fn failures_lock_the_account_and_the_lockout_is_audited_before_it_is_counted() {
     let entries = s.entries(before);
     assert_eq!(
         shape(&entries),
-        [(AdminAction::LoginFailed, "staff/support".into(), true), (AdminAction::LockedOut, "staff/support".into(), false)]
+        [
+            (AdminAction::LoginFailed, "staff/support".into(), true),
+            (AdminAction::LockedOut, "staff/support".into(), false)
+        ]
     );
     assert_eq!(entries[1].0, Actor::System("console".into()));
     assert_eq!(entries[1].1.details, [("minutes".to_string(), "15".to_string())]);
@@ -269,7 +278,11 @@ fn failures_lock_the_account_and_the_lockout_is_audited_before_it_is_counted() {
 fn the_lockout_follows_the_settings() {
     let s = site();
     s.d.store
-        .set_settings(&[("lockout_attempts".into(), "3".into()), ("lockout_minutes".into(), "60".into())], "test", at(0))
+        .set_settings(
+            &[("lockout_attempts".into(), "3".into()), ("lockout_minutes".into(), "60".into())],
+            "test",
+            at(0),
+        )
         .unwrap();
     let now = at(3600);
     let locked: Vec<bool> = (0..3)
@@ -309,7 +322,11 @@ fn sign_ins_are_rate_limited_per_client_and_per_id_before_any_password_is_checke
         (0..25).map(|i| s.auth.sign_in(&attempt(&format!("intruder-{i}"), "guess", "", now)).unwrap()).collect();
     let limited = outcomes.iter().filter(|o| matches!(o, SignInOutcome::Limited { .. })).count();
     assert_eq!(limited, 5);
-    assert!(outcomes.iter().all(|o| !matches!(o, SignInOutcome::Limited { retry_after } if !(1..=60).contains(retry_after))));
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| !matches!(o, SignInOutcome::Limited { retry_after } if !(1..=60).contains(retry_after)))
+    );
     // Refusals naming no known person: one entry for the whole minute.
     assert_eq!(s.size() - before, 1);
     // 10 attempts per id per minute (the default), from whatever address; the limited ones
@@ -365,7 +382,10 @@ fn sign_out_is_audited_before_the_session_ends() {
     s.fail_ledger(true);
     let err = s.auth.sign_out(&pid("support"), &hash, false, now).unwrap_err();
     assert!(matches!(err, ActionError::Audit(_)), "{err}");
-    assert!(s.auth.session(&here.session_id, now).unwrap().is_some(), "audit first: the session outlives a failed audit");
+    assert!(
+        s.auth.session(&here.session_id, now).unwrap().is_some(),
+        "audit first: the session outlives a failed audit"
+    );
     s.fail_ledger(false);
     let before = s.size();
     assert_eq!(s.auth.sign_out(&pid("support"), &hash, false, now).unwrap(), 1);
@@ -447,7 +467,10 @@ fn api_requests_are_admitted_by_token_within_their_limits() {
     s.d.store.add_token(&issued.token).unwrap();
     let admit = |token: &str, n: u8| s.auth.admit_api(token, client(n), now).unwrap();
     let ApiAdmission::Admitted(caller) = admit(&issued.text, 1) else { panic!("a valid token") };
-    assert_eq!((caller.principal.as_str(), caller.token.as_str(), caller.role), ("ads", issued.token.id.as_str(), None));
+    assert_eq!(
+        (caller.principal.as_str(), caller.token.as_str(), caller.role),
+        ("ads", issued.token.id.as_str(), None)
+    );
     for bad in ["", "tkt_0000000000000000_forged", "Bearer x", &issued.text[..issued.text.len() - 1]] {
         assert_eq!(admit(bad, 2), ApiAdmission::Unauthorized, "{bad:?}");
     }
@@ -458,7 +481,11 @@ fn api_requests_are_admitted_by_token_within_their_limits() {
     );
     // Per principal, from any address; and per address, with or without a valid token.
     s.d.store
-        .set_settings(&[("api_rate_per_principal".into(), "3".into()), ("api_rate_per_client".into(), "5".into())], "test", now)
+        .set_settings(
+            &[("api_rate_per_principal".into(), "3".into()), ("api_rate_per_client".into(), "5".into())],
+            "test",
+            now,
+        )
         .unwrap();
     let later = now + SignedDuration::from_mins(1);
     let by_principal: Vec<bool> = (0..4u8)

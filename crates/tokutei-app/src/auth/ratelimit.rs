@@ -72,7 +72,11 @@ pub fn retry_after(now: Timestamp) -> u64 {
 /// Count one hit on each `(bucket, limit)` at `now`; `Some(retry after, in seconds)` when any
 /// of them is over its limit (the hit is counted all the same). The previous window is kept,
 /// for the audit's tally of refusals; older ones are forgotten.
-pub(crate) fn check(store: &dyn RateLimitStore, limits: &[([u8; 32], u32)], now: Timestamp) -> StoreResult<Option<u64>> {
+pub(crate) fn check(
+    store: &dyn RateLimitStore,
+    limits: &[([u8; 32], u32)],
+    now: Timestamp,
+) -> StoreResult<Option<u64>> {
     let window = window_of(now);
     let buckets: Vec<[u8; 32]> = limits.iter().map(|(b, _)| *b).collect();
     let counts = store.hit(&buckets, window, window - WINDOW)?;

@@ -58,7 +58,9 @@ pub enum PasswordRefusal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordChange {
     /// Changed; this many other sessions of the person ended.
-    Changed { other_sessions: u64 },
+    Changed {
+        other_sessions: u64,
+    },
     Refused(PasswordRefusal),
 }
 
@@ -143,8 +145,8 @@ impl Auth {
             return Ok(PasswordChange::Refused(PasswordRefusal::WrongCurrent));
         }
         let hash = tokutei_crypto::password::hash(new).map_err(StoreError::backend)?;
-        let entry =
-            AdminEntry::new(AdminAction::PasswordChanged, format!("staff/{principal}")).detail("other_sessions", "ended");
+        let entry = AdminEntry::new(AdminAction::PasswordChanged, format!("staff/{principal}"))
+            .detail("other_sessions", "ended");
         self.app.audit_admin(Actor::Staff(principal.to_string()), entry, now)?;
         self.stores.set_password(principal.as_str(), &hash, false)?;
         let other_sessions = self.stores.delete_other_sessions(principal.as_str(), keep)?;

@@ -93,9 +93,14 @@ pub enum Refusal {
 pub enum SignInOutcome {
     SignedIn(NewSession),
     /// Refused; `locked_now`: this failure locked the account.
-    Refused { reason: Refusal, locked_now: bool },
+    Refused {
+        reason: Refusal,
+        locked_now: bool,
+    },
     /// Over a rate limit: try again after this many seconds (nothing was checked).
-    Limited { retry_after: u64 },
+    Limited {
+        retry_after: u64,
+    },
 }
 
 /// A person of the registry who may try to sign in.
@@ -184,7 +189,8 @@ impl Auth {
                 }))
             }
             Err(reason) => {
-                let locked_now = self.fail(&id, &credentials, settings.lockout_attempts, settings.lockout_minutes, now)?;
+                let locked_now =
+                    self.fail(&id, &credentials, settings.lockout_attempts, settings.lockout_minutes, now)?;
                 Ok(SignInOutcome::Refused { reason, locked_now })
             }
         }

@@ -57,13 +57,19 @@ pub(crate) async fn login_page(headers: HeaderMap) -> Result<Response, AppError>
     Ok(([(SET_COOKIE, cookie)], page).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub(crate) struct LoginForm {
     csrf: String,
     id: String,
     password: String,
     #[serde(default)]
     totp: String,
+}
+
+impl std::fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginForm([redacted])")
+    }
 }
 
 pub(crate) async fn login(
@@ -172,12 +178,18 @@ pub(crate) async fn password_page(staff: StaffSession) -> Result<Response, AppEr
     Ok(console_page(Some(Console::of(&staff)), "パスワードの変更", password_form(&staff, None)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub(crate) struct PasswordForm {
     csrf: String,
     current: String,
     new: String,
     confirm: String,
+}
+
+impl std::fmt::Debug for PasswordForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordForm([redacted])")
+    }
 }
 
 pub(crate) async fn change_password(
@@ -195,8 +207,7 @@ pub(crate) async fn change_password(
     }
     let (who, keep) = (staff.principal_id(), staff.id_hash);
     let (current, new) = (zeroize::Zeroizing::new(form.current), zeroize::Zeroizing::new(form.new));
-    let changed =
-        state.auth(move |auth| auth.change_password(&who, &keep, &current, &new, Timestamp::now())).await?;
+    let changed = state.auth(move |auth| auth.change_password(&who, &keep, &current, &new, Timestamp::now())).await?;
     match changed {
         PasswordChange::Changed { other_sessions } => {
             tracing::info!(ended = other_sessions, "password changed; other sessions ended");
