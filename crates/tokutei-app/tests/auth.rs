@@ -151,6 +151,10 @@ fn shape(entries: &[(Actor, AdminEvent)]) -> Vec<(AdminAction, String, bool)> {
     entries.iter().map(|(actor, e)| (e.action, e.subject.clone(), matches!(actor, Actor::Staff(_)))).collect()
 }
 
+/// A sign-in case: id, password, code; the refusal expected (`None`: signed in); the entries
+/// it leaves as `(action, subject, actor is a person)`.
+type Case<'a> = (&'a str, &'a str, String, Option<Refusal>, Vec<(AdminAction, &'a str, bool)>);
+
 #[test]
 fn every_refusal_has_its_reason_and_leaves_its_entry() {
     let s = site();
@@ -158,7 +162,7 @@ fn every_refusal_has_its_reason_and_leaves_its_entry() {
     let minute = |k: i64| at(3600 + 60 * k);
     let (failed, unattributed) = (AdminAction::LoginFailed, "console/login");
     let long = "x".repeat(65);
-    let cases: Vec<(&str, &str, String, Option<Refusal>, Vec<(AdminAction, &str, bool)>)> = vec![
+    let cases: Vec<Case> = vec![
         ("", PASSWORD, String::new(), Some(Refusal::MalformedId), vec![]),
         ("   ", PASSWORD, String::new(), Some(Refusal::MalformedId), vec![]),
         (&long, PASSWORD, String::new(), Some(Refusal::MalformedId), vec![]),
