@@ -27,12 +27,17 @@
 //! [`App::record_consent`] and [`App::erase_subscriber`]; [`acting`] says
 //! who acts and whether they may.
 //!
+//! [`auth`] holds the console's sign-in, sessions and password changes, and the rate limits
+//! of sign-in and the API, the same way: every success, failure, lockout, sign-out and
+//! password change audited before it changes anything.
+//!
 //! [`inquiry`] handles inquiries from the public the same way: contents sealed under their
 //! own data key, every opening audited before anything is decrypted; [`settings`] holds the
 //! privacy office's settings and their validation.
 
 pub mod acting;
 mod audit;
+pub mod auth;
 pub mod codec;
 mod error;
 pub mod ids;

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde::Deserialize;
+use tokutei_app::auth::ApiAdmission;
 use tokutei_app::{AccessCall, Acting, App, NewPlainValue, WriteCall};
 use tokutei_ledger::Action;
 use tokutei_policy::{AcquisitionMethod, Channel, Role};
@@ -67,58 +68,16 @@ impl FromRequestParts<AppState> for Caller {
         let crate::limiter::ClientAddr(client) = crate::limiter::ClientAddr::of(parts, &state.proxies);
         let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let text = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).unwrap_or_default();
-        let id = tokutei_app::tokens::id_of(text).map(str::to_string);
         let text = zeroize::Zeroizing::new(text.to_string());
-        let service = state.access_service()?;
-        let backend = state.backend.clone();
-        let caller = tokio::task::spawn_blocking(move || -> Result<Caller, AppError> {
-            let now = Timestamp::now();
-            let settings = tokutei_app::settings::Settings::load(backend.as_ref())?;
-            let client_limit = (crate::limiter::Key::ApiClient(client).bucket(), settings.api_rate_per_client);
-            let limited = |limits: &[([u8; 32], u32)]| -> Result<(), AppError> {
-                match crate::limiter::check(backend.as_ref(), limits, now)? {
-                    Some(retry_after) => Err(AppError::TooManyRequests { retry_after }),
-                    None => Ok(()),
-                }
-            };
-            let authenticated = (|| -> Result<Caller, AppError> {
-                let id = id.ok_or(AppError::Unauthorized)?;
-                let stores = service.stores();
-                let stored = stores.token(&id)?;
-                if tokutei_app::tokens::check(&text, stored.as_ref(), now).is_err() {
-                    return Err(AppError::Unauthorized);
-                }
-                let Some(token) = stored else { return Err(AppError::Unauthorized) };
-                let principal = stores.principal(&token.principal)?.ok_or(AppError::Unauthorized)?;
-                if principal.disabled_at.is_some() {
-                    return Err(AppError::Unauthorized);
-                }
-                let role = match principal.kind {
-                    PrincipalKind::Person { role } => Some(role),
-                    PrincipalKind::System { .. } => None,
-                };
-                Ok(Caller { principal: principal.id, token: token.id, role })
-            })();
-            match authenticated {
-                Ok(caller) => {
-                    let principal_limit = (
-                        crate::limiter::Key::ApiPrincipal(&caller.principal).bucket(),
-                        settings.api_rate_per_principal,
-                    );
-                    limited(&[client_limit, principal_limit])?;
-                    Ok(caller)
-                }
-                Err(AppError::Unauthorized) => {
-                    limited(&[client_limit])?;
-                    Err(AppError::Unauthorized)
-                }
-                Err(other) => Err(other),
+        let admission = state.auth(move |auth| auth.admit_api(&text, client, Timestamp::now())).await?;
+        match admission {
+            ApiAdmission::Admitted(caller) => {
+                state.metrics.api_authenticated();
+                Ok(Caller { principal: caller.principal.into_string(), token: caller.token, role: caller.role })
             }
-        })
-        .await
-        .map_err(|e| AppError::internal(format!("authentication task failed: {e}")))??;
-        state.metrics.api_authenticated();
-        Ok(caller)
+            ApiAdmission::Unauthorized => Err(AppError::Unauthorized.into()),
+            ApiAdmission::Limited { retry_after } => Err(AppError::TooManyRequests { retry_after }.into()),
+        }
     }
 }
 

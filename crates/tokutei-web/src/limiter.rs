@@ -1,12 +1,8 @@
-//! Rate limits, and who the client is.
+//! Who the client is, and the inquiry form's rate limit.
 //!
-//! Sign-in and the API are limited per client address and per principal (staff id typed, or
-//! the API token's principal), in fixed one-minute windows counted in the database
-//! ([`RateLimitStore`]), so every instance on one PostgreSQL — or every process on one SQLite
-//! file — counts together; the limits are settings (`signin_rate_*`, `api_rate_*`). Buckets are
-//! SHA-256 hashes of what they count by: the counters hold no address and no id.
-//!
-//! The public inquiry form keeps its own hourly limit per address in memory ([`Limiter`]).
+//! Sign-in and the API are limited per client address and per principal in the database,
+//! by `tokutei_app::auth` (the web hands it the client address found here). The public
+//! inquiry form keeps its own hourly limit per address in memory ([`Limiter`]).
 //!
 //! The client address is the connection's peer, or — when the peer is one of the trusted
 //! proxies given to `tokutei serve --trusted-proxy` — the rightmost address of
@@ -18,80 +14,9 @@ use std::sync::Mutex;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use jiff::{SignedDuration, Timestamp};
-use sha2::{Digest, Sha256};
-use tokutei_store::auth::RateLimitStore;
-use tokutei_store::{StoreError, StoreResult};
+use jiff::Timestamp;
 
 use crate::AppState;
-
-/// The length of a rate-limit window.
-pub(crate) const WINDOW: SignedDuration = SignedDuration::from_secs(60);
-
-/// What a rate limit counts by.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Key<'a> {
-    /// Sign-in attempts from one client address.
-    SigninClient(IpAddr),
-    /// Sign-in attempts naming one staff id (known or not).
-    SigninId(&'a str),
-    /// API requests from one client address.
-    ApiClient(IpAddr),
-    /// API requests of one principal (all its tokens).
-    ApiPrincipal(&'a str),
-    /// Refused sign-ins that name no known person (unknown ids, rate-limited attempts): only
-    /// the first of each window is written to the audit ledger.
-    SigninUnattributed,
-}
-
-impl Key<'_> {
-    /// The bucket: a hash, so the counters hold no address and no id.
-    pub(crate) fn bucket(self) -> [u8; 32] {
-        let (kind, key) = match self {
-            Key::SigninClient(ip) => ("signin-client", ip.to_string()),
-            Key::SigninId(id) => ("signin-id", id.to_string()),
-            Key::ApiClient(ip) => ("api-client", ip.to_string()),
-            Key::ApiPrincipal(p) => ("api-principal", p.to_string()),
-            Key::SigninUnattributed => ("signin-unattributed", String::new()),
-        };
-        let mut h = Sha256::new();
-        h.update(b"tokutei.rate.v1\0");
-        h.update(kind.as_bytes());
-        h.update(b"\0");
-        h.update(key.as_bytes());
-        h.finalize().into()
-    }
-}
-
-/// The start of the window `now` falls in.
-pub(crate) fn window_of(now: Timestamp) -> Timestamp {
-    let secs = WINDOW.as_secs();
-    Timestamp::from_second(now.as_second().div_euclid(secs) * secs).unwrap_or(now)
-}
-
-/// Seconds from `now` until its window ends (for `Retry-After`).
-pub(crate) fn retry_after(now: Timestamp) -> u64 {
-    let end = window_of(now) + WINDOW;
-    end.duration_since(now).as_secs().max(1) as u64
-}
-
-/// Count one hit on each `(bucket, limit)` at `now`; `Some(retry after, in seconds)` when any
-/// of them is over its limit (the hit is counted all the same). The previous window is kept,
-/// for the audit's tally of refusals; older ones are forgotten.
-pub(crate) fn check(
-    store: &dyn RateLimitStore,
-    limits: &[([u8; 32], u32)],
-    now: Timestamp,
-) -> StoreResult<Option<u64>> {
-    let window = window_of(now);
-    let buckets: Vec<[u8; 32]> = limits.iter().map(|(b, _)| *b).collect();
-    let counts = store.hit(&buckets, window, window - WINDOW)?;
-    if counts.len() != limits.len() {
-        return Err(StoreError::Corrupt(format!("{} counters for {} buckets", counts.len(), limits.len())));
-    }
-    let over = limits.iter().zip(&counts).any(|((_, limit), n)| *n > u64::from(*limit));
-    Ok(over.then(|| retry_after(now)))
-}
 
 /// The trusted proxies: whose `X-Forwarded-For` names the client.
 #[derive(Debug, Clone, Default)]
@@ -174,33 +99,6 @@ mod tests {
         assert_eq!(got, [true, true, false]);
         assert!(limiter.allow(b, 2, at(1)), "another address has its own count");
         assert!(limiter.allow(a, 2, at(3600)), "a new hour starts afresh");
-    }
-
-    #[test]
-    fn windows_are_whole_minutes() {
-        let t = Timestamp::from_second(1_780_000_000 + 17).unwrap();
-        assert_eq!(window_of(t).as_second() % 60, 0);
-        assert!(window_of(t) <= t && t < window_of(t) + WINDOW);
-        assert_eq!(retry_after(window_of(t)), 60);
-        assert_eq!(retry_after(window_of(t) + SignedDuration::from_millis(59_500)), 1);
-    }
-
-    #[test]
-    fn buckets_differ_by_kind_and_key() {
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let all = [
-            Key::SigninClient(ip).bucket(),
-            Key::ApiClient(ip).bucket(),
-            Key::SigninId("192.0.2.1").bucket(),
-            Key::ApiPrincipal("192.0.2.1").bucket(),
-            Key::SigninId("cpo").bucket(),
-            Key::SigninUnattributed.bucket(),
-        ];
-        for (i, a) in all.iter().enumerate() {
-            for b in &all[i + 1..] {
-                assert_ne!(a, b);
-            }
-        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use tokutei_app::auth::{Auth, AuthStores};
 use tokutei_app::inquiry::InquiryStores;
 use tokutei_policy::Policy;
 use tokutei_store::auth::{AuthStore, RateLimitStore};
@@ -16,11 +17,10 @@ use crate::AppError;
 use crate::metrics::Metrics;
 
 /// Everything the web layer needs from storage (subscriber information itself only through
-/// the access service, inquiries' contents only through the inquiry service).
-pub trait Backend:
-    PolicyStore + StaffStore + AuthStore + RateLimitStore + InquiryStores + Send + Sync + 'static
-{
-}
+/// the access service, inquiries' contents only through the inquiry service, sign-in state
+/// only through the sign-in service). The web reads through it; every write goes through
+/// `tokutei-app`.
+pub trait Backend: PolicyStore + StaffStore + AuthStores + InquiryStores + Send + Sync + 'static {}
 impl<T: PolicyStore + StaffStore + AuthStore + RateLimitStore + InquiryStore + SettingsStore + Send + Sync + 'static>
     Backend for T
 {
@@ -105,6 +105,27 @@ impl AppState {
         Ok(Arc::new(tokutei_app::inquiry::InquiryService::new(stores, ledger, keys)))
     }
 
+    /// The sign-in service: the access service (staff registry, keys, ledger) and the
+    /// backend's sign-in state; 404 when the server has no access service, so the console
+    /// never works unaudited.
+    pub(crate) fn auth_service(&self) -> Result<Auth, AppError> {
+        let stores: Arc<dyn AuthStores> = self.backend.clone();
+        Ok(Auth::new(self.access_service()?, stores))
+    }
+
+    /// Run `work` with the sign-in service off the async threads.
+    pub(crate) async fn auth<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Auth) -> tokutei_app::ActionResult<T> + Send + 'static,
+    {
+        let auth = self.auth_service()?;
+        tokio::task::spawn_blocking(move || work(&auth))
+            .await
+            .map_err(|e| AppError::internal(format!("sign-in task failed: {e}")))?
+            .map_err(AppError::from)
+    }
+
     /// The privacy office's settings in force.
     pub(crate) async fn settings(&self) -> Result<tokutei_app::settings::Settings, AppError> {
         self.blocking(|b| tokutei_app::settings::Settings::load(b)).await
@@ -134,20 +155,6 @@ impl AppState {
             .await
             .map_err(|e| AppError::internal(format!("store task failed: {e}")))?
             .map_err(AppError::from)
-    }
-
-    /// Record an administrative event (sign-ins, password changes) in the audit ledger; a
-    /// server without a ledger refuses, rather than act unaudited.
-    pub(crate) async fn audit_admin(
-        &self,
-        actor: tokutei_ledger::Actor,
-        action: tokutei_ledger::AdminAction,
-        subject: String,
-        details: Vec<(String, String)>,
-    ) -> Result<(), AppError> {
-        let event = tokutei_ledger::AdminEvent { action, subject, digest: None, details };
-        let entry = tokutei_ledger::Entry::admin(jiff::Timestamp::now(), actor, event);
-        self.ledger(move |l| l.append(&entry).map(|_| ())).await
     }
 
     /// The version in force today (Asia/Tokyo), parsed.

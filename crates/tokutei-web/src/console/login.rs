@@ -1,47 +1,29 @@
-//! Signing in and out, and changing one's password.
+//! The pages and forms of signing in and out, and of changing one's password.
 //!
 //! Sign-in: staff id, password and — for the chief manager, responsible persons and auditors —
-//! a TOTP code. The form carries a CSRF token also set as a cookie (double submit). Attempts
-//! are rate-limited per client address and per id typed before any password is checked (429
-//! over the limit; settings `signin_rate_per_client`, `signin_rate_per_id`). Five failures in
-//! a row lock the account for 15 minutes (both are settings); a failure after the lock has run
-//! out starts a new run. A TOTP secret is sealed at rest and opened through `KeyAccess`; each
-//! time step is accepted once (RFC 6238 §5.2), so a code seen once cannot be replayed.
-//!
-//! Every success, failure and lockout of a known person is an audit entry. Refusals that name
-//! no known person — unknown ids, rate-limited attempts — are counted per window and only the
-//! first of each window is written (with the previous window's count), so they cannot grow the
-//! ledger without bound; the typed id of an unknown person is never written (it may be a
-//! mistyped password). Messages never say which of id, password or code was wrong.
-//!
-//! A password change ends every other session of the person.
+//! a TOTP code. The form carries a CSRF token also set as a cookie (double submit). The rules
+//! — rate limits before any password is checked, lockout, TOTP steps accepted once, an audit
+//! entry for every success, failure, lockout, sign-out and password change — are
+//! `tokutei_app::auth`'s; these handlers check the form's CSRF token, call it, and set the
+//! cookie or render the answer: 429 with `Retry-After` over a rate limit, 401 with one message
+//! for every refusal (it never says which of id, password or code was wrong).
 
 use axum::Form;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use maud::html;
 use serde::Deserialize;
-use tokutei_app::KeyAccess;
-use tokutei_ledger::{Actor, AdminAction};
-use tokutei_policy::Role;
-use tokutei_store::StoreResult;
-use tokutei_store::auth::TotpSecret;
-use tokutei_store::staff::PrincipalKind;
+use tokutei_app::auth::{PasswordChange, PasswordRefusal, Refusal, SignIn, SignInOutcome};
 
 use super::session::{self, StaffSession, cookie, over_tls, random_token, same, set_cookie};
 use super::{Console, console_page, console_page_in};
-use crate::limiter::{self, ClientAddr, Key};
-use crate::{AppError, AppState, Backend};
+use crate::limiter::ClientAddr;
+use crate::{AppError, AppState};
 
 const LOGIN_CSRF_COOKIE: &str = "tokutei_login_csrf";
-
-/// Roles that must present a second factor.
-pub(crate) fn needs_totp(role: Role) -> bool {
-    matches!(role, Role::ChiefManager | Role::ResponsiblePerson | Role::Auditor)
-}
 
 fn login_form(csrf: &str, message: Option<&str>) -> maud::Markup {
     html! {
@@ -75,7 +57,7 @@ pub(crate) async fn login_page(headers: HeaderMap) -> Result<Response, AppError>
     Ok(([(SET_COOKIE, cookie)], page).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub(crate) struct LoginForm {
     csrf: String,
     id: String,
@@ -84,10 +66,10 @@ pub(crate) struct LoginForm {
     totp: String,
 }
 
-/// What a sign-in attempt came to.
-enum Attempt {
-    Success { role: Role, must_change: bool },
-    Refused { locked_now: bool },
+impl std::fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginForm([redacted])")
+    }
 }
 
 pub(crate) async fn login(
@@ -102,175 +84,29 @@ pub(crate) async fn login(
     if expected.is_empty() || !same(&form.csrf, &expected) {
         return Err(AppError::Forbidden("the sign-in form has expired; reload the page".into()));
     }
-    let id = form.id.trim().to_string();
-    let now = Timestamp::now();
-    let settings = state.settings().await?;
-    // Rate limits first, before any password hash is computed: per client and per id typed.
-    let limits = [
-        (Key::SigninClient(client), settings.signin_rate_per_client),
-        (Key::SigninId(&id), settings.signin_rate_per_id),
-    ]
-    .map(|(k, n)| (k.bucket(), n));
-    let limited = state.blocking(move |b| limiter::check(b, &limits, now)).await?;
-    if let Some(retry_after) = limited {
-        audit_unattributed(&state, "rate_limited", now).await?;
-        return too_many(lang, secure, retry_after);
-    }
-    if id.is_empty() || id.len() > 64 {
-        return refused(lang, secure, "IDまたはパスワードが正しくありません / The id or password is not right");
-    }
-    // Failures in a row before the account locks, and for how long (settings).
-    let lock_after = settings.lockout_attempts;
-    let lock_for = SignedDuration::from_mins(i64::from(settings.lockout_minutes));
-    let keys = state.access.as_ref().map(|service| service.keys().clone());
-    let (principal_id, password, code) = (id.clone(), zeroize::Zeroizing::new(form.password), form.totp);
-    let attempt = state
-        .blocking(move |b| {
-            let Some(principal) = b.principal(&principal_id)? else { return Ok(None) };
-            let PrincipalKind::Person { role } = principal.kind else { return Ok(None) };
-            let Some(credentials) = b.credentials(&principal_id)? else { return Ok(None) };
-            if principal.disabled_at.is_some() {
-                return Ok(Some(Attempt::Refused { locked_now: false }));
-            }
-            if credentials.locked_until.is_some_and(|until| until > now) {
-                return Ok(Some(Attempt::Refused { locked_now: false }));
-            }
-            let password_ok = tokutei_crypto::password::verify(&password, &credentials.password_hash);
-            // The code is looked at only after the password: a wrong password spends no step.
-            let ok = password_ok
-                && (!needs_totp(role)
-                    || second_factor(b, keys.as_deref(), &principal_id, credentials.totp.as_ref(), &code, now)?);
-            if ok {
-                b.clear_failures(&principal_id)?;
-                return Ok(Some(Attempt::Success { role, must_change: credentials.must_change }));
-            }
-            let count = b.record_failure(&principal_id, lock_after, now, now + lock_for)?;
-            Ok(Some(Attempt::Refused { locked_now: count == lock_after }))
-        })
-        .await?;
-    let refusal = "IDまたはパスワード、確認コードが正しくないか、ロックされています / The id, password or code is not right, or the account is locked";
-    match attempt {
-        Some(Attempt::Success { role, must_change }) => {
-            state
-                .audit_admin(
-                    Actor::Staff(id.clone()),
-                    AdminAction::LoginSucceeded,
-                    format!("staff/{id}"),
-                    vec![("role".into(), role.label(tokutei_policy::Lang::En).into())],
-                )
-                .await?;
-            let cookie = session::start(&state, &id, secure).await?;
-            let to = if must_change { "/admin/password" } else { "/admin/" };
+    let attempt = SignIn {
+        id: form.id,
+        password: zeroize::Zeroizing::new(form.password),
+        totp_code: form.totp,
+        client,
+        now: Timestamp::now(),
+    };
+    match state.auth(move |auth| auth.sign_in(&attempt)).await? {
+        SignInOutcome::SignedIn(session) => {
+            let cookie = session::session_cookie(&session.session_id, secure);
+            let to = if session.must_change { "/admin/password" } else { "/admin/" };
             Ok(([(SET_COOKIE, cookie)], Redirect::to(to)).into_response())
         }
-        Some(Attempt::Refused { locked_now }) => {
-            state
-                .audit_admin(Actor::Staff(id.clone()), AdminAction::LoginFailed, format!("staff/{id}"), vec![])
-                .await?;
-            if locked_now {
-                state
-                    .audit_admin(
-                        Actor::System("console".into()),
-                        AdminAction::LockedOut,
-                        format!("staff/{id}"),
-                        vec![("minutes".into(), lock_for.as_mins().to_string())],
-                    )
-                    .await?;
-            }
-            refused(lang, secure, refusal)
+        SignInOutcome::Refused { reason: Refusal::MalformedId, .. } => {
+            refused(lang, secure, "IDまたはパスワードが正しくありません / The id or password is not right")
         }
-        None => {
-            audit_unattributed(&state, "unknown_id", now).await?;
-            refused(lang, secure, refusal)
-        }
+        SignInOutcome::Refused { .. } => refused(
+            lang,
+            secure,
+            "IDまたはパスワード、確認コードが正しくないか、ロックされています / The id, password or code is not right, or the account is locked",
+        ),
+        SignInOutcome::Limited { retry_after } => too_many(lang, secure, retry_after),
     }
-}
-
-/// Whether `code` is a fresh TOTP code of the person's sealed secret: it matches a step
-/// within one of now, and that step is later than the last one accepted (which it then
-/// becomes, atomically in the store).
-fn second_factor(
-    b: &dyn Backend,
-    keys: Option<&dyn KeyAccess>,
-    principal: &str,
-    totp: Option<&TotpSecret>,
-    code: &str,
-    now: Timestamp,
-) -> StoreResult<bool> {
-    let secret = match totp {
-        Some(TotpSecret::Sealed(sealed)) => {
-            let Some(keys) = keys else {
-                tracing::error!("no key access: a TOTP secret cannot be opened");
-                return Ok(false);
-            };
-            match keys.open_secret(&tokutei_app::totp_owner(principal), sealed) {
-                Ok(secret) => secret,
-                Err(e) => {
-                    tracing::error!(error = %e, "a TOTP secret does not open");
-                    return Ok(false);
-                }
-            }
-        }
-        Some(TotpSecret::Clear(_)) => {
-            tracing::warn!("a TOTP secret is still stored in clear; restart `tokutei serve` to seal it");
-            return Ok(false);
-        }
-        None => return Ok(false),
-    };
-    let Some(step) = matched_step(&secret, code, now) else { return Ok(false) };
-    // `false`: the code of a step already accepted — a replay.
-    b.accept_totp_step(principal, step)
-}
-
-/// The time step (30 s, RFC 6238) within one of `now` whose code is `code`.
-fn matched_step(secret: &[u8], code: &str, now: Timestamp) -> Option<u64> {
-    let code = code.trim();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let step = now.as_second().max(0) as u64 / 30;
-    let steps = [step.checked_sub(1), Some(step), step.checked_add(1)];
-    steps.into_iter().flatten().find(|s| {
-        s.checked_mul(30)
-            .and_then(|t| tokutei_crypto::totp::code_at(secret, t).ok())
-            .is_some_and(|expected| same(&expected, code))
-    })
-}
-
-/// Record a refused sign-in that names no known person (`reason`: `unknown_id`,
-/// `rate_limited`). Counted per window; only the first of a window is written to the ledger,
-/// with the count of the window before it.
-async fn audit_unattributed(state: &AppState, reason: &'static str, now: Timestamp) -> Result<(), AppError> {
-    let window = limiter::window_of(now);
-    let (first, previous) = state
-        .blocking(move |b| {
-            let bucket = Key::SigninUnattributed.bucket();
-            let counts = b.hit(&[bucket], window, window - limiter::WINDOW)?;
-            if counts.first() != Some(&1) {
-                return Ok((false, 0));
-            }
-            Ok((true, b.hits(&bucket, window - limiter::WINDOW)?))
-        })
-        .await?;
-    if !first {
-        return Ok(());
-    }
-    if reason == "rate_limited" {
-        tracing::warn!(previous_window_refusals = previous, "sign-in attempts over the rate limit");
-    }
-    state
-        .audit_admin(
-            Actor::System("console".into()),
-            AdminAction::LoginFailed,
-            "console/login".into(),
-            vec![
-                ("known".into(), "no".into()),
-                ("reason".into(), reason.into()),
-                ("window_start".into(), window.to_string()),
-                ("previous_window_refusals".into(), previous.to_string()),
-            ],
-        )
-        .await
 }
 
 /// The sign-in page again with 429 and `Retry-After`.
@@ -307,20 +143,8 @@ pub(crate) async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     staff.check_csrf(&form.csrf)?;
-    let id = staff.principal.id.clone();
-    let everywhere = form.scope == "everywhere";
-    let (hash, who) = (staff.id_hash, id.clone());
-    let ended = state
-        .blocking(move |b| if everywhere { b.delete_sessions_of(&who) } else { b.delete_session(&hash).map(|()| 1) })
-        .await?;
-    state
-        .audit_admin(
-            Actor::Staff(id.clone()),
-            AdminAction::LoggedOut,
-            format!("staff/{id}"),
-            vec![("sessions".into(), ended.to_string())],
-        )
-        .await?;
+    let (who, session, everywhere) = (staff.principal_id(), staff.id_hash, form.scope == "everywhere");
+    state.auth(move |auth| auth.sign_out(&who, &session, everywhere, Timestamp::now())).await?;
     Ok(([session::clear_cookie(over_tls(&headers))], Redirect::to("/admin/login")).into_response())
 }
 
@@ -354,12 +178,18 @@ pub(crate) async fn password_page(staff: StaffSession) -> Result<Response, AppEr
     Ok(console_page(Some(Console::of(&staff)), "パスワードの変更", password_form(&staff, None)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub(crate) struct PasswordForm {
     csrf: String,
     current: String,
     new: String,
     confirm: String,
+}
+
+impl std::fmt::Debug for PasswordForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordForm([redacted])")
+    }
 }
 
 pub(crate) async fn change_password(
@@ -368,54 +198,27 @@ pub(crate) async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
     staff.check_csrf(&form.csrf)?;
-    let problem = if form.new != form.confirm {
-        Some("確認用のパスワードが一致しません / The two new passwords differ")
-    } else if form.new == form.current {
-        Some("新しいパスワードは現在のものと別にしてください / Choose a password different from the current one")
-    } else {
-        tokutei_crypto::password::weakness(&form.new)
-    };
-    if let Some(problem) = problem {
+    let again = |problem: &str| {
         let page = console_page(Some(Console::of(&staff)), "パスワードの変更", password_form(&staff, Some(problem)));
-        return Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response());
-    }
-    let id = staff.principal.id.clone();
-    // Check the current password and hash the new one; then the audit entry; then the change.
-    let (who, current, new) = (id.clone(), zeroize::Zeroizing::new(form.current), zeroize::Zeroizing::new(form.new));
-    let hash = state
-        .blocking(move |b| {
-            let Some(credentials) = b.credentials(&who)? else { return Ok(None) };
-            if !tokutei_crypto::password::verify(&current, &credentials.password_hash) {
-                return Ok(None);
-            }
-            tokutei_crypto::password::hash(&new).map(Some).map_err(tokutei_store::StoreError::backend)
-        })
-        .await?;
-    let Some(hash) = hash else {
-        let page = console_page(
-            Some(Console::of(&staff)),
-            "パスワードの変更",
-            password_form(&staff, Some("現在のパスワードが正しくありません / The current password is not right")),
-        );
-        return Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response());
+        Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response())
     };
-    state
-        .audit_admin(
-            Actor::Staff(id.clone()),
-            AdminAction::PasswordChanged,
-            format!("staff/{id}"),
-            vec![("other_sessions".into(), "ended".into())],
-        )
-        .await?;
-    // Whoever else holds a session of this person (a stolen cookie, a forgotten browser) is
-    // signed out; this session stays.
-    let (who, keep) = (id.clone(), staff.id_hash);
-    let ended = state
-        .blocking(move |b| {
-            b.set_password(&who, &hash, false)?;
-            b.delete_other_sessions(&who, &keep)
-        })
-        .await?;
-    tracing::info!(ended, "password changed; other sessions ended");
-    Ok(Redirect::to("/admin/").into_response())
+    if form.new != form.confirm {
+        return again("確認用のパスワードが一致しません / The two new passwords differ");
+    }
+    let (who, keep) = (staff.principal_id(), staff.id_hash);
+    let (current, new) = (zeroize::Zeroizing::new(form.current), zeroize::Zeroizing::new(form.new));
+    let changed = state.auth(move |auth| auth.change_password(&who, &keep, &current, &new, Timestamp::now())).await?;
+    match changed {
+        PasswordChange::Changed { other_sessions } => {
+            tracing::info!(ended = other_sessions, "password changed; other sessions ended");
+            Ok(Redirect::to("/admin/").into_response())
+        }
+        PasswordChange::Refused(PasswordRefusal::Unchanged) => {
+            again("新しいパスワードは現在のものと別にしてください / Choose a password different from the current one")
+        }
+        PasswordChange::Refused(PasswordRefusal::Weak(why)) => again(why),
+        PasswordChange::Refused(PasswordRefusal::WrongCurrent) => {
+            again("現在のパスワードが正しくありません / The current password is not right")
+        }
+    }
 }

@@ -1,8 +1,8 @@
-//! Staff sessions: the session cookie (`tokutei_session`: HttpOnly, SameSite=Strict, Path
-//! `/admin`, Secure behind TLS), its server-side record (by SHA-256 of the id, with an idle
-//! expiry of 30 minutes and an absolute limit of 12 hours by default — both settings), the
-//! CSRF token bound to it, the console language cookie, and the [`StaffSession`] extractor
-//! that every console page takes.
+//! Staff sessions over HTTP: the session cookie (`tokutei_session`: HttpOnly, SameSite=Strict,
+//! Path `/admin`, Secure behind TLS), the console language cookie, and the [`StaffSession`]
+//! extractor that every console page takes. The session itself — its server-side record by the
+//! SHA-256 of the id, its idle and absolute expiry (settings), the CSRF token bound to it — is
+//! `tokutei_app::auth`'s; the extractor hands it the cookie.
 //!
 //! The extractor also enforces the change of a one-time password, for every console route at
 //! once: until the person has set their own password, every request other than
@@ -13,11 +13,10 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
-use jiff::{SignedDuration, Timestamp};
-use sha2::{Digest, Sha256};
+use jiff::Timestamp;
+pub(crate) use tokutei_app::auth::same;
 use tokutei_policy::Role;
-use tokutei_store::auth::Session;
-use tokutei_store::staff::{PrincipalKind, StoredPrincipal};
+use tokutei_store::staff::StoredPrincipal;
 
 use crate::{AppError, AppState};
 
@@ -30,14 +29,6 @@ pub(crate) const LANG_COOKIE: &str = "tokutei_console_lang";
 pub(crate) const BEFORE_PASSWORD_CHANGE: &[(&str, &str)] =
     &[("GET", "/admin/password"), ("POST", "/admin/password"), ("POST", "/admin/logout")];
 
-/// The idle and absolute session limits from the settings in force.
-fn limits(settings: &tokutei_app::settings::Settings) -> (SignedDuration, SignedDuration) {
-    (
-        SignedDuration::from_mins(i64::from(settings.session_idle_minutes)),
-        SignedDuration::from_hours(i64::from(settings.session_absolute_hours)),
-    )
-}
-
 /// The console language a request asks for (the language cookie; Japanese by default).
 pub(crate) fn console_lang(headers: &HeaderMap) -> tokutei_policy::Lang {
     match cookie(headers, LANG_COOKIE).as_deref() {
@@ -46,20 +37,9 @@ pub(crate) fn console_lang(headers: &HeaderMap) -> tokutei_policy::Lang {
     }
 }
 
-/// A fresh random token (session ids, CSRF tokens): 32 bytes, hex.
+/// A fresh random token (the double-submit CSRF cookies of the public forms): 32 bytes, hex.
 pub(crate) fn random_token() -> Result<String, AppError> {
-    let secret = tokutei_crypto::totp::new_secret().map_err(|e| AppError::internal(e.to_string()))?;
-    let more = tokutei_crypto::totp::new_secret().map_err(|e| AppError::internal(e.to_string()))?;
-    Ok(hex::encode([&secret[..16], &more[..16]].concat()))
-}
-
-pub(crate) fn hash_id(id: &str) -> [u8; 32] {
-    Sha256::digest(id.as_bytes()).into()
-}
-
-/// Equal, without stopping at the first difference.
-pub(crate) fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    Ok(tokutei_app::auth::random_token())
 }
 
 /// The value of cookie `name` in the request.
@@ -91,20 +71,9 @@ pub(crate) fn set_cookie(name: &str, value: &str, path: &str, max_age: Option<i6
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Start a session for `principal`; returns the cookie to set.
-pub(crate) async fn start(state: &AppState, principal: &str, secure: bool) -> Result<HeaderValue, AppError> {
-    let id = random_token()?;
-    let now = Timestamp::now();
-    let (idle, _) = limits(&state.settings().await?);
-    let session = Session {
-        id_hash: hash_id(&id),
-        principal: principal.to_string(),
-        csrf_token: random_token()?,
-        created_at: now,
-        expires_at: now + idle,
-    };
-    state.blocking(move |b| b.create_session(&session)).await?;
-    Ok(set_cookie(SESSION_COOKIE, &id, "/admin", None, secure))
+/// The cookie that carries a session started by a sign-in.
+pub(crate) fn session_cookie(session_id: &str, secure: bool) -> HeaderValue {
+    set_cookie(SESSION_COOKIE, session_id, "/admin", None, secure)
 }
 
 /// A signed-in member of staff.
@@ -133,6 +102,11 @@ impl StaffSession {
                 self.role.label(tokutei_policy::Lang::En)
             )))
         }
+    }
+
+    /// The person signed in, as the application layer names them.
+    pub(crate) fn principal_id(&self) -> tokutei_app::PrincipalId {
+        tokutei_app::PrincipalId::known(self.principal.id.clone())
     }
 
     /// Refuse a form whose CSRF token is not this session's.
@@ -175,36 +149,16 @@ impl FromRequestParts<AppState> for StaffSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<StaffSession, NoSession> {
         let id = cookie(&parts.headers, SESSION_COOKIE).ok_or(NoSession::SignIn)?;
-        let id_hash = hash_id(&id);
-        let now = Timestamp::now();
-        let found = state
-            .blocking(move |b| {
-                let Some(session) = b.session(&id_hash, now)? else { return Ok(None) };
-                let (idle, absolute) = limits(&tokutei_app::settings::Settings::load(b)?);
-                if now > session.created_at + absolute {
-                    b.delete_session(&id_hash)?;
-                    return Ok(None);
-                }
-                let Some(principal) = b.principal(&session.principal)? else { return Ok(None) };
-                let must_change = b.credentials(&principal.id)?.is_some_and(|c| c.must_change);
-                // Move the idle expiry at most once a minute.
-                if session.expires_at.duration_since(now) < idle - SignedDuration::from_mins(1) {
-                    b.touch_session(&id_hash, now + idle)?;
-                }
-                Ok(Some((session, principal, must_change)))
-            })
-            .await?;
-        let Some((session, principal, must_change)) = found else { return Err(NoSession::SignIn) };
-        let PrincipalKind::Person { role } = principal.kind else { return Err(NoSession::SignIn) };
-        if principal.disabled_at.is_some() {
+        let found = state.auth(move |auth| auth.session(&id, Timestamp::now())).await?;
+        let Some(tokutei_app::auth::SessionView { id_hash, principal, role, csrf, must_change }) = found else {
             return Err(NoSession::SignIn);
-        }
+        };
         if must_change && !BEFORE_PASSWORD_CHANGE.contains(&(parts.method.as_str(), parts.uri.path())) {
             return Err(NoSession::ChangePassword);
         }
         let lang = console_lang(&parts.headers);
         let path = (parts.method == axum::http::Method::GET).then(|| parts.uri.path().to_string());
-        Ok(StaffSession { principal, role, csrf: session.csrf_token, id_hash, must_change, lang, path })
+        Ok(StaffSession { principal, role, csrf, id_hash, must_change, lang, path })
     }
 }
 
