@@ -178,10 +178,11 @@ fn cli_and_console_publish_leave_the_same_audit_entry() {
 fn api_staff_registration_checks_services_and_the_active_policy_as_the_cli_does() {
     let env = TestEnv::new();
     env.run(&["init"]).assert_code(0);
-    let token = env.run(&["--json", "staff", "token", "issue", "chief"]).assert_code(0).json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token =
+        env.run(&["--json", "staff", "token", "issue", "--by", "chief", "chief"]).assert_code(0).json()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
     let person = |id: &str, grants: &str| {
         format!(
             r#"{{"id": "{id}", "display_name": "担当 者", "kind": {{"type": "person", "role": "handler"}}, "grants": {grants}}}"#
@@ -244,10 +245,11 @@ fn cli_and_api_staff_registration_leave_the_same_audit_entry() {
         "support",
     ])
     .assert_code(0);
-    let token = env.run(&["--json", "staff", "token", "issue", "chief"]).assert_code(0).json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token =
+        env.run(&["--json", "staff", "token", "issue", "--by", "chief", "chief"]).assert_code(0).json()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
     let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
     let body = r#"{"id": "op-api", "display_name": "担当 二郎", "kind": {"type": "person", "role": "handler"}, "grants": {"purposes": ["support"]}}"#;
     let (status, text) = send(&server.addr, "POST", "/api/v1/staff", Some(&token), body);
