@@ -29,7 +29,6 @@ const COURSE: &str = "privacy-basics";
 const TOKEN_DAYS: u32 = 30;
 
 /// What the demo set up, to be shown once.
-#[derive(Debug)]
 pub struct DemoStaff {
     /// The handler and the systems, in the order they were registered.
     pub principals: Vec<StoredPrincipal>,
@@ -38,6 +37,13 @@ pub struct DemoStaff {
     pub support_password: Zeroizing<String>,
     /// The call centre's API token.
     pub call_centre_token: Issued,
+}
+
+impl std::fmt::Debug for DemoStaff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.principals.iter().map(|p| p.id.as_str()).collect();
+        f.debug_struct("DemoStaff").field("principals", &ids).field("chief", &self.chief).finish_non_exhaustive()
+    }
 }
 
 /// Grants of the policy's purposes `purposes`: every category those purposes use, on every
@@ -60,7 +66,7 @@ pub fn grants_for(policy: &Policy, purposes: &[&str]) -> Grants {
     }
 }
 
-/// The demo's principals under `policy`: (id, name, kind, grants).
+/// The demo's principals under `policy`, each granted what its purposes use.
 fn principals(policy: &Policy) -> [NewPrincipal; 3] {
     let new = |id: &str, name: &str, kind: PrincipalKind, purposes: &[&str]| NewPrincipal {
         id: id.into(),

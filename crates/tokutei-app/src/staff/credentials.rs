@@ -45,16 +45,21 @@ impl std::fmt::Debug for TotpEnrolment {
 }
 
 /// The first chief manager, as `init` and `demo` print it once.
-#[derive(Debug)]
 pub struct ChiefSetup {
     pub principal: StoredPrincipal,
     pub password: Zeroizing<String>,
     pub totp: TotpEnrolment,
 }
 
+impl std::fmt::Debug for ChiefSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChiefSetup").field("principal", &self.principal.id).finish_non_exhaustive()
+    }
+}
+
 /// A failure of the randomness or the hashing behind a credential of `id`.
 fn credential_error(id: &PrincipalId, error: impl std::fmt::Display) -> ActionError {
-    ActionError::Key { subscriber: super::subject(id.as_str()), message: error.to_string() }
+    ActionError::Key { subscriber: subject(id.as_str()), message: error.to_string() }
 }
 
 impl App {
