@@ -23,7 +23,9 @@
 //!
 //! The administrative actions live here too, one function each, validated → audited
 //! (durable) → changed, whichever front end calls them: [`App::publish_policy`]
-//! ([`policy`]), [`App::register_principal`] ([`staff`]),
+//! ([`policy`]), [`App::register_principal`] and the staff registry's other actions
+//! ([`staff`]: grants, training, disabling, passwords, TOTP, API tokens; [`demo`] sets up the
+//! demo's staff through them),
 //! [`App::record_consent`] and [`App::erase_subscriber`]; [`acting`] says
 //! who acts and whether they may.
 //!
@@ -39,6 +41,7 @@ pub mod acting;
 mod audit;
 pub mod auth;
 pub mod codec;
+pub mod demo;
 mod error;
 pub mod ids;
 pub mod import;

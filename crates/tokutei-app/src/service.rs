@@ -38,6 +38,7 @@ use crate::mask;
 pub trait Stores:
     VaultStore
     + StaffStore
+    + tokutei_store::auth::AuthStore
     + ExportStore
     + ConsentStore
     + ProvisionStore
@@ -51,6 +52,7 @@ pub trait Stores:
 impl<T> Stores for T where
     T: VaultStore
         + StaffStore
+        + tokutei_store::auth::AuthStore
         + ExportStore
         + ConsentStore
         + ProvisionStore

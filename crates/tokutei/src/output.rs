@@ -74,3 +74,14 @@ pub fn print_error(err: &anyhow::Error, json: bool) -> ExitCode {
     }
     ExitCode::from(2)
 }
+
+/// The first chief manager's console account, as `init` and `demo` print it once.
+pub fn chief_account(chief: &tokutei_app::staff::ChiefSetup) -> String {
+    format!(
+        "console account (shown once; sign in at /admin/login):\n  id: {} (統括管理者 / chief manager)\n  one-time password: {}\n  authenticator (TOTP) secret: {}\n  {}\n",
+        chief.principal.id,
+        chief.password.as_str(),
+        chief.totp.secret.as_str(),
+        chief.totp.uri.as_str()
+    )
+}

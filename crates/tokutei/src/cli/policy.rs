@@ -114,8 +114,9 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Report> {
     let mut human = format!("initialised `{}`\n", data.root().display());
     // The first chief manager: a one-time password and a TOTP secret, printed once.
     // Its TOTP secret is sealed under the vault's key-encryption key (created here if new).
-    let keyring = crate::keyring::Keyring::open_or_create(&data)?;
-    human.push_str(&crate::cli::staff::create_chief(&*store, &keyring, &audit)?);
+    let app = crate::access::open_service(&data, &store, &audit)?;
+    human.push_str(&crate::output::chief_account(&app.set_up_chief("init", jiff::Timestamp::now())?));
+    drop(app);
     drop(audit);
     let published = match policy {
         Some((source, _)) => {

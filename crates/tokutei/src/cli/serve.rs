@@ -108,7 +108,7 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
             summary.subscribers, summary.values
         ));
         imported = Some(summary.subscribers);
-        human.push_str(&demo_staff(&data, &store, &policy)?);
+        human.push_str(&demo_staff(&data, &store)?);
     } else {
         human.push_str(&format!("using existing data directory `{}`\n", data.root().display()));
     }
@@ -126,90 +126,26 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
     Ok(Report::new("", summary))
 }
 
-/// The demo's principals: a support handler, a call-centre system with an API token (printed
-/// once, here) and a marketing system, each granted what its purposes use.
-fn demo_staff(data: &DataDir, store: &Database, policy: &tokutei_policy::Policy) -> anyhow::Result<String> {
-    use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, Training};
-    let now = jiff::Timestamp::now();
-    let grants = |purposes: &[&str]| {
-        let mut categories: Vec<String> = Vec::new();
-        for p in purposes {
-            for c in policy.purpose(p).map(|p| p.categories.clone()).unwrap_or_default() {
-                if !categories.contains(&c) {
-                    categories.push(c);
-                }
-            }
-        }
-        Grants {
-            data_range: policy
-                .services
-                .iter()
-                .map(|s| RangeGrant { service: s.id.clone(), categories: categories.clone() })
-                .collect(),
-            purposes: purposes.iter().map(|p| p.to_string()).collect(),
-            ..Grants::default()
-        }
-    };
-    let principals = [
-        (
-            "demo-support",
-            "サポート 担当 / support handler",
-            PrincipalKind::Person { role: tokutei_policy::Role::Handler },
-            grants(&["support", "billing"]),
-        ),
-        (
-            "demo-call-centre",
-            "コールセンター / call centre",
-            PrincipalKind::System { name: "call_centre".into() },
-            grants(&["support", "billing"]),
-        ),
-        (
-            "demo-marketing",
-            "マーケティング / marketing",
-            PrincipalKind::System { name: "marketing".into() },
-            grants(&["marketing", "service_improvement"]),
-        ),
-    ];
+/// The demo's staff (`tokutei_app::demo`): the principals, the chief manager's console
+/// account, the handler's one-time password and the call centre's API token, printed once.
+fn demo_staff(data: &DataDir, store: &Database) -> anyhow::Result<String> {
     let audit = AuditLog::open_with_store(data, store)?;
+    let app = crate::access::open_service(data, store, &audit)?;
+    let demo = app.set_up_demo_staff(jiff::Timestamp::now())?;
     let mut human = String::from("demo principals:\n");
-    for (id, name, kind, grants) in principals {
-        store.create_principal(&NewPrincipal {
-            id: id.into(),
-            display_name: name.into(),
-            kind,
-            grants,
-            created_at: now,
-        })?;
-        audit.append_admin(
-            tokutei_ledger::Actor::System("demo".into()),
-            tokutei_ledger::AdminAction::StaffChanged,
-            &format!("staff/{id}"),
-            None,
-            vec![("change".into(), "created".into())],
-        )?;
-        human.push_str(&format!("  {id}  {name}\n"));
+    for p in &demo.principals {
+        human.push_str(&format!("  {}  {}\n", p.id, p.display_name));
     }
-    let today = tokutei_policy::tokyo::date_of(now).0;
-    store.add_training(
-        "demo-support",
-        &Training {
-            course: "privacy-basics".into(),
-            completed: tokutei_policy::Date(today),
-            valid_until: tokutei_policy::Date(today.checked_add(jiff::Span::new().years(1)).unwrap_or(today)),
-        },
-    )?;
-    let issued = tokutei_app::tokens::issue("demo-call-centre", now, now + jiff::SignedDuration::from_hours(24 * 30));
-    store.add_token(&issued.token)?;
-    let keyring = Keyring::open_or_create(data)?;
-    human.push_str(&crate::cli::staff::create_chief(&**store, &keyring, &audit)?);
-    let support_password = crate::cli::staff::one_time_password(&**store, &audit, "demo-support")?;
+    human.push_str(&crate::output::chief_account(&demo.chief));
     human.push_str(&format!(
-        "  id: demo-support (担当者 / handler)\n  one-time password: {}\n",
-        support_password.as_str()
+        "  id: {} (担当者 / handler)\n  one-time password: {}\n",
+        tokutei_app::demo::SUPPORT,
+        demo.support_password.as_str()
     ));
     human.push_str(&format!(
-        "API token of demo-call-centre (shown once): {}\n  try: curl -H 'Authorization: Bearer <token>' -d '{{\"purpose\":\"support\",\"subscribers\":[\"HS00000001\"]}}' http://<listen>/api/v1/access\n",
-        issued.text.as_str()
+        "API token of {} (shown once): {}\n  try: curl -H 'Authorization: Bearer <token>' -d '{{\"purpose\":\"support\",\"subscribers\":[\"HS00000001\"]}}' http://<listen>/api/v1/access\n",
+        tokutei_app::demo::CALL_CENTRE,
+        demo.call_centre_token.text.as_str()
     ));
     Ok(human)
 }

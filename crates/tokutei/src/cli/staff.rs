@@ -1,20 +1,20 @@
 //! `tokutei staff …`: the staff registry — people (role, training) and internal systems, their
 //! data ranges (service × categories), purposes and handling zones, and API tokens (shown
-//! once, stored hashed, with an expiry, revocable). Every change is an audit entry.
+//! once, stored hashed, with an expiry, revocable). Each change names the person making it
+//! with `--by` and is one function of the application layer (`tokutei_app::staff`), audited
+//! there before it is stored; this module parses, calls and presents.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use serde::Serialize;
-use tokutei_app::Acting;
-use tokutei_ledger::{Actor, AdminAction};
+use tokutei_app::{Acting, ActionError, PrincipalId};
+use tokutei_ledger::Action;
 use tokutei_policy::{Date, Role};
-use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, StoredPrincipal, Training};
+use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, StoredPrincipal};
 
 use crate::audit_log::AuditLog;
-use crate::backend::Store;
 use crate::cli::GlobalArgs;
-use crate::keyring::Keyring;
 use crate::output::Report;
 
 #[derive(Debug, Subcommand)]
@@ -38,16 +38,45 @@ pub enum StaffCommand {
         /// The last day it counts (YYYY-MM-DD).
         #[arg(long)]
         valid_until: Date,
+        #[command(flatten)]
+        by: By,
     },
     /// Disable a principal: it can no longer act and its tokens stop working.
-    Disable { id: String },
+    Disable {
+        id: String,
+        #[command(flatten)]
+        by: By,
+    },
     /// Give a person a one-time password for the console (printed once; changed at first sign-in).
-    Password { id: String },
+    Password {
+        id: String,
+        #[command(flatten)]
+        by: By,
+    },
     /// Enrol a TOTP second factor for a person (required for managers and auditors); prints the secret once.
-    Totp { id: String },
+    Totp {
+        id: String,
+        #[command(flatten)]
+        by: By,
+    },
     /// API tokens: issue (shown once), list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
+}
+
+/// Who makes a change: a chief manager or responsible person of the staff registry (checked,
+/// and audited as that person).
+#[derive(Debug, Args)]
+pub struct By {
+    /// Who makes the change: a chief manager or responsible person of the staff registry.
+    #[arg(long = "by", value_name = "STAFF_ID")]
+    pub by: String,
+}
+
+impl By {
+    fn acting(&self) -> Acting {
+        Acting::Person(self.by.clone())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -63,9 +92,8 @@ pub struct AddArgs {
     /// An internal system's name (billing, call_centre, marketing, ad_platform…).
     #[arg(long)]
     pub system: Option<String>,
-    /// Who registers it: a chief manager or responsible person of the staff registry.
-    #[arg(long, value_name = "STAFF_ID")]
-    pub by: String,
+    #[command(flatten)]
+    pub by: By,
     #[command(flatten)]
     pub grants: GrantFlags,
 }
@@ -73,6 +101,8 @@ pub struct AddArgs {
 #[derive(Debug, Args)]
 pub struct GrantArgs {
     pub id: String,
+    #[command(flatten)]
+    pub by: By,
     #[command(flatten)]
     pub grants: GrantFlags,
 }
@@ -90,8 +120,8 @@ pub struct GrantFlags {
     pub zones: Vec<String>,
     /// The actions granted, comma-separated: read, update, export, erase (default
     /// read,update,export — erasure crypto-shreds a whole subscriber and is granted only here).
-    #[arg(long = "actions", value_name = "ACTIONS", value_delimiter = ',')]
-    pub actions: Vec<crate::cli::access::ActionArg>,
+    #[arg(long = "actions", value_name = "ACTIONS", value_delimiter = ',', value_parser = parse_action)]
+    pub actions: Vec<Action>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,19 +129,32 @@ pub enum TokenCommand {
     /// Issue an API token for a principal; the token is printed once and never again.
     Issue {
         id: String,
-        /// Days until it expires.
+        /// Days until it expires (1–366).
         #[arg(long, default_value_t = 90)]
         days: u32,
+        #[command(flatten)]
+        by: By,
     },
     /// List a principal's tokens (ids, expiry, revocation).
     List { id: String },
     /// Revoke a token by its id.
-    Revoke { token: String },
+    Revoke {
+        token: String,
+        #[command(flatten)]
+        by: By,
+    },
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
     serde_json::from_value(serde_json::Value::String(text.to_string()))
         .map_err(|_| format!("`{text}` is not a role; use chief_manager, responsible_person, handler or auditor"))
+}
+
+fn parse_action(text: &str) -> Result<Action, String> {
+    Action::ALL
+        .into_iter()
+        .find(|a| a.id() == text.trim())
+        .ok_or_else(|| format!("`{text}` is not an action; use read, update, export or erase"))
 }
 
 impl GrantFlags {
@@ -131,7 +174,7 @@ impl GrantFlags {
         let mut grants =
             Grants { data_range, purposes: self.purposes.clone(), zones: self.zones.clone(), ..Grants::default() };
         if !self.actions.is_empty() {
-            grants.actions = self.actions.iter().map(|&a| tokutei_ledger::Action::from(a)).collect();
+            grants.actions = self.actions.clone();
             grants.actions.sort_unstable();
             grants.actions.dedup();
         }
@@ -181,103 +224,30 @@ fn describe(p: &StoredPrincipal, today: Date) -> String {
     out
 }
 
-fn audit_change(data: &crate::data_dir::DataDir, subject: &str, details: Vec<(String, String)>) -> anyhow::Result<()> {
-    let audit = AuditLog::open(data)?;
-    audit.append_admin(
-        Actor::System("cli".into()),
-        AdminAction::StaffChanged,
-        &format!("staff/{subject}"),
-        None,
-        details,
-    )?;
-    Ok(())
+/// The principal `text` names, as the application layer takes it (the error names `id`).
+fn principal_id(text: &str) -> anyhow::Result<PrincipalId> {
+    Ok(PrincipalId::parse_as("id", text)?)
 }
 
-/// Refuse unless `id` is a person of the staff registry (only people sign in to the console).
-fn person(store: &dyn Store, id: &str) -> anyhow::Result<()> {
-    match store.principal(id)? {
-        Some(p) if matches!(p.kind, PrincipalKind::Person { .. }) => Ok(()),
-        Some(_) => bail!("`{id}` is a system; systems use API tokens, not the console"),
-        None => bail!("no principal `{id}` in the staff registry"),
+/// An action's refusal as the command line says it: a principal the registry does not have
+/// is named as such.
+fn about(id: &PrincipalId) -> impl FnOnce(ActionError) -> anyhow::Error + '_ {
+    move |err| match err {
+        ActionError::NotFound(_) => anyhow::anyhow!("no principal `{id}` in the staff registry"),
+        err => err.into(),
     }
-}
-
-/// Give `id` a one-time password (a reset by a manager); returns it (the caller prints it
-/// once). Audited first; then the password is set and every session of `id` ends, so whoever
-/// held one must sign in with the new password.
-pub fn one_time_password(store: &dyn Store, audit: &AuditLog, id: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
-    person(store, id)?;
-    let password = zeroize::Zeroizing::new(tokutei_crypto::password::one_time()?);
-    let hash = tokutei_crypto::password::hash(&password)?;
-    audit.append_admin(
-        Actor::System("cli".into()),
-        AdminAction::PasswordChanged,
-        &format!("staff/{id}"),
-        None,
-        vec![("one_time".into(), "yes".into()), ("sessions".into(), "ended".into())],
-    )?;
-    store.set_password(id, &hash, true)?;
-    store.delete_sessions_of(id)?;
-    Ok(password)
-}
-
-/// Enrol a TOTP secret for `id`, sealed under the active key-encryption key for
-/// `staff/<id>/totp` (never stored in clear); returns (otpauth URI, base32 secret).
-pub fn enrol_totp(
-    store: &dyn Store,
-    keys: &dyn tokutei_app::KeyAccess,
-    audit: &AuditLog,
-    id: &str,
-) -> anyhow::Result<(String, String)> {
-    person(store, id)?;
-    if store.credentials(id)?.is_none() {
-        bail!("`{id}` has no password yet; give one with `tokutei staff password {id}` first");
-    }
-    let secret = zeroize::Zeroizing::new(tokutei_crypto::totp::new_secret()?);
-    let sealed = keys.seal_secret(&tokutei_app::totp_owner(id), &secret).map_err(anyhow::Error::msg)?;
-    audit.append_admin(
-        Actor::System("cli".into()),
-        AdminAction::StaffChanged,
-        &format!("staff/{id}"),
-        None,
-        vec![("change".into(), "totp_enrolled".into())],
-    )?;
-    store.set_totp(id, &sealed)?;
-    Ok(tokutei_crypto::totp::enrolment(&secret, id, "tokutei")?)
-}
-
-/// The first chief manager (`chief`), with a one-time password and a TOTP enrolment, for
-/// `init` and `demo`. Returns what to print once.
-pub fn create_chief(store: &dyn Store, keyring: &Keyring, audit: &AuditLog) -> anyhow::Result<String> {
-    let created = store.create_principal(&NewPrincipal {
-        id: "chief".into(),
-        display_name: "統括管理者 / chief manager".into(),
-        kind: PrincipalKind::Person { role: Role::ChiefManager },
-        grants: Grants::default(),
-        created_at: Timestamp::now(),
-    })?;
-    audit.append_admin(
-        Actor::System("cli".into()),
-        AdminAction::StaffChanged,
-        &format!("staff/{}", created.id),
-        None,
-        vec![("change".into(), "created".into())],
-    )?;
-    let password = one_time_password(store, audit, &created.id)?;
-    let (uri, secret) = enrol_totp(store, keyring, audit, &created.id)?;
-    Ok(format!(
-        "console account (shown once; sign in at /admin/login):\n  id: chief (統括管理者 / chief manager)\n  one-time password: {}\n  authenticator (TOTP) secret: {secret}\n  {uri}\n",
-        password.as_str()
-    ))
 }
 
 pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
     let data = global.data_dir();
     let store = data.open_store()?;
+    let audit = AuditLog::open_with_store(&data, &store)?;
+    let app = crate::access::open_service(&data, &store, &audit)?;
+    let now = Timestamp::now();
+    let today = tokutei_policy::tokyo::date_of(now);
     match cmd {
         StaffCommand::List => {
-            let all = store.principals()?;
-            let today = tokutei_policy::tokyo::today();
+            let all = app.staff_list()?;
             let human: String = if all.is_empty() {
                 "no principals yet; add one with `tokutei staff add`\n".to_string()
             } else {
@@ -287,17 +257,18 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
             Ok(Report::new(human, json))
         }
         StaffCommand::Show { id } => {
-            let p = store.principal(&id)?.with_context(|| format!("no principal `{id}` in the staff registry"))?;
-            let tokens = store.tokens(&id)?;
-            let mut human = describe(&p, tokutei_policy::tokyo::today());
-            for t in &tokens {
+            let id = principal_id(&id)?;
+            let member = app.staff_member(&id).map_err(about(&id))?;
+            let mut human = describe(&member.principal, today);
+            for t in &member.tokens {
                 let state = match t.revoked_at {
                     Some(at) => format!("revoked {at}"),
                     None => format!("expires {}", t.expires_at),
                 };
                 human.push_str(&format!("    token  {}  {state}\n", t.id));
             }
-            Ok(Report::new(human, serde_json::json!({ "id": p.id, "principal": p, "tokens": tokens })))
+            let p = &member.principal;
+            Ok(Report::new(human, serde_json::json!({ "id": p.id, "principal": p, "tokens": member.tokens })))
         }
         StaffCommand::Add(args) => {
             let grants = args.grants.parse()?;
@@ -306,61 +277,42 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
                 (None, Some(name)) => PrincipalKind::System { name },
                 _ => bail!("give either `--role` (a person) or `--system` (an internal system)"),
             };
-            let audit = AuditLog::open_with_store(&data, &store)?;
-            let service = crate::access::open_service(&data, &store, &audit)?;
-            let now = Timestamp::now();
             let new = NewPrincipal { id: args.id, display_name: args.name, kind, grants, created_at: now };
-            let created = service.register_principal(&Acting::Person(args.by), &new, now)?;
+            let created = app.register_principal(&args.by.acting(), &new, now)?;
             Ok(Report::new(
-                format!("added {}", describe(&created, tokutei_policy::tokyo::today())),
+                format!("added {}", describe(&created, today)),
                 PrincipalJson { id: &created.id, principal: &created },
             ))
         }
         StaffCommand::Grant(args) => {
+            let id = principal_id(&args.id)?;
             let grants = args.grants.parse()?;
-            let audit = AuditLog::open_with_store(&data, &store)?;
-            crate::access::open_service(&data, &store, &audit)?.check_grants(&grants, Timestamp::now())?;
-            let version = store.set_grants(&args.id, &grants)?;
-            audit_change(
-                &data,
-                &args.id,
-                vec![("change".into(), "grants".into()), ("version".into(), version.to_string())],
-            )?;
+            let version = app.change_grants(&args.by.acting(), &id, &grants, now).map_err(about(&id))?;
             Ok(Report::new(
-                format!("updated the grants of `{}` (version {version})\n", args.id),
-                serde_json::json!({ "id": args.id, "version": version }),
+                format!("updated the grants of `{id}` (version {version})\n"),
+                serde_json::json!({ "id": id, "version": version }),
             ))
         }
-        StaffCommand::Train { id, course, completed, valid_until } => {
-            if valid_until < completed {
-                bail!("`--valid-until` {valid_until} is before `--completed` {completed}");
-            }
-            let version = store.add_training(&id, &Training { course: course.clone(), completed, valid_until })?;
-            audit_change(
-                &data,
-                &id,
-                vec![
-                    ("change".into(), "training".into()),
-                    ("course".into(), course.clone()),
-                    ("valid_until".into(), valid_until.to_string()),
-                ],
-            )?;
+        StaffCommand::Train { id, course, completed, valid_until, by } => {
+            let id = principal_id(&id)?;
+            let version =
+                app.record_training(&by.acting(), &id, &course, completed, valid_until, now).map_err(about(&id))?;
             Ok(Report::new(
                 format!("recorded training `{course}` for `{id}`, valid until {valid_until}\n"),
                 serde_json::json!({ "id": id, "course": course, "version": version }),
             ))
         }
-        StaffCommand::Disable { id } => {
-            let version = store.disable_principal(&id, Timestamp::now())?;
-            audit_change(&data, &id, vec![("change".into(), "disabled".into())])?;
+        StaffCommand::Disable { id, by } => {
+            let id = principal_id(&id)?;
+            let version = app.disable_principal(&by.acting(), &id, now).map_err(about(&id))?;
             Ok(Report::new(
                 format!("disabled `{id}`; its tokens no longer work\n"),
                 serde_json::json!({ "id": id, "version": version }),
             ))
         }
-        StaffCommand::Password { id } => {
-            let audit = AuditLog::open(&data)?;
-            let password = one_time_password(&*store, &audit, &id)?;
+        StaffCommand::Password { id, by } => {
+            let id = principal_id(&id)?;
+            let password = app.reset_password(&by.acting(), &id, now).map_err(about(&id))?;
             Ok(Report::new(
                 format!(
                     "one-time password for `{id}` (shown once; it must be changed at the first sign-in):\n{}\n",
@@ -369,28 +321,19 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
                 serde_json::json!({ "id": id, "password": password.as_str(), "must_change": true }),
             ))
         }
-        StaffCommand::Totp { id } => {
-            let audit = AuditLog::open(&data)?;
-            let keyring = Keyring::open_or_create(&data)?;
-            let (uri, secret) = enrol_totp(&*store, &keyring, &audit, &id)?;
+        StaffCommand::Totp { id, by } => {
+            let id = principal_id(&id)?;
+            let totp = app.enrol_totp(&by.acting(), &id, now).map_err(about(&id))?;
+            let (secret, uri) = (totp.secret.as_str(), totp.uri.as_str());
             Ok(Report::new(
                 format!("TOTP enrolled for `{id}` (shown once); add it to an authenticator app:\n{secret}\n{uri}\n"),
                 serde_json::json!({ "id": id, "secret": secret, "uri": uri }),
             ))
         }
-        StaffCommand::Token(TokenCommand::Issue { id, days }) => {
-            if days == 0 || days > 366 {
-                bail!("`--days` must be 1–366, got {days}");
-            }
-            let now = Timestamp::now();
-            let expires = now + jiff::SignedDuration::from_hours(24 * i64::from(days));
-            let issued = tokutei_app::tokens::issue(&id, now, expires);
-            store.add_token(&issued.token)?;
-            audit_change(
-                &data,
-                &id,
-                vec![("change".into(), "token_issued".into()), ("token".into(), issued.token.id.clone())],
-            )?;
+        StaffCommand::Token(TokenCommand::Issue { id, days, by }) => {
+            let id = principal_id(&id)?;
+            let issued = app.issue_token(&by.acting(), &id, days, now).map_err(about(&id))?;
+            let expires = issued.token.expires_at;
             Ok(Report::new(
                 format!(
                     "{}\n\nThis token is shown once. Store it in the system's secret store.\nこのトークンは一度だけ表示されます。\nexpires {expires}\n",
@@ -400,7 +343,8 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
             ))
         }
         StaffCommand::Token(TokenCommand::List { id }) => {
-            let tokens = store.tokens(&id)?;
+            let id = principal_id(&id)?;
+            let tokens = app.staff_tokens(&id).map_err(about(&id))?;
             let human: String = tokens
                 .iter()
                 .map(|t| {
@@ -415,14 +359,8 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
                 .collect();
             Ok(Report::new(human, tokens))
         }
-        StaffCommand::Token(TokenCommand::Revoke { token }) => {
-            let stored = store.token(&token)?.with_context(|| format!("no token `{token}`"))?;
-            store.revoke_token(&token, Timestamp::now())?;
-            audit_change(
-                &data,
-                &stored.principal,
-                vec![("change".into(), "token_revoked".into()), ("token".into(), token.clone())],
-            )?;
+        StaffCommand::Token(TokenCommand::Revoke { token, by }) => {
+            app.revoke_token(&by.acting(), &token, now)?;
             Ok(Report::new(format!("revoked token `{token}`\n"), serde_json::json!({ "id": token, "revoked": true })))
         }
     }

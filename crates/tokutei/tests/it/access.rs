@@ -118,6 +118,8 @@ fn replay(case: &Path) -> Replay {
             env.run(&[
                 "staff",
                 "train",
+                "--by",
+                "chief",
                 id,
                 "--course",
                 t["course"].as_str().unwrap(),
@@ -468,7 +470,8 @@ fn bad_access_input_exits_2_and_writes_nothing() {
 #[test]
 fn tokens_are_shown_once_and_stored_hashed() {
     let env = demo_with_handler();
-    let issued = env.run(&["--json", "staff", "token", "issue", "op-1", "--days", "30"]).assert_code(0).json();
+    let issued =
+        env.run(&["--json", "staff", "token", "issue", "--by", "chief", "op-1", "--days", "30"]).assert_code(0).json();
     let token = issued["token"].as_str().unwrap().to_string();
     let id = issued["id"].as_str().unwrap().to_string();
     assert!(token.starts_with(&format!("tkt_{id}_")));
@@ -480,7 +483,7 @@ fn tokens_are_shown_once_and_stored_hashed() {
     // Nowhere on disk in clear.
     let db = std::fs::read(env.data().join("tokutei.sqlite3")).unwrap();
     assert!(!db.windows(token.len()).any(|w| w == token.as_bytes()));
-    env.run(&["staff", "token", "revoke", &id]).assert_code(0);
+    env.run(&["staff", "token", "revoke", "--by", "chief", &id]).assert_code(0);
     let listed = env.run(&["--json", "staff", "token", "list", "op-1"]).assert_code(0).json();
     assert!(listed[0]["revoked_at"].is_string());
     let staff = env.run(&["--json", "staff", "list"]).assert_code(0).json();
@@ -494,6 +497,8 @@ fn consent_withdrawal_through_the_cli_applies_to_the_next_access() {
     env.run(&[
         "staff",
         "grant",
+        "--by",
+        "chief",
         "op-1",
         "--range",
         "fiber:contract.name",
@@ -605,6 +610,8 @@ fn erase_outside_range_is_refused_and_shreds_nothing() {
         env.run(&[
             "staff",
             "train",
+            "--by",
+            "chief",
             id,
             "--course",
             "privacy-basics",

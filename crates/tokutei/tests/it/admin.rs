@@ -178,10 +178,11 @@ fn cli_and_console_publish_leave_the_same_audit_entry() {
 fn api_staff_registration_checks_services_and_the_active_policy_as_the_cli_does() {
     let env = TestEnv::new();
     env.run(&["init"]).assert_code(0);
-    let token = env.run(&["--json", "staff", "token", "issue", "chief"]).assert_code(0).json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token =
+        env.run(&["--json", "staff", "token", "issue", "--by", "chief", "chief"]).assert_code(0).json()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
     let person = |id: &str, grants: &str| {
         format!(
             r#"{{"id": "{id}", "display_name": "担当 者", "kind": {{"type": "person", "role": "handler"}}, "grants": {grants}}}"#
@@ -244,10 +245,11 @@ fn cli_and_api_staff_registration_leave_the_same_audit_entry() {
         "support",
     ])
     .assert_code(0);
-    let token = env.run(&["--json", "staff", "token", "issue", "chief"]).assert_code(0).json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token =
+        env.run(&["--json", "staff", "token", "issue", "--by", "chief", "chief"]).assert_code(0).json()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
     let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
     let body = r#"{"id": "op-api", "display_name": "担当 二郎", "kind": {"type": "person", "role": "handler"}, "grants": {"purposes": ["support"]}}"#;
     let (status, text) = send(&server.addr, "POST", "/api/v1/staff", Some(&token), body);
@@ -434,4 +436,144 @@ fn cli_and_console_inquiry_handling_leave_the_same_audit_entries() {
     }
     let ledger = env.run(&["--json", "audit", "query", "--limit", "10000"]).stdout;
     assert!(!ledger.contains("山田") && !ledger.contains("taro@"), "no contents in the ledger");
+}
+
+#[test]
+fn every_staff_change_is_audited_as_the_person_making_it() {
+    let env = TestEnv::new();
+    let v1 = env.write("v1.toml", DEMO_POLICY);
+    env.run(&["init", "--policy", v1.to_str().unwrap()]).assert_code(0);
+    let ok = |args: &[&str]| env.run(args).assert_code(0).stdout.clone();
+    ok(&["staff", "add", "--by", "chief", "op-1", "--name", "担当 一郎", "--role", "handler"]);
+    ok(&["staff", "grant", "--by", "chief", "op-1", "--purpose", "support", "--range", "fiber:contract.name"]);
+    ok(&[
+        "staff",
+        "train",
+        "--by",
+        "chief",
+        "op-1",
+        "--course",
+        "privacy-basics",
+        "--completed",
+        "2026-04-01",
+        "--valid-until",
+        "2027-03-31",
+    ]);
+    ok(&["staff", "password", "--by", "chief", "op-1"]);
+    ok(&["staff", "totp", "--by", "chief", "op-1"]);
+    let issued = env.run(&["--json", "staff", "token", "issue", "--by", "chief", "op-1", "--days", "5"]);
+    let token = issued.assert_code(0).json()["id"].as_str().unwrap().to_string();
+    ok(&["staff", "token", "revoke", "--by", "chief", &token]);
+    ok(&["staff", "disable", "--by", "chief", "op-1"]);
+
+    let about_op1 = |action: &str| -> Vec<serde_json::Value> {
+        entries_of(&env, action).into_iter().filter(|e| e["event"]["subject"] == "staff/op-1").collect()
+    };
+    let changed = about_op1("staff_changed");
+    let detail = |e: &serde_json::Value, key: &str| {
+        e["event"]["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d[0] == key)
+            .map(|d| d[1].as_str().unwrap().to_string())
+    };
+    let changes: Vec<String> = changed.iter().map(|e| detail(e, "change").unwrap()).collect();
+    assert_eq!(
+        changes,
+        ["created", "grants", "training", "totp_enrolled", "token_issued", "token_revoked", "disabled"]
+    );
+    let passwords = about_op1("password_changed");
+    assert_eq!(passwords.len(), 1);
+    for entry in changed.iter().chain(&passwords) {
+        assert_eq!(entry["actor"], serde_json::json!({ "kind": "staff", "id": "chief" }), "{entry}");
+    }
+    // The versions the changes made, as `staff show` has them at the end.
+    let versions: Vec<Option<String>> = changed.iter().map(|e| detail(e, "version")).collect();
+    assert_eq!(versions, [None, Some("2".into()), Some("3".into()), None, None, None, Some("4".into())]);
+    let shown = env.run(&["--json", "staff", "show", "op-1"]).assert_code(0).json();
+    assert_eq!(shown["principal"]["version"], 4);
+    assert_eq!(detail(&changed[4], "token"), Some(token.clone()));
+    assert_eq!(detail(&changed[5], "token"), Some(token.clone()));
+
+    // Refusals name why and leave no entry: no `--by`, a handler, oneself, the last chief
+    // manager, a token of no days, a principal the registry does not have.
+    let before = entries_of(&env, "staff_changed").len() + entries_of(&env, "password_changed").len();
+    env.run(&["staff", "add", "--by", "chief", "op-2", "--name", "担当 二郎", "--role", "handler"]).assert_code(0);
+    let refused = |args: &[&str], says: &str| {
+        let run = env.run(args);
+        run.assert_code(2);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+    };
+    refused(&["staff", "disable", "op-2"], "--by");
+    refused(&["staff", "password", "--by", "op-2", "op-2"], "`op-2`");
+    refused(&["staff", "disable", "--by", "chief", "chief"], "themself");
+    refused(&["staff", "token", "issue", "--by", "chief", "op-2", "--days", "0"], "`days`");
+    refused(&["staff", "token", "revoke", "--by", "chief", &token], "already revoked");
+    refused(&["staff", "grant", "--by", "chief", "nobody", "--purpose", "support"], "no principal `nobody`");
+    env.run(&["staff", "add", "--by", "chief", "cm-2", "--name", "統括 二郎", "--role", "chief_manager"])
+        .assert_code(0);
+    env.run(&["staff", "disable", "--by", "cm-2", "chief"]).assert_code(0);
+    refused(&["staff", "disable", "--by", "op-2", "cm-2"], "`op-2`");
+    let after = entries_of(&env, "staff_changed").len() + entries_of(&env, "password_changed").len();
+    assert_eq!(after, before + 3, "op-2 and cm-2 registered, chief disabled; nothing for the refusals");
+    env.run(&["audit", "verify"]).assert_code(0);
+}
+
+#[test]
+fn a_failing_ledger_leaves_every_staff_change_undone() {
+    let env = TestEnv::new();
+    env.run(&["demo", "--no-serve", "--subscribers", "1"]).assert_code(0);
+    let token = env.run(&["--json", "staff", "token", "list", "demo-call-centre"]).assert_code(0).json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let db = rusqlite::Connection::open(env.data().join("tokutei.sqlite3")).unwrap();
+    let registry = |db: &rusqlite::Connection| -> String {
+        let mut out = String::new();
+        for sql in [
+            "SELECT id || ':' || version || ':' || COALESCE(disabled_at, '') || ':' || grants FROM staff_principals ORDER BY id",
+            "SELECT principal || ':' || course FROM staff_training ORDER BY principal, seq",
+            "SELECT id || ':' || COALESCE(revoked_at, '') FROM staff_tokens ORDER BY id",
+            "SELECT principal || ':' || hex(password_hash) || ':' || hex(COALESCE(totp_sealed, '')) FROM auth_credentials ORDER BY principal",
+        ] {
+            let mut stmt = db.prepare(sql).unwrap();
+            for row in stmt.query_map([], |r| r.get::<_, String>(0)).unwrap() {
+                out.push_str(&row.unwrap());
+                out.push('\n');
+            }
+        }
+        out
+    };
+    let before = registry(&db);
+    db.execute_batch(
+        "CREATE TRIGGER ledger_down BEFORE INSERT ON ledger_entries BEGIN SELECT RAISE(ABORT, 'ledger down'); END;",
+    )
+    .unwrap();
+    for args in [
+        &["staff", "grant", "--by", "chief", "demo-support", "--purpose", "support"][..],
+        &[
+            "staff",
+            "train",
+            "--by",
+            "chief",
+            "demo-support",
+            "--course",
+            "advanced",
+            "--completed",
+            "2026-04-01",
+            "--valid-until",
+            "2027-03-31",
+        ],
+        &["staff", "password", "--by", "chief", "demo-support"],
+        &["staff", "totp", "--by", "chief", "demo-support"],
+        &["staff", "token", "issue", "--by", "chief", "demo-call-centre"],
+        &["staff", "token", "revoke", "--by", "chief", &token],
+        &["staff", "disable", "--by", "chief", "demo-marketing"],
+    ] {
+        let run = env.run(args);
+        run.assert_code(2);
+        assert!(run.stderr.contains("audit record could not be written"), "{args:?}: {}", run.stderr);
+        assert_eq!(registry(&db), before, "{args:?}: nothing changed without its entry");
+    }
 }

@@ -97,8 +97,8 @@ fn totp_secrets_are_stored_sealed_never_in_clear() {
     init.assert_code(0);
     let (_, chief_secret) = chief_of(&init.stdout);
     env.run(&["staff", "add", "--by", "chief", "audit-1", "--name", "監査 一郎", "--role", "auditor"]).assert_code(0);
-    env.run(&["staff", "password", "audit-1"]).assert_code(0);
-    let enrolled = env.run(&["--json", "staff", "totp", "audit-1"]);
+    env.run(&["staff", "password", "--by", "chief", "audit-1"]).assert_code(0);
+    let enrolled = env.run(&["--json", "staff", "totp", "--by", "chief", "audit-1"]);
     enrolled.assert_code(0);
     let auditor_secret =
         totp_rs::Secret::Encoded(enrolled.json()["secret"].as_str().unwrap().to_string()).to_bytes().unwrap();
@@ -113,11 +113,11 @@ fn totp_secrets_are_stored_sealed_never_in_clear() {
     }
     // Enrolling needs a password first, and a person.
     env.run(&["staff", "add", "--by", "chief", "ops", "--name", "運用", "--system", "ops"]).assert_code(0);
-    let system = env.run(&["staff", "totp", "ops"]);
+    let system = env.run(&["staff", "totp", "--by", "chief", "ops"]);
     system.assert_code(2);
     assert!(system.stderr.contains("is a system"), "{}", system.stderr);
     env.run(&["staff", "add", "--by", "chief", "audit-2", "--name", "監査 二郎", "--role", "auditor"]).assert_code(0);
-    let no_password = env.run(&["staff", "totp", "audit-2"]);
+    let no_password = env.run(&["staff", "totp", "--by", "chief", "audit-2"]);
     no_password.assert_code(2);
     assert!(no_password.stderr.contains("has no password yet"), "{}", no_password.stderr);
 }
@@ -179,10 +179,10 @@ fn a_key_rotation_keeps_totp_working_and_a_reset_ends_every_session() {
     assert_eq!(get_with(&server.addr, "/admin/audit", &cookie), (303, Some("/admin/password".into())));
 
     // A manager resets the chief's password: whoever held a session is signed out.
-    env.run(&["staff", "password", "chief"]).assert_code(0);
+    env.run(&["staff", "password", "--by", "chief", "chief"]).assert_code(0);
     assert_eq!(get_with(&server.addr, "/admin/password", &cookie), (303, Some("/admin/login".into())));
     // Resetting an id that is not a person changes nothing and says why.
-    let unknown = env.run(&["staff", "password", "nobody"]);
+    let unknown = env.run(&["staff", "password", "--by", "chief", "nobody"]);
     unknown.assert_code(2);
     assert!(unknown.stderr.contains("no principal `nobody`"), "{}", unknown.stderr);
 }

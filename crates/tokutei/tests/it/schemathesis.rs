@@ -68,10 +68,11 @@ fn schemathesis_finds_no_server_error_and_no_response_outside_the_document() {
         "global_vpn:contract.name,contract.phone,billing.payment",
     ])
     .assert_code(0);
-    let token = env.run(&["--json", "staff", "token", "issue", "fuzz-cpo"]).assert_code(0).json()["token"]
-        .as_str()
-        .expect("the issued token")
-        .to_string();
+    let token =
+        env.run(&["--json", "staff", "token", "issue", "--by", "chief", "fuzz-cpo"]).assert_code(0).json()["token"]
+            .as_str()
+            .expect("the issued token")
+            .to_string();
     let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
     let (status, _) = get(&server.addr, "/api/v1/openapi.json");
     assert_eq!(status, 200);

@@ -69,11 +69,12 @@ fn the_gateway_api_needs_a_token_and_audits_every_decision() {
     ])
     .assert_code(0);
     env.run(&["staff", "add", "--by", "chief", "cpo", "--name", "統括 太郎", "--role", "chief_manager"]).assert_code(0);
-    let token = env.run(&["--json", "staff", "token", "issue", "call-centre"]).assert_code(0).json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let cpo = env.run(&["--json", "staff", "token", "issue", "cpo"]).assert_code(0).json()["token"]
+    let token =
+        env.run(&["--json", "staff", "token", "issue", "--by", "chief", "call-centre"]).assert_code(0).json()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let cpo = env.run(&["--json", "staff", "token", "issue", "--by", "chief", "cpo"]).assert_code(0).json()["token"]
         .as_str()
         .unwrap()
         .to_string();

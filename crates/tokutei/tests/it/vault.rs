@@ -505,6 +505,8 @@ fn opted_out_deployment() -> TestEnv {
     env.run(&[
         "staff",
         "grant",
+        "--by",
+        "chief",
         "op-1",
         "--range",
         "fiber:contract.name",

@@ -1,0 +1,130 @@
+//! The demo deployment's staff (`tokutei demo`): a support handler with a training record and
+//! a one-time password, a call-centre system with an API token, a marketing system — each
+//! granted, on every service of the policy, the categories its purposes use — and the first
+//! chief manager. Everything goes through the staff registry's actions as the system `demo`,
+//! so the demo's ledger holds the same entries a manager's commands would leave.
+
+use jiff::Timestamp;
+use tokutei_policy::{Policy, Role};
+use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, StoredPrincipal};
+use zeroize::Zeroizing;
+
+use crate::acting::Acting;
+use crate::error::{ActionError, ActionResult};
+use crate::ids::PrincipalId;
+use crate::service::App;
+use crate::staff::ChiefSetup;
+use crate::tokens::Issued;
+
+/// The support handler (a person with a one-time password).
+pub const SUPPORT: &str = "demo-support";
+/// The call centre (a system with an API token).
+pub const CALL_CENTRE: &str = "demo-call-centre";
+/// The marketing system.
+pub const MARKETING: &str = "demo-marketing";
+
+/// The training course the handler has completed.
+const COURSE: &str = "privacy-basics";
+/// How long the call centre's token lives.
+const TOKEN_DAYS: u32 = 30;
+
+/// What the demo set up, to be shown once.
+pub struct DemoStaff {
+    /// The handler and the systems, in the order they were registered.
+    pub principals: Vec<StoredPrincipal>,
+    pub chief: ChiefSetup,
+    /// The handler's one-time password.
+    pub support_password: Zeroizing<String>,
+    /// The call centre's API token.
+    pub call_centre_token: Issued,
+}
+
+impl std::fmt::Debug for DemoStaff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.principals.iter().map(|p| p.id.as_str()).collect();
+        f.debug_struct("DemoStaff").field("principals", &ids).field("chief", &self.chief).finish_non_exhaustive()
+    }
+}
+
+/// Grants of the policy's purposes `purposes`: every category those purposes use, on every
+/// service of the policy (a purpose the policy does not have adds no category).
+pub fn grants_for(policy: &Policy, purposes: &[&str]) -> Grants {
+    let mut categories: Vec<String> = Vec::new();
+    for c in purposes.iter().filter_map(|p| policy.purpose(p)).flat_map(|p| p.categories.iter()) {
+        if !categories.contains(c) {
+            categories.push(c.clone());
+        }
+    }
+    Grants {
+        data_range: policy
+            .services
+            .iter()
+            .map(|s| RangeGrant { service: s.id.clone(), categories: categories.clone() })
+            .collect(),
+        purposes: purposes.iter().map(|p| p.to_string()).collect(),
+        ..Grants::default()
+    }
+}
+
+/// The demo's principals under `policy`, each granted what its purposes use.
+fn principals(policy: &Policy) -> [NewPrincipal; 3] {
+    let new = |id: &str, name: &str, kind: PrincipalKind, purposes: &[&str]| NewPrincipal {
+        id: id.into(),
+        display_name: name.into(),
+        kind,
+        grants: grants_for(policy, purposes),
+        created_at: Timestamp::UNIX_EPOCH,
+    };
+    [
+        new(
+            SUPPORT,
+            "サポート 担当 / support handler",
+            PrincipalKind::Person { role: Role::Handler },
+            &["support", "billing"],
+        ),
+        new(
+            CALL_CENTRE,
+            "コールセンター / call centre",
+            PrincipalKind::System { name: "call_centre".into() },
+            &["support", "billing"],
+        ),
+        new(
+            MARKETING,
+            "マーケティング / marketing",
+            PrincipalKind::System { name: "marketing".into() },
+            &["marketing", "service_improvement"],
+        ),
+    ]
+}
+
+impl App {
+    /// Set up the demo's staff on a deployment whose policy is in force: the principals, the
+    /// handler's training (completed today, valid a year), the call centre's token, the
+    /// first chief manager and the handler's one-time password — each action audited first,
+    /// as the system `demo`.
+    pub fn set_up_demo_staff(&self, now: Timestamp) -> ActionResult<DemoStaff> {
+        let Some((_, policy)) = self.active_policy(now)? else {
+            return Err(ActionError::Conflict("the demo's staff need a policy in force".into()));
+        };
+        let by = Acting::Setup("demo");
+        let mut registered = Vec::new();
+        for new in principals(&policy) {
+            registered.push(self.register_principal(&by, &new, now)?);
+        }
+        let support = PrincipalId::known(SUPPORT);
+        let today = tokutei_policy::tokyo::date_of(now).0;
+        let valid_until = today.checked_add(jiff::Span::new().years(1)).unwrap_or(today);
+        self.record_training(
+            &by,
+            &support,
+            COURSE,
+            tokutei_policy::Date(today),
+            tokutei_policy::Date(valid_until),
+            now,
+        )?;
+        let call_centre_token = self.issue_token(&by, &PrincipalId::known(CALL_CENTRE), TOKEN_DAYS, now)?;
+        let chief = self.set_up_chief("demo", now)?;
+        let support_password = self.reset_password(&by, &support, now)?;
+        Ok(DemoStaff { principals: registered, chief, support_password, call_centre_token })
+    }
+}
