@@ -11,10 +11,15 @@ use tokutei_store::staff::{NewToken, StoredToken};
 const PREFIX: &str = "tkt_";
 
 /// A freshly issued token: the secret text (show it once) and the row to store.
-#[derive(Debug)]
 pub struct Issued {
     pub text: zeroize::Zeroizing<String>,
     pub token: NewToken,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued").field("text", &"[redacted]").field("token", &self.token.id).finish()
+    }
 }
 
 /// Issue a token for `principal`, valid until `expires_at`.

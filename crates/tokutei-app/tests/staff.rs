@@ -531,3 +531,37 @@ fn staff_are_read_through_the_app() {
     assert_eq!(member.principal.id, "support");
     assert_eq!(member.tokens.iter().map(|t| &t.id).collect::<Vec<_>>(), [&issued.token.id]);
 }
+
+#[test]
+fn a_responsible_person_cannot_act_on_a_chief_manager() {
+    // Regression: a responsible person could reset the chief manager's password or second
+    // factor, take a token for them or disable them — a way to take over the account above theirs.
+    let s = staffed();
+    s.app.set_up_chief("init", at(1)).unwrap();
+    let second = NewPrincipal {
+        id: "chief-2".into(),
+        display_name: "統括 二郎".into(),
+        kind: PrincipalKind::Person { role: tokutei_policy::Role::ChiefManager },
+        grants: Grants::default(),
+        created_at: at(0),
+    };
+    let err = s.app.register_principal(&all(), &second, at(2)).unwrap_err();
+    assert!(matches!(err, ActionError::Forbidden(_)), "registering a chief manager: {err}");
+    s.app.register_principal(&Acting::Person("chief".into()), &second, at(3)).unwrap();
+    let from = s.ledger_size();
+    let chief = id("chief");
+    let refusals: Vec<(&str, ActionError)> = vec![
+        ("reset_password", s.app.reset_password(&all(), &chief, at(10)).unwrap_err()),
+        ("enrol_totp", s.app.enrol_totp(&all(), &chief, at(10)).unwrap_err()),
+        ("issue_token", s.app.issue_token(&all(), &chief, 30, at(10)).unwrap_err()),
+        ("change_grants", s.app.change_grants(&all(), &chief, &Grants::default(), at(10)).unwrap_err()),
+        ("disable_principal", s.app.disable_principal(&all(), &chief, at(10)).unwrap_err()),
+    ];
+    for (what, err) in refusals {
+        assert!(matches!(&err, ActionError::Forbidden(m) if m.contains("chief manager")), "{what}: {err}");
+    }
+    assert_eq!(s.ledger_size(), from, "refusals leave no entry");
+    // A chief manager may act on another, and a responsible person on everyone else.
+    s.app.reset_password(&Acting::Person("chief-2".into()), &chief, at(11)).unwrap();
+    s.app.reset_password(&all(), &id("support"), at(12)).unwrap();
+}

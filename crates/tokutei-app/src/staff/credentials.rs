@@ -71,7 +71,8 @@ impl App {
     /// ([`ActionError::Invalid`]), a disabled person ([`ActionError::Conflict`]).
     pub fn reset_password(&self, by: &Acting, id: &PrincipalId, now: Timestamp) -> ActionResult<Zeroizing<String>> {
         let actor = self.authorize(by, MANAGERS, "reset passwords")?;
-        self.enabled_person(id, PEOPLE_ONLY)?;
+        let person = self.enabled_person(id, PEOPLE_ONLY)?;
+        self.guard_chief(by, &person)?;
         let password = Zeroizing::new(tokutei_crypto::password::one_time().map_err(|e| credential_error(id, e))?);
         let hash = tokutei_crypto::password::hash(&password).map_err(|e| credential_error(id, e))?;
         let entry = AdminEntry::new(AdminAction::PasswordChanged, subject(id.as_str()))
@@ -91,7 +92,8 @@ impl App {
     /// ([`ActionError::Conflict`]), a key access that cannot seal ([`ActionError::Key`]).
     pub fn enrol_totp(&self, by: &Acting, id: &PrincipalId, now: Timestamp) -> ActionResult<TotpEnrolment> {
         let actor = self.authorize(by, MANAGERS, "enrol second factors")?;
-        self.enabled_person(id, PEOPLE_ONLY)?;
+        let person = self.enabled_person(id, PEOPLE_ONLY)?;
+        self.guard_chief(by, &person)?;
         if self.stores().credentials(id.as_str())?.is_none() {
             return Err(ActionError::Conflict(format!("`{id}` has no password yet; give one first")));
         }

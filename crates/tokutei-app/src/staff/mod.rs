@@ -24,7 +24,10 @@ pub mod tokens;
 pub mod training;
 
 use tokutei_ledger::AdminAction;
+use tokutei_policy::Role;
 use tokutei_store::staff::{PrincipalKind, StoredPrincipal};
+
+use crate::acting::Acting;
 
 use crate::audit::AdminEntry;
 use crate::error::{ActionError, ActionResult};
@@ -39,6 +42,11 @@ fn changed(id: &str, change: &str) -> AdminEntry {
     AdminEntry::new(AdminAction::StaffChanged, subject(id)).detail("change", change)
 }
 
+/// Whether `p` is a chief manager (統括管理者).
+fn is_chief(p: &StoredPrincipal) -> bool {
+    matches!(p.kind, PrincipalKind::Person { role: Role::ChiefManager })
+}
+
 /// The subject of every entry about the principal `id`.
 fn subject(id: &str) -> String {
     format!("staff/{id}")
@@ -50,6 +58,16 @@ fn not_found(id: &str) -> ActionError {
 }
 
 impl App {
+    /// Only a chief manager acts on a chief manager — their grants, credentials, tokens,
+    /// disabling, or registering one: a responsible person cannot take over or lock out the
+    /// account above theirs ([`ActionError::Forbidden`]). The deployment's own setup may.
+    fn guard_chief(&self, by: &Acting, target: &StoredPrincipal) -> ActionResult<()> {
+        if is_chief(target) && matches!(by, Acting::Person(_)) {
+            self.authorize(by, &[Role::ChiefManager], "act on a chief manager")?;
+        }
+        Ok(())
+    }
+
     /// The principal `id` names ([`ActionError::NotFound`] when the registry has none).
     fn staff_target(&self, id: &PrincipalId) -> ActionResult<StoredPrincipal> {
         self.stores().principal(id.as_str())?.ok_or_else(|| not_found(id.as_str()))

@@ -11,6 +11,7 @@ use tokutei_policy::Role;
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, StoredPrincipal, StoredToken};
 
 use super::changed;
+use super::is_chief;
 use crate::acting::{Acting, MANAGERS};
 use crate::error::{ActionError, ActionResult};
 use crate::ids::PrincipalId;
@@ -44,6 +45,9 @@ impl App {
         }
         self.check_grants(&new.grants, now)?;
         let actor = self.authorize(by, MANAGERS, "register staff")?;
+        if matches!(new.kind, PrincipalKind::Person { role: Role::ChiefManager }) && matches!(by, Acting::Person(_)) {
+            self.authorize(by, &[Role::ChiefManager], "register a chief manager")?;
+        }
         if self.stores().principal(&new.id)?.is_some() {
             return Err(ActionError::Conflict(format!("principal `{}` already exists", new.id)));
         }
@@ -59,6 +63,7 @@ impl App {
         self.check_grants(grants, now)?;
         let actor = self.authorize(by, MANAGERS, "change grants")?;
         let principal = self.enabled_target(id)?;
+        self.guard_chief(by, &principal)?;
         let version = principal.version + 1;
         self.audit_admin(actor, changed(id.as_str(), "grants").detail("version", version), now)?;
         Ok(self.stores().set_grants(id.as_str(), grants)?)
@@ -88,6 +93,7 @@ impl App {
                 )));
             }
         }
+        self.guard_chief(by, &principal)?;
         let version = principal.version + 1;
         self.audit_admin(actor, changed(id.as_str(), "disabled").detail("version", version), now)?;
         Ok(self.stores().disable_principal(id.as_str(), now)?)
@@ -171,10 +177,6 @@ fn check_name(name: &str) -> ActionResult<()> {
         return Err(ActionError::invalid("display_name", "holds a control character"));
     }
     Ok(())
-}
-
-fn is_chief(p: &StoredPrincipal) -> bool {
-    matches!(p.kind, PrincipalKind::Person { role: Role::ChiefManager })
 }
 
 fn is_active_chief(p: &StoredPrincipal) -> bool {

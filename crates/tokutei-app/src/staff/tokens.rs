@@ -26,7 +26,8 @@ impl App {
             return Err(ActionError::invalid("days", format!("a token lives 1–{MAX_TOKEN_DAYS} days, not {days}")));
         }
         let actor = self.authorize(by, MANAGERS, "issue API tokens")?;
-        self.enabled_target(id)?;
+        let principal = self.enabled_target(id)?;
+        self.guard_chief(by, &principal)?;
         let expires_at = now + SignedDuration::from_hours(24 * i64::from(days));
         let issued = crate::tokens::issue(id.as_str(), now, expires_at);
         self.audit_admin(actor, changed(id.as_str(), "token_issued").detail("token", &issued.token.id), now)?;
@@ -45,6 +46,9 @@ impl App {
         let stored = self.stores().token(token)?.ok_or_else(|| ActionError::NotFound(format!("token `{token}`")))?;
         if stored.revoked_at.is_some() {
             return Err(ActionError::Conflict(format!("token `{token}` is already revoked")));
+        }
+        if let Some(owner) = self.stores().principal(&stored.principal)? {
+            self.guard_chief(by, &owner)?;
         }
         self.audit_admin(actor, changed(&stored.principal, "token_revoked").detail("token", token), now)?;
         self.stores().revoke_token(token, now)?;
