@@ -27,6 +27,11 @@
 //! [`App::record_consent`] and [`App::erase_subscriber`]; [`acting`] says
 //! who acts and whether they may.
 //!
+//! The keys ([`keys`]: rotation, retirement, sealing TOTP secrets stored in clear, over the
+//! [`keyring`]'s files), retention ([`retention`]: plan and purge) and the vault's
+//! verification against the ledger ([`verify`]) live here too; [`synth`] generates the
+//! demo's subscribers for the import and [`ledger_load`] loads the ledger for crash tests.
+//!
 //! [`inquiry`] handles inquiries from the public the same way: contents sealed under their
 //! own data key, every opening audited before anything is decrypted; [`settings`] holds the
 //! privacy office's settings and their validation.
@@ -38,13 +43,19 @@ mod error;
 pub mod ids;
 pub mod import;
 pub mod inquiry;
+pub mod keyring;
+pub mod keys;
+pub mod ledger_load;
 pub mod limits;
 pub mod mask;
 pub mod policy;
+pub mod retention;
 mod service;
 pub mod settings;
 pub mod staff;
+pub mod synth;
 pub mod tokens;
+pub mod verify;
 
 pub use acting::{Acting, MANAGERS};
 pub use error::{ActionError, ActionResult};

@@ -9,7 +9,7 @@ mod cli;
 mod data_dir;
 mod keyring;
 mod output;
-mod synth;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -13,8 +12,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use serde::Serialize;
+use tokutei_app::ledger_load::{self, LoadOptions};
 use tokutei_ledger::Proof;
-use tokutei_ledger::entry::{AccessEvent, Action, RequestMeta};
 use tokutei_ledger::tree::{self, TreeHead, hex_hash};
 use tokutei_ledger::{Actor, CheckpointVerifier, Decision, Entry, Hash, VerifyFailure, leaf_hash};
 use tokutei_store::ledger::{LedgerQuery, StoredCheckpoint, verify_ledger};
@@ -558,25 +557,6 @@ fn check_proof(args: CheckProofArgs) -> anyhow::Result<Report> {
     }
 }
 
-/// A synthetic access entry (load tests only): ids, no personal data.
-fn synthetic(thread: usize, n: u64) -> Entry {
-    Entry::access(
-        Timestamp::now(),
-        Actor::Staff(format!("load-{thread}")),
-        AccessEvent {
-            action: Action::Read,
-            purpose: "billing".into(),
-            subscribers: vec![format!("sub-{}", n % 100_000)],
-            categories: vec!["contract".into()],
-            decision: if n % 10 == 9 { Decision::Deny } else { Decision::Allow },
-            reasons: vec![],
-            rules: vec!["purpose.billing".into()],
-            policy_digest: [0x42; 32],
-            request: RequestMeta { channel: "load".into(), zone: "z1".into(), client: format!("t{thread}") },
-        },
-    )
-}
-
 fn append_load(global: &GlobalArgs, args: AppendLoadArgs) -> anyhow::Result<Report> {
     let data = global.data_dir();
     if !data.is_initialised() {
@@ -584,72 +564,33 @@ fn append_load(global: &GlobalArgs, args: AppendLoadArgs) -> anyhow::Result<Repo
     }
     let store = data.open_or_create_store()?;
     let log = AuditLog::open_with_store(&data, &store)?;
-    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
-    let total = AtomicU64::new(0);
-    let done = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
+    let options = LoadOptions {
+        appenders: args.appenders,
+        duration: Duration::from_secs_f64(args.seconds),
+        count: args.count,
+        checkpoint_every: args.checkpoint_every_ms.map(Duration::from_millis),
+    };
+    let sign = || log.checkpoint().map(drop).map_err(|e| format!("{e:#}"));
     let stdout = std::io::stdout();
-    let started = Instant::now();
-    let mut elapsed = Duration::ZERO;
-    let signed = AtomicU64::new(0);
-    std::thread::scope(|s| -> anyhow::Result<()> {
-        let signer = args.checkpoint_every_ms.map(|ms| {
-            let (log, stop, signed) = (&log, &stop, &signed);
-            s.spawn(move || -> anyhow::Result<()> {
-                let every = Duration::from_millis(ms.max(1));
-                let mut next = Instant::now() + every;
-                while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                    // Short naps, so the thread ends as soon as the appenders do.
-                    std::thread::sleep(every.min(Duration::from_millis(5)));
-                    if Instant::now() >= next {
-                        log.checkpoint()?;
-                        signed.fetch_add(1, Ordering::Relaxed);
-                        next += every;
-                    }
-                }
-                Ok(())
-            })
-        });
-        let handles: Vec<_> = (0..args.appenders.max(1))
-            .map(|t| {
-                let (log, total, done, stop, stdout) = (&log, &total, &done, &stop, &stdout);
-                s.spawn(move || -> anyhow::Result<()> {
-                    let mut n = 0u64;
-                    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                        let reserved = total.fetch_add(1, Ordering::Relaxed);
-                        if args.count.is_some_and(|c| reserved >= c) {
-                            stop.store(true, Ordering::Relaxed);
-                            break;
-                        }
-                        let appended = log.append(&synthetic(t, n))?;
-                        done.fetch_add(1, Ordering::Relaxed);
-                        if args.print {
-                            let mut out = stdout.lock();
-                            writeln!(out, "appended {}", appended.index)?;
-                            out.flush()?;
-                        }
-                        n += 1;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().map_err(|_| anyhow::anyhow!("an appender thread panicked"))??;
-        }
-        elapsed = started.elapsed();
-        stop.store(true, Ordering::Relaxed);
-        if let Some(h) = signer {
-            h.join().map_err(|_| anyhow::anyhow!("the checkpoint thread panicked"))??;
+    let print = |index: u64| -> std::io::Result<()> {
+        if args.print {
+            let mut out = stdout.lock();
+            writeln!(out, "appended {index}")?;
+            out.flush()?;
         }
         Ok(())
-    })?;
-    let seconds = elapsed.as_secs_f64();
+    };
+    let summary = ledger_load::run(log.ledger(), &options, Some(&sign), &print)?;
     let size = log.ledger().tree_size()?;
-    let appended = done.load(Ordering::Relaxed);
-    let rate = appended as f64 / seconds;
     Ok(Report::new(
-        format!("{appended} durable appends in {seconds:.2} s with {} appenders: {rate:.0}/s\n", args.appenders),
-        serde_json::json!({ "appenders": args.appenders, "appended": appended, "seconds": seconds, "appends_per_second": rate, "tree_size": size, "checkpoints_signed": signed.load(Ordering::Relaxed) }),
+        format!(
+            "{} durable appends in {:.2} s with {} appenders: {:.0}/s\n",
+            summary.appended, summary.seconds, args.appenders, summary.appends_per_second
+        ),
+        serde_json::json!({
+            "appenders": args.appenders, "appended": summary.appended, "seconds": summary.seconds,
+            "appends_per_second": summary.appends_per_second, "tree_size": size,
+            "checkpoints_signed": summary.checkpoints_signed,
+        }),
     ))
 }
