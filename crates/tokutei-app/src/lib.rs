@@ -30,7 +30,8 @@
 //! The keys ([`keys`]: rotation, retirement, sealing TOTP secrets stored in clear, over the
 //! [`keyring`]'s files), retention ([`retention`]: plan and purge) and the vault's
 //! verification against the ledger ([`verify`]) live here too; [`synth`] generates the
-//! demo's subscribers for the import and [`ledger_load`] loads the ledger for crash tests.
+//! demo's subscribers for the import and [`ledger_load`] loads the ledger for crash tests;
+//! [`checkpoints`] signs the ledger's checkpoints and holds the rules that anchor it to them.
 //!
 //! [`inquiry`] handles inquiries from the public the same way: contents sealed under their
 //! own data key, every opening audited before anything is decrypted; [`settings`] holds the
@@ -38,6 +39,7 @@
 
 pub mod acting;
 mod audit;
+pub mod checkpoints;
 pub mod codec;
 mod error;
 pub mod ids;

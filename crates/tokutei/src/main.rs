@@ -6,6 +6,7 @@ mod access;
 mod audit_log;
 mod backend;
 mod cli;
+mod copying;
 mod data_dir;
 mod keyring;
 mod output;

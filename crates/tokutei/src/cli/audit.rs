@@ -12,10 +12,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use serde::Serialize;
+use tokutei_app::checkpoints;
 use tokutei_app::ledger_load::{self, LoadOptions};
 use tokutei_ledger::Proof;
-use tokutei_ledger::tree::{self, TreeHead, hex_hash};
-use tokutei_ledger::{Actor, CheckpointVerifier, Decision, Entry, Hash, VerifyFailure, leaf_hash};
+use tokutei_ledger::tree::hex_hash;
+use tokutei_ledger::{Actor, CheckpointVerifier, Decision, Entry, Hash, VerifyFailure};
 use tokutei_store::ledger::{LedgerQuery, StoredCheckpoint, verify_ledger};
 
 use super::GlobalArgs;
@@ -456,17 +457,6 @@ fn read_arg(text: &str, what: &str) -> anyhow::Result<String> {
     std::fs::read_to_string(text).with_context(|| format!("cannot read {what} `{text}`"))
 }
 
-#[derive(Debug, Serialize)]
-struct CheckOutcome {
-    ok: bool,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    checkpoint_size: u64,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    entry: Option<Entry>,
-}
-
 fn check_proof(args: CheckProofArgs) -> anyhow::Result<Report> {
     let proof_text =
         if args.proof.trim_start().starts_with('{') { args.proof.clone() } else { read_arg(&args.proof, "proof")? };
@@ -479,82 +469,14 @@ fn check_proof(args: CheckProofArgs) -> anyhow::Result<Report> {
     let verifier = CheckpointVerifier::parse(&key_text).context("the public key is not valid")?;
     let note = std::fs::read_to_string(&args.checkpoint)
         .with_context(|| format!("cannot read checkpoint `{}`", args.checkpoint.display()))?;
-    let fail = |kind: &'static str, size: u64, message: String| {
-        Ok(Report::new(
-            format!("proof does NOT check: {message}\n"),
-            CheckOutcome { ok: false, kind, checkpoint_size: size, message, entry: None },
-        )
-        .failed())
+    let outcome = checkpoints::check_proof(&proof, &note, &verifier);
+    let human = if outcome.ok {
+        format!("{}\n", outcome.message)
+    } else {
+        format!("proof does NOT check: {}\n", outcome.message)
     };
-    let cp = match verifier.verify(&note) {
-        Ok(cp) => cp,
-        Err(e) => return fail("checkpoint", 0, format!("checkpoint: {e}")),
-    };
-    let signed = cp.head();
-    match proof {
-        Proof::Inclusion { index, tree_size, leaf_hash: claimed, entry, hashes, .. } => {
-            if tree_size != cp.size {
-                return fail(
-                    "inclusion",
-                    cp.size,
-                    format!("the proof is for tree size {tree_size}, the checkpoint signs size {}", cp.size),
-                );
-            }
-            let mut decoded = None;
-            if let Some(b64) = entry {
-                let bytes = BASE64.decode(b64.trim()).context("the proof's entry is not base64")?;
-                if leaf_hash(&bytes) != claimed {
-                    return fail("inclusion", cp.size, "the entry does not hash to the proof's leaf hash".into());
-                }
-                match Entry::decode(&bytes) {
-                    Ok((seq, e)) if seq == index => decoded = Some(e),
-                    Ok((seq, _)) => {
-                        return fail("inclusion", cp.size, format!("the entry says it is entry {seq}, not {index}"));
-                    }
-                    Err(e) => return fail("inclusion", cp.size, format!("the entry does not decode: {e}")),
-                }
-            }
-            match tree::verify_inclusion(index, &claimed, &hashes, &signed) {
-                Ok(()) => {
-                    let message = format!(
-                        "entry {index} is included in the tree of size {} signed by `{}`",
-                        cp.size,
-                        verifier.name()
-                    );
-                    Ok(Report::new(
-                        format!("{message}\n"),
-                        CheckOutcome { ok: true, kind: "inclusion", checkpoint_size: cp.size, message, entry: decoded },
-                    ))
-                }
-                Err(e) => fail("inclusion", cp.size, format!("inclusion proof: {e}")),
-            }
-        }
-        Proof::Consistency { old_size, new_size, old_root, new_root, hashes, .. } => {
-            let old = TreeHead { size: old_size, root: old_root };
-            let new = TreeHead { size: new_size, root: new_root };
-            if signed != new && signed != old {
-                return fail(
-                    "consistency",
-                    cp.size,
-                    format!("the checkpoint (size {}) is neither end of the proof", cp.size),
-                );
-            }
-            match tree::verify_consistency(&old, &new, &hashes) {
-                Ok(()) => {
-                    let message = format!(
-                        "the tree of size {new_size} extends the tree of size {old_size}; the checkpoint signed by `{}` matches size {}",
-                        verifier.name(),
-                        cp.size
-                    );
-                    Ok(Report::new(
-                        format!("{message}\n"),
-                        CheckOutcome { ok: true, kind: "consistency", checkpoint_size: cp.size, message, entry: None },
-                    ))
-                }
-                Err(e) => fail("consistency", cp.size, format!("consistency proof: {e}")),
-            }
-        }
-    }
+    let ok = outcome.ok;
+    Ok(Report::new(human, outcome).passed_if(ok))
 }
 
 fn append_load(global: &GlobalArgs, args: AppendLoadArgs) -> anyhow::Result<Report> {
