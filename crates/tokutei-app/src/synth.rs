@@ -16,14 +16,14 @@ use crate::import::{self, ImportProgress, ImportResult, ImportSummary, ImportTar
 
 /// SplitMix64: tiny, fast, good enough to vary synthetic data.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
+    fn new(seed: u64) -> Rng {
         Rng(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -31,8 +31,8 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+    fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -311,8 +311,8 @@ mod tests {
         let mut a = Rng::new(7);
         let mut b = Rng::new(7);
         let mut c = Rng::new(8);
-        let xs: Vec<u64> = (0..5).map(|_| a.next()).collect();
-        assert_eq!(xs, (0..5).map(|_| b.next()).collect::<Vec<_>>());
-        assert_ne!(xs, (0..5).map(|_| c.next()).collect::<Vec<_>>());
+        let xs: Vec<u64> = (0..5).map(|_| a.next_u64()).collect();
+        assert_eq!(xs, (0..5).map(|_| b.next_u64()).collect::<Vec<_>>());
+        assert_ne!(xs, (0..5).map(|_| c.next_u64()).collect::<Vec<_>>());
     }
 }
