@@ -44,6 +44,12 @@ pub enum CheckpointError {
     /// The ledger's first `size` entries are not the ones the checkpoint signed.
     #[error("the audit ledger's first {size} entries are not the ones the checkpoint signed")]
     Forked { size: u64 },
+    /// A proof was asked for an entry outside the tree.
+    #[error("entry {index} is not in the tree of size {size}")]
+    NotInTree { index: u64, size: u64 },
+    /// A consistency proof was asked from a larger tree to a smaller one.
+    #[error("tree size {old} is larger than {new}")]
+    OldLarger { old: u64, new: u64 },
 }
 
 pub type CheckpointResult<T> = Result<T, CheckpointError>;
@@ -127,6 +133,56 @@ impl Checkpoints {
         }
         Ok(())
     }
+}
+
+/// The inclusion proof of entry `index` in the tree of `size` entries of `ledger` (the log
+/// `origin`), carrying the entry's bytes so an auditor recomputes its leaf hash, and the
+/// signed `checkpoint` note of that size when there is one — what `audit prove` prints and
+/// the console offers for download.
+pub fn inclusion_proof(
+    ledger: &dyn LedgerStore,
+    origin: &str,
+    index: u64,
+    size: u64,
+    checkpoint: Option<String>,
+) -> CheckpointResult<Proof> {
+    if index >= size {
+        return Err(CheckpointError::NotInTree { index, size });
+    }
+    let stored = ledger.ledger_entry(index)?.ok_or(CheckpointError::NotInTree { index, size })?;
+    Ok(Proof::Inclusion {
+        origin: origin.to_string(),
+        index,
+        tree_size: size,
+        leaf_hash: stored.leaf_hash,
+        entry: Some(BASE64.encode(&stored.encoded)),
+        hashes: ledger.prove_inclusion(index, size)?,
+        root: ledger.tree_head_at(size)?.root,
+        checkpoint,
+    })
+}
+
+/// The consistency proof from the tree of `old` entries to the tree of `new`, with the
+/// signed `checkpoint` note of size `new` when there is one.
+pub fn consistency_proof(
+    ledger: &dyn LedgerStore,
+    origin: &str,
+    old: u64,
+    new: u64,
+    checkpoint: Option<String>,
+) -> CheckpointResult<Proof> {
+    if old > new {
+        return Err(CheckpointError::OldLarger { old, new });
+    }
+    Ok(Proof::Consistency {
+        origin: origin.to_string(),
+        old_size: old,
+        new_size: new,
+        old_root: ledger.tree_head_at(old)?.root,
+        new_root: ledger.tree_head_at(new)?.root,
+        hashes: ledger.prove_consistency(old, new)?,
+        checkpoint,
+    })
 }
 
 /// What checking a proof found.

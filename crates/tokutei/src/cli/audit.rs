@@ -6,9 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -320,43 +318,14 @@ fn checkpoint_for(log: &AuditLog, size: Option<u64>) -> anyhow::Result<(u64, Opt
 
 fn prove(log: &AuditLog, index: u64, size: Option<u64>) -> anyhow::Result<Report> {
     let (size, cp) = checkpoint_for(log, size)?;
-    if index >= size {
-        bail!("entry {index} is not in the tree of size {size}");
-    }
-    let store = log.ledger();
-    let stored = store.ledger_entry(index)?.with_context(|| format!("entry {index} is not stored"))?;
-    let hashes = store.prove_inclusion(index, size)?;
-    let head = store.tree_head_at(size)?;
-    let proof = Proof::Inclusion {
-        origin: log.origin().to_owned(),
-        index,
-        tree_size: size,
-        leaf_hash: stored.leaf_hash,
-        entry: Some(BASE64.encode(&stored.encoded)),
-        hashes,
-        root: head.root,
-        checkpoint: cp.map(|c| c.note),
-    };
+    let proof = checkpoints::inclusion_proof(log.ledger(), log.origin(), index, size, cp.map(|c| c.note))?;
     let human = serde_json::to_string_pretty(&proof)? + "\n";
     Ok(Report::new(human, proof))
 }
 
 fn consistency(log: &AuditLog, old: u64, new: Option<u64>) -> anyhow::Result<Report> {
     let (new, cp) = checkpoint_for(log, new)?;
-    if old > new {
-        bail!("tree size {old} is larger than {new}");
-    }
-    let store = log.ledger();
-    let hashes = store.prove_consistency(old, new)?;
-    let proof = Proof::Consistency {
-        origin: log.origin().to_owned(),
-        old_size: old,
-        new_size: new,
-        old_root: store.tree_head_at(old)?.root,
-        new_root: store.tree_head_at(new)?.root,
-        hashes,
-        checkpoint: cp.map(|c| c.note),
-    };
+    let proof = checkpoints::consistency_proof(log.ledger(), log.origin(), old, new, cp.map(|c| c.note))?;
     let human = serde_json::to_string_pretty(&proof)? + "\n";
     Ok(Report::new(human, proof))
 }
