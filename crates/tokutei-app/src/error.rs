@@ -43,6 +43,9 @@ pub enum ActionError {
     Audit(#[source] StoreError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The keyring's files could not be read or written.
+    #[error(transparent)]
+    Keyring(#[from] crate::keyring::KeyringError),
 }
 
 impl ActionError {

@@ -33,6 +33,12 @@
 //! of sign-in and the API, the same way: every success, failure, lockout, sign-out and
 //! password change audited before it changes anything.
 //!
+//! The keys ([`keys`]: rotation, retirement, sealing TOTP secrets stored in clear, over the
+//! [`keyring`]'s files), retention ([`retention`]: plan and purge) and the vault's
+//! verification against the ledger ([`verify`]) live here too; [`synth`] generates the
+//! demo's subscribers for the import and [`ledger_load`] loads the ledger for crash tests;
+//! [`checkpoints`] signs the ledger's checkpoints and holds the rules that anchor it to them.
+//!
 //! [`inquiry`] handles inquiries from the public the same way: contents sealed under their
 //! own data key, every opening audited before anything is decrypted; [`settings`] holds the
 //! privacy office's settings and their validation.
@@ -40,19 +46,26 @@
 pub mod acting;
 mod audit;
 pub mod auth;
+pub mod checkpoints;
 pub mod codec;
 pub mod demo;
 mod error;
 pub mod ids;
 pub mod import;
 pub mod inquiry;
+pub mod keyring;
+pub mod keys;
+pub mod ledger_load;
 pub mod limits;
 pub mod mask;
 pub mod policy;
+pub mod retention;
 mod service;
 pub mod settings;
 pub mod staff;
+pub mod synth;
 pub mod tokens;
+pub mod verify;
 
 pub use acting::{Acting, MANAGERS};
 pub use error::{ActionError, ActionResult};

@@ -20,6 +20,7 @@ use tokutei_gateway::{
 };
 use tokutei_ledger::{AccessEvent, Action, Actor, AdminAction, AdminEvent, Entry, RequestMeta};
 use tokutei_policy::{Channel, ConsentMode, Policy};
+use tokutei_store::auth::AuthStore;
 use tokutei_store::consent::{AccessFacts, Choice, ConsentRecord, ConsentStore, NewConsent};
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::provision::{LegalBasis, NewProvision, ProvisionStore, RecordType};
@@ -37,8 +38,8 @@ use crate::mask;
 /// Every storage capability the service needs, from one backend.
 pub trait Stores:
     VaultStore
+    + AuthStore
     + StaffStore
-    + tokutei_store::auth::AuthStore
     + ExportStore
     + ConsentStore
     + ProvisionStore
@@ -51,9 +52,9 @@ pub trait Stores:
 }
 impl<T> Stores for T where
     T: VaultStore
+        + AuthStore
         + StaffStore
-        + tokutei_store::auth::AuthStore
-        + ExportStore
+            + ExportStore
         + ConsentStore
         + ProvisionStore
         + PolicyStore

@@ -131,6 +131,8 @@ pub struct AccessEvent {
 pub enum AdminAction {
     PolicyPublished,
     StaffChanged,
+    /// A new key-encryption key became active and the data keys are re-wrapped under it
+    /// (`kek/<id>`, the previous key and how many keys it moves).
     KeyRotated,
     IncidentPublished,
     RetentionPurge,
@@ -159,10 +161,12 @@ pub enum AdminAction {
     AccessExplained,
     /// Value versions written to a subscriber (each version's key and leaf hash; never a value).
     ValuesWritten,
+    /// A key-encryption key that wraps no data key any more was destroyed (`kek/<id>`).
+    KeyRetired,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 23] = [
+const ADMIN_ACTIONS: [AdminAction; 24] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -186,6 +190,7 @@ const ADMIN_ACTIONS: [AdminAction; 23] = [
     AdminAction::SettingChanged,
     AdminAction::AccessExplained,
     AdminAction::ValuesWritten,
+    AdminAction::KeyRetired,
 ];
 
 impl AdminAction {
@@ -222,6 +227,7 @@ impl AdminAction {
             AdminAction::SettingChanged => "setting_changed",
             AdminAction::AccessExplained => "access_explained",
             AdminAction::ValuesWritten => "values_written",
+            AdminAction::KeyRetired => "key_retired",
         }
     }
 }

@@ -8,10 +8,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tokutei_app::{App, KeyAccess};
-use tokutei_crypto::DataKey;
+use tokutei_app::App;
 use tokutei_gateway::Deployment;
-use tokutei_store::vault::WrappedDataKey;
 
 use crate::audit_log::AuditLog;
 use crate::backend::Database;
@@ -22,20 +20,6 @@ use crate::keyring::Keyring;
 pub const DEPLOYMENT_FILE: &str = "deployment.toml";
 /// The folder of the deployment's own Cedar policies, in the data directory.
 pub const CEDAR_DIR: &str = "cedar";
-
-impl KeyAccess for Keyring {
-    fn unwrap_key(&self, subscriber: &str, wrapped: &WrappedDataKey) -> Result<DataKey, String> {
-        self.unwrap(subscriber, wrapped).map_err(|e| format!("{e:#}"))
-    }
-
-    fn blind_token(&self, category: &str, value: &str) -> Option<[u8; 32]> {
-        self.blind().token(category, value).map(|t| t.0)
-    }
-
-    fn new_data_key(&self, owner: &str) -> Result<(DataKey, WrappedDataKey), String> {
-        Keyring::new_data_key(self, owner).map_err(|e| format!("{e:#}"))
-    }
-}
 
 /// The deployment settings (defaults when the file is absent). Unknown keys are refused
 /// with their line.

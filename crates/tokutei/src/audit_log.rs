@@ -3,9 +3,11 @@
 //! created 0600 on first use, refused when others can read it), and the log's origin line
 //! (`tokutei.local/<random id>`, kept in `ledger-origin`).
 //!
-//! Other commands record administrative events with [`AuditLog::append_admin`]; the server
-//! publishes checkpoints every second while entries arrive ([`run_checkpoints`]) and other
-//! commands sign one when they end ([`sign_if_grown`]).
+//! The server publishes checkpoints every second while entries arrive ([`run_checkpoints`])
+//! and other commands sign one when they end ([`sign_if_grown`]); the rules — sign when the
+//! ledger grew, trust a note only when this ledger's key signed it, refuse a ledger that does
+//! not extend a trusted checkpoint — are the application layer's
+//! (`tokutei_app::checkpoints`); this module keeps their files.
 //!
 //! Every checkpoint signed is also *remembered* outside the database, in the file
 //! `checkpoint` of the data directory (the latest signed note, replaced atomically): `serve`
@@ -21,8 +23,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use jiff::Timestamp;
 use rand_core::{OsRng, RngCore};
+use tokutei_app::checkpoints::{CheckpointError, Checkpoints};
 use tokutei_ledger::{Actor, AdminAction, AdminEvent, Checkpoint, CheckpointSigner, CheckpointVerifier, Entry, Hash};
-use tokutei_store::StoreError;
 use tokutei_store::ledger::{Appended, LedgerStore, StoredCheckpoint};
 
 use crate::backend::Database;
@@ -37,8 +39,7 @@ pub const CHECKPOINT_FILE: &str = "checkpoint";
 
 /// The audit ledger of one data directory.
 pub struct AuditLog {
-    ledger: Arc<dyn LedgerStore>,
-    signer: CheckpointSigner,
+    checkpoints: Checkpoints,
     remembered: PathBuf,
 }
 
@@ -59,31 +60,31 @@ impl AuditLog {
     pub fn open_with_store(data: &DataDir, store: &Database) -> anyhow::Result<AuditLog> {
         let signer = load_or_create_signer(data)?;
         let ledger = store.ledger().context("cannot open the audit ledger")?;
-        Ok(AuditLog { ledger, signer, remembered: data.root().join(CHECKPOINT_FILE) })
+        Ok(AuditLog { checkpoints: Checkpoints::new(ledger, signer), remembered: data.root().join(CHECKPOINT_FILE) })
     }
 
     pub fn ledger(&self) -> &dyn LedgerStore {
-        self.ledger.as_ref()
+        self.checkpoints.ledger().as_ref()
     }
 
     /// The ledger, shared (for the server's read-only endpoints).
     pub fn shared_ledger(&self) -> Arc<dyn LedgerStore> {
-        Arc::clone(&self.ledger)
+        Arc::clone(self.checkpoints.ledger())
     }
 
     /// The origin line of checkpoints (also the key name).
     pub fn origin(&self) -> &str {
-        self.signer.name()
+        self.checkpoints.origin()
     }
 
     /// The public key auditors and witnesses trust.
     pub fn verifier(&self) -> CheckpointVerifier {
-        self.signer.verifier()
+        self.checkpoints.verifier()
     }
 
     /// Append an entry; returns once it is durable.
     pub fn append(&self, entry: &Entry) -> anyhow::Result<Appended> {
-        self.ledger.append(entry).context("cannot write the audit record")
+        self.ledger().append(entry).context("cannot write the audit record")
     }
 
     /// Record an administrative event (ids and digests only, never personal data).
@@ -100,21 +101,9 @@ impl AuditLog {
     }
 
     /// The latest checkpoint, signing a fresh one first when entries were added since (or
-    /// when there is none yet). Several instances on one database may race here: the store
-    /// takes their checkpoints one at a time and refuses one that would go back, and then
-    /// the newer one another instance stored is the answer.
+    /// when there is none yet), and remembered.
     pub fn checkpoint(&self) -> anyhow::Result<StoredCheckpoint> {
-        let size = self.ledger.tree_size()?;
-        let latest = match self.ledger.latest_checkpoint()? {
-            Some(latest) if latest.size == size => latest,
-            _ => match self.sign_checkpoint(size) {
-                Err(StoreError::Conflict(why)) => match self.ledger.latest_checkpoint()? {
-                    Some(latest) if latest.size >= size => latest,
-                    _ => return Err(StoreError::Conflict(why).into()),
-                },
-                other => other?,
-            },
-        };
+        let latest = self.checkpoints.latest(Timestamp::now())?;
         self.remember(&latest)?;
         Ok(latest)
     }
@@ -155,18 +144,16 @@ impl AuditLog {
 
     /// A checkpoint note from `source` (a file), checked to be this ledger's.
     pub fn trusted_note(&self, note: &str, source: &std::path::Path) -> anyhow::Result<Checkpoint> {
-        let checkpoint = self.verifier().verify(note).with_context(|| {
-            format!("`{}` is not a checkpoint signed by this ledger's key `{}`", source.display(), self.origin())
-        })?;
-        if checkpoint.origin != self.origin() {
-            bail!(
-                "`{}` is a checkpoint of `{}`, not of this ledger `{}`",
-                source.display(),
-                checkpoint.origin,
-                self.origin()
-            );
-        }
-        Ok(checkpoint)
+        self.checkpoints.trusted(note).map_err(|e| match e {
+            CheckpointError::NotSigned { origin, problem } => anyhow::anyhow!(
+                "`{}` is not a checkpoint signed by this ledger's key `{origin}`: {problem}",
+                source.display()
+            ),
+            CheckpointError::OtherLog { theirs, ours } => {
+                anyhow::anyhow!("`{}` is a checkpoint of `{theirs}`, not of this ledger `{ours}`", source.display())
+            }
+            other => other.into(),
+        })
     }
 
     /// Refuse a ledger that does not extend the remembered checkpoint (for `serve`): its
@@ -175,33 +162,19 @@ impl AuditLog {
         let Some(remembered) = self.remembered()? else {
             return Ok(());
         };
-        let size = self.ledger.tree_size()?;
         let path = self.remembered.display();
-        if size < remembered.size {
-            bail!(
-                "the audit ledger holds {size} entries but the checkpoint remembered in `{path}` signed {}: \
-                 entries {size}..{} are gone (run `tokutei audit verify`; restore the database from a backup)",
-                remembered.size,
-                remembered.size
-            );
+        match self.checkpoints.check_extends(&remembered) {
+            Ok(()) => Ok(()),
+            Err(CheckpointError::Truncated { size, signed }) => bail!(
+                "the audit ledger holds {size} entries but the checkpoint remembered in `{path}` signed {signed}: \
+                 entries {size}..{signed} are gone (run `tokutei audit verify`; restore the database from a backup)"
+            ),
+            Err(CheckpointError::Forked { size }) => bail!(
+                "the audit ledger's first {size} entries are not the ones the checkpoint remembered in `{path}` signed: \
+                 the ledger was forked or rewritten (run `tokutei audit verify`)"
+            ),
+            Err(e) => Err(e.into()),
         }
-        let head = self.ledger.tree_head_at(remembered.size)?;
-        if head.root != remembered.root {
-            bail!(
-                "the audit ledger's first {} entries are not the ones the checkpoint remembered in `{path}` signed: \
-                 the ledger was forked or rewritten (run `tokutei audit verify`)",
-                remembered.size
-            );
-        }
-        Ok(())
-    }
-
-    /// Sign and store a checkpoint of the tree at `size`.
-    fn sign_checkpoint(&self, size: u64) -> Result<StoredCheckpoint, StoreError> {
-        let head = self.ledger.tree_head_at(size)?;
-        let now = Timestamp::now();
-        let note = self.signer.sign(&Checkpoint::new(self.origin(), head, Some(now)));
-        self.ledger.add_checkpoint(size, &note, now)
     }
 }
 
@@ -249,6 +222,20 @@ fn load_or_create_signer(data: &DataDir) -> anyhow::Result<CheckpointSigner> {
     write_secret_file(&key_path, secret.as_bytes())?;
     tracing::info!(origin = %origin, "created the checkpoint signing key");
     Ok(signer)
+}
+
+/// The data directory's checkpoint key, to check signatures with; `None` when it has none
+/// (never created here: for commands that read a ledger copy, such as `backup`).
+pub fn checkpoint_verifier(data: &DataDir) -> anyhow::Result<Option<CheckpointVerifier>> {
+    let path = data.keys_dir().join(KEY_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = String::from_utf8(read_secret_file(&path)?)
+        .with_context(|| format!("key file `{}` is damaged", path.display()))?;
+    let signer = CheckpointSigner::parse(&text)
+        .with_context(|| format!("key file `{}` is not a checkpoint signing key", path.display()))?;
+    Ok(Some(signer.verifier()))
 }
 
 /// Sign (and remember) a checkpoint if entries were added since the latest, when a command

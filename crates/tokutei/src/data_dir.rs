@@ -3,13 +3,15 @@
 //! `--database-url` the database is PostgreSQL and the directory holds keys and configuration
 //! only ([`crate::backend`]).
 //!
-//! Key files are created with mode 0600 and refused when others can read them.
+//! Key files are created with mode 0600 and refused when others can read them
+//! ([`read_secret_file`], [`write_secret_file`], from the application layer's keyring).
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+
+pub use tokutei_app::keyring::{read_secret_file, write_secret_file};
 
 use crate::backend::{Database, DatabaseUrl};
 
@@ -109,22 +111,6 @@ impl DataDir {
     }
 }
 
-/// Write a secret file readable only by its owner. Fails if it exists (keys are never
-/// overwritten by accident).
-pub fn write_secret_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).with_context(|| format!("cannot create key file `{}`", path.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
-}
-
 /// Copy `from` to a new file `to` readable only by its owner (a database staged for checking:
 /// its contents are sealed, its metadata is still the deployment's).
 pub fn copy_private(from: &Path, to: &Path) -> anyhow::Result<()> {
@@ -140,20 +126,6 @@ pub fn copy_private(from: &Path, to: &Path) -> anyhow::Result<()> {
     std::io::copy(&mut source, &mut file).with_context(|| format!("cannot copy to `{}`", to.display()))?;
     file.sync_all()?;
     Ok(())
-}
-
-/// Read a secret file, refusing one that group or others can read.
-pub fn read_secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = fs::metadata(path).with_context(|| format!("cannot read key file `{}`", path.display()))?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            bail!("key file `{}` is readable by others (mode {mode:o}); run `chmod 600` on it", path.display());
-        }
-    }
-    fs::read(path).with_context(|| format!("cannot read key file `{}`", path.display()))
 }
 
 fn restrict_dir(path: &Path) -> anyhow::Result<()> {

@@ -6,10 +6,11 @@ mod access;
 mod audit_log;
 mod backend;
 mod cli;
+mod copying;
 mod data_dir;
 mod keyring;
 mod output;
-mod synth;
+mod progress;
 
 use std::process::ExitCode;
 

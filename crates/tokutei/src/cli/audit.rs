@@ -4,19 +4,17 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use serde::Serialize;
+use tokutei_app::checkpoints;
+use tokutei_app::ledger_load::{self, LoadOptions};
 use tokutei_ledger::Proof;
-use tokutei_ledger::entry::{AccessEvent, Action, RequestMeta};
-use tokutei_ledger::tree::{self, TreeHead, hex_hash};
-use tokutei_ledger::{Actor, CheckpointVerifier, Decision, Entry, Hash, VerifyFailure, leaf_hash};
+use tokutei_ledger::tree::hex_hash;
+use tokutei_ledger::{Actor, CheckpointVerifier, Decision, Entry, Hash, VerifyFailure};
 use tokutei_store::ledger::{LedgerQuery, StoredCheckpoint, verify_ledger};
 
 use super::GlobalArgs;
@@ -320,43 +318,14 @@ fn checkpoint_for(log: &AuditLog, size: Option<u64>) -> anyhow::Result<(u64, Opt
 
 fn prove(log: &AuditLog, index: u64, size: Option<u64>) -> anyhow::Result<Report> {
     let (size, cp) = checkpoint_for(log, size)?;
-    if index >= size {
-        bail!("entry {index} is not in the tree of size {size}");
-    }
-    let store = log.ledger();
-    let stored = store.ledger_entry(index)?.with_context(|| format!("entry {index} is not stored"))?;
-    let hashes = store.prove_inclusion(index, size)?;
-    let head = store.tree_head_at(size)?;
-    let proof = Proof::Inclusion {
-        origin: log.origin().to_owned(),
-        index,
-        tree_size: size,
-        leaf_hash: stored.leaf_hash,
-        entry: Some(BASE64.encode(&stored.encoded)),
-        hashes,
-        root: head.root,
-        checkpoint: cp.map(|c| c.note),
-    };
+    let proof = checkpoints::inclusion_proof(log.ledger(), log.origin(), index, size, cp.map(|c| c.note))?;
     let human = serde_json::to_string_pretty(&proof)? + "\n";
     Ok(Report::new(human, proof))
 }
 
 fn consistency(log: &AuditLog, old: u64, new: Option<u64>) -> anyhow::Result<Report> {
     let (new, cp) = checkpoint_for(log, new)?;
-    if old > new {
-        bail!("tree size {old} is larger than {new}");
-    }
-    let store = log.ledger();
-    let hashes = store.prove_consistency(old, new)?;
-    let proof = Proof::Consistency {
-        origin: log.origin().to_owned(),
-        old_size: old,
-        new_size: new,
-        old_root: store.tree_head_at(old)?.root,
-        new_root: store.tree_head_at(new)?.root,
-        hashes,
-        checkpoint: cp.map(|c| c.note),
-    };
+    let proof = checkpoints::consistency_proof(log.ledger(), log.origin(), old, new, cp.map(|c| c.note))?;
     let human = serde_json::to_string_pretty(&proof)? + "\n";
     Ok(Report::new(human, proof))
 }
@@ -457,17 +426,6 @@ fn read_arg(text: &str, what: &str) -> anyhow::Result<String> {
     std::fs::read_to_string(text).with_context(|| format!("cannot read {what} `{text}`"))
 }
 
-#[derive(Debug, Serialize)]
-struct CheckOutcome {
-    ok: bool,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    checkpoint_size: u64,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    entry: Option<Entry>,
-}
-
 fn check_proof(args: CheckProofArgs) -> anyhow::Result<Report> {
     let proof_text =
         if args.proof.trim_start().starts_with('{') { args.proof.clone() } else { read_arg(&args.proof, "proof")? };
@@ -480,101 +438,14 @@ fn check_proof(args: CheckProofArgs) -> anyhow::Result<Report> {
     let verifier = CheckpointVerifier::parse(&key_text).context("the public key is not valid")?;
     let note = std::fs::read_to_string(&args.checkpoint)
         .with_context(|| format!("cannot read checkpoint `{}`", args.checkpoint.display()))?;
-    let fail = |kind: &'static str, size: u64, message: String| {
-        Ok(Report::new(
-            format!("proof does NOT check: {message}\n"),
-            CheckOutcome { ok: false, kind, checkpoint_size: size, message, entry: None },
-        )
-        .failed())
+    let outcome = checkpoints::check_proof(&proof, &note, &verifier);
+    let human = if outcome.ok {
+        format!("{}\n", outcome.message)
+    } else {
+        format!("proof does NOT check: {}\n", outcome.message)
     };
-    let cp = match verifier.verify(&note) {
-        Ok(cp) => cp,
-        Err(e) => return fail("checkpoint", 0, format!("checkpoint: {e}")),
-    };
-    let signed = cp.head();
-    match proof {
-        Proof::Inclusion { index, tree_size, leaf_hash: claimed, entry, hashes, .. } => {
-            if tree_size != cp.size {
-                return fail(
-                    "inclusion",
-                    cp.size,
-                    format!("the proof is for tree size {tree_size}, the checkpoint signs size {}", cp.size),
-                );
-            }
-            let mut decoded = None;
-            if let Some(b64) = entry {
-                let bytes = BASE64.decode(b64.trim()).context("the proof's entry is not base64")?;
-                if leaf_hash(&bytes) != claimed {
-                    return fail("inclusion", cp.size, "the entry does not hash to the proof's leaf hash".into());
-                }
-                match Entry::decode(&bytes) {
-                    Ok((seq, e)) if seq == index => decoded = Some(e),
-                    Ok((seq, _)) => {
-                        return fail("inclusion", cp.size, format!("the entry says it is entry {seq}, not {index}"));
-                    }
-                    Err(e) => return fail("inclusion", cp.size, format!("the entry does not decode: {e}")),
-                }
-            }
-            match tree::verify_inclusion(index, &claimed, &hashes, &signed) {
-                Ok(()) => {
-                    let message = format!(
-                        "entry {index} is included in the tree of size {} signed by `{}`",
-                        cp.size,
-                        verifier.name()
-                    );
-                    Ok(Report::new(
-                        format!("{message}\n"),
-                        CheckOutcome { ok: true, kind: "inclusion", checkpoint_size: cp.size, message, entry: decoded },
-                    ))
-                }
-                Err(e) => fail("inclusion", cp.size, format!("inclusion proof: {e}")),
-            }
-        }
-        Proof::Consistency { old_size, new_size, old_root, new_root, hashes, .. } => {
-            let old = TreeHead { size: old_size, root: old_root };
-            let new = TreeHead { size: new_size, root: new_root };
-            if signed != new && signed != old {
-                return fail(
-                    "consistency",
-                    cp.size,
-                    format!("the checkpoint (size {}) is neither end of the proof", cp.size),
-                );
-            }
-            match tree::verify_consistency(&old, &new, &hashes) {
-                Ok(()) => {
-                    let message = format!(
-                        "the tree of size {new_size} extends the tree of size {old_size}; the checkpoint signed by `{}` matches size {}",
-                        verifier.name(),
-                        cp.size
-                    );
-                    Ok(Report::new(
-                        format!("{message}\n"),
-                        CheckOutcome { ok: true, kind: "consistency", checkpoint_size: cp.size, message, entry: None },
-                    ))
-                }
-                Err(e) => fail("consistency", cp.size, format!("consistency proof: {e}")),
-            }
-        }
-    }
-}
-
-/// A synthetic access entry (load tests only): ids, no personal data.
-fn synthetic(thread: usize, n: u64) -> Entry {
-    Entry::access(
-        Timestamp::now(),
-        Actor::Staff(format!("load-{thread}")),
-        AccessEvent {
-            action: Action::Read,
-            purpose: "billing".into(),
-            subscribers: vec![format!("sub-{}", n % 100_000)],
-            categories: vec!["contract".into()],
-            decision: if n % 10 == 9 { Decision::Deny } else { Decision::Allow },
-            reasons: vec![],
-            rules: vec!["purpose.billing".into()],
-            policy_digest: [0x42; 32],
-            request: RequestMeta { channel: "load".into(), zone: "z1".into(), client: format!("t{thread}") },
-        },
-    )
+    let ok = outcome.ok;
+    Ok(Report::new(human, outcome).passed_if(ok))
 }
 
 fn append_load(global: &GlobalArgs, args: AppendLoadArgs) -> anyhow::Result<Report> {
@@ -584,72 +455,33 @@ fn append_load(global: &GlobalArgs, args: AppendLoadArgs) -> anyhow::Result<Repo
     }
     let store = data.open_or_create_store()?;
     let log = AuditLog::open_with_store(&data, &store)?;
-    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
-    let total = AtomicU64::new(0);
-    let done = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
+    let options = LoadOptions {
+        appenders: args.appenders,
+        duration: Duration::from_secs_f64(args.seconds),
+        count: args.count,
+        checkpoint_every: args.checkpoint_every_ms.map(Duration::from_millis),
+    };
+    let sign = || log.checkpoint().map(drop).map_err(|e| format!("{e:#}"));
     let stdout = std::io::stdout();
-    let started = Instant::now();
-    let mut elapsed = Duration::ZERO;
-    let signed = AtomicU64::new(0);
-    std::thread::scope(|s| -> anyhow::Result<()> {
-        let signer = args.checkpoint_every_ms.map(|ms| {
-            let (log, stop, signed) = (&log, &stop, &signed);
-            s.spawn(move || -> anyhow::Result<()> {
-                let every = Duration::from_millis(ms.max(1));
-                let mut next = Instant::now() + every;
-                while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                    // Short naps, so the thread ends as soon as the appenders do.
-                    std::thread::sleep(every.min(Duration::from_millis(5)));
-                    if Instant::now() >= next {
-                        log.checkpoint()?;
-                        signed.fetch_add(1, Ordering::Relaxed);
-                        next += every;
-                    }
-                }
-                Ok(())
-            })
-        });
-        let handles: Vec<_> = (0..args.appenders.max(1))
-            .map(|t| {
-                let (log, total, done, stop, stdout) = (&log, &total, &done, &stop, &stdout);
-                s.spawn(move || -> anyhow::Result<()> {
-                    let mut n = 0u64;
-                    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                        let reserved = total.fetch_add(1, Ordering::Relaxed);
-                        if args.count.is_some_and(|c| reserved >= c) {
-                            stop.store(true, Ordering::Relaxed);
-                            break;
-                        }
-                        let appended = log.append(&synthetic(t, n))?;
-                        done.fetch_add(1, Ordering::Relaxed);
-                        if args.print {
-                            let mut out = stdout.lock();
-                            writeln!(out, "appended {}", appended.index)?;
-                            out.flush()?;
-                        }
-                        n += 1;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().map_err(|_| anyhow::anyhow!("an appender thread panicked"))??;
-        }
-        elapsed = started.elapsed();
-        stop.store(true, Ordering::Relaxed);
-        if let Some(h) = signer {
-            h.join().map_err(|_| anyhow::anyhow!("the checkpoint thread panicked"))??;
+    let print = |index: u64| -> std::io::Result<()> {
+        if args.print {
+            let mut out = stdout.lock();
+            writeln!(out, "appended {index}")?;
+            out.flush()?;
         }
         Ok(())
-    })?;
-    let seconds = elapsed.as_secs_f64();
+    };
+    let summary = ledger_load::run(log.ledger(), &options, Some(&sign), &print)?;
     let size = log.ledger().tree_size()?;
-    let appended = done.load(Ordering::Relaxed);
-    let rate = appended as f64 / seconds;
     Ok(Report::new(
-        format!("{appended} durable appends in {seconds:.2} s with {} appenders: {rate:.0}/s\n", args.appenders),
-        serde_json::json!({ "appenders": args.appenders, "appended": appended, "seconds": seconds, "appends_per_second": rate, "tree_size": size, "checkpoints_signed": signed.load(Ordering::Relaxed) }),
+        format!(
+            "{} durable appends in {:.2} s with {} appenders: {:.0}/s\n",
+            summary.appended, summary.seconds, args.appenders, summary.appends_per_second
+        ),
+        serde_json::json!({
+            "appenders": args.appenders, "appended": summary.appended, "seconds": summary.seconds,
+            "appends_per_second": summary.appends_per_second, "tree_size": size,
+            "checkpoints_signed": summary.checkpoints_signed,
+        }),
     ))
 }

@@ -16,9 +16,11 @@ use serde::Serialize;
 use tokutei_store::snapshot::{self, CopyError};
 use tokutei_store_sqlite::SqliteStore;
 
+use tokutei_app::checkpoints::{LedgerHead, Verified};
+
 use super::GlobalArgs;
-use super::store_copy::{LedgerHead, Opened, Verified, checkpoint_verifier};
-use crate::audit_log::{AuditLog, KEY_FILE};
+use crate::audit_log::{AuditLog, KEY_FILE, checkpoint_verifier};
+use crate::copying::{self, Opened, describe_head, describe_verified};
 use crate::data_dir::{DataDir, copy_private};
 use crate::output::Report;
 
@@ -58,9 +60,12 @@ fn refuse_postgres(global: &GlobalArgs, command: &str) -> anyhow::Result<()> {
 
 fn finish(data: &DataDir, opened: &Opened, file: String, bytes: u64, what: &str) -> anyhow::Result<Report> {
     let ledger = LedgerHead::of(opened.ledger())?;
-    let verification = Verified::run(data, opened.ledger())?;
-    let human =
-        format!("{what} `{file}` ({bytes} bytes)\nledger: {}\n{}\n", ledger.describe(), verification.describe(data));
+    let verification = copying::verify(data, opened.ledger())?;
+    let human = format!(
+        "{what} `{file}` ({bytes} bytes)\nledger: {}\n{}\n",
+        describe_head(&ledger),
+        describe_verified(&verification, data)
+    );
     let ok = verification.ok;
     Ok(Report::new(human, Outcome { file, bytes, ledger, verification }).passed_if(ok))
 }
@@ -130,7 +135,7 @@ pub fn restore(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<Report>
     let checked = (|| -> anyhow::Result<(Verified, LedgerHead)> {
         copy_private(&args.from, &staged)?;
         let opened = Opened::sqlite(&staged)?;
-        Ok((Verified::run(&data, opened.ledger())?, LedgerHead::of(opened.ledger())?))
+        Ok((copying::verify(&data, opened.ledger())?, LedgerHead::of(opened.ledger())?))
     })();
     remove_staged();
     let (verification, head) = checked?;
@@ -138,7 +143,7 @@ pub fn restore(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<Report>
         let human = format!(
             "`{}` is not restored: {}\nthe database in `{}` was not changed\n",
             args.from.display(),
-            verification.describe(&data),
+            describe_verified(&verification, &data),
             data.root().display()
         );
         let bytes = std::fs::metadata(&args.from)?.len();

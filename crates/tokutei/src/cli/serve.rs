@@ -13,11 +13,9 @@ use crate::audit_log::{AuditLog, run_checkpoints};
 use crate::backend::Database;
 use crate::cli::GlobalArgs;
 use crate::cli::policy::publish_version;
-use crate::cli::retention;
 use crate::data_dir::DataDir;
 use crate::keyring::Keyring;
 use crate::output::Report;
-use crate::synth;
 
 /// The demo carrier's policy, written for this project (星空通信株式会社, fictional).
 pub const DEMO_POLICY: &str = include_str!("../../../tokutei-policy/policies/hoshizora-tsushin.toml");
@@ -102,7 +100,10 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
             keys: &keyring,
             actor: tokutei_ledger::Actor::System("demo".into()),
         };
-        let summary = synth::populate(&target, &policy, version.number, args.subscribers, DEMO_SEED, !global.json)?;
+        let summary = crate::progress::with_import_bar(!global.json, |on_progress| {
+            tokutei_app::synth::populate(&target, &policy, version.number, args.subscribers, DEMO_SEED, on_progress)
+                .map_err(anyhow::Error::from)
+        })?;
         human.push_str(&format!(
             "generated {} synthetic subscribers ({} values)\n",
             summary.subscribers, summary.values
@@ -157,17 +158,16 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 const RETENTION_EVERY: Duration = Duration::from_secs(6 * 60 * 60);
 
 /// Apply retention on a schedule; failures are logged and retried at the next tick.
-async fn run_retention(store: Database, audit: Arc<AuditLog>, every: Duration) {
+async fn run_retention(app: Arc<tokutei_app::App>, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
-        let (store, audit) = (store.clone(), Arc::clone(&audit));
-        match tokio::task::spawn_blocking(move || retention::apply_and_record(&*store, &audit, "retention-schedule"))
-            .await
-        {
+        let app = Arc::clone(&app);
+        let by = tokutei_app::Acting::Setup("retention-schedule");
+        match tokio::task::spawn_blocking(move || app.purge_expired(&by, jiff::Timestamp::now())).await {
             Ok(Ok(outcome)) if outcome.total > 0 => tracing::info!(destroyed = outcome.total, "retention applied"),
             Ok(Ok(_)) => {}
-            Ok(Err(err)) => tracing::warn!(error = %format!("{err:#}"), "retention run failed"),
+            Ok(Err(err)) => tracing::warn!(error = %err, "retention run failed"),
             Err(err) => tracing::warn!(error = %err, "retention task failed"),
         }
     }
@@ -186,10 +186,9 @@ fn run_server(
     let audit = Arc::new(AuditLog::open_with_store(data, &store)?);
     // A ledger cut short or rewritten since this server last signed is not served.
     audit.check_remembered().context("refusing to serve")?;
-    let store_for_jobs = store.clone();
     let access = Arc::new(crate::access::open_service(data, &store, &audit)?);
     // TOTP secrets enrolled before migration 0010 are in clear: seal them before serving.
-    let sealed = crate::keyring::seal_clear_totp(&*store, access.keys().as_ref(), &audit)?;
+    let sealed = access.seal_clear_totp(&tokutei_app::Acting::Setup("serve"), jiff::Timestamp::now())?;
     if sealed > 0 {
         tracing::info!(sealed, "sealed TOTP secrets that were stored in clear");
     }
@@ -208,13 +207,13 @@ fn run_server(
         tracing::info!(%addr, "listening");
         let mut state = tokutei_web::AppState::new(store.store())
             .with_ledger(audit.shared_ledger())
-            .with_access(access)
+            .with_access(Arc::clone(&access))
             .with_trusted_proxies(web.trusted_proxies);
         if let Some(max_age) = web.hsts {
             state = state.with_hsts(max_age);
         }
         tokio::spawn(run_checkpoints(Arc::clone(&audit), checkpoint_every));
-        tokio::spawn(run_retention(store_for_jobs, Arc::clone(&audit), RETENTION_EVERY));
+        tokio::spawn(run_retention(access, RETENTION_EVERY));
         tokutei_web::serve(listener, state).await.context("server failed")
     })
 }

@@ -1,9 +1,8 @@
 //! `tokutei subscribers …`: the bulk import into the vault (`docs/import-format.md`; the
 //! import itself is `tokutei_app::import`, shown here with a progress bar), listing,
-//! integrity verification, blind-index search and erasure (crypto-shredding).
-//!
-//! `verify` decrypts every value, then checks the vault and the consent records against the
-//! ledger entries that wrote them (`ledger_check`).
+//! integrity verification (`tokutei_app::verify`: every value decrypted, and the vault, the
+//! consent, import and purge records checked against the ledger; presented here),
+//! blind-index search and erasure (crypto-shredding).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -12,19 +11,18 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use jiff::Timestamp;
 use serde::Serialize;
-use tokutei_app::import::{ImportProgress, ImportSummary, ImportTarget, import};
+use tokutei_app::SubscriberId;
+use tokutei_app::import::{ImportSummary, ImportTarget, import};
+use tokutei_app::verify::VaultReport;
 use tokutei_ledger::Actor;
 use tokutei_policy::Policy;
-use tokutei_store::ledger::LedgerStore;
 use tokutei_store::vault::ContractState;
 
-use self::ledger_check::Failure;
+use crate::audit_log::AuditLog;
 use crate::backend::Store;
 use crate::cli::GlobalArgs;
-use crate::keyring::{self, Keyring};
+use crate::keyring::Keyring;
 use crate::output::Report;
-
-mod ledger_check;
 
 #[derive(Debug, Subcommand)]
 pub enum SubscribersCommand {
@@ -65,10 +63,13 @@ pub enum SubscribersCommand {
 pub fn run(global: &GlobalArgs, cmd: SubscribersCommand) -> anyhow::Result<Report> {
     let data = global.data_dir();
     let store = data.open_store()?;
+    let audit = AuditLog::open_with_store(&data, &store)?;
+    let now = Timestamp::now();
     match cmd {
         SubscribersCommand::Import { csv_file } => {
             let keyring = Keyring::open_or_create(&data)?;
-            let (version, policy) = active_policy(&*store)?;
+            let app = crate::access::open_service(&data, &store, &audit)?;
+            let (version, policy) = app.policy_in_force(now)?;
             let ledger = store.ledger()?;
             let target =
                 ImportTarget { store: &*store, ledger: &*ledger, keys: &keyring, actor: Actor::System("cli".into()) };
@@ -77,22 +78,18 @@ pub fn run(global: &GlobalArgs, cmd: SubscribersCommand) -> anyhow::Result<Repor
         }
         SubscribersCommand::List { limit, after } => list(&*store, after.as_deref(), limit),
         SubscribersCommand::Verify { subscriber } => {
-            let ledger = store.ledger()?;
-            verify(&*store, &*ledger, &Keyring::open(&data)?, subscriber.as_deref())
+            let only = subscriber.map(SubscriberId::parse).transpose()?;
+            // Verification needs the keys that exist; it never creates any.
+            Keyring::open(&data)?;
+            let app = crate::access::open_service(&data, &store, &audit)?;
+            Ok(verify_report(&app.verify_vault(only.as_ref(), now)?))
         }
-        SubscribersCommand::Find { category, value } => find(&*store, &Keyring::open(&data)?, &category, &value),
+        SubscribersCommand::Find { category, value } => {
+            let (_, policy) = crate::access::open_service(&data, &store, &audit)?.policy_in_force(now)?;
+            find(&*store, &policy, &Keyring::open(&data)?, &category, &value)
+        }
         SubscribersCommand::Erase { subscriber } => erase(&data, &store, &subscriber),
     }
-}
-
-/// The active policy and its version number.
-pub fn active_policy(store: &dyn Store) -> anyhow::Result<(u32, Policy)> {
-    let Some(version) = store.active_policy(tokutei_policy::tokyo::today())? else {
-        bail!("no policy version is in force; publish one with `tokutei policy publish`");
-    };
-    let policy = tokutei_policy::parse(&version.source)
-        .map_err(|e| anyhow::anyhow!("stored policy version {} does not parse: {e}", version.number))?;
-    Ok((version.number, policy))
 }
 
 /// What an import did, for a person.
@@ -111,7 +108,7 @@ fn summary_human(s: &ImportSummary) -> String {
 }
 
 /// Import a CSV file, with a progress bar on stderr when `progress`.
-pub fn import_file(
+fn import_file(
     target: &ImportTarget<'_>,
     policy: &Policy,
     policy_version: u32,
@@ -123,35 +120,10 @@ pub fn import_file(
             .map_err(|e| std::io::Error::new(e.kind(), format!("`{}`: {e}", file.display())))?;
         Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
     };
-    with_progress_bar(progress, |on_progress| {
+    crate::progress::with_import_bar(progress, |on_progress| {
         import(target, policy, policy_version, open, on_progress).map_err(anyhow::Error::from)
     })
     .with_context(|| format!("import of `{}` failed", file.display()))
-}
-
-/// Run an import with an `indicatif` bar on stderr (drawn only when stderr is a terminal).
-pub fn with_progress_bar<T>(
-    visible: bool,
-    run: impl FnOnce(&mut dyn FnMut(ImportProgress)) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    let bar = if visible {
-        let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "importing [{bar:40}] {human_pos}/{human_len} rows  {per_sec}  ETA {eta}",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let result = run(&mut |event| match event {
-        ImportProgress::Validated { rows } => bar.set_length(rows),
-        ImportProgress::Rows(n) => bar.set_position(n),
-        ImportProgress::Batch(b) => bar.set_message(format!("batch {} {:?}", b.batch, b.state)),
-    });
-    bar.finish_and_clear();
-    result
 }
 
 #[derive(Debug, Serialize)]
@@ -195,82 +167,23 @@ fn list(store: &dyn Store, after: Option<&str>, limit: usize) -> anyhow::Result<
     Ok(Report::new(human, rows))
 }
 
-fn verify(
-    store: &dyn Store,
-    ledger: &dyn LedgerStore,
-    keyring: &Keyring,
-    only: Option<&str>,
-) -> anyhow::Result<Report> {
-    let policy = active_policy(store).ok().map(|(_, p)| p);
-    let mut against = ledger_check::LedgerCheck::new(store, ledger, policy.as_ref(), only)?;
-    let mut failures: Vec<Failure> = Vec::new();
-    let (mut subscribers, mut readable, mut erased_values, mut erased) = (0u64, 0u64, 0u64, 0u64);
-    let mut check = |id: &str| -> anyhow::Result<()> {
-        subscribers += 1;
-        against.check_subscriber(id)?;
-        let opened = match keyring::open_values(store, keyring, id, true) {
-            Ok(o) => o,
-            Err(e) => {
-                failures.push(Failure {
-                    id: format!("{id}/*"),
-                    subscriber: id.to_string(),
-                    category: "*".into(),
-                    version: 0,
-                    audit_index: None,
-                    reason: format!("{e:#}"),
-                });
-                return Ok(());
-            }
-        };
-        readable += opened.values.len() as u64;
-        if opened.erased {
-            erased += 1;
-            erased_values += opened.unreadable.len() as u64;
-            return Ok(());
-        }
-        for u in opened.unreadable {
-            failures.push(Failure {
-                id: format!("{id}/{}/{}", u.category, u.version),
-                subscriber: id.to_string(),
-                category: u.category,
-                version: u.version,
-                audit_index: None,
-                reason: u.reason,
-            });
-        }
-        Ok(())
-    };
-    match only {
-        Some(id) => {
-            if store.subscriber(id)?.is_none() {
-                bail!("subscriber `{id}` not found");
-            }
-            check(id)?;
-        }
-        None => {
-            let mut after: Option<String> = None;
-            loop {
-                let page = store.subscribers(after.as_deref(), 1000)?;
-                let Some(last) = page.last() else { break };
-                after = Some(last.id.clone());
-                for s in &page {
-                    check(&s.id)?;
-                }
-            }
-        }
-    }
-    let (ledger_failures, coverage) = against.finish()?;
-    failures.extend(ledger_failures);
+/// The verification's findings, for a person and as JSON; exit 1 when anything failed.
+fn verify_report(report: &VaultReport) -> Report {
+    let coverage = &report.ledger;
     let mut human = format!(
-        "checked {subscribers} subscribers: {readable} values decrypt and authenticate; {erased} erased subscribers ({erased_values} values unrecoverable by design)\n\
+        "checked {} subscribers: {} values decrypt and authenticate; {} erased subscribers ({} values unrecoverable by design)\n\
          checked against the audit ledger: {} import batches, {} written versions, {} consent records, {} purge records ({} from before audit links)\n",
+        report.subscribers,
+        report.readable,
+        report.erased_subscribers,
+        report.erased_values,
         coverage.import_batches,
         coverage.written_versions,
         coverage.consent_records,
         coverage.purge_records,
         coverage.unlinked
     );
-    for f in &failures {
+    for f in &report.failures {
         match f.audit_index {
             Some(index) => human.push_str(&format!("FAILED {} (ledger entry {index}): {}\n", f.id, f.reason)),
             None => human.push_str(&format!(
@@ -279,19 +192,19 @@ fn verify(
             )),
         }
     }
-    let ok = failures.is_empty();
-    Ok(Report::new(
+    let ok = report.ok();
+    Report::new(
         human,
         serde_json::json!({
-            "ok": ok, "subscribers": subscribers, "readable": readable, "erased_subscribers": erased,
-            "erased_values": erased_values, "ledger": coverage, "failures": failures,
+            "ok": ok, "subscribers": report.subscribers, "readable": report.readable,
+            "erased_subscribers": report.erased_subscribers, "erased_values": report.erased_values,
+            "ledger": coverage, "failures": report.failures,
         }),
     )
-    .passed_if(ok))
+    .passed_if(ok)
 }
 
-fn find(store: &dyn Store, keyring: &Keyring, category: &str, value: &str) -> anyhow::Result<Report> {
-    let (_, policy) = active_policy(store)?;
+fn find(store: &dyn Store, policy: &Policy, keyring: &Keyring, category: &str, value: &str) -> anyhow::Result<Report> {
     match policy.category(category) {
         Some(c) if c.searchable => {}
         Some(_) => bail!("category `{category}` is not searchable in the active policy"),
@@ -311,7 +224,7 @@ fn find(store: &dyn Store, keyring: &Keyring, category: &str, value: &str) -> an
 
 fn erase(data: &crate::data_dir::DataDir, store: &crate::backend::Database, id: &str) -> anyhow::Result<Report> {
     let at = Timestamp::now();
-    let audit = crate::audit_log::AuditLog::open_with_store(data, store)?;
+    let audit = AuditLog::open_with_store(data, store)?;
     // Audit first (`App::erase_subscriber`): the ledger keeps the subscriber's id
     // only, and still verifies after the key is gone.
     crate::access::open_service(data, store, &audit)?.erase_subscriber(Actor::System("cli".into()), id, at)?;

@@ -164,11 +164,11 @@ fn a_key_rotation_keeps_totp_working_and_a_reset_ends_every_session() {
     init.assert_code(0);
     let (password, secret) = chief_of(&init.stdout);
     let old = env.run(&["--json", "keys", "list"]).json()[0]["id"].as_str().unwrap().to_string();
-    let rotated = env.run(&["--json", "keys", "rotate"]);
+    let rotated = env.run(&["--json", "keys", "rotate", "--by", "chief"]);
     rotated.assert_code(0);
     assert_eq!(rotated.json()["rewrapped_totp"], 1, "{}", rotated.stdout);
     // The old KEK wraps nothing any more and can go; the chief's secret does not go with it.
-    env.run(&["keys", "retire", &old]).assert_code(0);
+    env.run(&["keys", "retire", "--by", "chief", &old]).assert_code(0);
 
     let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
     let (status, to, cookie) = sign_in(&server.addr, "chief", &password, &code(&secret));

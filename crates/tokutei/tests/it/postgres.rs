@@ -120,7 +120,7 @@ fn the_other_commands_run_on_postgresql_and_a_newer_schema_is_refused() {
     let ok = |args: &[&str]| env.run(args).assert_code(0).stdout.clone();
     assert!(ok(&["policy", "show"]).contains("特定利用者情報の取扱方針"));
     assert!(ok(&["subscribers", "list"]).contains("HS00000005"));
-    assert!(ok(&["keys", "rotate"]).contains("re-wrapped 5 data keys"));
+    assert!(ok(&["keys", "rotate", "--by", "chief"]).contains("re-wrapped 5 data keys"));
     ok(&["keys", "list"]);
     ok(&["retention", "run"]);
     ok(&[

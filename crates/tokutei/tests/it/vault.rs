@@ -160,7 +160,10 @@ fn rotation_keeps_values_readable_and_erasure_makes_them_unreadable() {
     before.assert_code(0);
     let old_id = before.json()[0]["id"].as_str().unwrap().to_string();
 
-    let rotated = env.run(&["--json", "keys", "rotate"]);
+    // Rotation is an administrative act of a manager (`--by`), refused to anyone else.
+    env.run(&["keys", "rotate"]).assert_code(2);
+    env.run(&["keys", "rotate", "--by", "nobody"]).assert_code(2);
+    let rotated = env.run(&["--json", "keys", "rotate", "--by", "chief"]);
     rotated.assert_code(0);
     assert_eq!(rotated.json()["rewrapped"], 3);
     let new_id = rotated.json()["id"].as_str().unwrap().to_string();
@@ -172,9 +175,29 @@ fn rotation_keeps_values_readable_and_erasure_makes_them_unreadable() {
     assert_eq!(verify.json()["readable"], 16, "every value (with history) still decrypts");
 
     // The old KEK is no longer used and can be retired; the active one cannot.
-    env.run(&["keys", "retire", &new_id]).assert_code(2);
-    env.run(&["keys", "retire", &old_id]).assert_code(0);
+    env.run(&["keys", "retire", "--by", "chief", &new_id]).assert_code(2);
+    env.run(&["keys", "retire", "--by", "chief", &old_id]).assert_code(0);
     assert!(!env.data().join("keys").join(format!("kek-{old_id}.key")).exists());
+    // Both are in the ledger, as the person who acted, naming the key.
+    let entries = env.run(&["audit", "query", "--json"]).json();
+    let keys: Vec<(String, String, String)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["action"].as_str().unwrap().starts_with("key_"))
+        .map(|e| {
+            let text = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+            (text(&e["event"]["action"]), text(&e["actor"]["id"]), text(&e["event"]["subject"]))
+        })
+        .collect();
+    let chief = "chief".to_string();
+    assert_eq!(
+        keys,
+        [
+            ("key_rotated".to_string(), chief.clone(), format!("kek/{new_id}")),
+            ("key_retired".to_string(), chief, format!("kek/{old_id}"))
+        ]
+    );
     env.run(&["subscribers", "verify"]).assert_code(0);
 
     let erase = env.run(&["subscribers", "erase", "--subscriber", "V1"]);

@@ -4,27 +4,26 @@
 //!
 //! The rows are produced as the CSV of `docs/import-format.md` by a [`Read`] that generates
 //! them on the fly (never written to disk), and [`populate`] feeds them through the same import
-//! path as `tokutei subscribers import`. A small seeded PRNG (SplitMix64) makes runs
-//! reproducible; it is for synthetic data only, never for keys or nonces.
+//! path as `tokutei subscribers import` ([`crate::import`]); progress goes to a callback (the
+//! binary draws its bar). A small seeded PRNG (SplitMix64) makes runs reproducible; it is for
+//! synthetic data only, never for keys or nonces.
 
 use std::io::Read;
 
 use tokutei_policy::Policy;
 
-use tokutei_app::import::{self, ImportSummary, ImportTarget};
-
-use crate::cli::subscribers;
+use crate::import::{self, ImportProgress, ImportResult, ImportSummary, ImportTarget};
 
 /// SplitMix64: tiny, fast, good enough to vary synthetic data.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
+    fn new(seed: u64) -> Rng {
         Rng(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -32,8 +31,8 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+    fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -284,26 +283,23 @@ impl Read for SynthReader {
     }
 }
 
-/// Generate `n` synthetic subscribers from `seed` and import them through the CSV import path.
-#[allow(dead_code, reason = "called by `tokutei demo` and the import benchmark")]
+/// Generate `n` synthetic subscribers from `seed` and import them through the CSV import path,
+/// reporting progress to `on_progress`.
 pub fn populate(
     target: &ImportTarget<'_>,
     policy: &Policy,
     policy_version: u32,
     n: u64,
     seed: u64,
-    progress: bool,
-) -> anyhow::Result<ImportSummary> {
-    subscribers::with_progress_bar(progress, |on_progress| {
-        import::import(
-            target,
-            policy,
-            policy_version,
-            || Ok(Box::new(SynthReader::new(policy, policy_version, n, seed)) as Box<dyn Read>),
-            on_progress,
-        )
-        .map_err(anyhow::Error::from)
-    })
+    on_progress: &mut dyn FnMut(ImportProgress),
+) -> ImportResult<ImportSummary> {
+    import::import(
+        target,
+        policy,
+        policy_version,
+        || Ok(Box::new(SynthReader::new(policy, policy_version, n, seed)) as Box<dyn Read>),
+        on_progress,
+    )
 }
 
 #[cfg(test)]
@@ -315,130 +311,8 @@ mod tests {
         let mut a = Rng::new(7);
         let mut b = Rng::new(7);
         let mut c = Rng::new(8);
-        let xs: Vec<u64> = (0..5).map(|_| a.next()).collect();
-        assert_eq!(xs, (0..5).map(|_| b.next()).collect::<Vec<_>>());
-        assert_ne!(xs, (0..5).map(|_| c.next()).collect::<Vec<_>>());
-    }
-}
-
-/// The import benchmark (issue 4): synthetic subscribers through the real import path (parse,
-/// validate, encrypt, blind-index, store) against a raw SQLite insert of the same rows without
-/// encryption, in one run. `TOKUTEI_BENCH_SUBSCRIBERS` sets the size (default 100 000).
-///
-/// `TOKUTEI_BENCH_SUBSCRIBERS=100000 CARGO_PROFILE_DEV_OPT_LEVEL=3 cargo test -p tokutei --bin tokutei bench_import -- --nocapture`
-#[cfg(test)]
-mod bench {
-    use std::io::Read;
-    use std::time::Instant;
-
-    use tokutei_store::NewPolicyVersion;
-
-    use super::*;
-    use crate::data_dir::DataDir;
-    use crate::keyring::Keyring;
-
-    fn peak_rss_kib() -> u64 {
-        std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
-            .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-            .unwrap_or(0)
-    }
-
-    /// Runs small by default (a check that the vault import and the raw baseline store the
-    /// same values); `TOKUTEI_BENCH_SUBSCRIBERS=100000` turns it into the measurement.
-    #[test]
-    fn bench_import() {
-        let n: u64 = std::env::var("TOKUTEI_BENCH_SUBSCRIBERS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
-        let tmp = tempfile::tempdir().unwrap();
-        let data = DataDir::new(tmp.path().join("data"));
-        data.create().unwrap();
-        let store = data.open_or_create_store().unwrap();
-        let source = include_str!("../tests/it/fixtures/vault-policy.toml");
-        let policy = tokutei_policy::parse(source).unwrap();
-        store
-            .publish_policy(NewPolicyVersion {
-                digest: tokutei_policy::PolicyDigest::of(&policy),
-                source: source.to_string(),
-                effective: policy.effective_date(),
-                published_by: "bench".into(),
-                published_at: jiff::Timestamp::now(),
-            })
-            .unwrap();
-        let keyring = Keyring::open_or_create(&data).unwrap();
-        let ledger = store.ledger().unwrap();
-        let target = ImportTarget {
-            store: &*store,
-            ledger: &*ledger,
-            keys: &keyring,
-            actor: tokutei_ledger::Actor::System("bench".into()),
-        };
-
-        let started = Instant::now();
-        let summary = populate(&target, &policy, 1, n, 42, false).unwrap();
-        let vault_secs = started.elapsed().as_secs_f64();
-        let rss_after_vault = peak_rss_kib();
-
-        // Baseline: the same generated rows, parsed, inserted in plaintext into plain tables,
-        // same batch size and pragmas, no encryption, no blind index, no validation.
-        let raw = rusqlite::Connection::open(tmp.path().join("raw.sqlite3")).unwrap();
-        raw.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-             CREATE TABLE subscribers (id TEXT PRIMARY KEY, service TEXT, state TEXT, started_on TEXT) WITHOUT ROWID;
-             CREATE TABLE vals (subscriber TEXT, category TEXT, version INTEGER, value BLOB, method TEXT,
-                 collected_at TEXT, collected_by TEXT, PRIMARY KEY (subscriber, category, version)) WITHOUT ROWID;",
-        )
-        .unwrap();
-        let started = Instant::now();
-        let mut reader = csv::Reader::from_reader(SynthReader::new(&policy, 1, n, 42));
-        let headers = reader.byte_headers().unwrap().clone();
-        let mut raw = raw;
-        let mut tx = raw.transaction().unwrap();
-        let (mut rows, mut values) = (0u64, 0u64);
-        let mut record = csv::ByteRecord::new();
-        while reader.read_byte_record(&mut record).unwrap() {
-            let s = |i: usize| std::str::from_utf8(&record[i]).unwrap();
-            tx.prepare_cached("INSERT INTO subscribers VALUES (?1, ?2, ?3, ?4)")
-                .unwrap()
-                .execute([s(0), s(1), s(2), s(3)])
-                .unwrap();
-            let mut insert = tx.prepare_cached("INSERT INTO vals VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)").unwrap();
-            for i in 11..record.len() {
-                if !record[i].is_empty() {
-                    let category = std::str::from_utf8(&headers[i]).unwrap();
-                    insert.execute(rusqlite::params![s(0), category, &record[i], s(6), s(8), s(9)]).unwrap();
-                    values += 1;
-                }
-            }
-            drop(insert);
-            rows += 1;
-            if rows % tokutei_app::import::BATCH_SUBSCRIBERS as u64 == 0 {
-                tx.commit().unwrap();
-                tx = raw.transaction().unwrap();
-            }
-        }
-        tx.commit().unwrap();
-        let raw_secs = started.elapsed().as_secs_f64();
-        let mut sink = Vec::new();
-        SynthReader::new(&policy, 1, 3, 42).read_to_end(&mut sink).unwrap();
-
-        assert_eq!(values, summary.values);
-        let vault_rate = summary.values as f64 / vault_secs;
-        let raw_rate = values as f64 / raw_secs;
-        println!(
-            "subscribers={n} values={values}\n\
-             vault import (validate + encrypt + blind index + store): {vault_secs:.1}s, {:.0} subscribers/s, {vault_rate:.0} values/s\n\
-             raw sqlite insert (plaintext, no validation):            {raw_secs:.1}s, {:.0} subscribers/s, {raw_rate:.0} values/s\n\
-             vault/raw = {:.0}%\n\
-             extrapolated 10M subscribers: vault {:.1} min, raw {:.1} min\n\
-             peak RSS after vault import: {} MiB, at end: {} MiB",
-            n as f64 / vault_secs,
-            n as f64 / raw_secs,
-            100.0 * vault_rate / raw_rate,
-            vault_secs * 10_000_000.0 / n as f64 / 60.0,
-            raw_secs * 10_000_000.0 / n as f64 / 60.0,
-            rss_after_vault / 1024,
-            peak_rss_kib() / 1024,
-        );
+        let xs: Vec<u64> = (0..5).map(|_| a.next_u64()).collect();
+        assert_eq!(xs, (0..5).map(|_| b.next_u64()).collect::<Vec<_>>());
+        assert_ne!(xs, (0..5).map(|_| c.next_u64()).collect::<Vec<_>>());
     }
 }

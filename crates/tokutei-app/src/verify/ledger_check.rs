@@ -1,4 +1,4 @@
-//! The second half of `tokutei subscribers verify`: the vault and the consent records checked
+//! The second half of the vault's verification: the vault and the consent records checked
 //! against the audit entries that wrote them, so an edit made around tokutei (triggers
 //! dropped, rows deleted or changed) is reported even though every remaining value still
 //! decrypts.
@@ -34,7 +34,8 @@ use tokutei_store::consent::{ConsentRecord, consent_digest};
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::vault::{PurgeRecord, ValueRef, values_digest};
 
-use crate::backend::Store;
+use crate::error::ActionResult;
+use crate::service::Stores;
 
 /// Rows per page when reading records for the check.
 const PAGE: usize = 1000;
@@ -98,8 +99,8 @@ struct PurgeEntry {
 }
 
 /// The ledger's side, read in one scan, and the vault's side checked subscriber by subscriber.
-pub struct LedgerCheck<'a> {
-    store: &'a dyn Store,
+pub(crate) struct LedgerCheck<'a> {
+    store: &'a dyn Stores,
     only: Option<&'a str>,
     /// Whether a category is a log (every version current) or corrected (only the newest).
     log: HashMap<String, bool>,
@@ -121,18 +122,23 @@ fn hash32(bytes: &str) -> Option<[u8; 32]> {
     hex::decode(bytes).ok()?.try_into().ok()
 }
 
+/// The subscriber an entry's subject names: `subscriber/<id>` or the bare id.
+fn subscriber_of(subject: &str) -> &str {
+    subject.strip_prefix("subscriber/").unwrap_or(subject)
+}
+
 fn detail<'d>(details: &'d [(String, String)], key: &str) -> Option<&'d str> {
     details.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 impl<'a> LedgerCheck<'a> {
     /// Read the ledger and the purge records (of `only` when given).
-    pub fn new(
-        store: &'a dyn Store,
+    pub(crate) fn new(
+        store: &'a dyn Stores,
         ledger: &dyn LedgerStore,
         policy: Option<&Policy>,
         only: Option<&'a str>,
-    ) -> anyhow::Result<LedgerCheck<'a>> {
+    ) -> ActionResult<LedgerCheck<'a>> {
         let mut check = LedgerCheck {
             store,
             only,
@@ -188,11 +194,13 @@ impl<'a> LedgerCheck<'a> {
                         });
                     }
                 }
-                AdminAction::ConsentRecorded if wanted(&admin.subject) => {
+                // Consent entries name the subscriber by its bare id, or as `subscriber/<id>`
+                // like the other entries about a subscriber: both are read.
+                AdminAction::ConsentRecorded if wanted(subscriber_of(&admin.subject)) => {
                     let get = |k: &str| detail(&admin.details, k).unwrap_or_default().to_string();
                     check.consents.push(ConsentEntry {
                         index,
-                        subscriber: admin.subject.clone(),
+                        subscriber: subscriber_of(&admin.subject).to_string(),
                         purpose: get("purpose"),
                         choice: get("choice"),
                         digest: admin.digest,
@@ -232,7 +240,7 @@ impl<'a> LedgerCheck<'a> {
     /// Each purge record must name a retention purge of its category, and no purge may have
     /// more records than it destroyed; the purges that pass are the ones that explain a
     /// missing version.
-    fn check_purges(&mut self) -> anyhow::Result<()> {
+    fn check_purges(&mut self) -> ActionResult<()> {
         let mut per_entry: BTreeMap<u64, Vec<PurgeRecord>> = BTreeMap::new();
         let mut after = None;
         loop {
@@ -291,7 +299,7 @@ impl<'a> LedgerCheck<'a> {
     }
 
     /// Check one subscriber's value versions against the write entries naming them.
-    pub fn check_subscriber(&mut self, subscriber: &str) -> anyhow::Result<()> {
+    pub(crate) fn check_subscriber(&mut self, subscriber: &str) -> ActionResult<()> {
         let versions = self.store.value_versions(subscriber)?;
         let written = self.writes.remove(subscriber).unwrap_or_default();
         let by_key: HashMap<&ValueRef, &Written> = written.iter().map(|w| (&w.value, w)).collect();
@@ -381,7 +389,7 @@ impl<'a> LedgerCheck<'a> {
 
     /// The checks that are not per subscriber: write entries of subscribers the vault does not
     /// hold, import batches, consent records.
-    pub fn finish(mut self) -> anyhow::Result<(Vec<Failure>, Coverage)> {
+    pub(crate) fn finish(mut self) -> ActionResult<(Vec<Failure>, Coverage)> {
         let mut leftover: Vec<(String, Vec<Written>)> = self.writes.drain().collect();
         leftover.sort_by(|a, b| a.0.cmp(&b.0));
         for (subscriber, written) in leftover {
@@ -406,7 +414,7 @@ impl<'a> LedgerCheck<'a> {
         Ok((self.failures, self.coverage))
     }
 
-    fn check_imports(&mut self) -> anyhow::Result<()> {
+    fn check_imports(&mut self) -> ActionResult<()> {
         let imports = std::mem::take(&mut self.imports);
         for entry in &imports {
             if self.attempts_closed.contains(&entry.index) {
@@ -466,7 +474,7 @@ impl<'a> LedgerCheck<'a> {
         Ok(())
     }
 
-    fn check_consents(&mut self) -> anyhow::Result<()> {
+    fn check_consents(&mut self) -> ActionResult<()> {
         let mut records: Vec<ConsentRecord> = Vec::new();
         let mut after = None;
         loop {
