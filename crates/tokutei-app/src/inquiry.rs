@@ -21,7 +21,7 @@ use tokutei_store::ledger::LedgerStore;
 use zeroize::Zeroizing;
 
 use crate::error::{ActionError, ActionResult};
-use crate::service::KeyAccess;
+use crate::keys::KeyAccess;
 use crate::settings::Settings;
 
 /// The storage an inquiry service needs.

@@ -31,26 +31,32 @@
 //! own data key, every opening audited before anything is decrypted; [`settings`] holds the
 //! privacy office's settings and their validation.
 
+mod access;
 pub mod acting;
 mod audit;
 pub mod codec;
+mod consent;
+mod contract;
 mod error;
 pub mod ids;
 pub mod import;
 pub mod inquiry;
+mod keys;
 pub mod limits;
 pub mod mask;
 pub mod policy;
-mod service;
 pub mod settings;
 pub mod staff;
 pub mod tokens;
 
+/// The access module under the name it had before it was split (`crate::service::App`), for
+/// the modules still naming it so.
+use access as service;
+
+pub use access::{
+    AccessCall, AccessOutcome, App, ItemOutcome, NewPlainValue, Stores, SubscriberOutcome, ValueOut, WriteCall,
+};
 pub use acting::{Acting, MANAGERS};
 pub use error::{ActionError, ActionResult};
 pub use ids::{CategoryId, PrincipalId, PurposeId, ServiceId, SubscriberId};
-pub use service::totp_owner;
-pub use service::{
-    AccessCall, AccessOutcome, App, ItemOutcome, KeyAccess, NewPlainValue, Stores, SubscriberOutcome, ValueOut,
-    WriteCall,
-};
+pub use keys::{KeyAccess, totp_owner};
