@@ -17,7 +17,7 @@ macro_rules! ids {
     ($($(#[$doc:meta])* $name:ident = $field:literal, $check:expr;)*) => {$(
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-        #[serde(transparent)]
+        #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
         impl $name {
@@ -81,6 +81,15 @@ macro_rules! ids {
         impl PartialEq<&str> for $name {
             fn eq(&self, other: &&str) -> bool {
                 self.0 == *other
+            }
+        }
+
+        /// Deserialized ids are parsed like any other input: an invalid one is refused.
+        impl TryFrom<String> for $name {
+            type Error = ActionError;
+
+            fn try_from(text: String) -> ActionResult<$name> {
+                $name::parse(text)
             }
         }
 
@@ -162,5 +171,14 @@ mod tests {
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"S1\"");
         assert_eq!(id, "S1");
         assert_eq!(format!("{id} {id:?}"), "S1 SubscriberId(\"S1\")");
+    }
+
+    #[test]
+    fn deserialized_ids_are_checked_as_parsed_ones() {
+        let id: SubscriberId = serde_json::from_str("\"S1\"").unwrap();
+        assert_eq!(id, "S1");
+        let err = serde_json::from_str::<SubscriberId>("\"a b\"").unwrap_err();
+        assert!(err.to_string().contains("`subscriber`: holds white space"), "{err}");
+        assert!(serde_json::from_str::<PrincipalId>("\"山田\"").is_err());
     }
 }

@@ -13,18 +13,21 @@ use tokutei_store::vault::Provenance;
 use super::Active;
 use super::decide::Decided;
 use crate::error::{ActionError, ActionResult};
+use crate::ids::{CategoryId, PrincipalId, PurposeId, SubscriberId};
 use crate::limits::{self, MAX_CATEGORIES, MAX_SUBSCRIBERS};
 
-/// One use of subscriber information.
+/// One use of subscriber information. The ids are parsed by the front end (an invalid one is
+/// [`ActionError::Invalid`] naming its field before any call is made); the counts, the
+/// duplicates and the other names are checked before anything is decided.
 #[derive(Debug, Clone)]
 pub struct AccessCall {
     /// The principal's id (already authenticated by the caller: token, session, CLI user).
-    pub principal: String,
+    pub principal: PrincipalId,
     pub action: Action,
-    pub purpose: String,
-    pub subscribers: Vec<String>,
+    pub purpose: PurposeId,
+    pub subscribers: Vec<SubscriberId>,
     /// The categories wanted; empty means every category of the purpose.
-    pub categories: Vec<String>,
+    pub categories: Vec<CategoryId>,
     pub channel: Option<Channel>,
     pub zone: Option<String>,
     /// The id of the approved export request (exports only).
@@ -37,10 +40,17 @@ pub struct AccessCall {
     pub now: Timestamp,
 }
 
+impl AccessCall {
+    /// The categories named, as the gateway and the stores take them.
+    pub(super) fn category_names(&self) -> Vec<String> {
+        self.categories.iter().map(|c| c.as_str().to_string()).collect()
+    }
+}
+
 /// A value to write through the gateway.
 #[derive(Debug, Clone)]
 pub struct NewPlainValue {
-    pub category: String,
+    pub category: CategoryId,
     pub value: zeroize::Zeroizing<Vec<u8>>,
 }
 
@@ -132,7 +142,6 @@ pub(super) fn check_call(call: &AccessCall) -> ActionResult<()> {
             call.categories.len()
         )));
     }
-    limits::id("purpose", &call.purpose)?;
     if let Some(zone) = &call.zone {
         limits::id("zone", zone)?;
     }
@@ -144,14 +153,12 @@ pub(super) fn check_call(call: &AccessCall) -> ActionResult<()> {
     }
     let mut seen = BTreeSet::new();
     for s in &call.subscribers {
-        limits::id("subscribers", s)?;
         if !seen.insert(s.as_str()) {
             return Err(ActionError::BadRequest(format!("subscriber `{s}` is named twice")));
         }
     }
     let mut seen = BTreeSet::new();
     for c in &call.categories {
-        limits::id("categories", c)?;
         if !seen.insert(c.as_str()) {
             return Err(ActionError::BadRequest(format!("category `{c}` is named twice")));
         }

@@ -28,7 +28,7 @@ impl Decided {
 
 /// Whether the call is refused whole, before any subscriber's facts are read.
 fn refused_whole(call: &AccessCall, active: Option<&Active>, principal: &Cached) -> bool {
-    principal.disabled || active.is_none_or(|a| a.policy.purpose(&call.purpose).is_none())
+    principal.disabled || active.is_none_or(|a| a.policy.purpose(call.purpose.as_str()).is_none())
 }
 
 impl App {
@@ -42,6 +42,7 @@ impl App {
         export_approval: Option<&str>,
     ) -> ActionResult<Vec<Decided>> {
         check_call(call)?;
+        let purpose = call.purpose.as_str();
         let erase = call.action == Action::Erase;
         let categories: Vec<String> = if erase {
             // Decided again per subscriber on every category it has (below); this list only
@@ -49,10 +50,10 @@ impl App {
             if call.categories.is_empty() {
                 active.map(|a| a.policy.categories.iter().map(|c| c.id.clone()).collect()).unwrap_or_default()
             } else {
-                call.categories.clone()
+                call.category_names()
             }
         } else if call.categories.is_empty() {
-            let of_purpose = active.map(|a| a.gateway.purpose_categories(&call.purpose).to_vec()).unwrap_or_default();
+            let of_purpose = active.map(|a| a.gateway.purpose_categories(purpose).to_vec()).unwrap_or_default();
             if of_purpose.is_empty() {
                 return Err(ActionError::BadRequest(format!(
                     "purpose `{}` lists no categories; name the categories wanted",
@@ -61,7 +62,7 @@ impl App {
             }
             of_purpose
         } else {
-            call.categories.clone()
+            call.category_names()
         };
         let refuse_all = |subscriber: &str, code: &str, clause: &str| -> Vec<Decision> {
             categories
@@ -70,7 +71,7 @@ impl App {
                     subscriber: subscriber.to_string(),
                     category: c.clone(),
                     allowed: false,
-                    reasons: vec![Reason::service(code, clause, &call.purpose, c)],
+                    reasons: vec![Reason::service(code, clause, purpose, c)],
                     policies: vec![],
                     mask: None,
                 })
@@ -78,10 +79,11 @@ impl App {
         };
         let today = self.today(call.now);
         let third_party = active
-            .and_then(|a| a.policy.purpose(&call.purpose))
+            .and_then(|a| a.policy.purpose(purpose))
             .is_some_and(|p| p.third_party_provision && call.action == Action::Export);
         let mut out = Vec::with_capacity(call.subscribers.len());
         for subscriber in &call.subscribers {
+            let subscriber = subscriber.as_str();
             let Some(active) = active else {
                 out.push(Decided::refused(subscriber, refuse_all(subscriber, code::NO_ACTIVE_POLICY, "policy")));
                 continue;
@@ -90,7 +92,7 @@ impl App {
                 out.push(Decided::refused(subscriber, refuse_all(subscriber, code::PRINCIPAL_DISABLED, "staff")));
                 continue;
             }
-            if active.policy.purpose(&call.purpose).is_none() {
+            if active.policy.purpose(purpose).is_none() {
                 // Refused for the whole request before any fact is read: nothing about the
                 // subscribers is looked at, and the audit holds one entry for the request.
                 out.push(Decided::refused(
@@ -101,22 +103,22 @@ impl App {
             }
             if third_party && recipient.is_none() {
                 let clause =
-                    active.policy.purposes.list.iter().position(|p| p.id == call.purpose).map_or_else(
+                    active.policy.purposes.list.iter().position(|p| p.id == purpose).map_or_else(
                         || "purposes".to_string(),
                         |i| format!("purposes.list[{i}].third_party_provision"),
                     );
                 out.push(Decided::refused(subscriber, refuse_all(subscriber, code::RECIPIENT_MISSING, &clause)));
                 continue;
             }
-            match self.facts(subscriber, &call.purpose, today)? {
+            match self.facts(subscriber, purpose, today)? {
                 Facts::Refused(code) => out.push(Decided::refused(subscriber, refuse_all(subscriber, code, "vault"))),
                 Facts::Known(facts, proof, key) => {
                     let approval = export_approval.filter(|id| {
-                        self.export_covers(id, &call.principal, &call.purpose, subscriber, &categories, call.now)
+                        self.export_covers(id, call.principal.as_str(), purpose, subscriber, &categories, call.now)
                     });
                     let of_subscriber;
                     let categories = if erase {
-                        of_subscriber = self.erasure_categories(active, &facts, &call.categories)?;
+                        of_subscriber = self.erasure_categories(active, &facts, &call.category_names())?;
                         &of_subscriber
                     } else {
                         &categories
@@ -124,7 +126,7 @@ impl App {
                     let request = AccessRequest {
                         principal: &principal.principal,
                         action: call.action,
-                        purpose: &call.purpose,
+                        purpose,
                         subscriber: &facts,
                         categories,
                         channel: call.channel,
@@ -133,7 +135,7 @@ impl App {
                         now: call.now,
                     };
                     out.push(Decided {
-                        subscriber: subscriber.clone(),
+                        subscriber: subscriber.to_string(),
                         decisions: active.gateway.decide(&request),
                         consent_proof: proof,
                         key,
@@ -182,7 +184,7 @@ impl App {
                 rules.dedup();
                 let event = AccessEvent {
                     action: call.action,
-                    purpose: call.purpose.clone(),
+                    purpose: call.purpose.as_str().to_string(),
                     subscribers: vec![subscriber.clone()],
                     categories: group.iter().map(|d| d.category.clone()).collect(),
                     decision: if allowed { tokutei_ledger::Decision::Allow } else { tokutei_ledger::Decision::Deny },
@@ -239,7 +241,7 @@ impl App {
         reasons.dedup();
         let event = AccessEvent {
             action: call.action,
-            purpose: call.purpose.clone(),
+            purpose: call.purpose.as_str().to_string(),
             subscribers: decided.iter().map(|d| d.subscriber.clone()).collect(),
             categories,
             decision: tokutei_ledger::Decision::Deny,
@@ -265,7 +267,7 @@ impl App {
     ) -> ActionResult<(Vec<Decided>, AccessOutcome)> {
         let decided = self.decide(call, active, principal, recipient, export_approval)?;
         let indexes = self.audit(call, active, principal, &decided)?;
-        let outcome = outcome_skeleton(active, &call.purpose, &decided, &indexes);
+        let outcome = outcome_skeleton(active, call.purpose.as_str(), &decided, &indexes);
         Ok((decided, outcome))
     }
 }

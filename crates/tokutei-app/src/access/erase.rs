@@ -9,7 +9,7 @@ use super::decide::Decided;
 use super::{AccessCall, AccessOutcome, Active, App};
 use crate::audit::AdminEntry;
 use crate::error::{ActionError, ActionResult};
-use crate::limits;
+use crate::ids::SubscriberId;
 
 impl App {
     /// Erase subscribers through the gateway (action `erase`): each subscriber whose every
@@ -35,8 +35,8 @@ impl App {
     /// the subscriber must exist and not be erased yet; the `subscriber_erased` entry (the id
     /// only; the ledger still verifies once the key is gone) is durable before the data key
     /// is destroyed. Erasures through the gateway go through [`Self::erase`] instead.
-    pub fn erase_subscriber(&self, actor: Actor, subscriber: &str, at: Timestamp) -> ActionResult<()> {
-        limits::id("subscriber", subscriber)?;
+    pub fn erase_subscriber(&self, actor: Actor, subscriber: &SubscriberId, at: Timestamp) -> ActionResult<()> {
+        let subscriber = subscriber.as_str();
         let Some(stored) = self.stores.subscriber(subscriber)? else {
             return Err(ActionError::NotFound(format!("subscriber `{subscriber}`")));
         };

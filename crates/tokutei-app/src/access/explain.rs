@@ -33,12 +33,12 @@ impl App {
         let principal = self.principal(&call.principal, fresh)?;
         let mut details = vec![
             ("action".to_string(), call.action.id().to_string()),
-            ("purpose".to_string(), call.purpose.clone()),
-            ("subscribers".to_string(), call.subscribers.join(",")),
+            ("purpose".to_string(), call.purpose.to_string()),
+            ("subscribers".to_string(), join(&call.subscribers)),
             ("client".to_string(), call.client.clone()),
         ];
         if !call.categories.is_empty() {
-            details.push(("categories".to_string(), call.categories.join(",")));
+            details.push(("categories".to_string(), join(&call.categories)));
         }
         let mut entry = AdminEntry::new(AdminAction::AccessExplained, format!("staff/{}", call.principal));
         entry.details = details;
@@ -58,17 +58,24 @@ impl App {
         let today = self.today(call.now);
         let mut decisions = Vec::new();
         for Decided { subscriber, decisions: d, .. } in decided {
-            if let Facts::Known(facts, _, _) = self.facts(&subscriber, &call.purpose, today)?
+            if let Facts::Known(facts, _, _) = self.facts(&subscriber, call.purpose.as_str(), today)?
                 && !principal.disabled
             {
                 let categories: Vec<String> = d.iter().map(|x| x.category.clone()).collect();
                 let approval = call.export_approval.as_deref().filter(|id| {
-                    self.export_covers(id, &call.principal, &call.purpose, &subscriber, &categories, call.now)
+                    self.export_covers(
+                        id,
+                        call.principal.as_str(),
+                        call.purpose.as_str(),
+                        &subscriber,
+                        &categories,
+                        call.now,
+                    )
                 });
                 let request = AccessRequest {
                     principal: &principal.principal,
                     action: call.action,
-                    purpose: &call.purpose,
+                    purpose: call.purpose.as_str(),
                     subscriber: &facts,
                     categories: &categories,
                     channel: call.channel,
@@ -84,4 +91,9 @@ impl App {
         }
         Ok(Explanation { decisions, policies: policies.into_values().collect() })
     }
+}
+
+/// Ids as the details of an entry list them: `a,b,c`.
+fn join<T: AsRef<str>>(ids: &[T]) -> String {
+    ids.iter().map(AsRef::as_ref).collect::<Vec<&str>>().join(",")
 }

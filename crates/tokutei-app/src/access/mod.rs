@@ -35,6 +35,7 @@ pub use call::{AccessCall, AccessOutcome, ItemOutcome, NewPlainValue, Subscriber
 use facts::gateway_principal;
 
 use crate::error::{ActionError, ActionResult};
+use crate::ids::PrincipalId;
 use crate::keys::KeyAccess;
 
 /// Every storage capability the service needs, from one backend.
@@ -183,7 +184,8 @@ impl App {
         Ok(self.active(self.freshness(now)?)?.map(|a| (a.number, Arc::clone(&a.policy))))
     }
 
-    fn principal(&self, id: &str, fresh: Freshness) -> ActionResult<Arc<Cached>> {
+    fn principal(&self, id: &PrincipalId, fresh: Freshness) -> ActionResult<Arc<Cached>> {
+        let id = id.as_str();
         let generation = fresh.staff_generation;
         {
             let cache = self.principals.read().unwrap_or_else(|e| e.into_inner());

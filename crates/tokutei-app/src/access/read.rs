@@ -10,6 +10,7 @@ use tokutei_store::vault::{StoredValue, WrappedDataKey};
 use super::decide::Decided;
 use super::{AccessCall, AccessOutcome, Active, App, SubscriberOutcome, ValueOut};
 use crate::error::{ActionError, ActionResult};
+use crate::ids::SubscriberId;
 use crate::limits::MAX_SUBSCRIBERS;
 use crate::mask;
 
@@ -23,6 +24,7 @@ impl App {
         let [category] = call.categories.as_slice() else {
             return Err(ActionError::BadRequest("a search names exactly one category".into()));
         };
+        let category = category.as_str();
         let fresh = self.freshness(call.now)?;
         let active = self.active(fresh)?;
         let searchable = active.as_deref().and_then(|a| a.policy.category(category)).is_some_and(|c| c.searchable);
@@ -47,7 +49,7 @@ impl App {
         }
         let mut call = call.clone();
         call.action = Action::Read;
-        call.subscribers = candidates.into_iter().take(MAX_SUBSCRIBERS).collect();
+        call.subscribers = candidates.into_iter().take(MAX_SUBSCRIBERS).map(SubscriberId::known).collect();
         outcome = self.decide_and_audit(&call, active.as_deref(), &principal, None, None)?.1;
         outcome.subscribers.retain(|s| s.items.iter().all(|i| i.allowed));
         Ok(outcome)
@@ -83,7 +85,7 @@ impl App {
             }
             let Some(active) = active.as_deref() else { continue };
             self.open_into(active, subscriber, key.as_ref(), &wanted, out)?;
-            let third_party = active.policy.purpose(&call.purpose).filter(|p| p.third_party_provision);
+            let third_party = active.policy.purpose(call.purpose.as_str()).filter(|p| p.third_party_provision);
             if let (Action::Export, Some(purpose), Some(recipient)) = (call.action, third_party, recipient.as_deref()) {
                 let audit_index = out.items.iter().find(|i| i.allowed).map(|i| i.audit_index);
                 provisions.push(NewProvision {
@@ -91,7 +93,7 @@ impl App {
                     recipient: recipient.to_string(),
                     subscriber: subscriber.clone(),
                     categories: wanted.iter().map(|c| c.to_string()).collect(),
-                    purpose: call.purpose.clone(),
+                    purpose: call.purpose.to_string(),
                     basis: if purpose.consent == ConsentMode::OptOut {
                         LegalBasis::OptOut
                     } else {

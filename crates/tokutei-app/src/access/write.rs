@@ -33,7 +33,7 @@ impl App {
         let active = self.active(fresh)?;
         // Bad input is refused before anything is written (a NUL, a value over its limit).
         for v in &write.values {
-            if let Some(category) = active.as_deref().and_then(|a| a.policy.category(&v.category)) {
+            if let Some(category) = active.as_deref().and_then(|a| a.policy.category(v.category.as_str())) {
                 tokutei_store::vault::check_plaintext(category.binary, &v.value)
                     .map_err(|problem| ActionError::BadRequest(format!("value of `{}`: {problem}", v.category)))?;
             }
@@ -43,8 +43,11 @@ impl App {
         let (Some(active), Some(Decided { subscriber, decisions, .. })) = (active.as_deref(), decided.first()) else {
             return Ok(outcome);
         };
-        let allowed: Vec<&NewPlainValue> =
-            write.values.iter().filter(|v| decisions.iter().any(|d| d.allowed && d.category == v.category)).collect();
+        let allowed: Vec<&NewPlainValue> = write
+            .values
+            .iter()
+            .filter(|v| decisions.iter().any(|d| d.allowed && v.category == d.category.as_str()))
+            .collect();
         if allowed.is_empty() {
             return Ok(outcome);
         }
@@ -61,21 +64,21 @@ impl App {
         for v in allowed {
             let category = active
                 .policy
-                .category(&v.category)
+                .category(v.category.as_str())
                 .ok_or_else(|| ActionError::BadRequest(format!("unknown category `{}`", v.category)))?;
-            let version = latest.get(&v.category).copied().unwrap_or(0) + 1;
-            latest.insert(v.category.clone(), version);
-            let slot = crate::codec::ValueSlot { subscriber, category: &v.category, version };
+            let version = latest.get(v.category.as_str()).copied().unwrap_or(0) + 1;
+            latest.insert(v.category.to_string(), version);
+            let slot = crate::codec::ValueSlot { subscriber, category: v.category.as_str(), version };
             let sealed = crate::codec::seal(&key, slot, category.binary, &v.value)
                 .map_err(|e| ActionError::Key { subscriber: subscriber.clone(), message: e.to_string() })?;
             let blind_index = if category.searchable {
-                std::str::from_utf8(&v.value).ok().and_then(|t| self.keys.blind_token(&v.category, t))
+                std::str::from_utf8(&v.value).ok().and_then(|t| self.keys.blind_token(v.category.as_str(), t))
             } else {
                 None
             };
             values.push(NewValue {
                 subscriber: subscriber.clone(),
-                category: v.category.clone(),
+                category: v.category.to_string(),
                 version,
                 sealed,
                 provenance: write.provenance.clone(),
@@ -89,7 +92,7 @@ impl App {
             .map(|v| {
                 let key = tokutei_store::vault::ValueRef {
                     subscriber: v.subscriber.clone(),
-                    category: v.category.clone(),
+                    category: v.category.to_string(),
                     version: v.version,
                 };
                 let leaf = tokutei_store::vault::value_leaf(&key, &v.sealed.sealed_hash());

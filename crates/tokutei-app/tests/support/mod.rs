@@ -285,14 +285,15 @@ pub fn first_channel(purpose: &str) -> Option<tokutei_policy::Channel> {
     policy.purpose(purpose).and_then(|p| p.channels.first().copied())
 }
 
-/// A read by `principal` for `purpose`, through the purpose's first channel.
+/// A read by `principal` for `purpose`, through the purpose's first channel. The ids are
+/// parsed as a front end parses them (a test of a malformed id parses it itself).
 pub fn call(principal: &str, purpose: &str, subscribers: &[&str], categories: &[&str]) -> tokutei_app::AccessCall {
     tokutei_app::AccessCall {
-        principal: principal.into(),
+        principal: tokutei_app::PrincipalId::parse(principal).unwrap(),
         action: tokutei_ledger::Action::Read,
-        purpose: purpose.into(),
-        subscribers: subscribers.iter().map(|s| s.to_string()).collect(),
-        categories: categories.iter().map(|s| s.to_string()).collect(),
+        purpose: tokutei_app::PurposeId::parse(purpose).unwrap(),
+        subscribers: subscribers.iter().map(|s| tokutei_app::SubscriberId::parse(*s).unwrap()).collect(),
+        categories: categories.iter().map(|c| tokutei_app::CategoryId::parse(*c).unwrap()).collect(),
         channel: first_channel(purpose),
         zone: None,
         export_approval: None,

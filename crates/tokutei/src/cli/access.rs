@@ -7,7 +7,9 @@
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use tokutei_app::{AccessCall, AccessOutcome, NewPlainValue, WriteCall};
+use tokutei_app::{
+    AccessCall, AccessOutcome, CategoryId, NewPlainValue, PrincipalId, PurposeId, SubscriberId, WriteCall,
+};
 use tokutei_ledger::{Action, Actor};
 use tokutei_policy::{AcquisitionMethod, Channel, Date};
 use tokutei_store::consent::{Choice, NewConsent};
@@ -101,11 +103,11 @@ impl CallArgs {
             bail!("`--staff` and `--purpose` are required");
         };
         Ok(AccessCall {
-            principal: staff.clone(),
+            principal: PrincipalId::parse_as("staff", staff.as_str())?,
             action: self.action.into(),
-            purpose: purpose.clone(),
-            subscribers: self.subscribers.clone(),
-            categories: self.categories.clone(),
+            purpose: PurposeId::parse(purpose.as_str())?,
+            subscribers: self.subscribers.iter().map(|s| SubscriberId::parse(s.as_str())).collect::<Result<_, _>>()?,
+            categories: self.categories.iter().map(|c| CategoryId::parse(c.as_str())).collect::<Result<_, _>>()?,
             channel: self.channel,
             zone: self.zone.clone(),
             export_approval: self.export_approval.clone(),
@@ -156,7 +158,7 @@ pub fn run(global: &GlobalArgs, args: AccessArgs) -> anyhow::Result<Report> {
                     bail!("`--set` {}: write CATEGORY=VALUE", n + 1);
                 };
                 values.push(NewPlainValue {
-                    category: category.to_string(),
+                    category: CategoryId::parse_as("set", category)?,
                     value: zeroize::Zeroizing::new(value.as_bytes().to_vec()),
                 });
             }
@@ -166,7 +168,7 @@ pub fn run(global: &GlobalArgs, args: AccessArgs) -> anyhow::Result<Report> {
                 method,
                 source: Source::Direct,
                 collected_at: call.now,
-                collected_by: call.principal.clone(),
+                collected_by: call.principal.to_string(),
                 notice_version: notice,
             };
             service.write(&WriteCall { call, values, provenance })?
