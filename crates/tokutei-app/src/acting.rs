@@ -17,6 +17,10 @@ use crate::service::App;
 /// (統括管理者) and the responsible persons (責任者).
 pub const MANAGERS: &[Role] = &[Role::ChiefManager, Role::ResponsiblePerson];
 
+/// Every role a person of the registry may have: for actions anyone at the counter may carry
+/// out (recording a subscriber's choice).
+pub const ANY_ROLE: &[Role] = &[Role::ChiefManager, Role::ResponsiblePerson, Role::Handler, Role::Auditor];
+
 /// The one carrying out an administrative action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Acting {
@@ -50,5 +54,23 @@ impl App {
                 Err(ActionError::Forbidden(format!("`{id}` is a system; only a person can {what}")))
             }
         }
+    }
+}
+
+impl App {
+    /// As [`Self::authorize`], for an action a system of the registry may carry out as well as
+    /// a person (a member site feeding the choices it received, the CRM changing a contract):
+    /// a system, not disabled, is audited as [`Actor::System`] under its id.
+    pub(crate) fn authorize_or_system(&self, by: &Acting, roles: &[Role], what: &str) -> ActionResult<Actor> {
+        if let Acting::Person(id) = by
+            && let Some(principal) = self.stores().principal(id)?
+            && matches!(principal.kind, PrincipalKind::System { .. })
+        {
+            if principal.disabled_at.is_some() {
+                return Err(ActionError::Forbidden(format!("`{id}` is disabled and cannot {what}")));
+            }
+            return Ok(Actor::System(principal.id));
+        }
+        self.authorize(by, roles, what)
     }
 }

@@ -1,34 +1,61 @@
-//! Changing a subscriber's contract state.
+//! A subscriber's contract state (active, suspended, terminated), the one way every front end
+//! changes it (`tokutei contract set`): the subscriber exists, the day of the change is not
+//! before the contract started, the one changing it is in the staff registry (a person of any
+//! role, or a system such as the CRM) → the `contract_changed` entry (the state and the day in
+//! the details) is durable → the contract is stored. The gateway reads the contract on every
+//! request, so the change applies to the very next one.
 
 use jiff::Timestamp;
-use tokutei_ledger::{Actor, AdminAction};
-use tokutei_store::vault::{Contract as StoreContract, ContractState};
+use tokutei_ledger::AdminAction;
+use tokutei_policy::Date;
+use tokutei_store::vault::{Contract, ContractState};
 
 use crate::App;
+use crate::acting::{ANY_ROLE, Acting};
 use crate::audit::AdminEntry;
 use crate::error::{ActionError, ActionResult};
+use crate::ids::SubscriberId;
 
 impl App {
-    /// Change a subscriber's contract state, then audit it.
-    pub fn set_contract(
+    /// Put `subscriber`'s contract in `state` from the day `on` (default: today in
+    /// Asia/Tokyo), audit first; the day the contract started is kept. Refused, with nothing
+    /// written: an unknown subscriber ([`ActionError::NotFound`]), a day before the contract
+    /// started ([`ActionError::Invalid`] naming `on`), one acting who is not in the registry
+    /// or is disabled. Returns the contract as stored.
+    pub fn change_contract(
         &self,
-        actor: Actor,
-        subscriber: &str,
-        contract: &StoreContract,
-        at: Timestamp,
-    ) -> ActionResult<()> {
-        if (contract.state == ContractState::Terminated) != contract.terminated_on.is_some() {
-            return Err(ActionError::BadRequest(
-                "a termination date is needed exactly when the contract is terminated".into(),
+        by: &Acting,
+        subscriber: &SubscriberId,
+        state: ContractState,
+        on: Option<Date>,
+        now: Timestamp,
+    ) -> ActionResult<Contract> {
+        let Some(current) = self.stores().subscriber(subscriber.as_str())? else {
+            return Err(ActionError::NotFound(format!("subscriber `{subscriber}`")));
+        };
+        let day = on.unwrap_or_else(|| tokutei_policy::tokyo::date_of(now));
+        if day < current.contract.started_on {
+            return Err(ActionError::invalid(
+                "on",
+                format!("`{day}` is before the contract started ({})", current.contract.started_on),
             ));
         }
-        self.stores().set_contract(subscriber, contract)?;
-        let mut details = vec![("state".to_string(), contract.state.id().to_string())];
-        if let Some(on) = contract.terminated_on {
-            details.push(("terminated_on".to_string(), on.to_string()));
+        let actor = self.authorize_or_system(by, ANY_ROLE, "change a contract")?;
+        let contract = Contract {
+            state,
+            started_on: current.contract.started_on,
+            suspended_on: (state == ContractState::Suspended).then_some(day),
+            terminated_on: (state == ContractState::Terminated).then_some(day),
+        };
+        let mut entry = AdminEntry::new(AdminAction::ContractChanged, subscriber.as_str()).detail("state", state.id());
+        if let Some(on) = contract.suspended_on {
+            entry = entry.detail("suspended_on", on);
         }
-        let mut entry = AdminEntry::new(AdminAction::ContractChanged, subscriber);
-        entry.details = details;
-        self.audit_admin(actor, entry, at).map(|_| ())
+        if let Some(on) = contract.terminated_on {
+            entry = entry.detail("terminated_on", on);
+        }
+        self.audit_admin(actor, entry, now)?;
+        self.stores().set_contract(subscriber.as_str(), &contract)?;
+        Ok(contract)
     }
 }

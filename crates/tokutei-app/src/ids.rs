@@ -1,10 +1,11 @@
 //! The ids people and systems name at the application layer's boundary, as types: a
 //! subscriber, a principal of the staff registry, a purpose, a category and a service of the
-//! policy file. A front end turns the text it received into one of these with `parse` (the
-//! error names the field), so a function of this crate that takes a [`SubscriberId`] never
-//! sees an empty, oversized or control-character id, and cannot be handed a purpose where a
-//! subscriber belongs. Ids read back from the store or the policy in force were checked when
-//! they were written and are taken with `known`.
+//! policy file, an export request. A front end turns the text it received into one of these
+//! with `parse` (the error names the field; a deserialized id is parsed the same way), so a
+//! function of this crate that takes a [`SubscriberId`] never sees an empty, oversized or
+//! control-character id, and cannot be handed a purpose where a subscriber belongs. Ids read
+//! back from the store or the policy in force were checked when they were written and are
+//! taken with `known`.
 //!
 //! The stores keep plain strings; these types stop at the layer's boundary.
 
@@ -119,6 +120,8 @@ ids! {
     CategoryId = "category", |_| Ok(());
     /// A service of the policy file (`fiber`, `mobile`).
     ServiceId = "service", |_| Ok(());
+    /// An export request (持出し申請, `EXP-2026-001`).
+    ExportId = "export", |_| Ok(());
 }
 
 /// 1–[`MAX_ID_CHARS`] characters, none of them white space or a control character.

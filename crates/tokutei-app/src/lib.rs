@@ -23,9 +23,10 @@
 //!
 //! The administrative actions live here too, one function each, validated → audited
 //! (durable) → changed, whichever front end calls them: [`App::publish_policy`]
-//! ([`policy`]), [`App::register_principal`] ([`staff`]),
-//! [`App::record_consent`] and [`App::erase_subscriber`]; [`acting`] says
-//! who acts and whether they may.
+//! ([`policy`]), [`App::register_principal`] ([`staff`]), [`App::record_consent`]
+//! ([`consent`]), [`App::change_contract`] ([`contract`]), [`App::request_export`] and
+//! [`App::approve_export`] ([`exports`]), and [`App::erase_subscriber`]; [`acting`] says who
+//! acts and whether they may.
 //!
 //! [`inquiry`] handles inquiries from the public the same way: contents sealed under their
 //! own data key, every opening audited before anything is decrypted; [`settings`] holds the
@@ -35,9 +36,10 @@ mod access;
 pub mod acting;
 mod audit;
 pub mod codec;
-mod consent;
-mod contract;
+pub mod consent;
+pub mod contract;
 mod error;
+pub mod exports;
 pub mod ids;
 pub mod import;
 pub mod inquiry;
@@ -58,5 +60,5 @@ pub use access::{
 };
 pub use acting::{Acting, MANAGERS};
 pub use error::{ActionError, ActionResult};
-pub use ids::{CategoryId, PrincipalId, PurposeId, ServiceId, SubscriberId};
+pub use ids::{CategoryId, ExportId, PrincipalId, PurposeId, ServiceId, SubscriberId};
 pub use keys::{KeyAccess, totp_owner};

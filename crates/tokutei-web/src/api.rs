@@ -21,7 +21,6 @@ use tokutei_app::{
 use tokutei_ledger::Action;
 use tokutei_policy::{AcquisitionMethod, Channel, Role};
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind};
-use tokutei_store::vault::{Provenance, Source};
 
 use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
 use crate::{AppError, AppState};
@@ -208,15 +207,7 @@ async fn access(State(state): State<AppState>, caller: Caller, body: axum::body:
         Action::Read | Action::Export => service.read(&call),
         Action::Erase => service.erase(&call),
         Action::Update => {
-            let notice = service.active_policy(call.now)?.map_or(0, |(n, _)| n);
-            let provenance = Provenance {
-                method: body.method.unwrap_or(AcquisitionMethod::Electronic),
-                source: Source::Direct,
-                collected_at: call.now,
-                collected_by: call.principal.to_string(),
-                notice_version: notice,
-            };
-            service.write(&WriteCall { call, values, provenance })
+            service.write(&WriteCall { call, values, method: body.method.unwrap_or(AcquisitionMethod::Electronic) })
         }
     })
     .await

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tokutei_gateway::Reason;
 use tokutei_ledger::Action;
-use tokutei_policy::Channel;
+use tokutei_policy::{AcquisitionMethod, Channel};
 use tokutei_store::vault::Provenance;
 
 use super::Active;
@@ -54,12 +54,14 @@ pub struct NewPlainValue {
     pub value: zeroize::Zeroizing<Vec<u8>>,
 }
 
-/// A write: the call (action `update`, one subscriber), the values and their provenance.
+/// A write: the call (action `update`, one subscriber), the values and how they were
+/// acquired. The values' provenance is the write's: acquired directly from the subscriber by
+/// the call's principal at the call's time, under the notice of the policy version in force.
 #[derive(Debug, Clone)]
 pub struct WriteCall {
     pub call: AccessCall,
     pub values: Vec<NewPlainValue>,
-    pub provenance: Provenance,
+    pub method: AcquisitionMethod,
 }
 
 /// What a call produced.

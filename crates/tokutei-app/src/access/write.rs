@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use tokutei_ledger::{Action, AdminAction, AdminEvent, Entry};
-use tokutei_store::vault::NewValue;
+use tokutei_store::vault::{NewValue, Provenance, Source};
 
 use super::decide::Decided;
 use super::facts::actor_of;
@@ -60,6 +60,13 @@ impl App {
             .unwrap_key(subscriber, &wrapped)
             .map_err(|message| ActionError::Key { subscriber: subscriber.clone(), message })?;
         let mut latest: HashMap<String, u32> = self.stores.latest_versions(subscriber)?.into_iter().collect();
+        let provenance = Provenance {
+            method: write.method,
+            source: Source::Direct,
+            collected_at: call.now,
+            collected_by: call.principal.to_string(),
+            notice_version: active.number,
+        };
         let mut values = Vec::with_capacity(allowed.len());
         for v in allowed {
             let category = active
@@ -81,7 +88,7 @@ impl App {
                 category: v.category.to_string(),
                 version,
                 sealed,
-                provenance: write.provenance.clone(),
+                provenance: provenance.clone(),
                 valid_from: call.now,
                 supersedes: !category.log && version > 1,
                 blind_index,

@@ -33,15 +33,30 @@ pub enum Event {
 
 pub type Log = Arc<Mutex<Vec<Event>>>;
 
+/// What a test looks at as an entry is appended (the store, before the change it audits).
+pub type BeforeAppend = Box<dyn Fn(&[tokutei_ledger::Entry]) + Send + Sync>;
+
 pub struct RecordingLedger {
     inner: SqliteLedger,
     log: Log,
     /// While set, every append fails (the ledger is down): nothing may change then.
     pub fail: std::sync::atomic::AtomicBool,
+    before: Mutex<Option<BeforeAppend>>,
+}
+
+impl RecordingLedger {
+    /// Run `look` on every append from now on, before the entries are written: what the store
+    /// holds then is what it held before the audited change.
+    pub fn before_append(&self, look: impl Fn(&[tokutei_ledger::Entry]) + Send + Sync + 'static) {
+        *self.before.lock().unwrap() = Some(Box::new(look));
+    }
 }
 
 impl LedgerStore for RecordingLedger {
     fn append_batch(&self, entries: &[tokutei_ledger::Entry]) -> StoreResult<Vec<Appended>> {
+        if let Some(look) = self.before.lock().unwrap().as_ref() {
+            look(entries);
+        }
         if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(tokutei_store::StoreError::backend(std::io::Error::other("the ledger is down")));
         }
@@ -249,6 +264,11 @@ pub fn deploy() -> Deployed {
         .unwrap();
     store.create_principal(&principal("ads", None, every_purpose.clone(), all_categories.clone())).unwrap();
     store.create_principal(&principal("untrained", Some(Role::Handler), every_purpose, all_categories)).unwrap();
+    // Systems that feed the administrative actions: the member site (choices it received)
+    // and the CRM (contract changes). They use no subscriber information themselves.
+    for id in ["member-site", "crm"] {
+        store.create_principal(&principal(id, None, Vec::new(), Vec::new())).unwrap();
+    }
     for id in ["all", "support"] {
         store
             .add_training(
@@ -272,6 +292,7 @@ pub fn deploy() -> Deployed {
         inner: SqliteLedger::open(Arc::clone(&store)).unwrap(),
         log: log.clone(),
         fail: std::sync::atomic::AtomicBool::new(false),
+        before: Mutex::new(None),
     });
     let deployment = Deployment { zones_required: false, required_training: vec!["privacy-basics".into()] };
     let service = App::new(store.clone(), ledger.clone(), Arc::new(keys), deployment, Vec::new());

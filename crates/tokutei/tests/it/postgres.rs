@@ -126,6 +126,8 @@ fn the_other_commands_run_on_postgresql_and_a_newer_schema_is_refused() {
     ok(&[
         "consent",
         "record",
+        "--by",
+        "chief",
         "--subscriber",
         "HS00000001",
         "--purpose",
@@ -136,7 +138,7 @@ fn the_other_commands_run_on_postgresql_and_a_newer_schema_is_refused() {
         "phone",
     ]);
     assert!(ok(&["consent", "show", "--subscriber", "HS00000001"]).contains("opted_out"));
-    ok(&["contract", "set", "--subscriber", "HS00000002", "--state", "suspended"]);
+    ok(&["contract", "set", "--by", "chief", "--subscriber", "HS00000002", "--state", "suspended"]);
     ok(&["staff", "add", "--by", "chief", "approver", "--name", "承認 者", "--role", "chief_manager"]);
     ok(&[
         "exports",

@@ -516,10 +516,12 @@ fn opted_out_deployment() -> TestEnv {
         "marketing",
     ])
     .assert_code(0);
-    env.run(&["contract", "set", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
+    env.run(&["contract", "set", "--by", "chief", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
     env.run(&[
         "consent",
         "record",
+        "--by",
+        "chief",
         "--subscriber",
         "HS00000001",
         "--purpose",
@@ -626,7 +628,7 @@ fn consent_entry(env: &TestEnv) -> serde_json::Value {
 #[test]
 fn a_rolled_back_value_version_is_refused_and_reported_by_verify() {
     let env = crate::access::demo_with_handler_of("5");
-    env.run(&["contract", "set", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
+    env.run(&["contract", "set", "--by", "chief", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
     let update = env.run(&[
         "--json",
         "access",
@@ -701,7 +703,7 @@ fn a_rolled_back_value_version_is_refused_and_reported_by_verify() {
 #[test]
 fn a_write_over_its_limit_or_with_a_control_character_is_refused_before_anything_is_written() {
     let env = crate::access::demo_with_handler_of("5");
-    env.run(&["contract", "set", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
+    env.run(&["contract", "set", "--by", "chief", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
     let entries = || env.run(&["--json", "audit", "verify"]).assert_code(0).json()["entries"].clone();
     let before = entries();
     let names = "SELECT COUNT(*) FROM vault_values WHERE subscriber = 'HS00000001' AND category = 'contract.name'";
@@ -875,6 +877,8 @@ fn on_postgresql_a_deleted_opt_out_and_a_rolled_back_import_are_refused_then_rep
     env.run(&[
         "consent",
         "record",
+        "--by",
+        "chief",
         "--subscriber",
         "V0",
         "--purpose",
