@@ -291,7 +291,7 @@ pub(crate) async fn view(
         let outcome = service.read(&c)?;
         // The consent history is shown only when the view itself was allowed.
         let consents = if outcome.subscribers.iter().any(|s| s.items.iter().any(|i| i.allowed)) {
-            service.stores().consent_history(c.subscribers[0].as_str())?
+            service.consents(&c.subscribers[0])?.history
         } else {
             Vec::new()
         };

@@ -36,7 +36,8 @@ pub struct AccessArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AccessSub {
-    /// Show the decision and the policies that decide it, without reading data or auditing.
+    /// Show the decision and the policies that decide it, without reading data (audited: the
+    /// decisions reveal the subscribers' facts).
     Explain(CallArgs),
 }
 

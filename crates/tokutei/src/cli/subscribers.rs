@@ -314,11 +314,8 @@ fn erase(data: &crate::data_dir::DataDir, store: &crate::backend::Database, id: 
     let audit = crate::audit_log::AuditLog::open_with_store(data, store)?;
     // Audit first (`App::erase_subscriber`): the ledger keeps the subscriber's id
     // only, and still verifies after the key is gone.
-    crate::access::open_service(data, store, &audit)?.erase_subscriber(
-        Actor::System("cli".into()),
-        &tokutei_app::SubscriberId::parse(id)?,
-        at,
-    )?;
+    let subscriber = tokutei_app::SubscriberId::parse(id)?;
+    crate::access::open_service(data, store, &audit)?.erase_subscriber(Actor::System("cli".into()), &subscriber, at)?;
     Ok(Report::new(
         format!("erased subscriber `{id}`: its data key is destroyed and its values can no longer be decrypted\n"),
         serde_json::json!({ "id": id, "erased_at": at.to_string() }),
