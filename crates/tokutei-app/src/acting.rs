@@ -10,8 +10,8 @@ use tokutei_ledger::Actor;
 use tokutei_policy::{Lang, Role};
 use tokutei_store::staff::{PrincipalKind, StaffStore};
 
+use crate::App;
 use crate::error::{ActionError, ActionResult};
-use crate::service::App;
 
 /// The roles that publish policy versions, register staff, change settings and answer
 /// inquiries: the chief manager (統括管理者) and the responsible persons (責任者).
@@ -67,5 +67,23 @@ pub fn authorize(staff: &(impl StaffStore + ?Sized), by: &Acting, roles: &[Role]
         PrincipalKind::System { .. } => {
             Err(ActionError::Forbidden(format!("`{id}` is a system; only a person can {what}")))
         }
+    }
+}
+
+impl App {
+    /// As [`Self::authorize`], for an action a system of the registry may carry out as well as
+    /// a person (a member site feeding the choices it received, the CRM changing a contract):
+    /// a system, not disabled, is audited as [`Actor::System`] under its id.
+    pub(crate) fn authorize_or_system(&self, by: &Acting, roles: &[Role], what: &str) -> ActionResult<Actor> {
+        if let Acting::Person(id) = by
+            && let Some(principal) = self.stores().principal(id)?
+            && matches!(principal.kind, PrincipalKind::System { .. })
+        {
+            if principal.disabled_at.is_some() {
+                return Err(ActionError::Forbidden(format!("`{id}` is disabled and cannot {what}")));
+            }
+            return Ok(Actor::System(principal.id));
+        }
+        self.authorize(by, roles, what)
     }
 }

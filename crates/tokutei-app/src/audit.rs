@@ -13,8 +13,8 @@ use jiff::Timestamp;
 use tokutei_ledger::{Actor, AdminAction, AdminEvent, Entry};
 use tokutei_store::ledger::LedgerStore;
 
+use crate::App;
 use crate::error::{ActionError, ActionResult};
-use crate::service::App;
 
 /// One administrative entry, before it is appended.
 #[derive(Debug, Clone)]

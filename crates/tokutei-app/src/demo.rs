@@ -9,10 +9,10 @@ use tokutei_policy::{Policy, Role};
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, RangeGrant, StoredPrincipal};
 use zeroize::Zeroizing;
 
+use crate::App;
 use crate::acting::Acting;
 use crate::error::{ActionError, ActionResult};
 use crate::ids::PrincipalId;
-use crate::service::App;
 use crate::staff::ChiefSetup;
 use crate::tokens::Issued;
 

@@ -1,10 +1,11 @@
 //! The ids people and systems name at the application layer's boundary, as types: a
 //! subscriber, a principal of the staff registry, a purpose, a category and a service of the
-//! policy file. A front end turns the text it received into one of these with `parse` (the
-//! error names the field), so a function of this crate that takes a [`SubscriberId`] never
-//! sees an empty, oversized or control-character id, and cannot be handed a purpose where a
-//! subscriber belongs. Ids read back from the store or the policy in force were checked when
-//! they were written and are taken with `known`.
+//! policy file, an export request. A front end turns the text it received into one of these
+//! with `parse` (the error names the field; a deserialized id is parsed the same way), so a
+//! function of this crate that takes a [`SubscriberId`] never sees an empty, oversized or
+//! control-character id, and cannot be handed a purpose where a subscriber belongs. Ids read
+//! back from the store or the policy in force were checked when they were written and are
+//! taken with `known`.
 //!
 //! The stores keep plain strings; these types stop at the layer's boundary.
 
@@ -17,7 +18,7 @@ macro_rules! ids {
     ($($(#[$doc:meta])* $name:ident = $field:literal, $check:expr;)*) => {$(
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-        #[serde(transparent)]
+        #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
         impl $name {
@@ -84,6 +85,15 @@ macro_rules! ids {
             }
         }
 
+        /// Deserialized ids are parsed like any other input: an invalid one is refused.
+        impl TryFrom<String> for $name {
+            type Error = ActionError;
+
+            fn try_from(text: String) -> ActionResult<$name> {
+                $name::parse(text)
+            }
+        }
+
         impl From<$name> for String {
             fn from(id: $name) -> String {
                 id.0
@@ -110,6 +120,8 @@ ids! {
     CategoryId = "category", |_| Ok(());
     /// A service of the policy file (`fiber`, `mobile`).
     ServiceId = "service", |_| Ok(());
+    /// An export request (持出し申請, `EXP-2026-001`).
+    ExportId = "export", |_| Ok(());
 }
 
 /// 1–[`MAX_ID_CHARS`] characters, none of them white space or a control character.
@@ -162,5 +174,14 @@ mod tests {
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"S1\"");
         assert_eq!(id, "S1");
         assert_eq!(format!("{id} {id:?}"), "S1 SubscriberId(\"S1\")");
+    }
+
+    #[test]
+    fn deserialized_ids_are_checked_as_parsed_ones() {
+        let id: SubscriberId = serde_json::from_str("\"S1\"").unwrap();
+        assert_eq!(id, "S1");
+        let err = serde_json::from_str::<SubscriberId>("\"a b\"").unwrap_err();
+        assert!(err.to_string().contains("`subscriber`: holds white space"), "{err}");
+        assert!(serde_json::from_str::<PrincipalId>("\"山田\"").is_err());
     }
 }

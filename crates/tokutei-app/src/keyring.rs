@@ -20,7 +20,7 @@ use tokutei_crypto::{BlindIndexKey, CryptoError, DataKey, Kek, WrappedKey};
 use tokutei_store::vault::WrappedDataKey;
 use zeroize::Zeroizing;
 
-use crate::service::KeyAccess;
+use crate::key_access::KeyAccess;
 
 /// The environment variable naming an external KEK file (read by the front end).
 pub const KEK_FILE_ENV: &str = "TOKUTEI_KEK_FILE";

@@ -16,11 +16,12 @@ use tokutei_store::auth::TotpSecret;
 use tokutei_store::vault::WrappedDataKey;
 use zeroize::Zeroizing;
 
+use crate::access::{App, Stores};
 use crate::acting::{Acting, MANAGERS};
 use crate::audit::AdminEntry;
 use crate::error::{ActionError, ActionResult};
+use crate::key_access::totp_owner;
 use crate::keyring::{Keyring, valid_kek_id};
-use crate::service::{App, Stores, totp_owner};
 
 /// Data keys re-wrapped per transaction.
 const PAGE: usize = 1000;

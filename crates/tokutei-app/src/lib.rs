@@ -25,9 +25,9 @@
 //! (durable) → changed, whichever front end calls them: [`App::publish_policy`]
 //! ([`policy`]), [`App::register_principal`] and the staff registry's other actions
 //! ([`staff`]: grants, training, disabling, passwords, TOTP, API tokens; [`demo`] sets up the
-//! demo's staff through them),
-//! [`App::record_consent`] and [`App::erase_subscriber`]; [`acting`] says
-//! who acts and whether they may.
+//! demo's staff through them), [`App::record_consent`] ([`consent`]), [`App::change_contract`]
+//! ([`contract`]), [`App::request_export`] and [`App::approve_export`] ([`exports`]), and
+//! [`App::erase_subscriber`]; [`acting`] says who acts and whether they may.
 //!
 //! [`auth`] holds the console's sign-in, sessions and password changes, and the rate limits
 //! of sign-in and the API, the same way: every success, failure, lockout, sign-out and
@@ -43,16 +43,21 @@
 //! own data key, every opening audited before anything is decrypted; [`settings`] holds the
 //! privacy office's settings and their validation.
 
+mod access;
 pub mod acting;
 mod audit;
 pub mod auth;
 pub mod checkpoints;
 pub mod codec;
+pub mod consent;
+pub mod contract;
 pub mod demo;
 mod error;
+pub mod exports;
 pub mod ids;
 pub mod import;
 pub mod inquiry;
+mod key_access;
 pub mod keyring;
 pub mod keys;
 pub mod ledger_load;
@@ -60,18 +65,16 @@ pub mod limits;
 pub mod mask;
 pub mod policy;
 pub mod retention;
-mod service;
 pub mod settings;
 pub mod staff;
 pub mod synth;
 pub mod tokens;
 pub mod verify;
 
+pub use access::{
+    AccessCall, AccessOutcome, App, ItemOutcome, NewPlainValue, Stores, SubscriberOutcome, ValueOut, WriteCall,
+};
 pub use acting::{Acting, MANAGERS};
 pub use error::{ActionError, ActionResult};
-pub use ids::{CategoryId, PrincipalId, PurposeId, ServiceId, SubscriberId};
-pub use service::totp_owner;
-pub use service::{
-    AccessCall, AccessOutcome, App, ItemOutcome, KeyAccess, NewPlainValue, Stores, SubscriberOutcome, ValueOut,
-    WriteCall,
-};
+pub use ids::{CategoryId, ExportId, PrincipalId, PurposeId, ServiceId, SubscriberId};
+pub use key_access::{KeyAccess, totp_owner};

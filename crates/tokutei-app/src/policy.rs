@@ -12,10 +12,10 @@ use tokutei_policy::check::{self, CheckReport};
 use tokutei_policy::{Policy, PolicyDigest};
 use tokutei_store::{NewPolicyVersion, PolicyVersion};
 
+use crate::App;
 use crate::acting::{Acting, MANAGERS};
 use crate::audit::AdminEntry;
 use crate::error::{ActionError, ActionResult};
-use crate::service::App;
 
 /// What a policy file comes to before it is published: every diagnostic, and — when it passes
 /// them — whether it compiles into access rules for this deployment.

@@ -16,10 +16,10 @@ use tokutei_ledger::AdminAction;
 use tokutei_policy::{Date, Policy, RetentionStart};
 use tokutei_store::vault::{PurgeRule, ValueRef};
 
+use crate::App;
 use crate::acting::{Acting, MANAGERS};
 use crate::audit::AdminEntry;
 use crate::error::{ActionError, ActionResult};
-use crate::service::App;
 
 /// Values listed or purged per page (each purged page one audit entry and one transaction).
 const PAGE: usize = 1000;

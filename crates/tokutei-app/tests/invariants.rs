@@ -10,11 +10,12 @@ mod support;
 
 use proptest::prelude::*;
 use support::{Event, SUBSCRIBERS, call, deploy, plaintext};
-use tokutei_app::AccessOutcome;
-use tokutei_ledger::{Action, Actor, Decision, Event as LedgerEvent};
-use tokutei_store::consent::{Choice, NewConsent};
+use tokutei_app::consent::NewChoice;
+use tokutei_app::{AccessOutcome, Acting, PurposeId, SubscriberId};
+use tokutei_ledger::{Action, Decision, Event as LedgerEvent};
+use tokutei_store::consent::Choice;
 use tokutei_store::ledger::LedgerStore;
-use tokutei_store::vault::{Contract, ContractState};
+use tokutei_store::vault::ContractState;
 
 #[derive(Debug, Clone)]
 enum Step {
@@ -138,28 +139,22 @@ proptest! {
                     }
                 }
                 Step::Consent { subscriber, purpose, opt_in } => {
-                    let consent = NewConsent {
-                        subscriber: SUBSCRIBERS[subscriber].into(),
-                        purpose: purposes[purpose].clone(),
+                    let consent = NewChoice {
+                        subscriber: SubscriberId::parse(SUBSCRIBERS[subscriber]).unwrap(),
+                        purpose: PurposeId::parse(purposes[purpose].as_str()).unwrap(),
                         choice: if opt_in { Choice::OptedIn } else { Choice::OptedOut },
                         channel: "web".into(),
-                        notice_version: 1,
-                        recorded_at: support::at(clock),
-                        recorded_by: "member-site".into(),
+                        notice_version: Some(1),
                         evidence: None,
                     };
                     // Purposes without a choice are refused; that is fine here.
-                    let _ = d.service.record_consent(Actor::System("member-site".into()), &consent);
+                    let _ = d.service.record_consent(&Acting::Person("member-site".into()), &consent, support::at(clock));
                 }
                 Step::Contract { subscriber, state } => {
                     let state = ContractState::ALL[state];
-                    let contract = Contract {
-                        state,
-                        started_on: support::date(2020, 1, 1),
-                        suspended_on: (state == ContractState::Suspended).then(|| support::date(2026, 5, 2)),
-                        terminated_on: (state == ContractState::Terminated).then(|| support::date(2026, 5, 2)),
-                    };
-                    d.service.set_contract(Actor::System("crm".into()), SUBSCRIBERS[subscriber], &contract, support::at(clock)).unwrap();
+                    let subscriber = SubscriberId::parse(SUBSCRIBERS[subscriber]).unwrap();
+                    let on = Some(support::date(2026, 5, 2));
+                    d.service.change_contract(&Acting::Person("crm".into()), &subscriber, state, on, support::at(clock)).unwrap();
                 }
             }
         }

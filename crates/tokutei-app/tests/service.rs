@@ -9,29 +9,37 @@ mod support;
 use std::sync::atomic::Ordering;
 
 use support::{at, call, date, deploy, plaintext};
-use tokutei_app::{AccessCall, Acting, ActionError, NewPlainValue, WriteCall};
+use tokutei_app::consent::NewChoice;
+use tokutei_app::{AccessCall, Acting, ActionError, CategoryId, NewPlainValue, PurposeId, SubscriberId, WriteCall};
 use tokutei_ledger::{Action, Actor, AdminAction};
 use tokutei_store::PolicyStore;
+use tokutei_store::consent::Choice;
 use tokutei_store::consent::ConsentStore;
-use tokutei_store::consent::{Choice, NewConsent};
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::provision::{LegalBasis, ProvisionStore};
 use tokutei_store::staff::{
     ExportStore, Grants, NewExportRequest, NewPrincipal, PrincipalKind, RangeGrant, StaffStore,
 };
-use tokutei_store::vault::{Contract, ContractState, Provenance, Source, VaultStore};
+use tokutei_store::vault::{ContractState, Source, VaultStore};
 
-fn consent(subscriber: &str, purpose: &str, choice: Choice) -> NewConsent {
-    NewConsent {
-        subscriber: subscriber.into(),
-        purpose: purpose.into(),
+fn consent(subscriber: &str, purpose: &str, choice: Choice) -> NewChoice {
+    NewChoice {
+        subscriber: sid(subscriber),
+        purpose: PurposeId::parse(purpose).unwrap(),
         choice,
         channel: "web".into(),
-        notice_version: 1,
-        recorded_at: at(10),
-        recorded_by: "member-site".into(),
+        notice_version: Some(1),
         evidence: Some("form-77".into()),
     }
+}
+
+/// The member site, a system of the registry feeding the choices it received.
+fn member_site() -> Acting {
+    Acting::Person("member-site".into())
+}
+
+fn sid(id: &str) -> SubscriberId {
+    SubscriberId::parse(id).unwrap()
 }
 
 fn reasons(outcome: &tokutei_app::AccessOutcome) -> Vec<String> {
@@ -50,17 +58,13 @@ fn withdrawal_of_consent_takes_effect_on_the_next_request() {
     for _ in 0..3 {
         assert!(d.service.read(&read).unwrap().all_allowed());
     }
-    d.service
-        .record_consent(Actor::System("member-site".into()), &consent("S-active", "marketing", Choice::OptedOut))
-        .unwrap();
+    d.service.record_consent(&member_site(), &consent("S-active", "marketing", Choice::OptedOut), at(10)).unwrap();
     let after = d.service.read(&read).unwrap();
     assert!(!after.all_allowed());
     assert_eq!(reasons(&after), ["opted_out"]);
     assert!(after.subscribers[0].items[0].values.is_empty());
     // And back.
-    d.service
-        .record_consent(Actor::System("member-site".into()), &consent("S-active", "marketing", Choice::OptedIn))
-        .unwrap();
+    d.service.record_consent(&member_site(), &consent("S-active", "marketing", Choice::OptedIn), at(10)).unwrap();
     assert!(d.service.read(&read).unwrap().all_allowed());
 }
 
@@ -70,15 +74,11 @@ fn opt_in_purposes_need_the_opt_in_and_withdrawal_is_immediate() {
     let read = call("all", "behavior_ads", &["S-active"], &["comm.browsing"]);
     let before = d.service.read(&read).unwrap();
     assert!(reasons(&before).contains(&"not_opted_in".to_string()), "{:?}", reasons(&before));
-    d.service
-        .record_consent(Actor::System("app".into()), &consent("S-active", "behavior_ads", Choice::OptedIn))
-        .unwrap();
+    d.service.record_consent(&member_site(), &consent("S-active", "behavior_ads", Choice::OptedIn), at(10)).unwrap();
     let allowed = d.service.read(&read).unwrap();
     assert!(allowed.all_allowed(), "{:?}", reasons(&allowed));
     assert_eq!(allowed.subscribers[0].items[0].values[0].value, plaintext("S-active", "comm.browsing"));
-    d.service
-        .record_consent(Actor::System("app".into()), &consent("S-active", "behavior_ads", Choice::OptedOut))
-        .unwrap();
+    d.service.record_consent(&member_site(), &consent("S-active", "behavior_ads", Choice::OptedOut), at(10)).unwrap();
     assert!(!d.service.read(&read).unwrap().all_allowed());
 }
 
@@ -88,13 +88,15 @@ fn termination_takes_effect_on_the_next_request() {
     let marketing = call("all", "marketing", &["S-active"], &["contract.name"]);
     let billing = call("all", "billing", &["S-active"], &["contract.name"]);
     assert!(d.service.read(&marketing).unwrap().all_allowed());
-    let terminated = Contract {
-        state: ContractState::Terminated,
-        started_on: date(2020, 1, 1),
-        suspended_on: None,
-        terminated_on: Some(date(2026, 6, 1)),
-    };
-    d.service.set_contract(Actor::System("crm".into()), "S-active", &terminated, at(20)).unwrap();
+    d.service
+        .change_contract(
+            &Acting::Person("crm".into()),
+            &sid("S-active"),
+            ContractState::Terminated,
+            Some(date(2026, 6, 1)),
+            at(20),
+        )
+        .unwrap();
     let after = d.service.read(&marketing).unwrap();
     assert_eq!(reasons(&after), ["contract_terminated"]);
     // Billing continues after termination, within its purpose.
@@ -171,9 +173,7 @@ fn export_call(approval: Option<&str>) -> AccessCall {
 #[test]
 fn exports_need_an_approved_request_and_provision_writes_its_record() {
     let d = deploy();
-    d.service
-        .record_consent(Actor::System("app".into()), &consent("S-active", "third_party_ads", Choice::OptedIn))
-        .unwrap();
+    d.service.record_consent(&member_site(), &consent("S-active", "third_party_ads", Choice::OptedIn), at(10)).unwrap();
     // No approval: refused (and the recipient is missing as well).
     let refused = d.service.read(&export_call(None)).unwrap();
     assert!(!refused.all_allowed());
@@ -211,32 +211,28 @@ fn exports_need_an_approved_request_and_provision_writes_its_record() {
     assert_eq!(r.keep_until, date(2029, 6, 1), "kept 3 years from the provision");
     // Another subscriber is outside the approval.
     let mut other = export_call(Some("EXP-1"));
-    other.subscribers = vec!["S-terminated".into()];
+    other.subscribers = vec![sid("S-terminated")];
     assert!(!d.service.read(&other).unwrap().all_allowed());
 }
 
 #[test]
 fn writes_go_through_the_gateway_and_add_versions() {
     let d = deploy();
-    let provenance = Provenance {
-        method: tokutei_policy::AcquisitionMethod::Oral,
-        source: Source::Direct,
-        collected_at: at(50),
-        collected_by: "support".into(),
-        notice_version: 1,
-    };
     let mut c = call("support", "support", &["S-active"], &[]);
     c.action = Action::Update;
     let write = WriteCall {
         call: c,
         values: vec![
             NewPlainValue {
-                category: "contract.phone".into(),
+                category: CategoryId::parse("contract.phone").unwrap(),
                 value: zeroize::Zeroizing::new(b"090-0000-1111".to_vec()),
             },
-            NewPlainValue { category: "comm.browsing".into(), value: zeroize::Zeroizing::new(b"example.com".to_vec()) },
+            NewPlainValue {
+                category: CategoryId::parse("comm.browsing").unwrap(),
+                value: zeroize::Zeroizing::new(b"example.com".to_vec()),
+            },
         ],
-        provenance,
+        method: tokutei_policy::AcquisitionMethod::Oral,
     };
     let out = d.service.write(&write).unwrap();
     let items = &out.subscribers[0].items;
@@ -247,6 +243,8 @@ fn writes_go_through_the_gateway_and_add_versions() {
     assert_eq!(values.len(), 1, "the correction replaced the old version");
     assert_eq!((values[0].version, values[0].value.as_str()), (2, "090-0000-1111"));
     assert_eq!(values[0].provenance.collected_by, "support");
+    assert_eq!(values[0].provenance.source, Source::Direct);
+    assert_eq!(values[0].provenance.notice_version, 1, "the notice of the version in force");
     // The browsing history was never written.
     assert_eq!(
         d.store.latest_versions("S-active").unwrap().into_iter().find(|(c, _)| c == "comm.browsing").map(|(_, v)| v),
@@ -291,16 +289,10 @@ fn search_finds_through_the_blind_index_and_audits_each_candidate() {
         .write(&WriteCall {
             call: c,
             values: vec![NewPlainValue {
-                category: "contract.phone".into(),
+                category: CategoryId::parse("contract.phone").unwrap(),
                 value: zeroize::Zeroizing::new(b"090-1234-5678".to_vec()),
             }],
-            provenance: Provenance {
-                method: tokutei_policy::AcquisitionMethod::Oral,
-                source: Source::Direct,
-                collected_at: at(60),
-                collected_by: "all".into(),
-                notice_version: 1,
-            },
+            method: tokutei_policy::AcquisitionMethod::Oral,
         })
         .unwrap();
     use tokutei_store::ledger::LedgerStore;
@@ -356,9 +348,7 @@ fn erase_outside_range_is_refused_and_nothing_is_shredded() {
 #[test]
 fn erase_with_every_category_in_range_is_not_blocked_by_a_choice_or_the_contract() {
     let d = deploy();
-    d.service
-        .record_consent(Actor::System("member-site".into()), &consent("S-terminated", "marketing", Choice::OptedOut))
-        .unwrap();
+    d.service.record_consent(&member_site(), &consent("S-terminated", "marketing", Choice::OptedOut), at(10)).unwrap();
     let mut erase = call("all", "marketing", &["S-terminated"], &[]);
     erase.action = Action::Erase;
     let out = d.service.erase(&erase).unwrap();
@@ -386,19 +376,23 @@ fn oversized_or_malformed_names_are_refused_before_anything_is_written() {
     let d = deploy();
     let before = ledger_size(&d);
     let long = "x".repeat(58_000);
+    // An id is refused where a front end parses it, naming its field: no call carries one.
+    for (field, parsed) in [
+        ("purpose", PurposeId::parse(long.as_str()).map(|_| ())),
+        ("subscriber", SubscriberId::parse(long.as_str()).map(|_| ())),
+        ("category", CategoryId::parse(long.as_str()).map(|_| ())),
+        ("subscriber", SubscriberId::parse("S-\u{1b}").map(|_| ())),
+    ] {
+        assert!(matches!(&parsed, Err(ActionError::Invalid { field: f, .. }) if *f == field), "{field}: {parsed:?}");
+    }
+    // The other names and the counts are refused by the call itself.
     let mut cases = Vec::new();
-    cases.push(("purpose", call("all", &long, &["S-active"], &["contract.name"])));
-    cases.push(("subscribers", call("all", "support", &[long.as_str()], &["contract.name"])));
-    cases.push(("categories", call("all", "support", &["S-active"], &[long.as_str()])));
     let mut zone = call("all", "support", &["S-active"], &["contract.name"]);
     zone.zone = Some(long.clone());
     cases.push(("zone", zone));
     let mut recipient = call("all", "support", &["S-active"], &["contract.name"]);
     recipient.recipient = Some("名".repeat(201));
     cases.push(("recipient", recipient));
-    let mut control = call("all", "support", &["S-\u{1b}"], &["contract.name"]);
-    control.zone = None;
-    cases.push(("subscribers", control));
     let many: Vec<String> = (0..65).map(|i| format!("c{i}")).collect();
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
     cases.push(("categories", call("all", "support", &["S-active"], &many)));
@@ -580,8 +574,8 @@ fn consent_for_a_notice_version_never_published_is_refused() {
     let d = deploy();
     let before = ledger_size(&d);
     let mut unpublished = consent("S-active", "marketing", Choice::OptedOut);
-    unpublished.notice_version = 7;
-    let err = d.service.record_consent(Actor::System("member-site".into()), &unpublished).unwrap_err();
+    unpublished.notice_version = Some(7);
+    let err = d.service.record_consent(&member_site(), &unpublished, at(10)).unwrap_err();
     assert!(matches!(&err, ActionError::Invalid { field: "notice_version", .. }), "{err}");
     assert_eq!(ledger_size(&d), before);
     assert!(d.store.consent_history("S-active").unwrap().is_empty());
@@ -591,9 +585,7 @@ fn consent_for_a_notice_version_never_published_is_refused() {
 fn consent_with_a_failing_ledger_stores_no_record() {
     let d = deploy();
     d.ledger.fail.store(true, Ordering::SeqCst);
-    let err = d
-        .service
-        .record_consent(Actor::System("member-site".into()), &consent("S-active", "marketing", Choice::OptedOut));
+    let err = d.service.record_consent(&member_site(), &consent("S-active", "marketing", Choice::OptedOut), at(10));
     assert!(matches!(err, Err(ActionError::Audit(_))), "{err:?}");
     assert!(d.store.consent_history("S-active").unwrap().is_empty(), "audit first: no record without its entry");
 }
@@ -603,7 +595,7 @@ fn erasure_with_a_failing_ledger_destroys_no_key_on_either_path() {
     let d = deploy();
     d.ledger.fail.store(true, Ordering::SeqCst);
     // The operator's command.
-    let err = d.service.erase_subscriber(Actor::System("cli".into()), "S-active", at(50));
+    let err = d.service.erase_subscriber(&tokutei_app::Acting::Setup("cli"), &sid("S-active"), at(50));
     assert!(matches!(err, Err(ActionError::Audit(_))), "{err:?}");
     assert!(d.store.data_key("S-active").unwrap().is_some(), "audit first: the key outlives a failed audit");
     // Through the gateway (the API).
@@ -614,14 +606,131 @@ fn erasure_with_a_failing_ledger_destroys_no_key_on_either_path() {
     // Once the ledger is back, both erase, each after its entry.
     d.ledger.fail.store(false, Ordering::SeqCst);
     let before = ledger_size(&d);
-    d.service.erase_subscriber(Actor::System("cli".into()), "S-active", at(51)).unwrap();
+    d.service.erase_subscriber(&tokutei_app::Acting::Setup("cli"), &sid("S-active"), at(51)).unwrap();
     assert!(d.store.data_key("S-active").unwrap().is_none());
     let entries = admin_entries(&d, before);
     assert_eq!(entries[0].1.action, AdminAction::SubscriberErased);
     assert_eq!(entries[0].1.subject, "subscriber/S-active");
     assert!(d.service.erase(&erase).unwrap().subscribers[0].erased);
-    let again = d.service.erase_subscriber(Actor::System("cli".into()), "S-active", at(52));
+    let again = d.service.erase_subscriber(&tokutei_app::Acting::Setup("cli"), &sid("S-active"), at(52));
     assert!(matches!(again, Err(ActionError::Conflict(_))), "{again:?}");
-    let missing = d.service.erase_subscriber(Actor::System("cli".into()), "S-missing", at(52));
+    let missing = d.service.erase_subscriber(&tokutei_app::Acting::Setup("cli"), &sid("S-missing"), at(52));
     assert!(matches!(missing, Err(ActionError::NotFound(_))), "{missing:?}");
+}
+
+/// What the store held each time an entry was appended, as `look` reads it.
+fn seen_at_append<T: Send + 'static>(
+    d: &support::Deployed,
+    look: impl Fn(&tokutei_store_sqlite::SqliteStore) -> T + Send + Sync + 'static,
+) -> std::sync::Arc<std::sync::Mutex<Vec<T>>> {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (store, into) = (d.store.clone(), seen.clone());
+    d.ledger.before_append(move |_| into.lock().unwrap().push(look(&store)));
+    seen
+}
+
+#[test]
+fn consent_is_audited_before_it_is_stored_under_the_one_who_recorded_it() {
+    let d = deploy();
+    let seen = seen_at_append(&d, |store| store.consent_history("S-active").unwrap().len());
+    let before = ledger_size(&d);
+    let mut choice = consent("S-active", "marketing", Choice::OptedOut);
+    choice.notice_version = None;
+    let record = d.service.record_consent(&member_site(), &choice, at(10)).unwrap();
+    assert_eq!(*seen.lock().unwrap(), [0], "the entry was appended before the record was stored");
+    let entries = admin_entries(&d, before);
+    assert_eq!(entries.len(), 1);
+    let (actor, event) = &entries[0];
+    assert_eq!(*actor, Actor::System("member-site".into()), "a system of the registry, under its id");
+    assert_eq!((event.action, event.subject.as_str()), (AdminAction::ConsentRecorded, "S-active"));
+    assert_eq!(record.audit_index, Some(before), "the record names its entry");
+    assert_eq!(record.record.recorded_by, "member-site");
+    assert_eq!(record.record.notice_version, 1, "the notice of the version in force");
+    // A person at the counter, of any role, is audited as staff.
+    let record = d
+        .service
+        .record_consent(&Acting::Person("support".into()), &consent("S-active", "marketing", Choice::OptedIn), at(11))
+        .unwrap();
+    assert_eq!(record.record.recorded_by, "support");
+    assert_eq!(admin_entries(&d, before + 1)[0].0, Actor::Staff("support".into()));
+    let shown = d.service.consents(&sid("S-active")).unwrap();
+    assert_eq!((shown.current.len(), shown.history.len()), (1, 2));
+    assert_eq!(shown.current[0].record.choice, Choice::OptedIn);
+    assert!(matches!(d.service.consents(&sid("S-missing")), Err(ActionError::NotFound(_))));
+}
+
+#[test]
+fn consent_is_refused_to_anyone_outside_the_registry_and_for_bad_input() {
+    let d = deploy();
+    let before = ledger_size(&d);
+    let choice = consent("S-active", "marketing", Choice::OptedOut);
+    let err = d.service.record_consent(&Acting::Person("nobody".into()), &choice, at(10)).unwrap_err();
+    assert!(matches!(err, ActionError::UnknownPrincipal(_)), "{err}");
+    d.store.disable_principal("member-site", at(5)).unwrap();
+    let err = d.service.record_consent(&member_site(), &choice, at(10)).unwrap_err();
+    assert!(matches!(err, ActionError::Forbidden(_)), "a disabled system: {err}");
+    let by = Acting::Person("all".into());
+    let mut spaced = choice.clone();
+    spaced.channel = "in person".into();
+    assert!(matches!(
+        d.service.record_consent(&by, &spaced, at(10)),
+        Err(ActionError::Invalid { field: "channel", .. })
+    ));
+    let none = consent("S-active", "service_provision", Choice::OptedOut);
+    assert!(matches!(d.service.record_consent(&by, &none, at(10)), Err(ActionError::Invalid { field: "purpose", .. })));
+    let missing = consent("S-missing", "marketing", Choice::OptedOut);
+    assert!(matches!(d.service.record_consent(&by, &missing, at(10)), Err(ActionError::NotFound(_))));
+    assert_eq!(ledger_size(&d), before, "a refusal leaves no entry");
+    assert!(d.store.consent_history("S-active").unwrap().is_empty());
+}
+
+/// The defect: `set_contract` stored the contract and then appended `contract_changed`, so a
+/// ledger that could not be written left a contract change with no audit entry.
+#[test]
+fn contract_change_is_audited_before_it_is_stored() {
+    let d = deploy();
+    let seen = seen_at_append(&d, |store| store.subscriber("S-active").unwrap().unwrap().contract.state);
+    let before = ledger_size(&d);
+    let crm = Acting::Person("crm".into());
+    let contract = d
+        .service
+        .change_contract(&crm, &sid("S-active"), ContractState::Suspended, Some(date(2026, 6, 1)), at(20))
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), [ContractState::Active], "the entry was appended before the change");
+    assert_eq!(d.store.subscriber("S-active").unwrap().unwrap().contract, contract);
+    assert_eq!(contract.started_on, date(2020, 1, 1), "the start is kept");
+    assert_eq!(contract.suspended_on, Some(date(2026, 6, 1)));
+    let entries = admin_entries(&d, before);
+    assert_eq!(entries.len(), 1);
+    let (actor, event) = &entries[0];
+    assert_eq!(*actor, Actor::System("crm".into()));
+    assert_eq!((event.action, event.subject.as_str()), (AdminAction::ContractChanged, "S-active"));
+    assert!(event.details.contains(&("state".into(), "suspended".into())), "{:?}", event.details);
+
+    // A ledger that cannot be written leaves the contract as it was.
+    d.ledger.fail.store(true, Ordering::SeqCst);
+    let err = d.service.change_contract(&crm, &sid("S-active"), ContractState::Terminated, None, at(30));
+    assert!(matches!(err, Err(ActionError::Audit(_))), "{err:?}");
+    let stored = d.store.subscriber("S-active").unwrap().unwrap().contract;
+    assert_eq!(stored, contract, "audit first: no change without its entry");
+}
+
+#[test]
+fn contract_change_is_refused_for_an_unknown_subscriber_a_day_before_the_start_or_an_unknown_principal() {
+    let d = deploy();
+    let before = ledger_size(&d);
+    let crm = Acting::Person("crm".into());
+    let state = ContractState::Terminated;
+    let err = d.service.change_contract(&crm, &sid("S-missing"), state, None, at(20)).unwrap_err();
+    assert!(matches!(err, ActionError::NotFound(_)), "{err}");
+    let err = d.service.change_contract(&crm, &sid("S-active"), state, Some(date(2019, 12, 31)), at(20)).unwrap_err();
+    assert!(matches!(err, ActionError::Invalid { field: "on", .. }), "{err}");
+    let nobody = Acting::Person("nobody".into());
+    let err = d.service.change_contract(&nobody, &sid("S-active"), state, None, at(20)).unwrap_err();
+    assert!(matches!(err, ActionError::UnknownPrincipal(_)), "{err}");
+    assert_eq!(ledger_size(&d), before, "a refusal leaves no entry");
+    assert_eq!(d.store.subscriber("S-active").unwrap().unwrap().contract.state, ContractState::Active);
+    // A person of the registry may change it too, and is audited as staff.
+    d.service.change_contract(&Acting::Person("support".into()), &sid("S-active"), state, None, at(20)).unwrap();
+    assert_eq!(admin_entries(&d, before)[0].0, Actor::Staff("support".into()));
 }

@@ -152,11 +152,11 @@ fn warm(service: &App, subscriber: &str) {
 /// The call-centre system reading one subscriber's three categories for support.
 fn read_call(subscriber: String) -> AccessCall {
     AccessCall {
-        principal: "call-centre".into(),
+        principal: tokutei_app::PrincipalId::known("call-centre"),
         action: Action::Read,
-        purpose: "support".into(),
-        subscribers: vec![subscriber],
-        categories: CATEGORIES.map(String::from).to_vec(),
+        purpose: tokutei_app::PurposeId::known("support"),
+        subscribers: vec![tokutei_app::SubscriberId::known(subscriber)],
+        categories: CATEGORIES.map(tokutei_app::CategoryId::known).to_vec(),
         channel: Some(tokutei_policy::Channel::Phone),
         zone: None,
         export_approval: None,

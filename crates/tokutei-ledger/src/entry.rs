@@ -163,10 +163,13 @@ pub enum AdminAction {
     ValuesWritten,
     /// A key-encryption key that wraps no data key any more was destroyed (`kek/<id>`).
     KeyRetired,
+    /// An operator looked subscribers up by the value of a searchable category through its
+    /// blind index (`subscribers find`): the category and the ids found, never the value.
+    SubscribersLookedUp,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 24] = [
+const ADMIN_ACTIONS: [AdminAction; 25] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -191,6 +194,7 @@ const ADMIN_ACTIONS: [AdminAction; 24] = [
     AdminAction::AccessExplained,
     AdminAction::ValuesWritten,
     AdminAction::KeyRetired,
+    AdminAction::SubscribersLookedUp,
 ];
 
 impl AdminAction {
@@ -228,6 +232,7 @@ impl AdminAction {
             AdminAction::AccessExplained => "access_explained",
             AdminAction::ValuesWritten => "values_written",
             AdminAction::KeyRetired => "key_retired",
+            AdminAction::SubscribersLookedUp => "subscribers_looked_up",
         }
     }
 }

@@ -169,11 +169,11 @@ fn read_loop(service: &App, clients: usize, subscribers: usize, seconds: f64) ->
                     x ^= x >> 7;
                     x ^= x << 17;
                     let call = AccessCall {
-                        principal: "call-centre".into(),
+                        principal: tokutei_app::PrincipalId::known("call-centre"),
                         action: Action::Read,
-                        purpose: "support".into(),
-                        subscribers: vec![subscriber_id(x as usize % subscribers)],
-                        categories: CATEGORIES.map(String::from).to_vec(),
+                        purpose: tokutei_app::PurposeId::known("support"),
+                        subscribers: vec![tokutei_app::SubscriberId::known(subscriber_id(x as usize % subscribers))],
+                        categories: CATEGORIES.map(tokutei_app::CategoryId::known).to_vec(),
                         channel: Some(tokutei_policy::Channel::Phone),
                         zone: None,
                         export_approval: None,

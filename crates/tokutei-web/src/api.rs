@@ -16,11 +16,12 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde::Deserialize;
 use tokutei_app::auth::ApiAdmission;
-use tokutei_app::{AccessCall, Acting, App, NewPlainValue, WriteCall};
+use tokutei_app::{
+    AccessCall, Acting, ActionResult, App, CategoryId, NewPlainValue, PrincipalId, PurposeId, SubscriberId, WriteCall,
+};
 use tokutei_ledger::Action;
 use tokutei_policy::{AcquisitionMethod, Channel, Role};
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind};
-use tokutei_store::vault::{Provenance, Source};
 
 use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
 use crate::{AppError, AppState};
@@ -112,20 +113,43 @@ fn read() -> Action {
 }
 
 impl AccessBody {
-    fn call(&self, caller: &Caller) -> AccessCall {
-        AccessCall {
-            principal: caller.principal.clone(),
+    /// The call, its ids parsed (an invalid one is a 400 naming its field); the principal is
+    /// the token's.
+    fn call(&self, caller: &Caller) -> ActionResult<AccessCall> {
+        Ok(AccessCall {
+            principal: PrincipalId::known(caller.principal.as_str()),
             action: self.action,
-            purpose: self.purpose.clone(),
-            subscribers: self.subscribers.clone(),
-            categories: self.categories.clone(),
+            purpose: PurposeId::parse(self.purpose.as_str())?,
+            subscribers: self
+                .subscribers
+                .iter()
+                .map(|s| SubscriberId::parse_as("subscribers", s.as_str()))
+                .collect::<ActionResult<_>>()?,
+            categories: self
+                .categories
+                .iter()
+                .map(|c| CategoryId::parse_as("categories", c.as_str()))
+                .collect::<ActionResult<_>>()?,
             channel: self.channel,
             zone: self.zone.clone(),
             export_approval: self.export_approval.clone(),
             recipient: self.recipient.clone(),
             client: format!("api:{}", caller.token),
             now: Timestamp::now(),
-        }
+        })
+    }
+
+    /// The new values of an `update`, their categories parsed.
+    fn values(&self) -> ActionResult<Vec<NewPlainValue>> {
+        self.values
+            .iter()
+            .map(|(category, value)| {
+                Ok(NewPlainValue {
+                    category: CategoryId::parse_as("values", category.as_str())?,
+                    value: zeroize::Zeroizing::new(value.clone().into_bytes()),
+                })
+            })
+            .collect()
     }
 }
 
@@ -136,25 +160,13 @@ fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AppErro
 async fn access(State(state): State<AppState>, caller: Caller, body: axum::body::Bytes) -> Result<Response, ApiError> {
     let body: AccessBody = parse_body(&body)?;
     let service = state.access_service()?;
-    let call = body.call(&caller);
+    let call = body.call(&caller)?;
+    let values = body.values()?;
     let outcome = tokio::task::spawn_blocking(move || match call.action {
         Action::Read | Action::Export => service.read(&call),
         Action::Erase => service.erase(&call),
         Action::Update => {
-            let notice = service.active_policy(call.now)?.map_or(0, |(n, _)| n);
-            let values = body
-                .values
-                .into_iter()
-                .map(|(category, value)| NewPlainValue { category, value: zeroize::Zeroizing::new(value.into_bytes()) })
-                .collect();
-            let provenance = Provenance {
-                method: body.method.unwrap_or(AcquisitionMethod::Electronic),
-                source: Source::Direct,
-                collected_at: call.now,
-                collected_by: call.principal.clone(),
-                notice_version: notice,
-            };
-            service.write(&WriteCall { call, values, provenance })
+            service.write(&WriteCall { call, values, method: body.method.unwrap_or(AcquisitionMethod::Electronic) })
         }
     })
     .await
@@ -166,7 +178,7 @@ async fn access(State(state): State<AppState>, caller: Caller, body: axum::body:
 async fn explain(State(state): State<AppState>, caller: Caller, body: axum::body::Bytes) -> Result<Response, ApiError> {
     let body: AccessBody = parse_body(&body)?;
     let service = state.access_service()?;
-    let call = body.call(&caller);
+    let call = body.call(&caller)?;
     let explanation = tokio::task::spawn_blocking(move || service.explain(&call))
         .await
         .map_err(|e| AppError::internal(format!("explain task failed: {e}")))??;

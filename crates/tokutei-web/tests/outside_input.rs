@@ -615,3 +615,45 @@ fn staff_registry_training_dates_are_plain_dates_not_toml_wrappers() {
         reply.body
     );
 }
+
+/// An id the gateway cannot take (white space, too long, empty) is a 400 naming the field it
+/// came in, before anything is decided: the ledger does not grow.
+#[test]
+fn api_access_refuses_an_invalid_id_naming_its_field() {
+    use tokutei_store::ledger::LedgerStore;
+    let site = site();
+    let ledger = SqliteLedger::open(site.store.clone()).unwrap();
+    let before = ledger.tree_size().unwrap();
+    let rt = runtime();
+    let long = "x".repeat(65);
+    for (body, field) in [
+        (
+            serde_json::json!({"purpose": "support", "subscribers": ["HS 1"], "categories": ["contract.name"]}),
+            "subscribers",
+        ),
+        (serde_json::json!({"purpose": "", "subscribers": ["HS00000001"]}), "purpose"),
+        (serde_json::json!({"purpose": "support", "subscribers": ["HS00000001"], "categories": [long]}), "categories"),
+        (
+            serde_json::json!({"action": "update", "purpose": "support", "subscribers": ["HS00000001"], "values": {"a b": "v"}}),
+            "values",
+        ),
+    ] {
+        // (An explanation takes no values.)
+        let paths: &[&str] =
+            if field == "values" { &["/api/v1/access"] } else { &["/api/v1/access", "/api/v1/access/explain"] };
+        for path in paths {
+            let request = Request::builder()
+                .method("POST")
+                .uri(*path)
+                .header(header::AUTHORIZATION, format!("Bearer {}", site.tokens[0]))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let reply = rt.block_on(send(&site, request));
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path} {body}: {}", reply.body);
+            let doc: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+            assert_eq!(doc["error"]["field"], field, "{path} {body}: {}", reply.body);
+        }
+    }
+    assert_eq!(ledger.tree_size().unwrap(), before, "nothing was decided or audited");
+}

@@ -24,8 +24,8 @@ use anyhow::{Context, bail};
 use jiff::Timestamp;
 use rand_core::{OsRng, RngCore};
 use tokutei_app::checkpoints::{CheckpointError, Checkpoints};
-use tokutei_ledger::{Actor, AdminAction, AdminEvent, Checkpoint, CheckpointSigner, CheckpointVerifier, Entry, Hash};
-use tokutei_store::ledger::{Appended, LedgerStore, StoredCheckpoint};
+use tokutei_ledger::{Checkpoint, CheckpointSigner, CheckpointVerifier};
+use tokutei_store::ledger::{LedgerStore, StoredCheckpoint};
 
 use crate::backend::Database;
 use crate::data_dir::{DataDir, read_secret_file, write_secret_file};
@@ -80,24 +80,6 @@ impl AuditLog {
     /// The public key auditors and witnesses trust.
     pub fn verifier(&self) -> CheckpointVerifier {
         self.checkpoints.verifier()
-    }
-
-    /// Append an entry; returns once it is durable.
-    pub fn append(&self, entry: &Entry) -> anyhow::Result<Appended> {
-        self.ledger().append(entry).context("cannot write the audit record")
-    }
-
-    /// Record an administrative event (ids and digests only, never personal data).
-    pub fn append_admin(
-        &self,
-        actor: Actor,
-        action: AdminAction,
-        subject: &str,
-        digest: Option<Hash>,
-        details: Vec<(String, String)>,
-    ) -> anyhow::Result<Appended> {
-        let event = AdminEvent { action, subject: subject.to_owned(), digest, details };
-        self.append(&Entry::admin(Timestamp::now(), actor, event))
     }
 
     /// The latest checkpoint, signing a fresh one first when entries were added since (or

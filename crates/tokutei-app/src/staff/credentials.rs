@@ -13,11 +13,12 @@ use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, StoredPrincipal}
 use zeroize::Zeroizing;
 
 use super::{changed, subject};
+use crate::App;
 use crate::acting::{Acting, MANAGERS};
 use crate::audit::AdminEntry;
 use crate::error::{ActionError, ActionResult};
 use crate::ids::PrincipalId;
-use crate::service::{App, totp_owner};
+use crate::key_access::totp_owner;
 
 /// The id of the first chief manager `init` and `demo` set up.
 pub const CHIEF_ID: &str = "chief";

@@ -29,10 +29,10 @@ use tokutei_store::staff::{PrincipalKind, StoredPrincipal};
 
 use crate::acting::Acting;
 
+use crate::App;
 use crate::audit::AdminEntry;
 use crate::error::{ActionError, ActionResult};
 use crate::ids::PrincipalId;
-use crate::service::App;
 
 pub use credentials::{CHIEF_ID, ChiefSetup, TotpEnrolment};
 pub use registry::StaffMember;

@@ -12,11 +12,11 @@ use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, StoredPrincipal,
 
 use super::changed;
 use super::is_chief;
+use crate::App;
 use crate::acting::{Acting, MANAGERS};
 use crate::error::{ActionError, ActionResult};
 use crate::ids::PrincipalId;
 use crate::limits;
-use crate::service::App;
 
 /// One principal as `staff show` shows it: the registry's row and its tokens (never a secret).
 #[derive(Debug, Clone, Serialize)]

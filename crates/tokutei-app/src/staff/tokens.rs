@@ -5,11 +5,11 @@ use jiff::{SignedDuration, Timestamp};
 use tokutei_store::staff::StoredToken;
 
 use super::changed;
+use crate::App;
 use crate::acting::{Acting, MANAGERS};
 use crate::error::{ActionError, ActionResult};
 use crate::ids::PrincipalId;
 use crate::limits;
-use crate::service::App;
 use crate::tokens::Issued;
 
 /// The longest a token may live, in days.

@@ -6,11 +6,11 @@ use tokutei_policy::Date;
 use tokutei_store::staff::Training;
 
 use super::changed;
+use crate::App;
 use crate::acting::{Acting, MANAGERS};
 use crate::error::{ActionError, ActionResult};
 use crate::ids::PrincipalId;
 use crate::limits;
-use crate::service::App;
 
 impl App {
     /// Record that `id` completed `course` on `completed`, counting until `valid_until`

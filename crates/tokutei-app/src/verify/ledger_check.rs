@@ -34,8 +34,8 @@ use tokutei_store::consent::{ConsentRecord, consent_digest};
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::vault::{PurgeRecord, ValueRef, values_digest};
 
+use crate::access::Stores;
 use crate::error::ActionResult;
-use crate::service::Stores;
 
 /// Rows per page when reading records for the check.
 const PAGE: usize = 1000;

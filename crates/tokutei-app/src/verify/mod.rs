@@ -10,10 +10,10 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::App;
 use crate::codec::{self, ValueSlot};
 use crate::error::{ActionError, ActionResult};
 use crate::ids::SubscriberId;
-use crate::service::App;
 
 mod ledger_check;
 

@@ -33,15 +33,30 @@ pub enum Event {
 
 pub type Log = Arc<Mutex<Vec<Event>>>;
 
+/// What a test looks at as an entry is appended (the store, before the change it audits).
+pub type BeforeAppend = Box<dyn Fn(&[tokutei_ledger::Entry]) + Send + Sync>;
+
 pub struct RecordingLedger {
     inner: SqliteLedger,
     log: Log,
     /// While set, every append fails (the ledger is down): nothing may change then.
     pub fail: std::sync::atomic::AtomicBool,
+    before: Mutex<Option<BeforeAppend>>,
+}
+
+impl RecordingLedger {
+    /// Run `look` on every append from now on, before the entries are written: what the store
+    /// holds then is what it held before the audited change.
+    pub fn before_append(&self, look: impl Fn(&[tokutei_ledger::Entry]) + Send + Sync + 'static) {
+        *self.before.lock().unwrap() = Some(Box::new(look));
+    }
 }
 
 impl LedgerStore for RecordingLedger {
     fn append_batch(&self, entries: &[tokutei_ledger::Entry]) -> StoreResult<Vec<Appended>> {
+        if let Some(look) = self.before.lock().unwrap().as_ref() {
+            look(entries);
+        }
         if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(tokutei_store::StoreError::backend(std::io::Error::other("the ledger is down")));
         }
@@ -249,6 +264,11 @@ pub fn deploy() -> Deployed {
         .unwrap();
     store.create_principal(&principal("ads", None, every_purpose.clone(), all_categories.clone())).unwrap();
     store.create_principal(&principal("untrained", Some(Role::Handler), every_purpose, all_categories)).unwrap();
+    // Systems that feed the administrative actions: the member site (choices it received)
+    // and the CRM (contract changes). They use no subscriber information themselves.
+    for id in ["member-site", "crm"] {
+        store.create_principal(&principal(id, None, Vec::new(), Vec::new())).unwrap();
+    }
     for id in ["all", "support"] {
         store
             .add_training(
@@ -272,6 +292,7 @@ pub fn deploy() -> Deployed {
         inner: SqliteLedger::open(Arc::clone(&store)).unwrap(),
         log: log.clone(),
         fail: std::sync::atomic::AtomicBool::new(false),
+        before: Mutex::new(None),
     });
     let deployment = Deployment { zones_required: false, required_training: vec!["privacy-basics".into()] };
     let service = App::new(store.clone(), ledger.clone(), Arc::new(keys), deployment, Vec::new());
@@ -285,14 +306,15 @@ pub fn first_channel(purpose: &str) -> Option<tokutei_policy::Channel> {
     policy.purpose(purpose).and_then(|p| p.channels.first().copied())
 }
 
-/// A read by `principal` for `purpose`, through the purpose's first channel.
+/// A read by `principal` for `purpose`, through the purpose's first channel. The ids are
+/// parsed as a front end parses them (a test of a malformed id parses it itself).
 pub fn call(principal: &str, purpose: &str, subscribers: &[&str], categories: &[&str]) -> tokutei_app::AccessCall {
     tokutei_app::AccessCall {
-        principal: principal.into(),
+        principal: tokutei_app::PrincipalId::parse(principal).unwrap(),
         action: tokutei_ledger::Action::Read,
-        purpose: purpose.into(),
-        subscribers: subscribers.iter().map(|s| s.to_string()).collect(),
-        categories: categories.iter().map(|s| s.to_string()).collect(),
+        purpose: tokutei_app::PurposeId::parse(purpose).unwrap(),
+        subscribers: subscribers.iter().map(|s| tokutei_app::SubscriberId::parse(*s).unwrap()).collect(),
+        categories: categories.iter().map(|c| tokutei_app::CategoryId::parse(*c).unwrap()).collect(),
         channel: first_channel(purpose),
         zone: None,
         export_approval: None,

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tokutei_app::{AccessCall, AccessOutcome};
+use tokutei_app::{AccessCall, AccessOutcome, CategoryId, PrincipalId, PurposeId, SubscriberId};
 use tokutei_ledger::Action;
 use tokutei_policy::{Channel, Lang, Policy};
 
@@ -129,13 +129,13 @@ pub(crate) struct SearchForm {
 
 fn call(
     staff: &StaffSession,
-    purpose: String,
+    purpose: PurposeId,
     channel: Option<Channel>,
-    subscribers: Vec<String>,
-    categories: Vec<String>,
+    subscribers: Vec<SubscriberId>,
+    categories: Vec<CategoryId>,
 ) -> AccessCall {
     AccessCall {
-        principal: staff.principal.id.clone(),
+        principal: PrincipalId::known(staff.principal.id.as_str()),
         action: Action::Read,
         purpose,
         subscribers,
@@ -160,7 +160,9 @@ pub(crate) async fn search(
     let policy = active_policy(&state).await?;
     let service = state.access_service()?;
     let channel = parse_channel(form.channel.as_deref())?;
-    let c = call(&staff, form.purpose.clone(), channel, Vec::new(), vec![form.category.clone()]);
+    let purpose = PurposeId::parse(form.purpose.as_str())?;
+    let category = CategoryId::parse(form.category.as_str())?;
+    let c = call(&staff, purpose, channel, Vec::new(), vec![category]);
     let value = zeroize::Zeroizing::new(form.value);
     let found = tokio::task::spawn_blocking(move || service.search(&c, &value))
         .await
@@ -278,12 +280,18 @@ pub(crate) async fn view(
     let policy = active_policy(&state).await?;
     let service = state.access_service()?;
     let channel = parse_channel(form.channel.as_deref())?;
-    let c = call(&staff, form.purpose.clone(), channel, vec![id.clone()], Vec::new());
+    let c = call(
+        &staff,
+        PurposeId::parse(form.purpose.as_str())?,
+        channel,
+        vec![SubscriberId::parse(id.as_str())?],
+        Vec::new(),
+    );
     let (outcome, consents) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
         let outcome = service.read(&c)?;
         // The consent history is shown only when the view itself was allowed.
         let consents = if outcome.subscribers.iter().any(|s| s.items.iter().any(|i| i.allowed)) {
-            service.stores().consent_history(&c.subscribers[0])?
+            service.consents(&c.subscribers[0])?.history
         } else {
             Vec::new()
         };

@@ -3,16 +3,23 @@
 //! read); `tokutei consent …` (record and show a subscriber's choices with their proof);
 //! `tokutei contract …` (suspend, terminate, reactivate); `tokutei exports …` (export
 //! requests and their approval). Denials exit 1.
+//!
+//! Each command parses its flags, calls one function of the application layer
+//! (`tokutei_app`) and presents its outcome; the rules are the application's.
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use tokutei_app::{AccessCall, AccessOutcome, NewPlainValue, WriteCall};
-use tokutei_ledger::{Action, Actor};
+use tokutei_app::consent::NewChoice;
+use tokutei_app::exports::NewExport;
+use tokutei_app::{
+    AccessCall, AccessOutcome, Acting, App, CategoryId, ExportId, NewPlainValue, PrincipalId, PurposeId, SubscriberId,
+    WriteCall,
+};
+use tokutei_ledger::Action;
 use tokutei_policy::{AcquisitionMethod, Channel, Date};
-use tokutei_store::consent::{Choice, NewConsent};
-use tokutei_store::staff::NewExportRequest;
-use tokutei_store::vault::{Contract, ContractState, Provenance, Source};
+use tokutei_store::consent::Choice;
+use tokutei_store::vault::ContractState;
 
 use crate::audit_log::AuditLog;
 use crate::cli::GlobalArgs;
@@ -29,7 +36,8 @@ pub struct AccessArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AccessSub {
-    /// Show the decision and the policies that decide it, without reading data or auditing.
+    /// Show the decision and the policies that decide it, without reading data (audited: the
+    /// decisions reveal the subscribers' facts).
     Explain(CallArgs),
 }
 
@@ -101,11 +109,11 @@ impl CallArgs {
             bail!("`--staff` and `--purpose` are required");
         };
         Ok(AccessCall {
-            principal: staff.clone(),
+            principal: PrincipalId::parse_as("staff", staff.as_str())?,
             action: self.action.into(),
-            purpose: purpose.clone(),
-            subscribers: self.subscribers.clone(),
-            categories: self.categories.clone(),
+            purpose: PurposeId::parse(purpose.as_str())?,
+            subscribers: subscribers(&self.subscribers)?,
+            categories: categories(&self.categories)?,
             channel: self.channel,
             zone: self.zone.clone(),
             export_approval: self.export_approval.clone(),
@@ -116,11 +124,32 @@ impl CallArgs {
     }
 }
 
-pub fn run(global: &GlobalArgs, args: AccessArgs) -> anyhow::Result<Report> {
+/// `--subscriber` ids, parsed (an invalid one names the flag).
+fn subscribers(ids: &[String]) -> anyhow::Result<Vec<SubscriberId>> {
+    Ok(ids.iter().map(|s| SubscriberId::parse(s.as_str())).collect::<Result<_, _>>()?)
+}
+
+/// `--category` ids, parsed (an invalid one names the flag).
+fn categories(ids: &[String]) -> anyhow::Result<Vec<CategoryId>> {
+    Ok(ids.iter().map(|c| CategoryId::parse(c.as_str())).collect::<Result<_, _>>()?)
+}
+
+/// The one a command names acting (`--by`, `--staff`, `--approver`): a principal of the staff
+/// registry, checked by the application.
+fn person(flag: &'static str, id: &str) -> anyhow::Result<Acting> {
+    Ok(Acting::Person(PrincipalId::parse_as(flag, id)?.into_string()))
+}
+
+/// The application of the data directory, appending to its audit ledger.
+fn open_app(global: &GlobalArgs) -> anyhow::Result<App> {
     let data = global.data_dir();
     let store = data.open_store()?;
     let audit = AuditLog::open_with_store(&data, &store)?;
-    let service = crate::access::open_service(&data, &store, &audit)?;
+    crate::access::open_service(&data, &store, &audit)
+}
+
+pub fn run(global: &GlobalArgs, args: AccessArgs) -> anyhow::Result<Report> {
+    let service = open_app(global)?;
     if let Some(AccessSub::Explain(args)) = args.explain {
         let call = args.call()?;
         let explanation = service.explain(&call)?;
@@ -138,7 +167,7 @@ pub fn run(global: &GlobalArgs, args: AccessArgs) -> anyhow::Result<Report> {
         return Ok(Report::new(human, &explanation).passed_if(allowed));
     }
     let args = args.call;
-    let mut call = args.call()?;
+    let call = args.call()?;
     let outcome = match call.action {
         Action::Read | Action::Export => service.read(&call)?,
         Action::Erase => service.erase(&call)?,
@@ -156,20 +185,11 @@ pub fn run(global: &GlobalArgs, args: AccessArgs) -> anyhow::Result<Report> {
                     bail!("`--set` {}: write CATEGORY=VALUE", n + 1);
                 };
                 values.push(NewPlainValue {
-                    category: category.to_string(),
+                    category: CategoryId::parse_as("set", category)?,
                     value: zeroize::Zeroizing::new(value.as_bytes().to_vec()),
                 });
             }
-            let notice = service.active_policy(call.now)?.map_or(0, |(n, _)| n);
-            call.categories.clear();
-            let provenance = Provenance {
-                method,
-                source: Source::Direct,
-                collected_at: call.now,
-                collected_by: call.principal.clone(),
-                notice_version: notice,
-            };
-            service.write(&WriteCall { call, values, provenance })?
+            service.write(&WriteCall { call, values, method })?
         }
     };
     Ok(Report::new(human_outcome(&outcome), &outcome).passed_if(outcome.all_allowed()))
@@ -229,9 +249,10 @@ pub enum ConsentCommand {
         /// The policy version whose notice was shown (default: the active one).
         #[arg(long)]
         notice_version: Option<u32>,
-        /// Who recorded it (staff id or system).
-        #[arg(long, default_value = "cli")]
-        recorded_by: String,
+        /// Who records it: a principal of the staff registry (a person of any role, or the
+        /// system that received the choice).
+        #[arg(long)]
+        by: String,
         /// A reference to the evidence (form id, call recording id).
         #[arg(long)]
         evidence: Option<String>,
@@ -252,50 +273,35 @@ fn parse_choice(text: &str) -> Result<Choice, String> {
 }
 
 pub fn consent(global: &GlobalArgs, cmd: ConsentCommand) -> anyhow::Result<Report> {
-    let data = global.data_dir();
-    let store = data.open_store()?;
+    let service = open_app(global)?;
     match cmd {
-        ConsentCommand::Record { subscriber, purpose, choice, channel, notice_version, recorded_by, evidence } => {
-            let audit = AuditLog::open_with_store(&data, &store)?;
-            let service = crate::access::open_service(&data, &store, &audit)?;
-            let now = Timestamp::now();
-            let notice = match notice_version {
-                Some(n) => n,
-                None => service.active_policy(now)?.map(|(n, _)| n).context("no policy version is in force")?,
+        ConsentCommand::Record { subscriber, purpose, choice, channel, notice_version, by, evidence } => {
+            let new = NewChoice {
+                subscriber: SubscriberId::parse(subscriber)?,
+                purpose: PurposeId::parse(purpose)?,
+                choice,
+                channel,
+                notice_version,
+                evidence,
             };
-            let record = service.record_consent(
-                Actor::System("cli".into()),
-                &NewConsent {
-                    subscriber,
-                    purpose,
-                    choice,
-                    channel,
-                    notice_version: notice,
-                    recorded_at: now,
-                    recorded_by,
-                    evidence,
-                },
-            )?;
+            let record = service.record_consent(&person("by", &by)?, &new, Timestamp::now())?;
+            let r = &record.record;
             Ok(Report::new(
                 format!(
                     "recorded consent #{}: `{}` {} for `{}` (notice version {})\n",
                     record.id,
-                    record.record.subscriber,
-                    record.record.choice.id(),
-                    record.record.purpose,
-                    notice
+                    r.subscriber,
+                    r.choice.id(),
+                    r.purpose,
+                    r.notice_version
                 ),
                 &record,
             ))
         }
         ConsentCommand::Show { subscriber } => {
-            if store.subscriber(&subscriber)?.is_none() {
-                bail!("subscriber `{subscriber}` not found");
-            }
-            let current = store.current_consents(&subscriber)?;
-            let history = store.consent_history(&subscriber)?;
+            let shown = service.consents(&SubscriberId::parse(subscriber)?)?;
             let mut human = String::new();
-            for c in &current {
+            for c in &shown.current {
                 human.push_str(&format!(
                     "{}  {}  (#{}, {}, {}, notice v{})\n",
                     c.record.purpose,
@@ -306,10 +312,10 @@ pub fn consent(global: &GlobalArgs, cmd: ConsentCommand) -> anyhow::Result<Repor
                     c.record.notice_version
                 ));
             }
-            if current.is_empty() {
+            if shown.current.is_empty() {
                 human.push_str("no choices recorded\n");
             }
-            Ok(Report::new(human, serde_json::json!({ "id": subscriber, "current": current, "history": history })))
+            Ok(Report::new(human, &shown))
         }
     }
 }
@@ -321,35 +327,32 @@ pub enum ContractCommand {
         #[arg(long)]
         subscriber: String,
         /// active, suspended or terminated.
-        #[arg(long)]
-        state: String,
+        #[arg(long, value_parser = parse_state)]
+        state: ContractState,
         /// The day of the change (YYYY-MM-DD, default today in Asia/Tokyo).
         #[arg(long)]
         on: Option<Date>,
+        /// Who changes it: a principal of the staff registry (a person of any role, or the
+        /// system the change comes from).
+        #[arg(long)]
+        by: String,
     },
 }
 
+fn parse_state(text: &str) -> Result<ContractState, String> {
+    ContractState::from_id(text)
+        .ok_or_else(|| format!("`{text}` is not a contract state; use active, suspended or terminated"))
+}
+
 pub fn contract(global: &GlobalArgs, cmd: ContractCommand) -> anyhow::Result<Report> {
-    let data = global.data_dir();
-    let store = data.open_store()?;
-    let ContractCommand::Set { subscriber, state, on } = cmd;
-    let state = ContractState::from_id(&state)
-        .with_context(|| format!("`--state` `{state}` is not a contract state; use active, suspended or terminated"))?;
-    let current = store.subscriber(&subscriber)?.with_context(|| format!("subscriber `{subscriber}` not found"))?;
-    let now = Timestamp::now();
-    let day = on.unwrap_or(tokutei_policy::tokyo::date_of(now));
-    let contract = Contract {
-        state,
-        started_on: current.contract.started_on,
-        suspended_on: (state == ContractState::Suspended).then_some(day),
-        terminated_on: (state == ContractState::Terminated).then_some(day),
-    };
-    let audit = AuditLog::open_with_store(&data, &store)?;
-    let service = crate::access::open_service(&data, &store, &audit)?;
-    service.set_contract(Actor::System("cli".into()), &subscriber, &contract, now)?;
+    let ContractCommand::Set { subscriber, state, on, by } = cmd;
+    let service = open_app(global)?;
+    let id = SubscriberId::parse(subscriber)?;
+    let contract = service.change_contract(&person("by", &by)?, &id, state, on, Timestamp::now())?;
+    let from = contract.terminated_on.or(contract.suspended_on).map(|d| format!(" (from {d})")).unwrap_or_default();
     Ok(Report::new(
-        format!("contract of `{subscriber}` is now {} (from {day})\n", state.id()),
-        serde_json::json!({ "id": subscriber, "contract": contract }),
+        format!("contract of `{id}` is now {}{from}\n", state.id()),
+        serde_json::json!({ "id": id, "contract": contract }),
     ))
 }
 
@@ -358,6 +361,7 @@ pub enum ExportsCommand {
     /// File an export request (持出し申請).
     Request {
         id: String,
+        /// The requester: the principal that will make the export.
         #[arg(long)]
         staff: String,
         #[arg(long)]
@@ -374,11 +378,11 @@ pub enum ExportsCommand {
         reason: String,
         #[arg(long)]
         recipient: Option<String>,
-        /// Days the approval stays in force.
+        /// Days the approval stays in force (1–90).
         #[arg(long, default_value_t = 7)]
         days: u32,
     },
-    /// Approve a request (by someone other than the requester).
+    /// Approve a request (a chief manager or a responsible person other than the requester).
     Approve {
         id: String,
         #[arg(long)]
@@ -389,63 +393,38 @@ pub enum ExportsCommand {
 }
 
 pub fn exports(global: &GlobalArgs, cmd: ExportsCommand) -> anyhow::Result<Report> {
-    let data = global.data_dir();
-    let store = data.open_store()?;
+    let service = open_app(global)?;
     match cmd {
         ExportsCommand::Request {
             id,
             staff,
             purpose,
-            categories,
-            subscribers,
+            categories: named,
+            subscribers: covered,
             all_subscribers,
             reason,
             recipient,
             days,
         } => {
-            if subscribers.is_empty() && !all_subscribers {
-                bail!("name the subscribers covered with `--subscriber`, or `--all-subscribers`");
-            }
-            if days == 0 || days > 90 {
-                bail!("`--days` must be 1–90, got {days}");
-            }
-            let now = Timestamp::now();
-            let request = NewExportRequest {
-                id: id.clone(),
-                requested_by: staff,
-                purpose,
-                categories,
-                subscribers: (!all_subscribers).then_some(subscribers),
+            let new = NewExport {
+                id: ExportId::parse_as("id", id)?,
+                purpose: PurposeId::parse(purpose)?,
+                categories: categories(&named)?,
+                subscribers: if all_subscribers { None } else { Some(subscribers(&covered)?) },
                 reason,
                 recipient,
-                requested_at: now,
-                valid_until: now + jiff::SignedDuration::from_hours(24 * i64::from(days)),
+                days,
             };
-            store.create_export_request(&request)?;
-            let audit = AuditLog::open_with_store(&data, &store)?;
-            audit.append_admin(
-                Actor::Staff(request.requested_by.clone()),
-                tokutei_ledger::AdminAction::ExportRequested,
-                &format!("export/{id}"),
-                None,
-                vec![("purpose".into(), request.purpose.clone())],
-            )?;
-            Ok(Report::new(format!("filed export request `{id}`; it needs approval\n"), &request))
+            let filed = service.request_export(&person("staff", &staff)?, &new, Timestamp::now())?;
+            Ok(Report::new(format!("filed export request `{}`; it needs approval\n", new.id), &filed))
         }
         ExportsCommand::Approve { id, approver } => {
-            let approved = store.approve_export(&id, &approver, Timestamp::now())?;
-            let audit = AuditLog::open_with_store(&data, &store)?;
-            audit.append_admin(
-                Actor::Staff(approver.clone()),
-                tokutei_ledger::AdminAction::ExportApproved,
-                &format!("export/{id}"),
-                None,
-                vec![("requested_by".into(), approved.request.requested_by.clone())],
-            )?;
+            let id = ExportId::parse_as("id", id)?;
+            let approved = service.approve_export(&person("approver", &approver)?, &id, Timestamp::now())?;
             Ok(Report::new(format!("approved export request `{id}`\n"), &approved))
         }
         ExportsCommand::List => {
-            let all = store.export_requests()?;
+            let all = service.export_requests()?;
             let human: String = all
                 .iter()
                 .map(|r| {

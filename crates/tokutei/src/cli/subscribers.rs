@@ -7,13 +7,13 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Subcommand;
 use jiff::Timestamp;
 use serde::Serialize;
-use tokutei_app::SubscriberId;
 use tokutei_app::import::{ImportSummary, ImportTarget, import};
 use tokutei_app::verify::VaultReport;
+use tokutei_app::{Acting, SubscriberId};
 use tokutei_ledger::Actor;
 use tokutei_policy::Policy;
 use tokutei_store::vault::ContractState;
@@ -45,18 +45,25 @@ pub enum SubscribersCommand {
         #[arg(long)]
         subscriber: Option<String>,
     },
-    /// Find subscribers by a searchable field through its blind index.
+    /// Find subscribers by a searchable field through its blind index (audited: who looked,
+    /// the category and the ids found; never the value).
     Find {
         /// The category id, e.g. `contract.phone`.
         #[arg(long)]
         category: String,
         /// The value as typed (全角/半角, hyphens and case do not matter).
         value: String,
+        /// Who looks: a chief manager or responsible person of the staff registry.
+        #[arg(long, value_name = "STAFF_ID")]
+        by: String,
     },
     /// Erase a subscriber: destroy its data key so its values can never be decrypted again.
     Erase {
         #[arg(long)]
         subscriber: String,
+        /// Who erases: a chief manager or responsible person of the staff registry.
+        #[arg(long, value_name = "STAFF_ID")]
+        by: String,
     },
 }
 
@@ -84,11 +91,31 @@ pub fn run(global: &GlobalArgs, cmd: SubscribersCommand) -> anyhow::Result<Repor
             let app = crate::access::open_service(&data, &store, &audit)?;
             Ok(verify_report(&app.verify_vault(only.as_ref(), now)?))
         }
-        SubscribersCommand::Find { category, value } => {
-            let (_, policy) = crate::access::open_service(&data, &store, &audit)?.policy_in_force(now)?;
-            find(&*store, &policy, &Keyring::open(&data)?, &category, &value)
+        SubscribersCommand::Find { category, value, by } => {
+            let category = tokutei_app::CategoryId::parse(category)?;
+            Keyring::open(&data)?;
+            let app = crate::access::open_service(&data, &store, &audit)?;
+            let ids = app.find_subscribers(&Acting::Person(by), &category, &value, now)?;
+            let mut human = format!("{} subscribers match\n", ids.len());
+            for id in &ids {
+                human.push_str(&format!("  {id}\n"));
+            }
+            let rows: Vec<_> = ids.iter().map(|id| serde_json::json!({ "id": id })).collect();
+            Ok(Report::new(human, rows))
         }
-        SubscribersCommand::Erase { subscriber } => erase(&data, &store, &subscriber),
+        SubscribersCommand::Erase { subscriber, by } => {
+            let subscriber = SubscriberId::parse(subscriber)?;
+            // Audit first (`App::erase_subscriber`): the ledger keeps the subscriber's id
+            // only, and still verifies after the key is gone.
+            let app = crate::access::open_service(&data, &store, &audit)?;
+            app.erase_subscriber(&Acting::Person(by), &subscriber, now)?;
+            Ok(Report::new(
+                format!(
+                    "erased subscriber `{subscriber}`: its data key is destroyed and its values can no longer be decrypted\n"
+                ),
+                serde_json::json!({ "id": subscriber, "erased_at": now.to_string() }),
+            ))
+        }
     }
 }
 
@@ -202,34 +229,4 @@ fn verify_report(report: &VaultReport) -> Report {
         }),
     )
     .passed_if(ok)
-}
-
-fn find(store: &dyn Store, policy: &Policy, keyring: &Keyring, category: &str, value: &str) -> anyhow::Result<Report> {
-    match policy.category(category) {
-        Some(c) if c.searchable => {}
-        Some(_) => bail!("category `{category}` is not searchable in the active policy"),
-        None => bail!("category `{category}` is not in the active policy"),
-    }
-    let Some(token) = keyring.blind().token(category, value) else {
-        bail!("nothing to search for once spaces and hyphens are removed");
-    };
-    let ids = store.find_by_blind_index(category, &token.0)?;
-    let mut human = format!("{} subscribers match\n", ids.len());
-    for id in &ids {
-        human.push_str(&format!("  {id}\n"));
-    }
-    let rows: Vec<_> = ids.iter().map(|id| serde_json::json!({ "id": id })).collect();
-    Ok(Report::new(human, rows))
-}
-
-fn erase(data: &crate::data_dir::DataDir, store: &crate::backend::Database, id: &str) -> anyhow::Result<Report> {
-    let at = Timestamp::now();
-    let audit = AuditLog::open_with_store(data, store)?;
-    // Audit first (`App::erase_subscriber`): the ledger keeps the subscriber's id
-    // only, and still verifies after the key is gone.
-    crate::access::open_service(data, store, &audit)?.erase_subscriber(Actor::System("cli".into()), id, at)?;
-    Ok(Report::new(
-        format!("erased subscriber `{id}`: its data key is destroyed and its values can no longer be decrypted\n"),
-        serde_json::json!({ "id": id, "erased_at": at.to_string() }),
-    ))
 }

@@ -160,6 +160,8 @@ fn replay(case: &Path) -> Replay {
             env.run(&[
                 "consent",
                 "record",
+                "--by",
+                "chief",
                 "--subscriber",
                 id,
                 "--purpose",
@@ -458,6 +460,19 @@ fn bad_access_input_exits_2_and_writes_nothing() {
         assert!(run.stderr.starts_with("error:"), "{}", run.stderr);
     }
     assert_eq!(ledger_size(&env), before);
+    // An id that is no id is refused where it is parsed, naming its flag.
+    let read = ["access", "--staff", "op-1", "--purpose", "support", "--channel", "phone"];
+    for (extra, field) in [
+        (&["--subscriber", "HS 1"][..], "`subscriber`"),
+        (&["--subscriber", "HS00000001", "--category", "contract\u{1b}name"][..], "`category`"),
+    ] {
+        let run = env.run(&[&read[..], extra].concat());
+        assert_eq!(run.code, 2, "{extra:?}\n{}", run.stderr);
+        assert!(run.stderr.contains(field), "{extra:?}: {}", run.stderr);
+    }
+    let run = env.run(&["access", "--staff", "op 1", "--purpose", "support", "--subscriber", "HS00000001"]);
+    assert!(run.code == 2 && run.stderr.contains("`staff`"), "{}", run.stderr);
+    assert_eq!(ledger_size(&env), before);
     // Staff input is checked against the policy.
     let run =
         env.run(&["staff", "add", "--by", "chief", "op-2", "--name", "x", "--role", "handler", "--purpose", "suport"]);
@@ -527,11 +542,14 @@ fn consent_withdrawal_through_the_cli_applies_to_the_next_access() {
     let first = env.run(&access);
     // The demo subscriber may be terminated; make it active first.
     if first.code == 1 {
-        env.run(&["contract", "set", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
+        env.run(&["contract", "set", "--by", "chief", "--subscriber", "HS00000001", "--state", "active"])
+            .assert_code(0);
     }
     env.run(&[
         "consent",
         "record",
+        "--by",
+        "chief",
         "--subscriber",
         "HS00000001",
         "--purpose",
@@ -546,6 +564,8 @@ fn consent_withdrawal_through_the_cli_applies_to_the_next_access() {
     env.run(&[
         "consent",
         "record",
+        "--by",
+        "chief",
         "--subscriber",
         "HS00000001",
         "--purpose",
@@ -568,6 +588,8 @@ fn consent_withdrawal_through_the_cli_applies_to_the_next_access() {
     let run = env.run(&[
         "consent",
         "record",
+        "--by",
+        "chief",
         "--subscriber",
         "HS00000001",
         "--purpose",

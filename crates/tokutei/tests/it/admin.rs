@@ -279,6 +279,8 @@ fn consent_record_refuses_a_notice_version_never_published() {
         env.run(&[
             "consent",
             "record",
+            "--by",
+            "chief",
             "--subscriber",
             "HS00000001",
             "--purpose",
@@ -306,6 +308,13 @@ fn a_failing_ledger_leaves_every_cli_action_undone() {
     let env = TestEnv::new();
     env.run(&["demo", "--no-serve", "--subscribers", "1"]).assert_code(0);
     let v2 = env.write("v2.toml", revised(0));
+    let export = |id: &str| {
+        let args = ["exports", "request", id, "--staff", "demo-support", "--purpose", "support"];
+        env.run(
+            &[&args[..], &["--subscriber", "HS00000001", "--category", "contract.name", "--reason", "test"]].concat(),
+        )
+    };
+    export("exp-1").assert_code(0);
     // The ledger refuses every append from here on (a full disk, a broken database).
     let db = rusqlite::Connection::open(env.data().join("tokutei.sqlite3")).unwrap();
     db.execute_batch(
@@ -321,6 +330,8 @@ fn a_failing_ledger_leaves_every_cli_action_undone() {
     env.run(&[
         "consent",
         "record",
+        "--by",
+        "chief",
         "--subscriber",
         "HS00000001",
         "--purpose",
@@ -332,8 +343,80 @@ fn a_failing_ledger_leaves_every_cli_action_undone() {
     ])
     .assert_code(2);
     assert_eq!(count("SELECT COUNT(*) FROM consent_records"), 0, "no consent record without its entry");
-    env.run(&["subscribers", "erase", "--subscriber", "HS00000001"]).assert_code(2);
+    env.run(&["subscribers", "erase", "--by", "chief", "--subscriber", "HS00000001"]).assert_code(2);
     assert_eq!(count("SELECT COUNT(*) FROM vault_data_keys"), 1, "no erasure without its entry");
+    let state = "SELECT COUNT(*) FROM vault_subscribers WHERE state = 'suspended'";
+    let suspended = count(state);
+    env.run(&["contract", "set", "--by", "chief", "--subscriber", "HS00000001", "--state", "suspended"]).assert_code(2);
+    env.run(&["contract", "set", "--by", "chief", "--subscriber", "HS00000001", "--state", "terminated"])
+        .assert_code(2);
+    assert_eq!(count(state), suspended, "no contract change without its entry");
+    assert_eq!(count("SELECT COUNT(*) FROM vault_subscribers WHERE state = 'terminated'"), 0);
+    export("exp-2").assert_code(2);
+    assert_eq!(count("SELECT COUNT(*) FROM export_requests"), 1, "no export request without its entry");
+    env.run(&["exports", "approve", "exp-1", "--approver", "chief"]).assert_code(2);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM export_requests WHERE approved_by IS NULL"),
+        1,
+        "no approval without its entry"
+    );
+}
+
+#[test]
+fn cli_contract_consent_and_exports_are_audited_under_the_one_named() {
+    let env = TestEnv::new();
+    env.run(&["demo", "--no-serve", "--subscribers", "1"]).assert_code(0);
+    let last = |action: &str| entries_of(&env, action).pop().unwrap_or_else(|| panic!("no `{action}` entry"));
+    let actor = |kind: &str, id: &str| serde_json::json!({ "kind": kind, "id": id });
+
+    // A contract change names who made it: a person of any role, or a system.
+    env.run(&["contract", "set", "--subscriber", "HS00000001", "--state", "suspended"]).assert_code(2);
+    let run = env.run(&["contract", "set", "--by", "nobody", "--subscriber", "HS00000001", "--state", "suspended"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("`nobody`"), "{}", run.stderr);
+    let set = ["contract", "set", "--subscriber", "HS00000001", "--state", "suspended"];
+    env.run(&[&set[..], &["--by", "demo-support"]].concat()).assert_code(0);
+    let changed = last("contract_changed");
+    assert_eq!(changed["actor"], actor("staff", "demo-support"), "{changed}");
+    assert_eq!(changed["event"]["subject"], "HS00000001");
+    let run = env.run(&["contract", "set", "--by", "chief", "--subscriber", "HS 1", "--state", "active"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("`subscriber`"), "an invalid id names its field: {}", run.stderr);
+
+    // A choice fed by a system is the system's.
+    let record = ["consent", "record", "--subscriber", "HS00000001", "--purpose", "marketing", "--choice", "opt_out"];
+    env.run(&[&record[..], &["--channel", "web", "--by", "demo-call-centre"]].concat()).assert_code(0);
+    assert_eq!(last("consent_recorded")["actor"], actor("system", "demo-call-centre"));
+    let shown = env.run(&["--json", "consent", "show", "--subscriber", "HS00000001"]).assert_code(0).json();
+    assert_eq!(shown["history"][0]["recorded_by"], "demo-call-centre", "{shown}");
+
+    // The requester is the one filing; the approver a manager who is someone else.
+    let request = ["exports", "request", "exp-1", "--staff", "demo-support", "--purpose", "support"];
+    let rest = ["--subscriber", "HS00000001", "--category", "contract.name", "--reason", "test"];
+    env.run(&[&request[..], &rest[..]].concat()).assert_code(0);
+    let requested = last("export_requested");
+    assert_eq!(requested["actor"], actor("staff", "demo-support"));
+    assert_eq!(requested["event"]["subject"], "export/exp-1");
+    env.run(&[&request[..], &rest[..]].concat()).assert_code(2);
+    let bad = ["exports", "request", "exp 2", "--staff", "demo-support", "--purpose", "support"];
+    let run = env.run(&[&bad[..], &rest[..]].concat());
+    run.assert_code(2);
+    assert!(run.stderr.contains("`id`"), "{}", run.stderr);
+    for approver in ["demo-support", "demo-call-centre", "nobody"] {
+        let run = env.run(&["exports", "approve", "exp-1", "--approver", approver]);
+        run.assert_code(2);
+        assert!(run.stderr.contains(&format!("`{approver}`")), "{}", run.stderr);
+    }
+    assert!(entries_of(&env, "export_approved").is_empty(), "a refusal leaves no entry");
+    env.run(&["exports", "approve", "exp-1", "--approver", "chief"]).assert_code(0);
+    env.run(&["exports", "approve", "exp-1", "--approver", "chief"]).assert_code(2);
+    let approved = entries_of(&env, "export_approved");
+    assert_eq!(approved.len(), 1);
+    assert_eq!(approved[0]["actor"], actor("staff", "chief"));
+    assert_eq!(approved[0]["event"]["details"], serde_json::json!([["requested_by", "demo-support"]]));
+    let listed = env.run(&["--json", "exports", "list"]).assert_code(0).json();
+    assert_eq!(listed[0]["approved_by"], "chief", "{listed}");
+    env.run(&["audit", "verify"]).assert_code(0);
 }
 
 #[test]

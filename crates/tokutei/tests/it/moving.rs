@@ -83,7 +83,7 @@ fn populated(subscribers: &str) -> TestEnv {
 /// `subscriber` opts out of marketing on the web (`extra` goes before the command).
 fn opt_out(env: &TestEnv, extra: &[&str], subscriber: &str) -> crate::util::Run {
     let mut args = extra.to_vec();
-    args.extend(["consent", "record", "--subscriber", subscriber, "--purpose", "marketing"]);
+    args.extend(["consent", "record", "--by", "chief", "--subscriber", subscriber, "--purpose", "marketing"]);
     args.extend(["--choice", "opt_out", "--channel", "web"]);
     env.run(&args)
 }

@@ -54,7 +54,8 @@ fn init_import_staff_access_audit_and_serve_run_on_postgresql() {
     let run = env.run(&["subscribers", "import", csv.to_str().unwrap()]);
     run.assert_code(0);
     assert!(run.stdout.contains("3 subscribers, 16 values"), "{}", run.stdout);
-    let found = env.run(&["--json", "subscribers", "find", "--category", "contract.phone", "090-3141-5926"]);
+    let found =
+        env.run(&["--json", "subscribers", "find", "--by", "chief", "--category", "contract.phone", "090-3141-5926"]);
     assert_eq!(found.assert_code(0).json()[0]["id"], "V0");
     env.run(&["subscribers", "verify"]).assert_code(0);
 
@@ -126,6 +127,8 @@ fn the_other_commands_run_on_postgresql_and_a_newer_schema_is_refused() {
     ok(&[
         "consent",
         "record",
+        "--by",
+        "chief",
         "--subscriber",
         "HS00000001",
         "--purpose",
@@ -136,7 +139,7 @@ fn the_other_commands_run_on_postgresql_and_a_newer_schema_is_refused() {
         "phone",
     ]);
     assert!(ok(&["consent", "show", "--subscriber", "HS00000001"]).contains("opted_out"));
-    ok(&["contract", "set", "--subscriber", "HS00000002", "--state", "suspended"]);
+    ok(&["contract", "set", "--by", "chief", "--subscriber", "HS00000002", "--state", "suspended"]);
     ok(&["staff", "add", "--by", "chief", "approver", "--name", "承認 者", "--role", "chief_manager"]);
     ok(&[
         "exports",
@@ -155,7 +158,7 @@ fn the_other_commands_run_on_postgresql_and_a_newer_schema_is_refused() {
     ]);
     ok(&["exports", "approve", "exp-1", "--approver", "approver"]);
     assert!(ok(&["exports", "list"]).contains("exp-1"));
-    ok(&["subscribers", "erase", "--subscriber", "HS00000005"]);
+    ok(&["subscribers", "erase", "--by", "chief", "--subscriber", "HS00000005"]);
     assert!(ok(&["subscribers", "verify"]).contains("1 erased subscribers"));
     assert!(ok(&["audit", "prove", "--index", "3"]).contains("\"inclusion\""));
     ok(&["audit", "verify"]);

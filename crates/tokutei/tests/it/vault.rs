@@ -71,7 +71,16 @@ fn no_plaintext_reaches_any_file_of_the_data_directory() {
     run.assert_code(0);
     assert!(run.stdout.contains("3 subscribers, 16 values"), "{}", run.stdout);
     // Search through the blind index works without plaintext.
-    let found = env.run(&["--json", "subscribers", "find", "--category", "contract.phone", "０９０３１４１５９２６"]);
+    let found = env.run(&[
+        "--json",
+        "subscribers",
+        "find",
+        "--by",
+        "chief",
+        "--category",
+        "contract.phone",
+        "０９０３１４１５９２６",
+    ]);
     found.assert_code(0);
     assert_eq!(found.json()[0]["id"], "V0");
 
@@ -200,7 +209,7 @@ fn rotation_keeps_values_readable_and_erasure_makes_them_unreadable() {
     );
     env.run(&["subscribers", "verify"]).assert_code(0);
 
-    let erase = env.run(&["subscribers", "erase", "--subscriber", "V1"]);
+    let erase = env.run(&["subscribers", "erase", "--by", "chief", "--subscriber", "V1"]);
     erase.assert_code(0);
     assert_eq!(count(&env, "SELECT COUNT(*) FROM vault_data_keys WHERE subscriber = 'V1'"), 0);
     assert_eq!(count(&env, "SELECT COUNT(*) FROM vault_blind_index WHERE subscriber = 'V1'"), 0);
@@ -209,9 +218,9 @@ fn rotation_keeps_values_readable_and_erasure_makes_them_unreadable() {
     assert_eq!(after.json()["erased_subscribers"], 1);
     assert_eq!(after.json()["erased_values"], 5);
     assert_eq!(after.json()["readable"], 11);
-    let found = env.run(&["--json", "subscribers", "find", "--category", "contract.phone", PHONES[1]]);
+    let found = env.run(&["--json", "subscribers", "find", "--by", "chief", "--category", "contract.phone", PHONES[1]]);
     assert!(found.json().as_array().unwrap().is_empty());
-    env.run(&["subscribers", "erase", "--subscriber", "V1"]).assert_code(2);
+    env.run(&["subscribers", "erase", "--by", "chief", "--subscriber", "V1"]).assert_code(2);
     // Erasure is audited by id, and the ledger still verifies after crypto-shredding.
     let erased = env.run(&["audit", "query", "--json"]).json();
     let erased: Vec<&serde_json::Value> =
@@ -541,10 +550,12 @@ fn opted_out_deployment() -> TestEnv {
         "marketing",
     ])
     .assert_code(0);
-    env.run(&["contract", "set", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
+    env.run(&["contract", "set", "--by", "chief", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
     env.run(&[
         "consent",
         "record",
+        "--by",
+        "chief",
         "--subscriber",
         "HS00000001",
         "--purpose",
@@ -651,7 +662,7 @@ fn consent_entry(env: &TestEnv) -> serde_json::Value {
 #[test]
 fn a_rolled_back_value_version_is_refused_and_reported_by_verify() {
     let env = crate::access::demo_with_handler_of("5");
-    env.run(&["contract", "set", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
+    env.run(&["contract", "set", "--by", "chief", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
     let update = env.run(&[
         "--json",
         "access",
@@ -726,7 +737,7 @@ fn a_rolled_back_value_version_is_refused_and_reported_by_verify() {
 #[test]
 fn a_write_over_its_limit_or_with_a_control_character_is_refused_before_anything_is_written() {
     let env = crate::access::demo_with_handler_of("5");
-    env.run(&["contract", "set", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
+    env.run(&["contract", "set", "--by", "chief", "--subscriber", "HS00000001", "--state", "active"]).assert_code(0);
     let entries = || env.run(&["--json", "audit", "verify"]).assert_code(0).json()["entries"].clone();
     let before = entries();
     let names = "SELECT COUNT(*) FROM vault_values WHERE subscriber = 'HS00000001' AND category = 'contract.name'";
@@ -900,6 +911,8 @@ fn on_postgresql_a_deleted_opt_out_and_a_rolled_back_import_are_refused_then_rep
     env.run(&[
         "consent",
         "record",
+        "--by",
+        "chief",
         "--subscriber",
         "V0",
         "--purpose",
@@ -966,4 +979,35 @@ fn a_reader_closing_stdout_early_is_not_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn subscribers_find_is_audited_with_the_ids_found_never_the_value() {
+    // Regression: `subscribers find` looked subscribers up by phone number and left no trace.
+    let env = TestEnv::new();
+    init(&env);
+    let csv = env.write("in.csv", small_csv());
+    env.run(&["subscribers", "import", csv.to_str().unwrap()]).assert_code(0);
+    env.run(&["staff", "add", "--by", "chief", "op-1", "--name", "担当 一郎", "--role", "handler"]).assert_code(0);
+    let find =
+        |by: &str| env.run(&["--json", "subscribers", "find", "--by", by, "--category", "contract.phone", PHONES[0]]);
+    find("op-1").assert_code(2);
+    find("nobody").assert_code(2);
+    assert_eq!(find("chief").assert_code(0).json()[0]["id"], "V0");
+    let ledger = env.run(&["--json", "audit", "query", "--limit", "10000"]);
+    ledger.assert_code(0);
+    let looked: Vec<serde_json::Value> = ledger
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["action"] == "subscribers_looked_up")
+        .cloned()
+        .collect();
+    assert_eq!(looked.len(), 1, "one entry, none for the refusals: {looked:?}");
+    assert_eq!(looked[0]["actor"], serde_json::json!({ "kind": "staff", "id": "chief" }));
+    assert_eq!(looked[0]["event"]["subject"], "category/contract.phone");
+    assert!(looked[0]["event"]["details"].to_string().contains("V0"), "{}", looked[0]);
+    let digits: String = PHONES[0].chars().filter(char::is_ascii_digit).collect();
+    assert!(!ledger.stdout.contains(PHONES[0]) && !ledger.stdout.contains(&digits), "never the value");
 }
