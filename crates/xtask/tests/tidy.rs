@@ -222,3 +222,119 @@ fn fuzz_targets_stay_outside_the_workspace_and_are_documented() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The capability traits whose methods change state (the snapshot and sequencer traits are
+/// the store's own machinery: copying a whole deployment, group commit).
+const CAPABILITY_TRAITS: &[&str] = &[
+    "AuthStore",
+    "RateLimitStore",
+    "ConsentStore",
+    "InquiryStore",
+    "SettingsStore",
+    "LedgerStore",
+    "PolicyStore",
+    "FreshnessStore",
+    "ProvisionStore",
+    "StaffStore",
+    "ExportStore",
+    "VaultStore",
+];
+
+/// How a store method's name says it writes. Every method of a capability trait must be
+/// either a write (one of these prefixes) or named in [`STORE_READS`], so a new method is
+/// classified when it is added.
+const WRITE_PREFIXES: &[&str] = &[
+    "accept_", "add_", "append", "approve_", "clear_", "create_", "delete_", "disable_", "erase_", "hit",
+    "import_batch", "publish_", "purge_values", "record_", "revoke_", "rewrap_", "set_", "touch_",
+];
+
+const STORE_READS: &[&str] = &[
+    "access_facts", "active_policy", "active_policy_number", "batch_imported", "checkpoints", "consent_history",
+    "consent_records", "credentials", "current_consent", "current_consents", "data_key", "expired_values",
+    "export_request", "export_requests", "find_by_blind_index", "freshness", "hits", "import_record", "inquiries",
+    "inquiry", "kek_usage", "latest_checkpoint", "latest_versions", "ledger_entry", "ledger_nodes",
+    "policy_version", "policy_versions", "principal", "principals", "prove_consistency", "prove_inclusion",
+    "provisions", "provisions_of", "purge_records", "purges", "query_entries", "scan_entries", "scan_indexed",
+    "session", "settings", "staff_generation", "subject_rows", "subscriber", "subscriber_count", "subscribers",
+    "token", "tokens", "totp_keys", "tree_head_at", "tree_size", "value_versions", "values", "values_written_by",
+    "wrapped_keys", "clear_totp_principals", "entries", "explain_query", "verify",
+];
+
+/// The method names of the capability traits, each with whether it writes.
+fn store_methods() -> Vec<(String, bool)> {
+    let mut files = Vec::new();
+    rust_files(&workspace_root().join("crates/tokutei-store/src"), &mut files);
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut in_trait = false;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("pub trait ") {
+                let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                in_trait = CAPABILITY_TRAITS.contains(&name.as_str());
+            } else if line.starts_with('}') {
+                in_trait = false;
+            } else if in_trait && let Some(rest) = line.trim_start().strip_prefix("fn ") {
+                let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                let writes = WRITE_PREFIXES.iter().any(|p| name.starts_with(p)) && !STORE_READS.contains(&name.as_str());
+                out.push((name, writes));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn every_store_method_is_classified_as_read_or_write() {
+    let unknown: Vec<String> = store_methods()
+        .into_iter()
+        .filter(|(name, writes)| !writes && !STORE_READS.contains(&name.as_str()))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "store methods neither named as a read in STORE_READS nor starting with a write verb: {unknown:?}"
+    );
+}
+
+#[test]
+fn only_the_application_layer_writes_to_a_store() {
+    // The binary and the web call `tokutei-app`, which audits first; they never write to a
+    // store or append to the ledger themselves. (The binary's `migrate-store`, `backup` and
+    // `restore` move a whole deployment through the snapshot traits, which are not capabilities.)
+    // Several application functions share a write's name (`publish_policy`, `erase_subscriber`):
+    // a front end holds the application as `app` or `service`, and calls on those are the
+    // application's.
+    let writes: Vec<String> = store_methods().into_iter().filter(|(_, w)| *w).map(|(n, _)| n).collect();
+    let mut found = Vec::new();
+    for name in ["tokutei", "tokutei-web"] {
+        let mut files = Vec::new();
+        rust_files(&workspace_root().join("crates").join(name).join("src"), &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for (n, line) in code.lines().enumerate() {
+                let line = line.split("//").next().unwrap_or("");
+                for w in &writes {
+                    let call = format!(".{w}(");
+                    for (at, _) in line.match_indices(&call) {
+                        let receiver: String = line[..at]
+                            .chars()
+                            .rev()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                            .rev()
+                            .collect();
+                        if !["app", "service"].contains(&receiver.as_str()) {
+                            found.push(format!("{}:{}: `{w}` on `{receiver}`", relative(&file), n + 1));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "store writes outside tokutei-app (call the application layer):\n{}", found.join("\n"));
+}
