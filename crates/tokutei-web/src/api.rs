@@ -195,7 +195,7 @@ async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result<Res
         return Err(AppError::Forbidden("the staff registry is open to managers and auditors".into()).into());
     }
     let service = state.access_service()?;
-    let all = tokio::task::spawn_blocking(move || service.stores().principals())
+    let all = tokio::task::spawn_blocking(move || service.staff_list())
         .await
         .map_err(|e| AppError::internal(format!("staff task failed: {e}")))??;
     Ok(Json(all).into_response())

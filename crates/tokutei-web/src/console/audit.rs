@@ -7,10 +7,9 @@
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use maud::html;
 use serde::Deserialize;
-use tokutei_ledger::{Decision, Event, Proof};
+use tokutei_ledger::{Decision, Event};
 use tokutei_policy::Lang;
 use tokutei_store::ledger::LedgerQuery;
 
@@ -184,23 +183,13 @@ pub(crate) async fn proof(
     let proof = state
         .ledger(move |l| {
             let Some(checkpoint) = l.latest_checkpoint()? else { return Ok(None) };
-            if index >= checkpoint.size {
-                return Ok(None);
-            }
-            let Some(stored) = l.ledger_entry(index)? else { return Ok(None) };
-            let hashes = l.prove_inclusion(index, checkpoint.size)?;
-            let head = l.tree_head_at(checkpoint.size)?;
             let origin = checkpoint.note.lines().next().unwrap_or_default().to_string();
-            Ok(Some(Proof::Inclusion {
-                origin,
-                index,
-                tree_size: checkpoint.size,
-                leaf_hash: stored.leaf_hash,
-                entry: Some(base64::engine::general_purpose::STANDARD.encode(&stored.encoded)),
-                hashes,
-                root: head.root,
-                checkpoint: Some(checkpoint.note),
-            }))
+            match tokutei_app::checkpoints::inclusion_proof(l, &origin, index, checkpoint.size, Some(checkpoint.note)) {
+                Ok(proof) => Ok(Some(proof)),
+                Err(tokutei_app::checkpoints::CheckpointError::NotInTree { .. }) => Ok(None),
+                Err(tokutei_app::checkpoints::CheckpointError::Store(e)) => Err(e),
+                Err(e) => Err(tokutei_store::StoreError::Corrupt(e.to_string())),
+            }
         })
         .await?
         .ok_or(AppError::NotFound)?;
