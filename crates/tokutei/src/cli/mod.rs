@@ -7,15 +7,15 @@ mod audit;
 mod backup;
 mod gateway;
 mod inquiries;
-pub(crate) mod keys;
+mod keys;
 mod migrate;
 mod policy;
-pub(crate) mod retention;
+mod retention;
 mod serve;
 mod settings;
-pub(crate) mod staff;
+mod staff;
 mod store_copy;
-pub(crate) mod subscribers;
+mod subscribers;
 
 use std::path::PathBuf;
 

@@ -371,7 +371,7 @@ fn read_policy_file(file: &Path) -> anyhow::Result<String> {
 /// Publish `source` through the application layer (checks, compile check against this
 /// deployment, audit entry, then the version); a file that cannot be published is shown with
 /// every diagnostic, by line and field of `file` when it came from one.
-pub(crate) fn publish_version(
+fn publish_version(
     data: &DataDir,
     store: &Database,
     by: Acting,

@@ -12,7 +12,6 @@ use clap::Args;
 use crate::audit_log::{AuditLog, run_checkpoints};
 use crate::backend::Database;
 use crate::cli::GlobalArgs;
-use crate::cli::policy::publish_version;
 use crate::data_dir::DataDir;
 use crate::keyring::Keyring;
 use crate::output::Report;
@@ -83,8 +82,17 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
     if fresh {
         let policy =
             tokutei_policy::parse(DEMO_POLICY).map_err(|e| anyhow::anyhow!("demo policy does not parse: {e}"))?;
-        let version =
-            publish_version(&data, &store, tokutei_app::Acting::Setup("demo"), DEMO_POLICY.to_string(), None)?;
+        // The demo's own policy: published through the application layer like any other.
+        let version = {
+            let audit = AuditLog::open_with_store(&data, &store)?;
+            let app = crate::access::open_service(&data, &store, &audit)?;
+            app.publish_policy(
+                &tokutei_app::Acting::Setup("demo"),
+                DEMO_POLICY.to_string(),
+                None,
+                jiff::Timestamp::now(),
+            )?
+        };
         human.push_str(&format!(
             "demo data directory `{}` prepared: policy v{} ({})\n",
             data.root().display(),
