@@ -128,7 +128,7 @@ impl AppState {
 
     /// The privacy office's settings in force.
     pub(crate) async fn settings(&self) -> Result<tokutei_app::settings::Settings, AppError> {
-        self.blocking(|b| tokutei_app::settings::Settings::load(b)).await
+        self.blocking(tokutei_app::settings::Settings::load).await
     }
 
     /// Run blocking ledger work off the async threads; 404 when the server has no ledger.
