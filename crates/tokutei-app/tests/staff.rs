@@ -525,7 +525,7 @@ fn the_demo_staff_are_set_up_through_the_registry_actions() {
 fn staff_are_read_through_the_app() {
     let s = staffed();
     let listed: Vec<String> = s.app.staff_list().unwrap().into_iter().map(|p| p.id).collect();
-    assert_eq!(listed, ["ads", "all", "support", "untrained"]);
+    assert_eq!(listed, ["ads", "all", "crm", "member-site", "support", "untrained"]);
     let issued = s.app.issue_token(&all(), &id("support"), 5, at(1)).unwrap();
     let member = s.app.staff_member(&id("support")).unwrap();
     assert_eq!(member.principal.id, "support");
