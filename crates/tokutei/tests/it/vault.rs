@@ -1011,3 +1011,30 @@ fn subscribers_find_is_audited_with_the_ids_found_never_the_value() {
     let digits: String = PHONES[0].chars().filter(char::is_ascii_digit).collect();
     assert!(!ledger.stdout.contains(PHONES[0]) && !ledger.stdout.contains(&digits), "never the value");
 }
+
+#[test]
+fn an_import_killed_between_its_entry_and_its_commit_still_verifies_after_the_rerun() {
+    // Regression (found as a flaky `a_killed_import_resumes…`): an attempt whose entry was
+    // durable but whose batch never committed — a kill, leaving no follow-up entry — made
+    // `subscribers verify` fail for ever, because the re-run seals afresh and its digest differs.
+    let env = TestEnv::new();
+    init(&env);
+    let csv = env.write("in.csv", small_csv());
+    let db = db(&env);
+    // The batch's transaction and the import's follow-up entry both fail, as if killed.
+    db.execute_batch(
+        "CREATE TRIGGER killed_batch BEFORE INSERT ON vault_import_batches BEGIN SELECT RAISE(ABORT, 'killed'); END;
+         CREATE TRIGGER killed_follow_up BEFORE INSERT ON ledger_entries
+           WHEN instr(NEW.body, CAST('outcome' AS BLOB)) > 0 BEGIN SELECT RAISE(ABORT, 'killed'); END;",
+    )
+    .unwrap();
+    env.run(&["subscribers", "import", csv.to_str().unwrap()]).assert_code(2);
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM vault_subscribers"), 0);
+    let attempts = count(&env, "SELECT COUNT(*) FROM ledger_entries WHERE instr(body, CAST('import/' AS BLOB)) > 0");
+    assert_eq!(attempts, 1, "the attempt's entry is durable, and nothing closed it");
+    db.execute_batch("DROP TRIGGER killed_batch; DROP TRIGGER killed_follow_up;").unwrap();
+    env.run(&["subscribers", "import", csv.to_str().unwrap()]).assert_code(0);
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM vault_subscribers"), 3);
+    let verify = env.run(&["--json", "subscribers", "verify"]);
+    verify.assert_code(0);
+}
