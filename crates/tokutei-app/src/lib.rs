@@ -56,6 +56,7 @@ mod error;
 pub mod exports;
 pub mod ids;
 pub mod import;
+pub mod incidents;
 pub mod inquiry;
 mod key_access;
 pub mod keyring;
