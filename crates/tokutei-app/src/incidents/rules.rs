@@ -652,7 +652,7 @@ mod tests {
         Flags { sensitive, financial, malicious, encrypted }
     }
 
-    fn due_table(rules: &IncidentRules, facts: &Facts) -> Vec<(String, String, String)> {
+    fn due_table(rules: &IncidentRules, facts: &Facts) -> Vec<Row> {
         rules
             .obligations(facts)
             .into_iter()
@@ -660,7 +660,9 @@ mod tests {
             .collect()
     }
 
-    fn row(regime: &str, report: &str, due: &str) -> (String, String, String) {
+    type Row = (String, String, String);
+
+    fn row(regime: &str, report: &str, due: &str) -> Row {
         (regime.into(), report.into(), due.into())
     }
 
@@ -672,7 +674,7 @@ mod tests {
         let known_at = ts("2026-06-10T23:30:00+09:00");
         let discovered_at = Some(ts("2026-06-08T10:00:00+09:00"));
         let all = [Regime::Secrecy, Regime::Tokutei, Regime::Appi];
-        let cases: Vec<(&str, Flags, Option<u64>, Vec<(String, String, String)>)> = vec![
+        let cases: Vec<(&str, Flags, Option<u64>, Vec<Row>)> = vec![
             (
                 "not reportable under APPI: only the MIC regimes",
                 flags(false, false, false, false),
