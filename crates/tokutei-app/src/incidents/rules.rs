@@ -852,6 +852,18 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_configuration_is_valid() {
+        let doc = include_str!("../../../../docs/incidents.md");
+        let block = doc.split("```toml\n").nth(1).and_then(|b| b.split("```").next()).expect("a toml block");
+        let table: toml::Table = toml::from_str(block).unwrap();
+        let config: IncidentConfig = table["incidents"].clone().try_into().unwrap();
+        let rules = IncidentRules::from_config(&config).unwrap();
+        assert_eq!(rules.report(Regime::Secrecy, Report::Detailed).unwrap().items, MIC_ITEMS);
+        assert_eq!(rules.days, DayCount::Calendar);
+        assert_eq!(rules.custom_items[0].id, "internal_ref");
+    }
+
+    #[test]
     fn a_wrong_configuration_names_its_key() {
         let wrong = |text: &str| {
             let config: IncidentConfig = toml::from_str(text).unwrap();
