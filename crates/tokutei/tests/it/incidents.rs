@@ -312,3 +312,96 @@ fn the_deployments_incident_rules_set_the_deadlines_and_unknown_keys_are_refused
     refused.assert_code(2);
     assert!(refused.stderr.contains("`incidents.appi.final.days`: 999 days; at most 365"), "{}", refused.stderr);
 }
+
+#[test]
+fn notices_read_the_contacts_through_the_gateway_and_keep_only_what_was_sent() {
+    let env = TestEnv::new();
+    env.run(&["demo", "--no-serve", "--subscribers", "2"]).assert_code(0);
+    let range: Vec<String> = ["fiber", "mobile", "global_vpn"].iter().map(|s| format!("{s}:contract.email")).collect();
+    let mut add = vec!["staff", "add", "--by", "chief", "rp", "--name", "責任者", "--role", "responsible_person"];
+    for r in &range {
+        add.extend(["--range", r]);
+    }
+    add.extend(["--purpose", "service_provision"]);
+    env.run(&add).assert_code(0);
+    env.run(&[
+        "access",
+        "--staff",
+        "demo-support",
+        "--purpose",
+        "support",
+        "--channel",
+        "phone",
+        "--subscriber",
+        "HS00000001",
+        "--category",
+        "contract.email",
+    ])
+    .assert_code(0);
+    let id = env
+        .run(&[
+            "--json",
+            "incidents",
+            "open",
+            "--by",
+            "rp",
+            "--title",
+            "誤送信",
+            "--known-at",
+            &day(0),
+            "--regime",
+            "appi",
+            "--sensitive",
+        ])
+        .assert_code(0)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.run(&[
+        "incidents",
+        "impact",
+        &id,
+        "--by",
+        "rp",
+        "--principal",
+        "demo-support",
+        "--since",
+        &day(-1),
+        "--until",
+        &day(1),
+    ])
+    .assert_code(0);
+    let letters = env
+        .run(&[
+            "--json",
+            "incidents",
+            "notices",
+            &id,
+            "--by",
+            "rp",
+            "--purpose",
+            "service_provision",
+            "--contact",
+            "contract.email",
+            "--channel",
+            "email",
+        ])
+        .assert_code(0)
+        .json();
+    let contact = letters["letters"][0]["contact"].as_str().unwrap().to_string();
+    assert!(contact.contains('@'), "{contact}");
+    assert!(letters["letters"][0]["text"].as_str().unwrap().contains("メールアドレス"));
+    // The read is the gateway's, under the person and the purpose; the contact is in no entry.
+    let reads = env.run(&["--json", "audit", "query", "--staff", "rp"]).assert_code(0).json();
+    assert!(reads.as_array().unwrap().iter().any(|e| e["event"]["purpose"] == "service_provision"));
+    let ledger = env.run(&["--json", "audit", "query", "--limit", "10000"]).assert_code(0).stdout.clone();
+    assert!(!ledger.contains(&contact));
+    env.run(&["incidents", "notified", &id, "--by", "rp", "--method", "email", "--subscriber", "HS00000001"])
+        .assert_code(0);
+    env.run(&["incidents", "notified", &id, "--by", "rp", "--method", "email", "--subscriber", "HS00000002"])
+        .assert_code(2);
+    let shown = env.run(&["--json", "incidents", "show", &id]).assert_code(0).json();
+    assert_eq!(shown["notices"], 1);
+    assert!(!shown.to_string().contains(&contact), "the contact is not kept");
+}
