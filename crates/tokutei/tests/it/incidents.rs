@@ -405,3 +405,62 @@ fn notices_read_the_contacts_through_the_gateway_and_keep_only_what_was_sent() {
     assert_eq!(shown["notices"], 1);
     assert!(!shown.to_string().contains(&contact), "the contact is not kept");
 }
+
+#[test]
+fn the_register_moves_to_postgresql_whole_and_its_entry_still_cannot_be_withdrawn() {
+    let env = demo_with_handler_of("2");
+    read(&env, "HS00000001", "contract.name");
+    let id = env
+        .run(&[
+            "--json",
+            "incidents",
+            "open",
+            "--by",
+            "chief",
+            "--title",
+            "誤送信",
+            "--known-at",
+            &day(0),
+            "--occurred-at",
+            &day(0),
+            "--regime",
+            "tokutei",
+            "--summary",
+            "誤送信の概要",
+        ])
+        .assert_code(0)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.run(&[
+        "incidents",
+        "impact",
+        &id,
+        "--by",
+        "chief",
+        "--principal",
+        "op-1",
+        "--since",
+        &day(-1),
+        "--until",
+        &day(1),
+    ])
+    .assert_code(0);
+    env.run(&["incidents", "submit", &id, "--by", "chief", "--regime", "tokutei", "--report", "first"]).assert_code(0);
+    env.run(&["incidents", "publish", &id, "--by", "chief"]).assert_code(0);
+    env.run(&["incidents", "correct", &id, "--by", "chief", "--text", "訂正後の概要"]).assert_code(0);
+    let here = env.run(&["--json", "incidents", "show", &id]).assert_code(0).json();
+
+    let db = crate::util::FreshDatabase::new();
+    let url = db.url();
+    let source = format!("sqlite:{}", env.data().display());
+    env.run(&["migrate-store", "--from", &source, "--to", &url]).assert_code(0);
+    // Served from PostgreSQL by a data directory with the same keys and configuration.
+    let served = TestEnv::new();
+    crate::moving::copy_keys_and_config(&env, &served);
+    let there = served.run(&["--database-url", &url, "--json", "incidents", "show", &id]).assert_code(0).json();
+    assert_eq!(here, there, "every version, obligation, submission, impact and publication came across");
+    assert_eq!(there["publications"].as_array().unwrap().len(), 2);
+    served.run(&["--database-url", &url, "incidents", "withdraw", &id, "--by", "chief"]).assert_code(1);
+}
