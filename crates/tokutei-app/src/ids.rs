@@ -122,6 +122,8 @@ ids! {
     ServiceId = "service", |_| Ok(());
     /// An export request (持出し申請, `EXP-2026-001`).
     ExportId = "export", |_| Ok(());
+    /// A leak incident of the register (`INC-20260610-7KQ3`).
+    IncidentId = "incident", |_| Ok(());
 }
 
 /// 1–[`MAX_ID_CHARS`] characters, none of them white space or a control character.

@@ -56,6 +56,7 @@ mod error;
 pub mod exports;
 pub mod ids;
 pub mod import;
+pub mod incidents;
 pub mod inquiry;
 mod key_access;
 pub mod keyring;
@@ -76,5 +77,6 @@ pub use access::{
 };
 pub use acting::{Acting, MANAGERS};
 pub use error::{ActionError, ActionResult};
+pub use ids::IncidentId;
 pub use ids::{CategoryId, ExportId, PrincipalId, PurposeId, ServiceId, SubscriberId};
 pub use key_access::{KeyAccess, totp_owner};

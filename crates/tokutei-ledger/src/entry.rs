@@ -166,10 +166,28 @@ pub enum AdminAction {
     /// An operator looked subscribers up by the value of a searchable category through its
     /// blind index (`subscribers find`): the category and the ids found, never the value.
     SubscribersLookedUp,
+    /// A leak incident was registered (`incident/<id>`; the digest is its first version's).
+    IncidentOpened,
+    /// An incident's fields changed: a new version (its digest), the names of the fields.
+    IncidentUpdated,
+    /// An incident was triaged: its flags, regimes and obligations recomputed.
+    IncidentTriaged,
+    /// A report to a regulator was submitted (the digest is the document's as submitted).
+    IncidentReportSubmitted,
+    /// The impact of an incident was computed from the ledger (the digest is the affected set's).
+    IncidentImpactComputed,
+    /// Notices to the persons concerned were recorded as sent (the digest is the list's).
+    IncidentNoticesRecorded,
+    /// An alternative measure to notices (publication…) was recorded with its reason.
+    IncidentAlternativeRecorded,
+    /// An incident's public entry was corrected: a new version, the old one kept public.
+    IncidentCorrected,
+    /// An incident's public entry was withdrawn, once its window had ended.
+    IncidentWithdrawn,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 25] = [
+const ADMIN_ACTIONS: [AdminAction; 34] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -195,6 +213,15 @@ const ADMIN_ACTIONS: [AdminAction; 25] = [
     AdminAction::ValuesWritten,
     AdminAction::KeyRetired,
     AdminAction::SubscribersLookedUp,
+    AdminAction::IncidentOpened,
+    AdminAction::IncidentUpdated,
+    AdminAction::IncidentTriaged,
+    AdminAction::IncidentReportSubmitted,
+    AdminAction::IncidentImpactComputed,
+    AdminAction::IncidentNoticesRecorded,
+    AdminAction::IncidentAlternativeRecorded,
+    AdminAction::IncidentCorrected,
+    AdminAction::IncidentWithdrawn,
 ];
 
 impl AdminAction {
@@ -233,6 +260,15 @@ impl AdminAction {
             AdminAction::ValuesWritten => "values_written",
             AdminAction::KeyRetired => "key_retired",
             AdminAction::SubscribersLookedUp => "subscribers_looked_up",
+            AdminAction::IncidentOpened => "incident_opened",
+            AdminAction::IncidentUpdated => "incident_updated",
+            AdminAction::IncidentTriaged => "incident_triaged",
+            AdminAction::IncidentReportSubmitted => "incident_report_submitted",
+            AdminAction::IncidentImpactComputed => "incident_impact_computed",
+            AdminAction::IncidentNoticesRecorded => "incident_notices_recorded",
+            AdminAction::IncidentAlternativeRecorded => "incident_alternative_recorded",
+            AdminAction::IncidentCorrected => "incident_corrected",
+            AdminAction::IncidentWithdrawn => "incident_withdrawn",
         }
     }
 }

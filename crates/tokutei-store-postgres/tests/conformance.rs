@@ -120,6 +120,95 @@ fn conformance_inquiry() {
 }
 
 #[test]
+fn conformance_incident() {
+    let db = TestDb::new();
+    conformance::incident::run(&db.store());
+}
+
+/// The register's guards hold against raw SQL: records are never edited, deleted or truncated,
+/// a withdrawal is refused while a publication's window lasts (by the database's own date),
+/// and a publication whose window has ended may go.
+#[test]
+fn the_database_refuses_to_hide_a_published_incident_inside_its_window() {
+    let db = TestDb::new();
+    drop(db.store());
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO incidents VALUES ('INC-1', 1), ('INC-2', 1);
+             INSERT INTO incident_versions VALUES ('INC-1', 1, '{}', 'opened', 'cpo', 1, 0);
+             INSERT INTO incident_obligations VALUES ('INC-1', 'secrecy', 'first', '2026-06-02', 'r', false),
+                                                     ('INC-1', 'secrecy', 'detailed', '2026-07-01', 'r', false);
+             INSERT INTO incident_submissions VALUES
+                 ('INC-1', 'secrecy', 'first', 1, 'r', NULL, '\\x0000000000000000000000000000000000000000000000000000000000000000', 'cpo', 1);
+             INSERT INTO incident_publications VALUES
+                 ('INC-1', 1, '2024-01-18', '概要', NULL, 1, '2024-02-01', '9999-12-31', 'cpo', 2),
+                 ('INC-2', 1, '2010-01-18', '概要', NULL, 1, '2010-02-01', '2020-01-17', 'cpo', 3);",
+        )
+        .unwrap();
+    let refused = [
+        ("UPDATE incident_versions SET fields = '{\"x\":1}'", "incident records are append-only"),
+        ("DELETE FROM incident_versions", "incident records are append-only"),
+        ("TRUNCATE incident_versions CASCADE", "incident records are append-only"),
+        ("DELETE FROM incidents", "incident records are append-only"),
+        (
+            "INSERT INTO incident_versions VALUES ('INC-1', 3, '{}', 'updated', 'cpo', 1, 4)",
+            "incident versions follow one another",
+        ),
+        ("UPDATE incident_obligations SET due = '2030-01-01'", "an obligation is replaced, never edited"),
+        (
+            "DELETE FROM incident_obligations WHERE report = 'first'",
+            "an obligation is replaced only while nothing was submitted for it",
+        ),
+        ("UPDATE incident_submissions SET reference = 'x'", "incident records are append-only"),
+        ("UPDATE incident_publications SET summary_ja = '改ざん'", "incident records are append-only"),
+        (
+            "DELETE FROM incident_publications WHERE incident = 'INC-1'",
+            "a publication cannot be deleted inside its publication window",
+        ),
+        ("TRUNCATE incident_publications", "a publication cannot be deleted inside its publication window"),
+        (
+            "INSERT INTO incident_withdrawals VALUES ('INC-1', 1, '2024-03-01', 'r', 'cpo', 5)",
+            "a published incident cannot be withdrawn inside its publication window",
+        ),
+    ];
+    for (sql, message) in refused {
+        let err = client.batch_execute(sql).expect_err(sql);
+        let db_error = err.as_db_error().unwrap_or_else(|| panic!("{sql}: {err}"));
+        assert_eq!(db_error.message(), message, "{sql}");
+    }
+    // An obligation nothing was submitted for can be replaced.
+    assert_eq!(client.execute("DELETE FROM incident_obligations WHERE report = 'detailed'", &[]).unwrap(), 1);
+    // Outside its window, an entry may be withdrawn (the database's date is past 2020-01-17)…
+    client.batch_execute("INSERT INTO incident_withdrawals VALUES ('INC-2', 1, '2024-03-01', 'r', 'cpo', 6)").unwrap();
+    // …but not by a withdrawal that says it happens inside it.
+    client
+        .batch_execute(
+            "INSERT INTO incidents VALUES ('INC-3', 1);
+             INSERT INTO incident_publications VALUES
+                 ('INC-3', 1, '2010-01-18', '概要', NULL, 1, '2010-02-01', '2020-01-17', 'cpo', 7);",
+        )
+        .unwrap();
+    let err = client
+        .batch_execute("INSERT INTO incident_withdrawals VALUES ('INC-3', 1, '2020-01-17', 'r', 'cpo', 8)")
+        .unwrap_err();
+    assert_eq!(
+        err.as_db_error().unwrap().message(),
+        "a published incident cannot be withdrawn inside its publication window"
+    );
+    // A withdrawn entry is not published again, and a withdrawal stays.
+    let err = client
+        .batch_execute(
+            "INSERT INTO incident_publications VALUES
+             ('INC-2', 2, '2010-01-18', '訂正', NULL, 1, '2024-03-02', '2020-01-17', 'cpo', 9)",
+        )
+        .unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().message(), "a withdrawn incident is not published again");
+    let err = client.batch_execute("DELETE FROM incident_withdrawals").unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().message(), "incident records are append-only");
+}
+
+#[test]
 fn migrations_are_idempotent() {
     let db = TestDb::new();
     drop(db.store());
@@ -132,7 +221,7 @@ fn migrations_are_idempotent() {
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
     assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
-    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0011_ledger_subjects_guard"));
+    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0012_incidents"));
 }
 
 #[test]

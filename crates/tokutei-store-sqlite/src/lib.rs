@@ -6,6 +6,7 @@
 
 mod auth;
 mod db;
+mod incident;
 mod inquiry;
 mod ledger;
 mod migrations;

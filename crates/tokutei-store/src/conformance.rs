@@ -2,6 +2,7 @@
 //! tests with a fresh, empty store. A backend is correct when it passes all of them.
 
 pub mod auth;
+pub mod incident;
 pub mod inquiry;
 pub mod ledger;
 pub mod policy_versions;

@@ -1,6 +1,6 @@
 //! Storage capabilities in the domain's words: policy versions, the audit ledger, the
 //! subscriber vault, the staff registry, consent records, third-party provision records,
-//! inquiries from the public and the privacy office's settings.
+//! inquiries from the public, the privacy office's settings and the leak-incident register.
 //! Each capability is a small trait; a backend implements them natively (the SQLite and
 //! PostgreSQL crates), and [`conformance`] holds the one test suite every backend must pass.
 //! [`sequencer`] is the ledger's group commit, shared by the backends: each supplies only its
@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod consent;
 pub mod error;
+pub mod incident;
 pub mod inquiry;
 pub mod ledger;
 pub mod policy_versions;

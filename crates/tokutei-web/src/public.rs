@@ -1,12 +1,20 @@
 //! The public site: the policy page in Japanese (`/`) and English (`/en/`), the version
 //! history (`/policy/versions`, each version at `/policy/versions/{number}` with its diff to
 //! the previous one), the leak disclosure page (`/leaks`) and `/healthz`.
+//!
+//! The leaks every page lists come from the incident register
+//! (`tokutei_app::incidents::published_leaks`): its public entries that were not withdrawn,
+//! each listed under the policy's rule (from its publication until the end of its window);
+//! the leak section says なし only when none is listed. `/leaks` also shows the earlier
+//! versions of a corrected entry (its public history).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{Markup, html};
+use tokutei_app::incidents::{PublicEntry, public_entries, published_leaks};
+use tokutei_policy::leaks::PublishedLeak;
 use tokutei_policy::{Lang, Policy, render};
 
 use crate::pages::{self, Area, Page};
@@ -64,12 +72,18 @@ fn no_policy(lang: Lang) -> Markup {
     }
 }
 
+/// The register's public entries (not withdrawn), for the policy's rule to list.
+async fn leaks(state: &AppState) -> Result<Vec<PublishedLeak>, AppError> {
+    state.blocking(published_leaks).await
+}
+
 async fn policy_page(State(state): State<AppState>, lang: Lang) -> Result<Response, AppError> {
     let active = state.active_policy().await?;
     let site = site_name(active.as_ref().map(|(_, p)| p.as_ref()), lang);
+    let leaks = leaks(&state).await?;
     let (title, body) = match &active {
         Some((_, policy)) => {
-            let doc = render::document(policy, lang, &[], today());
+            let doc = render::document(policy, lang, &leaks, today());
             (plain(&doc.title), pages::policy::document(&doc))
         }
         None => (
@@ -118,7 +132,8 @@ async fn version_page(
     };
     let active = state.active_policy().await?;
     let site = site_name(active.as_ref().map(|(_, p)| p.as_ref()).or(Some(&policy)), lang);
-    let doc = render::document(&policy, lang, &[], today());
+    let leaks = leaks(&state).await?;
+    let doc = render::document(&policy, lang, &leaks, today());
     let body = html! {
         (pages::versions::version_header(lang, &version, active.as_ref().map(|(v, _)| v.number), diff.as_deref()))
         (pages::policy::document(&doc))
@@ -135,11 +150,15 @@ async fn leaks_page(State(state): State<AppState>, lang: Lang) -> Result<Respons
     let site = site_name(active.as_ref().map(|(_, p)| p.as_ref()), lang);
     let body = match &active {
         Some((_, policy)) => {
-            let doc = render::document(policy, lang, &[], today());
+            let rule = policy.leaks.clone();
+            let entries = state.blocking(move |b| public_entries(b, &rule, today())).await?;
+            let listed: Vec<PublishedLeak> = entries.iter().map(|e| e.leak.clone()).collect();
+            let doc = render::document(policy, lang, &listed, today());
             let leaks = doc.sections.iter().find(|s| s.id == "leaks");
             html! {
                 h1 { (t(lang, "特定利用者情報の漏えいの公表", "Disclosure of leaks of specified user information")) }
                 @if let Some(section) = leaks { (pages::policy::section(section)) }
+                (history(lang, &entries))
             }
         }
         None => no_policy(lang),
@@ -153,6 +172,28 @@ async fn leaks_page(State(state): State<AppState>, lang: Lang) -> Result<Respons
         path_en: "/en/leaks",
     };
     Ok(pages::layout(&page, body).into_response())
+}
+
+/// The earlier versions of corrected entries: a correction never hides what was published.
+fn history(lang: Lang, entries: &[PublicEntry]) -> Markup {
+    let corrected: Vec<&PublicEntry> = entries.iter().filter(|e| !e.history.is_empty()).collect();
+    html! {
+        @if !corrected.is_empty() {
+            section id="leak-history" aria-labelledby="h-leak-history" {
+                h2 id="h-leak-history" { (t(lang, "訂正の履歴", "Corrections")) }
+                @for entry in corrected {
+                    h3 { (entry.leak.occurred.in_lang(lang)) " " (t(lang, "発生", "occurrence")) " (" (entry.leak.id) ")" }
+                    p { (t(lang, "訂正日: ", "Corrected on: ")) (entry.updated.in_lang(lang)) }
+                    dl.fields {
+                        @for old in &entry.history {
+                            dt { (t(lang, "訂正前（", "Before the correction (")) (old.published_on.in_lang(lang)) (t(lang, "掲載）", ")")) }
+                            dd { (old.summary.get(lang).unwrap_or(&old.summary.ja)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Response, AppError> {

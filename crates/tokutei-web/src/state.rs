@@ -8,6 +8,7 @@ use tokutei_app::auth::{Auth, AuthStores};
 use tokutei_app::inquiry::InquiryStores;
 use tokutei_policy::Policy;
 use tokutei_store::auth::{AuthStore, RateLimitStore};
+use tokutei_store::incident::IncidentStore;
 use tokutei_store::inquiry::{InquiryStore, SettingsStore};
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::staff::StaffStore;
@@ -18,11 +19,24 @@ use crate::metrics::Metrics;
 
 /// Everything the web layer needs from storage (subscriber information itself only through
 /// the access service, inquiries' contents only through the inquiry service, sign-in state
-/// only through the sign-in service). The web reads through it; every write goes through
+/// only through the sign-in service; the incident register's public entries to list them). The web reads through it; every write goes through
 /// `tokutei-app`.
-pub trait Backend: PolicyStore + StaffStore + AuthStores + InquiryStores + Send + Sync + 'static {}
-impl<T: PolicyStore + StaffStore + AuthStore + RateLimitStore + InquiryStore + SettingsStore + Send + Sync + 'static>
-    Backend for T
+pub trait Backend:
+    PolicyStore + StaffStore + AuthStores + InquiryStores + IncidentStore + Send + Sync + 'static
+{
+}
+impl<
+    T: PolicyStore
+        + StaffStore
+        + AuthStore
+        + RateLimitStore
+        + InquiryStore
+        + SettingsStore
+        + IncidentStore
+        + Send
+        + Sync
+        + 'static,
+> Backend for T
 {
 }
 

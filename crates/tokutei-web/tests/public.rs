@@ -168,3 +168,102 @@ async fn metrics_count_requests_by_route_template() {
     );
     assert!(metrics.body.contains("tokutei_policy_versions 1"));
 }
+
+/// Store an incident of the register with its public entry (what `tokutei_app::incidents`
+/// writes after its audit entry), occurred on `occurred` and listed until `listed_until`.
+fn published_incident(store: &SqliteStore, id: &str, occurred: &str, listed_until: &str, summary: (&str, &str)) {
+    use tokutei_store::incident::{
+        Flags, IncidentFields, IncidentStatus, IncidentStore, IncidentVersion, Occurrence, Publication, Regime,
+    };
+    let at = jiff::Timestamp::from_second(1_735_000_000).unwrap();
+    let fields = IncidentFields {
+        title: tokutei_policy::Text::ja("誤送信"),
+        summary: None,
+        occurred: Occurrence::Unknown,
+        discovered_at: None,
+        known_at: at,
+        discovery: None,
+        categories: vec![],
+        services: vec![],
+        content: None,
+        persons: None,
+        cause: None,
+        secondary_damage: None,
+        response: None,
+        prevention: None,
+        other: None,
+        status: IncidentStatus::Open,
+        processors: vec![],
+        regimes: vec![Regime::Tokutei],
+        flags: Flags::default(),
+        extra: Default::default(),
+    };
+    let version = IncidentVersion {
+        incident: id.into(),
+        version: 1,
+        fields,
+        change: "opened".into(),
+        changed_by: "cpo".into(),
+        changed_at: at,
+        audit_index: 0,
+    };
+    store.create_incident(&version, &[]).unwrap();
+    store
+        .publish_incident(&Publication {
+            incident: id.into(),
+            version: 1,
+            occurred: occurred.parse().unwrap(),
+            summary: tokutei_policy::Text { ja: summary.0.into(), en: Some(summary.1.into()) },
+            published_at: at,
+            published_on: "2025-01-01".parse().unwrap(),
+            listed_until: listed_until.parse().unwrap(),
+            published_by: "cpo".into(),
+            audit_index: 1,
+        })
+        .unwrap();
+}
+
+/// Regression: `/leaks`, `/en/leaks` and the policy page's 事故内容 said なし whatever the
+/// register held, since every caller passed an empty list; they list the published incidents
+/// inside the window now, and keep a corrected entry's earlier text in its history.
+#[tokio::test]
+async fn the_leak_list_said_none_even_with_published_incidents() {
+    let site = site();
+    publish(&site.store, DEMO_POLICY);
+    let empty = get(&site, "/leaks").await;
+    assert!(empty.body.contains("<dd>なし</dd>"), "nothing published: なし");
+
+    published_incident(
+        &site.store,
+        "INC-1",
+        "2024-03-05",
+        "2034-03-04",
+        ("顧客情報の誤送信", "Mis-sent customer data"),
+    );
+    // Occurred before the rule's start date: never listed.
+    published_incident(&site.store, "INC-0", "2024-01-17", "2034-01-16", ("規則前の事故", "Before the rule"));
+
+    let ja = get(&site, "/leaks").await;
+    assert_eq!(ja.status, StatusCode::OK);
+    assert!(ja.body.contains("顧客情報の誤送信") && ja.body.contains("2024年3月5日"), "{}", ja.body);
+    assert!(!ja.body.contains("<dd>なし</dd>"), "なし only when empty");
+    assert!(!ja.body.contains("規則前の事故"));
+    let en = get(&site, "/en/leaks").await;
+    assert!(en.body.contains("Mis-sent customer data"), "{}", en.body);
+    let policy = get(&site, "/").await;
+    let section = policy.body.split(r#"<section id="leaks""#).nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(section.contains("顧客情報の誤送信") && !section.contains("なし"), "{section}");
+    assert!(get(&site, "/policy/versions/1").await.body.contains("顧客情報の誤送信"));
+
+    // A correction: the entry reads anew, the old text stays public.
+    use tokutei_store::incident::IncidentStore;
+    let mut corrected = site.store.publications("INC-1").unwrap().remove(0);
+    corrected.version = 2;
+    corrected.summary = tokutei_policy::Text { ja: "顧客情報の誤送信（訂正）".into(), en: None };
+    corrected.published_on = "2025-02-01".parse().unwrap();
+    site.store.publish_incident(&corrected).unwrap();
+    let ja = get(&site, "/leaks").await;
+    let history = ja.body.split(r#"id="leak-history""#).nth(1).expect("a history section");
+    assert!(history.contains("顧客情報の誤送信</dd>") && history.contains("2025年1月1日"), "{history}");
+    assert!(ja.body.contains("顧客情報の誤送信（訂正）"));
+}

@@ -229,6 +229,7 @@ const CAPABILITY_TRAITS: &[&str] = &[
     "AuthStore",
     "RateLimitStore",
     "ConsentStore",
+    "IncidentStore",
     "InquiryStore",
     "SettingsStore",
     "LedgerStore",
@@ -262,6 +263,7 @@ const WRITE_PREFIXES: &[&str] = &[
     "rewrap_",
     "set_",
     "touch_",
+    "withdraw_",
 ];
 
 const STORE_READS: &[&str] = &[
@@ -323,6 +325,16 @@ const STORE_READS: &[&str] = &[
     "entries",
     "explain_query",
     "verify",
+    "alternatives",
+    "impacts",
+    "incident",
+    "incident_versions",
+    "incidents",
+    "notices",
+    "open_obligations",
+    "publications",
+    "published_incidents",
+    "withdrawal",
 ];
 
 /// The method names of the capability traits, each with whether it writes.

@@ -26,6 +26,7 @@ use tokutei_gateway::{Deployment, Gateway, Principal};
 use tokutei_policy::Policy;
 use tokutei_store::auth::AuthStore;
 use tokutei_store::consent::ConsentStore;
+use tokutei_store::incident::IncidentStore;
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::provision::ProvisionStore;
 use tokutei_store::staff::{ExportStore, StaffStore};
@@ -49,6 +50,7 @@ pub trait Stores:
     + ProvisionStore
     + PolicyStore
     + FreshnessStore
+    + IncidentStore
     + Send
     + Sync
     + 'static
@@ -63,6 +65,7 @@ impl<T> Stores for T where
         + ProvisionStore
         + PolicyStore
         + FreshnessStore
+        + IncidentStore
         + Send
         + Sync
         + 'static
@@ -99,6 +102,7 @@ pub struct App {
     active: RwLock<Option<Arc<Active>>>,
     principals: RwLock<PrincipalCache>,
     tz: jiff::tz::TimeZone,
+    incident_rules: crate::incidents::rules::IncidentRules,
 }
 
 impl std::fmt::Debug for App {
@@ -126,7 +130,20 @@ impl App {
             active: RwLock::new(None),
             principals: RwLock::new(PrincipalCache::default()),
             tz: tokutei_policy::tokyo::zone(),
+            incident_rules: crate::incidents::rules::IncidentRules::default(),
         }
+    }
+
+    /// The same service under the deployment's incident rules (deadlines, recipients, report
+    /// items: `deployment.toml`'s `[incidents]`) instead of the defaults.
+    pub fn with_incident_rules(mut self, rules: crate::incidents::rules::IncidentRules) -> App {
+        self.incident_rules = rules;
+        self
+    }
+
+    /// The incident rules in force.
+    pub fn incident_rules(&self) -> &crate::incidents::rules::IncidentRules {
+        &self.incident_rules
     }
 
     /// The stores behind the service (for administrative commands that share it).

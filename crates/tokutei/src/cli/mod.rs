@@ -6,6 +6,7 @@ mod access;
 mod audit;
 mod backup;
 mod gateway;
+mod incidents;
 mod inquiries;
 mod keys;
 mod migrate;
@@ -97,6 +98,9 @@ pub enum Command {
     /// The privacy office's settings: list, or change with `--by`.
     #[command(subcommand)]
     Settings(settings::SettingsCommand),
+    /// Leak incidents: the register, the regulators' deadlines, impact from the ledger, notices, the public list.
+    #[command(subcommand)]
+    Incidents(incidents::IncidentsCommand),
     /// Bring the database schema up to date (SQLite, or PostgreSQL with `--database-url`).
     Migrate,
     /// Copy the whole deployment to an empty database of another backend (SQLite ⇄ PostgreSQL),
@@ -139,6 +143,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Exports(cmd) => access::exports(&cli.global, cmd),
         Command::Inquiries(cmd) => inquiries::run(&cli.global, cmd),
         Command::Settings(cmd) => settings::run(&cli.global, cmd),
+        Command::Incidents(cmd) => incidents::run(&cli.global, cmd),
         Command::Migrate => migrate::run(&cli.global),
         Command::MigrateStore(args) => store_copy::run(&cli.global, args),
         Command::Backup(args) => backup::backup(&cli.global, args),

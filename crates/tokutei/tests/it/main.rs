@@ -6,6 +6,7 @@ mod admin;
 mod audit;
 mod auth;
 mod csv_fuzz;
+mod incidents;
 mod migrate;
 mod moving;
 mod policy;

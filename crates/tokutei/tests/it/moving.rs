@@ -42,7 +42,7 @@ fn all_rows(file: &Path) -> BTreeMap<String, Vec<Vec<rusqlite::types::Value>>> {
 
 /// Copy what a backup does not hold — the data directory's keys, ledger origin and
 /// configuration, everything but the database — to `to`'s data directory.
-fn copy_keys_and_config(from: &TestEnv, to: &TestEnv) {
+pub(crate) fn copy_keys_and_config(from: &TestEnv, to: &TestEnv) {
     let mut stack = vec![(from.data(), to.data())];
     while let Some((src, dst)) = stack.pop() {
         std::fs::create_dir_all(&dst).unwrap();
