@@ -124,6 +124,13 @@ ids! {
     ExportId = "export", |_| Ok(());
     /// A leak incident of the register (`INC-20260610-7KQ3`).
     IncidentId = "incident", |_| Ok(());
+    /// An alert of the outbox (`al-` and 12 hexadecimal digits).
+    AlertId = "alert", |text| {
+        match text.strip_prefix("al-") {
+            Some(hex) if hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => Ok(()),
+            _ => Err("an alert id is `al-` and 12 hexadecimal digits"),
+        }
+    };
 }
 
 /// 1–[`MAX_ID_CHARS`] characters, none of them white space or a control character.

@@ -42,9 +42,15 @@
 //! [`inquiry`] handles inquiries from the public the same way: contents sealed under their
 //! own data key, every opening audited before anything is decrypted; [`settings`] holds the
 //! privacy office's settings and their validation.
+//!
+//! [`alerts`] is the alert outbox the registers with deadlines share: alerts enqueued
+//! (audited, once per event and recipient), claimed by the delivering `serve` instances, each
+//! attempt audited and logged with the retry policy deciding what comes next, failed ones
+//! re-queued by a person; and the escalation of open deadlines at T−7, T−1 and overdue.
 
 mod access;
 pub mod acting;
+pub mod alerts;
 mod audit;
 pub mod auth;
 pub mod checkpoints;
@@ -77,6 +83,5 @@ pub use access::{
 };
 pub use acting::{Acting, MANAGERS};
 pub use error::{ActionError, ActionResult};
-pub use ids::IncidentId;
-pub use ids::{CategoryId, ExportId, PrincipalId, PurposeId, ServiceId, SubscriberId};
+pub use ids::{AlertId, CategoryId, ExportId, IncidentId, PrincipalId, PurposeId, ServiceId, SubscriberId};
 pub use key_access::{KeyAccess, totp_owner};

@@ -184,10 +184,18 @@ pub enum AdminAction {
     IncidentCorrected,
     /// An incident's public entry was withdrawn, once its window had ended.
     IncidentWithdrawn,
+    /// An alert was put in the outbox (`alert/<id>`: its kind, the subject it concerns, the
+    /// channel and the event it reports; never the recipient's address or the text).
+    AlertEnqueued,
+    /// An attempt to deliver an alert (`alert/<id>`: the attempt number, the recipient's status
+    /// code, and whether it was delivered, will be retried — when — or has failed).
+    AlertAttempted,
+    /// A failed alert was put back in the outbox by a person (`alert/<id>`).
+    AlertRequeued,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 34] = [
+const ADMIN_ACTIONS: [AdminAction; 37] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -222,6 +230,9 @@ const ADMIN_ACTIONS: [AdminAction; 34] = [
     AdminAction::IncidentAlternativeRecorded,
     AdminAction::IncidentCorrected,
     AdminAction::IncidentWithdrawn,
+    AdminAction::AlertEnqueued,
+    AdminAction::AlertAttempted,
+    AdminAction::AlertRequeued,
 ];
 
 impl AdminAction {
@@ -269,6 +280,9 @@ impl AdminAction {
             AdminAction::IncidentAlternativeRecorded => "incident_alternative_recorded",
             AdminAction::IncidentCorrected => "incident_corrected",
             AdminAction::IncidentWithdrawn => "incident_withdrawn",
+            AdminAction::AlertEnqueued => "alert_enqueued",
+            AdminAction::AlertAttempted => "alert_attempted",
+            AdminAction::AlertRequeued => "alert_requeued",
         }
     }
 }

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0010_auth_hardening", include_str!("../migrations/0010_auth_hardening.sql")),
     ("0011_ledger_subjects_guard", include_str!("../migrations/0011_ledger_subjects_guard.sql")),
     ("0012_incidents", include_str!("../migrations/0012_incidents.sql")),
+    ("0013_alerts", include_str!("../migrations/0013_alerts.sql")),
 ];
 
 /// The schema version this build writes: the number of migrations.

@@ -209,6 +209,48 @@ fn the_database_refuses_to_hide_a_published_incident_inside_its_window() {
 }
 
 #[test]
+fn conformance_outbox() {
+    let db = TestDb::new();
+    conformance::outbox::run(&db.store());
+}
+
+#[test]
+fn conformance_outbox_claims_across_instances() {
+    let db = TestDb::new();
+    // Two stores on one database: what two `tokutei serve` instances see.
+    conformance::outbox::run_claims_across_instances(&db.store(), &db.store());
+}
+
+#[test]
+fn the_delivery_log_and_delivered_alerts_refuse_changes() {
+    use tokutei_store::outbox::{AlertState, AlertStore};
+    let db = TestDb::new();
+    let store = db.store();
+    conformance::outbox::run(&store);
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    let refused = [
+        ("DELETE FROM alerts WHERE id = 'A3'", "alerts are never deleted"),
+        ("TRUNCATE alerts CASCADE", "alerts are never deleted"),
+        ("UPDATE alerts SET payload = '{}' WHERE id = 'A3'", "an alert's identity and payload never change"),
+        (
+            "UPDATE alerts SET recipient = 'http://elsewhere/' WHERE id = 'A3'",
+            "an alert's identity and payload never change",
+        ),
+        ("UPDATE alerts SET state = 'pending' WHERE id = 'A1'", "a delivered alert is final"),
+        ("UPDATE alert_deliveries SET status = 200", "the delivery log is append-only"),
+        ("DELETE FROM alert_deliveries", "the delivery log is append-only"),
+        ("TRUNCATE alert_deliveries", "the delivery log is append-only"),
+    ];
+    for (sql, message) in refused {
+        let err = client.batch_execute(sql).expect_err(sql);
+        let db_error = err.as_db_error().unwrap_or_else(|| panic!("{sql}: {err}"));
+        assert_eq!(db_error.message(), message, "{sql}");
+    }
+    assert_eq!(store.alert("A1").unwrap().unwrap().state, AlertState::Delivered);
+    assert_eq!(store.alert_deliveries("A1").unwrap().len(), 3);
+}
+
+#[test]
 fn migrations_are_idempotent() {
     let db = TestDb::new();
     drop(db.store());
@@ -221,7 +263,7 @@ fn migrations_are_idempotent() {
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
     assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
-    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0012_incidents"));
+    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0013_alerts"));
 }
 
 #[test]

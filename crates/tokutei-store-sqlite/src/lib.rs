@@ -10,6 +10,7 @@ mod incident;
 mod inquiry;
 mod ledger;
 mod migrations;
+mod outbox;
 mod policy_versions;
 mod snapshot;
 mod staff;

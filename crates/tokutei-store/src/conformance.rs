@@ -5,6 +5,7 @@ pub mod auth;
 pub mod incident;
 pub mod inquiry;
 pub mod ledger;
+pub mod outbox;
 pub mod policy_versions;
 pub mod records;
 pub mod staff;

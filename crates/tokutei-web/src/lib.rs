@@ -2,13 +2,15 @@
 //! with diffs, leak list, the inquiry form), health and metrics endpoints, the JSON API (the
 //! gateway, the staff registry, the OpenAPI description) and the staff console. Pages are
 //! rendered on the server (maud); the one stylesheet is embedded in the binary; nothing is
-//! loaded from another origin.
+//! loaded from another origin. [`alerts`] delivers the alert outbox (signed webhooks, and
+//! e-mail through an SMTP relay) for `serve`.
 //!
 //! Architecture Invariant: this is the only crate that knows HTTP. It reaches data only
 //! through the store capability traits and the access service (every use of subscriber
 //! information goes through `tokutei_app`), and renders policy text only through
 //! `tokutei_policy::render`, so the page cannot drift from the enforced policy file.
 
+pub mod alerts;
 mod api;
 mod console;
 mod error;

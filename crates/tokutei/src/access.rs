@@ -1,7 +1,8 @@
 //! Opening the access service of a data directory: the deployment settings
-//! (`deployment.toml`: handling zones required, required training courses, and the
+//! (`deployment.toml`: handling zones required, required training courses, the
 //! `[incidents]` table of the leak-reporting rules — deadlines, recipients, report items,
-//! `tokutei_app::incidents::rules`), the deployment's
+//! `tokutei_app::incidents::rules` — and `[alerts]`: where alerts go, with the webhook's
+//! secret file), the deployment's
 //! own Cedar policies (`cedar/*.cedar`, validated against the generated schema when the
 //! service compiles the active policy), the keyring as the service's key access, and the
 //! audit ledger.
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokutei_app::App;
+use tokutei_app::alerts::AlertConfig;
 use tokutei_app::incidents::rules::{IncidentConfig, IncidentRules};
 use tokutei_gateway::Deployment;
 
@@ -24,7 +26,9 @@ pub const DEPLOYMENT_FILE: &str = "deployment.toml";
 /// The folder of the deployment's own Cedar policies, in the data directory.
 pub const CEDAR_DIR: &str = "cedar";
 
-/// `deployment.toml` as written: the gateway's settings and the `[incidents]` table.
+/// `deployment.toml` as a whole: the gateway's switches at the top level, and the tables of
+/// other concerns (`[incidents]`: the leak-reporting rules, `tokutei_app::incidents::rules`;
+/// `[alerts]`: where alerts go, `tokutei_app::alerts::config`).
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DeploymentFile {
@@ -34,8 +38,11 @@ struct DeploymentFile {
     required_training: Vec<String>,
     #[serde(default)]
     incidents: IncidentConfig,
+    #[serde(default)]
+    alerts: AlertConfig,
 }
 
+/// The deployment file (defaults when it is absent). Unknown keys are refused with their line.
 fn deployment_file(data: &DataDir) -> anyhow::Result<DeploymentFile> {
     let path = data.root().join(DEPLOYMENT_FILE);
     match std::fs::read_to_string(&path) {
@@ -45,8 +52,7 @@ fn deployment_file(data: &DataDir) -> anyhow::Result<DeploymentFile> {
     }
 }
 
-/// The deployment settings (defaults when the file is absent). Unknown keys are refused
-/// with their line.
+/// The deployment settings of the gateway (defaults when the file is absent).
 pub fn deployment(data: &DataDir) -> anyhow::Result<Deployment> {
     let file = deployment_file(data)?;
     Ok(Deployment { zones_required: file.zones_required, required_training: file.required_training })
@@ -58,6 +64,35 @@ pub fn incident_rules(data: &DataDir) -> anyhow::Result<IncidentRules> {
     let file = deployment_file(data)?;
     IncidentRules::from_config(&file.incidents)
         .map_err(|e| anyhow::anyhow!("`{}`: {e}", data.root().join(DEPLOYMENT_FILE).display()))
+}
+
+/// The deployment's `[alerts]` table, checked (no channel when it is absent).
+pub fn alert_config(data: &DataDir) -> anyhow::Result<AlertConfig> {
+    let config = deployment_file(data)?.alerts;
+    config.check().with_context(|| format!("`{}`", data.root().join(DEPLOYMENT_FILE).display()))?;
+    Ok(config)
+}
+
+/// The webhook's signing secret, when a webhook is configured: the content of its
+/// `secret_file` (relative to the data directory), without a final line break. Refused when
+/// others than its owner may read it.
+pub fn webhook_secret(data: &DataDir, config: &AlertConfig) -> anyhow::Result<Option<Vec<u8>>> {
+    let Some(webhook) = &config.webhook else { return Ok(None) };
+    let path = data.root().join(&webhook.secret_file);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            anyhow::bail!("`{}` may be read by others (mode {mode:o}); make it 0600", path.display());
+        }
+    }
+    let mut secret = std::fs::read(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    while secret.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+        secret.pop();
+    }
+    Ok(Some(secret))
 }
 
 /// The deployment's Cedar policy files, `(file name, text)` in name order (the file name
@@ -89,5 +124,6 @@ fn read_cedar_dir(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
 pub fn open_service(data: &DataDir, store: &Database, audit: &AuditLog) -> anyhow::Result<App> {
     let keyring = Keyring::open_or_create(data)?;
     Ok(App::new(store.store(), audit.shared_ledger(), Arc::new(keyring), deployment(data)?, extra_cedar(data)?)
-        .with_incident_rules(incident_rules(data)?))
+        .with_incident_rules(incident_rules(data)?)
+        .with_alerts(alert_config(data)?))
 }

@@ -239,6 +239,7 @@ const CAPABILITY_TRAITS: &[&str] = &[
     "StaffStore",
     "ExportStore",
     "VaultStore",
+    "AlertStore",
 ];
 
 /// How a store method's name says it writes. Every method of a capability trait must be
@@ -249,6 +250,7 @@ const WRITE_PREFIXES: &[&str] = &[
     "add_",
     "append",
     "approve_",
+    "claim_",
     "clear_",
     "create_",
     "delete_",
@@ -258,6 +260,7 @@ const WRITE_PREFIXES: &[&str] = &[
     "import_batch",
     "publish_",
     "purge_values",
+    "requeue_",
     "record_",
     "revoke_",
     "rewrap_",
@@ -335,6 +338,10 @@ const STORE_READS: &[&str] = &[
     "publications",
     "published_incidents",
     "withdrawal",
+    "alert",
+    "alert_by_key",
+    "alerts",
+    "alert_deliveries",
 ];
 
 /// The method names of the capability traits, each with whether it writes.

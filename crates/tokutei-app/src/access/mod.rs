@@ -28,6 +28,7 @@ use tokutei_store::auth::AuthStore;
 use tokutei_store::consent::ConsentStore;
 use tokutei_store::incident::IncidentStore;
 use tokutei_store::ledger::LedgerStore;
+use tokutei_store::outbox::AlertStore;
 use tokutei_store::provision::ProvisionStore;
 use tokutei_store::staff::{ExportStore, StaffStore};
 use tokutei_store::vault::VaultStore;
@@ -51,6 +52,7 @@ pub trait Stores:
     + PolicyStore
     + FreshnessStore
     + IncidentStore
+    + AlertStore
     + Send
     + Sync
     + 'static
@@ -66,6 +68,7 @@ impl<T> Stores for T where
         + PolicyStore
         + FreshnessStore
         + IncidentStore
+        + AlertStore
         + Send
         + Sync
         + 'static
@@ -103,6 +106,8 @@ pub struct App {
     principals: RwLock<PrincipalCache>,
     tz: jiff::tz::TimeZone,
     incident_rules: crate::incidents::rules::IncidentRules,
+    /// Where alerts go and how often they are tried (`deployment.toml`'s `[alerts]`).
+    pub(crate) alerts: crate::alerts::AlertConfig,
 }
 
 impl std::fmt::Debug for App {
@@ -131,6 +136,7 @@ impl App {
             principals: RwLock::new(PrincipalCache::default()),
             tz: tokutei_policy::tokyo::zone(),
             incident_rules: crate::incidents::rules::IncidentRules::default(),
+            alerts: crate::alerts::AlertConfig::default(),
         }
     }
 

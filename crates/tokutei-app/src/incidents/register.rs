@@ -495,13 +495,13 @@ impl App {
     /// with days left, latest impact, notices, alternative measures, public entry.
     pub fn incident(&self, id: &IncidentId, now: Timestamp) -> ActionResult<IncidentView> {
         let stored = self.stored_incident(id.as_str())?;
-        self.view(stored, tokyo::date_of(now), true)
+        self.incident_view(stored, tokyo::date_of(now), true)
     }
 
     /// The register, newest first, at most `limit` (without impacts and notices).
     pub fn incidents(&self, limit: usize, now: Timestamp) -> ActionResult<Vec<IncidentView>> {
         let today = tokyo::date_of(now);
-        self.stores().incidents(limit)?.into_iter().map(|s| self.view(s, today, false)).collect()
+        self.stores().incidents(limit)?.into_iter().map(|s| self.incident_view(s, today, false)).collect()
     }
 
     /// Every version of an incident, oldest first: the history of what was known when.
@@ -542,7 +542,7 @@ impl App {
         Ok(out)
     }
 
-    fn view(&self, stored: StoredIncident, today: Date, full: bool) -> ActionResult<IncidentView> {
+    fn incident_view(&self, stored: StoredIncident, today: Date, full: bool) -> ActionResult<IncidentView> {
         let id = stored.id.clone();
         let publications = self.stores().publications(&id)?;
         let withdrawal = self.stores().withdrawal(&id)?;

@@ -3,6 +3,7 @@
 //! [`Report`].
 
 mod access;
+mod alerts;
 mod audit;
 mod backup;
 mod gateway;
@@ -101,6 +102,9 @@ pub enum Command {
     /// Leak incidents: the register, the regulators' deadlines, impact from the ledger, notices, the public list.
     #[command(subcommand)]
     Incidents(incidents::IncidentsCommand),
+    /// The alert outbox: list with the delivery log, retry a failed alert, send a test, deliver now.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
     /// Bring the database schema up to date (SQLite, or PostgreSQL with `--database-url`).
     Migrate,
     /// Copy the whole deployment to an empty database of another backend (SQLite ⇄ PostgreSQL),
@@ -144,6 +148,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Inquiries(cmd) => inquiries::run(&cli.global, cmd),
         Command::Settings(cmd) => settings::run(&cli.global, cmd),
         Command::Incidents(cmd) => incidents::run(&cli.global, cmd),
+        Command::Alerts(cmd) => alerts::run(&cli.global, cmd),
         Command::Migrate => migrate::run(&cli.global),
         Command::MigrateStore(args) => store_copy::run(&cli.global, args),
         Command::Backup(args) => backup::backup(&cli.global, args),

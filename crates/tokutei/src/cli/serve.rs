@@ -181,6 +181,27 @@ async fn run_retention(app: Arc<tokutei_app::App>, every: Duration) {
     }
 }
 
+/// How often the server delivers the alerts that are due.
+const ALERTS_EVERY: Duration = Duration::from_secs(15);
+
+/// How often the server scans the registers' deadlines for escalations (and once at start).
+const ESCALATE_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// The alert delivery of `app`, when the deployment configures a channel (`[alerts]` in
+/// `deployment.toml`); the webhook's secret is read now, so a missing one stops the start.
+fn alert_delivery(
+    data: &DataDir,
+    app: &Arc<tokutei_app::App>,
+) -> anyhow::Result<Option<tokutei_web::alerts::Deliverer>> {
+    let config = app.alert_config();
+    if config.recipients().is_empty() {
+        tracing::info!("no alert channel is configured ([alerts] in deployment.toml): alerts are not delivered");
+        return Ok(None);
+    }
+    let secret = crate::access::webhook_secret(data, config)?;
+    Ok(Some(tokutei_web::alerts::Deliverer::new(Arc::clone(app), secret)?))
+}
+
 /// Seed of the demo's synthetic subscribers, so every demo shows the same people.
 const DEMO_SEED: u64 = 20_240_118;
 
@@ -203,6 +224,7 @@ fn run_server(
     // Compile the active policy with the deployment's Cedar policies now: a deployment policy
     // that does not fit the schema stops the start, not the first request.
     access.active_policy(jiff::Timestamp::now()).context("cannot enforce the active policy")?;
+    let alerts = alert_delivery(data, &access).context("cannot deliver alerts")?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
     runtime.block_on(async move {
@@ -222,6 +244,9 @@ fn run_server(
         }
         tokio::spawn(run_checkpoints(Arc::clone(&audit), checkpoint_every));
         tokio::spawn(run_retention(access, RETENTION_EVERY));
+        if let Some(deliverer) = alerts {
+            tokio::spawn(tokutei_web::alerts::run(deliverer, ALERTS_EVERY, ESCALATE_EVERY));
+        }
         tokutei_web::serve(listener, state).await.context("server failed")
     })
 }

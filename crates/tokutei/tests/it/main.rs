@@ -3,6 +3,7 @@
 
 mod access;
 mod admin;
+mod alerts;
 mod audit;
 mod auth;
 mod csv_fuzz;

@@ -76,8 +76,30 @@ fn populated(subscribers: &str) -> TestEnv {
         ]);
     }
     opt_out(&env, &[], "HS00000002").assert_code(0);
+    with_a_failed_alert(&env);
     env.run(&["audit", "checkpoint"]).assert_code(0);
     env
+}
+
+/// An alert in the outbox with its delivery log: a test alert to a webhook nobody listens on,
+/// one attempt allowed, so it has failed.
+fn with_a_failed_alert(env: &TestEnv) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    env.write(
+        "data/deployment.toml",
+        format!(
+            "[alerts]\nmax_attempts = 1\n\n[alerts.webhook]\nurl = \"http://127.0.0.1:{port}/hook\"\n\
+             secret_file = \"keys/alert-webhook.secret\"\n"
+        ),
+    );
+    let secret = env.write("data/keys/alert-webhook.secret", "a webhook secret of enough bytes");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    env.run(&["alerts", "test", "--by", "chief"]).assert_code(0);
+    env.run(&["alerts", "deliver"]).assert_code(1);
 }
 
 /// `subscriber` opts out of marketing on the web (`extra` goes before the command).
@@ -129,6 +151,7 @@ fn migrate_store_copies_a_deployment_to_postgresql_and_back_with_the_same_ledger
         .collect();
     assert_eq!(tables["vault_subscribers"], 300);
     assert!(tables["staff_principals"] >= 4 && tables["consent_records"] >= 1, "{tables:?}");
+    assert_eq!((tables["alerts"], tables["alert_deliveries"]), (1, 1), "the outbox came across");
 
     // The destination is no longer empty: a second copy is refused, exit 2, nothing written.
     let again = env.run(&["migrate-store", "--from", &source, "--to", &url]);

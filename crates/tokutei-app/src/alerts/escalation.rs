@@ -1,0 +1,227 @@
+//! The escalation of deadlines: a register with open obligations (an incident's reports, a
+//! request's answer, a designation's filings) maps each to a [`Clock`], and
+//! [`App::escalate`] enqueues an alert to the responsible persons when one comes within seven
+//! days (T−7), within a day (T−1) and when it is overdue — each stage once, whatever how often
+//! the scan runs or how many instances run it (the event is the dedupe key: subject, due date
+//! and stage; a clock whose due date moves is escalated again for its new date).
+//!
+//! Days are calendar days in Asia/Tokyo: a clock due 2026-06-30 is at T−7 from 2026-06-23, at
+//! T−1 from 2026-06-29 (its last day included) and overdue from 2026-07-01. A scan that first
+//! sees a clock late enqueues only the stage it is in (a clock first seen two days before its
+//! deadline gets the T−7 alert saying "2 days left", not two alerts).
+
+use jiff::Timestamp;
+use tokutei_policy::Date;
+use tokutei_store::outbox::AlertChannel;
+
+use super::{AlertRequest, Bilingual};
+use crate::App;
+use crate::acting::Acting;
+use crate::error::{ActionError, ActionResult};
+use crate::ids::{AlertId, PrincipalId};
+
+/// An open obligation with a due date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clock {
+    /// What is due, by id (`incident/INC-1/obligation/appi-final`).
+    pub subject: String,
+    pub title_ja: String,
+    pub title_en: String,
+    /// The last day (Asia/Tokyo) on which it is on time.
+    pub due: Date,
+    /// The persons responsible for it, by principal id.
+    pub recipients: Vec<PrincipalId>,
+}
+
+/// How near a deadline is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stage {
+    /// Two to seven days left.
+    WeekBefore,
+    /// The day before or the day itself.
+    DayBefore,
+    /// Past the due date.
+    Overdue,
+}
+
+impl Stage {
+    pub fn code(self) -> &'static str {
+        match self {
+            Stage::WeekBefore => "t-7",
+            Stage::DayBefore => "t-1",
+            Stage::Overdue => "overdue",
+        }
+    }
+
+    /// The stage of a deadline `days_left` calendar days away (negative: overdue), if any.
+    pub fn of(days_left: i64) -> Option<Stage> {
+        match days_left {
+            ..0 => Some(Stage::Overdue),
+            0..=1 => Some(Stage::DayBefore),
+            2..=7 => Some(Stage::WeekBefore),
+            _ => None,
+        }
+    }
+}
+
+/// One escalation the scan enqueued (or found enqueued before).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalated {
+    pub subject: String,
+    pub stage: Stage,
+    pub days_left: i64,
+    pub alerts: Vec<(AlertId, AlertChannel)>,
+    /// `false` when every recipient had this stage already.
+    pub created: bool,
+}
+
+/// The actor of the escalation scan.
+const SCAN: &str = "alert-escalation";
+
+fn request(clock: &Clock, stage: Stage, days_left: i64) -> AlertRequest {
+    let due = clock.due;
+    let (title, text) = match stage {
+        Stage::Overdue => {
+            let late = -days_left;
+            (
+                Bilingual {
+                    ja: format!("期限超過（{late}日）：{}", clock.title_ja),
+                    en: format!("Overdue by {late} days: {}", clock.title_en),
+                },
+                Bilingual {
+                    ja: format!("{}の期限（{due}）を{late}日過ぎています。直ちに対応してください。", clock.title_ja),
+                    en: format!("{} was due on {due}, {late} days ago. Act on it now.", clock.title_en),
+                },
+            )
+        }
+        Stage::DayBefore | Stage::WeekBefore => {
+            let when_ja =
+                if days_left == 0 { "本日が期限".to_string() } else { format!("期限まで{days_left}日") };
+            let when_en = if days_left == 0 { "Due today".to_string() } else { format!("{days_left} days left") };
+            (
+                Bilingual {
+                    ja: format!("{when_ja}：{}", clock.title_ja),
+                    en: format!("{when_en}: {}", clock.title_en),
+                },
+                Bilingual {
+                    ja: format!("{}の期限は{due}です（{when_ja}）。対応状況を確認してください。", clock.title_ja),
+                    en: format!("{} is due on {due} ({when_en}). Check where it stands.", clock.title_en),
+                },
+            )
+        }
+    };
+    AlertRequest {
+        kind: "deadline_escalation".into(),
+        subject: clock.subject.clone(),
+        event: format!("{}/due/{due}/{}", clock.subject, stage.code()),
+        title,
+        text,
+        due: Some(due),
+        responsible: clock.recipients.clone(),
+        details: vec![("stage".into(), stage.code().into()), ("days_left".into(), days_left.to_string())],
+    }
+}
+
+impl App {
+    /// Enqueue the escalations `clocks` call for at `now` (see the module's documentation), as
+    /// the deployment's own schedule (`alert-escalation`). Clocks not yet within seven days are
+    /// skipped; with no alert channel configured nothing is enqueued. Every clock is checked
+    /// before anything is written.
+    pub fn escalate(&self, clocks: &[Clock], now: Timestamp) -> ActionResult<Vec<Escalated>> {
+        let today = tokutei_policy::tokyo::date_of(now);
+        let mut due = Vec::new();
+        for clock in clocks {
+            let days_left =
+                today.0.until(clock.due.0).map_err(|e| ActionError::invalid("due", e.to_string()))?.get_days();
+            if let Some(stage) = Stage::of(i64::from(days_left)) {
+                let request = request(clock, stage, i64::from(days_left));
+                super::check_request(&request)?;
+                due.push((clock, stage, i64::from(days_left), request));
+            }
+        }
+        if due.is_empty() || self.alerts.recipients().is_empty() {
+            return Ok(Vec::new());
+        }
+        let by = Acting::Setup(SCAN);
+        let mut out = Vec::new();
+        for (clock, stage, days_left, request) in due {
+            let enqueued = self.enqueue_alert(&by, &request, now)?;
+            out.push(Escalated {
+                subject: clock.subject.clone(),
+                stage,
+                days_left,
+                created: enqueued.iter().any(|e| e.created),
+                alerts: enqueued.into_iter().map(|e| (e.id, e.channel)).collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The open clocks of every register with deadlines, for the scan `serve` runs: today the
+    /// incident register's reports not yet submitted (each to the active chief manager and
+    /// responsible persons); later registers with deadlines add theirs here.
+    pub fn open_clocks(&self, now: Timestamp) -> ActionResult<Vec<Clock>> {
+        let responsible: Vec<PrincipalId> = self
+            .stores()
+            .principals()?
+            .into_iter()
+            .filter(|p| {
+                p.disabled_at.is_none()
+                    && matches!(p.kind, tokutei_store::staff::PrincipalKind::Person { role } if crate::MANAGERS.contains(&role))
+            })
+            .map(|p| PrincipalId::known(p.id))
+            .collect();
+        Ok(self
+            .open_obligations(now)?
+            .into_iter()
+            .map(|o| Clock {
+                subject: format!("incident/{}/obligation/{}-{}", o.incident, o.regime.code(), o.report.code()),
+                title_ja: format!("{}：{} {}", o.title, o.regime.ja(), o.report.ja()),
+                title_en: format!("{}: {} {}", o.incident, o.regime.en(), o.report.en()),
+                due: o.due,
+                recipients: responsible.clone(),
+            })
+            .collect())
+    }
+
+    /// The scan `serve` runs every few minutes: [`Self::escalate`] over [`Self::open_clocks`].
+    pub fn escalate_open_clocks(&self, now: Timestamp) -> ActionResult<Vec<Escalated>> {
+        let clocks = self.open_clocks(now)?;
+        self.escalate(&clocks, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_by_days_left() {
+        let stages: Vec<Option<&str>> =
+            [9, 8, 7, 2, 1, 0, -1, -30].into_iter().map(|d| Stage::of(d).map(Stage::code)).collect();
+        assert_eq!(
+            stages,
+            [None, None, Some("t-7"), Some("t-7"), Some("t-1"), Some("t-1"), Some("overdue"), Some("overdue")]
+        );
+    }
+
+    #[test]
+    fn the_text_says_how_near_the_deadline_is_in_both_languages() {
+        let clock = Clock {
+            subject: "incident/INC-1/obligation/appi-final".into(),
+            title_ja: "個人情報保護委員会への確報".into(),
+            title_en: "Final report to the PPC".into(),
+            due: Date::new(2026, 6, 30).unwrap(),
+            recipients: vec![PrincipalId::parse("rp-1").unwrap()],
+        };
+        let r = request(&clock, Stage::WeekBefore, 7);
+        assert_eq!(r.title.ja, "期限まで7日：個人情報保護委員会への確報");
+        assert_eq!(r.title.en, "7 days left: Final report to the PPC");
+        assert_eq!(r.event, "incident/INC-1/obligation/appi-final/due/2026-06-30/t-7");
+        assert_eq!(request(&clock, Stage::DayBefore, 0).title.en, "Due today: Final report to the PPC");
+        let late = request(&clock, Stage::Overdue, -2);
+        assert_eq!(late.title.ja, "期限超過（2日）：個人情報保護委員会への確報");
+        assert!(late.text.en.contains("was due on 2026-06-30, 2 days ago"), "{}", late.text.en);
+        super::super::check_request(&late).unwrap();
+    }
+}
