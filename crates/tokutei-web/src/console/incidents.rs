@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use maud::{Markup, html};
 use serde::Deserialize;
-use tokutei_app::incidents::rules::{Trigger, Triage};
+use tokutei_app::incidents::rules::{Triage, Trigger};
 use tokutei_app::incidents::{
     ImpactOutcome, ImpactQuery, IncidentPatch, IncidentView, NewIncident, NoticeMethod, NoticeRead, ReportDocument,
     SubmitReport, TriageInput,
@@ -28,9 +28,7 @@ use tokutei_app::incidents::{
 use tokutei_app::{Acting, ActionError, ActionResult, App, CategoryId, IncidentId, PrincipalId, PurposeId, ServiceId};
 use tokutei_app::{SubscriberId, incidents::Letter};
 use tokutei_policy::{Channel, Lang, Policy, Text, tokyo};
-use tokutei_store::incident::{
-    Flags, IncidentStatus, NoticeSent, Occurrence, Persons, ProcessorLink, Regime, Report,
-};
+use tokutei_store::incident::{Flags, IncidentStatus, NoticeSent, Occurrence, Persons, ProcessorLink, Regime, Report};
 
 use super::session::StaffSession;
 use super::{Console, bi, console_page, one};
@@ -50,7 +48,13 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add("GET", "/admin/incidents/new", "/admin/incidents/new", staff(MANAGERS), get(new_page))
         .add("GET", "/admin/incidents/{id}", ID, staff(OVERSIGHT), get(show))
         .add("GET", "/admin/incidents/{id}/edit", "/admin/incidents/INC-20260101-ABCD/edit", staff(MANAGERS), get(edit))
-        .add("POST", "/admin/incidents/{id}/edit", "/admin/incidents/INC-20260101-ABCD/edit", staff(MANAGERS), post(update))
+        .add(
+            "POST",
+            "/admin/incidents/{id}/edit",
+            "/admin/incidents/INC-20260101-ABCD/edit",
+            staff(MANAGERS),
+            post(update),
+        )
         .add(
             "POST",
             "/admin/incidents/{id}/triage",
@@ -304,7 +308,11 @@ fn ids_of<T>(
     name: &'static str,
     parse: fn(&'static str, String) -> ActionResult<T>,
 ) -> Result<Vec<T>, Problem> {
-    fields.all(name).into_iter().map(|v| parse(name, v).map_err(|e| Problem::of(e).unwrap_or_else(|_| Problem::invalid(name, "is not an id")))).collect()
+    fields
+        .all(name)
+        .into_iter()
+        .map(|v| parse(name, v).map_err(|e| Problem::of(e).unwrap_or_else(|_| Problem::invalid(name, "is not an id"))))
+        .collect()
 }
 
 /// The page after a change: the incident (or one of its pages) with what was done.
@@ -328,7 +336,10 @@ fn done_message(lang: Lang, code: &str) -> Option<Markup> {
         "notices" => ("通知を記録しました。", "The notices are recorded."),
         "alternative" => ("代替措置を記録しました。", "The alternative measure is recorded."),
         "published" => ("公表しました。", "Published."),
-        "corrected" => ("訂正しました。訂正前の文は公開の履歴に残ります。", "Corrected; the earlier text stays in the public history."),
+        "corrected" => (
+            "訂正しました。訂正前の文は公開の履歴に残ります。",
+            "Corrected; the earlier text stays in the public history.",
+        ),
         "withdrawn" => ("公表を取り下げました。", "The public entry is withdrawn."),
         _ => return None,
     };
@@ -350,12 +361,7 @@ struct Names {
 impl Names {
     async fn load(state: &AppState, lang: Lang) -> Result<Names, AppError> {
         let policy = state.active_policy().await?.map(|(_, p)| p);
-        let staff = state
-            .blocking(|b| b.principals())
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p.display_name))
-            .collect();
+        let staff = state.blocking(|b| b.principals()).await?.into_iter().map(|p| (p.id, p.display_name)).collect();
         let custom = state
             .access_service()?
             .incident_rules()
@@ -665,7 +671,13 @@ fn persons_input(lang: Lang, persons: Option<Persons>, problem: Option<&Problem>
     }
 }
 
-fn policy_boxes(lang: Lang, names: &Names, chosen_categories: &[String], chosen_services: &[String], problem: Option<&Problem>) -> Markup {
+fn policy_boxes(
+    lang: Lang,
+    names: &Names,
+    chosen_categories: &[String],
+    chosen_services: &[String],
+    problem: Option<&Problem>,
+) -> Markup {
     html! {
         @if let Some(policy) = &names.policy {
             fieldset #category aria-invalid=[invalid_at(problem, "category")] {
@@ -741,7 +753,11 @@ fn new_incident(f: &Fields) -> Result<NewIncident, Problem> {
     })
 }
 
-async fn open(State(state): State<AppState>, staff: StaffSession, body: axum::body::Bytes) -> Result<Response, AppError> {
+async fn open(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
     staff.require(MANAGERS)?;
     let f = Fields::parse(&body)?;
     staff.check_csrf(f.get("csrf"))?;
@@ -762,7 +778,13 @@ async fn open(State(state): State<AppState>, staff: StaffSession, body: axum::bo
     }
 }
 
-fn edit_form(staff: &StaffSession, names: &Names, v: &IncidentView, f: Option<&Fields>, problem: Option<&Problem>) -> Markup {
+fn edit_form(
+    staff: &StaffSession,
+    names: &Names,
+    v: &IncidentView,
+    f: Option<&Fields>,
+    problem: Option<&Problem>,
+) -> Markup {
     let lang = staff.lang;
     let x = &v.fields;
     let opt = |o: &Option<String>| o.clone().unwrap_or_default();
@@ -827,7 +849,11 @@ fn edit_form(staff: &StaffSession, names: &Names, v: &IncidentView, f: Option<&F
     }
 }
 
-async fn edit(State(state): State<AppState>, staff: StaffSession, Path(id): Path<String>) -> Result<Response, AppError> {
+async fn edit(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
     staff.require(MANAGERS)?;
     let id = incident_id(&id)?;
     let now = Timestamp::now();
@@ -1307,10 +1333,9 @@ async fn report_view(
     form: Option<(&Fields, &Problem)>,
 ) -> Result<Response, AppError> {
     let now = Timestamp::now();
-    let (doc, view) = with_app(state, move |app| {
-        Ok((app.report_document(&id, regime, report, now)?, app.incident(&id, now)?))
-    })
-    .await??;
+    let (doc, view) =
+        with_app(state, move |app| Ok((app.report_document(&id, regime, report, now)?, app.incident(&id, now)?)))
+            .await??;
     let names = Names::load(state, staff.lang).await?;
     let body = report_body(staff, &names, &doc, &view.fields.title.ja, q, form.map(|f| f.0), form.map(|f| f.1));
     Ok(match form {
@@ -1531,7 +1556,10 @@ async fn impact_page(
 
 fn impact_query(f: &Fields) -> Result<ImpactQuery, Problem> {
     let principal = match f.opt("principal") {
-        Some(p) => Some(PrincipalId::parse_as("principal", p).map_err(|e| Problem::of(e).unwrap_or_else(|_| Problem::invalid("principal", "is not an id")))?),
+        Some(p) => Some(
+            PrincipalId::parse_as("principal", p)
+                .map_err(|e| Problem::of(e).unwrap_or_else(|_| Problem::invalid("principal", "is not an id")))?,
+        ),
         None => None,
     };
     Ok(ImpactQuery {
@@ -1877,7 +1905,9 @@ async fn letters(
         let contact = CategoryId::parse_as("contact", f.get("contact"))
             .map_err(|e| Problem::of(e).unwrap_or_else(|_| Problem::invalid("contact", "is not a category")))?;
         let channel = match f.opt("channel") {
-            Some(c) => Some(Channel::from_id(&c).ok_or_else(|| Problem::invalid("channel", format!("`{c}` is not a channel")))?),
+            Some(c) => Some(
+                Channel::from_id(&c).ok_or_else(|| Problem::invalid("channel", format!("`{c}` is not a channel")))?,
+            ),
             None => None,
         };
         Ok::<_, Problem>(NoticeRead {

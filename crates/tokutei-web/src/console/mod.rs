@@ -308,8 +308,11 @@ async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result
     let (rows, reasons) = tally_today(entries);
     let (allowed, denied) = rows.iter().fold((0, 0), |(a, d), (_, x, y)| (a + x, d + y));
     let t = |ja: &'static str, en: &'static str| one(staff.lang, ja, en);
-    let obligations =
-        if OVERSIGHT.contains(&staff.role) { incidents::obligations_section(&state, staff.lang).await? } else { html! {} };
+    let obligations = if OVERSIGHT.contains(&staff.role) {
+        incidents::obligations_section(&state, staff.lang).await?
+    } else {
+        html! {}
+    };
     let body = html! {
         h1 { (bi(staff.lang, "ダッシュボード", "Dashboard")) }
         (obligations)

@@ -124,7 +124,8 @@ async fn the_console_runs_an_incident_from_opening_to_publication_with_an_audit_
     )
     .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    let submitted = admin_entries(&site).into_iter().find(|a| a.action == AdminAction::IncidentReportSubmitted).unwrap();
+    let submitted =
+        admin_entries(&site).into_iter().find(|a| a.action == AdminAction::IncidentReportSubmitted).unwrap();
     assert!(submitted.digest.is_some(), "the document's digest is in the entry");
     let report = get(&site, &first, &chief).await;
     assert!(report.body.contains("関東-2026-001") && report.body.contains("submission-record"), "{}", report.body);
@@ -167,7 +168,7 @@ async fn the_console_runs_an_incident_from_opening_to_publication_with_an_audit_
     let reply =
         post(&site, &format!("/admin/incidents/{id}/withdraw"), &chief, &[("csrf", &csrf), ("reason", "誤り")]).await;
     assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
-    assert!(reply.body.contains("2036-06-08"), "the refusal names the window's end: {}", reply.body);
+    assert!(reply.body.contains("2036-06-07"), "the refusal names the window's end: {}", reply.body);
     assert_eq!(count(&site, AdminAction::IncidentWithdrawn), 0);
     assert!(get(&site, "/leaks", "").await.body.contains("委託先の端末から顧客の氏名が閲覧されました。"));
 }
@@ -193,8 +194,10 @@ async fn a_refused_incident_form_names_its_field_and_changes_nothing() {
         // What was typed is shown again.
         assert!(reply.body.contains("委託先端末からの顧客情報の閲覧") || field == "title", "{field}");
     }
-    let form: Vec<(&str, &str)> =
-        [("csrf", csrf.as_str())].into_iter().chain(OPEN_FORM.iter().copied().filter(|(k, _)| *k != "regime")).collect();
+    let form: Vec<(&str, &str)> = [("csrf", csrf.as_str())]
+        .into_iter()
+        .chain(OPEN_FORM.iter().copied().filter(|(k, _)| *k != "regime"))
+        .collect();
     let reply = post(&site, "/admin/incidents", &chief, &form).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.body.contains("href=\"#regime\""), "{}", reply.body);
@@ -283,7 +286,7 @@ async fn auditors_read_the_register_and_change_nothing() {
         format!("/admin/incidents/{id}/impact"),
         format!("/admin/incidents/{id}/notices"),
         format!("/admin/incidents/{id}/publish"),
-        format!("/admin/incidents/{id}/reports/appi/preliminary"),
+        format!("/admin/incidents/{id}/reports/tokutei/first"),
         "/admin/alerts".to_string(),
     ] {
         let reply = get(&site, &path, &auditor).await;

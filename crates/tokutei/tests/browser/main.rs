@@ -313,7 +313,12 @@ async fn set_value(browser: &Browser, css: &str, value: &str) {
 /// The chief manager's incident (issue 14): open, triage, impact from the handler's view of
 /// the day, the first report's submission, publication; `/leaks` and `/` list it. Returns the
 /// incident's id.
-async fn chief_runs_an_incident(browser: &Browser, server: &Server, artifacts: &Path, findings: &mut Findings) -> String {
+async fn chief_runs_an_incident(
+    browser: &Browser,
+    server: &Server,
+    artifacts: &Path,
+    findings: &mut Findings,
+) -> String {
     const TITLE: &str = "委託先端末からの顧客情報の閲覧";
     const PUBLIC_TEXT: &str = "委託先の端末から一部のお客さまの氏名が閲覧されました。";
     let now = jiff::Timestamp::now();
