@@ -1698,7 +1698,7 @@ fn notices_body(
                     input type="hidden" name="csrf" value=(staff.csrf);
                     p {
                         label for="method" { (bi(lang, "方法", "Method")) }
-                        select #method name="method" required {
+                        select #method name="method" {
                             @for m in NoticeMethod::ALL { option value=(m.code()) selected[val("method") == m.code()] { (method_label(lang, m.code())) } }
                         }
                     }
