@@ -218,11 +218,10 @@ async fn a_refused_incident_form_names_its_field_and_changes_nothing() {
     assert_eq!(count(&site, AdminAction::IncidentImpactComputed), 0);
 }
 
-#[tokio::test]
-async fn the_impact_page_shows_counts_and_ledger_indexes_but_no_subscriber_id() {
-    let site = site();
-    let (chief, csrf) = session(&site, "cpo", Role::ChiefManager);
-    session(&site, "op-7", Role::Handler);
+/// A handler `op-7` who read HSZQX00001's name and HSZQX00002's name and address on
+/// 2026-06-05: the ledger index of the first read.
+fn reads_by_op7(site: &Site) -> u64 {
+    session(site, "op-7", Role::Handler);
     let at: jiff::Timestamp = "2026-06-05T01:00:00Z".parse().unwrap();
     let read = |subscriber: &str, category: &str| {
         Entry::access(
@@ -244,20 +243,33 @@ async fn the_impact_page_shows_counts_and_ledger_indexes_but_no_subscriber_id() 
     let first = site.ledger.append(&read("HSZQX00001", "contract.name")).unwrap().index;
     site.ledger.append(&read("HSZQX00002", "contract.name")).unwrap();
     site.ledger.append(&read("HSZQX00002", "contract.address")).unwrap();
-    let id = open_incident(&site, &chief, &csrf).await;
-    let reply = post(
-        &site,
+    first
+}
+
+/// Compute the impact of `op-7`'s reads in June 2026 on incident `id`.
+async fn impact_of_op7(site: &Site, cookie: &str, csrf: &str, id: &str) -> Reply {
+    post(
+        site,
         &format!("/admin/incidents/{id}/impact"),
-        &chief,
+        cookie,
         &[
-            ("csrf", &csrf),
+            ("csrf", csrf),
             ("principal", "op-7"),
             ("since", "2026-06-01"),
             ("until", "2026-06-10"),
             ("set_persons", "1"),
         ],
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn the_impact_page_shows_counts_and_ledger_indexes_but_no_subscriber_id() {
+    let site = site();
+    let (chief, csrf) = session(&site, "cpo", Role::ChiefManager);
+    let first = reads_by_op7(&site);
+    let id = open_incident(&site, &chief, &csrf).await;
+    let reply = impact_of_op7(&site, &chief, &csrf, &id).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     let page = get(&site, &format!("/admin/incidents/{id}/impact"), &chief).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -273,6 +285,9 @@ async fn the_impact_page_shows_counts_and_ledger_indexes_but_no_subscriber_id() 
     let other = get(&site, &format!("/admin/incidents/{id}/proof/999999"), &chief).await;
     assert!(matches!(other.status, StatusCode::NOT_FOUND | StatusCode::CONFLICT), "{}", other.status);
 }
+
+/// What every change form of the incident pages starts with.
+const CHANGE_FORM: &str = "method=\"post\" action=\"/admin/incidents/";
 
 #[tokio::test]
 async fn auditors_read_the_register_and_change_nothing() {
@@ -291,8 +306,10 @@ async fn auditors_read_the_register_and_change_nothing() {
     ] {
         let reply = get(&site, &path, &auditor).await;
         assert_eq!(reply.status, StatusCode::OK, "{path}");
-        assert!(!reply.body.contains("<form method=\"post\" action=\"/admin/incidents"), "{path}: no change forms");
+        assert!(!reply.body.contains(CHANGE_FORM), "{path}: no change forms for an auditor");
     }
+    // The same pages carry those forms for a manager.
+    assert!(get(&site, &format!("/admin/incidents/{id}"), &chief).await.body.contains(CHANGE_FORM));
     let entries = admin_entries(&site).len();
     let reply = post(&site, &format!("/admin/incidents/{id}/triage"), &auditor, &[("csrf", &auditor_csrf)]).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
@@ -321,4 +338,49 @@ async fn the_dashboard_shows_open_reports_with_days_left_overdue_in_red() {
     assert!(alerts.body.contains("alerts-empty"), "{}", alerts.body);
     let retry = post(&site, "/admin/alerts/al-0123456789ab/retry", &chief, &[("csrf", &csrf)]).await;
     assert_eq!(retry.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn notices_are_logged_per_person_without_their_ids_and_the_alternative_needs_its_reason() {
+    let site = site();
+    let (chief, csrf) = session(&site, "cpo", Role::ChiefManager);
+    reads_by_op7(&site);
+    let id = open_incident(&site, &chief, &csrf).await;
+    assert_eq!(impact_of_op7(&site, &chief, &csrf, &id).await.status, StatusCode::SEE_OTHER);
+    let notices = format!("/admin/incidents/{id}/notices");
+    // Only affected persons: someone else is refused, naming the field.
+    let reply =
+        post(&site, &notices, &chief, &[("csrf", &csrf), ("method", "post"), ("subscriber", "HSZQX00009")]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.body.contains("href=\"#subscriber\""), "{}", reply.body);
+    let reply = post(
+        &site,
+        &notices,
+        &chief,
+        &[("csrf", &csrf), ("method", "post"), ("subscriber", "HSZQX00001\r\nHSZQX00002\r\n"), ("sent_at", "")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(count(&site, AdminAction::IncidentNoticesRecorded), 1);
+    let page = get(&site, &notices, &chief).await;
+    assert!(page.body.contains("id=\"notices-sent\">2"), "two notices: {}", page.body);
+    assert!(!page.body.contains("HSZQX"), "no subscriber id in the sent log: {}", page.body);
+
+    // Without a reason the alternative measure is refused, naming the field; nothing recorded.
+    let alternative = format!("/admin/incidents/{id}/alternative");
+    let reply =
+        post(&site, &alternative, &chief, &[("csrf", &csrf), ("measure", "ウェブサイトでの公表"), ("reason", "")])
+            .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.body.contains("href=\"#reason\""), "{}", reply.body);
+    assert_eq!(count(&site, AdminAction::IncidentAlternativeRecorded), 0);
+    let reply = post(
+        &site,
+        &alternative,
+        &chief,
+        &[("csrf", &csrf), ("measure", "ウェブサイトでの公表"), ("reason", "連絡先不明の利用者がいるため")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert!(get(&site, &notices, &chief).await.body.contains("連絡先不明の利用者がいるため"));
 }
