@@ -108,6 +108,13 @@ async fn the_console_runs_an_incident_from_opening_to_publication_with_an_audit_
         redact(&one_tag_per_line(&page.body), &stamps).replace(&id, "[id]").replace(&csrf, "[csrf]")
     );
 
+    // English first when the console is switched; the report itself stays Japanese.
+    let english = format!("{chief}; tokutei_console_lang=en");
+    let page = get(&site, &format!("/admin/incidents/{id}"), &english).await;
+    assert!(page.body.contains("<html lang=\"en\"") && page.body.contains("Reports owed"), "{}", page.body);
+    let report = get(&site, &format!("/admin/incidents/{id}/reports/tokutei/first"), &english).await;
+    assert!(report.body.contains("<article class=\"report\" id=\"report\" lang=\"ja\">"), "{}", report.body);
+
     // The first report: printed as is, recorded with its reference number and digest.
     let first = format!("/admin/incidents/{id}/reports/tokutei/first");
     let report = get(&site, &first, &chief).await;
