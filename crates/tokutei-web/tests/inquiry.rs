@@ -2,7 +2,11 @@
 //! process): form → confirmation → receipt, problems named by field, CSRF, the rate limit,
 //! contents sealed on disk; the console's inquiry register (opening and status changes
 //! audited), the settings page (changes audited, bad values named), the language switch,
-//! and the dashboard's chart per day. Snapshots of the new pages.
+//! and the dashboard's chart per day. Snapshots of the new pages. `incidents` runs the incident
+//! register's console pages on the same site.
+
+#[path = "inquiry/incidents.rs"]
+mod incidents;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

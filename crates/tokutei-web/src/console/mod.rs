@@ -1,10 +1,13 @@
 //! The staff console under `/admin/`: sign-in and sessions (`session`, `login`), the
-//! dashboard (today's uses by purpose and denials, with a server-rendered SVG chart; the
-//! ledger's size and last checkpoint) and the staff registry. Japanese first, English second;
+//! dashboard (the reports due with their days left, overdue in red; today's uses by purpose
+//! and denials, with a server-rendered SVG chart; the ledger's size and last checkpoint) and
+//! the staff registry; the incident register (`incidents`) and the alert outbox (`alerts`). Japanese first, English second;
 //! plain HTML forms, no script.
 
+mod alerts;
 mod audit;
 mod daily;
+mod incidents;
 mod inquiries;
 mod login;
 mod policy;
@@ -26,6 +29,7 @@ use crate::{AppError, AppState};
 use session::StaffSession;
 
 pub(crate) fn routes(r: Routes) -> Routes {
+    let r = alerts::routes(incidents::routes(r));
     r.add("GET", "/admin/login", "/admin/login", Access::Public, get(login::login_page))
         .add("POST", "/admin/login", "/admin/login", Access::Public, post(login::login))
         .add("POST", "/admin/logout", "/admin/logout", Access::Staff(ALL_ROLES), post(login::logout))
@@ -168,6 +172,8 @@ pub(crate) fn console_page_in(lang: Lang, who: Option<Console<'_>>, title: &str,
                                     }
                                     @if crate::routes::OVERSIGHT.contains(&who.role) {
                                         li { a href="/admin/inquiries" { (t("お問い合わせ", "Inquiries")) } }
+                                        li { a href="/admin/incidents" { (t("漏えい等事案", "Incidents")) } }
+                                        li { a href="/admin/alerts" { (t("通知", "Alerts")) } }
                                         li { a href="/admin/staff" { (t("取扱者", "Staff")) } }
                                         li { a href="/admin/audit" { (t("アクセスログ", "Access log")) } }
                                         li { a href="/admin/policy" { (t("取扱方針", "Policy")) } }
@@ -302,8 +308,14 @@ async fn dashboard(State(state): State<AppState>, staff: StaffSession) -> Result
     let (rows, reasons) = tally_today(entries);
     let (allowed, denied) = rows.iter().fold((0, 0), |(a, d), (_, x, y)| (a + x, d + y));
     let t = |ja: &'static str, en: &'static str| one(staff.lang, ja, en);
+    let obligations = if OVERSIGHT.contains(&staff.role) {
+        incidents::obligations_section(&state, staff.lang).await?
+    } else {
+        html! {}
+    };
     let body = html! {
         h1 { (bi(staff.lang, "ダッシュボード", "Dashboard")) }
+        (obligations)
         section aria-labelledby="today" {
             h2 #today { (bi(staff.lang, "本日の利用", "Uses today (Asia/Tokyo)")) }
             @if staff.lang == Lang::Ja {

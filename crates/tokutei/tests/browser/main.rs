@@ -9,6 +9,8 @@
 //!   `tokutei audit check-proof`), publishes a new policy version after the preview, switches
 //!   the console to English and back, signs out;
 //! - a member of the public sends an inquiry through its confirmation page;
+//! - the chief manager opens a leak incident, triages it, computes its impact from the handler's
+//!   view, records the first report's submission and publishes it: `/leaks` and `/` list it;
 //! - every main page, public and console, is checked for console errors, failed requests,
 //!   `lang`, labels, width at 375 px and security headers, validated with the Nu HTML Checker,
 //!   and saved as a full-page screenshot under `target/browser-artifacts/`.
@@ -50,8 +52,14 @@ const CONSOLE_PAGES: &[(&str, &str)] = &[
 ];
 
 /// Pages that are main pages as soon as the route table has them (issue #6 §3).
-const PAGES_WHEN_PRESENT: &[(&str, &str)] =
-    &[("public-inquiry", "/inquiry"), ("admin-settings", "/admin/settings"), ("admin-inquiries", "/admin/inquiries")];
+const PAGES_WHEN_PRESENT: &[(&str, &str)] = &[
+    ("public-inquiry", "/inquiry"),
+    ("admin-settings", "/admin/settings"),
+    ("admin-inquiries", "/admin/inquiries"),
+    ("admin-incidents", "/admin/incidents"),
+    ("admin-incident-new", "/admin/incidents/new"),
+    ("admin-alerts", "/admin/alerts"),
+];
 
 /// The handler's search: the demo's contract numbers are `HZ-` and the subscriber's number.
 const SUBSCRIBER: &str = "HS00000001";
@@ -113,6 +121,22 @@ async fn the_console_and_the_public_site_work_in_chromium() {
 
     handler_views_a_subscriber(&browser, &server, &artifacts, &mut findings).await;
     let session = chief_reviews_and_publishes(&browser, &server, downloads.path()).await;
+    let mut console = console;
+    if present("POST", "/admin/incidents") {
+        let id = chief_runs_an_incident(&browser, &server, &artifacts, &mut findings).await;
+        // The incident's own pages pass the same bars (headers, Nu HTML Checker) below.
+        for (name, page) in [
+            ("admin-incident", ""),
+            ("admin-incident-edit", "/edit"),
+            ("admin-incident-impact", "/impact"),
+            ("admin-incident-notices", "/notices"),
+            ("admin-incident-publish", "/publish"),
+            ("admin-incident-report", "/reports/tokutei/first"),
+        ] {
+            let path: &'static str = Box::leak(format!("/admin/incidents/{id}{page}").into_boxed_str());
+            console.push((name, path));
+        }
+    }
 
     for (name, path) in &console {
         browser.open(&server.url(path), "main h1").await;
@@ -272,6 +296,82 @@ async fn chief_reviews_and_publishes(browser: &Browser, server: &Server, downloa
     let cookies = browser.client.get_all_cookies().await.unwrap();
     let session = cookies.iter().find(|c| c.name() == "tokutei_session").expect("a session cookie");
     format!("tokutei_session={}", session.value())
+}
+
+/// A Tokyo time as a `datetime-local` input holds it.
+fn local_input(at: jiff::Timestamp) -> String {
+    tokutei_policy::tokyo::minutes(at).replacen(' ', "T", 1)
+}
+
+/// Set a form field's value as a script would (a `datetime-local` input takes no typed
+/// text the same way in every locale).
+async fn set_value(browser: &Browser, css: &str, value: &str) {
+    browser.wait_for(css).await;
+    browser.js("document.querySelector(arguments[0]).value = arguments[1];", vec![css.into(), value.into()]).await;
+}
+
+/// The chief manager's incident (issue 14): open, triage, impact from the handler's view of
+/// the day, the first report's submission, publication; `/leaks` and `/` list it. Returns the
+/// incident's id.
+async fn chief_runs_an_incident(
+    browser: &Browser,
+    server: &Server,
+    artifacts: &Path,
+    findings: &mut Findings,
+) -> String {
+    const TITLE: &str = "委託先端末からの顧客情報の閲覧";
+    const PUBLIC_TEXT: &str = "委託先の端末から一部のお客さまの氏名が閲覧されました。";
+    let now = jiff::Timestamp::now();
+    browser.open(&server.url("/admin/incidents/new"), "#incident-form").await;
+    browser.fill("#title", TITLE).await;
+    set_value(browser, "#known_at", &local_input(now)).await;
+    set_value(browser, "#occurred_at", &local_input(now - jiff::SignedDuration::from_hours(24))).await;
+    browser.wait_for("#regime-tokutei").await.click().await.unwrap();
+    browser.fill("#summary", PUBLIC_TEXT).await;
+    browser.click("#incident-open", "#done").await;
+    let path = browser.path().await;
+    let id = path.trim_start_matches("/admin/incidents/").to_string();
+    assert!(id.starts_with("INC-"), "the incident's page opens: {path}");
+    quality::check_page(browser, "admin-incident-opened", artifacts, findings).await;
+
+    browser.wait_for("#malicious").await.click().await.unwrap();
+    browser.wait_for("#regime-appi").await.click().await.unwrap();
+    browser.click("#triage-submit", "#done").await;
+    let triage = browser.wait_for("#triage").await.text().await.unwrap();
+    assert!(triage.contains("不正の目的"), "the triage names its reason: {triage}");
+
+    // The handler's view of the day is the impact: one subscriber, by ledger index only.
+    browser.open(&server.url(&format!("/admin/incidents/{id}/impact")), "#impact-form").await;
+    browser.choose("#principal", &server.handler.id).await;
+    let midnight = tokutei_policy::tokyo::start_of(tokutei_policy::tokyo::today().0);
+    set_value(browser, "#since", &local_input(midnight)).await;
+    set_value(browser, "#until", &local_input(now + jiff::SignedDuration::from_hours(1))).await;
+    browser.click("#impact-submit", "#done").await;
+    let affected = browser.wait_for("strong.affected").await.text().await.unwrap();
+    assert_eq!(affected.trim(), "1", "the handler viewed one subscriber");
+    let text = browser.wait_for("main").await.text().await.unwrap();
+    assert!(!text.contains(SUBSCRIBER), "no subscriber id on the impact page");
+    quality::check_page(browser, "admin-incident-impact-computed", artifacts, findings).await;
+
+    browser.open(&server.url(&format!("/admin/incidents/{id}/reports/tokutei/first")), "#report").await;
+    browser.fill("#reference", "関東-2026-001").await;
+    browser.click("#submit-report", "#submission-record").await;
+    let record = browser.wait_for("#submission-record").await.text().await.unwrap();
+    assert!(record.contains("関東-2026-001"), "the submission is recorded: {record}");
+    quality::check_page(browser, "admin-incident-report-submitted", artifacts, findings).await;
+
+    browser.open(&server.url(&format!("/admin/incidents/{id}/publish")), "#publish-form").await;
+    browser.click("#publish-submit", "#done").await;
+    let state = browser.wait_for("#publication-state").await.text().await.unwrap();
+    assert!(state.contains("公表中"), "published: {state}");
+
+    for (name, page) in [("public-leaks-listed", "/leaks"), ("public-policy-listed", "/")] {
+        browser.open(&server.url(page), "main").await;
+        let text = browser.wait_for("main").await.text().await.unwrap();
+        assert!(text.contains(PUBLIC_TEXT), "`{page}` lists the published incident:\n{text}");
+        quality::check_page(browser, name, artifacts, findings).await;
+    }
+    id
 }
 
 /// The demo policy with one more revision: a new version to publish.
