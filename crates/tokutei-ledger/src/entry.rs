@@ -192,10 +192,28 @@ pub enum AdminAction {
     AlertAttempted,
     /// A failed alert was put back in the outbox by a person (`alert/<id>`).
     AlertRequeued,
+    /// The carrier's designation was recorded or corrected (`designation`: the 告示 date and
+    /// the services, by id).
+    DesignationRecorded,
+    /// The filing of the 情報取扱規程 with the ministry was recorded (`designation/rules`: the
+    /// filing date and reference).
+    RulesFiled,
+    /// A chief manager (統括管理者) was appointed (`chief-manager/<appointment>`: the principal,
+    /// the first day, the appointment it ended; the digest is the qualification evidence's).
+    ChiefManagerAppointed,
+    /// The notification of a chief manager's appointment was recorded
+    /// (`chief-manager/<appointment>`: the filing date and reference).
+    ChiefManagerNotified,
+    /// A chief manager's opinion was recorded (`opinion/<id>`: the appointment and the date;
+    /// the digest is the subject's and text's, never the text).
+    OpinionRecorded,
+    /// The company's response to an opinion was recorded (`opinion/<id>`: the date; the digest
+    /// is the text's).
+    OpinionResponded,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 37] = [
+const ADMIN_ACTIONS: [AdminAction; 43] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -233,6 +251,12 @@ const ADMIN_ACTIONS: [AdminAction; 37] = [
     AdminAction::AlertEnqueued,
     AdminAction::AlertAttempted,
     AdminAction::AlertRequeued,
+    AdminAction::DesignationRecorded,
+    AdminAction::RulesFiled,
+    AdminAction::ChiefManagerAppointed,
+    AdminAction::ChiefManagerNotified,
+    AdminAction::OpinionRecorded,
+    AdminAction::OpinionResponded,
 ];
 
 impl AdminAction {
@@ -283,6 +307,12 @@ impl AdminAction {
             AdminAction::AlertEnqueued => "alert_enqueued",
             AdminAction::AlertAttempted => "alert_attempted",
             AdminAction::AlertRequeued => "alert_requeued",
+            AdminAction::DesignationRecorded => "designation_recorded",
+            AdminAction::RulesFiled => "rules_filed",
+            AdminAction::ChiefManagerAppointed => "chief_manager_appointed",
+            AdminAction::ChiefManagerNotified => "chief_manager_notified",
+            AdminAction::OpinionRecorded => "opinion_recorded",
+            AdminAction::OpinionResponded => "opinion_responded",
         }
     }
 }
