@@ -131,7 +131,10 @@ fn the_designation_is_audited_first_and_its_deadlines_follow_the_civil_code() {
     let entries = admin_entries(&d, from);
     assert_eq!(entries.len(), 1);
     let (actor, event) = &entries[0];
-    assert_eq!((actor, event.action, event.subject.as_str()), (&Actor::Staff("all".into()), AdminAction::DesignationRecorded, "designation"));
+    assert_eq!(
+        (actor, event.action, event.subject.as_str()),
+        (&Actor::Staff("all".into()), AdminAction::DesignationRecorded, "designation")
+    );
     assert_eq!(
         event.details,
         [
@@ -158,7 +161,11 @@ fn the_designation_is_audited_first_and_its_deadlines_follow_the_civil_code() {
 
     // The rules filed on the due date meet the deadline on time; one day later would be late.
     d.service
-        .record_rules_filing(&manager(), &FilingInput { filed_on: day("2026-06-30"), reference: "総基利第77号".into() }, noon("2026-07-01"))
+        .record_rules_filing(
+            &manager(),
+            &FilingInput { filed_on: day("2026-06-30"), reference: "総基利第77号".into() },
+            noon("2026-07-01"),
+        )
         .unwrap();
     let later = d.service.designation_status(noon("2026-07-01")).unwrap().unwrap();
     let rules = &later.deadlines[0];
@@ -219,8 +226,10 @@ fn bad_designations_and_non_managers_are_refused_and_change_nothing() {
         ActionError::Invalid { field, message } => format!("{field}: {message}"),
         other => panic!("{other:?}"),
     };
-    assert!(invalid(DesignationInput { services: services(&["satellite"]), ..designation("2026-03-31") })
-        .starts_with("service: `satellite` is not a service of the policy in force"));
+    assert!(
+        invalid(DesignationInput { services: services(&["satellite"]), ..designation("2026-03-31") })
+            .starts_with("service: `satellite` is not a service of the policy in force")
+    );
     assert_eq!(
         invalid(DesignationInput { services: services(&["fiber", "fiber"]), ..designation("2026-03-31") }),
         "service: `fiber` is named twice"
@@ -234,14 +243,21 @@ fn bad_designations_and_non_managers_are_refused_and_change_nothing() {
         let err = refused(&Acting::Person(by.into()), designation("2026-03-31"));
         assert!(matches!(err, ActionError::Forbidden(_)), "{by}: {err:?}");
     }
-    assert!(matches!(refused(&Acting::Person("nobody".into()), designation("2026-03-31")), ActionError::UnknownPrincipal(_)));
+    assert!(matches!(
+        refused(&Acting::Person("nobody".into()), designation("2026-03-31")),
+        ActionError::UnknownPrincipal(_)
+    ));
     let filing = FilingInput { filed_on: day("2026-05-01"), reference: " ".into() };
     assert!(matches!(
         d.service.record_rules_filing(&manager(), &filing, now),
         Err(ActionError::Invalid { field: "reference", .. })
     ));
     assert!(matches!(
-        d.service.record_rules_filing(&Acting::Person("support".into()), &FilingInput { reference: "R".into(), ..filing }, now),
+        d.service.record_rules_filing(
+            &Acting::Person("support".into()),
+            &FilingInput { reference: "R".into(), ..filing },
+            now
+        ),
         Err(ActionError::Forbidden(_))
     ));
     assert_eq!(size(&d), from, "no entry");
@@ -254,7 +270,8 @@ fn a_new_chief_manager_ends_the_previous_one_the_day_before_and_opens_a_notifica
     with_chiefs(&d);
     let from = size(&d);
     let now = noon("2026-06-01");
-    let first = audit_first(&d, |d| d.service.appoint_chief_manager(&manager(), &appoint("chief-a", "2026-05-01"), now));
+    let first =
+        audit_first(&d, |d| d.service.appoint_chief_manager(&manager(), &appoint("chief-a", "2026-05-01"), now));
     assert_eq!((first.id.as_str(), first.ended.clone(), first.notification_due), ("CM-1", None, day("2026-05-31")));
     let second = d.service.appoint_chief_manager(&manager(), &appoint("chief-b", "2026-06-15"), now).unwrap();
     assert_eq!(second.id.as_str(), "CM-2");
@@ -279,7 +296,10 @@ fn a_new_chief_manager_ends_the_previous_one_the_day_before_and_opens_a_notifica
     let entries = admin_entries(&d, from);
     assert_eq!(entries.len(), 2);
     let (actor, event) = &entries[1];
-    assert_eq!((actor, event.action, event.subject.as_str()), (&Actor::Staff("all".into()), AdminAction::ChiefManagerAppointed, "chief-manager/CM-2"));
+    assert_eq!(
+        (actor, event.action, event.subject.as_str()),
+        (&Actor::Staff("all".into()), AdminAction::ChiefManagerAppointed, "chief-manager/CM-2")
+    );
     assert_eq!(
         event.details,
         [
@@ -294,7 +314,11 @@ fn a_new_chief_manager_ends_the_previous_one_the_day_before_and_opens_a_notifica
     assert!(!bytes.contains("取締役会"), "the evidence is not in the ledger");
 
     // The notification closes its task; it is audited first.
-    let notified = NotificationInput { appointment: Some(AppointmentId::parse("CM-1").unwrap()), filed_on: day("2026-06-01"), reference: "届出-2026-12".into() };
+    let notified = NotificationInput {
+        appointment: Some(AppointmentId::parse("CM-1").unwrap()),
+        filed_on: day("2026-06-01"),
+        reference: "届出-2026-12".into(),
+    };
     audit_first(&d, |d| d.service.record_manager_notification(&manager(), &notified, now));
     let register = d.service.chief_managers(now).unwrap();
     assert_eq!(register[0].notification_days_left, None);
@@ -317,7 +341,7 @@ fn a_second_active_chief_manager_is_refused() {
     assert!(matches!(refused(appoint("chief-a", "2026-07-01")), ActionError::Conflict(_)), "already in office");
     // Only a person with the chief manager's role, not disabled.
     for (who, why) in [
-        ("all", "has the role Responsible person"),
+        ("all", "has the role responsible person"),
         ("support", "has the role"),
         ("ads", "is a system"),
         ("chief-gone", "is disabled"),
@@ -329,7 +353,8 @@ fn a_second_active_chief_manager_is_refused() {
         }
     }
     // Non-managers may not appoint.
-    let err = d.service.appoint_chief_manager(&Acting::Person("support".into()), &appoint("chief-b", "2026-07-01"), now);
+    let err =
+        d.service.appoint_chief_manager(&Acting::Person("support".into()), &appoint("chief-b", "2026-07-01"), now);
     assert!(matches!(err, Err(ActionError::Forbidden(_))), "{err:?}");
     assert_eq!((size(&d), registers(&d.store)), (from, before), "nothing written");
     // The store refuses it too, whoever calls it.
@@ -391,10 +416,13 @@ fn opinions_and_responses_are_kept_and_audited_by_digest() {
         responded_on: day("2026-05-19"),
         text: "2026年度から点検する。".into(),
     };
-    assert!(matches!(
-        d.service.respond_to_opinion(&manager(), &response, now),
-        Err(ActionError::Invalid { field: "date", .. })
-    ), "before the opinion");
+    assert!(
+        matches!(
+            d.service.respond_to_opinion(&manager(), &response, now),
+            Err(ActionError::Invalid { field: "date", .. })
+        ),
+        "before the opinion"
+    );
     let response = ResponseInput { responded_on: day("2026-05-28"), ..response };
     audit_first(&d, |d| d.service.respond_to_opinion(&manager(), &response, now));
     let views = d.service.opinions(now).unwrap();
@@ -405,7 +433,10 @@ fn opinions_and_responses_are_kept_and_audited_by_digest() {
 
     let entries = admin_entries(&d, from);
     let actions: Vec<(AdminAction, &str)> = entries.iter().map(|(_, e)| (e.action, e.subject.as_str())).collect();
-    assert_eq!(actions, [(AdminAction::OpinionRecorded, "opinion/OP-1"), (AdminAction::OpinionResponded, "opinion/OP-1")]);
+    assert_eq!(
+        actions,
+        [(AdminAction::OpinionRecorded, "opinion/OP-1"), (AdminAction::OpinionResponded, "opinion/OP-1")]
+    );
     assert_eq!(entries[0].0, Actor::Staff("chief-a".into()));
     assert!(entries.iter().all(|(_, e)| e.digest.is_some()));
     let text = format!("{entries:?}");
@@ -461,8 +492,12 @@ fn open_oversight_deadlines_are_escalated_until_met() {
     }
 
     let stages = |at: &str| -> Vec<(String, Stage, i64)> {
-        let mut out: Vec<(String, Stage, i64)> =
-            app.escalate_open_clocks(noon(at)).unwrap().into_iter().map(|e| (e.subject, e.stage, e.days_left)).collect();
+        let mut out: Vec<(String, Stage, i64)> = app
+            .escalate_open_clocks(noon(at))
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.subject, e.stage, e.days_left))
+            .collect();
         out.sort();
         out
     };
@@ -479,7 +514,12 @@ fn open_oversight_deadlines_are_escalated_until_met() {
     );
     // The 規程 filed and the appointment notified: those clocks close; the statutory
     // deadline of the manager is met by the notification, so nothing is left.
-    app.record_rules_filing(&manager(), &FilingInput { filed_on: day("2026-06-25"), reference: "総基利第1号".into() }, noon("2026-06-25")).unwrap();
+    app.record_rules_filing(
+        &manager(),
+        &FilingInput { filed_on: day("2026-06-25"), reference: "総基利第1号".into() },
+        noon("2026-06-25"),
+    )
+    .unwrap();
     assert_eq!(
         stages("2026-07-01"),
         [

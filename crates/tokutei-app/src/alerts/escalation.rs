@@ -212,7 +212,10 @@ impl App {
                 out.push((
                     format!("chief-manager/{id}/notification"),
                     format!("統括管理者の選任の届出（{id}、{}〜）", a.appointment.appointment.from),
-                    format!("Notification of the chief manager's appointment ({id}, from {})", a.appointment.appointment.from),
+                    format!(
+                        "Notification of the chief manager's appointment ({id}, from {})",
+                        a.appointment.appointment.from
+                    ),
                     a.notification_due,
                 ));
             }

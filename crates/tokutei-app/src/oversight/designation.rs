@@ -231,7 +231,12 @@ impl App {
 
     /// Record the filing of the 情報取扱規程 with the ministry, by a manager: the filing date
     /// (not after today) and its reference. `rules_filed` durable before it is stored.
-    pub fn record_rules_filing(&self, by: &Acting, input: &FilingInput, now: Timestamp) -> ActionResult<FilingRecorded> {
+    pub fn record_rules_filing(
+        &self,
+        by: &Acting,
+        input: &FilingInput,
+        now: Timestamp,
+    ) -> ActionResult<FilingRecorded> {
         let actor = self.authorize(by, MANAGERS, "record a filing")?;
         let filed_on = past_date("date", input.filed_on, tokyo::date_of(now))?;
         let reference = reference("reference", &input.reference)?;
@@ -301,7 +306,8 @@ impl App {
             .iter()
             .filter(|f| f.filing.kind == FilingKind::ManagerNotification)
             .filter_map(|f| {
-                let appointment = appointments.iter().find(|a| Some(&a.appointment.id) == f.filing.appointment.as_ref())?;
+                let appointment =
+                    appointments.iter().find(|a| Some(&a.appointment.id) == f.filing.appointment.as_ref())?;
                 let on = appointment.appointment.from.max(f.filing.filed_on);
                 (on <= today).then(|| {
                     (on, format!("appointment {}, notified {}", appointment.appointment.id, f.filing.reference))

@@ -189,10 +189,7 @@ mod tests {
         assert_eq!(rules.statutory_due(d("2026-11-30")).unwrap(), d("2027-05-31"));
         assert_eq!(rules.notification_due(d("2027-01-20")).unwrap(), d("2027-02-03"));
         let err = OversightRules::from_config(&OversightConfig { deadline_months: Some(0), ..Default::default() });
-        assert!(
-            matches!(err, Err(ActionError::Invalid { field: "oversight.deadline_months", .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(ActionError::Invalid { field: "oversight.deadline_months", .. })), "{err:?}");
     }
 
     #[test]
