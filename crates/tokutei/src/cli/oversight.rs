@@ -9,7 +9,9 @@
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use tokutei_app::oversight::designation::{DesignationInput, DesignationStatus, FilingInput};
-use tokutei_app::oversight::manager::{AppointInput, AppointmentView, NotificationInput, OpinionInput, OpinionView, ResponseInput};
+use tokutei_app::oversight::manager::{
+    AppointInput, AppointmentView, NotificationInput, OpinionInput, OpinionView, ResponseInput,
+};
 use tokutei_app::{Acting, App, AppointmentId, OpinionId, PrincipalId, ServiceId};
 use tokutei_policy::{Date, tokyo};
 
@@ -313,17 +315,21 @@ pub fn designation(global: &GlobalArgs, cmd: DesignationCommand) -> anyhow::Resu
             let app = open(global)?;
             let input = DesignationInput { notified_on: args.notified, services };
             let done = app.record_designation(&Acting::Person(by.into_string()), &input, now)?;
-            let human = format!("指定を記録しました（第{}版） / designation recorded (#{})\n{}", done.number, done.number, status_text(&done.status));
+            let human = format!(
+                "指定を記録しました（第{}版） / designation recorded (#{})\n{}",
+                done.number,
+                done.number,
+                status_text(&done.status)
+            );
             Ok(Report::new(human, &done.status))
         }
         DesignationCommand::Show => {
             let app = open(global)?;
             match app.designation_status(now)? {
                 Some(status) => Ok(Report::new(status_text(&status), &status)),
-                None => Ok(Report::new(
-                    "指定は記録されていません / no designation is recorded\n",
-                    serde_json::Value::Null,
-                )),
+                None => {
+                    Ok(Report::new("指定は記録されていません / no designation is recorded\n", serde_json::Value::Null))
+                }
             }
         }
         DesignationCommand::Filed(args) => {
@@ -362,7 +368,9 @@ pub fn manager(global: &GlobalArgs, cmd: ManagerCommand) -> anyhow::Result<Repor
                 input.from.en()
             );
             if let Some(ended) = &done.ended {
-                human.push_str(&format!("前任の選任（{ended}）は前日で終了 / appointment {ended} ended the day before\n"));
+                human.push_str(&format!(
+                    "前任の選任（{ended}）は前日で終了 / appointment {ended} ended the day before\n"
+                ));
             }
             human.push_str(&format!(
                 "届出期限 {} / notification due {}\n",

@@ -53,13 +53,23 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
     // Designated 2025-11-30: every deadline is 2026-02-28.
     let set = env
         .run(&[
-            "--json", "designation", "set", "--notified", "2025-11-30", "--service", "fiber", "--service", "mobile",
-            "--by", "chief",
+            "--json",
+            "designation",
+            "set",
+            "--notified",
+            "2025-11-30",
+            "--service",
+            "fiber",
+            "--service",
+            "mobile",
+            "--by",
+            "chief",
         ])
         .assert_code(0)
         .json();
     assert_eq!(set["notified_on"], "2025-11-30");
-    let dues: Vec<_> = set["deadlines"].as_array().unwrap().iter().map(|d| (d["duty"].clone(), d["due"].clone())).collect();
+    let dues: Vec<_> =
+        set["deadlines"].as_array().unwrap().iter().map(|d| (d["duty"].clone(), d["due"].clone())).collect();
     assert_eq!(
         dues,
         [
@@ -71,22 +81,59 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
     assert_eq!(set["deadlines"][0]["met_on"], serde_json::Value::Null);
     assert_eq!(set["services"][0]["name"]["ja"], "光インターネット接続サービス");
 
-    env.run(&["designation", "filed", "--what", "rules", "--date", "2026-02-27", "--reference", "総基利第1号", "--by", "chief"])
-        .assert_code(0);
+    env.run(&[
+        "designation",
+        "filed",
+        "--what",
+        "rules",
+        "--date",
+        "2026-02-27",
+        "--reference",
+        "総基利第1号",
+        "--by",
+        "chief",
+    ])
+    .assert_code(0);
 
     // The first chief manager, then a successor: the first ends the day before.
     let first = env
-        .run(&["--json", "manager", "appoint", "chief", "--from", "2026-01-05", "--evidence", "取締役会決議", "--by", "chief"])
+        .run(&[
+            "--json",
+            "manager",
+            "appoint",
+            "chief",
+            "--from",
+            "2026-01-05",
+            "--evidence",
+            "取締役会決議",
+            "--by",
+            "chief",
+        ])
         .assert_code(0)
         .json();
     assert_eq!((first["id"].as_str(), first["notification_due"].as_str()), (Some("CM-1"), Some("2026-02-04")));
-    env.run(&["staff", "add", "--by", "chief", "chief-2", "--name", "二代目", "--role", "chief_manager"]).assert_code(0);
+    env.run(&["staff", "add", "--by", "chief", "chief-2", "--name", "二代目", "--role", "chief_manager"])
+        .assert_code(0);
     let twice = env.run(&["manager", "appoint", "chief-2", "--from", "2026-01-05", "--by", "chief"]);
     assert!(twice.assert_code(2).stderr.contains("in force"), "{}", twice.stderr);
-    let second = env.run(&["--json", "manager", "appoint", "chief-2", "--from", "2026-09-01", "--by", "chief"]).assert_code(0).json();
+    let second = env
+        .run(&["--json", "manager", "appoint", "chief-2", "--from", "2026-09-01", "--by", "chief"])
+        .assert_code(0)
+        .json();
     assert_eq!((second["id"].as_str(), second["ended"].as_str()), (Some("CM-2"), Some("CM-1")));
-    env.run(&["manager", "notified", "--date", "2026-01-20", "--reference", "届出-1", "--appointment", "CM-1", "--by", "chief"])
-        .assert_code(0);
+    env.run(&[
+        "manager",
+        "notified",
+        "--date",
+        "2026-01-20",
+        "--reference",
+        "届出-1",
+        "--appointment",
+        "CM-1",
+        "--by",
+        "chief",
+    ])
+    .assert_code(0);
 
     let list = env.run(&["--json", "manager", "list"]).assert_code(0).json();
     let rows: Vec<_> = list
@@ -119,12 +166,25 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
 
     // Opinions and the company's responses.
     let opinion = env
-        .run(&["--json", "manager", "opinion", "--date", "2026-02-01", "--subject", "委託先の監督", "--text", "年1回点検すべき", "--by", "chief"])
+        .run(&[
+            "--json",
+            "manager",
+            "opinion",
+            "--date",
+            "2026-02-01",
+            "--subject",
+            "委託先の監督",
+            "--text",
+            "年1回点検すべき",
+            "--by",
+            "chief",
+        ])
         .assert_code(0)
         .json();
     assert_eq!(opinion["id"], "OP-1");
     env.run(&["manager", "respond", "OP-9", "--date", "2026-02-10", "--text", "x", "--by", "chief"]).assert_code(2);
-    env.run(&["manager", "respond", "OP-1", "--date", "2026-02-10", "--text", "規程に加えた", "--by", "chief"]).assert_code(0);
+    env.run(&["manager", "respond", "OP-1", "--date", "2026-02-10", "--text", "規程に加えた", "--by", "chief"])
+        .assert_code(0);
     let opinions = env.run(&["--json", "manager", "opinions"]).assert_code(0).json();
     assert_eq!(opinions[0]["responses"][0]["text"], "規程に加えた");
     assert_eq!(opinions[0]["response_days_left"], serde_json::Value::Null);
