@@ -85,6 +85,9 @@ fn admin_entries(d: &Deployed, from: u64) -> Vec<(Actor, AdminEvent)> {
     out
 }
 
+/// An appointment as the tests compare it: id, first day, last day, in office, notification days left.
+type RegisterRow<'a> = (&'a str, Date, Option<Date>, bool, Option<i64>);
+
 fn size(d: &Deployed) -> u64 {
     d.ledger.tree_size().unwrap()
 }
@@ -279,7 +282,7 @@ fn a_new_chief_manager_ends_the_previous_one_the_day_before_and_opens_a_notifica
     assert_eq!(second.notification_due, day("2026-07-15"));
 
     let register = d.service.chief_managers(now).unwrap();
-    let rows: Vec<(&str, Date, Option<Date>, bool, Option<i64>)> = register
+    let rows: Vec<RegisterRow<'_>> = register
         .iter()
         .map(|v| {
             let a = &v.appointment;
