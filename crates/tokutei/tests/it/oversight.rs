@@ -3,7 +3,9 @@
 //! date (the civil code's months: 2025-11-30 → 2026-02-28) and each is met by its record; a
 //! new chief manager ends the one in force the day before, a second one at once is refused,
 //! the notification closes its task; opinions and responses are logged; every change is in
-//! the ledger under its action. Dates are in the past, so the runs do not depend on today.
+//! the ledger under its action; and the registers move to PostgreSQL whole, where a second
+//! chief manager at once is refused too. Dates are in the past, so the runs do not depend on
+//! today.
 
 use crate::util::TestEnv;
 
@@ -203,4 +205,32 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
         ]
     );
     env.run(&["audit", "verify"]).assert_code(0);
+
+    // The registers move to PostgreSQL whole, and its database keeps one chief manager too.
+    let db = crate::util::FreshDatabase::new();
+    let url = db.url();
+    let source = format!("sqlite:{}", env.data().display());
+    env.run(&["migrate-store", "--from", &source, "--to", &url]).assert_code(0);
+    let served = TestEnv::new();
+    crate::moving::copy_keys_and_config(&env, &served);
+    let pg = |args: &[&str]| {
+        let mut all = vec!["--database-url", url.as_str()];
+        all.extend_from_slice(args);
+        served.run(&all)
+    };
+    for read in
+        [&["--json", "manager", "list"][..], &["--json", "manager", "opinions"], &["--json", "designation", "show"]]
+    {
+        assert_eq!(pg(read).assert_code(0).json(), env.run(read).assert_code(0).json(), "{read:?}");
+    }
+    pg(&["manager", "appoint", "chief", "--from", "2026-08-01", "--by", "chief"]).assert_code(2);
+    let third =
+        pg(&["--json", "manager", "appoint", "chief", "--from", "2026-10-01", "--by", "chief"]).assert_code(0).json();
+    assert_eq!((third["id"].as_str(), third["ended"].as_str()), (Some("CM-3"), Some("CM-2")));
+    let list = pg(&["--json", "manager", "list"]).assert_code(0).json();
+    assert_eq!(list[1]["to"], "2026-09-30");
+    assert_eq!(list.as_array().unwrap().iter().filter(|a| a["to"].is_null()).count(), 1);
+    pg(&["designation", "filed", "--what", "rules", "--date", "2026-03-01", "--reference", "訂正", "--by", "chief"])
+        .assert_code(0);
+    pg(&["audit", "verify"]).assert_code(0);
 }
