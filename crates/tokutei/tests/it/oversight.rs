@@ -234,3 +234,26 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
         .assert_code(0);
     pg(&["audit", "verify"]).assert_code(0);
 }
+
+#[test]
+fn the_deadlines_follow_the_deployments_oversight_table() {
+    let env = TestEnv::new();
+    let policy = env.write("policy.toml", DEMO_POLICY);
+    env.run(&["init", "--policy", policy.to_str().unwrap()]).assert_code(0);
+    // A value out of range stops the command, naming its key, before anything is written.
+    env.write("data/deployment.toml", "[oversight]\ndeadline_months = 0\n");
+    let bad = env.run(&["designation", "set", "--notified", "2025-11-30", "--service", "fiber", "--by", "chief"]);
+    assert!(bad.assert_code(2).stderr.contains("oversight.deadline_months"), "{}", bad.stderr);
+    env.write("data/deployment.toml", "[oversight]\ndeadline_months = 6\nnotification_days = 14\n");
+    assert_eq!(env.run(&["--json", "designation", "show"]).assert_code(0).json(), serde_json::Value::Null);
+    let set = env
+        .run(&["--json", "designation", "set", "--notified", "2025-11-30", "--service", "fiber", "--by", "chief"])
+        .assert_code(0)
+        .json();
+    assert!(set["deadlines"].as_array().unwrap().iter().all(|d| d["due"] == "2026-05-31"), "{set}");
+    let appointed = env
+        .run(&["--json", "manager", "appoint", "chief", "--from", "2026-01-05", "--by", "chief"])
+        .assert_code(0)
+        .json();
+    assert_eq!(appointed["notification_due"], "2026-01-19");
+}
