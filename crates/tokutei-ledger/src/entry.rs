@@ -720,6 +720,32 @@ mod tests {
     }
 
     #[test]
+    fn admin_actions_keep_their_codes_and_names() {
+        // Codes are stored in every entry: an action is only ever appended, never moved.
+        let appended = [
+            (AdminAction::AlertRequeued, 37, "alert_requeued"),
+            (AdminAction::DesignationRecorded, 38, "designation_recorded"),
+            (AdminAction::RulesFiled, 39, "rules_filed"),
+            (AdminAction::ChiefManagerAppointed, 40, "chief_manager_appointed"),
+            (AdminAction::ChiefManagerNotified, 41, "chief_manager_notified"),
+            (AdminAction::OpinionRecorded, 42, "opinion_recorded"),
+            (AdminAction::OpinionResponded, 43, "opinion_responded"),
+        ];
+        for (action, code, name) in appended {
+            assert_eq!((action.code(), action.as_str()), (code, name));
+            assert_eq!(AdminAction::from_code(code), Some(action));
+        }
+        assert_eq!(AdminAction::from_code(ADMIN_ACTIONS.len() as u8 + 1), None);
+        let mut names: Vec<&str> = ADMIN_ACTIONS.iter().map(|a| a.as_str()).collect();
+        for (action, name) in ADMIN_ACTIONS.iter().zip(&names) {
+            assert_eq!(serde_json::to_value(action).unwrap(), serde_json::json!(name), "serde and as_str agree");
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ADMIN_ACTIONS.len(), "every action has its own name");
+    }
+
+    #[test]
     fn bad_bytes_are_refused() {
         let good = sample().encode(1).unwrap();
         let check = |bytes: &[u8], expected: EntryError| assert_eq!(Entry::decode(bytes).unwrap_err(), expected);
