@@ -124,6 +124,10 @@ ids! {
     ExportId = "export", |_| Ok(());
     /// A leak incident of the register (`INC-20260610-7KQ3`).
     IncidentId = "incident", |_| Ok(());
+    /// A chief manager's appointment of the oversight register (`CM-1`).
+    AppointmentId = "appointment", |_| Ok(());
+    /// A chief manager's opinion of the oversight register (`OP-1`).
+    OpinionId = "opinion", |_| Ok(());
     /// An alert of the outbox (`al-` and 12 hexadecimal digits).
     AlertId = "alert", |text| {
         match text.strip_prefix("al-") {

@@ -47,6 +47,11 @@
 //! (audited, once per event and recipient), claimed by the delivering `serve` instances, each
 //! attempt audited and logged with the retry policy deciding what comes next, failed ones
 //! re-queued by a person; and the escalation of open deadlines at T−7, T−1 and overdue.
+//!
+//! [`oversight`] holds the registers of a designated carrier's oversight: the designation and
+//! its three statutory deadlines, the filings that meet them, the chief manager register (one
+//! appointee at a time, each appointment's notification task) and the chief manager's
+//! opinions with the company's responses; their open deadlines join the escalation.
 
 mod access;
 pub mod acting;
@@ -70,6 +75,7 @@ pub mod keys;
 pub mod ledger_load;
 pub mod limits;
 pub mod mask;
+pub mod oversight;
 pub mod policy;
 pub mod retention;
 pub mod settings;
@@ -83,5 +89,8 @@ pub use access::{
 };
 pub use acting::{Acting, MANAGERS};
 pub use error::{ActionError, ActionResult};
-pub use ids::{AlertId, CategoryId, ExportId, IncidentId, PrincipalId, PurposeId, ServiceId, SubscriberId};
+pub use ids::{
+    AlertId, AppointmentId, CategoryId, ExportId, IncidentId, OpinionId, PrincipalId, PurposeId, ServiceId,
+    SubscriberId,
+};
 pub use key_access::{KeyAccess, totp_owner};

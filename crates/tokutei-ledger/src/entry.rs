@@ -192,10 +192,28 @@ pub enum AdminAction {
     AlertAttempted,
     /// A failed alert was put back in the outbox by a person (`alert/<id>`).
     AlertRequeued,
+    /// The carrier's designation was recorded or corrected (`designation`: the 告示 date and
+    /// the services, by id).
+    DesignationRecorded,
+    /// The filing of the 情報取扱規程 with the ministry was recorded (`designation/rules`: the
+    /// filing date and reference).
+    RulesFiled,
+    /// A chief manager (統括管理者) was appointed (`chief-manager/<appointment>`: the principal,
+    /// the first day, the appointment it ended; the digest is the qualification evidence's).
+    ChiefManagerAppointed,
+    /// The notification of a chief manager's appointment was recorded
+    /// (`chief-manager/<appointment>`: the filing date and reference).
+    ChiefManagerNotified,
+    /// A chief manager's opinion was recorded (`opinion/<id>`: the appointment and the date;
+    /// the digest is the subject's and text's, never the text).
+    OpinionRecorded,
+    /// The company's response to an opinion was recorded (`opinion/<id>`: the date; the digest
+    /// is the text's).
+    OpinionResponded,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 37] = [
+const ADMIN_ACTIONS: [AdminAction; 43] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -233,6 +251,12 @@ const ADMIN_ACTIONS: [AdminAction; 37] = [
     AdminAction::AlertEnqueued,
     AdminAction::AlertAttempted,
     AdminAction::AlertRequeued,
+    AdminAction::DesignationRecorded,
+    AdminAction::RulesFiled,
+    AdminAction::ChiefManagerAppointed,
+    AdminAction::ChiefManagerNotified,
+    AdminAction::OpinionRecorded,
+    AdminAction::OpinionResponded,
 ];
 
 impl AdminAction {
@@ -283,6 +307,12 @@ impl AdminAction {
             AdminAction::AlertEnqueued => "alert_enqueued",
             AdminAction::AlertAttempted => "alert_attempted",
             AdminAction::AlertRequeued => "alert_requeued",
+            AdminAction::DesignationRecorded => "designation_recorded",
+            AdminAction::RulesFiled => "rules_filed",
+            AdminAction::ChiefManagerAppointed => "chief_manager_appointed",
+            AdminAction::ChiefManagerNotified => "chief_manager_notified",
+            AdminAction::OpinionRecorded => "opinion_recorded",
+            AdminAction::OpinionResponded => "opinion_responded",
         }
     }
 }
@@ -687,6 +717,32 @@ mod tests {
         assert_eq!(hex::encode(crate::hash::leaf_hash(&bytes)), PINNED_LEAF);
         assert_ne!(sample().encode(6).unwrap(), bytes, "the sequence number is part of the leaf");
         assert_eq!(bytes.len(), 128);
+    }
+
+    #[test]
+    fn admin_actions_keep_their_codes_and_names() {
+        // Codes are stored in every entry: an action is only ever appended, never moved.
+        let appended = [
+            (AdminAction::AlertRequeued, 37, "alert_requeued"),
+            (AdminAction::DesignationRecorded, 38, "designation_recorded"),
+            (AdminAction::RulesFiled, 39, "rules_filed"),
+            (AdminAction::ChiefManagerAppointed, 40, "chief_manager_appointed"),
+            (AdminAction::ChiefManagerNotified, 41, "chief_manager_notified"),
+            (AdminAction::OpinionRecorded, 42, "opinion_recorded"),
+            (AdminAction::OpinionResponded, 43, "opinion_responded"),
+        ];
+        for (action, code, name) in appended {
+            assert_eq!((action.code(), action.as_str()), (code, name));
+            assert_eq!(AdminAction::from_code(code), Some(action));
+        }
+        assert_eq!(AdminAction::from_code(ADMIN_ACTIONS.len() as u8 + 1), None);
+        let mut names: Vec<&str> = ADMIN_ACTIONS.iter().map(|a| a.as_str()).collect();
+        for (action, name) in ADMIN_ACTIONS.iter().zip(&names) {
+            assert_eq!(serde_json::to_value(action).unwrap(), serde_json::json!(name), "serde and as_str agree");
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ADMIN_ACTIONS.len(), "every action has its own name");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The PostgreSQL backend, for deployments that scale out: versioned forward-only migrations
 //! (named and numbered as SQLite's), a small pool of connections, and native implementations
 //! of the policy, vault, staff, export, consent, provision, freshness, sign-in (auth),
-//! inquiry, settings, incident and alert outbox stores, and of the audit ledger ([`PgLedger`]: group commit per
+//! inquiry, settings, incident, alert outbox and oversight stores, and of the audit ledger ([`PgLedger`]: group commit per
 //! instance, any number of instances appending to one ledger).
 //!
 //! Architecture Invariant: this crate and the SQLite crate are the only places that know
@@ -15,6 +15,7 @@ mod inquiry;
 mod ledger;
 mod migrations;
 mod outbox;
+mod oversight;
 mod policy_versions;
 mod snapshot;
 mod staff;

@@ -251,6 +251,76 @@ fn the_delivery_log_and_delivered_alerts_refuse_changes() {
 }
 
 #[test]
+fn conformance_oversight() {
+    let db = TestDb::new();
+    conformance::oversight::run(&db.store());
+}
+
+/// A second active chief manager is refused by the database itself, whoever writes: a second
+/// open appointment, an overlapping one, reopening an ended one; and no oversight record is
+/// edited, deleted or truncated.
+#[test]
+fn a_second_active_chief_manager_is_refused_by_the_database() {
+    use tokutei_store::oversight::OversightStore;
+    let db = TestDb::new();
+    let store = db.store();
+    conformance::oversight::run(&store);
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    let refused = [
+        (
+            "INSERT INTO chief_manager_appointments VALUES ('X', 'intruder', '2030-01-01', NULL, NULL, 'x', 1, 1)",
+            "chief manager appointments never overlap",
+        ),
+        (
+            "INSERT INTO chief_manager_appointments VALUES ('X', 'intruder', '2027-01-10', '2027-01-20', NULL, 'x', 1, 1)",
+            "chief manager appointments never overlap",
+        ),
+        (
+            "UPDATE chief_manager_appointments SET to_date = NULL WHERE id = 'CM-1'",
+            "an appointment is only ever ended, once",
+        ),
+        (
+            "UPDATE chief_manager_appointments SET principal = 'intruder' WHERE id = 'CM-3'",
+            "an appointment is only ever ended, once",
+        ),
+        ("DELETE FROM chief_manager_appointments WHERE id = 'CM-3'", "oversight records are append-only"),
+        ("TRUNCATE chief_manager_appointments CASCADE", "oversight records are append-only"),
+        ("UPDATE oversight_designations SET notified_on = '2027-06-01'", "oversight records are append-only"),
+        ("DELETE FROM oversight_designations", "oversight records are append-only"),
+        ("TRUNCATE oversight_designations", "oversight records are append-only"),
+        ("UPDATE oversight_filings SET reference = 'x'", "oversight records are append-only"),
+        ("DELETE FROM oversight_filings", "oversight records are append-only"),
+        ("TRUNCATE oversight_filings", "oversight records are append-only"),
+        ("UPDATE chief_manager_opinions SET text = 'x'", "oversight records are append-only"),
+        ("DELETE FROM chief_manager_opinion_responses", "oversight records are append-only"),
+        ("TRUNCATE chief_manager_opinion_responses", "oversight records are append-only"),
+    ];
+    for (sql, message) in refused {
+        let err = client.batch_execute(sql).expect_err(sql);
+        let db_error = err.as_db_error().unwrap_or_else(|| panic!("{sql}: {err}"));
+        assert_eq!(db_error.message(), message, "{sql}");
+    }
+    // Without the trigger (two instances inserting at once, say), the index alone still refuses
+    // a second open appointment.
+    let mut tx = client.transaction().unwrap();
+    tx.batch_execute("ALTER TABLE chief_manager_appointments DISABLE TRIGGER chief_manager_appointments_guard")
+        .unwrap();
+    let err = tx
+        .batch_execute(
+            "INSERT INTO chief_manager_appointments VALUES ('X', 'intruder', '2030-01-01', NULL, NULL, 'x', 1, 1)",
+        )
+        .unwrap_err();
+    drop(tx);
+    assert_eq!(
+        err.as_db_error().unwrap().message(),
+        "duplicate key value violates unique constraint \"chief_manager_one_open\""
+    );
+    let open: Vec<_> = store.appointments().unwrap().into_iter().filter(|a| a.to.is_none()).collect();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].appointment.id, "CM-3");
+}
+
+#[test]
 fn migrations_are_idempotent() {
     let db = TestDb::new();
     drop(db.store());
@@ -263,7 +333,7 @@ fn migrations_are_idempotent() {
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
     assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
-    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0013_alerts"));
+    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0014_oversight"));
 }
 
 #[test]

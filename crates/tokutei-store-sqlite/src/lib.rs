@@ -11,6 +11,7 @@ mod inquiry;
 mod ledger;
 mod migrations;
 mod outbox;
+mod oversight;
 mod policy_versions;
 mod snapshot;
 mod staff;

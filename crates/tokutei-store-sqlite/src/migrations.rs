@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0011_ledger_subjects_guard", include_str!("../migrations/0011_ledger_subjects_guard.sql")),
     ("0012_incidents", include_str!("../migrations/0012_incidents.sql")),
     ("0013_alerts", include_str!("../migrations/0013_alerts.sql")),
+    ("0014_oversight", include_str!("../migrations/0014_oversight.sql")),
 ];
 
 /// The schema version this build writes: the number of migrations.

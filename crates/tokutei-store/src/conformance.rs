@@ -6,6 +6,7 @@ pub mod incident;
 pub mod inquiry;
 pub mod ledger;
 pub mod outbox;
+pub mod oversight;
 pub mod policy_versions;
 pub mod records;
 pub mod staff;

@@ -1,7 +1,7 @@
 //! Storage capabilities in the domain's words: policy versions, the audit ledger, the
 //! subscriber vault, the staff registry, consent records, third-party provision records,
-//! inquiries from the public, the privacy office's settings, the leak-incident register and the
-//! alert outbox.
+//! inquiries from the public, the privacy office's settings, the leak-incident register, the
+//! alert outbox and the oversight registers (designation, filings, chief manager, opinions).
 //! Each capability is a small trait; a backend implements them natively (the SQLite and
 //! PostgreSQL crates), and [`conformance`] holds the one test suite every backend must pass.
 //! [`sequencer`] is the ledger's group commit, shared by the backends: each supplies only its
@@ -17,6 +17,7 @@ pub mod incident;
 pub mod inquiry;
 pub mod ledger;
 pub mod outbox;
+pub mod oversight;
 pub mod policy_versions;
 pub mod provision;
 pub mod sequencer;

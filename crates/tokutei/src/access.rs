@@ -1,8 +1,9 @@
 //! Opening the access service of a data directory: the deployment settings
 //! (`deployment.toml`: handling zones required, required training courses, the
 //! `[incidents]` table of the leak-reporting rules — deadlines, recipients, report items,
-//! `tokutei_app::incidents::rules` — and `[alerts]`: where alerts go, with the webhook's
-//! secret file), the deployment's
+//! `tokutei_app::incidents::rules` — `[alerts]`: where alerts go, with the webhook's
+//! secret file — and `[oversight]`: the designation's deadline in months, the chief manager's
+//! notification and the opinions' response days, `tokutei_app::oversight`), the deployment's
 //! own Cedar policies (`cedar/*.cedar`, validated against the generated schema when the
 //! service compiles the active policy), the keyring as the service's key access, and the
 //! audit ledger.
@@ -14,6 +15,7 @@ use anyhow::Context;
 use tokutei_app::App;
 use tokutei_app::alerts::AlertConfig;
 use tokutei_app::incidents::rules::{IncidentConfig, IncidentRules};
+use tokutei_app::oversight::{OversightConfig, OversightRules};
 use tokutei_gateway::Deployment;
 
 use crate::audit_log::AuditLog;
@@ -40,6 +42,8 @@ struct DeploymentFile {
     incidents: IncidentConfig,
     #[serde(default)]
     alerts: AlertConfig,
+    #[serde(default)]
+    oversight: OversightConfig,
 }
 
 /// The deployment file (defaults when it is absent). Unknown keys are refused with their line.
@@ -63,6 +67,14 @@ pub fn deployment(data: &DataDir) -> anyhow::Result<Deployment> {
 pub fn incident_rules(data: &DataDir) -> anyhow::Result<IncidentRules> {
     let file = deployment_file(data)?;
     IncidentRules::from_config(&file.incidents)
+        .map_err(|e| anyhow::anyhow!("`{}`: {e}", data.root().join(DEPLOYMENT_FILE).display()))
+}
+
+/// The deployment's oversight rules: its `[oversight]` table over the defaults, each value
+/// checked naming its key.
+pub fn oversight_rules(data: &DataDir) -> anyhow::Result<OversightRules> {
+    let file = deployment_file(data)?;
+    OversightRules::from_config(&file.oversight)
         .map_err(|e| anyhow::anyhow!("`{}`: {e}", data.root().join(DEPLOYMENT_FILE).display()))
 }
 
@@ -125,5 +137,6 @@ pub fn open_service(data: &DataDir, store: &Database, audit: &AuditLog) -> anyho
     let keyring = Keyring::open_or_create(data)?;
     Ok(App::new(store.store(), audit.shared_ledger(), Arc::new(keyring), deployment(data)?, extra_cedar(data)?)
         .with_incident_rules(incident_rules(data)?)
-        .with_alerts(alert_config(data)?))
+        .with_alerts(alert_config(data)?)
+        .with_oversight_rules(oversight_rules(data)?))
 }

@@ -240,6 +240,7 @@ const CAPABILITY_TRAITS: &[&str] = &[
     "ExportStore",
     "VaultStore",
     "AlertStore",
+    "OversightStore",
 ];
 
 /// How a store method's name says it writes. Every method of a capability trait must be
@@ -342,6 +343,10 @@ const STORE_READS: &[&str] = &[
     "alert_by_key",
     "alerts",
     "alert_deliveries",
+    "designations",
+    "oversight_filings",
+    "appointments",
+    "opinions",
 ];
 
 /// The method names of the capability traits, each with whether it writes.

@@ -29,6 +29,7 @@ use tokutei_store::consent::ConsentStore;
 use tokutei_store::incident::IncidentStore;
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::outbox::AlertStore;
+use tokutei_store::oversight::OversightStore;
 use tokutei_store::provision::ProvisionStore;
 use tokutei_store::staff::{ExportStore, StaffStore};
 use tokutei_store::vault::VaultStore;
@@ -53,6 +54,7 @@ pub trait Stores:
     + FreshnessStore
     + IncidentStore
     + AlertStore
+    + OversightStore
     + Send
     + Sync
     + 'static
@@ -69,6 +71,7 @@ impl<T> Stores for T where
         + FreshnessStore
         + IncidentStore
         + AlertStore
+        + OversightStore
         + Send
         + Sync
         + 'static
@@ -108,6 +111,8 @@ pub struct App {
     incident_rules: crate::incidents::rules::IncidentRules,
     /// Where alerts go and how often they are tried (`deployment.toml`'s `[alerts]`).
     pub(crate) alerts: crate::alerts::AlertConfig,
+    /// The designation's deadlines and the chief manager's tasks (`deployment.toml`'s `[oversight]`).
+    pub(crate) oversight_rules: crate::oversight::OversightRules,
 }
 
 impl std::fmt::Debug for App {
@@ -137,6 +142,7 @@ impl App {
             tz: tokutei_policy::tokyo::zone(),
             incident_rules: crate::incidents::rules::IncidentRules::default(),
             alerts: crate::alerts::AlertConfig::default(),
+            oversight_rules: crate::oversight::OversightRules::default(),
         }
     }
 

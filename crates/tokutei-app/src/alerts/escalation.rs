@@ -157,9 +157,10 @@ impl App {
         Ok(out)
     }
 
-    /// The open clocks of every register with deadlines, for the scan `serve` runs: today the
-    /// incident register's reports not yet submitted (each to the active chief manager and
-    /// responsible persons); later registers with deadlines add theirs here.
+    /// The open clocks of every register with deadlines, for the scan `serve` runs, each to
+    /// the active chief manager and responsible persons: the incident register's reports not
+    /// yet submitted, the designation's statutory deadlines not yet met (規程, 方針, 統括管理者),
+    /// the chief manager appointments not yet notified, and the opinions not yet answered.
     pub fn open_clocks(&self, now: Timestamp) -> ActionResult<Vec<Clock>> {
         let responsible: Vec<PrincipalId> = self
             .stores()
@@ -171,7 +172,7 @@ impl App {
             })
             .map(|p| PrincipalId::known(p.id))
             .collect();
-        Ok(self
+        let mut clocks: Vec<Clock> = self
             .open_obligations(now)?
             .into_iter()
             .map(|o| Clock {
@@ -181,7 +182,56 @@ impl App {
                 due: o.due,
                 recipients: responsible.clone(),
             })
-            .collect())
+            .collect();
+        clocks.extend(self.oversight_clocks(now)?.into_iter().map(|(subject, title_ja, title_en, due)| Clock {
+            subject,
+            title_ja,
+            title_en,
+            due,
+            recipients: responsible.clone(),
+        }));
+        Ok(clocks)
+    }
+
+    /// The oversight registers' open deadlines: `(subject, Japanese title, English title, due)`.
+    fn oversight_clocks(&self, now: Timestamp) -> ActionResult<Vec<(String, String, String, Date)>> {
+        let mut out = Vec::new();
+        if let Some(status) = self.designation_status(now)? {
+            for d in status.deadlines.iter().filter(|d| !d.met()) {
+                out.push((
+                    format!("designation/{}", d.duty.code()),
+                    d.duty.ja().to_string(),
+                    d.duty.en().to_string(),
+                    d.due,
+                ));
+            }
+        }
+        for a in self.chief_managers(now)? {
+            if a.notification_days_left.is_some() {
+                let id = &a.appointment.appointment.id;
+                out.push((
+                    format!("chief-manager/{id}/notification"),
+                    format!("統括管理者の選任の届出（{id}、{}〜）", a.appointment.appointment.from),
+                    format!(
+                        "Notification of the chief manager's appointment ({id}, from {})",
+                        a.appointment.appointment.from
+                    ),
+                    a.notification_due,
+                ));
+            }
+        }
+        for o in self.opinions(now)? {
+            if o.response_days_left.is_some() {
+                let id = &o.opinion.opinion.id;
+                out.push((
+                    format!("opinion/{id}/response"),
+                    format!("統括管理者の意見（{id}）への対応"),
+                    format!("Response to the chief manager's opinion ({id})"),
+                    o.response_due,
+                ));
+            }
+        }
+        Ok(out)
     }
 
     /// The scan `serve` runs every few minutes: [`Self::escalate`] over [`Self::open_clocks`].

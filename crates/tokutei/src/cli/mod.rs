@@ -11,6 +11,7 @@ mod incidents;
 mod inquiries;
 mod keys;
 mod migrate;
+mod oversight;
 mod policy;
 mod retention;
 mod serve;
@@ -105,6 +106,12 @@ pub enum Command {
     /// The alert outbox: list with the delivery log, retry a failed alert, send a test, deliver now.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// The designation and its statutory deadlines (規程, 方針, 統括管理者): set, show, filed.
+    #[command(subcommand)]
+    Designation(oversight::DesignationCommand),
+    /// The chief manager (統括管理者) register: appoint, notified, list, opinion, respond, opinions.
+    #[command(subcommand)]
+    Manager(oversight::ManagerCommand),
     /// Bring the database schema up to date (SQLite, or PostgreSQL with `--database-url`).
     Migrate,
     /// Copy the whole deployment to an empty database of another backend (SQLite ⇄ PostgreSQL),
@@ -149,6 +156,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Settings(cmd) => settings::run(&cli.global, cmd),
         Command::Incidents(cmd) => incidents::run(&cli.global, cmd),
         Command::Alerts(cmd) => alerts::run(&cli.global, cmd),
+        Command::Designation(cmd) => oversight::designation(&cli.global, cmd),
+        Command::Manager(cmd) => oversight::manager(&cli.global, cmd),
         Command::Migrate => migrate::run(&cli.global),
         Command::MigrateStore(args) => store_copy::run(&cli.global, args),
         Command::Backup(args) => backup::backup(&cli.global, args),

@@ -10,6 +10,7 @@ mod csv_fuzz;
 mod incidents;
 mod migrate;
 mod moving;
+mod oversight;
 mod policy;
 mod postgres;
 mod schemathesis;

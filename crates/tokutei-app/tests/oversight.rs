@@ -1,0 +1,544 @@
+//! The oversight registers through the application layer, on a real store and ledger: the
+//! designation and every change of the chief manager register audited before it is stored (a
+//! failing ledger changing nothing); the three statutory deadlines at their edges (the civil
+//! code's months, met by their records, shown until met); exactly one chief manager at a time
+//! (a successor ends the appointment in force the day before; a second active one refused);
+//! the notification task open until it is filed; opinions and responses in the ledger by
+//! digest only; non-managers and bad input refused naming the field; and the open deadlines
+//! escalated at T−7, T−1 and overdue until met. Time is passed in, never slept.
+
+mod support;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use jiff::{SignedDuration, Timestamp};
+use support::{Deployed, deploy};
+use tokutei_app::alerts::escalation::Stage;
+use tokutei_app::alerts::{AlertConfig, WebhookConfig};
+use tokutei_app::oversight::designation::{DesignationInput, Duty, FilingInput};
+use tokutei_app::oversight::manager::{AppointInput, NotificationInput, OpinionInput, ResponseInput};
+use tokutei_app::{Acting, ActionError, ActionResult, App, AppointmentId, OpinionId, PrincipalId, ServiceId};
+use tokutei_ledger::{Actor, AdminAction, AdminEvent, Event};
+use tokutei_policy::{Date, Role, tokyo};
+use tokutei_store::ledger::LedgerStore;
+use tokutei_store::oversight::OversightStore;
+use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, StaffStore};
+use tokutei_store_sqlite::SqliteStore;
+
+fn manager() -> Acting {
+    Acting::Person("all".into())
+}
+
+/// Noon in Tokyo on `text` (`YYYY-MM-DD`).
+fn noon(text: &str) -> Timestamp {
+    tokyo::start_of(day(text).0) + SignedDuration::from_hours(12)
+}
+
+fn day(text: &str) -> Date {
+    text.parse().unwrap()
+}
+
+fn services(ids: &[&str]) -> Vec<ServiceId> {
+    ids.iter().map(|s| ServiceId::parse(*s).unwrap()).collect()
+}
+
+fn designation(notified: &str) -> DesignationInput {
+    DesignationInput { notified_on: day(notified), services: services(&["fiber", "mobile"]) }
+}
+
+/// Two people with the chief manager's role, and one disabled.
+fn with_chiefs(d: &Deployed) {
+    for id in ["chief-a", "chief-b", "chief-gone"] {
+        d.store
+            .create_principal(&NewPrincipal {
+                id: id.into(),
+                display_name: format!("統括 {id}"),
+                kind: PrincipalKind::Person { role: Role::ChiefManager },
+                grants: Grants::default(),
+                created_at: support::at(0),
+            })
+            .unwrap();
+    }
+    d.store.disable_principal("chief-gone", support::at(1)).unwrap();
+}
+
+fn appoint(principal: &str, from: &str) -> AppointInput {
+    AppointInput {
+        principal: PrincipalId::parse(principal).unwrap(),
+        from: day(from),
+        evidence: Some("取締役会決議 2026-04-20、情報セキュリティ部長 5年".into()),
+    }
+}
+
+fn admin_entries(d: &Deployed, from: u64) -> Vec<(Actor, AdminEvent)> {
+    let mut out = Vec::new();
+    d.ledger
+        .scan_entries(from, &mut |e| {
+            let entry = e.decode().unwrap();
+            if let Event::Admin(event) = entry.event {
+                out.push((entry.actor, event));
+            }
+            Ok(true)
+        })
+        .unwrap();
+    out
+}
+
+/// An appointment as the tests compare it: id, first day, last day, in office, notification days left.
+type RegisterRow<'a> = (&'a str, Date, Option<Date>, bool, Option<i64>);
+
+fn size(d: &Deployed) -> u64 {
+    d.ledger.tree_size().unwrap()
+}
+
+/// Everything the oversight registers hold, as text.
+fn registers(s: &SqliteStore) -> String {
+    format!(
+        "{:?} {:?} {:?} {:?}",
+        s.designations().unwrap(),
+        s.oversight_filings().unwrap(),
+        s.appointments().unwrap(),
+        s.opinions().unwrap()
+    )
+}
+
+/// `act` with a failing ledger changes nothing and says so (`Audit`); with a working ledger
+/// its entry is appended while the registers still read as before, and afterwards they have
+/// changed.
+fn audit_first<T: std::fmt::Debug>(d: &Deployed, act: impl Fn(&Deployed) -> ActionResult<T>) -> T {
+    let before = registers(&d.store);
+    d.ledger.fail.store(true, Ordering::SeqCst);
+    let failed = act(d);
+    d.ledger.fail.store(false, Ordering::SeqCst);
+    assert!(matches!(failed, Err(ActionError::Audit(_))), "{failed:?}");
+    assert_eq!(registers(&d.store), before, "a failing ledger changes nothing");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (store, into) = (d.store.clone(), seen.clone());
+    d.ledger.before_append(move |_| into.lock().unwrap().push(registers(&store)));
+    let out = act(d).unwrap();
+    d.ledger.before_append(|_| {});
+    assert_eq!(seen.lock().unwrap().first(), Some(&before), "the entry was durable before the change");
+    assert_ne!(registers(&d.store), before, "the action changed the registers");
+    out
+}
+
+#[test]
+fn the_designation_is_audited_first_and_its_deadlines_follow_the_civil_code() {
+    let d = deploy();
+    let from = size(&d);
+    // Designated on the last day of March: the three months end on the last day of June.
+    let now = noon("2026-06-01");
+    let done = audit_first(&d, |d| d.service.record_designation(&manager(), &designation("2026-03-31"), now));
+    assert_eq!(done.number, 1);
+    let entries = admin_entries(&d, from);
+    assert_eq!(entries.len(), 1);
+    let (actor, event) = &entries[0];
+    assert_eq!(
+        (actor, event.action, event.subject.as_str()),
+        (&Actor::Staff("all".into()), AdminAction::DesignationRecorded, "designation")
+    );
+    assert_eq!(
+        event.details,
+        [
+            ("notified_on".to_string(), "2026-03-31".to_string()),
+            ("services".into(), "fiber,mobile".into()),
+            ("due".into(), "2026-06-30".into())
+        ]
+    );
+    let status = done.status;
+    assert_eq!(status.services.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["fiber", "mobile"]);
+    assert!(status.services.iter().all(|s| s.name.is_some()), "named as the policy names them");
+    let by_duty: Vec<(Duty, Date, Option<Date>, i64)> =
+        status.deadlines.iter().map(|d| (d.duty, d.due, d.met_on, d.days_left)).collect();
+    assert_eq!(
+        by_duty,
+        [
+            (Duty::Rules, day("2026-06-30"), None, 29),
+            // The policy in force (v1, effective 2025-07-01) lists both services; it was
+            // published on 2026-06-01 in this deployment.
+            (Duty::Policy, day("2026-06-30"), Some(day("2026-06-01")), 29),
+            (Duty::Manager, day("2026-06-30"), None, 29),
+        ]
+    );
+
+    // The rules filed on the due date meet the deadline on time; one day later would be late.
+    d.service
+        .record_rules_filing(
+            &manager(),
+            &FilingInput { filed_on: day("2026-06-30"), reference: "総基利第77号".into() },
+            noon("2026-07-01"),
+        )
+        .unwrap();
+    let later = d.service.designation_status(noon("2026-07-01")).unwrap().unwrap();
+    let rules = &later.deadlines[0];
+    assert_eq!((rules.met_on, rules.on_time(), rules.days_left), (Some(day("2026-06-30")), true, -1));
+    assert_eq!(rules.met_by.as_deref(), Some("filing #1 (総基利第77号)"));
+    let manager_duty = &later.deadlines[2];
+    assert_eq!((manager_duty.met(), manager_duty.days_left), (false, -1), "overdue and still shown");
+
+    // A correction is a new designation; the first is kept.
+    let corrected = d.service.record_designation(&manager(), &designation("2026-03-30"), now).unwrap();
+    assert_eq!(corrected.number, 2);
+    assert_eq!(corrected.status.deadlines[0].due, day("2026-06-30"));
+    assert_eq!(d.service.designations().unwrap().len(), 2);
+}
+
+#[test]
+fn the_deadlines_at_their_edges() {
+    let d = deploy();
+    // Designated 2026-11-30: due 2027-02-28 (the period starts 2026-12-01 and ends with February).
+    d.service.record_designation(&manager(), &designation("2026-11-30"), noon("2026-12-01")).unwrap();
+    let left = |when: &str| -> Vec<i64> {
+        let status = d.service.designation_status(noon(when)).unwrap().unwrap();
+        assert!(status.deadlines.iter().all(|d| d.due == day("2027-02-28")), "{status:?}");
+        status.deadlines.iter().filter(|d| !d.met()).map(|d| d.days_left).collect()
+    };
+    assert_eq!(left("2027-02-21"), [7, 7]);
+    assert_eq!(left("2027-02-27"), [1, 1]);
+    assert_eq!(left("2027-02-28"), [0, 0]);
+    assert_eq!(left("2027-03-01"), [-1, -1]);
+    // The day turns at midnight in Tokyo, not in UTC: 2027-02-28T15:00Z is 1 March in Tokyo.
+    let status = d.service.designation_status("2027-02-28T14:59:59Z".parse().unwrap()).unwrap().unwrap();
+    assert_eq!(status.deadlines[0].days_left, 0);
+    let status = d.service.designation_status("2027-02-28T15:00:00Z".parse().unwrap()).unwrap().unwrap();
+    assert_eq!(status.deadlines[0].days_left, -1);
+
+    // The months are the deployment's: six months from 2026-11-30 end on 2027-05-31.
+    let rules = tokutei_app::oversight::OversightRules { deadline_months: 6, ..Default::default() };
+    assert_eq!(rules.statutory_due(day("2026-11-30")).unwrap(), day("2027-05-31"));
+    let app = App::new(
+        d.store.clone(),
+        d.ledger.clone(),
+        d.service.keys().clone(),
+        tokutei_gateway::Deployment::default(),
+        Vec::new(),
+    )
+    .with_oversight_rules(rules);
+    let status = app.designation_status(noon("2026-12-01")).unwrap().unwrap();
+    assert!(status.deadlines.iter().all(|d| d.due == day("2027-05-31")));
+}
+
+#[test]
+fn bad_designations_and_non_managers_are_refused_and_change_nothing() {
+    let d = deploy();
+    let from = size(&d);
+    let now = noon("2026-06-01");
+    let refused = |by: &Acting, input: DesignationInput| d.service.record_designation(by, &input, now).unwrap_err();
+    let invalid = |input: DesignationInput| match refused(&manager(), input) {
+        ActionError::Invalid { field, message } => format!("{field}: {message}"),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        invalid(DesignationInput { services: services(&["satellite"]), ..designation("2026-03-31") })
+            .starts_with("service: `satellite` is not a service of the policy in force")
+    );
+    assert_eq!(
+        invalid(DesignationInput { services: services(&["fiber", "fiber"]), ..designation("2026-03-31") }),
+        "service: `fiber` is named twice"
+    );
+    assert_eq!(
+        invalid(DesignationInput { services: Vec::new(), ..designation("2026-03-31") }),
+        "service: name at least one designated service"
+    );
+    assert_eq!(invalid(designation("2026-06-02")), "notified: 2026-06-02 is after today (2026-06-01)");
+    for by in ["support", "ads", "untrained"] {
+        let err = refused(&Acting::Person(by.into()), designation("2026-03-31"));
+        assert!(matches!(err, ActionError::Forbidden(_)), "{by}: {err:?}");
+    }
+    assert!(matches!(
+        refused(&Acting::Person("nobody".into()), designation("2026-03-31")),
+        ActionError::UnknownPrincipal(_)
+    ));
+    let filing = FilingInput { filed_on: day("2026-05-01"), reference: " ".into() };
+    assert!(matches!(
+        d.service.record_rules_filing(&manager(), &filing, now),
+        Err(ActionError::Invalid { field: "reference", .. })
+    ));
+    assert!(matches!(
+        d.service.record_rules_filing(
+            &Acting::Person("support".into()),
+            &FilingInput { reference: "R".into(), ..filing },
+            now
+        ),
+        Err(ActionError::Forbidden(_))
+    ));
+    assert_eq!(size(&d), from, "no entry");
+    assert_eq!(registers(&d.store), registers(&deploy().store), "nothing stored");
+}
+
+#[test]
+fn a_new_chief_manager_ends_the_previous_one_the_day_before_and_opens_a_notification_task() {
+    let d = deploy();
+    with_chiefs(&d);
+    let from = size(&d);
+    let now = noon("2026-06-01");
+    let first =
+        audit_first(&d, |d| d.service.appoint_chief_manager(&manager(), &appoint("chief-a", "2026-05-01"), now));
+    assert_eq!((first.id.as_str(), first.ended.clone(), first.notification_due), ("CM-1", None, day("2026-05-31")));
+    let second = d.service.appoint_chief_manager(&manager(), &appoint("chief-b", "2026-06-15"), now).unwrap();
+    assert_eq!(second.id.as_str(), "CM-2");
+    assert_eq!(second.ended, Some(AppointmentId::parse("CM-1").unwrap()));
+    assert_eq!(second.notification_due, day("2026-07-15"));
+
+    let register = d.service.chief_managers(now).unwrap();
+    let rows: Vec<RegisterRow<'_>> = register
+        .iter()
+        .map(|v| {
+            let a = &v.appointment;
+            (a.appointment.id.as_str(), a.appointment.from, a.to, v.active, v.notification_days_left)
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("CM-1", day("2026-05-01"), Some(day("2026-06-14")), true, Some(-1)),
+            ("CM-2", day("2026-06-15"), None, false, Some(44)),
+        ]
+    );
+    let entries = admin_entries(&d, from);
+    assert_eq!(entries.len(), 2);
+    let (actor, event) = &entries[1];
+    assert_eq!(
+        (actor, event.action, event.subject.as_str()),
+        (&Actor::Staff("all".into()), AdminAction::ChiefManagerAppointed, "chief-manager/CM-2")
+    );
+    assert_eq!(
+        event.details,
+        [
+            ("principal".to_string(), "chief-b".to_string()),
+            ("from".into(), "2026-06-15".into()),
+            ("notification_due".into(), "2026-07-15".into()),
+            ("ends".into(), "CM-1".into())
+        ]
+    );
+    assert!(event.digest.is_some(), "the evidence by its digest");
+    let bytes = format!("{:?}", entries);
+    assert!(!bytes.contains("取締役会"), "the evidence is not in the ledger");
+
+    // The notification closes its task; it is audited first.
+    let notified = NotificationInput {
+        appointment: Some(AppointmentId::parse("CM-1").unwrap()),
+        filed_on: day("2026-06-01"),
+        reference: "届出-2026-12".into(),
+    };
+    audit_first(&d, |d| d.service.record_manager_notification(&manager(), &notified, now));
+    let register = d.service.chief_managers(now).unwrap();
+    assert_eq!(register[0].notification_days_left, None);
+    assert_eq!(register[0].notifications.len(), 1);
+    assert_eq!(register[1].notification_days_left, Some(44));
+}
+
+#[test]
+fn a_second_active_chief_manager_is_refused() {
+    let d = deploy();
+    with_chiefs(&d);
+    let now = noon("2026-06-01");
+    d.service.appoint_chief_manager(&manager(), &appoint("chief-a", "2026-05-01"), now).unwrap();
+    let from = size(&d);
+    let before = registers(&d.store);
+    let refused = |input: AppointInput| d.service.appoint_chief_manager(&manager(), &input, now).unwrap_err();
+    // Starting on or before the appointment in force would make two chief managers at once.
+    assert!(matches!(refused(appoint("chief-b", "2026-05-01")), ActionError::Conflict(_)));
+    assert!(matches!(refused(appoint("chief-b", "2026-04-01")), ActionError::Conflict(_)));
+    assert!(matches!(refused(appoint("chief-a", "2026-07-01")), ActionError::Conflict(_)), "already in office");
+    // Only a person with the chief manager's role, not disabled.
+    for (who, why) in [
+        ("all", "has the role responsible person"),
+        ("support", "has the role"),
+        ("ads", "is a system"),
+        ("chief-gone", "is disabled"),
+        ("nobody", "no principal `nobody`"),
+    ] {
+        match refused(appoint(who, "2026-07-01")) {
+            ActionError::Invalid { field: "principal", message } => assert!(message.contains(why), "{who}: {message}"),
+            other => panic!("{who}: {other:?}"),
+        }
+    }
+    // Non-managers may not appoint.
+    let err =
+        d.service.appoint_chief_manager(&Acting::Person("support".into()), &appoint("chief-b", "2026-07-01"), now);
+    assert!(matches!(err, Err(ActionError::Forbidden(_))), "{err:?}");
+    assert_eq!((size(&d), registers(&d.store)), (from, before), "nothing written");
+    // The store refuses it too, whoever calls it.
+    let direct = tokutei_store::oversight::NewAppointment {
+        id: "CM-9".into(),
+        principal: "chief-b".into(),
+        from: day("2026-05-01"),
+        evidence: None,
+        appointed_by: "all".into(),
+        appointed_at: now,
+        audit_index: 0,
+    };
+    assert!(matches!(d.store.add_appointment(&direct), Err(tokutei_store::StoreError::Conflict(_))));
+    assert_eq!(d.store.appointments().unwrap().iter().filter(|a| a.to.is_none()).count(), 1);
+}
+
+#[test]
+fn the_manager_deadline_is_met_by_an_appointment_with_its_notification() {
+    let d = deploy();
+    with_chiefs(&d);
+    d.service.record_designation(&manager(), &designation("2026-03-31"), noon("2026-04-01")).unwrap();
+    d.service.appoint_chief_manager(&manager(), &appoint("chief-a", "2026-05-01"), noon("2026-04-20")).unwrap();
+    let status = d.service.designation_status(noon("2026-05-10")).unwrap().unwrap();
+    assert!(!status.deadlines[2].met(), "appointed but not notified");
+    let input = NotificationInput { appointment: None, filed_on: day("2026-05-12"), reference: "届出-1".into() };
+    let err = d.service.record_manager_notification(&manager(), &input, noon("2026-05-11"));
+    assert!(matches!(err, Err(ActionError::Invalid { field: "date", .. })), "a filing date after today: {err:?}");
+    d.service.record_manager_notification(&manager(), &input, noon("2026-05-12")).unwrap();
+    let status = d.service.designation_status(noon("2026-05-12")).unwrap().unwrap();
+    let manager_duty = &status.deadlines[2];
+    assert_eq!(manager_duty.met_on, Some(day("2026-05-12")));
+    assert!(manager_duty.on_time());
+    assert_eq!(manager_duty.met_by.as_deref(), Some("appointment CM-1, notified 届出-1"));
+}
+
+#[test]
+fn opinions_and_responses_are_kept_and_audited_by_digest() {
+    let d = deploy();
+    with_chiefs(&d);
+    let now = noon("2026-06-01");
+    let opinion = OpinionInput {
+        given_on: day("2026-05-20"),
+        subject: "委託先の監督".into(),
+        text: "再委託先の点検を年1回行うべきである。".into(),
+    };
+    // No chief manager on that day: refused naming the date.
+    assert!(matches!(
+        d.service.record_opinion(&manager(), &opinion, now),
+        Err(ActionError::Invalid { field: "date", .. })
+    ));
+    d.service.appoint_chief_manager(&manager(), &appoint("chief-a", "2026-05-01"), now).unwrap();
+    let from = size(&d);
+    let id = audit_first(&d, |d| d.service.record_opinion(&Acting::Person("chief-a".into()), &opinion, now));
+    assert_eq!(id.as_str(), "OP-1");
+    let views = d.service.opinions(now).unwrap();
+    assert_eq!((views[0].response_due, views[0].response_days_left), (day("2026-06-19"), Some(18)));
+    let response = ResponseInput {
+        opinion: OpinionId::parse("OP-1").unwrap(),
+        responded_on: day("2026-05-19"),
+        text: "2026年度から点検する。".into(),
+    };
+    assert!(
+        matches!(
+            d.service.respond_to_opinion(&manager(), &response, now),
+            Err(ActionError::Invalid { field: "date", .. })
+        ),
+        "before the opinion"
+    );
+    let response = ResponseInput { responded_on: day("2026-05-28"), ..response };
+    audit_first(&d, |d| d.service.respond_to_opinion(&manager(), &response, now));
+    let views = d.service.opinions(now).unwrap();
+    assert_eq!(views[0].response_days_left, None);
+    assert_eq!(views[0].opinion.responses[0].text, "2026年度から点検する。");
+    let unknown = ResponseInput { opinion: OpinionId::parse("OP-9").unwrap(), ..response };
+    assert!(matches!(d.service.respond_to_opinion(&manager(), &unknown, now), Err(ActionError::NotFound(_))));
+
+    let entries = admin_entries(&d, from);
+    let actions: Vec<(AdminAction, &str)> = entries.iter().map(|(_, e)| (e.action, e.subject.as_str())).collect();
+    assert_eq!(
+        actions,
+        [(AdminAction::OpinionRecorded, "opinion/OP-1"), (AdminAction::OpinionResponded, "opinion/OP-1")]
+    );
+    assert_eq!(entries[0].0, Actor::Staff("chief-a".into()));
+    assert!(entries.iter().all(|(_, e)| e.digest.is_some()));
+    let text = format!("{entries:?}");
+    assert!(!text.contains("委託") && !text.contains("点検"), "no text in the ledger: {text}");
+}
+
+fn with_alerts(d: &Deployed) -> App {
+    App::new(
+        d.store.clone(),
+        d.ledger.clone(),
+        d.service.keys().clone(),
+        tokutei_gateway::Deployment::default(),
+        Vec::new(),
+    )
+    .with_alerts(AlertConfig {
+        webhook: Some(WebhookConfig {
+            url: "http://127.0.0.1:9/hook".into(),
+            secret_file: "keys/w.secret".into(),
+            timeout_seconds: 5,
+        }),
+        ..AlertConfig::default()
+    })
+}
+
+#[test]
+fn open_oversight_deadlines_are_escalated_until_met() {
+    let d = deploy();
+    with_chiefs(&d);
+    let app = with_alerts(&d);
+    // Designated 2026-03-31: the 規程 and the chief manager are due 2026-06-30.
+    app.record_designation(&manager(), &designation("2026-03-31"), noon("2026-04-01")).unwrap();
+    app.appoint_chief_manager(&manager(), &appoint("chief-a", "2026-05-25"), noon("2026-05-20")).unwrap();
+    let subjects = |at: &str| -> Vec<(String, Date)> {
+        let mut clocks: Vec<(String, Date)> =
+            app.open_clocks(noon(at)).unwrap().into_iter().map(|c| (c.subject, c.due)).collect();
+        clocks.sort();
+        clocks
+    };
+    assert_eq!(
+        subjects("2026-06-22"),
+        [
+            ("chief-manager/CM-1/notification".to_string(), day("2026-06-24")),
+            ("designation/manager".to_string(), day("2026-06-30")),
+            ("designation/rules".to_string(), day("2026-06-30")),
+        ]
+    );
+    let clocks = app.open_clocks(noon("2026-06-22")).unwrap();
+    // To the active managers: the responsible person and both chief managers, not the disabled one.
+    for clock in &clocks {
+        let mut to: Vec<&str> = clock.recipients.iter().map(PrincipalId::as_str).collect();
+        to.sort();
+        assert_eq!(to, ["all", "chief-a", "chief-b"], "{clock:?}");
+    }
+
+    let stages = |at: &str| -> Vec<(String, Stage, i64)> {
+        let mut out: Vec<(String, Stage, i64)> = app
+            .escalate_open_clocks(noon(at))
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.subject, e.stage, e.days_left))
+            .collect();
+        out.sort();
+        out
+    };
+    // 2026-06-22: the notification (due 06-24) is within a week; the statutory ones (06-30) not yet.
+    assert_eq!(stages("2026-06-22"), [("chief-manager/CM-1/notification".to_string(), Stage::WeekBefore, 2)]);
+    // 2026-06-23: T−7 for the statutory deadlines.
+    assert_eq!(
+        stages("2026-06-23"),
+        [
+            ("chief-manager/CM-1/notification".to_string(), Stage::DayBefore, 1),
+            ("designation/manager".to_string(), Stage::WeekBefore, 7),
+            ("designation/rules".to_string(), Stage::WeekBefore, 7),
+        ]
+    );
+    // The 規程 filed and the appointment notified: those clocks close; the statutory
+    // deadline of the manager is met by the notification, so nothing is left.
+    app.record_rules_filing(
+        &manager(),
+        &FilingInput { filed_on: day("2026-06-25"), reference: "総基利第1号".into() },
+        noon("2026-06-25"),
+    )
+    .unwrap();
+    assert_eq!(
+        stages("2026-07-01"),
+        [
+            ("chief-manager/CM-1/notification".to_string(), Stage::Overdue, -7),
+            ("designation/manager".to_string(), Stage::Overdue, -1),
+        ]
+    );
+    app.record_manager_notification(
+        &manager(),
+        &NotificationInput { appointment: None, filed_on: day("2026-07-01"), reference: "届出-1".into() },
+        noon("2026-07-01"),
+    )
+    .unwrap();
+    assert!(subjects("2026-07-02").is_empty(), "every deadline met");
+    assert!(app.escalate_open_clocks(noon("2026-07-02")).unwrap().is_empty());
+    // Each alert names the deadline in both languages.
+    let alerts = app.alerts(None, 100).unwrap();
+    assert!(alerts.iter().any(|a| a.document.as_ref().is_some_and(|doc| doc.title.ja.contains("情報取扱規程の届出"))));
+}

@@ -1,0 +1,451 @@
+//! `tokutei designation …` and `tokutei manager …`: the oversight registers of a designated
+//! carrier — the designation with its three statutory deadlines and the filing of the 規程,
+//! the chief manager register (appointments, notifications) and the chief manager's opinions
+//! with the company's responses — each change through one application function of
+//! `tokutei_app::oversight`, which validates, audits first and stores. Text output is
+//! Japanese first, with the policy's and the registry's names and Tokyo dates; `--json` gives
+//! the same as data.
+
+use clap::{Args, Subcommand};
+use jiff::Timestamp;
+use tokutei_app::oversight::designation::{DesignationInput, DesignationStatus, FilingInput};
+use tokutei_app::oversight::manager::{
+    AppointInput, AppointmentView, NotificationInput, OpinionInput, OpinionView, ResponseInput,
+};
+use tokutei_app::{Acting, App, AppointmentId, OpinionId, PrincipalId, ServiceId};
+use tokutei_policy::{Date, tokyo};
+
+use crate::audit_log::AuditLog;
+use crate::cli::GlobalArgs;
+use crate::output::Report;
+
+#[derive(Debug, Subcommand)]
+pub enum DesignationCommand {
+    /// Record the designation (告示 date and designated services) — again to correct it; prints the deadlines.
+    Set(SetArgs),
+    /// The designation in force and its three statutory deadlines: due date, days left, met or not.
+    Show,
+    /// Record a filing with the ministry: `--what rules` for the 情報取扱規程 (27条の6).
+    Filed(FiledArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// The date of the 告示 that designated the carrier (YYYY-MM-DD, Tokyo).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    notified: Date,
+    /// A designated service, by its id in the policy in force (repeat for each).
+    #[arg(long = "service", value_name = "ID", required = true, num_args = 1..)]
+    services: Vec<String>,
+    /// Who records it: a chief manager or responsible person.
+    #[arg(long, value_name = "STAFF_ID")]
+    by: String,
+}
+
+/// What was filed.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Filed {
+    /// The 情報取扱規程 (information handling rules).
+    Rules,
+}
+
+#[derive(Debug, Args)]
+pub struct FiledArgs {
+    #[arg(long, value_enum)]
+    what: Filed,
+    /// The filing date (YYYY-MM-DD, Tokyo).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    date: Date,
+    /// The ministry's receipt number or the office's file reference.
+    #[arg(long, value_name = "REF")]
+    reference: String,
+    /// Who records it: a chief manager or responsible person.
+    #[arg(long, value_name = "STAFF_ID")]
+    by: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManagerCommand {
+    /// Appoint the chief manager (統括管理者) from a date; the one in force ends the day before.
+    Appoint(AppointArgs),
+    /// Record the notification of an appointment to the ministry (closes its task).
+    Notified(NotifiedArgs),
+    /// The register: every appointment with its dates, evidence and notification.
+    List,
+    /// Record an opinion of the chief manager (27条の11).
+    Opinion(OpinionArgs),
+    /// Record the company's response to an opinion.
+    Respond(RespondArgs),
+    /// The opinions log with the responses and their deadlines.
+    Opinions,
+}
+
+#[derive(Debug, Args)]
+pub struct AppointArgs {
+    /// The person appointed: a staff id with the role of chief manager.
+    principal: String,
+    /// The first day of the appointment (YYYY-MM-DD, Tokyo).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    from: Date,
+    /// The qualification evidence: a text or a reference to a document.
+    #[arg(long, value_name = "TEXT")]
+    evidence: Option<String>,
+    /// Who appoints: a chief manager or responsible person.
+    #[arg(long, value_name = "STAFF_ID")]
+    by: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifiedArgs {
+    /// The filing date of the notification (YYYY-MM-DD, Tokyo).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    date: Date,
+    /// The ministry's receipt number or the office's file reference.
+    #[arg(long, value_name = "REF")]
+    reference: String,
+    /// The appointment notified (`CM-…`); the one in force when left out.
+    #[arg(long, value_name = "ID")]
+    appointment: Option<String>,
+    #[arg(long, value_name = "STAFF_ID")]
+    by: String,
+}
+
+#[derive(Debug, Args)]
+pub struct OpinionArgs {
+    /// The day the chief manager gave it (YYYY-MM-DD, Tokyo).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    date: Date,
+    #[arg(long)]
+    subject: String,
+    #[arg(long)]
+    text: String,
+    #[arg(long, value_name = "STAFF_ID")]
+    by: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RespondArgs {
+    /// The opinion (`OP-…`).
+    opinion: String,
+    /// The day of the response (YYYY-MM-DD, Tokyo).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    date: Date,
+    #[arg(long)]
+    text: String,
+    #[arg(long, value_name = "STAFF_ID")]
+    by: String,
+}
+
+/// A date as typed, read by the one time parser: its day in Tokyo.
+fn parse_date(text: &str) -> Result<Date, String> {
+    tokyo::parse_instant(text)
+        .map(tokyo::date_of)
+        .ok_or_else(|| format!("`{text}` is not a date: use YYYY-MM-DD (Tokyo)"))
+}
+
+fn open(global: &GlobalArgs) -> anyhow::Result<App> {
+    let data = global.data_dir();
+    let store = data.open_store()?;
+    let audit = AuditLog::open_with_store(&data, &store)?;
+    crate::access::open_service(&data, &store, &audit)
+}
+
+fn days_text(days: i64) -> (String, String) {
+    match days {
+        0 => ("本日期限".into(), "due today".into()),
+        d if d > 0 => (format!("残り{d}日"), format!("{d} days left")),
+        d => (format!("{}日超過", -d), format!("{} days overdue", -d)),
+    }
+}
+
+fn status_text(s: &DesignationStatus) -> String {
+    let services: Vec<String> = s
+        .services
+        .iter()
+        .map(|svc| match &svc.name {
+            Some(name) => name.ja.clone(),
+            None => svc.id.clone(),
+        })
+        .collect();
+    let mut out = format!(
+        "指定（告示日 {}）: {}\nDesignation (notified {}): {}\n",
+        s.notified_on.ja(),
+        services.join("、"),
+        s.notified_on.en(),
+        s.services
+            .iter()
+            .map(|svc| svc.name.as_ref().and_then(|n| n.en.clone()).unwrap_or_else(|| svc.id.clone()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    for d in &s.deadlines {
+        let (state_ja, state_en) = match d.met_on {
+            Some(on) if d.on_time() => (format!("済（{}）", on.ja()), format!("met on {}", on.en())),
+            Some(on) => (format!("済・期限後（{}）", on.ja()), format!("met late, on {}", on.en())),
+            None => {
+                let (ja, en) = days_text(d.days_left);
+                (format!("未了・{ja}"), format!("not met, {en}"))
+            }
+        };
+        out.push_str(&format!(
+            "  {}  期限 {}  {}\n    {} — due {}, {}{}\n",
+            d.duty.ja(),
+            d.due.ja(),
+            state_ja,
+            d.duty.en(),
+            d.due.en(),
+            state_en,
+            d.met_by.as_ref().map_or_else(String::new, |by| format!(" ({by})")),
+        ));
+    }
+    out
+}
+
+fn appointment_json(app: &App, v: &AppointmentView) -> serde_json::Value {
+    let a = &v.appointment.appointment;
+    serde_json::json!({
+        "id": a.id,
+        "principal": a.principal,
+        "name": display_name(app, &a.principal),
+        "from": a.from.to_string(),
+        "to": v.appointment.to.map(|d| d.to_string()),
+        "active": v.active,
+        "evidence": a.evidence,
+        "appointed_by": a.appointed_by,
+        "appointed_at": a.appointed_at.to_string(),
+        "notification_due": v.notification_due.to_string(),
+        "notification_days_left": v.notification_days_left,
+        "notifications": v.notifications.iter().map(|f| serde_json::json!({
+            "number": f.number,
+            "filed_on": f.filing.filed_on.to_string(),
+            "reference": f.filing.reference,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn display_name(app: &App, principal: &str) -> Option<String> {
+    app.stores().principal(principal).ok().flatten().map(|p| p.display_name)
+}
+
+fn appointment_text(app: &App, v: &AppointmentView) -> String {
+    let a = &v.appointment.appointment;
+    let name = display_name(app, &a.principal).unwrap_or_else(|| a.principal.clone());
+    let period = match v.appointment.to {
+        Some(to) => format!("{}〜{}", a.from, to),
+        None => format!("{}〜", a.from),
+    };
+    let mut out = format!(
+        "{}  {}（{}）  {}{}\n",
+        a.id,
+        name,
+        a.principal,
+        period,
+        if v.active { "  在任中 / in office" } else { "" }
+    );
+    match (v.notifications.last(), v.notification_days_left) {
+        (Some(f), _) => out.push_str(&format!(
+            "    届出済 {}（{}） / notified on {}\n",
+            f.filing.filed_on.ja(),
+            f.filing.reference,
+            f.filing.filed_on.en()
+        )),
+        (None, Some(days)) => {
+            let (ja, en) = days_text(days);
+            out.push_str(&format!(
+                "    届出未了・期限 {}（{ja}） / notification due {} ({en})\n",
+                v.notification_due.ja(),
+                v.notification_due.en()
+            ));
+        }
+        (None, None) => {}
+    }
+    if let Some(evidence) = &a.evidence {
+        out.push_str(&format!("    資格の根拠 / qualification: {evidence}\n"));
+    }
+    out
+}
+
+fn opinion_json(v: &OpinionView) -> serde_json::Value {
+    let o = &v.opinion.opinion;
+    serde_json::json!({
+        "id": o.id,
+        "appointment": o.appointment,
+        "given_on": o.given_on.to_string(),
+        "subject": o.subject,
+        "text": o.text,
+        "recorded_by": o.recorded_by,
+        "response_due": v.response_due.to_string(),
+        "response_days_left": v.response_days_left,
+        "responses": v.opinion.responses.iter().map(|r| serde_json::json!({
+            "responded_on": r.responded_on.to_string(),
+            "text": r.text,
+            "recorded_by": r.recorded_by,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn opinion_text(v: &OpinionView) -> String {
+    let o = &v.opinion.opinion;
+    let mut out = format!("{}  {}  {}（{}）\n    {}\n", o.id, o.given_on, o.subject, o.appointment, o.text);
+    for r in &v.opinion.responses {
+        out.push_str(&format!("    対応 / response {}: {}\n", r.responded_on, r.text));
+    }
+    if let Some(days) = v.response_days_left {
+        let (ja, en) = days_text(days);
+        out.push_str(&format!(
+            "    対応未了・期限 {}（{ja}） / response due {} ({en})\n",
+            v.response_due.ja(),
+            v.response_due.en()
+        ));
+    }
+    out
+}
+
+pub fn designation(global: &GlobalArgs, cmd: DesignationCommand) -> anyhow::Result<Report> {
+    let now = Timestamp::now();
+    match cmd {
+        DesignationCommand::Set(args) => {
+            // Validate what was typed before opening anything.
+            let services = args
+                .services
+                .iter()
+                .map(|s| ServiceId::parse_as("service", s.as_str()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let by = PrincipalId::parse_as("by", args.by)?;
+            let app = open(global)?;
+            let input = DesignationInput { notified_on: args.notified, services };
+            let done = app.record_designation(&Acting::Person(by.into_string()), &input, now)?;
+            let human = format!(
+                "指定を記録しました（第{}版） / designation recorded (#{})\n{}",
+                done.number,
+                done.number,
+                status_text(&done.status)
+            );
+            Ok(Report::new(human, &done.status))
+        }
+        DesignationCommand::Show => {
+            let app = open(global)?;
+            match app.designation_status(now)? {
+                Some(status) => Ok(Report::new(status_text(&status), &status)),
+                None => {
+                    Ok(Report::new("指定は記録されていません / no designation is recorded\n", serde_json::Value::Null))
+                }
+            }
+        }
+        DesignationCommand::Filed(args) => {
+            let by = PrincipalId::parse_as("by", args.by)?;
+            let app = open(global)?;
+            let Filed::Rules = args.what;
+            let input = FilingInput { filed_on: args.date, reference: args.reference };
+            let done = app.record_rules_filing(&Acting::Person(by.into_string()), &input, now)?;
+            Ok(Report::new(
+                format!(
+                    "情報取扱規程の届出を記録しました（{}） / filing of the rules recorded (#{})\n",
+                    input.filed_on.ja(),
+                    done.number
+                ),
+                serde_json::json!({ "number": done.number, "what": "rules", "filed_on": input.filed_on.to_string(),
+                    "reference": input.reference, "audit_index": done.audit_index }),
+            ))
+        }
+    }
+}
+
+pub fn manager(global: &GlobalArgs, cmd: ManagerCommand) -> anyhow::Result<Report> {
+    let now = Timestamp::now();
+    match cmd {
+        ManagerCommand::Appoint(args) => {
+            let principal = PrincipalId::parse(args.principal)?;
+            let by = PrincipalId::parse_as("by", args.by)?;
+            let app = open(global)?;
+            let input = AppointInput { principal, from: args.from, evidence: args.evidence };
+            let done = app.appoint_chief_manager(&Acting::Person(by.into_string()), &input, now)?;
+            let mut human = format!(
+                "統括管理者を選任しました（{}、{}〜） / chief manager appointed ({}, from {})\n",
+                done.id,
+                input.from.ja(),
+                done.id,
+                input.from.en()
+            );
+            if let Some(ended) = &done.ended {
+                human.push_str(&format!(
+                    "前任の選任（{ended}）は前日で終了 / appointment {ended} ended the day before\n"
+                ));
+            }
+            human.push_str(&format!(
+                "届出期限 {} / notification due {}\n",
+                done.notification_due.ja(),
+                done.notification_due.en()
+            ));
+            Ok(Report::new(
+                human,
+                serde_json::json!({
+                    "id": done.id.as_str(),
+                    "principal": input.principal.as_str(),
+                    "from": input.from.to_string(),
+                    "ended": done.ended.as_ref().map(AppointmentId::as_str),
+                    "notification_due": done.notification_due.to_string(),
+                    "audit_index": done.audit_index,
+                }),
+            ))
+        }
+        ManagerCommand::Notified(args) => {
+            let appointment = args.appointment.map(AppointmentId::parse).transpose()?;
+            let by = PrincipalId::parse_as("by", args.by)?;
+            let app = open(global)?;
+            let input = NotificationInput { appointment, filed_on: args.date, reference: args.reference };
+            let audit_index = app.record_manager_notification(&Acting::Person(by.into_string()), &input, now)?;
+            Ok(Report::new(
+                format!(
+                    "統括管理者の届出を記録しました（{}） / notification recorded ({})\n",
+                    input.filed_on.ja(),
+                    input.filed_on.en()
+                ),
+                serde_json::json!({ "filed_on": input.filed_on.to_string(), "reference": input.reference,
+                    "audit_index": audit_index }),
+            ))
+        }
+        ManagerCommand::List => {
+            let app = open(global)?;
+            let all = app.chief_managers(now)?;
+            let human: String = if all.is_empty() {
+                "統括管理者は選任されていません / no chief manager is appointed\n".into()
+            } else {
+                all.iter().map(|v| appointment_text(&app, v)).collect()
+            };
+            Ok(Report::new(human, all.iter().map(|v| appointment_json(&app, v)).collect::<Vec<_>>()))
+        }
+        ManagerCommand::Opinion(args) => {
+            let by = PrincipalId::parse_as("by", args.by)?;
+            let app = open(global)?;
+            let input = OpinionInput { given_on: args.date, subject: args.subject, text: args.text };
+            let id = app.record_opinion(&Acting::Person(by.into_string()), &input, now)?;
+            Ok(Report::new(
+                format!("意見を記録しました（{id}） / opinion recorded ({id})\n"),
+                serde_json::json!({ "id": id.as_str(), "given_on": input.given_on.to_string() }),
+            ))
+        }
+        ManagerCommand::Respond(args) => {
+            let opinion = OpinionId::parse(args.opinion)?;
+            let by = PrincipalId::parse_as("by", args.by)?;
+            let app = open(global)?;
+            let input = ResponseInput { opinion, responded_on: args.date, text: args.text };
+            let audit_index = app.respond_to_opinion(&Acting::Person(by.into_string()), &input, now)?;
+            Ok(Report::new(
+                format!("対応を記録しました（{}） / response recorded ({})\n", input.opinion, input.opinion),
+                serde_json::json!({ "id": input.opinion.as_str(), "responded_on": input.responded_on.to_string(),
+                    "audit_index": audit_index }),
+            ))
+        }
+        ManagerCommand::Opinions => {
+            let app = open(global)?;
+            let all = app.opinions(now)?;
+            let human: String = if all.is_empty() {
+                "意見はありません / no opinions\n".into()
+            } else {
+                all.iter().map(opinion_text).collect()
+            };
+            Ok(Report::new(human, all.iter().map(opinion_json).collect::<Vec<_>>()))
+        }
+    }
+}

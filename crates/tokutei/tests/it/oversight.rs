@@ -1,0 +1,259 @@
+//! `tokutei designation …` and `tokutei manager …` end to end: bad input exits 2 naming the
+//! field and changes nothing; the designation's three deadlines are computed from the 告示
+//! date (the civil code's months: 2025-11-30 → 2026-02-28) and each is met by its record; a
+//! new chief manager ends the one in force the day before, a second one at once is refused,
+//! the notification closes its task; opinions and responses are logged; every change is in
+//! the ledger under its action; and the registers move to PostgreSQL whole, where a second
+//! chief manager at once is refused too. Dates are in the past, so the runs do not depend on
+//! today.
+
+use crate::util::TestEnv;
+
+const DEMO_POLICY: &str = include_str!("../../../tokutei-policy/policies/hoshizora-tsushin.toml");
+
+fn actions(env: &TestEnv) -> Vec<(String, String, String)> {
+    let all = env.run(&["--json", "audit", "query", "--limit", "10000"]).assert_code(0).json();
+    all.as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            let action = e["event"]["action"].as_str()?;
+            ["designation_recorded", "rules_filed", "chief_manager_", "opinion_"]
+                .iter()
+                .any(|p| action.starts_with(p))
+                .then(|| {
+                    (
+                        action.to_string(),
+                        e["actor"]["id"].as_str().unwrap().to_string(),
+                        e["event"]["subject"].as_str().unwrap().to_string(),
+                    )
+                })
+        })
+        .collect()
+}
+
+#[test]
+fn the_designation_and_the_chief_manager_through_the_command_line() {
+    let env = TestEnv::new();
+    let policy = env.write("policy.toml", DEMO_POLICY);
+    env.run(&["init", "--policy", policy.to_str().unwrap()]).assert_code(0);
+
+    // Bad input exits 2, naming the field, and changes nothing.
+    let bad = env.run(&["designation", "set", "--notified", "2025-02-30", "--service", "fiber", "--by", "chief"]);
+    assert!(bad.assert_code(2).stderr.contains("--notified"), "{}", bad.stderr);
+    let bad = env.run(&["designation", "set", "--notified", "2025-11-30", "--service", "satellite", "--by", "chief"]);
+    assert!(bad.assert_code(2).stderr.contains("`service`"), "{}", bad.stderr);
+    let bad = env.run(&["designation", "set", "--notified", "2999-01-01", "--service", "fiber", "--by", "chief"]);
+    assert!(bad.assert_code(2).stderr.contains("`notified`"), "{}", bad.stderr);
+    env.run(&["designation", "set", "--notified", "2025-11-30", "--service", "fiber", "--by", "nobody"]).assert_code(2);
+    let bad = env.run(&["manager", "appoint", "chief", "--from", "2026-13-01", "--by", "chief"]);
+    assert!(bad.assert_code(2).stderr.contains("--from"), "{}", bad.stderr);
+    assert_eq!(env.run(&["--json", "designation", "show"]).assert_code(0).json(), serde_json::Value::Null);
+    assert_eq!(env.run(&["--json", "manager", "list"]).assert_code(0).json(), serde_json::json!([]));
+    assert!(actions(&env).is_empty());
+
+    // Designated 2025-11-30: every deadline is 2026-02-28.
+    let set = env
+        .run(&[
+            "--json",
+            "designation",
+            "set",
+            "--notified",
+            "2025-11-30",
+            "--service",
+            "fiber",
+            "--service",
+            "mobile",
+            "--by",
+            "chief",
+        ])
+        .assert_code(0)
+        .json();
+    assert_eq!(set["notified_on"], "2025-11-30");
+    let dues: Vec<_> =
+        set["deadlines"].as_array().unwrap().iter().map(|d| (d["duty"].clone(), d["due"].clone())).collect();
+    assert_eq!(
+        dues,
+        [
+            (serde_json::json!("rules"), serde_json::json!("2026-02-28")),
+            (serde_json::json!("policy"), serde_json::json!("2026-02-28")),
+            (serde_json::json!("manager"), serde_json::json!("2026-02-28")),
+        ]
+    );
+    assert_eq!(set["deadlines"][0]["met_on"], serde_json::Value::Null);
+    assert_eq!(set["services"][0]["name"]["ja"], "光インターネット接続サービス");
+
+    env.run(&[
+        "designation",
+        "filed",
+        "--what",
+        "rules",
+        "--date",
+        "2026-02-27",
+        "--reference",
+        "総基利第1号",
+        "--by",
+        "chief",
+    ])
+    .assert_code(0);
+
+    // The first chief manager, then a successor: the first ends the day before.
+    let first = env
+        .run(&[
+            "--json",
+            "manager",
+            "appoint",
+            "chief",
+            "--from",
+            "2026-01-05",
+            "--evidence",
+            "取締役会決議",
+            "--by",
+            "chief",
+        ])
+        .assert_code(0)
+        .json();
+    assert_eq!((first["id"].as_str(), first["notification_due"].as_str()), (Some("CM-1"), Some("2026-02-04")));
+    env.run(&["staff", "add", "--by", "chief", "chief-2", "--name", "二代目", "--role", "chief_manager"])
+        .assert_code(0);
+    let twice = env.run(&["manager", "appoint", "chief-2", "--from", "2026-01-05", "--by", "chief"]);
+    assert!(twice.assert_code(2).stderr.contains("in force"), "{}", twice.stderr);
+    let second = env
+        .run(&["--json", "manager", "appoint", "chief-2", "--from", "2026-09-01", "--by", "chief"])
+        .assert_code(0)
+        .json();
+    assert_eq!((second["id"].as_str(), second["ended"].as_str()), (Some("CM-2"), Some("CM-1")));
+    env.run(&[
+        "manager",
+        "notified",
+        "--date",
+        "2026-01-20",
+        "--reference",
+        "届出-1",
+        "--appointment",
+        "CM-1",
+        "--by",
+        "chief",
+    ])
+    .assert_code(0);
+
+    let list = env.run(&["--json", "manager", "list"]).assert_code(0).json();
+    let rows: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["id"].clone(), a["from"].clone(), a["to"].clone(), a["notifications"].as_array().unwrap().len()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (serde_json::json!("CM-1"), serde_json::json!("2026-01-05"), serde_json::json!("2026-08-31"), 1),
+            (serde_json::json!("CM-2"), serde_json::json!("2026-09-01"), serde_json::Value::Null, 0),
+        ]
+    );
+    assert_eq!(list[1]["name"], "二代目");
+    assert!(list[1]["notification_days_left"].is_i64(), "the successor's notification task is open");
+    let text = env.run(&["manager", "list"]).assert_code(0).stdout.clone();
+    assert!(text.contains("二代目（chief-2）") && text.contains("届出済 2026年1月20日"), "{text}");
+
+    // The deadlines: the rules and the manager met on time; the policy published today, late.
+    let shown = env.run(&["--json", "designation", "show"]).assert_code(0).json();
+    let met: Vec<_> = shown["deadlines"].as_array().unwrap().iter().map(|d| d["met_on"].clone()).collect();
+    assert_eq!(met[0], "2026-02-27");
+    assert_eq!(met[2], "2026-01-20");
+    assert!(met[1].as_str().is_some_and(|on| on > "2026-02-28"), "{met:?}");
+    let text = env.run(&["designation", "show"]).assert_code(0).stdout.clone();
+    assert!(text.contains("情報取扱規程の届出（27条の6）  期限 2026年2月28日  済（2026年2月27日）"), "{text}");
+    assert!(text.contains("光インターネット接続サービス、モバイル通信サービス"), "{text}");
+
+    // Opinions and the company's responses.
+    let opinion = env
+        .run(&[
+            "--json",
+            "manager",
+            "opinion",
+            "--date",
+            "2026-02-01",
+            "--subject",
+            "委託先の監督",
+            "--text",
+            "年1回点検すべき",
+            "--by",
+            "chief",
+        ])
+        .assert_code(0)
+        .json();
+    assert_eq!(opinion["id"], "OP-1");
+    env.run(&["manager", "respond", "OP-9", "--date", "2026-02-10", "--text", "x", "--by", "chief"]).assert_code(2);
+    env.run(&["manager", "respond", "OP-1", "--date", "2026-02-10", "--text", "規程に加えた", "--by", "chief"])
+        .assert_code(0);
+    let opinions = env.run(&["--json", "manager", "opinions"]).assert_code(0).json();
+    assert_eq!(opinions[0]["responses"][0]["text"], "規程に加えた");
+    assert_eq!(opinions[0]["response_days_left"], serde_json::Value::Null);
+
+    let chief = |action: &str, subject: &str| (action.to_string(), "chief".to_string(), subject.to_string());
+    assert_eq!(
+        actions(&env),
+        [
+            chief("designation_recorded", "designation"),
+            chief("rules_filed", "designation/rules"),
+            chief("chief_manager_appointed", "chief-manager/CM-1"),
+            chief("chief_manager_appointed", "chief-manager/CM-2"),
+            chief("chief_manager_notified", "chief-manager/CM-1"),
+            chief("opinion_recorded", "opinion/OP-1"),
+            chief("opinion_responded", "opinion/OP-1"),
+        ]
+    );
+    env.run(&["audit", "verify"]).assert_code(0);
+
+    // The registers move to PostgreSQL whole, and its database keeps one chief manager too.
+    let db = crate::util::FreshDatabase::new();
+    let url = db.url();
+    let source = format!("sqlite:{}", env.data().display());
+    env.run(&["migrate-store", "--from", &source, "--to", &url]).assert_code(0);
+    let served = TestEnv::new();
+    crate::moving::copy_keys_and_config(&env, &served);
+    let pg = |args: &[&str]| {
+        let mut all = vec!["--database-url", url.as_str()];
+        all.extend_from_slice(args);
+        served.run(&all)
+    };
+    for read in
+        [&["--json", "manager", "list"][..], &["--json", "manager", "opinions"], &["--json", "designation", "show"]]
+    {
+        assert_eq!(pg(read).assert_code(0).json(), env.run(read).assert_code(0).json(), "{read:?}");
+    }
+    pg(&["manager", "appoint", "chief", "--from", "2026-08-01", "--by", "chief"]).assert_code(2);
+    let third =
+        pg(&["--json", "manager", "appoint", "chief", "--from", "2026-10-01", "--by", "chief"]).assert_code(0).json();
+    assert_eq!((third["id"].as_str(), third["ended"].as_str()), (Some("CM-3"), Some("CM-2")));
+    let list = pg(&["--json", "manager", "list"]).assert_code(0).json();
+    assert_eq!(list[1]["to"], "2026-09-30");
+    assert_eq!(list.as_array().unwrap().iter().filter(|a| a["to"].is_null()).count(), 1);
+    pg(&["designation", "filed", "--what", "rules", "--date", "2026-03-01", "--reference", "訂正", "--by", "chief"])
+        .assert_code(0);
+    pg(&["audit", "verify"]).assert_code(0);
+}
+
+#[test]
+fn the_deadlines_follow_the_deployments_oversight_table() {
+    let env = TestEnv::new();
+    let policy = env.write("policy.toml", DEMO_POLICY);
+    env.run(&["init", "--policy", policy.to_str().unwrap()]).assert_code(0);
+    // A value out of range stops the command, naming its key, before anything is written.
+    env.write("data/deployment.toml", "[oversight]\ndeadline_months = 0\n");
+    let bad = env.run(&["designation", "set", "--notified", "2025-11-30", "--service", "fiber", "--by", "chief"]);
+    assert!(bad.assert_code(2).stderr.contains("oversight.deadline_months"), "{}", bad.stderr);
+    env.write("data/deployment.toml", "[oversight]\ndeadline_months = 6\nnotification_days = 14\n");
+    assert_eq!(env.run(&["--json", "designation", "show"]).assert_code(0).json(), serde_json::Value::Null);
+    let set = env
+        .run(&["--json", "designation", "set", "--notified", "2025-11-30", "--service", "fiber", "--by", "chief"])
+        .assert_code(0)
+        .json();
+    assert!(set["deadlines"].as_array().unwrap().iter().all(|d| d["due"] == "2026-05-31"), "{set}");
+    let appointed = env
+        .run(&["--json", "manager", "appoint", "chief", "--from", "2026-01-05", "--by", "chief"])
+        .assert_code(0)
+        .json();
+    assert_eq!(appointed["notification_due"], "2026-01-19");
+}
