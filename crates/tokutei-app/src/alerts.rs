@@ -174,6 +174,37 @@ pub struct AlertView {
     pub deliveries: Vec<DeliveryAttempt>,
 }
 
+impl AlertView {
+    /// The alert as the CLI's `--json` and the API give it: id, kind, subject, channel,
+    /// recipient, state, attempts, times, the document's title and due date, and the delivery
+    /// log (each attempt's time, duration, status, error, result, next attempt, ledger index).
+    pub fn to_json(&self) -> serde_json::Value {
+        let a = &self.alert;
+        serde_json::json!({
+            "id": a.alert.id,
+            "kind": a.alert.kind,
+            "subject": a.alert.subject,
+            "channel": a.alert.channel.code(),
+            "recipient": a.alert.recipient,
+            "state": a.state.code(),
+            "attempts": a.attempts,
+            "created_at": a.alert.created_at.to_string(),
+            "next_attempt_at": (a.state == AlertState::Pending).then(|| a.next_attempt_at.to_string()),
+            "title": self.document.as_ref().map(|d| serde_json::json!({ "ja": d.title.ja, "en": d.title.en })),
+            "due": self.document.as_ref().and_then(|d| d.due.clone()),
+            "deliveries": self.deliveries.iter().map(|d| serde_json::json!({
+                "at": d.attempted_at.to_string(),
+                "duration_ms": d.duration_ms,
+                "status": d.status,
+                "error": d.error,
+                "result": d.result.code(),
+                "next_attempt_at": match d.result { AttemptResult::Retry(at) => Some(at.to_string()), _ => None },
+                "audit_index": d.audit_index,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// The id of the alert with `dedupe_key`: `al-` and the first 12 hex digits of its SHA-256.
 fn alert_id(dedupe_key: &str) -> AlertId {
     AlertId::known(format!("al-{}", &hex::encode(Sha256::digest(dedupe_key.as_bytes()))[..12]))

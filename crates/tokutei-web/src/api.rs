@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1/`: the gateway (`POST /api/v1/access`, `POST
-//! /api/v1/access/explain`), the staff registry (`GET`/`POST /api/v1/staff`) and the OpenAPI
-//! description (`GET /api/v1/openapi.json`).
+//! /api/v1/access/explain`), the staff registry (`GET`/`POST /api/v1/staff`), the incident
+//! register and the alert outbox (`/api/v1/incidents`, `/api/v1/alerts`: [`incidents`]) and the
+//! OpenAPI description (`GET /api/v1/openapi.json`).
 //!
 //! Callers authenticate with an API token (`Authorization: Bearer tkt_…`); the principal is
 //! the token's, never a field of the request, so a system cannot act as another. Errors are
@@ -26,6 +27,8 @@ use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind};
 use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
 use crate::{AppError, AppState};
 
+mod incidents;
+
 /// An API error: an [`AppError`] shown as JSON.
 #[derive(Debug)]
 pub(crate) struct ApiError(AppError);
@@ -43,6 +46,7 @@ impl IntoResponse for ApiError {
 }
 
 pub(crate) fn routes(r: Routes) -> Routes {
+    let r = incidents::routes(r);
     r.add("POST", "/api/v1/access", "/api/v1/access", Access::Token(None), post(access))
         .add("POST", "/api/v1/access/explain", "/api/v1/access/explain", Access::Token(None), post(explain))
         .add("GET", "/api/v1/staff", "/api/v1/staff", Access::Token(Some(OVERSIGHT)), get(list_staff))

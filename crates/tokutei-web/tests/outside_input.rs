@@ -383,6 +383,66 @@ fn near_staff_body() -> impl Strategy<Value = serde_json::Value> {
         })
 }
 
+/// A TIME as people and systems write it, or not one.
+fn near_time() -> impl Strategy<Value = serde_json::Value> {
+    prop_oneof![
+        Just(serde_json::json!("2026-04-01")),
+        Just(serde_json::json!("2026-04-01T09:30")),
+        Just(serde_json::json!("2026-04-01T09:30:00+09:00")),
+        Just(serde_json::json!("-009999-01-01")),
+        Just(serde_json::json!("9999-12-31T23:59:59Z")),
+        Just(serde_json::json!("2026-02-30")),
+        json_value(),
+    ]
+}
+
+/// A body of the incident API (open, triage, impact): near-valid fields with wrong types,
+/// impossible times and extra fields.
+fn near_incident_body() -> impl Strategy<Value = serde_json::Value> {
+    (
+        "\\PC{0,40}",
+        near_time(),
+        near_time(),
+        prop::collection::vec(prop::sample::select(vec!["secrecy", "tokutei", "appi", "nope", ""]), 0..4),
+        prop::option::of(any::<i64>()),
+        prop::collection::btree_map(
+            prop::sample::select(vec![
+                "title",
+                "known_at",
+                "occurred_at",
+                "occurred_until",
+                "regimes",
+                "persons",
+                "estimated",
+                "malicious",
+                "encrypted",
+                "categories",
+                "principal",
+                "token",
+                "since",
+                "until",
+                "set_persons",
+                "status",
+                "x",
+            ])
+            .prop_map(str::to_string),
+            json_value(),
+            0..3,
+        ),
+    )
+        .prop_map(|(title, known_at, occurred_at, regimes, persons, extra)| {
+            let mut body = serde_json::json!({
+                "title": title, "known_at": known_at.clone(), "occurred_at": occurred_at.clone(), "regimes": regimes,
+                "persons": persons, "principal": "op-1", "since": occurred_at, "until": known_at,
+            });
+            let object = body.as_object_mut().expect("an object");
+            for (k, v) in extra {
+                object.insert(k, v);
+            }
+            body
+        })
+}
+
 /// The bytes of a JSON body: a JSON document, or bytes that may not be one.
 fn json_body(near: impl Strategy<Value = serde_json::Value>) -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
@@ -399,6 +459,9 @@ fn api_case() -> impl Strategy<Value = (&'static str, usize, Vec<u8>)> {
         (Just("/api/v1/access"), 0..5usize, json_body(near_access_body())),
         (Just("/api/v1/access/explain"), 0..5usize, json_body(near_access_body())),
         (Just("/api/v1/staff"), 0..5usize, json_body(near_staff_body())),
+        (Just("/api/v1/incidents"), 0..5usize, json_body(near_incident_body())),
+        (Just("/api/v1/incidents/INC-20260401-ABCD/triage"), 0..5usize, json_body(near_incident_body())),
+        (Just("/api/v1/incidents/INC-20260401-ABCD/impacts"), 0..5usize, json_body(near_incident_body())),
     ]
 }
 

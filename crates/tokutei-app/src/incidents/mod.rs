@@ -38,8 +38,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokutei_policy::Date;
 use tokutei_store::incident::{
-    AlternativeMeasure, IncidentFields, IncidentStatus, NewObligation, Obligation, Publication, Regime, Report,
-    Submission, Withdrawal,
+    AlternativeMeasure, IncidentFields, IncidentStatus, IncidentVersion, NewObligation, Obligation, Publication,
+    Regime, Report, Submission, Withdrawal,
 };
 
 pub use impact::{ImpactOutcome, ImpactQuery};
@@ -136,6 +136,26 @@ pub struct ObligationView {
 }
 
 impl ObligationView {
+    /// The obligation as the CLI's `--json` and the API give it: one flat object (`regime`,
+    /// `report`, `due`, `submitted_at`, `recipient`, `unconfirmed`, `days_left`, `overdue`,
+    /// `reference`, `digest`, `audit_index`), the submission's fields `null` until submitted.
+    pub fn to_json(&self) -> serde_json::Value {
+        let submission = self.submission.as_ref();
+        serde_json::json!({
+            "regime": self.regime.code(),
+            "report": self.report.code(),
+            "due": self.due.to_string(),
+            "submitted_at": submission.map(|s| s.submitted_at),
+            "recipient": self.recipient,
+            "unconfirmed": self.unconfirmed,
+            "days_left": self.days_left,
+            "overdue": self.overdue,
+            "reference": submission.and_then(|s| s.reference.clone()),
+            "digest": submission.map(|s| s.digest.clone()),
+            "audit_index": submission.map(|s| s.audit_index),
+        })
+    }
+
     pub(crate) fn new(o: &NewObligation, submission: Option<&Submission>, today: Date) -> ObligationView {
         let days_left = submission.is_none().then(|| rules::days_left(o.due, today));
         ObligationView {
@@ -240,6 +260,25 @@ pub struct IncidentView {
     #[serde(serialize_with = "opt_date_text")]
     pub listed_until: Option<Date>,
     pub withdrawal: Option<WithdrawalView>,
+}
+
+impl IncidentView {
+    /// The incident as the CLI's `--json` and the API give it: the view, with its obligations
+    /// as flat objects ([`ObligationView::to_json`]).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut json = serde_json::to_value(self).unwrap_or_default();
+        json["obligations"] = self.obligations.iter().map(ObligationView::to_json).collect();
+        json
+    }
+}
+
+/// A version of an incident as the CLI's `--json` and the API give it: `id` (the version's
+/// number), `version`, `change`, `changed_by`, `changed_at`, `audit_index`, `fields`.
+pub fn version_json(v: &IncidentVersion) -> serde_json::Value {
+    serde_json::json!({
+        "id": v.version, "version": v.version, "change": v.change, "changed_by": v.changed_by,
+        "changed_at": v.changed_at, "audit_index": v.audit_index, "fields": v.fields,
+    })
 }
 
 /// An alternative measure, as the front ends show it.

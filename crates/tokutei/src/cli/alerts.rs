@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use tokutei_app::alerts::AlertView;
 use tokutei_app::{Acting, AlertId};
-use tokutei_store::outbox::{AlertState, AttemptResult};
+use tokutei_store::outbox::AlertState;
 
 use crate::audit_log::AuditLog;
 use crate::cli::GlobalArgs;
@@ -45,32 +45,6 @@ pub enum AlertsCommand {
 
 fn parse_state(text: &str) -> Result<AlertState, String> {
     AlertState::from_code(text).ok_or_else(|| format!("`{text}` is not a state; use pending, delivered or failed"))
-}
-
-fn view_json(v: &AlertView) -> serde_json::Value {
-    let a = &v.alert;
-    serde_json::json!({
-        "id": a.alert.id,
-        "kind": a.alert.kind,
-        "subject": a.alert.subject,
-        "channel": a.alert.channel.code(),
-        "recipient": a.alert.recipient,
-        "state": a.state.code(),
-        "attempts": a.attempts,
-        "created_at": a.alert.created_at.to_string(),
-        "next_attempt_at": (a.state == AlertState::Pending).then(|| a.next_attempt_at.to_string()),
-        "title": v.document.as_ref().map(|d| serde_json::json!({ "ja": d.title.ja, "en": d.title.en })),
-        "due": v.document.as_ref().and_then(|d| d.due.clone()),
-        "deliveries": v.deliveries.iter().map(|d| serde_json::json!({
-            "at": d.attempted_at.to_string(),
-            "duration_ms": d.duration_ms,
-            "status": d.status,
-            "error": d.error,
-            "result": d.result.code(),
-            "next_attempt_at": match d.result { AttemptResult::Retry(at) => Some(at.to_string()), _ => None },
-            "audit_index": d.audit_index,
-        })).collect::<Vec<_>>(),
-    })
 }
 
 fn view_text(v: &AlertView) -> String {
@@ -118,7 +92,7 @@ pub fn run(global: &GlobalArgs, cmd: AlertsCommand) -> anyhow::Result<Report> {
             let all = app.alerts(state, limit)?;
             let human: String =
                 if all.is_empty() { "no alerts\n".to_string() } else { all.iter().map(view_text).collect() };
-            Ok(Report::new(human, all.iter().map(view_json).collect::<Vec<_>>()))
+            Ok(Report::new(human, all.iter().map(AlertView::to_json).collect::<Vec<_>>()))
         }
         AlertsCommand::Retry { by, .. } => {
             let id = retry.context("the alert id was checked")?;

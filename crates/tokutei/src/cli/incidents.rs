@@ -447,7 +447,7 @@ pub fn run(global: &GlobalArgs, cmd: IncidentsCommand) -> anyhow::Result<Report>
             let view = app.open_incident(&args.by.acting(), &new, now)?;
             Ok(Report::new(
                 format!("登録しました opened {}\n{}", view.id, obligations_text(&view.obligations)),
-                view_json(&view),
+                view.to_json(),
             ))
         }
         IncidentsCommand::List { limit } => {
@@ -457,11 +457,11 @@ pub fn run(global: &GlobalArgs, cmd: IncidentsCommand) -> anyhow::Result<Report>
             } else {
                 all.iter().map(|v| format!("{}\n", summary_line(v))).collect()
             };
-            Ok(Report::new(human, all.iter().map(view_json).collect::<Vec<_>>()))
+            Ok(Report::new(human, all.iter().map(IncidentView::to_json).collect::<Vec<_>>()))
         }
         IncidentsCommand::Show { id } => {
             let view = app.incident(&IncidentId::parse(id)?, now)?;
-            Ok(Report::new(show_text(&view, &names), view_json(&view)))
+            Ok(Report::new(show_text(&view, &names), view.to_json()))
         }
         IncidentsCommand::History { id } => {
             let versions = app.incident_history(&IncidentId::parse(id)?)?;
@@ -478,15 +478,7 @@ pub fn run(global: &GlobalArgs, cmd: IncidentsCommand) -> anyhow::Result<Report>
                     )
                 })
                 .collect();
-            let json: Vec<serde_json::Value> = versions
-                .iter()
-                .map(|v| {
-                    serde_json::json!({
-                        "id": v.version, "version": v.version, "change": v.change, "changed_by": v.changed_by,
-                        "changed_at": v.changed_at, "audit_index": v.audit_index, "fields": v.fields,
-                    })
-                })
-                .collect();
+            let json: Vec<serde_json::Value> = versions.iter().map(tokutei_app::incidents::version_json).collect();
             Ok(Report::new(human, json))
         }
         IncidentsCommand::Update(args) => {
@@ -525,7 +517,7 @@ pub fn run(global: &GlobalArgs, cmd: IncidentsCommand) -> anyhow::Result<Report>
                     view.version,
                     obligations_text(&view.obligations)
                 ),
-                view_json(&view),
+                view.to_json(),
             ))
         }
         IncidentsCommand::Triage(args) => {
@@ -547,7 +539,7 @@ pub fn run(global: &GlobalArgs, cmd: IncidentsCommand) -> anyhow::Result<Report>
                     triage_text(&view.triage),
                     obligations_text(&view.obligations)
                 ),
-                view_json(&view),
+                view.to_json(),
             ))
         }
         IncidentsCommand::Report(args) => {
@@ -578,7 +570,7 @@ pub fn run(global: &GlobalArgs, cmd: IncidentsCommand) -> anyhow::Result<Report>
                     tokyo::minutes(submission.submitted_at),
                     submission.digest
                 ),
-                obligation_json(&done),
+                done.to_json(),
             ))
         }
         IncidentsCommand::Impact(args) => {
@@ -931,29 +923,4 @@ fn impact_text(i: &ImpactOutcome, names: &Names<'_>) -> String {
         out.push_str(&format!("  人数を更新しました persons set to {}\n", p.count));
     }
     out
-}
-
-fn obligation_json(o: &ObligationView) -> serde_json::Value {
-    let submission = o.submission.as_ref();
-    serde_json::json!({
-        "regime": o.regime.code(),
-        "report": o.report.code(),
-        "due": o.due.to_string(),
-        "submitted_at": submission.map(|s| s.submitted_at),
-        "recipient": o.recipient,
-        "unconfirmed": o.unconfirmed,
-        "days_left": o.days_left,
-        "overdue": o.overdue,
-        "reference": submission.and_then(|s| s.reference.clone()),
-        "digest": submission.map(|s| s.digest.clone()),
-        "audit_index": submission.map(|s| s.audit_index),
-    })
-}
-
-/// An incident as data: the view, with its obligations as flat objects (`regime`, `report`,
-/// `due`, `submitted_at`…).
-fn view_json(v: &IncidentView) -> serde_json::Value {
-    let mut json = serde_json::to_value(v).unwrap_or_default();
-    json["obligations"] = v.obligations.iter().map(obligation_json).collect();
-    json
 }

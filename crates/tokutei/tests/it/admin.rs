@@ -18,14 +18,14 @@ fn revised(n: usize) -> String {
 }
 
 /// Every ledger entry of `action`, as `audit query --json` shows them.
-fn entries_of(env: &TestEnv, action: &str) -> Vec<serde_json::Value> {
+pub(crate) fn entries_of(env: &TestEnv, action: &str) -> Vec<serde_json::Value> {
     let all = env.run(&["--json", "audit", "query", "--limit", "10000"]).assert_code(0).json();
     all.as_array().unwrap().iter().filter(|e| e["event"]["action"] == action).cloned().collect()
 }
 
 /// What must agree between two front ends: the action, who acted (kind and id), the kind of
 /// target, whether a digest is carried, and the detail keys.
-fn shape(entry: &serde_json::Value) -> (String, String, String, String, bool, Vec<String>) {
+pub(crate) fn shape(entry: &serde_json::Value) -> (String, String, String, String, bool, Vec<String>) {
     let event = &entry["event"];
     let subject = event["subject"].as_str().unwrap();
     let target = subject.split_once('/').map_or(subject, |(kind, _)| kind).to_string();

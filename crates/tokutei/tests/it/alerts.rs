@@ -62,7 +62,7 @@ fn receiver_with_signal() -> (String, Requests, std::sync::mpsc::Receiver<()>) {
     (format!("http://{addr}/hook"), seen, arrived)
 }
 
-fn configure(env: &TestEnv, url: &str) {
+pub(crate) fn configure(env: &TestEnv, url: &str) {
     env.write(
         "data/deployment.toml",
         format!(
@@ -71,7 +71,7 @@ fn configure(env: &TestEnv, url: &str) {
     );
 }
 
-fn write_secret(env: &TestEnv, mode: u32) {
+pub(crate) fn write_secret(env: &TestEnv, mode: u32) {
     let path = env.write("data/keys/alert-webhook.secret", "a webhook secret of enough bytes\n");
     #[cfg(unix)]
     {

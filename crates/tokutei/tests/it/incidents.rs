@@ -12,11 +12,11 @@ fn today_tokyo() -> jiff::civil::Date {
     jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get("Asia/Tokyo").unwrap()).date()
 }
 
-fn day(offset: i64) -> String {
+pub(crate) fn day(offset: i64) -> String {
     today_tokyo().checked_add(jiff::Span::new().days(offset)).unwrap().to_string()
 }
 
-fn read(env: &TestEnv, subscriber: &str, category: &str) -> u64 {
+pub(crate) fn read(env: &TestEnv, subscriber: &str, category: &str) -> u64 {
     let run = env.run(&[
         "--json",
         "access",
@@ -35,7 +35,7 @@ fn read(env: &TestEnv, subscriber: &str, category: &str) -> u64 {
     run.json()["subscribers"][0]["items"][0]["audit_index"].as_u64().unwrap()
 }
 
-fn incident_entries(env: &TestEnv) -> Vec<(String, String, String)> {
+pub(crate) fn incident_entries(env: &TestEnv) -> Vec<(String, String, String)> {
     let all = env.run(&["--json", "audit", "query", "--limit", "10000"]).assert_code(0).json();
     all.as_array()
         .unwrap()

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod csv_fuzz;
 mod incidents;
+mod incidents_api;
 mod migrate;
 mod moving;
 mod oversight;

@@ -130,6 +130,13 @@ fn schemathesis_finds_no_server_error_and_no_response_outside_the_document() {
         "GET /api/v1/staff",
         "POST /api/v1/staff",
         "GET /api/v1/checkpoint",
+        "GET /api/v1/incidents",
+        "POST /api/v1/incidents",
+        "PATCH /api/v1/incidents/{id}",
+        "POST /api/v1/incidents/{id}/impacts",
+        "POST /api/v1/incidents/{id}/withdrawal",
+        "GET /api/v1/alerts",
+        "POST /api/v1/alerts/{id}/retry",
     ] {
         assert!(junit.contains(&format!("<testcase name=\"{operation}\"")), "`{operation}` was not tested:\n{junit}");
     }
