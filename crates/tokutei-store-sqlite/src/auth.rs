@@ -267,7 +267,7 @@ impl RateLimitStore for SqliteStore {
         // `FULL` sync the write-ahead log, these frames included.)
         conn.execute_batch("PRAGMA synchronous = OFF").map_err(backend)?;
         let unsynced = Unsynced(&mut conn);
-        let tx = unsynced.0.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(unsynced.0)?;
         let mut counts = Vec::with_capacity(buckets.len());
         {
             let mut upsert = tx

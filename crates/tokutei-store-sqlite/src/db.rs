@@ -58,6 +58,16 @@ pub(crate) fn backend(err: rusqlite::Error) -> StoreError {
     StoreError::backend(err)
 }
 
+/// Begin a write transaction on `conn`, taking the database's write lock at once
+/// (`BEGIN IMMEDIATE`), so it waits its turn under the busy timeout behind another process's
+/// writer. A deferred transaction that reads before it writes fails at once with "database is
+/// locked" when another process committed in between (WAL cannot upgrade its stale snapshot),
+/// whatever the timeout: `serve`'s own retention run beside an API call, or a CLI command beside
+/// `serve`. Every write transaction of this crate begins here (tidy checks it).
+pub(crate) fn write_tx(conn: &mut Connection) -> StoreResult<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)
+}
+
 impl SqliteStore {
     /// Open (creating if needed) the database at `path` and bring its schema up to date.
     /// Refuses a database written by a newer tokutei.

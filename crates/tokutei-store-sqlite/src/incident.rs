@@ -178,7 +178,7 @@ const PUBLICATION_COLUMNS: &str = "incident, version, occurred, summary_ja, summ
 impl IncidentStore for SqliteStore {
     fn create_incident(&self, first: &IncidentVersion, obligations: &[NewObligation]) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let exists: Option<i64> = tx
             .query_row("SELECT 1 FROM incidents WHERE id = ?1", [&first.incident], |r| r.get(0))
             .optional()
@@ -202,7 +202,7 @@ impl IncidentStore for SqliteStore {
         obligations: Option<&[NewObligation]>,
     ) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let latest: Option<i64> = tx
             .query_row("SELECT MAX(version) FROM incident_versions WHERE incident = ?1", [&version.incident], |r| {
                 r.get(0)
@@ -268,7 +268,7 @@ impl IncidentStore for SqliteStore {
 
     fn record_submission(&self, incident: &str, regime: Regime, report: Report, s: &Submission) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let owed: Option<i64> = tx
             .query_row(
                 "SELECT 1 FROM incident_obligations WHERE incident = ?1 AND regime = ?2 AND report = ?3",
@@ -325,7 +325,7 @@ impl IncidentStore for SqliteStore {
     fn add_impact(&self, impact: &Impact) -> StoreResult<()> {
         let scope = serde_json::to_string(&impact.scope).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         tx.execute(
             "INSERT INTO incident_impacts (incident, number, scope, tree_size, computed_by, computed_at, audit_index)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -414,7 +414,7 @@ impl IncidentStore for SqliteStore {
 
     fn record_notices(&self, notices: &[NoticeSent]) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         for n in notices {
             tx.execute(
                 "INSERT INTO incident_notices (incident, subscriber, method, sent_at, recorded_by, audit_index)

@@ -133,7 +133,7 @@ impl SettingsStore for SqliteStore {
 
     fn set_settings(&self, values: &[(String, String)], by: &str, at: Timestamp) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         for (key, value) in values {
             tx.execute(
                 "INSERT INTO settings (key, value, changed_by, changed_at) VALUES (?1, ?2, ?3, ?4)

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokutei_ledger::{Entry, Hash, NodeId};
 use tokutei_store::ledger::{
     Appended, IndexedEntry, LedgerQuery, LedgerStore, StoredCheckpoint, StoredEntry, Visit, VisitIndexed, decision_code,
@@ -103,7 +103,7 @@ impl SequencerBackend for Writer {
 
     fn begin(&mut self, _entries: &[&Entry]) -> StoreResult<WriteTx<'_>> {
         // IMMEDIATE takes the database's writer lock now, waiting up to the busy timeout.
-        self.0.transaction_with_behavior(TransactionBehavior::Immediate).map(WriteTx).map_err(backend)
+        crate::db::write_tx(&mut self.0).map(WriteTx)
     }
 
     fn connection_lost(_: &StoreError) -> bool {

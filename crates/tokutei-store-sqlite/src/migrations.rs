@@ -43,7 +43,14 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
     }
     for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = index as u32 + 1;
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(conn)?;
+        // Another process may have applied it while this one waited for the write lock.
+        let applied: bool = tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |r| r.get(0))
+            .map_err(backend)?;
+        if applied {
+            continue;
+        }
         tx.execute_batch(sql).map_err(backend)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",

@@ -78,7 +78,7 @@ fn big(n: u64) -> StoreResult<i64> {
 impl AlertStore for SqliteStore {
     fn add_alert(&self, a: &NewAlert) -> StoreResult<bool> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let known: bool = tx
             .query_row("SELECT EXISTS (SELECT 1 FROM alerts WHERE dedupe_key = ?1)", [&a.dedupe_key], |r| r.get(0))
             .map_err(backend)?;
@@ -165,7 +165,7 @@ impl AlertStore for SqliteStore {
 
     fn record_delivery(&self, d: &DeliveryAttempt) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let known: bool = tx
             .query_row("SELECT EXISTS (SELECT 1 FROM alerts WHERE id = ?1)", [&d.alert], |r| r.get(0))
             .map_err(backend)?;
@@ -221,7 +221,7 @@ impl AlertStore for SqliteStore {
 
     fn requeue_alert(&self, id: &str, at: Timestamp) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let state: Option<String> =
             tx.query_row("SELECT state FROM alerts WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(backend)?;
         match state.as_deref() {

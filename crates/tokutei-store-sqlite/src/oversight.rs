@@ -103,7 +103,7 @@ impl OversightStore for SqliteStore {
 
     fn add_filing(&self, f: &NewFiling) -> StoreResult<u64> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         if (f.kind == FilingKind::ManagerNotification) != f.appointment.is_some() {
             return Err(StoreError::Conflict(format!(
                 "a {} filing {} an appointment",
@@ -174,7 +174,7 @@ impl OversightStore for SqliteStore {
 
     fn add_appointment(&self, a: &NewAppointment) -> StoreResult<Option<String>> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let taken: bool = tx
             .query_row("SELECT EXISTS (SELECT 1 FROM chief_manager_appointments WHERE id = ?1)", [&a.id], |r| r.get(0))
             .map_err(backend)?;
@@ -241,7 +241,7 @@ impl OversightStore for SqliteStore {
 
     fn add_opinion(&self, o: &NewOpinion) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let (taken, known): (bool, bool) = tx
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM chief_manager_opinions WHERE id = ?1),
@@ -277,7 +277,7 @@ impl OversightStore for SqliteStore {
 
     fn add_opinion_response(&self, r: &NewOpinionResponse) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let known: bool = tx
             .query_row("SELECT EXISTS (SELECT 1 FROM chief_manager_opinions WHERE id = ?1)", [&r.opinion], |row| {
                 row.get(0)

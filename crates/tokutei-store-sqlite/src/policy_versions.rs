@@ -29,7 +29,7 @@ fn corrupt(column: usize, message: String) -> rusqlite::Error {
 impl PolicyStore for SqliteStore {
     fn publish_policy(&self, version: NewPolicyVersion) -> StoreResult<PolicyVersion> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let latest: Option<(u32, String)> = tx
             .query_row("SELECT number, digest FROM policy_versions ORDER BY number DESC LIMIT 1", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))

@@ -117,7 +117,7 @@ fn token_row(row: &Row<'_>) -> rusqlite::Result<StoredToken> {
 impl StaffStore for SqliteStore {
     fn create_principal(&self, p: &NewPrincipal) -> StoreResult<StoredPrincipal> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let (kind, role, system) = match &p.kind {
             PrincipalKind::Person { role } => ("person", Some(role_id(*role)), None),
             PrincipalKind::System { name } => ("system", None, Some(name.as_str())),
@@ -175,7 +175,7 @@ impl StaffStore for SqliteStore {
 
     fn set_grants(&self, id: &str, grants: &Grants) -> StoreResult<u64> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let json = serde_json::to_string(grants).map_err(json_err)?;
         tx.execute("UPDATE staff_principals SET grants = ?2 WHERE id = ?1", params![id, json]).map_err(backend)?;
         let version = bump(&tx, id)?;
@@ -185,7 +185,7 @@ impl StaffStore for SqliteStore {
 
     fn add_training(&self, id: &str, training: &Training) -> StoreResult<u64> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let version = bump(&tx, id)?;
         tx.execute(
             "INSERT INTO staff_training (principal, course, completed, valid_until, seq)
@@ -199,7 +199,7 @@ impl StaffStore for SqliteStore {
 
     fn disable_principal(&self, id: &str, at: Timestamp) -> StoreResult<u64> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         tx.execute(
             "UPDATE staff_principals SET disabled_at = COALESCE(disabled_at, ?2) WHERE id = ?1",
             params![id, at.as_microsecond()],
@@ -212,7 +212,7 @@ impl StaffStore for SqliteStore {
 
     fn add_token(&self, token: &NewToken) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let enabled: Option<Option<i64>> = tx
             .query_row("SELECT disabled_at FROM staff_principals WHERE id = ?1", [&token.principal], |r| r.get(0))
             .optional()
@@ -266,7 +266,7 @@ impl StaffStore for SqliteStore {
 
     fn revoke_token(&self, id: &str, at: Timestamp) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let changed = tx
             .execute(
                 "UPDATE staff_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
@@ -473,7 +473,7 @@ fn provision_row(row: &Row<'_>) -> rusqlite::Result<ProvisionRecord> {
 impl ProvisionStore for SqliteStore {
     fn add_provisions(&self, records: &[NewProvision]) -> StoreResult<Vec<u64>> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let mut ids = Vec::with_capacity(records.len());
         {
             let mut insert = tx
@@ -595,7 +595,7 @@ impl ExportStore for SqliteStore {
 
     fn approve_export(&self, id: &str, approver: &str, at: Timestamp) -> StoreResult<ExportRequest> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let found = tx
             .query_row(&format!("SELECT {EXPORT_COLUMNS} FROM export_requests WHERE id = ?1"), [id], export_row)
             .optional()

@@ -237,7 +237,7 @@ fn insert_values(tx: &Transaction<'_>, values: &[NewValue], audit_index: Option<
 impl VaultStore for SqliteStore {
     fn import_batch(&self, batch: &ImportBatch) -> StoreResult<BatchOutcome> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let done: bool = tx
             .query_row("SELECT 1 FROM vault_import_batches WHERE source_key = ?1", [&batch.source_key], |_| Ok(true))
             .optional()
@@ -390,7 +390,7 @@ impl VaultStore for SqliteStore {
 
     fn add_values(&self, values: &[NewValue], audit_index: Option<u64>) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         insert_values(&tx, values, audit_index)?;
         tx.commit().map_err(backend)
     }
@@ -463,7 +463,7 @@ impl VaultStore for SqliteStore {
 
     fn rewrap_keys(&self, keys: &[(String, WrappedDataKey)]) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         {
             let mut update = tx
                 .prepare_cached("UPDATE vault_data_keys SET kek_id = ?2, wrapped = ?3 WHERE subscriber = ?1")
@@ -488,7 +488,7 @@ impl VaultStore for SqliteStore {
 
     fn erase_subscriber(&self, id: &str, at: Timestamp) -> StoreResult<()> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let changed = tx
             .execute(
                 "UPDATE vault_subscribers SET erased_at = COALESCE(erased_at, ?2) WHERE id = ?1",
@@ -551,7 +551,7 @@ impl VaultStore for SqliteStore {
         audit_index: Option<u64>,
     ) -> StoreResult<u64> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(backend)?;
+        let tx = crate::db::write_tx(&mut conn)?;
         let mut purged = 0u64;
         {
             let mut find = tx

@@ -185,6 +185,32 @@ fn one_civil_clock() {
 }
 
 #[test]
+fn sqlite_write_transactions_begin_immediate() {
+    // A deferred SQLite transaction that reads before it writes fails at once ("database is
+    // locked") when another process committed in between; every write transaction of the
+    // embedded store begins through `db::write_tx` (`BEGIN IMMEDIATE`), which waits its turn.
+    let dir = workspace_root().join("crates/tokutei-store-sqlite/src");
+    let own = dir.join("db.rs");
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    let mut found = Vec::new();
+    for file in files.into_iter().filter(|f| *f != own) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        // Tests may build their own transactions to attack the schema.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (n, line) in code.lines().enumerate() {
+            if line.contains(".transaction()")
+                || line.contains("transaction_with_behavior")
+                || line.contains("unchecked_transaction")
+            {
+                found.push(format!("{}:{}", relative(&file), n + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "begin write transactions with db::write_tx:\n{}", found.join("\n"));
+}
+
+#[test]
 fn architecture_names_every_crate() {
     let doc = std::fs::read_to_string(workspace_root().join("ARCHITECTURE.md")).unwrap();
     let missing: Vec<String> =

@@ -42,7 +42,7 @@ use tokutei_store::incident::{
     Regime, Report, Submission, Withdrawal,
 };
 
-pub use impact::{ImpactOutcome, ImpactQuery};
+pub use impact::{ImpactItemView, ImpactOutcome, ImpactQuery};
 pub use notices::{Letter, NoticeLetters, NoticeMethod, NoticeRead, NoticesRecorded};
 pub use publication::{PublicEntry, public_entries, published_leaks};
 pub use register::{IncidentPatch, NewIncident, OpenObligation, TriageInput};
