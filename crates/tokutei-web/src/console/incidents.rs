@@ -519,6 +519,14 @@ fn refused(staff: &StaffSession, title: &str, problem: &Problem, body: Markup) -
     (problem.status, console_page(Some(Console::of(staff)), title, body)).into_response()
 }
 
+/// The page, or the form shown again with the status of its `problem`.
+fn page_or_refused(staff: &StaffSession, title: &str, problem: Option<&Problem>, body: Markup) -> Response {
+    match problem {
+        Some(p) => refused(staff, title, p, body),
+        None => page(staff, title, body),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The list
 
@@ -1171,10 +1179,7 @@ async fn incident_page(
     let names = Names::load(state, staff.lang).await?;
     let body = incident_body(staff, &names, &view, &history, q, triage);
     let title = title_of(staff.lang, &view.fields.title);
-    Ok(match triage {
-        Some((_, p)) => refused(staff, &title, p, body),
-        None => page(staff, &title, body),
-    })
+    Ok(page_or_refused(staff, &title, triage.map(|f| f.1), body))
 }
 
 async fn show(
@@ -1338,10 +1343,7 @@ async fn report_view(
             .await??;
     let names = Names::load(state, staff.lang).await?;
     let body = report_body(staff, &names, &doc, &view.fields.title.ja, q, form.map(|f| f.0), form.map(|f| f.1));
-    Ok(match form {
-        Some((_, p)) => refused(staff, &doc.title, p, body),
-        None => page(staff, &doc.title, body),
-    })
+    Ok(page_or_refused(staff, &doc.title, form.map(|f| f.1), body))
 }
 
 async fn report_page(
@@ -1538,10 +1540,7 @@ async fn impact_view(
     let names = Names::load(state, staff.lang).await?;
     let body = impact_body(staff, &names, &shown, &impacts, q, form.map(|f| f.0), form.map(|f| f.1));
     let title = one(staff.lang, "影響範囲", "Impact");
-    Ok(match form {
-        Some((_, p)) => refused(staff, title, p, body),
-        None => page(staff, title, body),
-    })
+    Ok(page_or_refused(staff, title, form.map(|f| f.1), body))
 }
 
 async fn impact_page(
@@ -1772,10 +1771,7 @@ async fn notices_view(
     let names = Names::load(state, staff.lang).await?;
     let body = notices_body(staff, &names, &view, &sent, q, form.map(|f| f.0), form.map(|f| f.1));
     let title = one(staff.lang, "本人通知", "Notices");
-    Ok(match form {
-        Some((_, p)) => refused(staff, title, p, body),
-        None => page(staff, title, body),
-    })
+    Ok(page_or_refused(staff, title, form.map(|f| f.1), body))
 }
 
 async fn notices_page(
@@ -2042,10 +2038,7 @@ async fn publish_view(
     let names = Names::load(state, staff.lang).await?;
     let body = publish_body(staff, &names, &view, q, form.map(|f| f.0), form.map(|f| f.1));
     let title = one(staff.lang, "公表", "Publication");
-    Ok(match form {
-        Some((_, p)) => refused(staff, title, p, body),
-        None => page(staff, title, body),
-    })
+    Ok(page_or_refused(staff, title, form.map(|f| f.1), body))
 }
 
 async fn publish_page(
