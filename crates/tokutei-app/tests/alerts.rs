@@ -482,6 +482,13 @@ fn an_open_incidents_reports_are_escalated_to_the_active_managers_until_submitte
     assert_eq!(first.len(), 2, "the webhook and the office's mailbox");
     let document = first[0].document.as_ref().unwrap();
     assert!(document.title.ja.starts_with("期限まで1日：メールの誤送信"), "{}", document.title.ja);
+    // English names the incident by its English title, never by its id.
+    assert!(
+        document.title.en.starts_with("1 day left: Mis-sent email: Leak of secrecy of communications")
+            && document.title.en.ends_with("first report"),
+        "{}",
+        document.title.en
+    );
     // The same scan again adds nothing.
     assert!(!o.app.escalate_open_clocks(known + SignedDuration::from_mins(5)).unwrap()[0].created);
     assert_eq!(o.app.alerts(None, 100).unwrap().len(), 2);

@@ -78,6 +78,11 @@ pub struct Escalated {
 /// The actor of the escalation scan.
 const SCAN: &str = "alert-escalation";
 
+/// "1 day", "2 days".
+fn days_en(n: i64) -> String {
+    if n == 1 { "1 day".to_string() } else { format!("{n} days") }
+}
+
 fn request(clock: &Clock, stage: Stage, days_left: i64) -> AlertRequest {
     let due = clock.due;
     let (title, text) = match stage {
@@ -86,18 +91,18 @@ fn request(clock: &Clock, stage: Stage, days_left: i64) -> AlertRequest {
             (
                 Bilingual {
                     ja: format!("期限超過（{late}日）：{}", clock.title_ja),
-                    en: format!("Overdue by {late} days: {}", clock.title_en),
+                    en: format!("Overdue by {}: {}", days_en(late), clock.title_en),
                 },
                 Bilingual {
                     ja: format!("{}の期限（{due}）を{late}日過ぎています。直ちに対応してください。", clock.title_ja),
-                    en: format!("{} was due on {due}, {late} days ago. Act on it now.", clock.title_en),
+                    en: format!("{} was due on {due}, {} ago. Act on it now.", clock.title_en, days_en(late)),
                 },
             )
         }
         Stage::DayBefore | Stage::WeekBefore => {
             let when_ja =
                 if days_left == 0 { "本日が期限".to_string() } else { format!("期限まで{days_left}日") };
-            let when_en = if days_left == 0 { "Due today".to_string() } else { format!("{days_left} days left") };
+            let when_en = if days_left == 0 { "Due today".to_string() } else { format!("{} left", days_en(days_left)) };
             (
                 Bilingual {
                     ja: format!("{when_ja}：{}", clock.title_ja),
@@ -178,7 +183,8 @@ impl App {
             .map(|o| Clock {
                 subject: format!("incident/{}/obligation/{}-{}", o.incident, o.regime.code(), o.report.code()),
                 title_ja: format!("{}：{} {}", o.title, o.regime.ja(), o.report.ja()),
-                title_en: format!("{}: {} {}", o.incident, o.regime.en(), o.report.en()),
+                // The English title where one was given; else the Japanese, never the id.
+                title_en: format!("{}: {} {}", o.title_en.as_deref().unwrap_or(&o.title), o.regime.en(), o.report.en()),
                 due: o.due,
                 recipients: responsible.clone(),
             })
@@ -269,6 +275,8 @@ mod tests {
         assert_eq!(r.title.en, "7 days left: Final report to the PPC");
         assert_eq!(r.event, "incident/INC-1/obligation/appi-final/due/2026-06-30/t-7");
         assert_eq!(request(&clock, Stage::DayBefore, 0).title.en, "Due today: Final report to the PPC");
+        assert_eq!(request(&clock, Stage::DayBefore, 1).title.en, "1 day left: Final report to the PPC");
+        assert_eq!(request(&clock, Stage::Overdue, -1).title.en, "Overdue by 1 day: Final report to the PPC");
         let late = request(&clock, Stage::Overdue, -2);
         assert_eq!(late.title.ja, "期限超過（2日）：個人情報保護委員会への確報");
         assert!(late.text.en.contains("was due on 2026-06-30, 2 days ago"), "{}", late.text.en);

@@ -85,6 +85,8 @@ pub struct OpenObligation {
     pub incident: String,
     /// The incident's title in Japanese.
     pub title: String,
+    /// Its English title, where one was given.
+    pub title_en: Option<String>,
     pub status: IncidentStatus,
     pub regime: Regime,
     pub report: Report,
@@ -517,18 +519,20 @@ impl App {
     /// whether it is overdue (for the dashboard and the escalations).
     pub fn open_obligations(&self, now: Timestamp) -> ActionResult<Vec<OpenObligation>> {
         let today = tokyo::date_of(now);
-        let mut titles: BTreeMap<String, (String, IncidentStatus)> = BTreeMap::new();
+        let mut titles: BTreeMap<String, (String, Option<String>, IncidentStatus)> = BTreeMap::new();
         let mut out = Vec::new();
         for (incident, o) in self.stores().open_obligations()? {
             if !titles.contains_key(&incident) {
                 let stored = self.stored_incident(&incident)?;
-                titles.insert(incident.clone(), (stored.current.fields.title.ja.clone(), stored.current.fields.status));
+                let fields = &stored.current.fields;
+                titles.insert(incident.clone(), (fields.title.ja.clone(), fields.title.en.clone(), fields.status));
             }
-            let (title, status) = titles[&incident].clone();
+            let (title, title_en, status) = titles[&incident].clone();
             let days_left = super::rules::days_left(o.due, today);
             out.push(OpenObligation {
                 incident,
                 title,
+                title_en,
                 status,
                 regime: o.regime,
                 report: o.report,
