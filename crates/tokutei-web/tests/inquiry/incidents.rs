@@ -3,8 +3,11 @@
 //! with the signed-in person (an audit entry each), a refused form names its field and changes
 //! nothing, a final report cannot be recorded with an item empty, the impact page shows counts
 //! and ledger indexes but no subscriber id, the public entry reaches `/leaks` and cannot be
-//! withdrawn inside its window, auditors read only. Snapshots of the incident page and a
-//! report's print view.
+//! withdrawn inside its window, auditors read only; the edit form saves a new version, the
+//! impact page's proof verifies against a signed checkpoint, a manager re-queues a failed
+//! alert (an auditor cannot), and the letters read contacts through the gateway (each read an
+//! entry, none shown for a purpose that does not allow them). Snapshots of the incident page
+//! and a report's print view.
 
 use tokutei_ledger::{AccessEvent, Action, Actor, Decision, Entry, RequestMeta};
 
