@@ -665,6 +665,7 @@ async fn the_letters_page_reads_contacts_through_the_gateway_and_a_purpose_witho
         let entry = site.ledger.ledger_entry(index).unwrap().unwrap().decode().unwrap();
         if let tokutei_ledger::Event::Access(access) = entry.event {
             assert_eq!(access.decision, Decision::Deny, "entry {index}");
+            assert_eq!(access.reasons, ["category_not_in_purpose"], "the policy denies it, not a missing grant");
             denied += 1;
         }
     }
