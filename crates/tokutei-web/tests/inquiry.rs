@@ -52,6 +52,8 @@ struct Site {
     dir: tempfile::TempDir,
     store: Arc<SqliteStore>,
     ledger: Arc<SqliteLedger>,
+    /// The application the router runs (its keys seal what a test imports).
+    app: Arc<App>,
     router: axum::Router,
 }
 
@@ -76,8 +78,8 @@ fn site() -> Site {
         tokutei_gateway::Deployment::default(),
         Vec::new(),
     ));
-    let state = tokutei_web::AppState::new(store.clone()).with_ledger(ledger.clone()).with_access(service);
-    Site { dir, store, ledger, router: tokutei_web::router(state) }
+    let state = tokutei_web::AppState::new(store.clone()).with_ledger(ledger.clone()).with_access(service.clone());
+    Site { dir, store, ledger, app: service, router: tokutei_web::router(state) }
 }
 
 struct Reply {
@@ -325,13 +327,18 @@ async fn submissions_are_limited_per_client_address() {
 
 /// A console session for a new person with `role`: the cookie and CSRF token.
 fn session(site: &Site, id: &str, role: Role) -> (String, String) {
+    session_with(site, id, role, Grants::default())
+}
+
+/// [`session`] for a person with `grants`.
+fn session_with(site: &Site, id: &str, role: Role, grants: Grants) -> (String, String) {
     let now = jiff::Timestamp::now();
     site.store
         .create_principal(&NewPrincipal {
             id: id.into(),
             display_name: id.into(),
             kind: PrincipalKind::Person { role },
-            grants: Grants::default(),
+            grants,
             created_at: now,
         })
         .unwrap();

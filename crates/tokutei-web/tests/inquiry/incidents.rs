@@ -3,8 +3,11 @@
 //! with the signed-in person (an audit entry each), a refused form names its field and changes
 //! nothing, a final report cannot be recorded with an item empty, the impact page shows counts
 //! and ledger indexes but no subscriber id, the public entry reaches `/leaks` and cannot be
-//! withdrawn inside its window, auditors read only. Snapshots of the incident page and a
-//! report's print view.
+//! withdrawn inside its window, auditors read only; the edit form saves a new version, the
+//! impact page's proof verifies against a signed checkpoint, a manager re-queues a failed
+//! alert (an auditor cannot), and the letters read contacts through the gateway (each read an
+//! entry, none shown for a purpose that does not allow them). Snapshots of the incident page
+//! and a report's print view.
 
 use tokutei_ledger::{AccessEvent, Action, Actor, Decision, Entry, RequestMeta};
 
@@ -390,4 +393,282 @@ async fn notices_are_logged_per_person_without_their_ids_and_the_alternative_nee
     .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     assert!(get(&site, &notices, &chief).await.body.contains("連絡先不明の利用者がいるため"));
+}
+
+/// Every administrative entry with its ledger index and actor.
+fn admin_entries_at(site: &Site) -> Vec<(u64, Actor, tokutei_ledger::AdminEvent)> {
+    let mut out = Vec::new();
+    site.ledger
+        .scan_entries(0, &mut |e| {
+            let entry = e.decode()?;
+            if let tokutei_ledger::Event::Admin(a) = entry.event {
+                out.push((e.index, entry.actor, a));
+            }
+            Ok(true)
+        })
+        .unwrap();
+    out
+}
+
+/// The edit form of [`OPEN_FORM`]'s incident as stored, with `changes` over it.
+fn edit_form<'a>(csrf: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![("csrf", csrf)];
+    form.extend(
+        OPEN_FORM
+            .iter()
+            .copied()
+            .filter(|(k, _)| !["regime", "persons", "estimated"].contains(k))
+            .filter(|(k, _)| !changes.iter().any(|(c, _)| c == k)),
+    );
+    form.extend_from_slice(changes);
+    form
+}
+
+#[tokio::test]
+async fn the_edit_form_saves_a_new_version_and_a_refused_one_changes_nothing() {
+    let site = site();
+    let (chief, csrf) = session(&site, "cpo", Role::ChiefManager);
+    let id = open_incident(&site, &chief, &csrf).await;
+    let edit = format!("/admin/incidents/{id}/edit");
+    let form = get(&site, &edit, &chief).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("value=\"2026-06-10T09:30\""), "the stored time is shown: {}", form.body);
+
+    let reply = post(&site, &edit, &chief, &edit_form(&csrf, &[("title", "委託先端末からの氏名の閲覧")])).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert!(location(&reply).ends_with("?done=updated"), "{}", location(&reply));
+    let updated: Vec<_> =
+        admin_entries_at(&site).into_iter().filter(|(_, _, a)| a.action == AdminAction::IncidentUpdated).collect();
+    assert_eq!(updated.len(), 1);
+    let (index, actor, entry) = &updated[0];
+    assert_eq!((actor, entry.subject.as_str()), (&Actor::Staff("cpo".into()), format!("incident/{id}").as_str()));
+    let page = get(&site, &format!("/admin/incidents/{id}"), &chief).await;
+    assert!(page.body.contains("委託先端末からの氏名の閲覧"), "{}", page.body);
+    let history = page.body.split("id=\"history\"").nth(1).expect("the history table");
+    assert!(
+        history.contains("<th scope=\"row\">2</th>") && history.contains(&format!("<td>{index}</td>")),
+        "version 2 with its ledger entry: {history}"
+    );
+
+    // A bad time is named, what was typed is shown again, and nothing changes.
+    let size = site.ledger.tree_size().unwrap();
+    let reply =
+        post(&site, &edit, &chief, &edit_form(&csrf, &[("title", "別の件名Zqx"), ("known_at", "yesterday")])).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.body.contains("href=\"#known_at\""), "{}", reply.body);
+    assert!(reply.body.contains("別の件名Zqx"), "the typed title is shown again: {}", reply.body);
+    assert_eq!(site.ledger.tree_size().unwrap(), size, "no entry was written");
+    let page = get(&site, &format!("/admin/incidents/{id}"), &chief).await;
+    assert!(!page.body.contains("別の件名Zqx") && !page.body.contains("<th scope=\"row\">3</th>"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn the_impact_page_proof_download_verifies_against_the_signed_checkpoint() {
+    use tokutei_app::checkpoints::{Checkpoints, check_proof};
+    let site = site();
+    let (chief, csrf) = session(&site, "cpo", Role::ChiefManager);
+    let first = reads_by_op7(&site);
+    let id = open_incident(&site, &chief, &csrf).await;
+    assert_eq!(impact_of_op7(&site, &chief, &csrf, &id).await.status, StatusCode::SEE_OTHER);
+    let ledger: Arc<dyn LedgerStore> = site.ledger.clone();
+    let log =
+        Checkpoints::new(ledger, tokutei_ledger::CheckpointSigner::from_seed("tokutei.test/console", [5; 32]).unwrap());
+    let checkpoint = log.latest(jiff::Timestamp::now()).unwrap();
+
+    let reply = get(&site, &format!("/admin/incidents/{id}/proof/{first}"), &chief).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.headers[header::CONTENT_TYPE], "application/json");
+    assert!(
+        reply.headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains(&format!("tokutei-proof-{first}.json")),
+        "a download"
+    );
+    let proof: tokutei_ledger::Proof = serde_json::from_str(&reply.body).unwrap();
+    let checked = check_proof(&proof, &checkpoint.note, &log.verifier());
+    assert!(checked.ok, "{}", checked.message);
+    let Some(tokutei_ledger::Event::Access(read)) = checked.entry.map(|e| e.event) else {
+        panic!("entry {first} is a read")
+    };
+    assert_eq!((read.subscribers, read.categories), (vec!["HSZQX00001".to_string()], vec!["contract.name".into()]));
+    // Another ledger's key does not vouch for it.
+    let other = tokutei_ledger::CheckpointSigner::from_seed("tokutei.test/console", [6; 32]).unwrap();
+    assert!(!check_proof(&proof, &checkpoint.note, &other.verifier()).ok);
+}
+
+#[tokio::test]
+async fn a_manager_retries_a_failed_alert_and_an_auditor_cannot() {
+    use tokutei_app::alerts::{AlertConfig, AlertRequest, AttemptOutcome, Bilingual, WebhookConfig};
+    use tokutei_store::outbox::{AlertState, AlertStore, AttemptResult};
+    let site = site();
+    let (chief, csrf) = session(&site, "cpo", Role::ChiefManager);
+    let (auditor, auditor_csrf) = session(&site, "audit-1", Role::Auditor);
+    // The outbox's own functions, on the router's store and ledger, with a webhook configured.
+    let outbox = tokutei_app::App::new(
+        site.store.clone(),
+        site.ledger.clone(),
+        site.app.keys().clone(),
+        tokutei_gateway::Deployment::default(),
+        Vec::new(),
+    )
+    .with_alerts(AlertConfig {
+        max_attempts: 1,
+        retry_after_seconds: 60,
+        retry_cap_seconds: 600,
+        webhook: Some(WebhookConfig {
+            url: "http://127.0.0.1:9/hook".into(),
+            secret_file: "keys/w.secret".into(),
+            timeout_seconds: 5,
+        }),
+        email: None,
+    });
+    let now = jiff::Timestamp::now();
+    let chief_acting = tokutei_app::Acting::Person("cpo".into());
+    let request = AlertRequest {
+        kind: "test".into(),
+        subject: "incident/INC-1".into(),
+        event: "incident/INC-1/test".into(),
+        title: Bilingual { ja: "試験".into(), en: "Test".into() },
+        text: Bilingual { ja: "試験の通知です。".into(), en: "A test alert.".into() },
+        due: None,
+        responsible: vec![tokutei_app::PrincipalId::parse("cpo").unwrap()],
+        details: vec![],
+    };
+    let id = outbox.enqueue_alert(&chief_acting, &request, now).unwrap()[0].id.clone();
+    assert_eq!(outbox.claim_due(now, 10).unwrap().len(), 1);
+    let failed = AttemptOutcome {
+        delivered: false,
+        status: Some(500),
+        error: None,
+        duration: std::time::Duration::from_millis(7),
+    };
+    assert_eq!(outbox.record_attempt(&id, &failed, now).unwrap(), AttemptResult::Failed);
+    let page = get(&site, "/admin/alerts", &chief).await;
+    assert!(page.body.contains(&format!("id=\"retry-{id}\"")), "a retry button: {}", page.body);
+
+    let retry = format!("/admin/alerts/{id}/retry");
+    let size = site.ledger.tree_size().unwrap();
+    let reply = post(&site, &retry, &auditor, &[("csrf", &auditor_csrf)]).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    assert_eq!(site.ledger.tree_size().unwrap(), size, "no entry");
+    assert_eq!(site.store.alert(id.as_str()).unwrap().unwrap().state, AlertState::Failed);
+
+    let reply = post(&site, &retry, &chief, &[("csrf", &csrf)]).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(location(&reply), "/admin/alerts?done=retried");
+    let stored = site.store.alert(id.as_str()).unwrap().unwrap();
+    assert_eq!((stored.state, stored.attempts), (AlertState::Pending, 0));
+    let requeued: Vec<_> =
+        admin_entries_at(&site).into_iter().filter(|(_, _, a)| a.action == AdminAction::AlertRequeued).collect();
+    assert_eq!(requeued.len(), 1);
+    assert_eq!(
+        (&requeued[0].1, requeued[0].2.subject.as_str()),
+        (&Actor::Staff("cpo".into()), format!("alert/{id}").as_str())
+    );
+    assert!(requeued[0].0 >= size, "written by the retry");
+}
+
+const CONTACT_1: &str = "zqx-one@example.jp";
+const CONTACT_2: &str = "zqx-two@example.jp";
+
+/// HSZQX00001 and HSZQX00002 in the vault with their e-mail addresses, through the import.
+fn import_contacts(site: &Site) {
+    let csv = format!(
+        "subscriber,service,state,started_on,method,collected_at,collected_by,contract.name,contract.email\n\
+         HSZQX00001,fiber,active,2024-04-01,written,2024-04-01,shop-1,星空 一郎,{CONTACT_1}\n\
+         HSZQX00002,fiber,active,2024-04-01,written,2024-04-01,shop-1,星空 二郎,{CONTACT_2}\n"
+    );
+    let policy = tokutei_policy::parse(DEMO_POLICY).unwrap();
+    let target = tokutei_app::import::ImportTarget {
+        store: &*site.store,
+        ledger: &*site.ledger,
+        keys: &**site.app.keys(),
+        actor: Actor::System("test".into()),
+    };
+    let bytes = csv.into_bytes();
+    let summary = tokutei_app::import::import(
+        &target,
+        &policy,
+        1,
+        || Ok(Box::new(std::io::Cursor::new(bytes.clone())) as Box<dyn std::io::Read>),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(summary.rows, 2);
+}
+
+#[tokio::test]
+async fn the_letters_page_reads_contacts_through_the_gateway_and_a_purpose_without_them_shows_none() {
+    use tokutei_store::staff::RangeGrant;
+    let site = site();
+    import_contacts(&site);
+    let grants = Grants {
+        data_range: vec![RangeGrant { service: "fiber".into(), categories: vec!["contract.email".into()] }],
+        purposes: vec!["service_provision".into(), "network_security".into()],
+        ..Grants::default()
+    };
+    let (chief, csrf) = session_with(&site, "cpo", Role::ChiefManager, grants);
+    reads_by_op7(&site);
+    let id = open_incident(&site, &chief, &csrf).await;
+    assert_eq!(impact_of_op7(&site, &chief, &csrf, &id).await.status, StatusCode::SEE_OTHER);
+    let letters = format!("/admin/incidents/{id}/letters");
+
+    let size = site.ledger.tree_size().unwrap();
+    let reply = post(
+        &site,
+        &letters,
+        &chief,
+        &[
+            ("csrf", &csrf),
+            ("purpose", "service_provision"),
+            ("contact", "contract.email"),
+            ("channel", "email"),
+            ("subscribers", ""),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
+    // Every read is a durable entry by the signed-in person for the purpose, and the page names them.
+    let mut read = std::collections::BTreeSet::new();
+    for index in size..site.ledger.tree_size().unwrap() {
+        let entry = site.ledger.ledger_entry(index).unwrap().unwrap().decode().unwrap();
+        if let tokutei_ledger::Event::Access(access) = entry.event {
+            assert_eq!(entry.actor, Actor::Staff("cpo".into()));
+            assert_eq!((access.purpose.as_str(), access.decision), ("service_provision", Decision::Allow));
+            assert_eq!(access.categories, ["contract.email"]);
+            assert!(reply.body.contains(&index.to_string()), "entry {index} is named on the page");
+            read.extend(access.subscribers);
+        }
+    }
+    assert_eq!(read.into_iter().collect::<Vec<_>>(), ["HSZQX00001", "HSZQX00002"], "each contact read is audited");
+    assert!(reply.body.contains(CONTACT_1) && reply.body.contains(CONTACT_2), "{}", reply.body);
+    assert_eq!(reply.body.matches("class=\"letter\"").count(), 2, "{}", reply.body);
+
+    // A purpose the policy does not allow for contacts: denied (and audited), no contact shown.
+    let size = site.ledger.tree_size().unwrap();
+    let reply = post(
+        &site,
+        &letters,
+        &chief,
+        &[
+            ("csrf", &csrf),
+            ("purpose", "network_security"),
+            ("contact", "contract.email"),
+            ("channel", "email"),
+            ("subscribers", ""),
+        ],
+    )
+    .await;
+    assert!(!reply.body.contains(CONTACT_1) && !reply.body.contains(CONTACT_2), "{}", reply.body);
+    assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
+    let mut denied = 0;
+    for index in size..site.ledger.tree_size().unwrap() {
+        let entry = site.ledger.ledger_entry(index).unwrap().unwrap().decode().unwrap();
+        if let tokutei_ledger::Event::Access(access) = entry.event {
+            assert_eq!(access.decision, Decision::Deny, "entry {index}");
+            assert_eq!(access.reasons, ["category_not_in_purpose"], "the policy denies it, not a missing grant");
+            denied += 1;
+        }
+    }
+    assert!(denied > 0, "the denial is audited");
+    assert_eq!(count(&site, AdminAction::IncidentNoticesRecorded), 0, "nothing is logged as sent");
 }
