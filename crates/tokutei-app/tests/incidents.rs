@@ -433,6 +433,14 @@ fn notices_read_contacts_through_the_gateway_and_log_each_person_audited_first()
         let entry = d.ledger.ledger_entry(*index).unwrap().unwrap().decode().unwrap();
         assert_eq!((entry.actor.id(), entry.purpose()), ("all", Some("service_provision")));
     }
+    // Without a channel, for a purpose that lists its channels: refused naming `channel`
+    // before any read (not a denial per person and letters with no address).
+    let size_before = size(&d);
+    let no_channel = NoticeRead { channel: None, ..read.clone() };
+    let err = d.service.notice_letters(&manager(), &id, &no_channel, at(4_050));
+    assert!(matches!(&err, Err(ActionError::Invalid { field: "channel", .. })), "{err:?}");
+    assert!(err.unwrap_err().to_string().contains("email"), "the purpose's channels are named");
+    assert_eq!(size(&d), size_before, "nothing was read");
     // A handler cannot; a subscriber outside the affected set cannot be named.
     let err = d.service.notice_letters(&Acting::Person("support".into()), &id, &read, at(4_100));
     assert!(matches!(err, Err(ActionError::Forbidden(_))), "{err:?}");

@@ -180,6 +180,23 @@ impl App {
                 "incident `{id}` has no affected subscribers; compute its impact first"
             )));
         }
+        // A purpose that lists its channels is used only through one: without it every read
+        // would be denied (`channel_required`), a denial per person, and no letter addressed.
+        if read.channel.is_none()
+            && let Some((_, policy)) = self.active_policy(now)?
+            && let Some(purpose) = policy.purpose(read.purpose.as_str())
+            && !purpose.channels.is_empty()
+        {
+            let listed: Vec<&str> = purpose.channels.iter().map(|c| c.id()).collect();
+            return Err(ActionError::invalid(
+                "channel",
+                format!(
+                    "the purpose `{}` is used only through a channel: choose one of {}",
+                    read.purpose,
+                    listed.join(", ")
+                ),
+            ));
+        }
         let ctx = self.report_context(&incident, now)?;
         let mut letters = Vec::new();
         let mut audit = Vec::new();
