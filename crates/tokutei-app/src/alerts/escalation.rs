@@ -231,6 +231,7 @@ impl App {
                 ));
             }
         }
+        out.extend(self.violation_clocks()?);
         Ok(out)
     }
 
