@@ -205,6 +205,10 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
         ]
     );
     env.run(&["audit", "verify"]).assert_code(0);
+    // A violation report, acknowledged, moves with them.
+    env.run(&["violations", "report", "--principal", "chief", "--text", "持出しの疑い", "--by", "chief"])
+        .assert_code(0);
+    env.run(&["violations", "ack", "VR-1", "--by", "chief"]).assert_code(0);
 
     // The registers move to PostgreSQL whole, and its database keeps one chief manager too.
     let db = crate::util::FreshDatabase::new();
@@ -218,9 +222,12 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
         all.extend_from_slice(args);
         served.run(&all)
     };
-    for read in
-        [&["--json", "manager", "list"][..], &["--json", "manager", "opinions"], &["--json", "designation", "show"]]
-    {
+    for read in [
+        &["--json", "manager", "list"][..],
+        &["--json", "manager", "opinions"],
+        &["--json", "designation", "show"],
+        &["--json", "violations", "list", "--by", "chief"],
+    ] {
         assert_eq!(pg(read).assert_code(0).json(), env.run(read).assert_code(0).json(), "{read:?}");
     }
     pg(&["manager", "appoint", "chief", "--from", "2026-08-01", "--by", "chief"]).assert_code(2);
