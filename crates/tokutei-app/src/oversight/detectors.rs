@@ -249,3 +249,55 @@ impl App {
         Ok(filed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokutei_ledger::{AccessEvent, Actor, RequestMeta};
+
+    use super::*;
+
+    fn access(second: i64, action: Action, decision: Decision) -> Entry {
+        Entry {
+            time: Timestamp::from_second(1_780_272_000 + second).unwrap(),
+            actor: Actor::Staff("support".into()),
+            event: Event::Access(AccessEvent {
+                action,
+                purpose: "support".into(),
+                subscribers: vec!["S-1".into()],
+                categories: vec!["contract.name".into()],
+                decision,
+                reasons: Vec::new(),
+                rules: Vec::new(),
+                policy_digest: [0; 32],
+                request: RequestMeta { channel: "cli".into(), zone: "hq".into(), client: "test".into() },
+            }),
+        }
+    }
+
+    /// An allowed export is a finding keyed by its ledger entry; a denied one is a denial.
+    #[test]
+    fn every_allowed_export_is_a_finding() {
+        let entries = vec![
+            (7, access(60, Action::Export, Decision::Allow)),
+            (8, access(120, Action::Export, Decision::Deny)),
+            (9, access(180, Action::Read, Decision::Allow)),
+        ];
+        let found = detect(&entries, &DetectorRules::default());
+        let keys: Vec<&str> = found.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["export/support/7"]);
+    }
+
+    #[test]
+    fn the_thresholds_are_checked_naming_their_key() {
+        let bad = DetectorConfig { hours_from: Some(20), hours_until: Some(8), ..Default::default() };
+        assert!(matches!(
+            DetectorRules::from_config(&bad),
+            Err(ActionError::Invalid { field: "oversight.detectors.hours_until", .. })
+        ));
+        let bad = DetectorConfig { denials: Some(1), ..Default::default() };
+        assert!(matches!(
+            DetectorRules::from_config(&bad),
+            Err(ActionError::Invalid { field: "oversight.detectors.denials", .. })
+        ));
+    }
+}
