@@ -324,3 +324,19 @@ fn violations_through_the_command_line() {
     let again = env.run(&["--json", "violations", "detect", "--since", "2020-01-01"]).assert_code(0).json();
     assert_eq!(again, serde_json::json!([]));
 }
+
+/// The detectors raise nothing over what `tokutei demo` writes to the ledger.
+#[test]
+fn the_detectors_raise_nothing_on_the_demo() {
+    let env = TestEnv::new();
+    env.run(&["demo", "--no-serve", "--subscribers", "3"]).assert_code(0);
+    let filed = env.run(&["--json", "violations", "detect", "--since", "2000-01-01"]).assert_code(0).json();
+    assert_eq!(filed, serde_json::json!([]));
+    assert!(
+        env.run(&["--json", "audit", "query", "--limit", "10"])
+            .assert_code(0)
+            .json()
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+}
