@@ -237,6 +237,8 @@ impl App {
                     && matches!(p.kind, tokutei_store::staff::PrincipalKind::Person { role } if roles.contains(&role))
             })
             .map(|p| PrincipalId::known(p.id))
+            // An alert names at most 20 persons.
+            .take(20)
             .collect())
     }
 
