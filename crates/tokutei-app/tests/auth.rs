@@ -505,3 +505,22 @@ fn api_requests_are_admitted_by_token_within_their_limits() {
     let next = later + SignedDuration::from_mins(1);
     assert_eq!(s.auth.admit_api(&issued.text, client(30), next).unwrap(), ApiAdmission::Unauthorized);
 }
+
+/// The `lockout` detector on a ledger written by real sign-ins: four failures raise nothing,
+/// the fifth locks the account and raises exactly one report about `support`, filed once.
+#[test]
+fn a_sign_in_lockout_raises_one_violation_report() {
+    let s = site();
+    let now = at(3600);
+    for _ in 0..4 {
+        s.sign_in("support", "wrong", "", now);
+    }
+    let window = (at(0), at(7200));
+    assert!(s.d.service.run_detectors(window.0, window.1, window.1).unwrap().is_empty());
+    assert!(matches!(s.sign_in("support", "wrong", "", now), SignInOutcome::Refused { locked_now: true, .. }));
+    let filed = s.d.service.run_detectors(window.0, window.1, window.1).unwrap();
+    let seen: Vec<(Option<&str>, &str)> =
+        filed.iter().map(|v| (v.stored.report.detector.as_deref(), v.stored.report.principal.as_str())).collect();
+    assert_eq!(seen, [(Some("lockout"), "support")]);
+    assert!(s.d.service.run_detectors(window.0, window.1, window.1).unwrap().is_empty());
+}

@@ -22,7 +22,7 @@ use tokutei_app::{Acting, ActionError, ActionResult, App, AppointmentId, Opinion
 use tokutei_ledger::{Actor, AdminAction, AdminEvent, Event};
 use tokutei_policy::{Date, Role, tokyo};
 use tokutei_store::ledger::LedgerStore;
-use tokutei_store::oversight::OversightStore;
+use tokutei_store::oversight::{OversightStore, ViolationStore};
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, StaffStore};
 use tokutei_store_sqlite::SqliteStore;
 
@@ -541,4 +541,145 @@ fn open_oversight_deadlines_are_escalated_until_met() {
     // Each alert names the deadline in both languages.
     let alerts = app.alerts(None, 100).unwrap();
     assert!(alerts.iter().any(|a| a.document.as_ref().is_some_and(|doc| doc.title.ja.contains("情報取扱規程の届出"))));
+}
+
+/// The app of `d` under detector thresholds small enough for a test's workload.
+fn with_detectors(d: &Deployed) -> App {
+    let rules = tokutei_app::oversight::OversightRules {
+        detectors: tokutei_app::oversight::detectors::DetectorRules { reads_per_hour: 10, ..Default::default() },
+        ..Default::default()
+    };
+    App::new(
+        d.store.clone(),
+        d.ledger.clone(),
+        d.service.keys().clone(),
+        tokutei_gateway::Deployment { zones_required: false, required_training: vec!["privacy-basics".into()] },
+        Vec::new(),
+    )
+    .with_oversight_rules(rules)
+}
+
+fn gateway_read(app: &App, principal: &str, category: &str, second: i64) -> bool {
+    let mut c = support::call(principal, "support", &["S-active"], &[category]);
+    c.now = support::at(second);
+    app.read(&c).unwrap().all_allowed()
+}
+
+/// Each detector on a ledger written by real gateway reads: normal office-hours traffic with
+/// scattered denials raises nothing; a burst of denials, an hour over the volume and a read
+/// after hours each raise exactly one report, concerning the right principal; a second run
+/// over the same window files nothing new.
+#[test]
+fn detectors_fire_exactly_where_they_should_and_not_on_normal_traffic() {
+    let d = deploy();
+    let app = with_detectors(&d);
+    const HOUR: i64 = 3_600;
+    const DAY: i64 = 86_400;
+    // Day 1 (2026-06-01, 09:00–17:00 Tokyo): `support` reads every ten minutes, `all` every
+    // hour, and `support` is refused three times, half an hour apart.
+    for step in 0..48 {
+        assert!(gateway_read(&app, "support", "contract.name", step * 600));
+    }
+    for hour in 0..8 {
+        assert!(gateway_read(&app, "all", "contract.phone", hour * HOUR + 300));
+    }
+    for k in 0..3 {
+        assert!(!gateway_read(&app, "support", "comm.location", 1_000 + k * 1_800));
+    }
+    let normal = app.run_detectors(support::at(0), support::at(DAY), support::at(DAY)).unwrap();
+    assert!(normal.is_empty(), "normal traffic raised {normal:?}");
+
+    // Day 2 (2026-06-02): five denials in four minutes by `support`; eleven reads by `all`
+    // between 11:00 and 12:00; one read by `support` at 20:01.
+    for k in 0..5 {
+        assert!(!gateway_read(&app, "support", "comm.location", DAY + 1_000 + k * 60));
+    }
+    for k in 0..11 {
+        assert!(gateway_read(&app, "all", "contract.name", DAY + 2 * HOUR + k * 300));
+    }
+    assert!(gateway_read(&app, "support", "contract.name", DAY + 11 * HOUR + 60));
+    let now = support::at(2 * DAY);
+    let filed = app.run_detectors(support::at(0), now, now).unwrap();
+    let mut seen: Vec<(String, String, u8)> = filed
+        .iter()
+        .map(|v| {
+            (v.stored.report.detector.clone().unwrap(), v.stored.report.principal.clone(), v.stored.report.measure)
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("denial_burst".to_string(), "support".to_string(), 6),
+            ("off_hours".to_string(), "support".to_string(), 6),
+            ("read_volume".to_string(), "all".to_string(), 6),
+        ]
+    );
+    for v in &filed {
+        assert_eq!(v.stored.report.reported_by, tokutei_app::oversight::violations::DETECTOR);
+    }
+    // Running again over the same window, or a wider one, files nothing new.
+    assert!(app.run_detectors(support::at(0), now, now).unwrap().is_empty());
+    assert!(app.run_detectors(support::at(DAY), now, now).unwrap().is_empty());
+    assert_eq!(d.store.violation_reports().unwrap().len(), 3);
+}
+
+/// A report by any member of staff, acknowledged and resolved by a manager: each change
+/// audited first with the text only as a digest; its acknowledgement clock open until
+/// acknowledged; bad input refused naming the field; a resolved report not resolved twice.
+#[test]
+fn a_staff_report_is_acknowledged_and_resolved_and_audited_by_digest() {
+    use tokutei_app::oversight::violations::{Outcome, ReportInput, ResolveInput, ViolationState};
+    let d = deploy();
+    let app = with_alerts(&d);
+    let handler = Acting::Person("support".into());
+    let text = "退職予定者が顧客の電話番号を大量に閲覧していました";
+    let input = ReportInput { principal: PrincipalId::parse("all").unwrap(), measure: None, text: text.into() };
+    let from = size(&d);
+    let view = app.report_violation(&handler, &input, noon("2026-06-01")).unwrap();
+    assert_eq!((view.stored.report.id.as_str(), view.stored.report.measure), ("VR-1", 3));
+    assert_eq!(view.stored.report.ack_due, noon("2026-06-04"));
+    let entries = admin_entries(&d, from);
+    assert!(entries.iter().any(|(actor, e)| e.action == AdminAction::ViolationReported
+        && e.subject == "violation/VR-1"
+        && *actor == Actor::Staff("support".into())));
+    assert!(entries.iter().any(|(_, e)| e.action == AdminAction::AlertEnqueued), "the owners are alerted");
+    assert!(!format!("{entries:?}").contains("退職予定者"), "no text in the ledger");
+    let clocks = app.open_clocks(noon("2026-06-02")).unwrap();
+    assert!(clocks.iter().any(|c| c.subject == "violation/VR-1/ack" && c.due == day("2026-06-04")));
+
+    // Refusals, each naming its field; a handler does not acknowledge.
+    let bad = ReportInput { principal: PrincipalId::parse("nobody").unwrap(), ..input.clone() };
+    assert!(matches!(
+        app.report_violation(&handler, &bad, noon("2026-06-01")),
+        Err(ActionError::Invalid { field: "principal", .. })
+    ));
+    let bad = ReportInput { measure: Some(8), ..input.clone() };
+    assert!(matches!(
+        app.report_violation(&handler, &bad, noon("2026-06-01")),
+        Err(ActionError::Invalid { field: "measure", .. })
+    ));
+    let bad = ReportInput { text: "  ".into(), ..input.clone() };
+    assert!(matches!(
+        app.report_violation(&handler, &bad, noon("2026-06-01")),
+        Err(ActionError::Invalid { field: "text", .. })
+    ));
+    assert!(matches!(app.acknowledge_violation(&handler, "VR-1", noon("2026-06-02")), Err(ActionError::Forbidden(_))));
+    assert!(matches!(app.acknowledge_violation(&manager(), "VR-9", noon("2026-06-02")), Err(ActionError::NotFound(_))));
+
+    app.acknowledge_violation(&manager(), "VR-1", noon("2026-06-02")).unwrap();
+    assert!(matches!(app.acknowledge_violation(&manager(), "VR-1", noon("2026-06-02")), Err(ActionError::Conflict(_))));
+    assert!(!app.open_clocks(noon("2026-06-02")).unwrap().iter().any(|c| c.subject.starts_with("violation/")));
+    let resolve = ResolveInput {
+        outcome: Outcome::None, text: "業務上の必要による閲覧と確認".into(), incident: None
+    };
+    app.resolve_violation(&manager(), "VR-1", &resolve, noon("2026-06-03")).unwrap();
+    assert!(matches!(
+        app.resolve_violation(&manager(), "VR-1", &resolve, noon("2026-06-03")),
+        Err(ActionError::Conflict(_))
+    ));
+    let shown = app.violation(&manager(), "VR-1", noon("2026-06-03")).unwrap();
+    assert_eq!(shown.state, ViolationState::Resolved(Outcome::None));
+    assert_eq!(shown.stored.events.len(), 2);
+    assert!(!format!("{:?}", admin_entries(&d, from)).contains("業務上"), "no resolution text in the ledger");
 }

@@ -210,10 +210,18 @@ pub enum AdminAction {
     /// The company's response to an opinion was recorded (`opinion/<id>`: the date; the digest
     /// is the text's).
     OpinionResponded,
+    /// A violation, or a sign of one, was reported (`violation/<id>`: the principal concerned,
+    /// the measure, the acknowledgement due, the detector; the digest is the text's).
+    ViolationReported,
+    /// A violation report was acknowledged (`violation/<id>`).
+    ViolationAcknowledged,
+    /// A violation report was resolved (`violation/<id>`: the outcome, the incident; the
+    /// digest is the text's).
+    ViolationResolved,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 43] = [
+const ADMIN_ACTIONS: [AdminAction; 46] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -257,6 +265,9 @@ const ADMIN_ACTIONS: [AdminAction; 43] = [
     AdminAction::ChiefManagerNotified,
     AdminAction::OpinionRecorded,
     AdminAction::OpinionResponded,
+    AdminAction::ViolationReported,
+    AdminAction::ViolationAcknowledged,
+    AdminAction::ViolationResolved,
 ];
 
 impl AdminAction {
@@ -313,6 +324,9 @@ impl AdminAction {
             AdminAction::ChiefManagerNotified => "chief_manager_notified",
             AdminAction::OpinionRecorded => "opinion_recorded",
             AdminAction::OpinionResponded => "opinion_responded",
+            AdminAction::ViolationReported => "violation_reported",
+            AdminAction::ViolationAcknowledged => "violation_acknowledged",
+            AdminAction::ViolationResolved => "violation_resolved",
         }
     }
 }
@@ -730,6 +744,9 @@ mod tests {
             (AdminAction::ChiefManagerNotified, 41, "chief_manager_notified"),
             (AdminAction::OpinionRecorded, 42, "opinion_recorded"),
             (AdminAction::OpinionResponded, 43, "opinion_responded"),
+            (AdminAction::ViolationReported, 44, "violation_reported"),
+            (AdminAction::ViolationAcknowledged, 45, "violation_acknowledged"),
+            (AdminAction::ViolationResolved, 46, "violation_resolved"),
         ];
         for (action, code, name) in appended {
             assert_eq!((action.code(), action.as_str()), (code, name));

@@ -6,8 +6,9 @@
 use postgres::Row;
 use tokutei_policy::Date;
 use tokutei_store::oversight::{
-    FilingKind, NewAppointment, NewDesignation, NewFiling, NewOpinion, NewOpinionResponse, OversightStore,
-    StoredAppointment, StoredDesignation, StoredFiling, StoredOpinion,
+    FilingKind, NewAppointment, NewDesignation, NewFiling, NewOpinion, NewOpinionResponse, NewViolationEvent,
+    NewViolationReport, OversightStore, StoredAppointment, StoredDesignation, StoredFiling, StoredOpinion,
+    StoredViolation, ViolationEventKind, ViolationStore,
 };
 use tokutei_store::{StoreError, StoreResult};
 
@@ -327,5 +328,108 @@ impl OversightStore for PgStore {
             }
         }
         Ok(opinions)
+    }
+}
+
+const VIOLATION_COLUMNS: &str =
+    "id, detector, principal, measure, text, dedupe_key, reported_by, received_at, ack_due, audit_index";
+
+impl ViolationStore for PgStore {
+    fn add_violation_report(&self, v: &NewViolationReport) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        conn.execute(
+            &format!(
+                "INSERT INTO violation_reports ({VIOLATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ),
+            &[
+                &v.id,
+                &v.detector,
+                &v.principal,
+                &i16::from(v.measure),
+                &v.text,
+                &v.dedupe_key,
+                &v.reported_by,
+                &micros(v.received_at),
+                &micros(v.ack_due),
+                &bigint(v.audit_index)?,
+            ],
+        )
+        .map_err(|e| {
+            if is_constraint(&e) {
+                StoreError::Conflict(format!("violation report `{}` or its finding is recorded already", v.id))
+            } else {
+                backend(e)
+            }
+        })?;
+        Ok(())
+    }
+
+    fn add_violation_event(&self, e: &NewViolationEvent) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        let known =
+            tx.query_opt("SELECT 1 FROM violation_reports WHERE id = $1", &[&e.report]).map_err(backend)?.is_some();
+        if !known {
+            return Err(StoreError::NotFound(format!("violation report `{}`", e.report)));
+        }
+        tx.execute(
+            "INSERT INTO violation_events (report, kind, text, incident, by_principal, at, audit_index)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&e.report, &e.kind.code(), &e.text, &e.incident, &e.by, &micros(e.at), &bigint(e.audit_index)?],
+        )
+        .map_err(backend)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn violation_reports(&self) -> StoreResult<Vec<StoredViolation>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(&format!("SELECT {VIOLATION_COLUMNS} FROM violation_reports ORDER BY received_at, id"), &[])
+            .map_err(backend)?;
+        let mut reports = rows
+            .iter()
+            .map(|row| {
+                let measure: i16 = get(row, 3)?;
+                Ok(StoredViolation {
+                    report: NewViolationReport {
+                        id: get(row, 0)?,
+                        detector: get(row, 1)?,
+                        principal: get(row, 2)?,
+                        measure: u8::try_from(measure).map_err(|_| corrupt(row, 3, "measure out of range"))?,
+                        text: get(row, 4)?,
+                        dedupe_key: get(row, 5)?,
+                        reported_by: get(row, 6)?,
+                        received_at: timestamp(row, 7)?,
+                        ack_due: timestamp(row, 8)?,
+                        audit_index: u64_col(row, 9)?,
+                    },
+                    events: Vec::new(),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let rows = conn
+            .query(
+                "SELECT report, kind, text, incident, by_principal, at, audit_index FROM violation_events ORDER BY number",
+                &[],
+            )
+            .map_err(backend)?;
+        for row in &rows {
+            let kind: String = get(row, 1)?;
+            let event = NewViolationEvent {
+                report: get(row, 0)?,
+                kind: ViolationEventKind::from_code(&kind)
+                    .ok_or_else(|| corrupt(row, 1, format!("unknown violation event `{kind}`")))?,
+                text: get(row, 2)?,
+                incident: get(row, 3)?,
+                by: get(row, 4)?,
+                at: timestamp(row, 5)?,
+                audit_index: u64_col(row, 6)?,
+            };
+            if let Some(report) = reports.iter_mut().find(|r| r.report.id == event.report) {
+                report.events.push(event);
+            }
+        }
+        Ok(reports)
     }
 }

@@ -256,6 +256,25 @@ fn conformance_oversight() {
     conformance::oversight::run(&db.store());
 }
 
+#[test]
+fn conformance_violations() {
+    let db = TestDb::new();
+    conformance::oversight::run_violations(&db.store());
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    for sql in [
+        "UPDATE violation_reports SET text = 'x'",
+        "DELETE FROM violation_events",
+        "TRUNCATE violation_reports CASCADE",
+    ] {
+        let err = client.batch_execute(sql).expect_err(sql);
+        assert!(
+            err.to_string().contains("violation records are append-only")
+                || format!("{err:?}").contains("violation records are append-only"),
+            "{sql}: {err:?}"
+        );
+    }
+}
+
 /// A second active chief manager is refused by the database itself, whoever writes: a second
 /// open appointment, an overlapping one, reopening an ended one; and no oversight record is
 /// edited, deleted or truncated.

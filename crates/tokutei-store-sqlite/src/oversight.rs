@@ -6,8 +6,9 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 use tokutei_policy::Date;
 use tokutei_store::oversight::{
-    FilingKind, NewAppointment, NewDesignation, NewFiling, NewOpinion, NewOpinionResponse, OversightStore,
-    StoredAppointment, StoredDesignation, StoredFiling, StoredOpinion,
+    FilingKind, NewAppointment, NewDesignation, NewFiling, NewOpinion, NewOpinionResponse, NewViolationEvent,
+    NewViolationReport, OversightStore, StoredAppointment, StoredDesignation, StoredFiling, StoredOpinion,
+    StoredViolation, ViolationEventKind, ViolationStore,
 };
 use tokutei_store::{StoreError, StoreResult};
 
@@ -358,6 +359,129 @@ impl OversightStore for SqliteStore {
     }
 }
 
+const VIOLATION_COLUMNS: &str =
+    "id, detector, principal, measure, text, dedupe_key, reported_by, received_at, ack_due, audit_index";
+
+impl ViolationStore for SqliteStore {
+    fn add_violation_report(&self, v: &NewViolationReport) -> StoreResult<()> {
+        let mut conn = self.writer();
+        let tx = crate::db::write_tx(&mut conn)?;
+        let taken: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM violation_reports WHERE id = ?1 OR dedupe_key = ?2)",
+                params![v.id, v.dedupe_key],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        if taken {
+            return Err(StoreError::Conflict(format!(
+                "violation report `{}` or its finding is recorded already",
+                v.id
+            )));
+        }
+        tx.execute(
+            &format!(
+                "INSERT INTO violation_reports ({VIOLATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            ),
+            params![
+                v.id,
+                v.detector,
+                v.principal,
+                v.measure,
+                v.text,
+                v.dedupe_key,
+                v.reported_by,
+                v.received_at.as_microsecond(),
+                v.ack_due.as_microsecond(),
+                bigint(v.audit_index)?
+            ],
+        )
+        .map_err(|e| {
+            if is_constraint(&e) {
+                StoreError::Conflict(format!("violation report `{}`: {e}", v.id))
+            } else {
+                backend(e)
+            }
+        })?;
+        tx.commit().map_err(backend)
+    }
+
+    fn add_violation_event(&self, e: &NewViolationEvent) -> StoreResult<()> {
+        let mut conn = self.writer();
+        let tx = crate::db::write_tx(&mut conn)?;
+        let known: bool = tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM violation_reports WHERE id = ?1)", [&e.report], |r| r.get(0))
+            .map_err(backend)?;
+        if !known {
+            return Err(StoreError::NotFound(format!("violation report `{}`", e.report)));
+        }
+        tx.execute(
+            "INSERT INTO violation_events (report, kind, text, incident, by_principal, at, audit_index)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![e.report, e.kind.code(), e.text, e.incident, e.by, e.at.as_microsecond(), bigint(e.audit_index)?],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)
+    }
+
+    fn violation_reports(&self) -> StoreResult<Vec<StoredViolation>> {
+        let conn = self.reader()?;
+        let mut statement = conn
+            .prepare(&format!("SELECT {VIOLATION_COLUMNS} FROM violation_reports ORDER BY received_at, id"))
+            .map_err(backend)?;
+        let mut reports: Vec<StoredViolation> = statement
+            .query_map([], |r| {
+                Ok(StoredViolation {
+                    report: NewViolationReport {
+                        id: r.get(0)?,
+                        detector: r.get(1)?,
+                        principal: r.get(2)?,
+                        measure: r.get(3)?,
+                        text: r.get(4)?,
+                        dedupe_key: r.get(5)?,
+                        reported_by: r.get(6)?,
+                        received_at: ts(7, r.get(7)?)?,
+                        ack_due: ts(8, r.get(8)?)?,
+                        audit_index: index(9, r.get(9)?)?,
+                    },
+                    events: Vec::new(),
+                })
+            })
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        let mut statement = conn
+            .prepare(
+                "SELECT report, kind, text, incident, by_principal, at, audit_index FROM violation_events
+                 ORDER BY number",
+            )
+            .map_err(backend)?;
+        let events: Vec<NewViolationEvent> = statement
+            .query_map([], |r| {
+                let kind: String = r.get(1)?;
+                Ok(NewViolationEvent {
+                    report: r.get(0)?,
+                    kind: ViolationEventKind::from_code(&kind)
+                        .ok_or_else(|| conversion(1, format!("unknown violation event `{kind}`")))?,
+                    text: r.get(2)?,
+                    incident: r.get(3)?,
+                    by: r.get(4)?,
+                    at: ts(5, r.get(5)?)?,
+                    audit_index: index(6, r.get(6)?)?,
+                })
+            })
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        for event in events {
+            if let Some(report) = reports.iter_mut().find(|r| r.report.id == event.report) {
+                report.events.push(event);
+            }
+        }
+        Ok(reports)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tokutei_store::oversight::OversightStore;
@@ -370,6 +494,23 @@ mod tests {
     fn conformance() {
         let dir = tempfile::tempdir().unwrap();
         tokutei_store::conformance::oversight::run(&store(&dir));
+    }
+
+    #[test]
+    fn violations_conformance() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        tokutei_store::conformance::oversight::run_violations(&store);
+        let conn = store.writer();
+        for sql in [
+            "UPDATE violation_reports SET text = 'x'",
+            "DELETE FROM violation_reports",
+            "UPDATE violation_events SET kind = 'acknowledged'",
+            "DELETE FROM violation_events",
+        ] {
+            let err = conn.execute_batch(sql).expect_err(sql);
+            assert!(err.to_string().contains("violation records are append-only"), "{sql}: {err}");
+        }
     }
 
     /// A second active chief manager is refused by the database itself, whoever writes: a

@@ -179,3 +179,89 @@ pub trait OversightStore {
     /// Every opinion with its responses, the earliest given first.
     fn opinions(&self) -> StoreResult<Vec<StoredOpinion>>;
 }
+
+/// A report of a violation, or a sign of one, of the security measures (安全管理措置): filed
+/// by a member of staff or raised by a detector over the audit ledger. The text is the
+/// reporter's (or the detector's) and stays in the store: the ledger keeps its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewViolationReport {
+    /// Unique (`VR-1`, `VR-2`…).
+    pub id: String,
+    /// The detector's code when a detector raised it; `None` for a staff report.
+    pub detector: Option<String>,
+    /// The principal concerned.
+    pub principal: String,
+    /// The security measure concerned, (1)–(7) of the policy.
+    pub measure: u8,
+    pub text: String,
+    /// A detector's finding key: no two reports share one (running a detector twice over
+    /// the same window files nothing new).
+    pub dedupe_key: Option<String>,
+    pub reported_by: String,
+    pub received_at: Timestamp,
+    /// When it must be acknowledged.
+    pub ack_due: Timestamp,
+    pub audit_index: u64,
+}
+
+/// What happened to a report. The codes are stored: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ViolationEventKind {
+    /// A responsible person has it in hand.
+    Acknowledged,
+    /// Closed: no violation.
+    ResolvedNone,
+    /// Closed: a violation.
+    ResolvedViolation,
+}
+
+impl ViolationEventKind {
+    pub const ALL: [ViolationEventKind; 3] =
+        [ViolationEventKind::Acknowledged, ViolationEventKind::ResolvedNone, ViolationEventKind::ResolvedViolation];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ViolationEventKind::Acknowledged => "acknowledged",
+            ViolationEventKind::ResolvedNone => "resolved_none",
+            ViolationEventKind::ResolvedViolation => "resolved_violation",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<ViolationEventKind> {
+        ViolationEventKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// A change of a report's state (appended, never edited).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewViolationEvent {
+    pub report: String,
+    pub kind: ViolationEventKind,
+    /// The resolution's text.
+    pub text: Option<String>,
+    /// The incident a violation is linked to.
+    pub incident: Option<String>,
+    pub by: String,
+    pub at: Timestamp,
+    pub audit_index: u64,
+}
+
+/// A stored report with its events, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredViolation {
+    pub report: NewViolationReport,
+    pub events: Vec<NewViolationEvent>,
+}
+
+/// The violation reporting line (報告体制, the security measures' reporting line).
+pub trait ViolationStore {
+    /// Record a report: a conflict, with nothing stored, when its id or its dedupe key is
+    /// taken.
+    fn add_violation_report(&self, report: &NewViolationReport) -> StoreResult<()>;
+
+    /// Append an event to a report: `NotFound` for an unknown report.
+    fn add_violation_event(&self, event: &NewViolationEvent) -> StoreResult<()>;
+
+    /// Every report with its events, in the order received.
+    fn violation_reports(&self) -> StoreResult<Vec<StoredViolation>>;
+}

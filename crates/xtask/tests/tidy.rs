@@ -267,6 +267,7 @@ const CAPABILITY_TRAITS: &[&str] = &[
     "VaultStore",
     "AlertStore",
     "OversightStore",
+    "ViolationStore",
 ];
 
 /// How a store method's name says it writes. Every method of a capability trait must be
@@ -373,6 +374,7 @@ const STORE_READS: &[&str] = &[
     "oversight_filings",
     "appointments",
     "opinions",
+    "violation_reports",
 ];
 
 /// The method names of the capability traits, each with whether it writes.

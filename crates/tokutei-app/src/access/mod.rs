@@ -29,7 +29,7 @@ use tokutei_store::consent::ConsentStore;
 use tokutei_store::incident::IncidentStore;
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::outbox::AlertStore;
-use tokutei_store::oversight::OversightStore;
+use tokutei_store::oversight::{OversightStore, ViolationStore};
 use tokutei_store::provision::ProvisionStore;
 use tokutei_store::staff::{ExportStore, StaffStore};
 use tokutei_store::vault::VaultStore;
@@ -55,6 +55,7 @@ pub trait Stores:
     + IncidentStore
     + AlertStore
     + OversightStore
+    + ViolationStore
     + Send
     + Sync
     + 'static
@@ -72,6 +73,7 @@ impl<T> Stores for T where
         + IncidentStore
         + AlertStore
         + OversightStore
+        + ViolationStore
         + Send
         + Sync
         + 'static

@@ -237,6 +237,7 @@ impl App {
                 ));
             }
         }
+        out.extend(self.violation_clocks()?);
         Ok(out)
     }
 

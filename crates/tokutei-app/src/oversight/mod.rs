@@ -13,6 +13,7 @@
 //! |---|---|---|
 //! | `deadline_months` | 3 | 27条の6 (規程), 27条の8 (方針), 27条の10 (統括管理者): within 3 months of the designation |
 //! | `notification_days` | 30 | notifying an appointment "遅滞なく" — 30 days is an assumption, unconfirmed |
+//! | `ack_days` | 3 | acknowledging a violation report (the office's own target; no deadline in law) |
 //! | `response_days` | 30 | the company's answer to an opinion (27条の11 asks it to respect them; no deadline in law — the office's own target) |
 //!
 //! Months count as the civil code counts them (民法140条, 143条), in Asia/Tokyo civil dates:
@@ -23,7 +24,9 @@
 //! 2026-02-28 → 2026-05-31). See [`period_end`].
 
 pub mod designation;
+pub mod detectors;
 pub mod manager;
+pub mod violations;
 
 use jiff::ToSpan;
 use serde::Deserialize;
@@ -44,6 +47,9 @@ pub struct OversightConfig {
     pub deadline_months: Option<u32>,
     pub notification_days: Option<u32>,
     pub response_days: Option<u32>,
+    pub ack_days: Option<u32>,
+    /// `[oversight.detectors]`.
+    pub detectors: Option<detectors::DetectorConfig>,
 }
 
 /// The oversight rules in force.
@@ -55,11 +61,21 @@ pub struct OversightRules {
     pub notification_days: u32,
     /// Days from an opinion to the company's response.
     pub response_days: u32,
+    /// Days from a violation report's receipt to its acknowledgement due.
+    pub ack_days: u32,
+    /// The violation detectors' thresholds.
+    pub detectors: detectors::DetectorRules,
 }
 
 impl Default for OversightRules {
     fn default() -> OversightRules {
-        OversightRules { deadline_months: 3, notification_days: 30, response_days: 30 }
+        OversightRules {
+            deadline_months: 3,
+            notification_days: 30,
+            response_days: 30,
+            ack_days: 3,
+            detectors: detectors::DetectorRules::default(),
+        }
     }
 }
 
@@ -81,6 +97,8 @@ impl OversightRules {
                 366,
             )?,
             response_days: check("oversight.response_days", config.response_days, d.response_days, 366)?,
+            ack_days: check("oversight.ack_days", config.ack_days, d.ack_days, 366)?,
+            detectors: detectors::DetectorRules::from_config(&config.detectors.clone().unwrap_or_default())?,
         })
     }
 
@@ -183,9 +201,14 @@ mod tests {
             deadline_months: Some(6),
             notification_days: Some(14),
             response_days: None,
+            ack_days: None,
+            detectors: None,
         })
         .unwrap();
-        assert_eq!(rules, OversightRules { deadline_months: 6, notification_days: 14, response_days: 30 });
+        assert_eq!(
+            rules,
+            OversightRules { deadline_months: 6, notification_days: 14, response_days: 30, ..Default::default() }
+        );
         assert_eq!(rules.statutory_due(d("2026-11-30")).unwrap(), d("2027-05-31"));
         assert_eq!(rules.notification_due(d("2027-01-20")).unwrap(), d("2027-02-03"));
         let err = OversightRules::from_config(&OversightConfig { deadline_months: Some(0), ..Default::default() });

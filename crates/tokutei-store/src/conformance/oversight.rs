@@ -154,3 +154,60 @@ pub fn run<S: OversightStore>(store: &S) {
     assert_eq!(opinions[0].responses, [response, second]);
     assert!(opinions[1].responses.is_empty());
 }
+
+/// A violation report `id` about `principal`, with a detector's key when given.
+pub fn violation(id: &str, principal: &str, key: Option<&str>, second: i64) -> crate::oversight::NewViolationReport {
+    crate::oversight::NewViolationReport {
+        id: id.into(),
+        detector: key.map(|_| "denial_burst".into()),
+        principal: principal.into(),
+        measure: 2,
+        text: "拒否が続いています".into(),
+        dedupe_key: key.map(Into::into),
+        reported_by: if key.is_some() { "violation-detector".into() } else { "support".into() },
+        received_at: at(second),
+        ack_due: at(second + 3 * 86_400),
+        audit_index: second as u64,
+    }
+}
+
+/// Conformance for [`crate::oversight::ViolationStore`]: reports come back as recorded with
+/// their events in order; a taken id or finding key is a conflict with nothing stored; an
+/// event of an unknown report is not found.
+pub fn run_violations<S: crate::oversight::ViolationStore>(store: &S) {
+    use crate::oversight::{NewViolationEvent, ViolationEventKind};
+    assert!(store.violation_reports().unwrap().is_empty());
+    let staff = violation("VR-1", "support", None, 10);
+    let detected = violation("VR-2", "batch", Some("denial_burst/batch/100"), 20);
+    store.add_violation_report(&staff).unwrap();
+    store.add_violation_report(&detected).unwrap();
+    let again = violation("VR-3", "batch", Some("denial_burst/batch/100"), 30);
+    assert!(matches!(store.add_violation_report(&again), Err(StoreError::Conflict(_))));
+    assert!(matches!(store.add_violation_report(&violation("VR-1", "x", None, 40)), Err(StoreError::Conflict(_))));
+    let ack = NewViolationEvent {
+        report: "VR-2".into(),
+        kind: ViolationEventKind::Acknowledged,
+        text: None,
+        incident: None,
+        by: "cpo".into(),
+        at: at(50),
+        audit_index: 50,
+    };
+    store.add_violation_event(&ack).unwrap();
+    let resolved = NewViolationEvent {
+        kind: ViolationEventKind::ResolvedViolation,
+        text: Some("権限外の照会".into()),
+        incident: Some("INC-1".into()),
+        at: at(60),
+        audit_index: 60,
+        ..ack.clone()
+    };
+    store.add_violation_event(&resolved).unwrap();
+    let unknown = NewViolationEvent { report: "VR-9".into(), ..ack.clone() };
+    assert!(matches!(store.add_violation_event(&unknown), Err(StoreError::NotFound(_))));
+    let all = store.violation_reports().unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!((&all[0].report, &all[1].report), (&staff, &detected));
+    assert!(all[0].events.is_empty());
+    assert_eq!(all[1].events, [ack, resolved]);
+}

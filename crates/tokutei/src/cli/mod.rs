@@ -112,6 +112,9 @@ pub enum Command {
     /// The chief manager (統括管理者) register: appoint, notified, list, opinion, respond, opinions.
     #[command(subcommand)]
     Manager(oversight::ManagerCommand),
+    /// The violation reporting line: list, show, ack, resolve, report, detect.
+    #[command(subcommand)]
+    Violations(oversight::ViolationsCommand),
     /// Bring the database schema up to date (SQLite, or PostgreSQL with `--database-url`).
     Migrate,
     /// Copy the whole deployment to an empty database of another backend (SQLite ⇄ PostgreSQL),
@@ -158,6 +161,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Alerts(cmd) => alerts::run(&cli.global, cmd),
         Command::Designation(cmd) => oversight::designation(&cli.global, cmd),
         Command::Manager(cmd) => oversight::manager(&cli.global, cmd),
+        Command::Violations(cmd) => oversight::violations(&cli.global, cmd),
         Command::Migrate => migrate::run(&cli.global),
         Command::MigrateStore(args) => store_copy::run(&cli.global, args),
         Command::Backup(args) => backup::backup(&cli.global, args),

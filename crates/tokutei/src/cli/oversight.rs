@@ -12,7 +12,8 @@ use tokutei_app::oversight::designation::{DesignationInput, DesignationStatus, F
 use tokutei_app::oversight::manager::{
     AppointInput, AppointmentView, NotificationInput, OpinionInput, OpinionView, ResponseInput,
 };
-use tokutei_app::{Acting, App, AppointmentId, OpinionId, PrincipalId, ServiceId};
+use tokutei_app::oversight::violations::{Outcome, ReportInput, ResolveInput, ViolationView};
+use tokutei_app::{Acting, App, AppointmentId, IncidentId, OpinionId, PrincipalId, ServiceId};
 use tokutei_policy::{Date, tokyo};
 
 use crate::audit_log::AuditLog;
@@ -446,6 +447,249 @@ pub fn manager(global: &GlobalArgs, cmd: ManagerCommand) -> anyhow::Result<Repor
                 all.iter().map(opinion_text).collect()
             };
             Ok(Report::new(human, all.iter().map(opinion_json).collect::<Vec<_>>()))
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ViolationsCommand {
+    /// Every violation report with its state and acknowledgement due (oversight roles).
+    List(ReadArgs),
+    /// One report with its text and history (oversight roles).
+    Show(ShowViolationArgs),
+    /// Acknowledge a report (a chief manager or responsible person).
+    Ack(AckArgs),
+    /// Resolve a report: no violation, or a violation (optionally linked to an incident).
+    Resolve(ResolveArgs),
+    /// Report a violation, or a sign of one, about a principal (any member of staff).
+    Report(ReportArgs),
+    /// Run the detectors over the audit ledger in a window and file each new finding.
+    Detect(DetectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    #[arg(long, value_name = "STAFF_ID")]
+    by: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowViolationArgs {
+    /// The report (`VR-…`).
+    id: String,
+    #[arg(long, value_name = "STAFF_ID")]
+    by: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AckArgs {
+    /// The report (`VR-…`).
+    id: String,
+    #[arg(long, value_name = "STAFF_ID")]
+    by: String,
+}
+
+/// How a report is closed.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OutcomeArg {
+    /// No violation.
+    None,
+    /// A violation.
+    Violation,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The report (`VR-…`).
+    id: String,
+    #[arg(long, value_enum)]
+    outcome: OutcomeArg,
+    /// The incident a violation is linked to.
+    #[arg(long, value_name = "ID")]
+    incident: Option<String>,
+    #[arg(long)]
+    text: String,
+    #[arg(long, value_name = "STAFF_ID")]
+    by: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The principal concerned (a staff id).
+    #[arg(long, value_name = "ID")]
+    principal: String,
+    /// The security measure concerned, 1–7 (3, organisational measures, when left out).
+    #[arg(long)]
+    measure: Option<u8>,
+    #[arg(long)]
+    text: String,
+    #[arg(long, value_name = "STAFF_ID")]
+    by: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// The window's start (Tokyo time or RFC 3339); 24 hours before `--until` when left out.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    since: Option<Timestamp>,
+    /// The window's end (exclusive); now when left out.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    until: Option<Timestamp>,
+}
+
+fn parse_time(text: &str) -> Result<Timestamp, String> {
+    tokyo::parse_instant(text)
+        .ok_or_else(|| format!("`{text}` is not a time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM (Tokyo)"))
+}
+
+fn violation_json(v: &ViolationView) -> serde_json::Value {
+    let r = &v.stored.report;
+    serde_json::json!({
+        "id": r.id,
+        "detector": r.detector,
+        "principal": r.principal,
+        "measure": r.measure,
+        "text": r.text,
+        "reported_by": r.reported_by,
+        "received_at": r.received_at.to_string(),
+        "ack_due": r.ack_due.to_string(),
+        "ack_overdue": v.ack_overdue,
+        "state": v.state.code(),
+        "audit_index": r.audit_index,
+        "events": v.stored.events.iter().map(|e| serde_json::json!({
+            "kind": e.kind.code(),
+            "text": e.text,
+            "incident": e.incident,
+            "by": e.by,
+            "at": e.at.to_string(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn violation_line(app: &App, v: &ViolationView) -> String {
+    let r = &v.stored.report;
+    let name = display_name(app, &r.principal).unwrap_or_else(|| r.principal.clone());
+    let source = r
+        .detector
+        .as_deref()
+        .map_or_else(|| format!("報告者 / by {}", r.reported_by), |d| format!("検知 / detector {d}"));
+    format!(
+        "{}  {}  {}（{}）  安全管理措置（{}）  {}\n    受付 / received {}  確認期限 / ack due {}{}\n",
+        r.id,
+        v.state.ja(),
+        name,
+        r.principal,
+        r.measure,
+        source,
+        tokyo::minutes(r.received_at),
+        tokyo::minutes(r.ack_due),
+        if v.ack_overdue { "  期限超過 / overdue" } else { "" },
+    )
+}
+
+fn violation_text(app: &App, v: &ViolationView) -> String {
+    let mut out = violation_line(app, v);
+    out.push_str(&format!("    {}\n", v.stored.report.text));
+    for e in &v.stored.events {
+        out.push_str(&format!(
+            "    {} {} {}{}{}\n",
+            tokyo::minutes(e.at),
+            e.kind.code(),
+            e.by,
+            e.incident.as_ref().map_or_else(String::new, |i| format!(" → {i}")),
+            e.text.as_ref().map_or_else(String::new, |t| format!(": {t}")),
+        ));
+    }
+    out
+}
+
+pub fn violations(global: &GlobalArgs, cmd: ViolationsCommand) -> anyhow::Result<Report> {
+    let now = Timestamp::now();
+    match cmd {
+        ViolationsCommand::List(args) => {
+            let by = PrincipalId::parse_as("by", args.by)?;
+            let app = open(global)?;
+            let all = app.violations(&Acting::Person(by.into_string()), now)?;
+            let human = if all.is_empty() {
+                "違反の報告はありません / no violation reports\n".to_string()
+            } else {
+                all.iter().map(|v| violation_line(&app, v)).collect()
+            };
+            Ok(Report::new(human, all.iter().map(violation_json).collect::<Vec<_>>()))
+        }
+        ViolationsCommand::Show(args) => {
+            let by = PrincipalId::parse_as("by", args.by)?;
+            let app = open(global)?;
+            let v = app.violation(&Acting::Person(by.into_string()), &args.id, now)?;
+            Ok(Report::new(violation_text(&app, &v), violation_json(&v)))
+        }
+        ViolationsCommand::Ack(args) => {
+            let by = PrincipalId::parse_as("by", args.by)?;
+            let app = open(global)?;
+            let audit_index = app.acknowledge_violation(&Acting::Person(by.into_string()), &args.id, now)?;
+            Ok(Report::new(
+                format!("違反の報告（{}）を確認しました / violation report {} acknowledged\n", args.id, args.id),
+                serde_json::json!({ "id": args.id, "state": "acknowledged", "audit_index": audit_index }),
+            ))
+        }
+        ViolationsCommand::Resolve(args) => {
+            let by = PrincipalId::parse_as("by", args.by)?;
+            let incident = args.incident.map(|i| IncidentId::parse_as("incident", i)).transpose()?;
+            let outcome = match args.outcome {
+                OutcomeArg::None => Outcome::None,
+                OutcomeArg::Violation => Outcome::Violation,
+            };
+            let app = open(global)?;
+            let input = ResolveInput { outcome, text: args.text, incident };
+            let audit_index = app.resolve_violation(&Acting::Person(by.into_string()), &args.id, &input, now)?;
+            let (ja, en) = match outcome {
+                Outcome::None => ("違反なし", "no violation"),
+                Outcome::Violation => ("違反あり", "violation"),
+            };
+            Ok(Report::new(
+                format!(
+                    "違反の報告（{}）を終結しました（{ja}） / violation report {} resolved ({en})\n",
+                    args.id, args.id
+                ),
+                serde_json::json!({ "id": args.id, "outcome": outcome.code(), "audit_index": audit_index }),
+            ))
+        }
+        ViolationsCommand::Report(args) => {
+            let principal = PrincipalId::parse_as("principal", args.principal)?;
+            let by = PrincipalId::parse_as("by", args.by)?;
+            let app = open(global)?;
+            let input = ReportInput { principal, measure: args.measure, text: args.text };
+            let v = app.report_violation(&Acting::Person(by.into_string()), &input, now)?;
+            let r = &v.stored.report;
+            Ok(Report::new(
+                format!(
+                    "違反の報告を受け付けました（{}、確認期限 {}） / violation report {} received (acknowledge by {})\n",
+                    r.id,
+                    tokyo::minutes(r.ack_due),
+                    r.id,
+                    tokyo::minutes(r.ack_due)
+                ),
+                violation_json(&v),
+            ))
+        }
+        ViolationsCommand::Detect(args) => {
+            let until = args.until.unwrap_or(now);
+            let since = args.since.unwrap_or(until - jiff::SignedDuration::from_hours(24));
+            let app = open(global)?;
+            let filed = app.run_detectors(since, until, now)?;
+            let mut human = format!(
+                "検知 {}〜{}: 新たな報告 {}件 / detectors over {} – {}: {} new reports\n",
+                tokyo::minutes(since),
+                tokyo::minutes(until),
+                filed.len(),
+                tokyo::minutes(since),
+                tokyo::minutes(until),
+                filed.len()
+            );
+            for v in &filed {
+                human.push_str(&violation_line(&app, v));
+            }
+            Ok(Report::new(human, filed.iter().map(violation_json).collect::<Vec<_>>()))
         }
     }
 }

@@ -205,6 +205,10 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
         ]
     );
     env.run(&["audit", "verify"]).assert_code(0);
+    // A violation report, acknowledged, moves with them.
+    env.run(&["violations", "report", "--principal", "chief", "--text", "持出しの疑い", "--by", "chief"])
+        .assert_code(0);
+    env.run(&["violations", "ack", "VR-1", "--by", "chief"]).assert_code(0);
 
     // The registers move to PostgreSQL whole, and its database keeps one chief manager too.
     let db = crate::util::FreshDatabase::new();
@@ -218,9 +222,12 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
         all.extend_from_slice(args);
         served.run(&all)
     };
-    for read in
-        [&["--json", "manager", "list"][..], &["--json", "manager", "opinions"], &["--json", "designation", "show"]]
-    {
+    for read in [
+        &["--json", "manager", "list"][..],
+        &["--json", "manager", "opinions"],
+        &["--json", "designation", "show"],
+        &["--json", "violations", "list", "--by", "chief"],
+    ] {
         assert_eq!(pg(read).assert_code(0).json(), env.run(read).assert_code(0).json(), "{read:?}");
     }
     pg(&["manager", "appoint", "chief", "--from", "2026-08-01", "--by", "chief"]).assert_code(2);
@@ -256,4 +263,80 @@ fn the_deadlines_follow_the_deployments_oversight_table() {
         .assert_code(0)
         .json();
     assert_eq!(appointed["notification_due"], "2026-01-19");
+}
+
+/// `tokutei violations …` end to end: bad input exits 2 naming the field; a report is filed,
+/// listed, acknowledged once and resolved; each change is in the ledger under its action with
+/// the text kept out of it; the detectors run over a window and file nothing new the second
+/// time.
+#[test]
+fn violations_through_the_command_line() {
+    let env = TestEnv::new();
+    let policy = env.write("policy.toml", DEMO_POLICY);
+    env.run(&["init", "--policy", policy.to_str().unwrap()]).assert_code(0);
+
+    let bad = env.run(&["violations", "report", "--principal", "nobody", "--text", "x", "--by", "chief"]);
+    assert!(bad.assert_code(2).stderr.contains("`principal`"), "{}", bad.stderr);
+    let bad =
+        env.run(&["violations", "report", "--principal", "chief", "--measure", "9", "--text", "x", "--by", "chief"]);
+    assert!(bad.assert_code(2).stderr.contains("`measure`"), "{}", bad.stderr);
+    let bad = env.run(&["violations", "resolve", "VR-1", "--outcome", "maybe", "--text", "x", "--by", "chief"]);
+    assert!(bad.assert_code(2).stderr.contains("--outcome"), "{}", bad.stderr);
+    let bad = env.run(&["violations", "detect", "--since", "yesterday"]);
+    assert!(bad.assert_code(2).stderr.contains("--since"), "{}", bad.stderr);
+    assert_eq!(
+        env.run(&["--json", "violations", "list", "--by", "chief"]).assert_code(0).json(),
+        serde_json::json!([])
+    );
+
+    let text = "深夜に大量の照会があったとの申告";
+    let filed = env
+        .run(&["--json", "violations", "report", "--principal", "chief", "--text", text, "--by", "chief"])
+        .assert_code(0)
+        .json();
+    assert_eq!(
+        (filed["id"].as_str(), filed["state"].as_str(), filed["measure"].as_u64()),
+        (Some("VR-1"), Some("received"), Some(3))
+    );
+    let listed = env.run(&["violations", "list", "--by", "chief"]);
+    listed.assert_code(0);
+    assert!(listed.stdout.contains("VR-1") && listed.stdout.contains("受付"), "{}", listed.stdout);
+    env.run(&["violations", "ack", "VR-1", "--by", "chief"]).assert_code(0);
+    let twice = env.run(&["violations", "ack", "VR-1", "--by", "chief"]);
+    assert!(twice.assert_code(2).stderr.contains("acknowledged already"), "{}", twice.stderr);
+    env.run(&["violations", "resolve", "VR-1", "--outcome", "none", "--text", "業務上の照会と確認", "--by", "chief"])
+        .assert_code(0);
+    let shown = env.run(&["--json", "violations", "show", "VR-1", "--by", "chief"]).assert_code(0).json();
+    assert_eq!(shown["state"].as_str(), Some("resolved_none"));
+    assert_eq!(shown["events"].as_array().unwrap().len(), 2);
+
+    let all = env.run(&["--json", "audit", "query", "--limit", "10000"]).assert_code(0).json();
+    let violation_actions: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event"]["action"].as_str().filter(|a| a.starts_with("violation_")))
+        .collect();
+    assert_eq!(violation_actions, ["violation_reported", "violation_acknowledged", "violation_resolved"]);
+    assert!(!all.to_string().contains("深夜"), "no report text in the ledger");
+
+    env.run(&["--json", "violations", "detect", "--since", "2020-01-01"]).assert_code(0);
+    let again = env.run(&["--json", "violations", "detect", "--since", "2020-01-01"]).assert_code(0).json();
+    assert_eq!(again, serde_json::json!([]));
+}
+
+/// The detectors raise nothing over what `tokutei demo` writes to the ledger.
+#[test]
+fn the_detectors_raise_nothing_on_the_demo() {
+    let env = TestEnv::new();
+    env.run(&["demo", "--no-serve", "--subscribers", "3"]).assert_code(0);
+    let filed = env.run(&["--json", "violations", "detect", "--since", "2000-01-01"]).assert_code(0).json();
+    assert_eq!(filed, serde_json::json!([]));
+    assert!(
+        env.run(&["--json", "audit", "query", "--limit", "10"])
+            .assert_code(0)
+            .json()
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
 }
