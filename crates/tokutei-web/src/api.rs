@@ -27,7 +27,7 @@ use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind};
 use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
 use crate::{AppError, AppState};
 
-mod incidents;
+pub(crate) mod incidents;
 
 /// An API error: an [`AppError`] shown as JSON.
 #[derive(Debug)]

@@ -340,30 +340,8 @@ fn incidents() -> (serde_json::Map<String, Value>, serde_json::Map<String, Value
             }), &["notified_at"]) },
             "items": { "type": "object", "maxProperties": 20, "additionalProperties": free, "description": "values of the deployment's own report items, by item id" }
         }),
-        &[
-            "title",
-            "title_en",
-            "summary",
-            "summary_en",
-            "occurred_at",
-            "occurred_until",
-            "discovered_at",
-            "known_at",
-            "discovery",
-            "categories",
-            "services",
-            "content",
-            "persons",
-            "estimated",
-            "cause",
-            "secondary_damage",
-            "response",
-            "prevention",
-            "other",
-            "status",
-            "processors",
-            "items",
-        ],
+        // Every field of an update is optional: the handler's own list.
+        crate::api::incidents::UPDATE_FIELDS,
     );
     let triage = closed(
         json!({

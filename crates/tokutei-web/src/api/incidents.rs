@@ -390,7 +390,8 @@ struct UpdateBody {
     items: BTreeMap<String, String>,
 }
 
-const UPDATE_FIELDS: &[&str] = &[
+/// The fields of `PATCH /api/v1/incidents/{id}`, each optional (the OpenAPI document lists them).
+pub(crate) const UPDATE_FIELDS: &[&str] = &[
     "title",
     "title_en",
     "summary",
