@@ -99,7 +99,8 @@ fn principals(policy: &Policy) -> [NewPrincipal; 3] {
 
 impl App {
     /// Set up the demo's staff on a deployment whose policy is in force: the principals, the
-    /// handler's training (completed today, valid a year), the call centre's token, the
+    /// handler's and the chief manager's training (every course of the catalogue their role
+    /// must take, completed today, valid for the course's validity — a year without one), the call centre's token, the
     /// first chief manager and the handler's one-time password — each action audited first,
     /// as the system `demo`.
     pub fn set_up_demo_staff(&self, now: Timestamp) -> ActionResult<DemoStaff> {
@@ -112,18 +113,28 @@ impl App {
             registered.push(self.register_principal(&by, &new, now)?);
         }
         let support = PrincipalId::known(SUPPORT);
-        let today = tokutei_policy::tokyo::date_of(now).0;
-        let valid_until = today.checked_add(jiff::Span::new().years(1)).unwrap_or(today);
-        self.record_training(
-            &by,
-            &support,
-            COURSE,
-            tokutei_policy::Date(today),
-            tokutei_policy::Date(valid_until),
-            now,
-        )?;
+        let today = tokutei_policy::tokyo::date_of(now);
         let call_centre_token = self.issue_token(&by, &PrincipalId::known(CALL_CENTRE), TOKEN_DAYS, now)?;
         let chief = self.set_up_chief("demo", now)?;
+        // Every person takes every course the catalogue requires of their role (completed
+        // today), so the demo's normal traffic passes the gateway.
+        let people = [(support.clone(), Role::Handler), (PrincipalId::known(chief.principal.id.clone()), Role::ChiefManager)];
+        let mut courses: Vec<(PrincipalId, String)> = Vec::new();
+        for (person, role) in &people {
+            for course in self.training_rules().courses.iter().filter(|c| c.required_of(*role)) {
+                courses.push((person.clone(), course.id.clone()));
+            }
+        }
+        if !courses.iter().any(|(p, _)| *p == support) {
+            courses.push((support.clone(), COURSE.to_string()));
+        }
+        for (person, course) in courses {
+            let valid_until = self.training_rules().valid_until(&course, today).or_else(|| {
+                let day = today.0.checked_add(jiff::Span::new().years(1)).ok()?;
+                Some(tokutei_policy::Date(day))
+            });
+            self.record_training(&by, &person, &course, today, valid_until, now)?;
+        }
         let support_password = self.reset_password(&by, &support, now)?;
         Ok(DemoStaff { principals: registered, chief, support_password, call_centre_token })
     }

@@ -5,7 +5,10 @@
 //! (a successor ends the appointment in force the day before; a second active one refused);
 //! the notification task open until it is filed; opinions and responses in the ledger by
 //! digest only; non-managers and bad input refused naming the field; and the open deadlines
-//! escalated at T−7, T−1 and overdue until met. Time is passed in, never slept.
+//! escalated at T−7, T−1 and overdue until met; the training catalogue's roster and its
+//! alerts 30 days before and at expiry, once each; the annual assessment (one per business
+//! year, every change audited first, completed only with every measure assessed) and the
+//! alert of a year closed without one. Time is passed in, never slept.
 
 mod support;
 
@@ -22,6 +25,7 @@ use tokutei_app::{Acting, ActionError, ActionResult, App, AppointmentId, Opinion
 use tokutei_ledger::{Actor, AdminAction, AdminEvent, Event};
 use tokutei_policy::{Date, Role, tokyo};
 use tokutei_store::ledger::LedgerStore;
+use tokutei_store::assessment::AssessmentStore;
 use tokutei_store::oversight::{OversightStore, ViolationStore};
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, StaffStore};
 use tokutei_store_sqlite::SqliteStore;
@@ -95,11 +99,12 @@ fn size(d: &Deployed) -> u64 {
 /// Everything the oversight registers hold, as text.
 fn registers(s: &SqliteStore) -> String {
     format!(
-        "{:?} {:?} {:?} {:?}",
+        "{:?} {:?} {:?} {:?} {:?}",
         s.designations().unwrap(),
         s.oversight_filings().unwrap(),
         s.appointments().unwrap(),
-        s.opinions().unwrap()
+        s.opinions().unwrap(),
+        s.assessments().unwrap()
     )
 }
 
@@ -553,7 +558,7 @@ fn with_detectors(d: &Deployed) -> App {
         d.store.clone(),
         d.ledger.clone(),
         d.service.keys().clone(),
-        tokutei_gateway::Deployment { zones_required: false, required_training: vec!["privacy-basics".into()] },
+        tokutei_gateway::Deployment { zones_required: false, required_training: vec!["privacy-basics".into()], ..Default::default() },
         Vec::new(),
     )
     .with_oversight_rules(rules)
@@ -682,4 +687,225 @@ fn a_staff_report_is_acknowledged_and_resolved_and_audited_by_digest() {
     assert_eq!(shown.state, ViolationState::Resolved(Outcome::None));
     assert_eq!(shown.stored.events.len(), 2);
     assert!(!format!("{:?}", admin_entries(&d, from)).contains("業務上"), "no resolution text in the ledger");
+}
+
+fn catalogue(roles: Option<Vec<Role>>) -> tokutei_app::oversight::training::TrainingRules {
+    use tokutei_app::oversight::training::{CourseConfig, TrainingConfig, TrainingRules};
+    let course = |id: &str, roles: Option<Vec<Role>>| CourseConfig {
+        id: id.into(),
+        name_ja: "個人情報保護の基礎".into(),
+        name_en: "Privacy basics".into(),
+        validity_months: 12,
+        roles,
+    };
+    let mut courses = vec![course("privacy-basics", None)];
+    if let Some(roles) = roles {
+        courses.push(course("handler-course", Some(roles)));
+    }
+    TrainingRules::from_config(&TrainingConfig { alert_days: None, courses }, &[]).unwrap()
+}
+
+/// The roster lists every enabled person × every course their role must take; the gateway
+/// refuses a person without a valid required course of their role, and only of their role.
+#[test]
+fn the_roster_and_the_gateway_follow_the_catalogue_and_its_roles() {
+    use tokutei_app::oversight::training::TrainingState;
+    let d = deploy();
+    let rules = catalogue(Some(vec![Role::Handler]));
+    let app = App::new(d.store.clone(), d.ledger.clone(), d.service.keys().clone(), rules.gateway(false), Vec::new())
+        .with_training_rules(rules);
+    let roster = app.training_roster(noon("2027-03-02")).unwrap();
+    let rows: Vec<(&str, TrainingState, Option<i64>)> =
+        roster.iter().map(|r| (r.id.as_str(), r.state, r.days_left)).collect();
+    assert_eq!(
+        rows,
+        [
+            ("all/privacy-basics", TrainingState::Expiring, Some(29)),
+            ("support/handler-course", TrainingState::Missing, None),
+            ("support/privacy-basics", TrainingState::Expiring, Some(29)),
+            ("untrained/handler-course", TrainingState::Missing, None),
+            ("untrained/privacy-basics", TrainingState::Expired, Some(-336)),
+        ]
+    );
+    assert_eq!(roster[0].valid_until, Some(day("2027-03-31")));
+    // The handler lacks the handlers' course and is refused; the responsible person is not asked for it.
+    assert!(!gateway_read(&app, "support", "contract.name", 60));
+    assert!(gateway_read(&app, "all", "contract.name", 61));
+    app.record_training(&manager(), &PrincipalId::parse("support").unwrap(), "handler-course", day("2026-06-01"), None, support::at(62))
+        .unwrap();
+    assert!(gateway_read(&app, "support", "contract.name", 63));
+    let row = app.training_roster(noon("2026-06-02")).unwrap().into_iter().find(|r| r.id == "support/handler-course").unwrap();
+    assert_eq!((row.completed, row.valid_until, row.state), (Some(day("2026-06-01")), Some(day("2027-05-31")), TrainingState::Valid));
+}
+
+/// The training alerts at their edges: 31 days before expiry nothing, 30 days before one
+/// alert, 1 day before nothing new, on the day of expiry one more — each once, however often
+/// the scan runs; a renewal starts again for its new last day.
+#[test]
+fn training_alerts_come_30_days_before_and_at_expiry_once_each() {
+    let d = deploy();
+    let app = with_alerts(&d).with_training_rules(catalogue(None));
+    let support_alerts = |at: &str| -> Vec<(Stage, i64, bool)> {
+        app.escalate_open_clocks(noon(at))
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.subject == "training/support/privacy-basics")
+            .map(|e| (e.stage, e.days_left, e.created))
+            .collect()
+    };
+    // `support` counts until 2027-03-31: it expires on 2027-04-01.
+    assert_eq!(support_alerts("2027-02-28"), [], "32 days before expiry");
+    assert_eq!(support_alerts("2027-03-01"), [], "31 days before expiry");
+    assert_eq!(support_alerts("2027-03-02"), [(Stage::Expiring, 29, true)], "30 days before expiry");
+    assert_eq!(support_alerts("2027-03-02"), [(Stage::Expiring, 29, false)], "the same scan again sends nothing");
+    assert_eq!(support_alerts("2027-03-31"), [(Stage::Expiring, 0, false)], "1 day before expiry: nothing new");
+    assert_eq!(support_alerts("2027-04-01"), [(Stage::Expired, -1, true)], "the day of expiry");
+    assert_eq!(support_alerts("2027-04-02"), [(Stage::Expired, -2, false)]);
+    // The outbox holds exactly two alerts for it (one per configured channel and stage).
+    let kinds: Vec<String> = app
+        .alerts(None, 100)
+        .unwrap()
+        .into_iter()
+        .filter_map(|a| a.document)
+        .filter(|doc| doc.subject == "training/support/privacy-basics")
+        .map(|doc| doc.event)
+        .collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    // A renewal counts from its own day; no alert until 30 days before its new expiry.
+    app.record_training(&manager(), &PrincipalId::parse("support").unwrap(), "privacy-basics", day("2027-04-02"), None, noon("2027-04-02"))
+        .unwrap();
+    assert_eq!(support_alerts("2027-04-03"), []);
+    assert_eq!(support_alerts("2028-03-02"), [], "31 days before the new expiry");
+    assert_eq!(support_alerts("2028-03-03").first().map(|e| (e.0, e.2)), Some((Stage::Expiring, true)));
+}
+
+fn assess(measure: u32, evidence: &[&str]) -> tokutei_app::oversight::assessment::AssessInput {
+    tokutei_app::oversight::assessment::AssessInput {
+        measure,
+        result: tokutei_app::oversight::assessment::MeasureResult::Met,
+        note: Some(format!("措置{measure}の運用記録を確認")),
+        evidence: evidence.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// The annual assessment: opened once per business year (audited first; a second is refused
+/// naming the year), each measure assessed with checked evidence links, findings and their
+/// remediation actions, completed only with every measure assessed — and nothing after.
+#[test]
+fn an_annual_assessment_is_opened_once_filled_audited_first_and_completed() {
+    use tokutei_app::oversight::assessment::{FindingInput, RemediationInput};
+    let d = deploy();
+    let from = size(&d);
+    let app = &d.service;
+    let now = noon("2027-02-01");
+    let opened = audit_first(&d, |d| d.service.open_assessment(&manager(), 2026, now));
+    assert_eq!((opened.id.as_str(), opened.first_day.as_str(), opened.last_day.as_str()), ("FY2026", "2026-04-01", "2027-03-31"));
+    assert_eq!(opened.checklist.iter().map(|i| i.measure).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6, 7]);
+    let err = app.open_assessment(&manager(), 2026, now).unwrap_err();
+    assert!(matches!(&err, ActionError::Conflict(m) if m.contains("2026")), "{err:?}");
+    for (year, field) in [(2027, "fiscal_year"), (1999, "fiscal_year")] {
+        let err = app.open_assessment(&manager(), year, now).unwrap_err();
+        assert!(matches!(err, ActionError::Invalid { field: f, .. } if f == field), "{year}: {err:?}");
+    }
+    let err = app.open_assessment(&Acting::Person("support".into()), 2025, now).unwrap_err();
+    assert!(matches!(err, ActionError::Forbidden(_)), "{err:?}");
+
+    // Evidence that does not exist here, or a measure the policy does not have, is refused.
+    let size_now = size(&d);
+    for (input, field) in [
+        (assess(4, &["incident:INC-NOPE"]), "evidence"),
+        (assess(4, &["policy:9"]), "evidence"),
+        (assess(4, &[&format!("ledger:{}", size_now + 5)]), "evidence"),
+        (assess(4, &["training-roster:2027-02-02"]), "evidence"),
+        (assess(4, &["memo:1"]), "evidence"),
+        (assess(9, &[]), "measure"),
+    ] {
+        let err = app.assess_measure(&manager(), 2026, &input, now).unwrap_err();
+        assert!(matches!(err, ActionError::Invalid { field: f, .. } if f == field), "{input:?}: {err:?}");
+    }
+    let err = app.complete_assessment(&manager(), 2026, now).unwrap_err();
+    assert!(matches!(&err, ActionError::Conflict(m) if m.contains("(1)") && m.contains("(7)")), "{err:?}");
+    audit_first(&d, |d| {
+        d.service.assess_measure(
+            &manager(),
+            2026,
+            &assess(4, &["training-roster:2027-01-31", "policy:1", "inspection:IR-2026-12", "rules:2", "ledger:0"]),
+            now,
+        )
+    });
+    for measure in [1, 2, 3, 5, 6, 7] {
+        app.assess_measure(&manager(), 2026, &assess(measure, &[]), now).unwrap();
+    }
+    let finding = app.record_finding(&manager(), 2026, &FindingInput { measure: 5, text: "入退室記録の確認が月次で行われていない".into() }, now).unwrap();
+    assert_eq!(finding, "F-1");
+    let remediation = |carried_by: &str, owner: &str, finding: &str| RemediationInput {
+        finding: finding.into(),
+        action: "入退室記録を毎月点検する手順を規程に追加".into(),
+        owner: PrincipalId::parse(owner).unwrap(),
+        due: day("2027-06-30"),
+        carried_by: carried_by.into(),
+    };
+    for (input, field) in [
+        (remediation("incident:INC-1", "all", "F-1"), "carried_by"),
+        (remediation("policy:7", "all", "F-1"), "carried_by"),
+        (remediation("rules:2", "nobody", "F-1"), "owner"),
+        (remediation("rules:2", "ads", "F-1"), "owner"),
+        (remediation("rules:2", "all", "F-9"), "finding"),
+    ] {
+        let err = app.record_remediation(&manager(), 2026, &input, now).unwrap_err();
+        assert!(matches!(err, ActionError::Invalid { field: f, .. } if f == field), "{input:?}: {err:?}");
+    }
+    assert_eq!(app.record_remediation(&manager(), 2026, &remediation("rules:2", "all", "F-1"), now).unwrap(), "R-1");
+    let done = app.complete_assessment(&manager(), 2026, now).unwrap();
+    assert_eq!((done.state, done.completed_by.as_deref()), ("completed", Some("all")));
+    assert_eq!(done.checklist[3].evidence.len(), 5);
+    assert_eq!(done.findings[0].remediations[0].carried_by, "rules:2");
+    let err = app.assess_measure(&manager(), 2026, &assess(1, &[]), now).unwrap_err();
+    assert!(matches!(&err, ActionError::Conflict(m) if m.contains("completed")), "{err:?}");
+
+    let entries = admin_entries(&d, from);
+    let actions: Vec<AdminAction> = entries.iter().map(|(_, e)| e.action).collect();
+    assert_eq!(actions.first(), Some(&AdminAction::AssessmentOpened));
+    assert_eq!(actions.last(), Some(&AdminAction::AssessmentCompleted));
+    assert_eq!(actions.iter().filter(|a| **a == AdminAction::AssessmentMeasureAssessed).count(), 7);
+    assert!(entries.iter().all(|(_, e)| e.subject == "assessment/FY2026"));
+    let text = format!("{entries:?}");
+    assert!(!text.contains("入退室") && !text.contains("運用記録"), "no text in the ledger: {text}");
+}
+
+/// A business year that closes without a completed assessment raises one alert (for a
+/// carrier designated before the year began), once; a completed one raises none.
+#[test]
+fn a_year_closed_without_a_completed_assessment_raises_an_alert_once() {
+    let year_alerts = |completed: bool| -> Vec<(String, Stage, bool)> {
+        let d = deploy();
+        let app = with_alerts(&d);
+        app.record_designation(&manager(), &designation("2026-01-15"), noon("2026-01-20")).unwrap();
+        if completed {
+            app.open_assessment(&manager(), 2026, noon("2027-03-01")).unwrap();
+            for measure in 1..=7 {
+                app.assess_measure(&manager(), 2026, &assess(measure, &[]), noon("2027-03-01")).unwrap();
+            }
+            app.complete_assessment(&manager(), 2026, noon("2027-03-01")).unwrap();
+        }
+        let mut out = Vec::new();
+        for at in ["2027-03-31", "2027-04-01", "2027-04-02"] {
+            out.extend(
+                app.escalate_open_clocks(noon(at))
+                    .unwrap()
+                    .into_iter()
+                    .filter(|e| e.subject.starts_with("assessment/"))
+                    .map(|e| (format!("{at} {}", e.subject), e.stage, e.created)),
+            );
+        }
+        out
+    };
+    assert_eq!(
+        year_alerts(false),
+        [
+            ("2027-04-01 assessment/FY2026".to_string(), Stage::Overdue, true),
+            ("2027-04-02 assessment/FY2026".to_string(), Stage::Overdue, false),
+        ]
+    );
+    assert_eq!(year_alerts(true), []);
 }

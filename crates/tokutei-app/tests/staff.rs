@@ -194,7 +194,7 @@ fn actions() -> Vec<(&'static str, AdminAction, Option<&'static str>, bool, Run)
             app.change_grants(by, &id("support"), &support_grants(), at(10)).map(drop)
         }),
         ("training", AdminAction::StaffChanged, Some("training"), true, |app, by| {
-            app.record_training(by, &id("support"), "privacy-advanced", date(2026, 5, 1), date(2027, 4, 30), at(10))
+            app.record_training(by, &id("support"), "privacy-advanced", date(2026, 5, 1), Some(date(2027, 4, 30)), at(10))
                 .map(drop)
         }),
         ("password", AdminAction::PasswordChanged, None, false, |app, by| {
@@ -345,7 +345,7 @@ fn staff_actions_name_what_they_refuse() {
     let not_found = |r: Result<(), ActionError>| matches!(r, Err(ActionError::NotFound(m)) if m.contains("`ghost`"));
     assert!(not_found(s.app.change_grants(&all(), &id("ghost"), &support_grants(), at(5)).map(drop)));
     assert!(not_found(
-        s.app.record_training(&all(), &id("ghost"), "c", date(2026, 1, 1), date(2026, 2, 1), at(5)).map(drop)
+        s.app.record_training(&all(), &id("ghost"), "c", date(2026, 1, 1), Some(date(2026, 2, 1)), at(5)).map(drop)
     ));
     assert!(not_found(s.app.disable_principal(&all(), &id("ghost"), at(5)).map(drop)));
     assert!(not_found(s.app.reset_password(&all(), &id("ghost"), at(5)).map(drop)));
@@ -361,7 +361,7 @@ fn staff_actions_name_what_they_refuse() {
         s.app.reset_password(&all(), &id("ads"), at(5)).map(drop).unwrap_err(),
         s.app.enrol_totp(&all(), &id("ads"), at(5)).map(drop).unwrap_err(),
         s.app
-            .record_training(&all(), &id("ads"), "c", date(2026, 1, 1), date(2026, 2, 1), at(5))
+            .record_training(&all(), &id("ads"), "c", date(2026, 1, 1), Some(date(2026, 2, 1)), at(5))
             .map(drop)
             .unwrap_err(),
     ] {
@@ -375,9 +375,9 @@ fn staff_actions_name_what_they_refuse() {
     assert!(matches!(&err, ActionError::Conflict(m) if m.contains("has no password yet")), "{err}");
     // Training counts from its completion on.
     let err =
-        s.app.record_training(&all(), &id("support"), "c", date(2026, 2, 1), date(2026, 1, 31), at(5)).unwrap_err();
+        s.app.record_training(&all(), &id("support"), "c", date(2026, 2, 1), Some(date(2026, 1, 31)), at(5)).unwrap_err();
     assert!(matches!(err, ActionError::Invalid { field: "valid_until", .. }), "{err}");
-    let err = s.app.record_training(&all(), &id("support"), "a course", date(2026, 1, 1), date(2026, 2, 1), at(5));
+    let err = s.app.record_training(&all(), &id("support"), "a course", date(2026, 1, 1), Some(date(2026, 2, 1)), at(5));
     assert!(matches!(err, Err(ActionError::Invalid { field: "course", .. })), "{err:?}");
     // Grants are checked against the policy in force.
     let mut typo = support_grants();
@@ -400,7 +400,7 @@ fn staff_actions_name_what_they_refuse() {
         s.app.reset_password(&all(), &id("support"), at(10)).map(drop).unwrap_err(),
         s.app.issue_token(&all(), &id("support"), 5, at(10)).map(drop).unwrap_err(),
         s.app
-            .record_training(&all(), &id("support"), "c", date(2026, 1, 1), date(2026, 2, 1), at(10))
+            .record_training(&all(), &id("support"), "c", date(2026, 1, 1), Some(date(2026, 2, 1)), at(10))
             .map(drop)
             .unwrap_err(),
     ] {

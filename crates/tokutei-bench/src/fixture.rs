@@ -69,7 +69,7 @@ pub fn build(subscribers: usize) -> anyhow::Result<Fixture> {
 
 /// The deployment settings of the audited-read rows.
 pub fn deployment() -> Deployment {
-    Deployment { zones_required: false, required_training: vec!["privacy-basics".into()] }
+    Deployment { zones_required: false, required_training: vec!["privacy-basics".into()], ..Default::default() }
 }
 
 /// Publish the demo policy, import `subscribers` sealed subscribers (ids [`subscriber_id`])

@@ -136,6 +136,21 @@ namespace {NAMESPACE} {{
     )
 }
 
+/// The condition on the person's role of a required course (`training_roles`): empty when
+/// every person must hold it.
+fn course_holders(deployment: &Deployment, course: &str) -> String {
+    match deployment.training_roles.get(course) {
+        None => String::new(),
+        Some(roles) => {
+            let roles: Vec<String> = roles
+                .iter()
+                .filter_map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(lit)))
+                .collect();
+            format!(" && principal has role && [{}].contains(principal.role)", roles.join(", "))
+        }
+    }
+}
+
 fn sorted_courses(deployment: &Deployment) -> Vec<String> {
     let mut courses = deployment.required_training.clone();
     courses.sort();
@@ -265,6 +280,7 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
     );
     for course in sorted_courses(deployment) {
         let c = lit(&course);
+        let who = course_holders(deployment, &course);
         push(
             format!("forbid.training.{course}"),
             code::TRAINING_EXPIRED,
@@ -273,7 +289,7 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
             None,
             course.clone(),
             format!(
-                "forbid (principal, action, resource)\nwhen {{ principal.kind == \"person\" }}\nunless {{ principal.training has {c} && principal.training[{c}] >= context.today }}"
+                "forbid (principal, action, resource)\nwhen {{ principal.kind == \"person\"{who} }}\nunless {{ principal.training has {c} && principal.training[{c}] >= context.today }}"
             ),
         );
     }

@@ -171,4 +171,8 @@ pub struct Deployment {
     /// Training courses every person must hold, valid, to handle information.
     #[serde(default)]
     pub required_training: Vec<String>,
+    /// The roles that must hold a required course, by course id; a course not listed here is
+    /// required of every person.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub training_roles: std::collections::BTreeMap<String, Vec<tokutei_policy::Role>>,
 }

@@ -218,10 +218,25 @@ pub enum AdminAction {
     /// A violation report was resolved (`violation/<id>`: the outcome, the incident; the
     /// digest is the text's).
     ViolationResolved,
+    /// The annual assessment of a business year was opened (`assessment/FY<year>`: the year's
+    /// first and last day).
+    AssessmentOpened,
+    /// A measure of an assessment was assessed (`assessment/FY<year>`: the measure, the result,
+    /// the evidence links; the digest is the note's).
+    AssessmentMeasureAssessed,
+    /// A finding of an assessment was recorded (`assessment/FY<year>`: its id, the measure;
+    /// the digest is the text's).
+    AssessmentFindingRecorded,
+    /// A remediation action of a finding was recorded (`assessment/FY<year>`: its id, the
+    /// finding, the owner, the due date, the policy or rules version that carries it out; the
+    /// digest is the action's text).
+    AssessmentRemediationRecorded,
+    /// An assessment was completed (`assessment/FY<year>`: each measure's result).
+    AssessmentCompleted,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 46] = [
+const ADMIN_ACTIONS: [AdminAction; 51] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -268,6 +283,11 @@ const ADMIN_ACTIONS: [AdminAction; 46] = [
     AdminAction::ViolationReported,
     AdminAction::ViolationAcknowledged,
     AdminAction::ViolationResolved,
+    AdminAction::AssessmentOpened,
+    AdminAction::AssessmentMeasureAssessed,
+    AdminAction::AssessmentFindingRecorded,
+    AdminAction::AssessmentRemediationRecorded,
+    AdminAction::AssessmentCompleted,
 ];
 
 impl AdminAction {
@@ -327,6 +347,11 @@ impl AdminAction {
             AdminAction::ViolationReported => "violation_reported",
             AdminAction::ViolationAcknowledged => "violation_acknowledged",
             AdminAction::ViolationResolved => "violation_resolved",
+            AdminAction::AssessmentOpened => "assessment_opened",
+            AdminAction::AssessmentMeasureAssessed => "assessment_measure_assessed",
+            AdminAction::AssessmentFindingRecorded => "assessment_finding_recorded",
+            AdminAction::AssessmentRemediationRecorded => "assessment_remediation_recorded",
+            AdminAction::AssessmentCompleted => "assessment_completed",
         }
     }
 }
@@ -747,6 +772,11 @@ mod tests {
             (AdminAction::ViolationReported, 44, "violation_reported"),
             (AdminAction::ViolationAcknowledged, 45, "violation_acknowledged"),
             (AdminAction::ViolationResolved, 46, "violation_resolved"),
+            (AdminAction::AssessmentOpened, 47, "assessment_opened"),
+            (AdminAction::AssessmentMeasureAssessed, 48, "assessment_measure_assessed"),
+            (AdminAction::AssessmentFindingRecorded, 49, "assessment_finding_recorded"),
+            (AdminAction::AssessmentRemediationRecorded, 50, "assessment_remediation_recorded"),
+            (AdminAction::AssessmentCompleted, 51, "assessment_completed"),
         ];
         for (action, code, name) in appended {
             assert_eq!((action.code(), action.as_str()), (code, name));

@@ -7,6 +7,7 @@
 //! Architecture Invariant: this crate and the SQLite crate are the only places that know
 //! SQL. Nothing here knows HTTP, the CLI or how to decide an access.
 
+mod assessment;
 mod auth;
 mod columns;
 mod db;

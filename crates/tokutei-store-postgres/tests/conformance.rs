@@ -275,6 +275,29 @@ fn conformance_violations() {
     }
 }
 
+/// One assessment per business year: a second is refused (by the store and by the
+/// database itself, whoever writes), nothing is added after the completion, and no record is
+/// edited, deleted or truncated.
+#[test]
+fn conformance_assessments() {
+    let db = TestDb::new();
+    conformance::assessment::run(&db.store());
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    for (sql, refusal) in [
+        ("INSERT INTO assessments VALUES (2026, 'x', 1, 1)", "assessments_pkey"),
+        (
+            "INSERT INTO assessment_events (fiscal_year, kind, body, by_principal, at, audit_index) VALUES (2026, 'finding', '{}', 'x', 1, 1)",
+            "the assessment is completed",
+        ),
+        ("UPDATE assessments SET opened_by = 'x'", "assessment records are append-only"),
+        ("DELETE FROM assessment_events", "assessment records are append-only"),
+        ("TRUNCATE assessments CASCADE", "assessment records are append-only"),
+    ] {
+        let err = client.batch_execute(sql).expect_err(sql);
+        assert!(format!("{err:?}").contains(refusal), "{sql}: {err:?}");
+    }
+}
+
 /// A second active chief manager is refused by the database itself, whoever writes: a second
 /// open appointment, an overlapping one, reopening an ended one; and no oversight record is
 /// edited, deleted or truncated.
@@ -352,7 +375,7 @@ fn migrations_are_idempotent() {
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
     assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
-    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0015_violations"));
+    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0018_training_assessment"));
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! Architecture Invariant: this crate and the PostgreSQL crate are the only places that know
 //! SQL. Nothing here knows HTTP, the CLI or how to decide an access.
 
+mod assessment;
 mod auth;
 mod db;
 mod incident;

@@ -15,11 +15,11 @@ use tokutei_store::{StoreError, StoreResult};
 use crate::SqliteStore;
 use crate::db::backend;
 
-fn conversion(column: usize, message: String) -> rusqlite::Error {
+pub(crate) fn conversion(column: usize, message: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, message.into())
 }
 
-fn ts(column: usize, us: i64) -> rusqlite::Result<Timestamp> {
+pub(crate) fn ts(column: usize, us: i64) -> rusqlite::Result<Timestamp> {
     Timestamp::from_microsecond(us).map_err(|e| conversion(column, e.to_string()))
 }
 
@@ -27,15 +27,15 @@ fn date(column: usize, text: &str) -> rusqlite::Result<Date> {
     text.parse::<Date>().map_err(|e| conversion(column, e))
 }
 
-fn index(column: usize, n: i64) -> rusqlite::Result<u64> {
+pub(crate) fn index(column: usize, n: i64) -> rusqlite::Result<u64> {
     u64::try_from(n).map_err(|_| conversion(column, format!("{n} is out of range")))
 }
 
-fn bigint(n: u64) -> StoreResult<i64> {
+pub(crate) fn bigint(n: u64) -> StoreResult<i64> {
     i64::try_from(n).map_err(|_| StoreError::Conflict(format!("{n} is out of range")))
 }
 
-fn is_constraint(err: &rusqlite::Error) -> bool {
+pub(crate) fn is_constraint(err: &rusqlite::Error) -> bool {
     matches!(err, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
 }
 

@@ -1,6 +1,7 @@
 //! The store conformance suite: one function per capability, called by every backend's
 //! tests with a fresh, empty store. A backend is correct when it passes all of them.
 
+pub mod assessment;
 pub mod auth;
 pub mod incident;
 pub mod inquiry;

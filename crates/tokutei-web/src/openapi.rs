@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 /// The paths the document describes (the router test compares its routes with these).
 #[cfg(test)]
-pub(crate) const PATHS: [&str; 22] = [
+pub(crate) const PATHS: [&str; 24] = [
     "/api/v1/access",
     "/api/v1/access/explain",
     "/api/v1/staff",
@@ -28,6 +28,8 @@ pub(crate) const PATHS: [&str; 22] = [
     "/api/v1/alerts",
     "/api/v1/alerts/{id}",
     "/api/v1/alerts/{id}/retry",
+    "/api/v1/oversight/training",
+    "/api/v1/oversight/training/courses",
 ];
 
 fn error_response(description: &str) -> Value {
@@ -277,14 +279,63 @@ pub(crate) fn document() -> Value {
             } } }
         }
     });
-    let (schemas, paths) = incidents();
-    if let Some(all) = doc["components"]["schemas"].as_object_mut() {
-        all.extend(schemas);
-    }
-    if let Some(all) = doc["paths"].as_object_mut() {
-        all.extend(paths);
+    for (schemas, paths) in [incidents(), oversight()] {
+        if let Some(all) = doc["components"]["schemas"].as_object_mut() {
+            all.extend(schemas);
+        }
+        if let Some(all) = doc["paths"].as_object_mut() {
+            all.extend(paths);
+        }
     }
     doc
+}
+
+/// Schemas and paths of the oversight registers of training and the annual assessment
+/// (`api/oversight_assessment.rs`), merged into [`document`].
+fn oversight() -> (serde_json::Map<String, Value>, serde_json::Map<String, Value>) {
+    let date_or_null = json!({ "type": ["string", "null"], "format": "date" });
+    let role = json!({ "type": "string", "enum": ROLES });
+    let roster_row = closed(
+        json!({
+            "id": { "type": "string", "description": "principal/course" },
+            "principal": { "type": "string" }, "display_name": { "type": "string" }, "role": role,
+            "course": { "type": "string" }, "course_ja": { "type": "string" }, "course_en": { "type": "string" },
+            "completed": date_or_null, "valid_until": date_or_null,
+            "days_left": { "type": ["integer", "null"], "description": "calendar days to the last valid day (Asia/Tokyo); negative: expired" },
+            "state": { "type": "string", "enum": ["valid", "expiring", "expired", "missing"] }
+        }),
+        &[],
+    );
+    let course = closed(
+        json!({
+            "id": { "type": "string" }, "name_ja": { "type": "string" }, "name_en": { "type": "string" },
+            "validity_months": { "type": ["integer", "null"], "minimum": 1 },
+            "roles": { "type": "array", "items": role }
+        }),
+        &[],
+    );
+    let mut schemas = serde_json::Map::new();
+    schemas.insert("TrainingRosterRow".into(), roster_row);
+    schemas.insert("TrainingCourse".into(), course);
+    let array = |description: &str, schema: &str| json!({ "description": description, "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": format!("#/components/schemas/{schema}") } } } } });
+    let errors = |ok: Value| {
+        json!({
+            "200": ok,
+            "401": error_response("no valid token"),
+            "403": error_response("role not allowed (managers and auditors read)"),
+            "429": error_response("over the API rate limit")
+        })
+    };
+    let mut paths = serde_json::Map::new();
+    paths.insert("/api/v1/oversight/training".into(), json!({
+        "get": { "summary": "The training roster: every person × every course their role must take, with the last valid day and days left",
+            "responses": errors(array("the rows, by person then course", "TrainingRosterRow")) }
+    }));
+    paths.insert("/api/v1/oversight/training/courses".into(), json!({
+        "get": { "summary": "The training catalogue: each course's names, validity in months and the roles that must take it",
+            "responses": errors(array("the courses", "TrainingCourse")) }
+    }));
+    (schemas, paths)
 }
 
 /// Schemas and paths of the incident register and the alert outbox (`api/incidents.rs`),

@@ -1,5 +1,6 @@
 //! Opening the access service of a data directory: the deployment settings
 //! (`deployment.toml`: handling zones required, required training courses, the
+//! `[training]` catalogue, `tokutei_app::oversight::training` — the
 //! `[incidents]` table of the leak-reporting rules — deadlines, recipients, report items,
 //! `tokutei_app::incidents::rules` — `[alerts]`: where alerts go, with the webhook's
 //! secret file — and `[oversight]`: the designation's deadline in months, the chief manager's
@@ -15,6 +16,7 @@ use anyhow::Context;
 use tokutei_app::App;
 use tokutei_app::alerts::AlertConfig;
 use tokutei_app::incidents::rules::{IncidentConfig, IncidentRules};
+use tokutei_app::oversight::training::{TrainingConfig, TrainingRules};
 use tokutei_app::oversight::{OversightConfig, OversightRules};
 use tokutei_gateway::Deployment;
 
@@ -44,6 +46,8 @@ struct DeploymentFile {
     alerts: AlertConfig,
     #[serde(default)]
     oversight: OversightConfig,
+    #[serde(default)]
+    training: TrainingConfig,
 }
 
 /// The deployment file (defaults when it is absent). Unknown keys are refused with their line.
@@ -56,10 +60,30 @@ fn deployment_file(data: &DataDir) -> anyhow::Result<DeploymentFile> {
     }
 }
 
-/// The deployment settings of the gateway (defaults when the file is absent).
+/// The deployment settings of the gateway (defaults when the file is absent): the zones
+/// switch and the training catalogue's required courses.
 pub fn deployment(data: &DataDir) -> anyhow::Result<Deployment> {
     let file = deployment_file(data)?;
-    Ok(Deployment { zones_required: file.zones_required, required_training: file.required_training })
+    Ok(training_rules(data)?.gateway(file.zones_required))
+}
+
+/// The deployment's training catalogue: its `[training]` table, with the older top-level
+/// `required_training` list's other courses, each value checked naming its key.
+pub fn training_rules(data: &DataDir) -> anyhow::Result<TrainingRules> {
+    let file = deployment_file(data)?;
+    TrainingRules::from_config(&file.training, &file.required_training)
+        .map_err(|e| anyhow::anyhow!("`{}`: {e}", data.root().join(DEPLOYMENT_FILE).display()))
+}
+
+/// Write the deployment file `init` and `demo` start with (the training the policy promises,
+/// `tokutei_app::oversight::training::deployment_toml`), unless one is there already.
+pub fn write_initial_deployment(data: &DataDir, policy: Option<&tokutei_policy::Policy>) -> anyhow::Result<()> {
+    let path = data.root().join(DEPLOYMENT_FILE);
+    if path.exists() {
+        return Ok(());
+    }
+    let text = tokutei_app::oversight::training::deployment_toml(policy);
+    std::fs::write(&path, text).with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 /// The deployment's incident rules: its `[incidents]` table over the defaults, each value
@@ -138,5 +162,6 @@ pub fn open_service(data: &DataDir, store: &Database, audit: &AuditLog) -> anyho
     Ok(App::new(store.store(), audit.shared_ledger(), Arc::new(keyring), deployment(data)?, extra_cedar(data)?)
         .with_incident_rules(incident_rules(data)?)
         .with_alerts(alert_config(data)?)
-        .with_oversight_rules(oversight_rules(data)?))
+        .with_oversight_rules(oversight_rules(data)?)
+        .with_training_rules(training_rules(data)?))
 }

@@ -29,6 +29,7 @@ use tokutei_store::consent::ConsentStore;
 use tokutei_store::incident::IncidentStore;
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::outbox::AlertStore;
+use tokutei_store::assessment::AssessmentStore;
 use tokutei_store::oversight::{OversightStore, ViolationStore};
 use tokutei_store::provision::ProvisionStore;
 use tokutei_store::staff::{ExportStore, StaffStore};
@@ -56,6 +57,7 @@ pub trait Stores:
     + AlertStore
     + OversightStore
     + ViolationStore
+    + AssessmentStore
     + Send
     + Sync
     + 'static
@@ -74,6 +76,7 @@ impl<T> Stores for T where
         + AlertStore
         + OversightStore
         + ViolationStore
+        + AssessmentStore
         + Send
         + Sync
         + 'static
@@ -115,6 +118,8 @@ pub struct App {
     pub(crate) alerts: crate::alerts::AlertConfig,
     /// The designation's deadlines and the chief manager's tasks (`deployment.toml`'s `[oversight]`).
     pub(crate) oversight_rules: crate::oversight::OversightRules,
+    /// The training catalogue (`deployment.toml`'s `[training]`).
+    pub(crate) training_rules: crate::oversight::training::TrainingRules,
 }
 
 impl std::fmt::Debug for App {
@@ -145,6 +150,7 @@ impl App {
             incident_rules: crate::incidents::rules::IncidentRules::default(),
             alerts: crate::alerts::AlertConfig::default(),
             oversight_rules: crate::oversight::OversightRules::default(),
+            training_rules: crate::oversight::training::TrainingRules::default(),
         }
     }
 

@@ -19,6 +19,7 @@ use crate::App;
 use crate::acting::Acting;
 use crate::error::{ActionError, ActionResult};
 use crate::ids::{AlertId, PrincipalId};
+use crate::oversight::training::TrainingState;
 
 /// An open obligation with a due date.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,10 @@ pub enum Stage {
     DayBefore,
     /// Past the due date.
     Overdue,
+    /// A training completion with the catalogue's `alert_days` or fewer days to run.
+    Expiring,
+    /// A training completion past its last valid day.
+    Expired,
 }
 
 impl Stage {
@@ -50,6 +55,8 @@ impl Stage {
             Stage::WeekBefore => "t-7",
             Stage::DayBefore => "t-1",
             Stage::Overdue => "overdue",
+            Stage::Expiring => "expiring",
+            Stage::Expired => "expired",
         }
     }
 
@@ -86,7 +93,7 @@ fn days_en(n: i64) -> String {
 fn request(clock: &Clock, stage: Stage, days_left: i64) -> AlertRequest {
     let due = clock.due;
     let (title, text) = match stage {
-        Stage::Overdue => {
+        Stage::Overdue | Stage::Expired => {
             let late = -days_left;
             (
                 Bilingual {
@@ -99,7 +106,7 @@ fn request(clock: &Clock, stage: Stage, days_left: i64) -> AlertRequest {
                 },
             )
         }
-        Stage::DayBefore | Stage::WeekBefore => {
+        Stage::DayBefore | Stage::WeekBefore | Stage::Expiring => {
             let when_ja =
                 if days_left == 0 { "本日が期限".to_string() } else { format!("期限まで{days_left}日") };
             let when_en = if days_left == 0 { "Due today".to_string() } else { format!("{} left", days_en(days_left)) };
@@ -167,16 +174,7 @@ impl App {
     /// yet submitted, the designation's statutory deadlines not yet met (規程, 方針, 統括管理者),
     /// the chief manager appointments not yet notified, and the opinions not yet answered.
     pub fn open_clocks(&self, now: Timestamp) -> ActionResult<Vec<Clock>> {
-        let responsible: Vec<PrincipalId> = self
-            .stores()
-            .principals()?
-            .into_iter()
-            .filter(|p| {
-                p.disabled_at.is_none()
-                    && matches!(p.kind, tokutei_store::staff::PrincipalKind::Person { role } if crate::MANAGERS.contains(&role))
-            })
-            .map(|p| PrincipalId::known(p.id))
-            .collect();
+        let responsible = self.responsible_persons()?;
         let mut clocks: Vec<Clock> = self
             .open_obligations(now)?
             .into_iter()
@@ -241,10 +239,53 @@ impl App {
         Ok(out)
     }
 
-    /// The scan `serve` runs every few minutes: [`Self::escalate`] over [`Self::open_clocks`].
+    /// The scan `serve` runs every few minutes: [`Self::escalate`] over [`Self::open_clocks`],
+    /// then the alert of a business year closed without a completed annual assessment
+    /// ([`crate::oversight::assessment`]) and the training roster's alerts before and at
+    /// expiry ([`crate::oversight::training`]), each once.
     pub fn escalate_open_clocks(&self, now: Timestamp) -> ActionResult<Vec<Escalated>> {
         let clocks = self.open_clocks(now)?;
-        self.escalate(&clocks, now)
+        let mut out = self.escalate(&clocks, now)?;
+        if self.alerts.recipients().is_empty() {
+            return Ok(out);
+        }
+        let by = Acting::Setup(SCAN);
+        let responsible = self.responsible_persons()?;
+        for (days_left, request) in self.overdue_assessment_alerts(now, &responsible)? {
+            let enqueued = self.enqueue_alert(&by, &request, now)?;
+            out.push(Escalated {
+                subject: request.subject.clone(),
+                stage: Stage::Overdue,
+                days_left,
+                created: enqueued.iter().any(|e| e.created),
+                alerts: enqueued.into_iter().map(|e| (e.id, e.channel)).collect(),
+            });
+        }
+        for (state, days_left, request) in self.training_alert_requests(now, &responsible)? {
+            let enqueued = self.enqueue_alert(&by, &request, now)?;
+            out.push(Escalated {
+                subject: request.subject.clone(),
+                stage: if state == TrainingState::Expired { Stage::Expired } else { Stage::Expiring },
+                days_left,
+                created: enqueued.iter().any(|e| e.created),
+                alerts: enqueued.into_iter().map(|e| (e.id, e.channel)).collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The active chief managers and responsible persons, to whom escalations go.
+    pub(crate) fn responsible_persons(&self) -> ActionResult<Vec<PrincipalId>> {
+        Ok(self
+            .stores()
+            .principals()?
+            .into_iter()
+            .filter(|p| {
+                p.disabled_at.is_none()
+                    && matches!(p.kind, tokutei_store::staff::PrincipalKind::Person { role } if crate::MANAGERS.contains(&role))
+            })
+            .map(|p| PrincipalId::known(p.id))
+            .collect())
     }
 }
 

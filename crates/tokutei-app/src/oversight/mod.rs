@@ -14,6 +14,7 @@
 //! | `deadline_months` | 3 | 27条の6 (規程), 27条の8 (方針), 27条の10 (統括管理者): within 3 months of the designation |
 //! | `notification_days` | 30 | notifying an appointment "遅滞なく" — 30 days is an assumption, unconfirmed |
 //! | `ack_days` | 3 | acknowledging a violation report (the office's own target; no deadline in law) |
+//! | `fiscal_year_start_month` | 4 | the business year of the annual assessment (27条の9): April–March |
 //! | `response_days` | 30 | the company's answer to an opinion (27条の11 asks it to respect them; no deadline in law — the office's own target) |
 //!
 //! Months count as the civil code counts them (民法140条, 143条), in Asia/Tokyo civil dates:
@@ -23,9 +24,11 @@
 //! 2026-11-15 → due 2027-02-15; 2026-11-29 → 2027-02-28; 2026-11-30 → 2027-02-28;
 //! 2026-02-28 → 2026-05-31). See [`period_end`].
 
+pub mod assessment;
 pub mod designation;
 pub mod detectors;
 pub mod manager;
+pub mod training;
 pub mod violations;
 
 use jiff::ToSpan;
@@ -48,6 +51,8 @@ pub struct OversightConfig {
     pub notification_days: Option<u32>,
     pub response_days: Option<u32>,
     pub ack_days: Option<u32>,
+    /// The first month of the business year (1–12; 4, April, by default).
+    pub fiscal_year_start_month: Option<u32>,
     /// `[oversight.detectors]`.
     pub detectors: Option<detectors::DetectorConfig>,
 }
@@ -63,6 +68,8 @@ pub struct OversightRules {
     pub response_days: u32,
     /// Days from a violation report's receipt to its acknowledgement due.
     pub ack_days: u32,
+    /// The first month of the business year (1–12), for the annual assessment.
+    pub fiscal_year_start_month: u32,
     /// The violation detectors' thresholds.
     pub detectors: detectors::DetectorRules,
 }
@@ -74,6 +81,7 @@ impl Default for OversightRules {
             notification_days: 30,
             response_days: 30,
             ack_days: 3,
+            fiscal_year_start_month: 4,
             detectors: detectors::DetectorRules::default(),
         }
     }
@@ -98,6 +106,12 @@ impl OversightRules {
             )?,
             response_days: check("oversight.response_days", config.response_days, d.response_days, 366)?,
             ack_days: check("oversight.ack_days", config.ack_days, d.ack_days, 366)?,
+            fiscal_year_start_month: check(
+                "oversight.fiscal_year_start_month",
+                config.fiscal_year_start_month,
+                d.fiscal_year_start_month,
+                12,
+            )?,
             detectors: detectors::DetectorRules::from_config(&config.detectors.clone().unwrap_or_default())?,
         })
     }
@@ -202,12 +216,19 @@ mod tests {
             notification_days: Some(14),
             response_days: None,
             ack_days: None,
+            fiscal_year_start_month: Some(1),
             detectors: None,
         })
         .unwrap();
         assert_eq!(
             rules,
-            OversightRules { deadline_months: 6, notification_days: 14, response_days: 30, ..Default::default() }
+            OversightRules {
+                deadline_months: 6,
+                notification_days: 14,
+                response_days: 30,
+                fiscal_year_start_month: 1,
+                ..Default::default()
+            }
         );
         assert_eq!(rules.statutory_due(d("2026-11-30")).unwrap(), d("2027-05-31"));
         assert_eq!(rules.notification_due(d("2027-01-20")).unwrap(), d("2027-02-03"));

@@ -14,10 +14,12 @@ use crate::limits;
 
 impl App {
     /// Record that `id` completed `course` on `completed`, counting until `valid_until`
-    /// (inclusive). Audit first (`change=training`, `course`, `valid_until`, `version`); the
+    /// (inclusive) — by default the last day of the course's validity in the training
+    /// catalogue ([`crate::oversight::training`]). Audit first (`change=training`, `course`, `valid_until`, `version`); the
     /// principal's new version. Refused, with nothing written: a course that is not 1–64
     /// characters without white space, `valid_until` before `completed`
-    /// ([`ActionError::Invalid`]), one acting who is not a manager, an unknown principal
+    /// ([`ActionError::Invalid`]; so is no `valid_until` for a course without a validity in the
+    /// catalogue), one acting who is not a manager, an unknown principal
     /// ([`ActionError::NotFound`]), a system, a disabled person ([`ActionError::Conflict`]).
     pub fn record_training(
         &self,
@@ -25,11 +27,20 @@ impl App {
         id: &PrincipalId,
         course: &str,
         completed: Date,
-        valid_until: Date,
+        valid_until: Option<Date>,
         now: Timestamp,
     ) -> ActionResult<u64> {
         limits::id("course", course)
             .map_err(|_| ActionError::invalid("course", "a course is 1–64 characters without white space"))?;
+        let valid_until = match valid_until {
+            Some(day) => day,
+            None => self.training_rules().valid_until(course, completed).ok_or_else(|| {
+                ActionError::invalid(
+                    "valid_until",
+                    format!("course `{course}` has no validity in the training catalogue; give the last valid day"),
+                )
+            })?,
+        };
         if valid_until < completed {
             return Err(ActionError::invalid(
                 "valid_until",

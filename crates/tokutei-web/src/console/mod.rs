@@ -10,6 +10,7 @@ mod daily;
 mod incidents;
 mod inquiries;
 mod login;
+mod oversight_training;
 mod policy;
 pub(crate) mod session;
 mod settings;
@@ -29,7 +30,7 @@ use crate::{AppError, AppState};
 use session::StaffSession;
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    let r = alerts::routes(incidents::routes(r));
+    let r = oversight_training::routes(alerts::routes(incidents::routes(r)));
     r.add("GET", "/admin/login", "/admin/login", Access::Public, get(login::login_page))
         .add("POST", "/admin/login", "/admin/login", Access::Public, post(login::login))
         .add("POST", "/admin/logout", "/admin/logout", Access::Staff(ALL_ROLES), post(login::logout))

@@ -4,6 +4,7 @@
 
 mod access;
 mod alerts;
+mod assessment;
 mod audit;
 mod backup;
 mod gateway;
@@ -19,6 +20,7 @@ mod settings;
 mod staff;
 mod store_copy;
 mod subscribers;
+mod training;
 
 use std::path::PathBuf;
 
@@ -115,6 +117,12 @@ pub enum Command {
     /// The violation reporting line: list, show, ack, resolve, report, detect.
     #[command(subcommand)]
     Violations(oversight::ViolationsCommand),
+    /// The annual assessment (評価, 27条の9): open, list, show, assess, finding, remediate, complete.
+    #[command(subcommand)]
+    Assessment(assessment::AssessmentCommand),
+    /// Training (教育研修): the course catalogue and the roster of every person × required course.
+    #[command(subcommand)]
+    Training(training::TrainingCommand),
     /// Bring the database schema up to date (SQLite, or PostgreSQL with `--database-url`).
     Migrate,
     /// Copy the whole deployment to an empty database of another backend (SQLite ⇄ PostgreSQL),
@@ -162,6 +170,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Designation(cmd) => oversight::designation(&cli.global, cmd),
         Command::Manager(cmd) => oversight::manager(&cli.global, cmd),
         Command::Violations(cmd) => oversight::violations(&cli.global, cmd),
+        Command::Training(cmd) => training::run(&cli.global, cmd),
+        Command::Assessment(cmd) => assessment::run(&cli.global, cmd),
         Command::Migrate => migrate::run(&cli.global),
         Command::MigrateStore(args) => store_copy::run(&cli.global, args),
         Command::Backup(args) => backup::backup(&cli.global, args),

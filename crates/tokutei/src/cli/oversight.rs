@@ -138,13 +138,13 @@ pub struct RespondArgs {
 }
 
 /// A date as typed, read by the one time parser: its day in Tokyo.
-fn parse_date(text: &str) -> Result<Date, String> {
+pub(super) fn parse_date(text: &str) -> Result<Date, String> {
     tokyo::parse_instant(text)
         .map(tokyo::date_of)
         .ok_or_else(|| format!("`{text}` is not a date: use YYYY-MM-DD (Tokyo)"))
 }
 
-fn open(global: &GlobalArgs) -> anyhow::Result<App> {
+pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<App> {
     let data = global.data_dir();
     let store = data.open_store()?;
     let audit = AuditLog::open_with_store(&data, &store)?;

@@ -107,6 +107,8 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Report> {
         bail!("data directory `{}` is already initialised", data.root().display());
     }
     data.create()?;
+    // The training the policy promises is required from the start.
+    crate::access::write_initial_deployment(&data, policy.as_ref().map(|(_, p)| p))?;
     let store = data.open_or_create_store()?;
     store.ensure_empty()?;
     // Creates the checkpoint signing key and the ledger origin.

@@ -82,6 +82,8 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
     if fresh {
         let policy =
             tokutei_policy::parse(DEMO_POLICY).map_err(|e| anyhow::anyhow!("demo policy does not parse: {e}"))?;
+        // The training the demo policy promises is required, and the demo's people hold it.
+        crate::access::write_initial_deployment(&data, Some(&policy))?;
         // The demo's own policy: published through the application layer like any other.
         let version = {
             let audit = AuditLog::open_with_store(&data, &store)?;

@@ -35,9 +35,10 @@ pub enum StaffCommand {
         /// The day it was completed (YYYY-MM-DD).
         #[arg(long)]
         completed: Date,
-        /// The last day it counts (YYYY-MM-DD).
+        /// The last day it counts (YYYY-MM-DD); by default the course's validity in the
+        /// training catalogue (`[training]` in deployment.toml).
         #[arg(long)]
-        valid_until: Date,
+        valid_until: Option<Date>,
         #[command(flatten)]
         by: By,
     },
@@ -297,9 +298,11 @@ pub fn run(global: &GlobalArgs, cmd: StaffCommand) -> anyhow::Result<Report> {
             let id = principal_id(&id)?;
             let version =
                 app.record_training(&by.acting(), &id, &course, completed, valid_until, now).map_err(about(&id))?;
+            let member = app.staff_member(&id).map_err(about(&id))?;
+            let until = member.principal.training.last().map(|t| t.valid_until.to_string()).unwrap_or_default();
             Ok(Report::new(
-                format!("recorded training `{course}` for `{id}`, valid until {valid_until}\n"),
-                serde_json::json!({ "id": id, "course": course, "version": version }),
+                format!("recorded training `{course}` for `{id}`, valid until {until}\n"),
+                serde_json::json!({ "id": id, "course": course, "valid_until": until, "version": version }),
             ))
         }
         StaffCommand::Disable { id, by } => {

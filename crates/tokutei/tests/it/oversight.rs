@@ -340,3 +340,115 @@ fn the_detectors_raise_nothing_on_the_demo() {
             .is_some_and(|a| !a.is_empty())
     );
 }
+
+/// `init` requires the policy's training (`deployment.toml`'s `[training]`, derived from the
+/// policy's 人的安全管理措置); `staff train` counts a completion for the course's validity;
+/// `training roster` lists every person × required course; a course without a validity needs
+/// `--valid-until`, and a bad catalogue stops the command naming its key.
+#[test]
+fn training_is_required_from_init_and_listed_in_the_roster() {
+    let env = TestEnv::new();
+    let policy = env.write("policy.toml", DEMO_POLICY);
+    env.run(&["init", "--policy", policy.to_str().unwrap()]).assert_code(0);
+    let written = std::fs::read_to_string(env.data().join("deployment.toml")).unwrap();
+    assert!(written.contains("[training]") && written.contains("privacy-basics"), "{written}");
+    let courses = env.run(&["--json", "training", "courses"]).assert_code(0).json();
+    assert_eq!(courses[0]["id"], "privacy-basics");
+    assert_eq!(courses[0]["validity_months"], 12);
+    assert!(courses[0]["name_ja"].as_str().unwrap().contains("人的安全管理措置"), "{courses}");
+    assert_eq!(courses[0]["roles"].as_array().unwrap().len(), 4);
+    let roster = env.run(&["--json", "training", "roster"]).assert_code(0).json();
+    assert_eq!(roster, serde_json::json!([{
+        "id": "chief/privacy-basics", "principal": "chief", "display_name": roster[0]["display_name"],
+        "role": "chief_manager", "course": "privacy-basics", "course_ja": courses[0]["name_ja"],
+        "course_en": courses[0]["name_en"], "completed": null, "valid_until": null, "days_left": null,
+        "state": "missing"
+    }]));
+
+    // A completion counts for the course's 12 months (the last valid day the day before).
+    let trained = env
+        .run(&["--json", "staff", "train", "chief", "--course", "privacy-basics", "--completed", "2025-06-01", "--by", "chief"])
+        .assert_code(0)
+        .json();
+    assert_eq!(trained["valid_until"], "2026-05-31");
+    let roster = env.run(&["--json", "training", "roster"]).assert_code(0).json();
+    assert_eq!((&roster[0]["valid_until"], &roster[0]["state"]), (&"2026-05-31".into(), &"expired".into()));
+    assert!(env.run(&["training", "roster"]).assert_code(0).stdout.contains("期限切れ / expired"));
+    // A course the catalogue does not know has no validity: the last day must be given.
+    let bad = env.run(&["staff", "train", "chief", "--course", "first-aid", "--completed", "2025-06-01", "--by", "chief"]);
+    assert!(bad.assert_code(2).stderr.contains("valid_until"), "{}", bad.stderr);
+    // A bad catalogue names its key.
+    env.write(
+        "data/deployment.toml",
+        "[[training.courses]]\nid = \"c\"\nname_ja = \"研修\"\nname_en = \"course\"\nvalidity_months = 0\n",
+    );
+    let bad = env.run(&["training", "roster"]);
+    assert!(bad.assert_code(2).stderr.contains("training.courses.validity_months"), "{}", bad.stderr);
+}
+
+/// `tokutei assessment …` end to end: one assessment per business year (a second open exits
+/// 2 naming the year), bad input exits 2 naming the field and changes nothing, measures are
+/// assessed with evidence, a finding and its remediation recorded, completion refused until
+/// every measure is assessed; every change is in the ledger under its action.
+#[test]
+fn the_annual_assessment_through_the_command_line() {
+    let env = TestEnv::new();
+    let policy = env.write("policy.toml", DEMO_POLICY);
+    env.run(&["init", "--policy", policy.to_str().unwrap()]).assert_code(0);
+    let opened =
+        env.run(&["--json", "assessment", "open", "--fiscal-year", "2025", "--by", "chief"]).assert_code(0).json();
+    assert_eq!((&opened["id"], &opened["first_day"], &opened["last_day"]), (&"FY2025".into(), &"2025-04-01".into(), &"2026-03-31".into()));
+    assert_eq!(opened["checklist"].as_array().unwrap().len(), 7);
+    let again = env.run(&["assessment", "open", "--fiscal-year", "2025", "--by", "chief"]);
+    assert!(again.assert_code(2).stderr.contains("2025"), "{}", again.stderr);
+    let bad = env.run(&["assessment", "open", "--fiscal-year", "2999"]);
+    assert!(bad.assert_code(2).stderr.contains("`fiscal_year`"), "{}", bad.stderr);
+    let bad = env.run(&[
+        "assessment", "assess", "--fiscal-year", "2025", "--measure", "4", "--result", "met",
+        "--evidence", "incident:INC-NOPE", "--by", "chief",
+    ]);
+    assert!(bad.assert_code(2).stderr.contains("`evidence`"), "{}", bad.stderr);
+    let bad = env.run(&["assessment", "assess", "--fiscal-year", "2025", "--measure", "4", "--result", "fine", "--by", "chief"]);
+    assert!(bad.assert_code(2).stderr.contains("--result"), "{}", bad.stderr);
+    let incomplete = env.run(&["assessment", "complete", "--fiscal-year", "2025", "--by", "chief"]);
+    assert!(incomplete.assert_code(2).stderr.contains("(1)"), "{}", incomplete.stderr);
+    for measure in 1..=7 {
+        let m = measure.to_string();
+        let result = if measure == 5 { "partly" } else { "met" };
+        env.run(&[
+            "assessment", "assess", "--fiscal-year", "2025", "--measure", &m, "--result", result,
+            "--note", "運用記録を確認", "--evidence", "policy:1", "--evidence", "training-roster:2026-03-01",
+            "--by", "chief",
+        ])
+        .assert_code(0);
+    }
+    let finding = env
+        .run(&["--json", "assessment", "finding", "--fiscal-year", "2025", "--measure", "5", "--text", "入退室記録の点検が不定期", "--by", "chief"])
+        .assert_code(0)
+        .json();
+    assert_eq!(finding["id"], "F-1");
+    env.run(&[
+        "assessment", "remediate", "--fiscal-year", "2025", "--finding", "F-1", "--action", "月次点検を規程に追加",
+        "--owner", "chief", "--due", "2026-06-30", "--carried-by", "rules:2", "--by", "chief",
+    ])
+    .assert_code(0);
+    let done = env.run(&["--json", "assessment", "complete", "--fiscal-year", "2025", "--by", "chief"]).assert_code(0).json();
+    assert_eq!(done["state"], "completed");
+    assert_eq!(done["checklist"][4]["result"], "partly");
+    assert_eq!(done["findings"][0]["remediations"][0]["carried_by"], "rules:2");
+    let list = env.run(&["--json", "assessment", "list"]).assert_code(0).json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let shown = env.run(&["assessment", "show", "--fiscal-year", "2025"]).assert_code(0);
+    assert!(shown.stdout.contains("一部適合 / partly met"), "{}", shown.stdout);
+    let all = env.run(&["--json", "audit", "query", "--limit", "10000"]).assert_code(0).json();
+    let actions: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event"]["action"].as_str().filter(|a| a.starts_with("assessment_")))
+        .collect();
+    assert_eq!(actions.first(), Some(&"assessment_opened"));
+    assert_eq!(actions.last(), Some(&"assessment_completed"));
+    assert_eq!(actions.len(), 1 + 7 + 1 + 1 + 1);
+    env.run(&["audit", "verify"]).assert_code(0);
+}
