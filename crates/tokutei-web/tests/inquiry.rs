@@ -3,10 +3,13 @@
 //! contents sealed on disk; the console's inquiry register (opening and status changes
 //! audited), the settings page (changes audited, bad values named), the language switch,
 //! and the dashboard's chart per day. Snapshots of the new pages. `incidents` runs the incident
-//! register's console pages on the same site.
+//! register's console pages on the same site, `oversight` the training roster and the annual
+//! assessment.
 
 #[path = "inquiry/incidents.rs"]
 mod incidents;
+#[path = "inquiry/oversight.rs"]
+mod oversight;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,6 +61,11 @@ struct Site {
 }
 
 fn site() -> Site {
+    site_with(|app| app)
+}
+
+/// [`site`] with its application configured by `configure` (the deployment's settings).
+fn site_with(configure: impl FnOnce(App) -> App) -> Site {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap());
     let policy = tokutei_policy::parse(DEMO_POLICY).unwrap();
@@ -71,13 +79,13 @@ fn site() -> Site {
         })
         .unwrap();
     let ledger = Arc::new(SqliteLedger::open(Arc::clone(&store)).unwrap());
-    let service = Arc::new(App::new(
+    let service = Arc::new(configure(App::new(
         store.clone(),
         ledger.clone(),
         Arc::new(Keys(Kek::generate("kek-test").unwrap())),
         tokutei_gateway::Deployment::default(),
         Vec::new(),
-    ));
+    )));
     let state = tokutei_web::AppState::new(store.clone()).with_ledger(ledger.clone()).with_access(service.clone());
     Site { dir, store, ledger, app: service, router: tokutei_web::router(state) }
 }

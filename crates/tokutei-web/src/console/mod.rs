@@ -1,7 +1,9 @@
 //! The staff console under `/admin/`: sign-in and sessions (`session`, `login`), the
 //! dashboard (the reports due with their days left, overdue in red; today's uses by purpose
 //! and denials, with a server-rendered SVG chart; the ledger's size and last checkpoint) and
-//! the staff registry; the incident register (`incidents`) and the alert outbox (`alerts`). Japanese first, English second;
+//! the staff registry; the incident register (`incidents`) and the alert outbox (`alerts`);
+//! the oversight registers of training (`oversight_training`) and the annual assessment
+//! (`oversight_assessment`). Japanese first, English second;
 //! plain HTML forms, no script.
 
 mod alerts;
@@ -10,6 +12,7 @@ mod daily;
 mod incidents;
 mod inquiries;
 mod login;
+mod oversight_assessment;
 mod oversight_training;
 mod policy;
 pub(crate) mod session;
@@ -30,7 +33,7 @@ use crate::{AppError, AppState};
 use session::StaffSession;
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    let r = oversight_training::routes(alerts::routes(incidents::routes(r)));
+    let r = oversight_assessment::routes(oversight_training::routes(alerts::routes(incidents::routes(r))));
     r.add("GET", "/admin/login", "/admin/login", Access::Public, get(login::login_page))
         .add("POST", "/admin/login", "/admin/login", Access::Public, post(login::login))
         .add("POST", "/admin/logout", "/admin/logout", Access::Staff(ALL_ROLES), post(login::logout))
