@@ -811,11 +811,11 @@ fn an_annual_assessment_is_opened_once_filled_audited_first_and_completed() {
     assert!(matches!(err, ActionError::Forbidden(_)), "{err:?}");
 
     // Evidence that does not exist here, or a measure the policy does not have, is refused.
-    let size_now = size(&d);
+    let beyond = format!("ledger:{}", size(&d) + 5);
     for (input, field) in [
         (assess(4, &["incident:INC-NOPE"]), "evidence"),
         (assess(4, &["policy:9"]), "evidence"),
-        (assess(4, &[&format!("ledger:{}", size_now + 5)]), "evidence"),
+        (assess(4, &[beyond.as_str()]), "evidence"),
         (assess(4, &["training-roster:2027-02-02"]), "evidence"),
         (assess(4, &["memo:1"]), "evidence"),
         (assess(9, &[]), "measure"),

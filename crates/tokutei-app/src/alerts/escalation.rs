@@ -276,13 +276,18 @@ impl App {
 
     /// The active chief managers and responsible persons, to whom escalations go.
     pub(crate) fn responsible_persons(&self) -> ActionResult<Vec<PrincipalId>> {
+        self.persons_with_roles(crate::MANAGERS)
+    }
+
+    /// The persons, not disabled, holding one of `roles`.
+    pub(crate) fn persons_with_roles(&self, roles: &[tokutei_policy::Role]) -> ActionResult<Vec<PrincipalId>> {
         Ok(self
             .stores()
             .principals()?
             .into_iter()
             .filter(|p| {
                 p.disabled_at.is_none()
-                    && matches!(p.kind, tokutei_store::staff::PrincipalKind::Person { role } if crate::MANAGERS.contains(&role))
+                    && matches!(p.kind, tokutei_store::staff::PrincipalKind::Person { role } if roles.contains(&role))
             })
             .map(|p| PrincipalId::known(p.id))
             .collect())

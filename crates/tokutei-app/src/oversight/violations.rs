@@ -228,18 +228,8 @@ impl App {
             policy.security.measures.iter().find(|m| m.number == u32::from(measure)).map(|m| m.owner)
         });
         let roles: Vec<Role> = owner.map_or_else(|| MANAGERS.to_vec(), |r| vec![r]);
-        Ok(self
-            .stores()
-            .principals()?
-            .into_iter()
-            .filter(|p| {
-                p.disabled_at.is_none()
-                    && matches!(p.kind, tokutei_store::staff::PrincipalKind::Person { role } if roles.contains(&role))
-            })
-            .map(|p| PrincipalId::known(p.id))
-            // An alert names at most 20 persons.
-            .take(20)
-            .collect())
+        // An alert names at most 20 persons.
+        Ok(self.persons_with_roles(&roles)?.into_iter().take(20).collect())
     }
 
     fn alert_violation(&self, report: &NewViolationReport, now: Timestamp) -> ActionResult<()> {

@@ -372,7 +372,7 @@ fn training_is_required_from_init_and_listed_in_the_roster() {
         .json();
     assert_eq!(trained["valid_until"], "2026-05-31");
     let roster = env.run(&["--json", "training", "roster"]).assert_code(0).json();
-    assert_eq!((&roster[0]["valid_until"], &roster[0]["state"]), (&"2026-05-31".into(), &"expired".into()));
+    assert_eq!((&roster[0]["valid_until"], &roster[0]["state"]), (&serde_json::json!("2026-05-31"), &serde_json::json!("expired")));
     assert!(env.run(&["training", "roster"]).assert_code(0).stdout.contains("期限切れ / expired"));
     // A course the catalogue does not know has no validity: the last day must be given.
     let bad = env.run(&["staff", "train", "chief", "--course", "first-aid", "--completed", "2025-06-01", "--by", "chief"]);
@@ -397,7 +397,10 @@ fn the_annual_assessment_through_the_command_line() {
     env.run(&["init", "--policy", policy.to_str().unwrap()]).assert_code(0);
     let opened =
         env.run(&["--json", "assessment", "open", "--fiscal-year", "2025", "--by", "chief"]).assert_code(0).json();
-    assert_eq!((&opened["id"], &opened["first_day"], &opened["last_day"]), (&"FY2025".into(), &"2025-04-01".into(), &"2026-03-31".into()));
+    assert_eq!(
+        (&opened["id"], &opened["first_day"], &opened["last_day"]),
+        (&serde_json::json!("FY2025"), &serde_json::json!("2025-04-01"), &serde_json::json!("2026-03-31"))
+    );
     assert_eq!(opened["checklist"].as_array().unwrap().len(), 7);
     let again = env.run(&["assessment", "open", "--fiscal-year", "2025", "--by", "chief"]);
     assert!(again.assert_code(2).stderr.contains("2025"), "{}", again.stderr);

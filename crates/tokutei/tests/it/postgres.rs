@@ -23,6 +23,8 @@ fn init_import_staff_access_audit_and_serve_run_on_postgresql() {
     let db = FreshDatabase::new();
     let env = TestEnv::on_postgres(&db);
     env.run(&["init", "--policy", &fixture_policy()]).assert_code(0);
+    // No training required here (`init` writes the policy's; the training tests are in `oversight.rs`).
+    env.write("data/deployment.toml", "[training]\ncourses = []\n");
     let files = files_of(&env);
     assert!(!files.contains("tokutei.sqlite3"), "no embedded database: {files:?}");
     assert!(files.contains("keys/checkpoint.ed25519"), "{files:?}");

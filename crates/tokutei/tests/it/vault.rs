@@ -25,6 +25,9 @@ fn fixture_policy() -> String {
 
 fn init(env: &TestEnv) {
     env.run(&["init", "--policy", &fixture_policy()]).assert_code(0);
+    // The vault's tests run on a deployment that requires no training (`init` writes one
+    // requiring the policy's; the training tests are in `oversight.rs`).
+    env.write("data/deployment.toml", "[training]\ncourses = []\n");
 }
 
 pub(crate) fn small_csv() -> String {
