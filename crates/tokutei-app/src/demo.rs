@@ -118,7 +118,8 @@ impl App {
         let chief = self.set_up_chief("demo", now)?;
         // Every person takes every course the catalogue requires of their role (completed
         // today), so the demo's normal traffic passes the gateway.
-        let people = [(support.clone(), Role::Handler), (PrincipalId::known(chief.principal.id.clone()), Role::ChiefManager)];
+        let people =
+            [(support.clone(), Role::Handler), (PrincipalId::known(chief.principal.id.clone()), Role::ChiefManager)];
         let mut courses: Vec<(PrincipalId, String)> = Vec::new();
         for (person, role) in &people {
             for course in self.training_rules().courses.iter().filter(|c| c.required_of(*role)) {

@@ -300,8 +300,11 @@ fn a_final_report_needs_every_item_and_its_submission_is_audited_first_with_the_
 /// A second service over the same store and ledger, under other incident rules.
 fn rebuilt_with(d: &Deployed, rules: tokutei_app::incidents::rules::IncidentRules) -> tokutei_app::App {
     let keys = d.service.keys().clone();
-    let deployment =
-        tokutei_gateway::Deployment { zones_required: false, required_training: vec!["privacy-basics".into()], ..Default::default() };
+    let deployment = tokutei_gateway::Deployment {
+        zones_required: false,
+        required_training: vec!["privacy-basics".into()],
+        ..Default::default()
+    };
     tokutei_app::App::new(d.store.clone(), d.ledger.clone(), keys, deployment, Vec::new()).with_incident_rules(rules)
 }
 

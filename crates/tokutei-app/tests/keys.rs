@@ -31,7 +31,8 @@ fn files(keys: &tempfile::TempDir) -> KeyFiles {
 }
 
 fn app_with(d: &support::Deployed, keyring: Keyring) -> App {
-    let deployment = Deployment { zones_required: false, required_training: vec!["privacy-basics".into()], ..Default::default() };
+    let deployment =
+        Deployment { zones_required: false, required_training: vec!["privacy-basics".into()], ..Default::default() };
     App::new(d.store.clone(), d.ledger.clone(), Arc::new(keyring), deployment, Vec::new())
 }
 

@@ -24,8 +24,8 @@ use tokutei_app::oversight::manager::{AppointInput, NotificationInput, OpinionIn
 use tokutei_app::{Acting, ActionError, ActionResult, App, AppointmentId, OpinionId, PrincipalId, ServiceId};
 use tokutei_ledger::{Actor, AdminAction, AdminEvent, Event};
 use tokutei_policy::{Date, Role, tokyo};
-use tokutei_store::ledger::LedgerStore;
 use tokutei_store::assessment::AssessmentStore;
+use tokutei_store::ledger::LedgerStore;
 use tokutei_store::oversight::{OversightStore, ViolationStore};
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, StaffStore};
 use tokutei_store_sqlite::SqliteStore;
@@ -558,7 +558,11 @@ fn with_detectors(d: &Deployed) -> App {
         d.store.clone(),
         d.ledger.clone(),
         d.service.keys().clone(),
-        tokutei_gateway::Deployment { zones_required: false, required_training: vec!["privacy-basics".into()], ..Default::default() },
+        tokutei_gateway::Deployment {
+            zones_required: false,
+            required_training: vec!["privacy-basics".into()],
+            ..Default::default()
+        },
         Vec::new(),
     )
     .with_oversight_rules(rules)
@@ -731,11 +735,26 @@ fn the_roster_and_the_gateway_follow_the_catalogue_and_its_roles() {
     // The handler lacks the handlers' course and is refused; the responsible person is not asked for it.
     assert!(!gateway_read(&app, "support", "contract.name", 60));
     assert!(gateway_read(&app, "all", "contract.name", 61));
-    app.record_training(&manager(), &PrincipalId::parse("support").unwrap(), "handler-course", day("2026-06-01"), None, support::at(62))
-        .unwrap();
+    app.record_training(
+        &manager(),
+        &PrincipalId::parse("support").unwrap(),
+        "handler-course",
+        day("2026-06-01"),
+        None,
+        support::at(62),
+    )
+    .unwrap();
     assert!(gateway_read(&app, "support", "contract.name", 63));
-    let row = app.training_roster(noon("2026-06-02")).unwrap().into_iter().find(|r| r.id == "support/handler-course").unwrap();
-    assert_eq!((row.completed, row.valid_until, row.state), (Some(day("2026-06-01")), Some(day("2027-05-31")), TrainingState::Valid));
+    let row = app
+        .training_roster(noon("2026-06-02"))
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == "support/handler-course")
+        .unwrap();
+    assert_eq!(
+        (row.completed, row.valid_until, row.state),
+        (Some(day("2026-06-01")), Some(day("2027-05-31")), TrainingState::Valid)
+    );
 }
 
 /// The training alerts at their edges: 31 days before expiry nothing, 30 days before one
@@ -772,8 +791,15 @@ fn training_alerts_come_30_days_before_and_at_expiry_once_each() {
         .collect();
     assert_eq!(kinds.len(), 2, "{kinds:?}");
     // A renewal counts from its own day; no alert until 30 days before its new expiry.
-    app.record_training(&manager(), &PrincipalId::parse("support").unwrap(), "privacy-basics", day("2027-04-02"), None, noon("2027-04-02"))
-        .unwrap();
+    app.record_training(
+        &manager(),
+        &PrincipalId::parse("support").unwrap(),
+        "privacy-basics",
+        day("2027-04-02"),
+        None,
+        noon("2027-04-02"),
+    )
+    .unwrap();
     assert_eq!(support_alerts("2027-04-03"), []);
     assert_eq!(support_alerts("2028-03-02"), [], "31 days before the new expiry");
     assert_eq!(support_alerts("2028-03-03").first().map(|e| (e.0, e.2)), Some((Stage::Expiring, true)));
@@ -799,7 +825,10 @@ fn an_annual_assessment_is_opened_once_filled_audited_first_and_completed() {
     let app = &d.service;
     let now = noon("2027-02-01");
     let opened = audit_first(&d, |d| d.service.open_assessment(&manager(), 2026, now));
-    assert_eq!((opened.id.as_str(), opened.first_day.as_str(), opened.last_day.as_str()), ("FY2026", "2026-04-01", "2027-03-31"));
+    assert_eq!(
+        (opened.id.as_str(), opened.first_day.as_str(), opened.last_day.as_str()),
+        ("FY2026", "2026-04-01", "2027-03-31")
+    );
     assert_eq!(opened.checklist.iter().map(|i| i.measure).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6, 7]);
     let err = app.open_assessment(&manager(), 2026, now).unwrap_err();
     assert!(matches!(&err, ActionError::Conflict(m) if m.contains("2026")), "{err:?}");
@@ -836,7 +865,14 @@ fn an_annual_assessment_is_opened_once_filled_audited_first_and_completed() {
     for measure in [1, 2, 3, 5, 6, 7] {
         app.assess_measure(&manager(), 2026, &assess(measure, &[]), now).unwrap();
     }
-    let finding = app.record_finding(&manager(), 2026, &FindingInput { measure: 5, text: "入退室記録の確認が月次で行われていない".into() }, now).unwrap();
+    let finding = app
+        .record_finding(
+            &manager(),
+            2026,
+            &FindingInput { measure: 5, text: "入退室記録の確認が月次で行われていない".into() },
+            now,
+        )
+        .unwrap();
     assert_eq!(finding, "F-1");
     let remediation = |carried_by: &str, owner: &str, finding: &str| RemediationInput {
         finding: finding.into(),

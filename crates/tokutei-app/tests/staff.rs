@@ -194,8 +194,15 @@ fn actions() -> Vec<(&'static str, AdminAction, Option<&'static str>, bool, Run)
             app.change_grants(by, &id("support"), &support_grants(), at(10)).map(drop)
         }),
         ("training", AdminAction::StaffChanged, Some("training"), true, |app, by| {
-            app.record_training(by, &id("support"), "privacy-advanced", date(2026, 5, 1), Some(date(2027, 4, 30)), at(10))
-                .map(drop)
+            app.record_training(
+                by,
+                &id("support"),
+                "privacy-advanced",
+                date(2026, 5, 1),
+                Some(date(2027, 4, 30)),
+                at(10),
+            )
+            .map(drop)
         }),
         ("password", AdminAction::PasswordChanged, None, false, |app, by| {
             app.reset_password(by, &id("support"), at(10)).map(drop)
@@ -374,10 +381,13 @@ fn staff_actions_name_what_they_refuse() {
     let err = s.app.enrol_totp(&all(), &id("support"), at(5)).unwrap_err();
     assert!(matches!(&err, ActionError::Conflict(m) if m.contains("has no password yet")), "{err}");
     // Training counts from its completion on.
-    let err =
-        s.app.record_training(&all(), &id("support"), "c", date(2026, 2, 1), Some(date(2026, 1, 31)), at(5)).unwrap_err();
+    let err = s
+        .app
+        .record_training(&all(), &id("support"), "c", date(2026, 2, 1), Some(date(2026, 1, 31)), at(5))
+        .unwrap_err();
     assert!(matches!(err, ActionError::Invalid { field: "valid_until", .. }), "{err}");
-    let err = s.app.record_training(&all(), &id("support"), "a course", date(2026, 1, 1), Some(date(2026, 2, 1)), at(5));
+    let err =
+        s.app.record_training(&all(), &id("support"), "a course", date(2026, 1, 1), Some(date(2026, 2, 1)), at(5));
     assert!(matches!(err, Err(ActionError::Invalid { field: "course", .. })), "{err:?}");
     // Grants are checked against the policy in force.
     let mut typo = support_grants();

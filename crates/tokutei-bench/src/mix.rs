@@ -77,7 +77,8 @@ impl Variant {
 impl Mix {
     pub fn new() -> anyhow::Result<Mix> {
         let policy = tokutei_policy::parse(fixture::POLICY)?;
-        let deployment = Deployment { zones_required: true, required_training: vec!["privacy-basics".into()], ..Default::default() };
+        let deployment =
+            Deployment { zones_required: true, required_training: vec!["privacy-basics".into()], ..Default::default() };
         let gateway = Gateway::compile(&policy, &deployment, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
         let all_categories: Vec<String> = policy.categories.iter().map(|c| c.id.clone()).collect();
         let purposes: Vec<String> = policy.purposes.list.iter().map(|p| p.id.clone()).collect();

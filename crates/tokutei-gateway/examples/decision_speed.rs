@@ -22,7 +22,8 @@ fn p50_p99(mut samples: Vec<u128>) -> (u128, u128) {
 
 fn main() {
     let policy = tokutei_policy::parse(POLICY).expect("fixture policy parses");
-    let deployment = Deployment { zones_required: true, required_training: vec!["privacy-basics".into()], ..Default::default() };
+    let deployment =
+        Deployment { zones_required: true, required_training: vec!["privacy-basics".into()], ..Default::default() };
     let gateway = Gateway::compile(&policy, &deployment, &[]).expect("compiles");
     let principals: Vec<Principal> = (0..8)
         .map(|i| Principal {

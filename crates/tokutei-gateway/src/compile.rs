@@ -142,10 +142,8 @@ fn course_holders(deployment: &Deployment, course: &str) -> String {
     match deployment.training_roles.get(course) {
         None => String::new(),
         Some(roles) => {
-            let roles: Vec<String> = roles
-                .iter()
-                .filter_map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(lit)))
-                .collect();
+            let roles: Vec<String> =
+                roles.iter().filter_map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(lit))).collect();
             format!(" && principal has role && [{}].contains(principal.role)", roles.join(", "))
         }
     }

@@ -7,7 +7,8 @@ const POLICY: &str = include_str!("corpus/policy.toml");
 
 fn compile(extra: &[(&str, &str)]) -> Result<Gateway, tokutei_gateway::CompileError> {
     let policy = tokutei_policy::parse(POLICY).expect("fixture policy parses");
-    let deployment = Deployment { zones_required: true, required_training: vec!["privacy-basics".into()], ..Default::default() };
+    let deployment =
+        Deployment { zones_required: true, required_training: vec!["privacy-basics".into()], ..Default::default() };
     Gateway::compile(&policy, &deployment, extra)
 }
 

@@ -18,7 +18,8 @@ const ZONES: [&str; 2] = ["hq-3f", "lobby"];
 
 fn gateway(extra: &[(&str, &str)]) -> Gateway {
     let policy = tokutei_policy::parse(POLICY).expect("fixture policy parses");
-    let deployment = Deployment { zones_required: true, required_training: vec!["privacy-basics".into()], ..Default::default() };
+    let deployment =
+        Deployment { zones_required: true, required_training: vec!["privacy-basics".into()], ..Default::default() };
     Gateway::compile(&policy, &deployment, extra).expect("fixture compiles")
 }
 

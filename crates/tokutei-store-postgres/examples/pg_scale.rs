@@ -93,7 +93,8 @@ fn run(admin: &str, name: &str, seconds: f64, clients: usize, subscribers: usize
     after.since(&before).print("appends, 64 appenders, one instance", appended.into_inner(), span, "append");
 
     // Audited reads through the gateway.
-    let deployment = Deployment { zones_required: false, required_training: vec!["privacy-basics".into()], ..Default::default() };
+    let deployment =
+        Deployment { zones_required: false, required_training: vec!["privacy-basics".into()], ..Default::default() };
     let service = App::new(Arc::clone(&store) as _, Arc::clone(&ledger) as _, Arc::new(keys), deployment, Vec::new());
     read_loop(&service, 1, subscribers, 1.0); // warm the caches and the pool
     let before = Snapshot::take(&mut stats, name);

@@ -34,7 +34,9 @@ impl AssessmentStore for SqliteStore {
         let mut conn = self.writer();
         let tx = crate::db::write_tx(&mut conn)?;
         let known: bool = tx
-            .query_row("SELECT EXISTS (SELECT 1 FROM assessments WHERE fiscal_year = ?1)", [e.fiscal_year], |r| r.get(0))
+            .query_row("SELECT EXISTS (SELECT 1 FROM assessments WHERE fiscal_year = ?1)", [e.fiscal_year], |r| {
+                r.get(0)
+            })
             .map_err(backend)?;
         if !known {
             return Err(StoreError::NotFound(format!("the assessment of business year {}", e.fiscal_year)));
@@ -120,7 +122,10 @@ mod tests {
         let conn = store.writer();
         for (sql, refusal) in [
             ("INSERT INTO assessments VALUES (2026, 'x', 1, 1)", "UNIQUE"),
-            ("INSERT INTO assessment_events (fiscal_year, kind, body, by_principal, at, audit_index) VALUES (2026, 'finding', '{}', 'x', 1, 1)", "the assessment is completed"),
+            (
+                "INSERT INTO assessment_events (fiscal_year, kind, body, by_principal, at, audit_index) VALUES (2026, 'finding', '{}', 'x', 1, 1)",
+                "the assessment is completed",
+            ),
             ("UPDATE assessments SET opened_by = 'x'", "assessment records are append-only"),
             ("DELETE FROM assessments", "assessment records are append-only"),
             ("UPDATE assessment_events SET body = 'x'", "assessment records are append-only"),

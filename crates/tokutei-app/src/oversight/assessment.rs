@@ -34,7 +34,8 @@ use crate::ids::PrincipalId;
 
 /// The first day of business year `year` (the calendar year it starts in).
 pub fn fiscal_year_first_day(year: i32, start_month: u32) -> ActionResult<Date> {
-    let month = i8::try_from(start_month).map_err(|_| ActionError::invalid("fiscal_year_start_month", "use 1 to 12"))?;
+    let month =
+        i8::try_from(start_month).map_err(|_| ActionError::invalid("fiscal_year_start_month", "use 1 to 12"))?;
     jiff::civil::Date::new(i16::try_from(year).unwrap_or(i16::MAX), month, 1)
         .map(Date)
         .map_err(|e| ActionError::invalid("fiscal_year", e.to_string()))
@@ -162,13 +163,12 @@ impl Evidence {
     /// Parse `kind:reference`, checking the reference's form (`field` is named when wrong).
     pub fn parse(field: &'static str, text: &str) -> ActionResult<Evidence> {
         let codes: Vec<&str> = EvidenceKind::ALL.iter().map(|k| k.code()).collect();
-        let (code, reference) = text
-            .split_once(':')
-            .ok_or_else(|| ActionError::invalid(field, format!("`{text}` is not kind:reference ({})", codes.join(", "))))?;
-        let kind = EvidenceKind::ALL
-            .into_iter()
-            .find(|k| k.code() == code)
-            .ok_or_else(|| ActionError::invalid(field, format!("`{code}` is not a kind of evidence ({})", codes.join(", "))))?;
+        let (code, reference) = text.split_once(':').ok_or_else(|| {
+            ActionError::invalid(field, format!("`{text}` is not kind:reference ({})", codes.join(", ")))
+        })?;
+        let kind = EvidenceKind::ALL.into_iter().find(|k| k.code() == code).ok_or_else(|| {
+            ActionError::invalid(field, format!("`{code}` is not a kind of evidence ({})", codes.join(", ")))
+        })?;
         let bad = |what: &str| ActionError::invalid(field, format!("`{text}`: the reference is not {what}"));
         match kind {
             EvidenceKind::Inspection | EvidenceKind::Incident => {
@@ -339,7 +339,14 @@ impl App {
                 .security
                 .measures
                 .iter()
-                .map(|m| (m.number, m.title.ja.clone(), m.title.en.clone().unwrap_or_else(|| m.title.ja.clone()), Some(m.owner)))
+                .map(|m| {
+                    (
+                        m.number,
+                        m.title.ja.clone(),
+                        m.title.en.clone().unwrap_or_else(|| m.title.ja.clone()),
+                        Some(m.owner),
+                    )
+                })
                 .collect(),
             None => (1..=7).map(|n| (n, format!("（{n}）"), format!("({n})"), None)).collect(),
         })
@@ -353,7 +360,7 @@ impl App {
             .ok_or_else(|| ActionError::NotFound(format!("the assessment of business year {year}")))
     }
 
-    fn view(&self, stored: &StoredAssessment, now: Timestamp) -> ActionResult<AssessmentView> {
+    fn assessment_view(&self, stored: &StoredAssessment, now: Timestamp) -> ActionResult<AssessmentView> {
         let year = stored.assessment.fiscal_year;
         let (first, last) = fiscal_year_days(year, self.oversight_rules.fiscal_year_start_month)?;
         let mut checklist: Vec<ChecklistItem> = self
@@ -434,12 +441,12 @@ impl App {
 
     /// Every assessment, the earliest year first.
     pub fn assessments(&self, now: Timestamp) -> ActionResult<Vec<AssessmentView>> {
-        self.stores().assessments()?.iter().map(|a| self.view(a, now)).collect()
+        self.stores().assessments()?.iter().map(|a| self.assessment_view(a, now)).collect()
     }
 
     /// The assessment of business year `year` (`NotFound` when not opened).
     pub fn assessment(&self, year: i32, now: Timestamp) -> ActionResult<AssessmentView> {
-        self.view(&self.stored_assessment(year)?, now)
+        self.assessment_view(&self.stored_assessment(year)?, now)
     }
 
     /// A business year a person names: one that has begun (not after the year in course),
@@ -538,7 +545,14 @@ impl App {
     ) -> ActionResult<u64> {
         let by = actor.id().to_string();
         let audit_index = self.audit_admin(actor, entry, now)?;
-        self.stores().add_assessment_event(&NewAssessmentEvent { fiscal_year: year, kind, body, by, at: now, audit_index })?;
+        self.stores().add_assessment_event(&NewAssessmentEvent {
+            fiscal_year: year,
+            kind,
+            body,
+            by,
+            at: now,
+            audit_index,
+        })?;
         Ok(audit_index)
     }
 
@@ -615,8 +629,14 @@ impl App {
         }
         let owner = input.owner.as_str();
         match self.stores().principal(owner)? {
-            Some(p) if p.disabled_at.is_none() && matches!(p.kind, tokutei_store::staff::PrincipalKind::Person { .. }) => {}
-            _ => return Err(ActionError::invalid("owner", format!("`{owner}` is not an enabled person of the staff registry"))),
+            Some(p)
+                if p.disabled_at.is_none() && matches!(p.kind, tokutei_store::staff::PrincipalKind::Person { .. }) => {}
+            _ => {
+                return Err(ActionError::invalid(
+                    "owner",
+                    format!("`{owner}` is not an enabled person of the staff registry"),
+                ));
+            }
         }
         let count: usize = view.findings.iter().map(|f| f.remediations.len()).sum();
         let id = format!("R-{}", count + 1);
@@ -656,7 +676,8 @@ impl App {
         }
         let results: Vec<String> =
             view.checklist.iter().filter_map(|i| i.result.map(|r| format!("{}={}", i.measure, r.code()))).collect();
-        let entry = AdminEntry::new(AdminAction::AssessmentCompleted, subject(year)).detail("results", results.join(" "));
+        let entry =
+            AdminEntry::new(AdminAction::AssessmentCompleted, subject(year)).detail("results", results.join(" "));
         self.add_event(actor, year, AssessmentEventKind::Completed, "{}".into(), entry, now)?;
         self.assessment(year, now)
     }
@@ -763,11 +784,27 @@ mod tests {
 
     #[test]
     fn evidence_links_are_checked_for_their_form() {
-        let ok = ["inspection:IR-2026-04", "training-roster:2027-03-01", "incident:INC-1", "policy:3", "rules:2", "ledger:0"];
+        let ok = [
+            "inspection:IR-2026-04",
+            "training-roster:2027-03-01",
+            "incident:INC-1",
+            "policy:3",
+            "rules:2",
+            "ledger:0",
+        ];
         for text in ok {
             assert_eq!(Evidence::parse("evidence", text).unwrap().to_string(), text);
         }
-        for bad in ["policy", "memo:1", "policy:0", "policy:x", "rules:-1", "training-roster:2027-13-01", "ledger:x", "inspection:a b"] {
+        for bad in [
+            "policy",
+            "memo:1",
+            "policy:0",
+            "policy:x",
+            "rules:-1",
+            "training-roster:2027-13-01",
+            "ledger:x",
+            "inspection:a b",
+        ] {
             let err = Evidence::parse("evidence", bad).unwrap_err();
             assert!(matches!(err, ActionError::Invalid { field: "evidence", .. }), "{bad}: {err:?}");
         }

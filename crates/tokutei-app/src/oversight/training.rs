@@ -106,7 +106,10 @@ impl TrainingRules {
         let mut courses: Vec<Course> = Vec::new();
         for c in &config.courses {
             crate::limits::id("training.courses.id", &c.id).map_err(|_| {
-                ActionError::invalid("training.courses.id", format!("`{}` is not 1–64 characters without white space", c.id))
+                ActionError::invalid(
+                    "training.courses.id",
+                    format!("`{}` is not 1–64 characters without white space", c.id),
+                )
             })?;
             if courses.iter().any(|k| k.id == c.id) {
                 return Err(ActionError::invalid("training.courses.id", format!("`{}` is given twice", c.id)));
@@ -316,8 +319,14 @@ pub fn training_alerts(roster: &[RosterRow], responsible: &[PrincipalId]) -> Vec
                     en: format!("Training expires in {} days: {} ({})", days + 1, row.course_en, row.principal),
                 },
                 Bilingual {
-                    ja: format!("{}の「{}」の受講は{until}まで有効です。期限までに再受講を記録してください。", row.display_name, row.course_ja),
-                    en: format!("{}'s `{}` counts until {until}. Record a new completion before then.", row.principal, row.course_en),
+                    ja: format!(
+                        "{}の「{}」の受講は{until}まで有効です。期限までに再受講を記録してください。",
+                        row.display_name, row.course_ja
+                    ),
+                    en: format!(
+                        "{}'s `{}` counts until {until}. Record a new completion before then.",
+                        row.principal, row.course_en
+                    ),
                 },
             ),
             TrainingState::Expired => (
@@ -327,23 +336,33 @@ pub fn training_alerts(roster: &[RosterRow], responsible: &[PrincipalId]) -> Vec
                     en: format!("Training expired: {} ({})", row.course_en, row.principal),
                 },
                 Bilingual {
-                    ja: format!("{}の「{}」の受講は{until}で期限が切れ、ゲートウェイは利用を拒否します。", row.display_name, row.course_ja),
-                    en: format!("{}'s `{}` counted until {until}; the gateway refuses their uses until a new completion is recorded.", row.principal, row.course_en),
+                    ja: format!(
+                        "{}の「{}」の受講は{until}で期限が切れ、ゲートウェイは利用を拒否します。",
+                        row.display_name, row.course_ja
+                    ),
+                    en: format!(
+                        "{}'s `{}` counted until {until}; the gateway refuses their uses until a new completion is recorded.",
+                        row.principal, row.course_en
+                    ),
                 },
             ),
             TrainingState::Valid | TrainingState::Missing => continue,
         };
         let subject = format!("training/{}/{}", row.principal, row.course);
-        out.push((row.state, days, AlertRequest {
-            kind: "training_expiry".into(),
-            event: format!("{subject}/valid-until/{until}/{stage}"),
-            subject,
-            title,
-            text,
-            due: Some(until),
-            responsible: responsible.to_vec(),
-            details: vec![("stage".into(), stage.into()), ("days_left".into(), days.to_string())],
-        }));
+        out.push((
+            row.state,
+            days,
+            AlertRequest {
+                kind: "training_expiry".into(),
+                event: format!("{subject}/valid-until/{until}/{stage}"),
+                subject,
+                title,
+                text,
+                due: Some(until),
+                responsible: responsible.to_vec(),
+                details: vec![("stage".into(), stage.into()), ("days_left".into(), days.to_string())],
+            },
+        ));
     }
     out
 }
@@ -419,10 +438,10 @@ mod tests {
         let cases = [
             (None, TrainingState::Missing),
             (Some(365), TrainingState::Valid),
-            (Some(30), TrainingState::Valid),     // 31 days before expiry
-            (Some(29), TrainingState::Expiring),  // 30 days before expiry
-            (Some(0), TrainingState::Expiring),   // 1 day before expiry: the last valid day
-            (Some(-1), TrainingState::Expired),   // 0 days: the day of expiry
+            (Some(30), TrainingState::Valid),    // 31 days before expiry
+            (Some(29), TrainingState::Expiring), // 30 days before expiry
+            (Some(0), TrainingState::Expiring),  // 1 day before expiry: the last valid day
+            (Some(-1), TrainingState::Expired),  // 0 days: the day of expiry
             (Some(-40), TrainingState::Expired),
         ];
         for (days_left, expected) in cases {
@@ -466,10 +485,16 @@ mod tests {
         let cases = [
             (TrainingConfig { alert_days: Some(0), courses: vec![] }, "training.alert_days"),
             (TrainingConfig { alert_days: None, courses: vec![course("a b", 12)] }, "training.courses.id"),
-            (TrainingConfig { alert_days: None, courses: vec![course("a", 12), course("a", 6)] }, "training.courses.id"),
+            (
+                TrainingConfig { alert_days: None, courses: vec![course("a", 12), course("a", 6)] },
+                "training.courses.id",
+            ),
             (TrainingConfig { alert_days: None, courses: vec![course("a", 0)] }, "training.courses.validity_months"),
             (
-                TrainingConfig { alert_days: None, courses: vec![CourseConfig { roles: Some(vec![]), ..course("a", 1) }] },
+                TrainingConfig {
+                    alert_days: None,
+                    courses: vec![CourseConfig { roles: Some(vec![]), ..course("a", 1) }],
+                },
                 "training.courses.roles",
             ),
         ];

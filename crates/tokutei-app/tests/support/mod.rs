@@ -294,7 +294,8 @@ pub fn deploy() -> Deployed {
         fail: std::sync::atomic::AtomicBool::new(false),
         before: Mutex::new(None),
     });
-    let deployment = Deployment { zones_required: false, required_training: vec!["privacy-basics".into()], ..Default::default() };
+    let deployment =
+        Deployment { zones_required: false, required_training: vec!["privacy-basics".into()], ..Default::default() };
     let service = App::new(store.clone(), ledger.clone(), Arc::new(keys), deployment, Vec::new());
     Deployed { _dir: dir, store, ledger, service, log, policy }
 }

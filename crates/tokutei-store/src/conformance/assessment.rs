@@ -11,12 +11,24 @@ fn at(s: i64) -> Timestamp {
 }
 
 fn event(year: i32, kind: AssessmentEventKind, body: &str, s: i64) -> NewAssessmentEvent {
-    NewAssessmentEvent { fiscal_year: year, kind, body: body.into(), by: "cpo".into(), at: at(s), audit_index: s as u64 }
+    NewAssessmentEvent {
+        fiscal_year: year,
+        kind,
+        body: body.into(),
+        by: "cpo".into(),
+        at: at(s),
+        audit_index: s as u64,
+    }
 }
 
 pub fn run<S: AssessmentStore>(store: &S) {
     assert!(store.assessments().unwrap().is_empty());
-    let open = |year: i32, s: i64| NewAssessment { fiscal_year: year, opened_by: "cpo".into(), opened_at: at(s), audit_index: s as u64 };
+    let open = |year: i32, s: i64| NewAssessment {
+        fiscal_year: year,
+        opened_by: "cpo".into(),
+        opened_at: at(s),
+        audit_index: s as u64,
+    };
     store.add_assessment(&open(2026, 1)).unwrap();
     // A second assessment of a year is refused, naming the year; nothing is written.
     match store.add_assessment(&open(2026, 2)) {

@@ -15,9 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use maud::{Markup, html};
 use serde::Deserialize;
-use tokutei_app::oversight::assessment::{
-    AssessInput, AssessmentView, FindingInput, MeasureResult, RemediationInput,
-};
+use tokutei_app::oversight::assessment::{AssessInput, AssessmentView, FindingInput, MeasureResult, RemediationInput};
 use tokutei_app::{Acting, ActionError, ActionResult, App, PrincipalId};
 use tokutei_policy::{Date, Lang, tokyo};
 
@@ -178,7 +176,13 @@ fn year_label(lang: Lang, year: i32) -> String {
     }
 }
 
-fn detail_body(staff: &StaffSession, a: &AssessmentView, names: &Names, done: &str, problem: Option<&Problem>) -> Markup {
+fn detail_body(
+    staff: &StaffSession,
+    a: &AssessmentView,
+    names: &Names,
+    done: &str,
+    problem: Option<&Problem>,
+) -> Markup {
     let lang = staff.lang;
     let manager = MANAGERS.contains(&staff.role) && !a.is_completed();
     let base = format!("{BASE}/{}", a.fiscal_year);
@@ -303,10 +307,18 @@ async fn on_app<T: Send + 'static>(
 }
 
 /// The detail page of `year` (with `problem` and a 400 when a form was refused).
-async fn detail(state: &AppState, staff: &StaffSession, year: i32, done: &str, problem: Option<Problem>) -> Result<Response, AppError> {
-    let (view, names) = on_app(state, move |app| Ok((app.assessment(year, Timestamp::now())?, Names::of(app)?))).await??;
+async fn detail(
+    state: &AppState,
+    staff: &StaffSession,
+    year: i32,
+    done: &str,
+    problem: Option<Problem>,
+) -> Result<Response, AppError> {
+    let (view, names) =
+        on_app(state, move |app| Ok((app.assessment(year, Timestamp::now())?, Names::of(app)?))).await??;
     let title = format!("{} — {}", year_label(staff.lang, year), one(staff.lang, "評価", "Assessment"));
-    let page = console_page(Some(Console::of(staff)), &title, detail_body(staff, &view, &names, done, problem.as_ref()));
+    let page =
+        console_page(Some(Console::of(staff)), &title, detail_body(staff, &view, &names, done, problem.as_ref()));
     Ok(if problem.is_some() { (StatusCode::BAD_REQUEST, page).into_response() } else { page.into_response() })
 }
 
@@ -354,13 +366,19 @@ pub(crate) struct OpenForm {
     fiscal_year: String,
 }
 
-async fn open(State(state): State<AppState>, staff: StaffSession, body: axum::body::Bytes) -> Result<Response, AppError> {
+async fn open(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
     staff.require(MANAGERS)?;
     let form: OpenForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
     let by = Acting::Person(staff.principal.id.clone());
     let outcome = match form.fiscal_year.trim().parse::<i32>() {
-        Ok(year) => on_app(&state, move |app| app.open_assessment(&by, year, Timestamp::now()).map(|v| v.fiscal_year)).await?,
+        Ok(year) => {
+            on_app(&state, move |app| app.open_assessment(&by, year, Timestamp::now()).map(|v| v.fiscal_year)).await?
+        }
         Err(_) => Err(ActionError::invalid("fiscal_year", format!("`{}` is not a year", form.fiscal_year.trim()))),
     };
     match outcome {
@@ -393,7 +411,9 @@ pub(crate) struct AssessForm {
 }
 
 fn measure_of(text: &str) -> ActionResult<u32> {
-    text.trim().parse().map_err(|_| ActionError::invalid("measure", format!("`{}` is not a measure number", text.trim())))
+    text.trim()
+        .parse()
+        .map_err(|_| ActionError::invalid("measure", format!("`{}` is not a measure number", text.trim())))
 }
 
 async fn assess(
@@ -478,11 +498,10 @@ async fn remediate(
     let by = Acting::Person(staff.principal.id.clone());
     let outcome = on_app(&state, move |app| {
         let owner = PrincipalId::parse_as("owner", form.owner.trim())?;
-        let due: Date = form
-            .due
-            .trim()
-            .parse()
-            .map_err(|_| ActionError::invalid("due", format!("`{}` is not a date (YYYY-MM-DD)", form.due.trim())))?;
+        let due: Date =
+            form.due.trim().parse().map_err(|_| {
+                ActionError::invalid("due", format!("`{}` is not a date (YYYY-MM-DD)", form.due.trim()))
+            })?;
         let input = RemediationInput {
             finding: form.finding.trim().to_string(),
             action: form.action.clone(),

@@ -222,7 +222,11 @@ async fn page(
     Ok(console_page(Some(Console::of(&staff)), one(staff.lang, "教育研修", "Training"), markup).into_response())
 }
 
-async fn record(State(state): State<AppState>, staff: StaffSession, raw: axum::body::Bytes) -> Result<Response, AppError> {
+async fn record(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    raw: axum::body::Bytes,
+) -> Result<Response, AppError> {
     staff.require(MANAGERS)?;
     let form: CompletionForm = super::form(&raw)?;
     staff.check_csrf(&form.csrf)?;
@@ -234,7 +238,8 @@ async fn record(State(state): State<AppState>, staff: StaffSession, raw: axum::b
         text.parse::<Date>().map(Some).map_err(|_| (field, format!("{field}: `{text}` is not a date (YYYY-MM-DD)")))
     };
     let parsed = (|| {
-        let principal = PrincipalId::parse_as("principal", form.principal.trim()).map_err(|e| ("principal", e.to_string()))?;
+        let principal =
+            PrincipalId::parse_as("principal", form.principal.trim()).map_err(|e| ("principal", e.to_string()))?;
         let completed = parse_date("completed", &form.completed)?
             .ok_or(("completed", "completed: the day of the completion is required".to_string()))?;
         let valid_until = parse_date("valid_until", &form.valid_until)?;

@@ -39,17 +39,20 @@ async fn the_training_roster_is_read_by_auditors_and_a_manager_records_a_complet
     assert!(page.body.contains("人的安全管理措置（教育研修）") && page.body.contains("training-form"), "{}", page.body);
 
     // A bad date is named and nothing is recorded.
-    let form = [("csrf", csrf.as_str()), ("principal", "cpo"), ("course", "privacy-basics"), ("completed", "2026-02-30")];
+    let form =
+        [("csrf", csrf.as_str()), ("principal", "cpo"), ("course", "privacy-basics"), ("completed", "2026-02-30")];
     let reply = post(&site, "/admin/oversight/training", &chief, &form).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.body.contains("training-errors") && reply.body.contains("completed"), "{}", reply.body);
     assert_eq!(count(&site, AdminAction::StaffChanged), 0);
-    let form = [("csrf", csrf.as_str()), ("principal", "nobody"), ("course", "privacy-basics"), ("completed", "2026-06-01")];
+    let form =
+        [("csrf", csrf.as_str()), ("principal", "nobody"), ("course", "privacy-basics"), ("completed", "2026-06-01")];
     let reply = post(&site, "/admin/oversight/training", &chief, &form).await;
     assert!(reply.status == StatusCode::BAD_REQUEST && reply.body.contains("`nobody`"), "{}", reply.body);
 
     // Recorded: valid for the course's 12 months.
-    let form = [("csrf", csrf.as_str()), ("principal", "audit-1"), ("course", "privacy-basics"), ("completed", "2026-06-01")];
+    let form =
+        [("csrf", csrf.as_str()), ("principal", "audit-1"), ("course", "privacy-basics"), ("completed", "2026-06-01")];
     let reply = post(&site, "/admin/oversight/training", &chief, &form).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     assert_eq!(count(&site, AdminAction::StaffChanged), 1);
@@ -57,7 +60,12 @@ async fn the_training_roster_is_read_by_auditors_and_a_manager_records_a_complet
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("2027年5月31日") || page.body.contains("2027-05-31"), "{}", page.body);
     assert!(!page.body.contains("training-form"), "auditors read only: {}", page.body);
-    let form = [("csrf", auditor_csrf.as_str()), ("principal", "audit-1"), ("course", "privacy-basics"), ("completed", "2026-06-01")];
+    let form = [
+        ("csrf", auditor_csrf.as_str()),
+        ("principal", "audit-1"),
+        ("course", "privacy-basics"),
+        ("completed", "2026-06-01"),
+    ];
     assert_eq!(post(&site, "/admin/oversight/training", &auditor, &form).await.status, StatusCode::FORBIDDEN);
     assert_eq!(count(&site, AdminAction::StaffChanged), 1);
 }
@@ -78,7 +86,10 @@ async fn an_assessment_is_opened_once_filled_completed_and_printed() {
     assert!(again.status == StatusCode::CONFLICT && again.body.contains("2025"), "{}", again.body);
     let bad = post(&site, base, &chief, &[("csrf", &csrf), ("fiscal_year", "next")]).await;
     assert!(bad.status == StatusCode::BAD_REQUEST && bad.body.contains("fiscal_year"), "{}", bad.body);
-    assert_eq!(post(&site, base, &auditor, &[("csrf", &auditor_csrf), ("fiscal_year", "2024")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        post(&site, base, &auditor, &[("csrf", &auditor_csrf), ("fiscal_year", "2024")]).await.status,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(count(&site, AdminAction::AssessmentOpened), 1);
 
     let year = format!("{base}/2025");
@@ -96,15 +107,34 @@ async fn an_assessment_is_opened_once_filled_completed_and_printed() {
             &site,
             &format!("{year}/measures"),
             &chief,
-            &[("csrf", &csrf), ("measure", measure), ("result", result), ("note", "運用記録を確認した"), ("evidence", "policy:1\ntraining-roster:2026-03-01")],
+            &[
+                ("csrf", &csrf),
+                ("measure", measure),
+                ("result", result),
+                ("note", "運用記録を確認した"),
+                ("evidence", "policy:1\ntraining-roster:2026-03-01"),
+            ],
         )
         .await;
         assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     }
-    let reply = post(&site, &format!("{year}/findings"), &chief, &[("csrf", &csrf), ("measure", "5"), ("text", "入退室記録の点検が不定期")]).await;
+    let reply = post(
+        &site,
+        &format!("{year}/findings"),
+        &chief,
+        &[("csrf", &csrf), ("measure", "5"), ("text", "入退室記録の点検が不定期")],
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     let remediation = |owner: &'static str| {
-        vec![("csrf", csrf.clone()), ("finding", "F-1".into()), ("action", "月次点検を規程に追加".into()), ("owner", owner.into()), ("due", "2026-06-30".into()), ("carried_by", "rules:2".into())]
+        vec![
+            ("csrf", csrf.clone()),
+            ("finding", "F-1".into()),
+            ("action", "月次点検を規程に追加".into()),
+            ("owner", owner.into()),
+            ("due", "2026-06-30".into()),
+            ("carried_by", "rules:2".into()),
+        ]
     };
     let form = remediation("nobody");
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();

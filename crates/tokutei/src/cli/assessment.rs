@@ -7,9 +7,7 @@
 
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use tokutei_app::oversight::assessment::{
-    AssessInput, AssessmentView, FindingInput, MeasureResult, RemediationInput,
-};
+use tokutei_app::oversight::assessment::{AssessInput, AssessmentView, FindingInput, MeasureResult, RemediationInput};
 use tokutei_app::{Acting, PrincipalId};
 use tokutei_policy::Date;
 
@@ -143,7 +141,8 @@ fn summary_line(v: &AssessmentView) -> String {
 fn view_text(v: &AssessmentView) -> String {
     let mut out = summary_line(v);
     for item in &v.checklist {
-        let result = item.result.map_or_else(|| "未評価 / not assessed".to_string(), |r| format!("{} / {}", r.ja(), r.en()));
+        let result =
+            item.result.map_or_else(|| "未評価 / not assessed".to_string(), |r| format!("{} / {}", r.ja(), r.en()));
         out.push_str(&format!("  ({}) {} / {}: {result}\n", item.measure, item.title_ja, item.title_en));
         if let Some(note) = &item.note {
             out.push_str(&format!("      {note}\n"));
@@ -239,7 +238,11 @@ pub fn run(global: &GlobalArgs, cmd: AssessmentCommand) -> anyhow::Result<Report
             };
             let id = app.record_remediation(&by, args.fiscal_year, &input, now)?;
             Ok(Report::new(
-                format!("是正措置 {id} を記録しました（期限 {}） / remediation {id} recorded (due {})\n", input.due.ja(), input.due.en()),
+                format!(
+                    "是正措置 {id} を記録しました（期限 {}） / remediation {id} recorded (due {})\n",
+                    input.due.ja(),
+                    input.due.en()
+                ),
                 serde_json::json!({ "id": id, "fiscal_year": args.fiscal_year, "finding": input.finding,
                     "due": input.due.to_string() }),
             ))

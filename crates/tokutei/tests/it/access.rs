@@ -344,8 +344,17 @@ pub(crate) fn demo_with_handler_of(subscribers: &str) -> TestEnv {
     .assert_code(0);
     // The demo requires the policy's training: the handler has completed it.
     env.run(&[
-        "staff", "train", "op-1", "--course", "privacy-basics", "--completed", "2026-01-01", "--valid-until", "2999-12-31",
-        "--by", "chief",
+        "staff",
+        "train",
+        "op-1",
+        "--course",
+        "privacy-basics",
+        "--completed",
+        "2026-01-01",
+        "--valid-until",
+        "2999-12-31",
+        "--by",
+        "chief",
     ])
     .assert_code(0);
     env

@@ -358,24 +358,42 @@ fn training_is_required_from_init_and_listed_in_the_roster() {
     assert!(courses[0]["name_ja"].as_str().unwrap().contains("人的安全管理措置"), "{courses}");
     assert_eq!(courses[0]["roles"].as_array().unwrap().len(), 4);
     let roster = env.run(&["--json", "training", "roster"]).assert_code(0).json();
-    assert_eq!(roster, serde_json::json!([{
-        "id": "chief/privacy-basics", "principal": "chief", "display_name": roster[0]["display_name"],
-        "role": "chief_manager", "course": "privacy-basics", "course_ja": courses[0]["name_ja"],
-        "course_en": courses[0]["name_en"], "completed": null, "valid_until": null, "days_left": null,
-        "state": "missing"
-    }]));
+    assert_eq!(
+        roster,
+        serde_json::json!([{
+            "id": "chief/privacy-basics", "principal": "chief", "display_name": roster[0]["display_name"],
+            "role": "chief_manager", "course": "privacy-basics", "course_ja": courses[0]["name_ja"],
+            "course_en": courses[0]["name_en"], "completed": null, "valid_until": null, "days_left": null,
+            "state": "missing"
+        }])
+    );
 
     // A completion counts for the course's 12 months (the last valid day the day before).
     let trained = env
-        .run(&["--json", "staff", "train", "chief", "--course", "privacy-basics", "--completed", "2025-06-01", "--by", "chief"])
+        .run(&[
+            "--json",
+            "staff",
+            "train",
+            "chief",
+            "--course",
+            "privacy-basics",
+            "--completed",
+            "2025-06-01",
+            "--by",
+            "chief",
+        ])
         .assert_code(0)
         .json();
     assert_eq!(trained["valid_until"], "2026-05-31");
     let roster = env.run(&["--json", "training", "roster"]).assert_code(0).json();
-    assert_eq!((&roster[0]["valid_until"], &roster[0]["state"]), (&serde_json::json!("2026-05-31"), &serde_json::json!("expired")));
+    assert_eq!(
+        (&roster[0]["valid_until"], &roster[0]["state"]),
+        (&serde_json::json!("2026-05-31"), &serde_json::json!("expired"))
+    );
     assert!(env.run(&["training", "roster"]).assert_code(0).stdout.contains("期限切れ / expired"));
     // A course the catalogue does not know has no validity: the last day must be given.
-    let bad = env.run(&["staff", "train", "chief", "--course", "first-aid", "--completed", "2025-06-01", "--by", "chief"]);
+    let bad =
+        env.run(&["staff", "train", "chief", "--course", "first-aid", "--completed", "2025-06-01", "--by", "chief"]);
     assert!(bad.assert_code(2).stderr.contains("valid_until"), "{}", bad.stderr);
     // A bad catalogue names its key.
     env.write(
@@ -407,11 +425,32 @@ fn the_annual_assessment_through_the_command_line() {
     let bad = env.run(&["assessment", "open", "--fiscal-year", "2999"]);
     assert!(bad.assert_code(2).stderr.contains("`fiscal_year`"), "{}", bad.stderr);
     let bad = env.run(&[
-        "assessment", "assess", "--fiscal-year", "2025", "--measure", "4", "--result", "met",
-        "--evidence", "incident:INC-NOPE", "--by", "chief",
+        "assessment",
+        "assess",
+        "--fiscal-year",
+        "2025",
+        "--measure",
+        "4",
+        "--result",
+        "met",
+        "--evidence",
+        "incident:INC-NOPE",
+        "--by",
+        "chief",
     ]);
     assert!(bad.assert_code(2).stderr.contains("`evidence`"), "{}", bad.stderr);
-    let bad = env.run(&["assessment", "assess", "--fiscal-year", "2025", "--measure", "4", "--result", "fine", "--by", "chief"]);
+    let bad = env.run(&[
+        "assessment",
+        "assess",
+        "--fiscal-year",
+        "2025",
+        "--measure",
+        "4",
+        "--result",
+        "fine",
+        "--by",
+        "chief",
+    ]);
     assert!(bad.assert_code(2).stderr.contains("--result"), "{}", bad.stderr);
     let incomplete = env.run(&["assessment", "complete", "--fiscal-year", "2025", "--by", "chief"]);
     assert!(incomplete.assert_code(2).stderr.contains("(1)"), "{}", incomplete.stderr);
@@ -419,23 +458,63 @@ fn the_annual_assessment_through_the_command_line() {
         let m = measure.to_string();
         let result = if measure == 5 { "partly" } else { "met" };
         env.run(&[
-            "assessment", "assess", "--fiscal-year", "2025", "--measure", &m, "--result", result,
-            "--note", "運用記録を確認", "--evidence", "policy:1", "--evidence", "training-roster:2026-03-01",
-            "--by", "chief",
+            "assessment",
+            "assess",
+            "--fiscal-year",
+            "2025",
+            "--measure",
+            &m,
+            "--result",
+            result,
+            "--note",
+            "運用記録を確認",
+            "--evidence",
+            "policy:1",
+            "--evidence",
+            "training-roster:2026-03-01",
+            "--by",
+            "chief",
         ])
         .assert_code(0);
     }
     let finding = env
-        .run(&["--json", "assessment", "finding", "--fiscal-year", "2025", "--measure", "5", "--text", "入退室記録の点検が不定期", "--by", "chief"])
+        .run(&[
+            "--json",
+            "assessment",
+            "finding",
+            "--fiscal-year",
+            "2025",
+            "--measure",
+            "5",
+            "--text",
+            "入退室記録の点検が不定期",
+            "--by",
+            "chief",
+        ])
         .assert_code(0)
         .json();
     assert_eq!(finding["id"], "F-1");
     env.run(&[
-        "assessment", "remediate", "--fiscal-year", "2025", "--finding", "F-1", "--action", "月次点検を規程に追加",
-        "--owner", "chief", "--due", "2026-06-30", "--carried-by", "rules:2", "--by", "chief",
+        "assessment",
+        "remediate",
+        "--fiscal-year",
+        "2025",
+        "--finding",
+        "F-1",
+        "--action",
+        "月次点検を規程に追加",
+        "--owner",
+        "chief",
+        "--due",
+        "2026-06-30",
+        "--carried-by",
+        "rules:2",
+        "--by",
+        "chief",
     ])
     .assert_code(0);
-    let done = env.run(&["--json", "assessment", "complete", "--fiscal-year", "2025", "--by", "chief"]).assert_code(0).json();
+    let done =
+        env.run(&["--json", "assessment", "complete", "--fiscal-year", "2025", "--by", "chief"]).assert_code(0).json();
     assert_eq!(done["state"], "completed");
     assert_eq!(done["checklist"][4]["result"], "partly");
     assert_eq!(done["findings"][0]["remediations"][0]["carried_by"], "rules:2");
