@@ -624,6 +624,46 @@ fn detectors_fire_exactly_where_they_should_and_not_on_normal_traffic() {
     assert_eq!(d.store.violation_reports().unwrap().len(), 3);
 }
 
+/// The rare-purpose detector on a ledger written by real gateway reads: `support` reads for
+/// support all of day 1; on day 2 one read for billing is a finding, concerning `support`, and
+/// its usual reads and `all`'s first reads (no history yet) are not.
+#[test]
+fn a_person_using_a_purpose_they_rarely_use_is_detected() {
+    let d = deploy();
+    let rules = tokutei_app::oversight::OversightRules {
+        detectors: tokutei_app::oversight::detectors::DetectorRules {
+            rare_purpose_min_uses: 20,
+            rare_purpose_percent: 10,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let app = with_detectors(&d).with_oversight_rules(rules);
+    const DAY: i64 = 86_400;
+    let read = |principal: &str, purpose: &str, second: i64| {
+        let mut c = support::call(principal, purpose, &["S-active"], &["contract.name"]);
+        c.now = support::at(second);
+        assert!(app.read(&c).unwrap().all_allowed(), "{principal} for {purpose} at {second}");
+    };
+    for step in 0..30 {
+        read("support", "support", step * 900);
+    }
+    let day2 = support::at(DAY);
+    let now = support::at(2 * DAY);
+    for step in 0..10 {
+        read("support", "support", DAY + step * 900);
+        read("all", "billing", DAY + step * 900 + 60);
+    }
+    assert!(app.run_detectors(day2, now, now).unwrap().is_empty(), "usual purposes are not rare");
+    read("support", "billing", DAY + 3_600 + 30);
+    read("support", "billing", DAY + 7_200 + 30);
+    let filed = app.run_detectors(day2, now, now).unwrap();
+    let seen: Vec<(String, String)> =
+        filed.iter().map(|v| (v.stored.report.detector.clone().unwrap(), v.stored.report.principal.clone())).collect();
+    assert_eq!(seen, [("rare_purpose".to_string(), "support".to_string())]);
+    assert!(filed[0].stored.report.text.contains("2 uses for purpose `billing`"), "{}", filed[0].stored.report.text);
+}
+
 /// A report by any member of staff, acknowledged and resolved by a manager: each change
 /// audited first with the text only as a digest; its acknowledgement clock open until
 /// acknowledged; bad input refused naming the field; a resolved report not resolved twice.

@@ -3,9 +3,11 @@
 
 use serde_json::{Value, json};
 
+mod oversight;
+
 /// The paths the document describes (the router test compares its routes with these).
 #[cfg(test)]
-pub(crate) const PATHS: [&str; 22] = [
+pub(crate) const PATHS: &[&str] = &[
     "/api/v1/access",
     "/api/v1/access/explain",
     "/api/v1/staff",
@@ -28,6 +30,16 @@ pub(crate) const PATHS: [&str; 22] = [
     "/api/v1/alerts",
     "/api/v1/alerts/{id}",
     "/api/v1/alerts/{id}/retry",
+    "/api/v1/oversight/designation",
+    "/api/v1/oversight/filings",
+    "/api/v1/oversight/chief-managers",
+    "/api/v1/oversight/chief-managers/notifications",
+    "/api/v1/oversight/opinions",
+    "/api/v1/oversight/opinions/{id}/responses",
+    "/api/v1/oversight/violations",
+    "/api/v1/oversight/violations/{id}",
+    "/api/v1/oversight/violations/{id}/acknowledgement",
+    "/api/v1/oversight/violations/{id}/resolution",
 ];
 
 fn error_response(description: &str) -> Value {
@@ -47,6 +59,36 @@ fn closed(properties: Value, optional: &[&str]) -> Value {
         .map(|p| p.keys().filter(|k| !optional.contains(&k.as_str())).collect())
         .unwrap_or_default();
     json!({ "type": "object", "required": required, "additionalProperties": false, "properties": properties })
+}
+
+/// A JSON request body of the schema named `schema`.
+fn request_body(schema: &str, required: bool) -> Value {
+    json!({ "required": required, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+}
+
+/// A JSON array of the schema named `schema`.
+fn array_response(description: &str, schema: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": format!("#/components/schemas/{schema}") } } } } })
+}
+
+/// An operation's responses: `ok`, the errors every operation answers (`not_found` says what
+/// a 404 means) and its `extra` ones.
+fn responses(ok: (&str, Value), not_found: &str, extra: &[(&str, &str)]) -> Value {
+    let mut all = serde_json::Map::new();
+    all.insert(ok.0.to_string(), ok.1);
+    for (status, description) in [
+        ("400", "invalid input: `field` names what; nothing was written"),
+        ("401", "no valid token"),
+        ("403", "role not allowed (reads: managers and auditors; changes: managers)"),
+        ("404", not_found),
+        ("429", "over the API rate limit"),
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    {
+        all.insert(status.to_string(), error_response(description));
+    }
+    Value::Object(all)
 }
 
 const ROLES: [&str; 4] = ["chief_manager", "responsible_person", "handler", "auditor"];
@@ -277,12 +319,13 @@ pub(crate) fn document() -> Value {
             } } }
         }
     });
-    let (schemas, paths) = incidents();
-    if let Some(all) = doc["components"]["schemas"].as_object_mut() {
-        all.extend(schemas);
-    }
-    if let Some(all) = doc["paths"].as_object_mut() {
-        all.extend(paths);
+    for (schemas, paths) in [incidents(), oversight::document()] {
+        if let Some(all) = doc["components"]["schemas"].as_object_mut() {
+            all.extend(schemas);
+        }
+        if let Some(all) = doc["paths"].as_object_mut() {
+            all.extend(paths);
+        }
     }
     doc
 }
@@ -607,26 +650,9 @@ fn incidents() -> (serde_json::Map<String, Value>, serde_json::Map<String, Value
     let regime = json!({ "name": "regime", "in": "path", "required": true, "schema": { "type": "string", "enum": ["secrecy", "tokutei", "appi"] } });
     let report_kind = json!({ "name": "report", "in": "path", "required": true, "schema": { "type": "string", "enum": ["first", "detailed", "preliminary", "final"] } });
     let limit = json!({ "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } });
-    let body = |schema: &str, required: bool| json!({ "required": required, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });
-    let array = |description: &str, schema: &str| json!({ "description": description, "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": format!("#/components/schemas/{schema}") } } } } });
-    // Every operation answers these errors; `extra` adds its own.
-    let errors = |ok: (&str, Value), extra: &[(&str, &str)]| {
-        let mut responses = serde_json::Map::new();
-        responses.insert(ok.0.to_string(), ok.1);
-        for (status, description) in [
-            ("400", "invalid input: `field` names what; nothing was written"),
-            ("401", "no valid token"),
-            ("403", "role not allowed (reads: managers and auditors; changes: managers)"),
-            ("404", "no such incident (or alert)"),
-            ("429", "over the API rate limit"),
-        ]
-        .into_iter()
-        .chain(extra.iter().copied())
-        {
-            responses.insert(status.to_string(), error_response(description));
-        }
-        Value::Object(responses)
-    };
+    let body = request_body;
+    let array = array_response;
+    let errors = |ok: (&str, Value), extra: &[(&str, &str)]| responses(ok, "no such incident (or alert)", extra);
     let change = "changes: the chief manager and responsible persons; audited before anything is stored";
     let conflict = ("409", "conflicts with the register (closed, already done, not allowed now); nothing was written");
 

@@ -3,10 +3,12 @@
 //! contents sealed on disk; the console's inquiry register (opening and status changes
 //! audited), the settings page (changes audited, bad values named), the language switch,
 //! and the dashboard's chart per day. Snapshots of the new pages. `incidents` runs the incident
-//! register's console pages on the same site.
+//! register's console pages on the same site, `oversight` the oversight pages.
 
 #[path = "inquiry/incidents.rs"]
 mod incidents;
+#[path = "inquiry/oversight.rs"]
+mod oversight;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

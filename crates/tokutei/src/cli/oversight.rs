@@ -202,28 +202,6 @@ fn status_text(s: &DesignationStatus) -> String {
     out
 }
 
-fn appointment_json(app: &App, v: &AppointmentView) -> serde_json::Value {
-    let a = &v.appointment.appointment;
-    serde_json::json!({
-        "id": a.id,
-        "principal": a.principal,
-        "name": display_name(app, &a.principal),
-        "from": a.from.to_string(),
-        "to": v.appointment.to.map(|d| d.to_string()),
-        "active": v.active,
-        "evidence": a.evidence,
-        "appointed_by": a.appointed_by,
-        "appointed_at": a.appointed_at.to_string(),
-        "notification_due": v.notification_due.to_string(),
-        "notification_days_left": v.notification_days_left,
-        "notifications": v.notifications.iter().map(|f| serde_json::json!({
-            "number": f.number,
-            "filed_on": f.filing.filed_on.to_string(),
-            "reference": f.filing.reference,
-        })).collect::<Vec<_>>(),
-    })
-}
-
 fn display_name(app: &App, principal: &str) -> Option<String> {
     app.stores().principal(principal).ok().flatten().map(|p| p.display_name)
 }
@@ -264,25 +242,6 @@ fn appointment_text(app: &App, v: &AppointmentView) -> String {
         out.push_str(&format!("    資格の根拠 / qualification: {evidence}\n"));
     }
     out
-}
-
-fn opinion_json(v: &OpinionView) -> serde_json::Value {
-    let o = &v.opinion.opinion;
-    serde_json::json!({
-        "id": o.id,
-        "appointment": o.appointment,
-        "given_on": o.given_on.to_string(),
-        "subject": o.subject,
-        "text": o.text,
-        "recorded_by": o.recorded_by,
-        "response_due": v.response_due.to_string(),
-        "response_days_left": v.response_days_left,
-        "responses": v.opinion.responses.iter().map(|r| serde_json::json!({
-            "responded_on": r.responded_on.to_string(),
-            "text": r.text,
-            "recorded_by": r.recorded_by,
-        })).collect::<Vec<_>>(),
-    })
 }
 
 fn opinion_text(v: &OpinionView) -> String {
@@ -414,7 +373,12 @@ pub fn manager(global: &GlobalArgs, cmd: ManagerCommand) -> anyhow::Result<Repor
             } else {
                 all.iter().map(|v| appointment_text(&app, v)).collect()
             };
-            Ok(Report::new(human, all.iter().map(|v| appointment_json(&app, v)).collect::<Vec<_>>()))
+            Ok(Report::new(
+                human,
+                all.iter()
+                    .map(|v| v.to_json(display_name(&app, &v.appointment.appointment.principal).as_deref()))
+                    .collect::<Vec<_>>(),
+            ))
         }
         ManagerCommand::Opinion(args) => {
             let by = PrincipalId::parse_as("by", args.by)?;
@@ -446,7 +410,7 @@ pub fn manager(global: &GlobalArgs, cmd: ManagerCommand) -> anyhow::Result<Repor
             } else {
                 all.iter().map(opinion_text).collect()
             };
-            Ok(Report::new(human, all.iter().map(opinion_json).collect::<Vec<_>>()))
+            Ok(Report::new(human, all.iter().map(OpinionView::to_json).collect::<Vec<_>>()))
         }
     }
 }
@@ -542,30 +506,6 @@ fn parse_time(text: &str) -> Result<Timestamp, String> {
         .ok_or_else(|| format!("`{text}` is not a time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM (Tokyo)"))
 }
 
-fn violation_json(v: &ViolationView) -> serde_json::Value {
-    let r = &v.stored.report;
-    serde_json::json!({
-        "id": r.id,
-        "detector": r.detector,
-        "principal": r.principal,
-        "measure": r.measure,
-        "text": r.text,
-        "reported_by": r.reported_by,
-        "received_at": r.received_at.to_string(),
-        "ack_due": r.ack_due.to_string(),
-        "ack_overdue": v.ack_overdue,
-        "state": v.state.code(),
-        "audit_index": r.audit_index,
-        "events": v.stored.events.iter().map(|e| serde_json::json!({
-            "kind": e.kind.code(),
-            "text": e.text,
-            "incident": e.incident,
-            "by": e.by,
-            "at": e.at.to_string(),
-        })).collect::<Vec<_>>(),
-    })
-}
-
 fn violation_line(app: &App, v: &ViolationView) -> String {
     let r = &v.stored.report;
     let name = display_name(app, &r.principal).unwrap_or_else(|| r.principal.clone());
@@ -615,13 +555,13 @@ pub fn violations(global: &GlobalArgs, cmd: ViolationsCommand) -> anyhow::Result
             } else {
                 all.iter().map(|v| violation_line(&app, v)).collect()
             };
-            Ok(Report::new(human, all.iter().map(violation_json).collect::<Vec<_>>()))
+            Ok(Report::new(human, all.iter().map(ViolationView::to_json).collect::<Vec<_>>()))
         }
         ViolationsCommand::Show(args) => {
             let by = PrincipalId::parse_as("by", args.by)?;
             let app = open(global)?;
             let v = app.violation(&Acting::Person(by.into_string()), &args.id, now)?;
-            Ok(Report::new(violation_text(&app, &v), violation_json(&v)))
+            Ok(Report::new(violation_text(&app, &v), &v.to_json()))
         }
         ViolationsCommand::Ack(args) => {
             let by = PrincipalId::parse_as("by", args.by)?;
@@ -669,7 +609,7 @@ pub fn violations(global: &GlobalArgs, cmd: ViolationsCommand) -> anyhow::Result
                     r.id,
                     tokyo::minutes(r.ack_due)
                 ),
-                violation_json(&v),
+                &v.to_json(),
             ))
         }
         ViolationsCommand::Detect(args) => {
@@ -689,7 +629,7 @@ pub fn violations(global: &GlobalArgs, cmd: ViolationsCommand) -> anyhow::Result
             for v in &filed {
                 human.push_str(&violation_line(&app, v));
             }
-            Ok(Report::new(human, filed.iter().map(violation_json).collect::<Vec<_>>()))
+            Ok(Report::new(human, filed.iter().map(ViolationView::to_json).collect::<Vec<_>>()))
         }
     }
 }
