@@ -16,7 +16,7 @@ use crate::{AppError, AppState};
 
 /// A console form's fields in order (checkbox groups repeat a name).
 #[derive(Default)]
-pub(crate) struct Fields(Vec<(String, String)>);
+pub(crate) struct Fields(pub(crate) Vec<(String, String)>);
 
 impl Fields {
     pub(crate) fn parse(body: &[u8]) -> Result<Fields, AppError> {
@@ -52,7 +52,7 @@ impl Fields {
 /// What a refused form is told: the field (when one is at fault) and why.
 #[derive(Debug, Clone)]
 pub(crate) struct Problem {
-    field: Option<&'static str>,
+    pub(crate) field: Option<&'static str>,
     message: String,
     status: StatusCode,
 }
