@@ -11,6 +11,7 @@ mod auth;
 mod columns;
 mod db;
 mod incident;
+mod inspection;
 mod inquiry;
 mod ledger;
 mod migrations;

@@ -7,6 +7,7 @@
 mod auth;
 mod db;
 mod incident;
+mod inspection;
 mod inquiry;
 mod ledger;
 mod migrations;

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod incident;
+pub mod inspection;
 pub mod inquiry;
 pub mod ledger;
 pub mod outbox;

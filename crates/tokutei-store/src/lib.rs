@@ -14,6 +14,7 @@ pub mod auth;
 pub mod consent;
 pub mod error;
 pub mod incident;
+pub mod inspection;
 pub mod inquiry;
 pub mod ledger;
 pub mod outbox;
