@@ -240,7 +240,7 @@ fn invalid_at(problem: Option<&Problem>, field: &str) -> Option<&'static str> {
 }
 
 /// Run `work` with the application off the async threads; 404 without one.
-async fn with_app<T, F>(state: &AppState, work: F) -> Result<ActionResult<T>, AppError>
+pub(crate) async fn with_app<T, F>(state: &AppState, work: F) -> Result<ActionResult<T>, AppError>
 where
     T: Send + 'static,
     F: FnOnce(&App) -> ActionResult<T> + Send + 'static,

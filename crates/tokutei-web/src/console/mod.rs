@@ -10,6 +10,7 @@ mod daily;
 mod incidents;
 mod inquiries;
 mod login;
+pub(crate) mod oversight_inspections;
 mod policy;
 pub(crate) mod session;
 mod settings;
@@ -29,7 +30,7 @@ use crate::{AppError, AppState};
 use session::StaffSession;
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    let r = alerts::routes(incidents::routes(r));
+    let r = oversight_inspections::routes(alerts::routes(incidents::routes(r)));
     r.add("GET", "/admin/login", "/admin/login", Access::Public, get(login::login_page))
         .add("POST", "/admin/login", "/admin/login", Access::Public, post(login::login))
         .add("POST", "/admin/logout", "/admin/logout", Access::Staff(ALL_ROLES), post(login::logout))
@@ -174,6 +175,7 @@ pub(crate) fn console_page_in(lang: Lang, who: Option<Console<'_>>, title: &str,
                                         li { a href="/admin/inquiries" { (t("お問い合わせ", "Inquiries")) } }
                                         li { a href="/admin/incidents" { (t("漏えい等事案", "Incidents")) } }
                                         li { a href="/admin/alerts" { (t("通知", "Alerts")) } }
+                                        li { a href="/admin/oversight/inspections" { (t("自己点検", "Self-inspection")) } }
                                         li { a href="/admin/staff" { (t("取扱者", "Staff")) } }
                                         li { a href="/admin/audit" { (t("アクセスログ", "Access log")) } }
                                         li { a href="/admin/policy" { (t("取扱方針", "Policy")) } }

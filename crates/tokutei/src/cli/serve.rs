@@ -181,6 +181,27 @@ async fn run_retention(app: Arc<tokutei_app::App>, every: Duration) {
     }
 }
 
+/// How often the server checks whether a self-inspection report is due (and once at start).
+const INSPECT_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Make the self-inspection report the schedule owes (`[oversight] inspection_schedule`: the
+/// previous month's, once it is over); failures are logged and retried at the next tick.
+async fn run_inspections(app: Arc<tokutei_app::App>, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        ticker.tick().await;
+        let app = Arc::clone(&app);
+        match tokio::task::spawn_blocking(move || app.run_scheduled_inspection(jiff::Timestamp::now())).await {
+            Ok(Ok(Some(v))) => {
+                tracing::info!(id = %v.stored.id, period = %v.stored.period, "self-inspection report made")
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(err)) => tracing::warn!(error = %err, "the scheduled self-inspection failed"),
+            Err(err) => tracing::warn!(error = %err, "the self-inspection task failed"),
+        }
+    }
+}
+
 /// How often the server delivers the alerts that are due.
 const ALERTS_EVERY: Duration = Duration::from_secs(15);
 
@@ -243,6 +264,7 @@ fn run_server(
             state = state.with_hsts(max_age);
         }
         tokio::spawn(run_checkpoints(Arc::clone(&audit), checkpoint_every));
+        tokio::spawn(run_inspections(Arc::clone(&access), INSPECT_EVERY));
         tokio::spawn(run_retention(access, RETENTION_EVERY));
         if let Some(deliverer) = alerts {
             tokio::spawn(tokutei_web::alerts::run(deliverer, ALERTS_EVERY, ESCALATE_EVERY));
