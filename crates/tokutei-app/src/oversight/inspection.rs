@@ -700,6 +700,48 @@ impl App {
     }
 }
 
+impl InspectionView {
+    /// The report as the CLI's `--json` and the API show it: what identifies it, and the figures.
+    pub fn to_json(&self) -> serde_json::Value {
+        let s = &self.stored;
+        serde_json::json!({
+            "id": s.id,
+            "period": s.period,
+            "revision": s.revision,
+            "digest": hex::encode(s.digest),
+            "checkpoint_size": s.checkpoint_size,
+            "made_by": s.made_by,
+            "made_at": s.made_at.to_string(),
+            "audit_index": s.audit_index,
+            "figures": {
+                "ledger": self.document.ledger,
+                "training": self.document.training,
+                "violations": self.document.violations,
+                "violations_open_at_end": self.document.violations_open_at_end,
+            },
+        })
+    }
+}
+
+impl FindingView {
+    /// A finding as the CLI's `--json` and the API show it.
+    pub fn to_json(&self) -> serde_json::Value {
+        let (x, c) = (&self.stored.finding, &self.stored.closure);
+        serde_json::json!({
+            "id": x.id,
+            "inspection": x.inspection,
+            "text": x.text,
+            "owner": x.owner,
+            "due": x.due.map(|d| d.to_string()),
+            "days_left": self.days_left,
+            "state": if c.is_some() { "closed" } else { "open" },
+            "added_by": x.added_by,
+            "added_at": x.added_at.to_string(),
+            "closure": c.as_ref().map(|c| serde_json::json!({ "text": c.text, "by": c.by, "at": c.at.to_string() })),
+        })
+    }
+}
+
 fn view(stored: NewInspection) -> ActionResult<InspectionView> {
     let document = serde_json::from_str(&stored.document).map_err(|e| {
         ActionError::Conflict(format!("the document of self-inspection report `{}` does not parse: {e}", stored.id))

@@ -130,7 +130,7 @@ pub(super) fn routes(r: Routes) -> Routes {
 }
 
 /// The caller as the person acting, when their role is one of `roles`; else 403 with `why`.
-fn person(caller: &Caller, roles: &[Role], why: &str) -> Result<Acting, ApiError> {
+pub(super) fn person(caller: &Caller, roles: &[Role], why: &str) -> Result<Acting, ApiError> {
     if !has_role(caller, roles) {
         return Err(AppError::Forbidden(why.to_string()).into());
     }
@@ -146,7 +146,7 @@ fn manager(caller: &Caller) -> Result<Acting, ApiError> {
 }
 
 /// Run `work` with the application off the async threads.
-async fn run<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
+pub(super) async fn run<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&App) -> ActionResult<T> + Send + 'static,
@@ -161,7 +161,7 @@ where
 /// A JSON body whose fields are `fields`: a value of the wrong type in one of them is a 400
 /// naming it; anything else wrong (not JSON, a field missing or unknown) a 400 saying what.
 /// An empty body reads as `{}` when `empty_is_object`.
-fn body<T: DeserializeOwned>(
+pub(super) fn body<T: DeserializeOwned>(
     bytes: &[u8],
     fields: &'static [&'static str],
     empty_is_object: bool,

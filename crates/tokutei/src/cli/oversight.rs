@@ -805,26 +805,6 @@ pub struct CloseFindingArgs {
     by: String,
 }
 
-fn inspection_json(v: &InspectionView) -> serde_json::Value {
-    let s = &v.stored;
-    serde_json::json!({
-        "id": s.id,
-        "period": s.period,
-        "revision": s.revision,
-        "digest": hex::encode(s.digest),
-        "checkpoint_size": s.checkpoint_size,
-        "made_by": s.made_by,
-        "made_at": s.made_at.to_string(),
-        "audit_index": s.audit_index,
-        "figures": {
-            "ledger": v.document.ledger,
-            "training": v.document.training,
-            "violations": v.document.violations,
-            "violations_open_at_end": v.document.violations_open_at_end,
-        },
-    })
-}
-
 fn inspection_text(v: &InspectionView) -> String {
     let (s, d) = (&v.stored, &v.document);
     let l = &d.ledger;
@@ -870,24 +850,6 @@ fn inspection_text(v: &InspectionView) -> String {
     out
 }
 
-fn finding_json(f: &FindingView) -> serde_json::Value {
-    let (x, c) = (&f.stored.finding, &f.stored.closure);
-    serde_json::json!({
-        "id": x.id,
-        "inspection": x.inspection,
-        "text": x.text,
-        "owner": x.owner,
-        "due": x.due.map(|d| d.to_string()),
-        "days_left": f.days_left,
-        "state": if c.is_some() { "closed" } else { "open" },
-        "added_by": x.added_by,
-        "added_at": x.added_at.to_string(),
-        "closure": c.as_ref().map(|c| serde_json::json!({
-            "text": c.text, "by": c.by, "at": c.at.to_string(),
-        })),
-    })
-}
-
 fn finding_text(f: &FindingView) -> String {
     let x = &f.stored.finding;
     let state = match (&f.stored.closure, f.days_left) {
@@ -923,7 +885,7 @@ pub fn inspection(global: &GlobalArgs, cmd: InspectionCommand) -> anyhow::Result
             audit.checkpoint()?;
             let app = crate::access::open_service(&data, &store, &audit)?;
             let v = app.run_inspection(&by, period, now)?;
-            Ok(Report::new(inspection_text(&v), inspection_json(&v)))
+            Ok(Report::new(inspection_text(&v), v.to_json()))
         }
         InspectionCommand::List(by) => {
             let by = by.acting()?;
@@ -947,7 +909,7 @@ pub fn inspection(global: &GlobalArgs, cmd: InspectionCommand) -> anyhow::Result
                     })
                     .collect()
             };
-            Ok(Report::new(human, all.iter().map(inspection_json).collect::<Vec<_>>()))
+            Ok(Report::new(human, all.iter().map(InspectionView::to_json).collect::<Vec<_>>()))
         }
         InspectionCommand::Show(args) => {
             let by = args.by.acting()?;
@@ -967,10 +929,10 @@ pub fn inspection(global: &GlobalArgs, cmd: InspectionCommand) -> anyhow::Result
                         .with_context(|| format!("cannot write `{}`", path.display()))?;
                     Ok(Report::new(
                         format!("{} を書き出しました / written to {}\n", path.display(), path.display()),
-                        inspection_json(&v),
+                        v.to_json(),
                     ))
                 }
-                None => Ok(Report::new(text, inspection_json(&v))),
+                None => Ok(Report::new(text, v.to_json())),
             }
         }
         InspectionCommand::Verify(args) => {
@@ -1016,7 +978,7 @@ fn finding(global: &GlobalArgs, cmd: FindingCommand, now: Timestamp) -> anyhow::
                     f.stored.finding.id,
                     finding_text(&f)
                 ),
-                finding_json(&f),
+                f.to_json(),
             ))
         }
         FindingCommand::Close(args) => {
@@ -1037,7 +999,7 @@ fn finding(global: &GlobalArgs, cmd: FindingCommand, now: Timestamp) -> anyhow::
             } else {
                 all.iter().map(finding_text).collect()
             };
-            Ok(Report::new(human, all.iter().map(finding_json).collect::<Vec<_>>()))
+            Ok(Report::new(human, all.iter().map(FindingView::to_json).collect::<Vec<_>>()))
         }
     }
 }
