@@ -773,7 +773,10 @@ fn a_self_inspection_report_equals_a_recount_of_the_ledger_and_tampering_is_dete
         assert!(!gateway_read(app, "support", "comm.location", 10 * HOUR + k * 60));
     }
     assert!(!gateway_read(app, "untrained", "contract.name", 11 * HOUR));
-    let report = ReportInput { principal: PrincipalId::parse("support").unwrap(), measure: None, text: "夜間の閲覧".into() };
+    let report =
+        ReportInput {
+            principal: PrincipalId::parse("support").unwrap(), measure: None, text: "夜間の閲覧".into()
+        };
     let vr = app.report_violation(&Acting::Person("all".into()), &report, support::at(12 * HOUR)).unwrap();
     // The last instant of June in Tokyo, and the first of July.
     assert!(gateway_read(app, "all", "contract.name", 30 * 86_400 - 9 * HOUR - 1));
@@ -820,7 +823,10 @@ fn a_self_inspection_report_equals_a_recount_of_the_ledger_and_tampering_is_dete
     assert_eq!(doc.ledger.admin.get("violation_reported"), Some(&1));
     // The registers: the report received in June, still open at its end; training on 06-30.
     assert_eq!(doc.violations.len(), 1);
-    assert_eq!((doc.violations[0].id.as_str(), doc.violations[0].state.as_str()), (vr.stored.report.id.as_str(), "received"));
+    assert_eq!(
+        (doc.violations[0].id.as_str(), doc.violations[0].state.as_str()),
+        (vr.stored.report.id.as_str(), "received")
+    );
     assert_eq!(doc.violations_open_at_end, [vr.stored.report.id.clone()]);
     let lapsed: Vec<&str> = doc.training.iter().filter(|t| !t.valid).map(|t| t.principal.as_str()).collect();
     assert_eq!(lapsed, ["untrained"]);
@@ -831,7 +837,10 @@ fn a_self_inspection_report_equals_a_recount_of_the_ledger_and_tampering_is_dete
     let entry = d.ledger.ledger_entry(v.stored.audit_index).unwrap().unwrap().decode().unwrap();
     match entry.event {
         Event::Admin(a) => {
-            assert_eq!((a.action, a.subject.as_str(), a.digest), (AdminAction::InspectionReported, "inspection/IR-1", Some(digest)));
+            assert_eq!(
+                (a.action, a.subject.as_str(), a.digest),
+                (AdminAction::InspectionReported, "inspection/IR-1", Some(digest))
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -857,12 +866,17 @@ fn a_self_inspection_report_equals_a_recount_of_the_ledger_and_tampering_is_dete
         let head = d.ledger.tree_head_at(signed_late.size).unwrap();
         other_key.sign(&tokutei_ledger::Checkpoint::new("tokutei.local/inspection-test", head, Some(now)))
     };
-    let with_note = original.replace(&serde_json::to_string(&signed_late.note).unwrap(), &serde_json::to_string(&forged_note).unwrap());
+    let with_note = original
+        .replace(&serde_json::to_string(&signed_late.note).unwrap(), &serde_json::to_string(&forged_note).unwrap());
     let with_note_digest: [u8; 32] = sha2::Sha256::digest(with_note.as_bytes()).into();
     type Tamper<'a> = (&'a str, Vec<rusqlite::types::Value>, &'a [&'a str]);
     use rusqlite::types::Value::{Blob, Integer, Text};
     let cases: Vec<Tamper<'_>> = vec![
-        ("UPDATE inspections SET document = ?1 WHERE id = 'IR-1'", vec![Text(forged.clone())], &["document_digest", "ledger_digest", "figures"]),
+        (
+            "UPDATE inspections SET document = ?1 WHERE id = 'IR-1'",
+            vec![Text(forged.clone())],
+            &["document_digest", "ledger_digest", "figures"],
+        ),
         (
             "UPDATE inspections SET document = ?1, digest = ?2 WHERE id = 'IR-1'",
             vec![Text(forged.clone()), Blob(forged_digest.to_vec())],

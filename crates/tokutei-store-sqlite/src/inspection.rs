@@ -69,7 +69,10 @@ impl InspectionStore for SqliteStore {
         )
         .map_err(|e| {
             if is_constraint(&e) {
-                StoreError::Conflict(format!("inspection `{}` or revision {} of {} is recorded already", i.id, i.revision, i.period))
+                StoreError::Conflict(format!(
+                    "inspection `{}` or revision {} of {} is recorded already",
+                    i.id, i.revision, i.period
+                ))
             } else {
                 backend(e)
             }

@@ -7,8 +7,8 @@
 mod auth;
 mod db;
 mod incident;
-mod inspection;
 mod inquiry;
+mod inspection;
 mod ledger;
 mod migrations;
 mod outbox;

@@ -3,8 +3,8 @@
 
 pub mod auth;
 pub mod incident;
-pub mod inspection;
 pub mod inquiry;
+pub mod inspection;
 pub mod ledger;
 pub mod outbox;
 pub mod oversight;

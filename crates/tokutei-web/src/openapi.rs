@@ -297,7 +297,10 @@ pub(crate) fn document() -> Value {
 fn inspections() -> (serde_json::Map<String, Value>, serde_json::Map<String, Value>) {
     let instant = json!({ "type": "string" });
     let free = json!({ "type": "string", "minLength": 1, "maxLength": 4000 });
-    let run = closed(json!({ "period": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "examples": ["2026-11"] } }), &[]);
+    let run = closed(
+        json!({ "period": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "examples": ["2026-11"] } }),
+        &[],
+    );
     let new_finding = closed(
         json!({
             "inspection": { "type": "string", "maxLength": 64 }, "text": free,
@@ -352,7 +355,10 @@ fn inspections() -> (serde_json::Map<String, Value>, serde_json::Map<String, Val
             ("401", "no valid token"),
             ("403", "role not allowed (reads: managers and auditors; changes: managers)"),
             ("404", "no such report or finding"),
-            ("409", "conflicts with the register (no checkpoint covers the month yet, closed already); nothing was written"),
+            (
+                "409",
+                "conflicts with the register (no checkpoint covers the month yet, closed already); nothing was written",
+            ),
             ("429", "over the API rate limit"),
         ] {
             responses.insert(status.to_string(), error_response(description));
@@ -369,22 +375,31 @@ fn inspections() -> (serde_json::Map<String, Value>, serde_json::Map<String, Val
             "requestBody": body("InspectionRun"),
             "responses": errors(("201", json_response("the report (a new revision when the month has one)", "Inspection"))) }
     }));
-    paths.insert("/api/v1/oversight/inspections/{id}".into(), json!({
-        "get": { "summary": "One self-inspection report with its figures", "parameters": [id],
-            "responses": errors(("200", json_response("the report", "Inspection"))) }
-    }));
-    paths.insert("/api/v1/oversight/findings".into(), json!({
-        "get": { "summary": "The findings of the reports: open ones with their days left",
-            "responses": errors(("200", array("the findings", "Finding"))) },
-        "post": { "summary": "Record a finding of a report, with its owner and due date", "description": change,
-            "requestBody": body("NewFinding"),
-            "responses": errors(("201", json_response("the finding", "Finding"))) }
-    }));
-    paths.insert("/api/v1/oversight/findings/{id}/close".into(), json!({
-        "post": { "summary": "Close a finding with what was done (once)", "description": change, "parameters": [id],
-            "requestBody": body("FindingClosure"),
-            "responses": errors(("200", json_response("closed", "FindingClosed"))) }
-    }));
+    paths.insert(
+        "/api/v1/oversight/inspections/{id}".into(),
+        json!({
+            "get": { "summary": "One self-inspection report with its figures", "parameters": [id],
+                "responses": errors(("200", json_response("the report", "Inspection"))) }
+        }),
+    );
+    paths.insert(
+        "/api/v1/oversight/findings".into(),
+        json!({
+            "get": { "summary": "The findings of the reports: open ones with their days left",
+                "responses": errors(("200", array("the findings", "Finding"))) },
+            "post": { "summary": "Record a finding of a report, with its owner and due date", "description": change,
+                "requestBody": body("NewFinding"),
+                "responses": errors(("201", json_response("the finding", "Finding"))) }
+        }),
+    );
+    paths.insert(
+        "/api/v1/oversight/findings/{id}/close".into(),
+        json!({
+            "post": { "summary": "Close a finding with what was done (once)", "description": change, "parameters": [id],
+                "requestBody": body("FindingClosure"),
+                "responses": errors(("200", json_response("closed", "FindingClosed"))) }
+        }),
+    );
     (schemas, paths)
 }
 

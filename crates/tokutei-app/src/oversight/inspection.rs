@@ -75,11 +75,19 @@ impl Period {
 
     /// The month before.
     pub fn previous(self) -> Period {
-        if self.month == 1 { Period { year: self.year - 1, month: 12 } } else { Period { month: self.month - 1, ..self } }
+        if self.month == 1 {
+            Period { year: self.year - 1, month: 12 }
+        } else {
+            Period { month: self.month - 1, ..self }
+        }
     }
 
     fn next(self) -> Period {
-        if self.month == 12 { Period { year: self.year + 1, month: 1 } } else { Period { month: self.month + 1, ..self } }
+        if self.month == 12 {
+            Period { year: self.year + 1, month: 1 }
+        } else {
+            Period { month: self.month + 1, ..self }
+        }
     }
 
     fn first_day(self) -> civil::Date {
@@ -610,7 +618,12 @@ impl App {
         let owner = input.owner.as_str();
         match self.stores().principal(owner)? {
             Some(p) if matches!(p.kind, PrincipalKind::Person { .. }) && p.disabled_at.is_none() => {}
-            _ => return Err(ActionError::invalid("owner", format!("`{owner}` is not an active person of the staff registry"))),
+            _ => {
+                return Err(ActionError::invalid(
+                    "owner",
+                    format!("`{owner}` is not an active person of the staff registry"),
+                ));
+            }
         }
         let today = tokyo::date_of(now);
         if let Some(due) = input.due

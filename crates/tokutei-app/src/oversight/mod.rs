@@ -109,7 +109,10 @@ impl OversightRules {
             inspection_schedule: match config.inspection_schedule.as_deref() {
                 None => d.inspection_schedule,
                 Some(code) => inspection::Schedule::from_code(code).ok_or_else(|| {
-                    ActionError::invalid("oversight.inspection_schedule", format!("is `{code}`; use `monthly` or `off`"))
+                    ActionError::invalid(
+                        "oversight.inspection_schedule",
+                        format!("is `{code}`; use `monthly` or `off`"),
+                    )
                 })?,
             },
         })

@@ -50,7 +50,11 @@ async fn list(State(state): State<crate::AppState>, caller: Caller) -> Result<Re
     Ok(Json(all.iter().map(InspectionView::to_json).collect::<Vec<_>>()).into_response())
 }
 
-async fn show(State(state): State<crate::AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn show(
+    State(state): State<crate::AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let by = reader(&caller)?;
     let v = run(&state, move |app| app.inspection(&by, &id)).await?;
     Ok(Json(v.to_json()).into_response())
@@ -99,7 +103,8 @@ async fn add_finding(
     let by = manager(&caller)?;
     let b: FindingBody = body(&bytes, &["inspection", "text", "owner", "due"], false)?;
     let due = b.due.map(|d| d.parse().map_err(|e: String| ActionError::invalid("due", e))).transpose()?;
-    let input = FindingInput { inspection: b.inspection, text: b.text, owner: PrincipalId::parse_as("owner", b.owner)?, due };
+    let input =
+        FindingInput { inspection: b.inspection, text: b.text, owner: PrincipalId::parse_as("owner", b.owner)?, due };
     let f = run(&state, move |app| app.add_finding(&by, &input, Timestamp::now())).await?;
     Ok((StatusCode::CREATED, Json(f.to_json())).into_response())
 }
@@ -119,9 +124,8 @@ async fn close_finding(
 ) -> Result<Response, ApiError> {
     let by = manager(&caller)?;
     let b: CloseBody = body(&bytes, &["text"], false)?;
-    let audit_index = run(&state, move |app| {
-        app.close_finding(&by, &id, &b.text, Timestamp::now()).map(|i| (id, i))
-    })
-    .await?;
-    Ok(Json(serde_json::json!({ "id": audit_index.0, "state": "closed", "audit_index": audit_index.1 })).into_response())
+    let audit_index =
+        run(&state, move |app| app.close_finding(&by, &id, &b.text, Timestamp::now()).map(|i| (id, i))).await?;
+    Ok(Json(serde_json::json!({ "id": audit_index.0, "state": "closed", "audit_index": audit_index.1 }))
+        .into_response())
 }

@@ -345,7 +345,11 @@ struct RunForm {
     period: String,
 }
 
-async fn run(State(state): State<AppState>, staff: StaffSession, body: axum::body::Bytes) -> Result<Response, AppError> {
+async fn run(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
     let form: RunForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
     let by = person_of(&staff);
@@ -405,8 +409,9 @@ async fn close_finding(
     staff.check_csrf(&form.csrf)?;
     let by = person_of(&staff);
     let finding = id.clone();
-    let outcome =
-        with_app(&state, move |app| app.close_finding(&by, &finding, &form.text, jiff::Timestamp::now()).map(|_| finding))
-            .await?;
+    let outcome = with_app(&state, move |app| {
+        app.close_finding(&by, &finding, &form.text, jiff::Timestamp::now()).map(|_| finding)
+    })
+    .await?;
     back("/admin/oversight/inspections", outcome)
 }

@@ -40,7 +40,8 @@ async fn the_console_runs_a_self_inspection_and_tracks_its_findings_to_closure()
     let ran = post(&site, "/admin/oversight/inspections", &chief, &[("csrf", &csrf), ("period", "2025-01")]).await;
     assert_eq!(ran.status, StatusCode::SEE_OTHER, "{}", ran.body);
     assert_eq!(location(&ran), "/admin/oversight/inspections?done=IR-1");
-    let made: Vec<_> = admin_entries(&site).into_iter().filter(|a| a.action == AdminAction::InspectionReported).collect();
+    let made: Vec<_> =
+        admin_entries(&site).into_iter().filter(|a| a.action == AdminAction::InspectionReported).collect();
     assert_eq!(made.len(), 1);
     assert_eq!(made[0].subject, "inspection/IR-1");
 
@@ -74,14 +75,13 @@ async fn the_console_runs_a_self_inspection_and_tracks_its_findings_to_closure()
     .await;
     assert_eq!(location(&added), "/admin/oversight/inspections/IR-1?done=IF-1");
     let page = get(&site, "/admin/oversight/inspections/IR-1", &chief).await;
-    assert!(page.body.contains("IF-1") && page.body.contains("残り") && page.body.contains("close-IF-1"), "{}", page.body);
-    let by_auditor = post(
-        &site,
-        "/admin/oversight/findings/IF-1/close",
-        &auditor,
-        &[("csrf", &auditor_csrf), ("text", "x")],
-    )
-    .await;
+    assert!(
+        page.body.contains("IF-1") && page.body.contains("残り") && page.body.contains("close-IF-1"),
+        "{}",
+        page.body
+    );
+    let by_auditor =
+        post(&site, "/admin/oversight/findings/IF-1/close", &auditor, &[("csrf", &auditor_csrf), ("text", "x")]).await;
     assert_eq!(by_auditor.status, StatusCode::FORBIDDEN);
     let closed =
         post(&site, "/admin/oversight/findings/IF-1/close", &chief, &[("csrf", &csrf), ("text", "手順書を作成した")])
@@ -92,11 +92,8 @@ async fn the_console_runs_a_self_inspection_and_tracks_its_findings_to_closure()
     assert!(location(&again).contains("problem="), "{}", location(&again));
     let list = get(&site, "/admin/oversight/inspections", &auditor).await;
     assert!(list.body.contains("是正済") && list.body.contains("手順書を作成した"), "{}", list.body);
-    let actions: Vec<AdminAction> = admin_entries(&site)
-        .into_iter()
-        .map(|a| a.action)
-        .filter(|a| a.as_str().starts_with("inspection_"))
-        .collect();
+    let actions: Vec<AdminAction> =
+        admin_entries(&site).into_iter().map(|a| a.action).filter(|a| a.as_str().starts_with("inspection_")).collect();
     assert_eq!(
         actions,
         [AdminAction::InspectionReported, AdminAction::InspectionFindingAdded, AdminAction::InspectionFindingClosed]

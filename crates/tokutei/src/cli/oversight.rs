@@ -6,14 +6,14 @@
 //! Japanese first, with the policy's and the registry's names and Tokyo dates; `--json` gives
 //! the same as data.
 
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use tokutei_app::oversight::designation::{DesignationInput, DesignationStatus, FilingInput};
+use tokutei_app::oversight::inspection::{FindingInput, FindingView, InspectionView, Period};
 use tokutei_app::oversight::manager::{
     AppointInput, AppointmentView, NotificationInput, OpinionInput, OpinionView, ResponseInput,
 };
-use anyhow::Context;
-use tokutei_app::oversight::inspection::{FindingInput, FindingView, InspectionView, Period};
 use tokutei_app::oversight::violations::{Outcome, ReportInput, ResolveInput, ViolationView};
 use tokutei_app::{Acting, App, AppointmentId, IncidentId, OpinionId, PrincipalId, ServiceId};
 use tokutei_policy::{Date, tokyo};
@@ -846,7 +846,12 @@ fn inspection_text(v: &InspectionView) -> String {
         d.violations.len(),
         d.violations_open_at_end.len()
     ));
-    out.push_str(&format!("  ダイジェスト / digest: {}（監査ログ {}） / ledger entry {}\n", hex::encode(s.digest), s.audit_index, s.audit_index));
+    out.push_str(&format!(
+        "  ダイジェスト / digest: {}（監査ログ {}） / ledger entry {}\n",
+        hex::encode(s.digest),
+        s.audit_index,
+        s.audit_index
+    ));
     out
 }
 
@@ -925,8 +930,7 @@ pub fn inspection(global: &GlobalArgs, cmd: InspectionCommand) -> anyhow::Result
             };
             match args.output {
                 Some(path) => {
-                    std::fs::write(&path, &text)
-                        .with_context(|| format!("cannot write `{}`", path.display()))?;
+                    std::fs::write(&path, &text).with_context(|| format!("cannot write `{}`", path.display()))?;
                     Ok(Report::new(
                         format!("{} を書き出しました / written to {}\n", path.display(), path.display()),
                         v.to_json(),

@@ -372,7 +372,10 @@ fn self_inspection_through_the_command_line() {
 
     let document = env.run(&["inspection", "show", "IR-1", "--format", "json"]).assert_code(0).stdout.clone();
     let parsed: serde_json::Value = serde_json::from_str(&document).unwrap();
-    assert_eq!((parsed["period"].as_str(), parsed["kind"].as_str()), (Some("2025-01"), Some("tokutei-self-inspection/v1")));
+    assert_eq!(
+        (parsed["period"].as_str(), parsed["kind"].as_str()),
+        (Some("2025-01"), Some("tokutei-self-inspection/v1"))
+    );
     let page = env.root().join("IR-1.html");
     env.run(&["inspection", "show", "IR-1", "--format", "html", "-o", page.to_str().unwrap()]).assert_code(0);
     let html = std::fs::read_to_string(&page).unwrap();
@@ -402,10 +405,23 @@ fn self_inspection_through_the_command_line() {
     // Findings, tracked to closure.
     let bad = env.run(&["inspection", "finding", "add", "IR-2", "--text", "x", "--owner", "nobody"]);
     assert!(bad.assert_code(2).stderr.contains("`owner`"), "{}", bad.stderr);
-    let bad = env.run(&["inspection", "finding", "add", "IR-2", "--text", "x", "--owner", "chief", "--due", "2025-02-30"]);
+    let bad =
+        env.run(&["inspection", "finding", "add", "IR-2", "--text", "x", "--owner", "chief", "--due", "2025-02-30"]);
     assert!(bad.assert_code(2).stderr.contains("--due"), "{}", bad.stderr);
     let added = env
-        .run(&["--json", "inspection", "finding", "add", "IR-2", "--text", "研修の未受講者", "--owner", "chief", "--due", "2999-12-31"])
+        .run(&[
+            "--json",
+            "inspection",
+            "finding",
+            "add",
+            "IR-2",
+            "--text",
+            "研修の未受講者",
+            "--owner",
+            "chief",
+            "--due",
+            "2999-12-31",
+        ])
         .assert_code(0)
         .json();
     assert_eq!((added["id"].as_str(), added["state"].as_str()), (Some("IF-1"), Some("open")));
