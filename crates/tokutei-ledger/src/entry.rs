@@ -218,10 +218,20 @@ pub enum AdminAction {
     /// A violation report was resolved (`violation/<id>`: the outcome, the incident; the
     /// digest is the text's).
     ViolationResolved,
+    /// A self-inspection report (自己点検) of a Tokyo calendar month was made from the ledger
+    /// (`inspection/<id>`: the period, the revision, the checkpoint size it covers; the digest
+    /// is the report document's).
+    InspectionReported,
+    /// A finding of a self-inspection report was recorded (`inspection-finding/<id>`: the
+    /// report, the owner, the due date; the digest is the text's).
+    InspectionFindingAdded,
+    /// A finding of a self-inspection report was closed (`inspection-finding/<id>`; the digest
+    /// is the closing text's).
+    InspectionFindingClosed,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 46] = [
+const ADMIN_ACTIONS: [AdminAction; 49] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -268,6 +278,9 @@ const ADMIN_ACTIONS: [AdminAction; 46] = [
     AdminAction::ViolationReported,
     AdminAction::ViolationAcknowledged,
     AdminAction::ViolationResolved,
+    AdminAction::InspectionReported,
+    AdminAction::InspectionFindingAdded,
+    AdminAction::InspectionFindingClosed,
 ];
 
 impl AdminAction {
@@ -327,6 +340,9 @@ impl AdminAction {
             AdminAction::ViolationReported => "violation_reported",
             AdminAction::ViolationAcknowledged => "violation_acknowledged",
             AdminAction::ViolationResolved => "violation_resolved",
+            AdminAction::InspectionReported => "inspection_reported",
+            AdminAction::InspectionFindingAdded => "inspection_finding_added",
+            AdminAction::InspectionFindingClosed => "inspection_finding_closed",
         }
     }
 }
@@ -747,6 +763,9 @@ mod tests {
             (AdminAction::ViolationReported, 44, "violation_reported"),
             (AdminAction::ViolationAcknowledged, 45, "violation_acknowledged"),
             (AdminAction::ViolationResolved, 46, "violation_resolved"),
+            (AdminAction::InspectionReported, 47, "inspection_reported"),
+            (AdminAction::InspectionFindingAdded, 48, "inspection_finding_added"),
+            (AdminAction::InspectionFindingClosed, 49, "inspection_finding_closed"),
         ];
         for (action, code, name) in appended {
             assert_eq!((action.code(), action.as_str()), (code, name));

@@ -12,6 +12,7 @@ mod columns;
 mod db;
 mod incident;
 mod inquiry;
+mod inspection;
 mod ledger;
 mod migrations;
 mod outbox;

@@ -275,6 +275,27 @@ fn conformance_violations() {
     }
 }
 
+#[test]
+fn conformance_inspections() {
+    let db = TestDb::new();
+    conformance::inspection::run(&db.store());
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    for sql in [
+        "UPDATE inspections SET document = '{}'",
+        "DELETE FROM inspections",
+        "TRUNCATE inspections CASCADE",
+        "UPDATE inspection_findings SET text = 'x'",
+        "DELETE FROM inspection_findings",
+        "TRUNCATE inspection_findings CASCADE",
+        "UPDATE inspection_finding_closures SET text = 'x'",
+        "DELETE FROM inspection_finding_closures",
+        "TRUNCATE inspection_finding_closures",
+    ] {
+        let err = client.batch_execute(sql).expect_err(sql);
+        assert!(format!("{err:?}").contains("inspection records are append-only"), "{sql}: {err:?}");
+    }
+}
+
 /// A second active chief manager is refused by the database itself, whoever writes: a second
 /// open appointment, an overlapping one, reopening an ended one; and no oversight record is
 /// edited, deleted or truncated.
@@ -352,7 +373,7 @@ fn migrations_are_idempotent() {
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
     assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
-    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0015_violations"));
+    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0017_inspections"));
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod auth;
 mod db;
 mod incident;
 mod inquiry;
+mod inspection;
 mod ledger;
 mod migrations;
 mod outbox;

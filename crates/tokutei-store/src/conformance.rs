@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod incident;
 pub mod inquiry;
+pub mod inspection;
 pub mod ledger;
 pub mod outbox;
 pub mod oversight;

@@ -40,6 +40,10 @@ pub(crate) const PATHS: &[&str] = &[
     "/api/v1/oversight/violations/{id}",
     "/api/v1/oversight/violations/{id}/acknowledgement",
     "/api/v1/oversight/violations/{id}/resolution",
+    "/api/v1/oversight/inspections",
+    "/api/v1/oversight/inspections/{id}",
+    "/api/v1/oversight/findings",
+    "/api/v1/oversight/findings/{id}/close",
 ];
 
 fn error_response(description: &str) -> Value {
@@ -319,7 +323,7 @@ pub(crate) fn document() -> Value {
             } } }
         }
     });
-    for (schemas, paths) in [incidents(), oversight::document()] {
+    for (schemas, paths) in [incidents(), oversight::document(), inspections()] {
         if let Some(all) = doc["components"]["schemas"].as_object_mut() {
             all.extend(schemas);
         }
@@ -328,6 +332,104 @@ pub(crate) fn document() -> Value {
         }
     }
     doc
+}
+
+/// Schemas and paths of the self-inspection reports and their findings
+/// (`api/oversight_inspections.rs`), merged into [`document`].
+fn inspections() -> (serde_json::Map<String, Value>, serde_json::Map<String, Value>) {
+    let instant = json!({ "type": "string" });
+    let free = json!({ "type": "string", "minLength": 1, "maxLength": 4000 });
+    let run = closed(
+        json!({ "period": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "examples": ["2026-11"] } }),
+        &[],
+    );
+    let new_finding = closed(
+        json!({
+            "inspection": { "type": "string", "maxLength": 64 }, "text": free,
+            "owner": { "type": "string", "maxLength": 64 },
+            "due": { "type": "string", "format": "date" }
+        }),
+        &["due"],
+    );
+    let close = closed(json!({ "text": free }), &[]);
+    let inspection = closed(
+        json!({
+            "id": { "type": "string" }, "period": { "type": "string" }, "revision": { "type": "integer" },
+            "digest": { "type": "string", "description": "SHA-256 of the stored document (hex), as in its `inspection_reported` ledger entry" },
+            "checkpoint_size": { "type": "integer" }, "made_by": { "type": "string" }, "made_at": instant,
+            "audit_index": { "type": "integer" },
+            "figures": { "type": "object", "description": "the ledger figures, training status and violation reports of the period" }
+        }),
+        &[],
+    );
+    let finding = closed(
+        json!({
+            "id": { "type": "string" }, "inspection": { "type": "string" }, "text": { "type": "string" },
+            "owner": { "type": "string" }, "due": { "type": ["string", "null"] },
+            "days_left": { "type": ["integer", "null"] }, "state": { "type": "string", "enum": ["open", "closed"] },
+            "added_by": { "type": "string" }, "added_at": instant,
+            "closure": { "oneOf": [{ "type": "null" }, closed(json!({ "text": { "type": "string" }, "by": { "type": "string" }, "at": instant }), &[])] }
+        }),
+        &[],
+    );
+    let closed_finding = closed(
+        json!({ "id": { "type": "string" }, "state": { "const": "closed" }, "audit_index": { "type": "integer" } }),
+        &[],
+    );
+    let mut schemas = serde_json::Map::new();
+    for (name, schema) in [
+        ("InspectionRun", run),
+        ("NewFinding", new_finding),
+        ("FindingClosure", close),
+        ("Inspection", inspection),
+        ("Finding", finding),
+        ("FindingClosed", closed_finding),
+    ] {
+        schemas.insert(name.to_string(), schema);
+    }
+    let body = |schema: &str| request_body(schema, true);
+    let array = array_response;
+    let conflict = (
+        "409",
+        "conflicts with the register (no checkpoint covers the month yet, closed already); nothing was written",
+    );
+    let errors = |ok: (&str, Value)| responses(ok, "no such report or finding", &[conflict]);
+    let id = json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "maxLength": 64 } });
+    let change = "changes: the chief manager and responsible persons; audited before anything is stored";
+    let mut paths = serde_json::Map::new();
+    paths.insert("/api/v1/oversight/inspections".into(), json!({
+        "get": { "summary": "The self-inspection reports, in the order made (managers and auditors)",
+            "responses": errors(("200", array("the reports with their figures", "Inspection"))) },
+        "post": { "summary": "Make the self-inspection report of a finished Tokyo month from the audit ledger", "description": change,
+            "requestBody": body("InspectionRun"),
+            "responses": errors(("201", json_response("the report (a new revision when the month has one)", "Inspection"))) }
+    }));
+    paths.insert(
+        "/api/v1/oversight/inspections/{id}".into(),
+        json!({
+            "get": { "summary": "One self-inspection report with its figures", "parameters": [id],
+                "responses": errors(("200", json_response("the report", "Inspection"))) }
+        }),
+    );
+    paths.insert(
+        "/api/v1/oversight/findings".into(),
+        json!({
+            "get": { "summary": "The findings of the reports: open ones with their days left",
+                "responses": errors(("200", array("the findings", "Finding"))) },
+            "post": { "summary": "Record a finding of a report, with its owner and due date", "description": change,
+                "requestBody": body("NewFinding"),
+                "responses": errors(("201", json_response("the finding", "Finding"))) }
+        }),
+    );
+    paths.insert(
+        "/api/v1/oversight/findings/{id}/close".into(),
+        json!({
+            "post": { "summary": "Close a finding with what was done (once)", "description": change, "parameters": [id],
+                "requestBody": body("FindingClosure"),
+                "responses": errors(("200", json_response("closed", "FindingClosed"))) }
+        }),
+    );
+    (schemas, paths)
 }
 
 /// Schemas and paths of the incident register and the alert outbox (`api/incidents.rs`),

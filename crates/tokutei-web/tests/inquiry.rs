@@ -7,6 +7,8 @@
 
 #[path = "inquiry/incidents.rs"]
 mod incidents;
+#[path = "inquiry/inspections.rs"]
+mod inspections;
 #[path = "inquiry/oversight.rs"]
 mod oversight;
 

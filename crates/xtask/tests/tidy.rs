@@ -268,6 +268,7 @@ const CAPABILITY_TRAITS: &[&str] = &[
     "AlertStore",
     "OversightStore",
     "ViolationStore",
+    "InspectionStore",
 ];
 
 /// How a store method's name says it writes. Every method of a capability trait must be
@@ -375,6 +376,9 @@ const STORE_READS: &[&str] = &[
     "appointments",
     "opinions",
     "violation_reports",
+    "inspections",
+    "inspection",
+    "inspection_findings",
 ];
 
 /// The method names of the capability traits, each with whether it writes.

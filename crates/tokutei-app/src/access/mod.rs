@@ -27,6 +27,7 @@ use tokutei_policy::Policy;
 use tokutei_store::auth::AuthStore;
 use tokutei_store::consent::ConsentStore;
 use tokutei_store::incident::IncidentStore;
+use tokutei_store::inspection::InspectionStore;
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::outbox::AlertStore;
 use tokutei_store::oversight::{OversightStore, ViolationStore};
@@ -56,6 +57,7 @@ pub trait Stores:
     + AlertStore
     + OversightStore
     + ViolationStore
+    + InspectionStore
     + Send
     + Sync
     + 'static
@@ -74,6 +76,7 @@ impl<T> Stores for T where
         + AlertStore
         + OversightStore
         + ViolationStore
+        + InspectionStore
         + Send
         + Sync
         + 'static
@@ -105,7 +108,7 @@ pub struct App {
     stores: Arc<dyn Stores>,
     ledger: Arc<dyn LedgerStore>,
     keys: Arc<dyn KeyAccess>,
-    deployment: Deployment,
+    pub(crate) deployment: Deployment,
     extra_cedar: Vec<(String, String)>,
     active: RwLock<Option<Arc<Active>>>,
     principals: RwLock<PrincipalCache>,

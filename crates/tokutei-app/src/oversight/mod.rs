@@ -15,6 +15,7 @@
 //! | `notification_days` | 30 | notifying an appointment "遅滞なく" — 30 days is an assumption, unconfirmed |
 //! | `ack_days` | 3 | acknowledging a violation report (the office's own target; no deadline in law) |
 //! | `response_days` | 30 | the company's answer to an opinion (27条の11 asks it to respect them; no deadline in law — the office's own target) |
+//! | `inspection_schedule` | `"monthly"` | the self-inspection report `serve` makes once each month is over ([`inspection`]); `"off"` to run them by hand |
 //!
 //! Months count as the civil code counts them (民法140条, 143条), in Asia/Tokyo civil dates:
 //! the period starts the day after the 告示, so it ends on the day with the 告示's day number
@@ -25,6 +26,7 @@
 
 pub mod designation;
 pub mod detectors;
+pub mod inspection;
 pub mod manager;
 pub mod violations;
 
@@ -48,6 +50,8 @@ pub struct OversightConfig {
     pub notification_days: Option<u32>,
     pub response_days: Option<u32>,
     pub ack_days: Option<u32>,
+    /// `"monthly"` (the default) or `"off"`.
+    pub inspection_schedule: Option<String>,
     /// `[oversight.detectors]`.
     pub detectors: Option<detectors::DetectorConfig>,
 }
@@ -65,6 +69,8 @@ pub struct OversightRules {
     pub ack_days: u32,
     /// The violation detectors' thresholds.
     pub detectors: detectors::DetectorRules,
+    /// When `serve` makes the self-inspection reports on its own.
+    pub inspection_schedule: inspection::Schedule,
 }
 
 impl Default for OversightRules {
@@ -75,6 +81,7 @@ impl Default for OversightRules {
             response_days: 30,
             ack_days: 3,
             detectors: detectors::DetectorRules::default(),
+            inspection_schedule: inspection::Schedule::default(),
         }
     }
 }
@@ -99,6 +106,15 @@ impl OversightRules {
             response_days: check("oversight.response_days", config.response_days, d.response_days, 366)?,
             ack_days: check("oversight.ack_days", config.ack_days, d.ack_days, 366)?,
             detectors: detectors::DetectorRules::from_config(&config.detectors.clone().unwrap_or_default())?,
+            inspection_schedule: match config.inspection_schedule.as_deref() {
+                None => d.inspection_schedule,
+                Some(code) => inspection::Schedule::from_code(code).ok_or_else(|| {
+                    ActionError::invalid(
+                        "oversight.inspection_schedule",
+                        format!("is `{code}`; use `monthly` or `off`"),
+                    )
+                })?,
+            },
         })
     }
 
@@ -202,13 +218,25 @@ mod tests {
             notification_days: Some(14),
             response_days: None,
             ack_days: None,
+            inspection_schedule: Some("off".into()),
             detectors: None,
         })
         .unwrap();
         assert_eq!(
             rules,
-            OversightRules { deadline_months: 6, notification_days: 14, response_days: 30, ..Default::default() }
+            OversightRules {
+                deadline_months: 6,
+                notification_days: 14,
+                response_days: 30,
+                inspection_schedule: inspection::Schedule::Off,
+                ..Default::default()
+            }
         );
+        let err = OversightRules::from_config(&OversightConfig {
+            inspection_schedule: Some("weekly".into()),
+            ..Default::default()
+        });
+        assert!(matches!(err, Err(ActionError::Invalid { field: "oversight.inspection_schedule", .. })), "{err:?}");
         assert_eq!(rules.statutory_due(d("2026-11-30")).unwrap(), d("2027-05-31"));
         assert_eq!(rules.notification_due(d("2027-01-20")).unwrap(), d("2027-02-03"));
         let err = OversightRules::from_config(&OversightConfig { deadline_months: Some(0), ..Default::default() });

@@ -13,6 +13,7 @@ mod incidents;
 mod inquiries;
 mod login;
 mod oversight;
+pub(crate) mod oversight_inspections;
 mod policy;
 pub(crate) mod session;
 mod settings;
@@ -32,7 +33,7 @@ use crate::{AppError, AppState};
 use session::StaffSession;
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    let r = oversight::routes(alerts::routes(incidents::routes(r)));
+    let r = oversight_inspections::routes(oversight::routes(alerts::routes(incidents::routes(r))));
     r.add("GET", "/admin/login", "/admin/login", Access::Public, get(login::login_page))
         .add("POST", "/admin/login", "/admin/login", Access::Public, post(login::login))
         .add("POST", "/admin/logout", "/admin/logout", Access::Staff(ALL_ROLES), post(login::logout))

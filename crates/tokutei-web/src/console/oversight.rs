@@ -220,7 +220,15 @@ async fn overview(State(state): State<AppState>, staff: StaffSession) -> Result<
     let overdue = reports.iter().filter(|v| v.ack_overdue).count();
     let body = html! {
         h1 { (bi(lang, "監督", "Oversight")) }
-        p { (bi(lang, "指定の期限、統括管理者、違反の報告を管理します。", "The designation's deadlines, the chief manager and the violation reports.")) }
+        p { (bi(lang, "指定の期限、統括管理者、違反の報告、自己点検を管理します。", "The designation's deadlines, the chief manager, violation reports and self-inspections.")) }
+        nav #oversight-pages aria-label=(one(lang, "監督の各ページ", "Oversight pages")) {
+            ul {
+                li { a href="/admin/oversight/designation" { (one(lang, "指定と法定期限", "Designation and deadlines")) } }
+                li { a href="/admin/oversight/manager" { (one(lang, "統括管理者と意見", "Chief manager and opinions")) } }
+                li { a href="/admin/oversight/violations" { (one(lang, "違反の報告", "Violation reports")) } }
+                li { a href="/admin/oversight/inspections" { (one(lang, "自己点検", "Self-inspections")) } }
+            }
+        }
         section aria-labelledby="ov-designation" {
             h2 #ov-designation { a href="/admin/oversight/designation" { (bi(lang, "指定と法定期限", "Designation and statutory deadlines")) } }
             @match &status {

@@ -115,6 +115,9 @@ pub enum Command {
     /// The violation reporting line: list, show, ack, resolve, report, detect.
     #[command(subcommand)]
     Violations(oversight::ViolationsCommand),
+    /// Self-inspection reports (自己点検) made from the audit ledger: run, list, show, verify, finding.
+    #[command(subcommand)]
+    Inspection(oversight::InspectionCommand),
     /// Bring the database schema up to date (SQLite, or PostgreSQL with `--database-url`).
     Migrate,
     /// Copy the whole deployment to an empty database of another backend (SQLite ⇄ PostgreSQL),
@@ -162,6 +165,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Designation(cmd) => oversight::designation(&cli.global, cmd),
         Command::Manager(cmd) => oversight::manager(&cli.global, cmd),
         Command::Violations(cmd) => oversight::violations(&cli.global, cmd),
+        Command::Inspection(cmd) => oversight::inspection(&cli.global, cmd),
         Command::Migrate => migrate::run(&cli.global),
         Command::MigrateStore(args) => store_copy::run(&cli.global, args),
         Command::Backup(args) => backup::backup(&cli.global, args),

@@ -198,6 +198,15 @@ fn detectors(app: &tokutei_app::App, now: jiff::Timestamp) -> tokutei_app::Actio
     Ok(app.run_detectors_recent(now)?.len())
 }
 
+/// How often the server checks whether a self-inspection report is due (and once at start).
+const INSPECT_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Make the self-inspection report the schedule owes (`[oversight] inspection_schedule`: the
+/// previous month's, once it is over): reports made.
+fn inspections(app: &tokutei_app::App, now: jiff::Timestamp) -> tokutei_app::ActionResult<usize> {
+    Ok(usize::from(app.run_scheduled_inspection(now)?.is_some()))
+}
+
 /// How often the server delivers the alerts that are due.
 const ALERTS_EVERY: Duration = Duration::from_secs(15);
 
@@ -261,6 +270,7 @@ fn run_server(
         }
         tokio::spawn(run_checkpoints(Arc::clone(&audit), checkpoint_every));
         tokio::spawn(run_every("violation detectors", DETECT_EVERY, Arc::clone(&access), detectors));
+        tokio::spawn(run_every("self-inspection", INSPECT_EVERY, Arc::clone(&access), inspections));
         tokio::spawn(run_every("retention", RETENTION_EVERY, access, retention));
         if let Some(deliverer) = alerts {
             tokio::spawn(tokutei_web::alerts::run(deliverer, ALERTS_EVERY, ESCALATE_EVERY));
