@@ -633,6 +633,46 @@ fn detectors_fire_exactly_where_they_should_and_not_on_normal_traffic() {
     assert_eq!(d.store.violation_reports().unwrap().len(), 3);
 }
 
+/// The rare-purpose detector on a ledger written by real gateway reads: `support` reads for
+/// support all of day 1; on day 2 one read for billing is a finding, concerning `support`, and
+/// its usual reads and `all`'s first reads (no history yet) are not.
+#[test]
+fn a_person_using_a_purpose_they_rarely_use_is_detected() {
+    let d = deploy();
+    let rules = tokutei_app::oversight::OversightRules {
+        detectors: tokutei_app::oversight::detectors::DetectorRules {
+            rare_purpose_min_uses: 20,
+            rare_purpose_percent: 10,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let app = with_detectors(&d).with_oversight_rules(rules);
+    const DAY: i64 = 86_400;
+    let read = |principal: &str, purpose: &str, second: i64| {
+        let mut c = support::call(principal, purpose, &["S-active"], &["contract.name"]);
+        c.now = support::at(second);
+        assert!(app.read(&c).unwrap().all_allowed(), "{principal} for {purpose} at {second}");
+    };
+    for step in 0..30 {
+        read("support", "support", step * 900);
+    }
+    let day2 = support::at(DAY);
+    let now = support::at(2 * DAY);
+    for step in 0..10 {
+        read("support", "support", DAY + step * 900);
+        read("all", "billing", DAY + step * 900 + 60);
+    }
+    assert!(app.run_detectors(day2, now, now).unwrap().is_empty(), "usual purposes are not rare");
+    read("support", "billing", DAY + 3_600 + 30);
+    read("support", "billing", DAY + 7_200 + 30);
+    let filed = app.run_detectors(day2, now, now).unwrap();
+    let seen: Vec<(String, String)> =
+        filed.iter().map(|v| (v.stored.report.detector.clone().unwrap(), v.stored.report.principal.clone())).collect();
+    assert_eq!(seen, [("rare_purpose".to_string(), "support".to_string())]);
+    assert!(filed[0].stored.report.text.contains("2 uses for purpose `billing`"), "{}", filed[0].stored.report.text);
+}
+
 /// A report by any member of staff, acknowledged and resolved by a manager: each change
 /// audited first with the text only as a digest; its acknowledgement clock open until
 /// acknowledged; bad input refused naming the field; a resolved report not resolved twice.
@@ -944,4 +984,275 @@ fn a_year_closed_without_a_completed_assessment_raises_an_alert_once() {
         ]
     );
     assert_eq!(year_alerts(true), []);
+/// The figures of the period 2026-06 (Tokyo) recounted here, independently of the
+/// application: every stored entry scanned from the start, kept when its Tokyo date is in
+/// June 2026 and its index is below `size`.
+fn recount_june(d: &Deployed, size: u64) -> tokutei_app::oversight::inspection::LedgerFigures {
+    use std::collections::BTreeMap;
+    use tokutei_ledger::Decision;
+    let mut f = tokutei_app::oversight::inspection::LedgerFigures::default();
+    let mut uses: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    d.ledger
+        .scan_entries(0, &mut |stored| {
+            let index = stored.index;
+            let entry = stored.decode().unwrap();
+            if index >= size || !tokyo::date_of(entry.time).to_string().starts_with("2026-06-") {
+                return Ok(true);
+            }
+            f.entries += 1;
+            f.first_index.get_or_insert(index);
+            f.last_index = Some(index);
+            match entry.event {
+                Event::Access(a) => {
+                    let row = uses.entry((entry.actor.id().to_string(), a.purpose.clone())).or_default();
+                    if a.decision == Decision::Deny {
+                        row.1 += 1;
+                        f.denials += 1;
+                        for r in a.reasons {
+                            *f.denials_by_reason.entry(r).or_default() += 1;
+                        }
+                    } else {
+                        row.0 += 1;
+                        if a.action == tokutei_ledger::Action::Export {
+                            f.exports.push(index);
+                        }
+                    }
+                }
+                Event::Admin(a) => {
+                    *f.admin.entry(a.action.as_str().to_string()).or_default() += 1;
+                    match a.action {
+                        AdminAction::ConsentRecorded => f.consent_changes += 1,
+                        AdminAction::KeyRotated => f.key_rotations += 1,
+                        AdminAction::PolicyPublished => f.policy_publications.push(a.subject),
+                        _ => {}
+                    }
+                }
+            }
+            Ok(true)
+        })
+        .unwrap();
+    f.uses = uses
+        .into_iter()
+        .map(|((principal, purpose), (allowed, denied))| tokutei_app::oversight::inspection::UseRow {
+            principal,
+            purpose,
+            allowed,
+            denied,
+        })
+        .collect();
+    f
+}
+
+fn signer() -> tokutei_ledger::CheckpointSigner {
+    tokutei_ledger::CheckpointSigner::from_seed("tokutei.local/inspection-test", [9; 32]).unwrap()
+}
+
+/// A self-inspection report of a month written by real gateway reads and denials: its figures
+/// equal an independent recount (entries just outside the month in Tokyo, and entries after
+/// the checkpoint it names, not counted); its digest is in the ledger entry that made it,
+/// durable before the report was stored; a month not over is refused naming `period`; a
+/// second run is a new revision; and each way of tampering with the stored report is named
+/// by verification.
+#[test]
+fn a_self_inspection_report_equals_a_recount_of_the_ledger_and_tampering_is_detected() {
+    use sha2::Digest as _;
+    use tokutei_app::oversight::inspection::Period;
+    use tokutei_app::oversight::violations::ReportInput;
+    use tokutei_store::inspection::InspectionStore;
+    let d = deploy();
+    let app = &d.service;
+    const HOUR: i64 = 3_600;
+    // 2026-06-01 00:00 in Tokyo is support::at(-9h). A read one second before is May's.
+    assert!(gateway_read(app, "support", "contract.name", -9 * HOUR - 1));
+    assert!(gateway_read(app, "support", "contract.name", -9 * HOUR));
+    for k in 0..6 {
+        assert!(gateway_read(app, "support", "contract.name", k * HOUR));
+        assert!(gateway_read(app, "all", "contract.phone", k * HOUR + 60));
+    }
+    for k in 0..4 {
+        assert!(!gateway_read(app, "support", "comm.location", 10 * HOUR + k * 60));
+    }
+    assert!(!gateway_read(app, "untrained", "contract.name", 11 * HOUR));
+    let report =
+        ReportInput {
+            principal: PrincipalId::parse("support").unwrap(), measure: None, text: "夜間の閲覧".into()
+        };
+    let vr = app.report_violation(&Acting::Person("all".into()), &report, support::at(12 * HOUR)).unwrap();
+    // The last instant of June in Tokyo, and the first of July.
+    assert!(gateway_read(app, "all", "contract.name", 30 * 86_400 - 9 * HOUR - 1));
+    assert!(gateway_read(app, "all", "contract.name", 30 * 86_400 - 9 * HOUR));
+    let checkpoints = tokutei_app::checkpoints::Checkpoints::new(d.ledger.clone(), signer());
+    let now = support::at(40 * 86_400);
+    let signed = checkpoints.latest(now).unwrap();
+    // An entry dated in June but appended after the checkpoint (a late writer) is not counted.
+    assert!(gateway_read(app, "support", "contract.name", 20 * 86_400));
+    let june = Period::parse("2026-06").unwrap();
+
+    // A month that is not over is refused, naming the field; nothing is written.
+    let before = size(&d);
+    let err = app.run_inspection(&manager(), Period::of(now), now).unwrap_err();
+    assert!(matches!(err, ActionError::Invalid { field: "period", .. }), "{err:?}");
+    // A handler may not run it.
+    let err = app.run_inspection(&Acting::Person("support".into()), june, now).unwrap_err();
+    assert!(matches!(err, ActionError::Forbidden(_)), "{err:?}");
+    assert_eq!(size(&d), before);
+    // The late entry is not covered by the latest checkpoint: refused until one covers it.
+    let err = app.run_inspection(&manager(), june, now).unwrap_err();
+    assert!(matches!(err, ActionError::Conflict(_)), "{err:?}");
+    let signed_late = checkpoints.latest(now).unwrap();
+    assert!(signed_late.size > signed.size);
+
+    // Audit first: the entry is durable while the register is still empty.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (store, into) = (d.store.clone(), seen.clone());
+    d.ledger.before_append(move |_| into.lock().unwrap().push(store.inspections().unwrap().len()));
+    let v = app.run_inspection(&manager(), june, now).unwrap();
+    d.ledger.before_append(|_| {});
+    assert_eq!(*seen.lock().unwrap(), [0]);
+
+    let doc = &v.document;
+    assert_eq!((v.stored.id.as_str(), v.stored.period.as_str(), v.stored.revision), ("IR-1", "2026-06", 1));
+    assert_eq!(doc.checkpoint.size, signed_late.size);
+    assert_eq!(doc.checkpoint.note, signed_late.note);
+    assert_eq!(doc.ledger, recount_june(&d, signed_late.size), "the figures equal a recount");
+    // And the recount is of what was written: 1 + 6 + 1 support reads, 6 + 1 by `all` in June.
+    let uses: Vec<(&str, &str, u64, u64)> =
+        doc.ledger.uses.iter().map(|u| (u.principal.as_str(), u.purpose.as_str(), u.allowed, u.denied)).collect();
+    assert_eq!(uses, [("all", "support", 7, 0), ("support", "support", 8, 4), ("untrained", "support", 0, 1)]);
+    assert_eq!(doc.ledger.denials, 5);
+    assert_eq!(doc.ledger.admin.get("violation_reported"), Some(&1));
+    // The registers: the report received in June, still open at its end; training on 06-30.
+    assert_eq!(doc.violations.len(), 1);
+    assert_eq!(
+        (doc.violations[0].id.as_str(), doc.violations[0].state.as_str()),
+        (vr.stored.report.id.as_str(), "received")
+    );
+    assert_eq!(doc.violations_open_at_end, [vr.stored.report.id.clone()]);
+    let lapsed: Vec<&str> = doc.training.iter().filter(|t| !t.valid).map(|t| t.principal.as_str()).collect();
+    assert_eq!(lapsed, ["untrained"]);
+
+    // The digest is in the ledger, in the entry that made the report.
+    let digest: [u8; 32] = sha2::Sha256::digest(v.stored.document.as_bytes()).into();
+    assert_eq!(v.stored.digest, digest);
+    let entry = d.ledger.ledger_entry(v.stored.audit_index).unwrap().unwrap().decode().unwrap();
+    match entry.event {
+        Event::Admin(a) => {
+            assert_eq!(
+                (a.action, a.subject.as_str(), a.digest),
+                (AdminAction::InspectionReported, "inspection/IR-1", Some(digest))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let verifier = checkpoints.verifier();
+    let check = app.verify_inspection(&manager(), "IR-1", &verifier).unwrap();
+    assert!(check.ok, "{check:?}");
+
+    // Running the period again is a new revision, never an overwrite.
+    let again = app.run_inspection(&manager(), june, now).unwrap();
+    assert_eq!((again.stored.id.as_str(), again.stored.revision), ("IR-2", 2));
+    assert_eq!(d.store.inspections().unwrap().len(), 2);
+
+    // Tampering, as an attacker with the database file would: the append-only triggers
+    // dropped, then the stored row rewritten. Each is named; restored, it verifies again.
+    let raw = rusqlite::Connection::open(d._dir.path().join("t.sqlite3")).unwrap();
+    raw.execute_batch("DROP TRIGGER inspections_no_update;").unwrap();
+    let original = v.stored.document.clone();
+    let forged = original.replace("\"denials\":5", "\"denials\":0");
+    assert_ne!(forged, original);
+    let forged_digest: [u8; 32] = sha2::Sha256::digest(forged.as_bytes()).into();
+    let other_key = tokutei_ledger::CheckpointSigner::from_seed("tokutei.local/inspection-test", [3; 32]).unwrap();
+    let forged_note = {
+        let head = d.ledger.tree_head_at(signed_late.size).unwrap();
+        other_key.sign(&tokutei_ledger::Checkpoint::new("tokutei.local/inspection-test", head, Some(now)))
+    };
+    let with_note = original
+        .replace(&serde_json::to_string(&signed_late.note).unwrap(), &serde_json::to_string(&forged_note).unwrap());
+    let with_note_digest: [u8; 32] = sha2::Sha256::digest(with_note.as_bytes()).into();
+    type Tamper<'a> = (&'a str, Vec<rusqlite::types::Value>, &'a [&'a str]);
+    use rusqlite::types::Value::{Blob, Integer, Text};
+    let cases: Vec<Tamper<'_>> = vec![
+        (
+            "UPDATE inspections SET document = ?1 WHERE id = 'IR-1'",
+            vec![Text(forged.clone())],
+            &["document_digest", "ledger_digest", "figures"],
+        ),
+        (
+            "UPDATE inspections SET document = ?1, digest = ?2 WHERE id = 'IR-1'",
+            vec![Text(forged.clone()), Blob(forged_digest.to_vec())],
+            &["ledger_digest", "figures"],
+        ),
+        ("UPDATE inspections SET audit_index = ?1 WHERE id = 'IR-1'", vec![Integer(0)], &["ledger_entry"]),
+        (
+            "UPDATE inspections SET document = ?1, digest = ?2 WHERE id = 'IR-1'",
+            vec![Text(with_note), Blob(with_note_digest.to_vec())],
+            &["ledger_digest", "checkpoint_signature"],
+        ),
+    ];
+    for (sql, params, expected) in cases {
+        raw.execute(sql, rusqlite::params_from_iter(params)).unwrap();
+        let check = app.verify_inspection(&manager(), "IR-1", &verifier).unwrap();
+        let codes: Vec<&str> = check.problems.iter().map(|p| p.code).collect();
+        assert_eq!((check.ok, codes.as_slice()), (false, expected), "{sql}: {check:?}");
+        raw.execute(
+            "UPDATE inspections SET document = ?1, digest = ?2, audit_index = ?3 WHERE id = 'IR-1'",
+            rusqlite::params![original, v.stored.digest.to_vec(), v.stored.audit_index as i64],
+        )
+        .unwrap();
+        assert!(app.verify_inspection(&manager(), "IR-1", &verifier).unwrap().ok, "restored after {sql}");
+    }
+}
+
+/// Findings of a report, tracked to closure: each audited first with its text only as a
+/// digest; days left while open, overdue after the due date; closed once; bad input refused
+/// naming the field.
+#[test]
+fn findings_are_tracked_to_closure() {
+    use tokutei_app::oversight::inspection::{FindingInput, Period};
+    let d = deploy();
+    let app = &d.service;
+    let now = support::at(40 * 86_400);
+    tokutei_app::checkpoints::Checkpoints::new(d.ledger.clone(), signer()).latest(now).unwrap();
+    let v = app.run_inspection(&manager(), Period::parse("2026-06").unwrap(), now).unwrap();
+    let text = "研修の期限切れの者がいる";
+    let input = |owner: &str, due: Option<&str>| FindingInput {
+        inspection: v.stored.id.clone(),
+        text: text.into(),
+        owner: PrincipalId::parse(owner).unwrap(),
+        due: due.map(day),
+    };
+    let today = tokyo::date_of(now);
+    assert_eq!(today, day("2026-07-11"));
+    for (bad, field) in [
+        (input("ads", None), "owner"),
+        (input("nobody", None), "owner"),
+        (input("all", Some("2026-07-10")), "due"),
+        (FindingInput { text: " ".into(), ..input("all", None) }, "text"),
+    ] {
+        let err = app.add_finding(&manager(), &bad, now).unwrap_err();
+        assert!(matches!(err, ActionError::Invalid { field: f, .. } if f == field), "{err:?}");
+    }
+    let unknown = FindingInput { inspection: "IR-9".into(), ..input("all", None) };
+    assert!(matches!(app.add_finding(&manager(), &unknown, now), Err(ActionError::NotFound(_))));
+    let from = size(&d);
+    let f = app.add_finding(&manager(), &input("support", Some("2026-07-20")), now).unwrap();
+    assert_eq!((f.stored.finding.id.as_str(), f.days_left), ("IF-1", Some(9)));
+    let added = admin_entries(&d, from);
+    assert_eq!(added.len(), 1);
+    assert_eq!(added[0].1.action, AdminAction::InspectionFindingAdded);
+    assert!(!format!("{:?}", added[0].1).contains(text), "the text is in the ledger only as a digest");
+    // Overdue after its due date.
+    let later = support::at(52 * 86_400);
+    assert_eq!(app.findings(&manager(), later).unwrap()[0].days_left, Some(-3));
+    // A handler reads nothing and closes nothing; a manager closes it once.
+    assert!(matches!(app.findings(&Acting::Person("support".into()), now), Err(ActionError::Forbidden(_))));
+    assert!(matches!(
+        app.close_finding(&Acting::Person("support".into()), "IF-1", "対応した", now),
+        Err(ActionError::Forbidden(_))
+    ));
+    app.close_finding(&manager(), "IF-1", "研修を再受講させた", later).unwrap();
+    assert!(matches!(app.close_finding(&manager(), "IF-1", "もう一度", later), Err(ActionError::Conflict(_))));
+    let all = app.findings(&manager(), later).unwrap();
+    assert_eq!(all[0].days_left, None);
+    assert!(all[0].stored.closure.is_some());
 }

@@ -218,6 +218,16 @@ pub enum AdminAction {
     /// A violation report was resolved (`violation/<id>`: the outcome, the incident; the
     /// digest is the text's).
     ViolationResolved,
+    /// A self-inspection report (自己点検) of a Tokyo calendar month was made from the ledger
+    /// (`inspection/<id>`: the period, the revision, the checkpoint size it covers; the digest
+    /// is the report document's).
+    InspectionReported,
+    /// A finding of a self-inspection report was recorded (`inspection-finding/<id>`: the
+    /// report, the owner, the due date; the digest is the text's).
+    InspectionFindingAdded,
+    /// A finding of a self-inspection report was closed (`inspection-finding/<id>`; the digest
+    /// is the closing text's).
+    InspectionFindingClosed,
     /// The annual assessment of a business year was opened (`assessment/FY<year>`: the year's
     /// first and last day).
     AssessmentOpened,
@@ -236,7 +246,7 @@ pub enum AdminAction {
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 51] = [
+const ADMIN_ACTIONS: [AdminAction; 54] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -283,6 +293,9 @@ const ADMIN_ACTIONS: [AdminAction; 51] = [
     AdminAction::ViolationReported,
     AdminAction::ViolationAcknowledged,
     AdminAction::ViolationResolved,
+    AdminAction::InspectionReported,
+    AdminAction::InspectionFindingAdded,
+    AdminAction::InspectionFindingClosed,
     AdminAction::AssessmentOpened,
     AdminAction::AssessmentMeasureAssessed,
     AdminAction::AssessmentFindingRecorded,
@@ -347,6 +360,9 @@ impl AdminAction {
             AdminAction::ViolationReported => "violation_reported",
             AdminAction::ViolationAcknowledged => "violation_acknowledged",
             AdminAction::ViolationResolved => "violation_resolved",
+            AdminAction::InspectionReported => "inspection_reported",
+            AdminAction::InspectionFindingAdded => "inspection_finding_added",
+            AdminAction::InspectionFindingClosed => "inspection_finding_closed",
             AdminAction::AssessmentOpened => "assessment_opened",
             AdminAction::AssessmentMeasureAssessed => "assessment_measure_assessed",
             AdminAction::AssessmentFindingRecorded => "assessment_finding_recorded",
@@ -772,11 +788,14 @@ mod tests {
             (AdminAction::ViolationReported, 44, "violation_reported"),
             (AdminAction::ViolationAcknowledged, 45, "violation_acknowledged"),
             (AdminAction::ViolationResolved, 46, "violation_resolved"),
-            (AdminAction::AssessmentOpened, 47, "assessment_opened"),
-            (AdminAction::AssessmentMeasureAssessed, 48, "assessment_measure_assessed"),
-            (AdminAction::AssessmentFindingRecorded, 49, "assessment_finding_recorded"),
-            (AdminAction::AssessmentRemediationRecorded, 50, "assessment_remediation_recorded"),
-            (AdminAction::AssessmentCompleted, 51, "assessment_completed"),
+            (AdminAction::InspectionReported, 47, "inspection_reported"),
+            (AdminAction::InspectionFindingAdded, 48, "inspection_finding_added"),
+            (AdminAction::InspectionFindingClosed, 49, "inspection_finding_closed"),
+            (AdminAction::AssessmentOpened, 50, "assessment_opened"),
+            (AdminAction::AssessmentMeasureAssessed, 51, "assessment_measure_assessed"),
+            (AdminAction::AssessmentFindingRecorded, 52, "assessment_finding_recorded"),
+            (AdminAction::AssessmentRemediationRecorded, 53, "assessment_remediation_recorded"),
+            (AdminAction::AssessmentCompleted, 54, "assessment_completed"),
         ];
         for (action, code, name) in appended {
             assert_eq!((action.code(), action.as_str()), (code, name));

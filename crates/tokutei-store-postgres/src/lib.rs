@@ -13,6 +13,7 @@ mod columns;
 mod db;
 mod incident;
 mod inquiry;
+mod inspection;
 mod ledger;
 mod migrations;
 mod outbox;

@@ -295,6 +295,24 @@ fn conformance_assessments() {
     ] {
         let err = client.batch_execute(sql).expect_err(sql);
         assert!(format!("{err:?}").contains(refusal), "{sql}: {err:?}");
+#[test]
+fn conformance_inspections() {
+    let db = TestDb::new();
+    conformance::inspection::run(&db.store());
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    for sql in [
+        "UPDATE inspections SET document = '{}'",
+        "DELETE FROM inspections",
+        "TRUNCATE inspections CASCADE",
+        "UPDATE inspection_findings SET text = 'x'",
+        "DELETE FROM inspection_findings",
+        "TRUNCATE inspection_findings CASCADE",
+        "UPDATE inspection_finding_closures SET text = 'x'",
+        "DELETE FROM inspection_finding_closures",
+        "TRUNCATE inspection_finding_closures",
+    ] {
+        let err = client.batch_execute(sql).expect_err(sql);
+        assert!(format!("{err:?}").contains("inspection records are append-only"), "{sql}: {err:?}");
     }
 }
 

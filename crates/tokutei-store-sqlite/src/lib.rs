@@ -9,6 +9,7 @@ mod auth;
 mod db;
 mod incident;
 mod inquiry;
+mod inspection;
 mod ledger;
 mod migrations;
 mod outbox;

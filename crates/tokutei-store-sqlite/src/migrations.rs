@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0013_alerts", include_str!("../migrations/0013_alerts.sql")),
     ("0014_oversight", include_str!("../migrations/0014_oversight.sql")),
     ("0015_violations", include_str!("../migrations/0015_violations.sql")),
+    ("0017_inspections", include_str!("../migrations/0017_inspections.sql")),
     ("0018_training_assessment", include_str!("../migrations/0018_training_assessment.sql")),
 ];
 

@@ -5,6 +5,7 @@ pub mod assessment;
 pub mod auth;
 pub mod incident;
 pub mod inquiry;
+pub mod inspection;
 pub mod ledger;
 pub mod outbox;
 pub mod oversight;

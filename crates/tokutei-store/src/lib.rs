@@ -17,6 +17,7 @@ pub mod consent;
 pub mod error;
 pub mod incident;
 pub mod inquiry;
+pub mod inspection;
 pub mod ledger;
 pub mod outbox;
 pub mod oversight;

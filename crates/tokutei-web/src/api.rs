@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use tokutei_app::auth::ApiAdmission;
 use tokutei_app::{
     AccessCall, Acting, ActionResult, App, CategoryId, NewPlainValue, PrincipalId, PurposeId, SubscriberId, WriteCall,
@@ -29,6 +30,8 @@ use crate::{AppError, AppState};
 
 pub(crate) mod incidents;
 pub(crate) mod oversight_assessment;
+pub(crate) mod oversight;
+pub(crate) mod oversight_inspections;
 
 /// An API error: an [`AppError`] shown as JSON.
 #[derive(Debug)]
@@ -47,7 +50,7 @@ impl IntoResponse for ApiError {
 }
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    let r = oversight_assessment::routes(incidents::routes(r));
+    let r = oversight_assessment::routes(oversight_inspections::routes(oversight::routes(incidents::routes(r))));
     r.add("POST", "/api/v1/access", "/api/v1/access", Access::Token(None), post(access))
         .add("POST", "/api/v1/access/explain", "/api/v1/access/explain", Access::Token(None), post(explain))
         .add("GET", "/api/v1/staff", "/api/v1/staff", Access::Token(Some(OVERSIGHT)), get(list_staff))
@@ -193,6 +196,55 @@ async fn explain(State(state): State<AppState>, caller: Caller, body: axum::body
 /// Whether the caller is a person with one of `roles`.
 fn has_role(caller: &Caller, roles: &[Role]) -> bool {
     caller.role.is_some_and(|r| roles.contains(&r))
+}
+
+/// The caller as the person acting, when their role is one of `roles`; else 403 with `why`.
+pub(crate) fn person(caller: &Caller, roles: &[Role], why: &str) -> Result<Acting, ApiError> {
+    if !has_role(caller, roles) {
+        return Err(AppError::Forbidden(why.to_string()).into());
+    }
+    Ok(Acting::Person(caller.principal.clone()))
+}
+
+/// Run `work` with the application off the async threads.
+pub(crate) async fn run<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&App) -> ActionResult<T> + Send + 'static,
+{
+    let service = state.access_service()?;
+    let done = tokio::task::spawn_blocking(move || work(&service))
+        .await
+        .map_err(|e| AppError::internal(format!("api task failed: {e}")))?;
+    Ok(done?)
+}
+
+/// A JSON body whose fields are `fields`: a value of the wrong type in one of them is a 400
+/// naming it; anything else wrong (not JSON, a field missing or unknown) a 400 saying what.
+/// An empty body reads as `{}` when `empty_is_object`.
+pub(crate) fn body<T: DeserializeOwned>(
+    bytes: &[u8],
+    fields: &'static [&'static str],
+    empty_is_object: bool,
+) -> Result<T, ApiError> {
+    let bytes = if empty_is_object && bytes.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { bytes };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = match e.path().iter().next() {
+            Some(serde_path_to_error::Segment::Map { key }) => fields.iter().copied().find(|f| *f == key.as_str()),
+            _ => None,
+        };
+        match field {
+            Some(field) => ApiError::from(AppError::Invalid { field, message: e.inner().to_string() }),
+            None => ApiError::from(AppError::BadRequest(format!("request body: {}", e.inner()))),
+        }
+    })?;
+    de.end().map_err(|e| AppError::BadRequest(format!("request body: {e}")))?;
+    Ok(value)
+}
+
+pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
+    AppError::Invalid { field, message: message.into() }.into()
 }
 
 async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {

@@ -56,6 +56,15 @@ pub fn standalone_policy_page(doc: &tokutei_policy::render::Document) -> String 
     pages::policy::standalone(doc).into_string()
 }
 
+/// A self-inspection report as one self-contained, printable HTML document (Japanese), for
+/// `tokutei inspection show --format html`; persons by the names in `names` (id → name).
+pub fn standalone_inspection_page(
+    report: &tokutei_app::oversight::inspection::InspectionView,
+    names: &std::collections::HashMap<String, String>,
+) -> String {
+    console::oversight_inspections::standalone(report, names).into_string()
+}
+
 /// Serve `state` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();

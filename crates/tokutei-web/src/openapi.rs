@@ -3,9 +3,11 @@
 
 use serde_json::{Value, json};
 
+mod oversight;
+
 /// The paths the document describes (the router test compares its routes with these).
 #[cfg(test)]
-pub(crate) const PATHS: [&str; 24] = [
+pub(crate) const PATHS: &[&str] = &[
     "/api/v1/access",
     "/api/v1/access/explain",
     "/api/v1/staff",
@@ -28,6 +30,20 @@ pub(crate) const PATHS: [&str; 24] = [
     "/api/v1/alerts",
     "/api/v1/alerts/{id}",
     "/api/v1/alerts/{id}/retry",
+    "/api/v1/oversight/designation",
+    "/api/v1/oversight/filings",
+    "/api/v1/oversight/chief-managers",
+    "/api/v1/oversight/chief-managers/notifications",
+    "/api/v1/oversight/opinions",
+    "/api/v1/oversight/opinions/{id}/responses",
+    "/api/v1/oversight/violations",
+    "/api/v1/oversight/violations/{id}",
+    "/api/v1/oversight/violations/{id}/acknowledgement",
+    "/api/v1/oversight/violations/{id}/resolution",
+    "/api/v1/oversight/inspections",
+    "/api/v1/oversight/inspections/{id}",
+    "/api/v1/oversight/findings",
+    "/api/v1/oversight/findings/{id}/close",
     "/api/v1/oversight/training",
     "/api/v1/oversight/training/courses",
 ];
@@ -49,6 +65,36 @@ fn closed(properties: Value, optional: &[&str]) -> Value {
         .map(|p| p.keys().filter(|k| !optional.contains(&k.as_str())).collect())
         .unwrap_or_default();
     json!({ "type": "object", "required": required, "additionalProperties": false, "properties": properties })
+}
+
+/// A JSON request body of the schema named `schema`.
+fn request_body(schema: &str, required: bool) -> Value {
+    json!({ "required": required, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+}
+
+/// A JSON array of the schema named `schema`.
+fn array_response(description: &str, schema: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": format!("#/components/schemas/{schema}") } } } } })
+}
+
+/// An operation's responses: `ok`, the errors every operation answers (`not_found` says what
+/// a 404 means) and its `extra` ones.
+fn responses(ok: (&str, Value), not_found: &str, extra: &[(&str, &str)]) -> Value {
+    let mut all = serde_json::Map::new();
+    all.insert(ok.0.to_string(), ok.1);
+    for (status, description) in [
+        ("400", "invalid input: `field` names what; nothing was written"),
+        ("401", "no valid token"),
+        ("403", "role not allowed (reads: managers and auditors; changes: managers)"),
+        ("404", not_found),
+        ("429", "over the API rate limit"),
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    {
+        all.insert(status.to_string(), error_response(description));
+    }
+    Value::Object(all)
 }
 
 const ROLES: [&str; 4] = ["chief_manager", "responsible_person", "handler", "auditor"];
@@ -279,7 +325,7 @@ pub(crate) fn document() -> Value {
             } } }
         }
     });
-    for (schemas, paths) in [incidents(), oversight()] {
+    for (schemas, paths) in [incidents(), oversight::document(), inspections(), training()] {
         if let Some(all) = doc["components"]["schemas"].as_object_mut() {
             all.extend(schemas);
         }
@@ -292,7 +338,7 @@ pub(crate) fn document() -> Value {
 
 /// Schemas and paths of the oversight registers of training and the annual assessment
 /// (`api/oversight_assessment.rs`), merged into [`document`].
-fn oversight() -> (serde_json::Map<String, Value>, serde_json::Map<String, Value>) {
+fn training() -> (serde_json::Map<String, Value>, serde_json::Map<String, Value>) {
     let date_or_null = json!({ "type": ["string", "null"], "format": "date" });
     let role = json!({ "type": "string", "enum": ROLES });
     let roster_row = closed(
@@ -335,6 +381,101 @@ fn oversight() -> (serde_json::Map<String, Value>, serde_json::Map<String, Value
         "get": { "summary": "The training catalogue: each course's names, validity in months and the roles that must take it",
             "responses": errors(array("the courses", "TrainingCourse")) }
     }));
+/// Schemas and paths of the self-inspection reports and their findings
+/// (`api/oversight_inspections.rs`), merged into [`document`].
+fn inspections() -> (serde_json::Map<String, Value>, serde_json::Map<String, Value>) {
+    let instant = json!({ "type": "string" });
+    let free = json!({ "type": "string", "minLength": 1, "maxLength": 4000 });
+    let run = closed(
+        json!({ "period": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "examples": ["2026-11"] } }),
+        &[],
+    );
+    let new_finding = closed(
+        json!({
+            "inspection": { "type": "string", "maxLength": 64 }, "text": free,
+            "owner": { "type": "string", "maxLength": 64 },
+            "due": { "type": "string", "format": "date" }
+        }),
+        &["due"],
+    );
+    let close = closed(json!({ "text": free }), &[]);
+    let inspection = closed(
+        json!({
+            "id": { "type": "string" }, "period": { "type": "string" }, "revision": { "type": "integer" },
+            "digest": { "type": "string", "description": "SHA-256 of the stored document (hex), as in its `inspection_reported` ledger entry" },
+            "checkpoint_size": { "type": "integer" }, "made_by": { "type": "string" }, "made_at": instant,
+            "audit_index": { "type": "integer" },
+            "figures": { "type": "object", "description": "the ledger figures, training status and violation reports of the period" }
+        }),
+        &[],
+    );
+    let finding = closed(
+        json!({
+            "id": { "type": "string" }, "inspection": { "type": "string" }, "text": { "type": "string" },
+            "owner": { "type": "string" }, "due": { "type": ["string", "null"] },
+            "days_left": { "type": ["integer", "null"] }, "state": { "type": "string", "enum": ["open", "closed"] },
+            "added_by": { "type": "string" }, "added_at": instant,
+            "closure": { "oneOf": [{ "type": "null" }, closed(json!({ "text": { "type": "string" }, "by": { "type": "string" }, "at": instant }), &[])] }
+        }),
+        &[],
+    );
+    let closed_finding = closed(
+        json!({ "id": { "type": "string" }, "state": { "const": "closed" }, "audit_index": { "type": "integer" } }),
+        &[],
+    );
+    let mut schemas = serde_json::Map::new();
+    for (name, schema) in [
+        ("InspectionRun", run),
+        ("NewFinding", new_finding),
+        ("FindingClosure", close),
+        ("Inspection", inspection),
+        ("Finding", finding),
+        ("FindingClosed", closed_finding),
+    ] {
+        schemas.insert(name.to_string(), schema);
+    }
+    let body = |schema: &str| request_body(schema, true);
+    let array = array_response;
+    let conflict = (
+        "409",
+        "conflicts with the register (no checkpoint covers the month yet, closed already); nothing was written",
+    );
+    let errors = |ok: (&str, Value)| responses(ok, "no such report or finding", &[conflict]);
+    let id = json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "maxLength": 64 } });
+    let change = "changes: the chief manager and responsible persons; audited before anything is stored";
+    let mut paths = serde_json::Map::new();
+    paths.insert("/api/v1/oversight/inspections".into(), json!({
+        "get": { "summary": "The self-inspection reports, in the order made (managers and auditors)",
+            "responses": errors(("200", array("the reports with their figures", "Inspection"))) },
+        "post": { "summary": "Make the self-inspection report of a finished Tokyo month from the audit ledger", "description": change,
+            "requestBody": body("InspectionRun"),
+            "responses": errors(("201", json_response("the report (a new revision when the month has one)", "Inspection"))) }
+    }));
+    paths.insert(
+        "/api/v1/oversight/inspections/{id}".into(),
+        json!({
+            "get": { "summary": "One self-inspection report with its figures", "parameters": [id],
+                "responses": errors(("200", json_response("the report", "Inspection"))) }
+        }),
+    );
+    paths.insert(
+        "/api/v1/oversight/findings".into(),
+        json!({
+            "get": { "summary": "The findings of the reports: open ones with their days left",
+                "responses": errors(("200", array("the findings", "Finding"))) },
+            "post": { "summary": "Record a finding of a report, with its owner and due date", "description": change,
+                "requestBody": body("NewFinding"),
+                "responses": errors(("201", json_response("the finding", "Finding"))) }
+        }),
+    );
+    paths.insert(
+        "/api/v1/oversight/findings/{id}/close".into(),
+        json!({
+            "post": { "summary": "Close a finding with what was done (once)", "description": change, "parameters": [id],
+                "requestBody": body("FindingClosure"),
+                "responses": errors(("200", json_response("closed", "FindingClosed"))) }
+        }),
+    );
     (schemas, paths)
 }
 
@@ -658,26 +799,9 @@ fn incidents() -> (serde_json::Map<String, Value>, serde_json::Map<String, Value
     let regime = json!({ "name": "regime", "in": "path", "required": true, "schema": { "type": "string", "enum": ["secrecy", "tokutei", "appi"] } });
     let report_kind = json!({ "name": "report", "in": "path", "required": true, "schema": { "type": "string", "enum": ["first", "detailed", "preliminary", "final"] } });
     let limit = json!({ "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } });
-    let body = |schema: &str, required: bool| json!({ "required": required, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });
-    let array = |description: &str, schema: &str| json!({ "description": description, "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": format!("#/components/schemas/{schema}") } } } } });
-    // Every operation answers these errors; `extra` adds its own.
-    let errors = |ok: (&str, Value), extra: &[(&str, &str)]| {
-        let mut responses = serde_json::Map::new();
-        responses.insert(ok.0.to_string(), ok.1);
-        for (status, description) in [
-            ("400", "invalid input: `field` names what; nothing was written"),
-            ("401", "no valid token"),
-            ("403", "role not allowed (reads: managers and auditors; changes: managers)"),
-            ("404", "no such incident (or alert)"),
-            ("429", "over the API rate limit"),
-        ]
-        .into_iter()
-        .chain(extra.iter().copied())
-        {
-            responses.insert(status.to_string(), error_response(description));
-        }
-        Value::Object(responses)
-    };
+    let body = request_body;
+    let array = array_response;
+    let errors = |ok: (&str, Value), extra: &[(&str, &str)]| responses(ok, "no such incident (or alert)", extra);
     let change = "changes: the chief manager and responsible persons; audited before anything is stored";
     let conflict = ("409", "conflicts with the register (closed, already done, not allowed now); nothing was written");
 

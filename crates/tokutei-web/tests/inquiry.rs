@@ -3,11 +3,15 @@
 //! contents sealed on disk; the console's inquiry register (opening and status changes
 //! audited), the settings page (changes audited, bad values named), the language switch,
 //! and the dashboard's chart per day. Snapshots of the new pages. `incidents` runs the incident
-//! register's console pages on the same site, `oversight` the training roster and the annual
-//! assessment.
+//! register's console pages on the same site, `oversight` the oversight pages (`oversight_assessment`
+//! the training roster and the annual assessment).
 
 #[path = "inquiry/incidents.rs"]
 mod incidents;
+#[path = "inquiry/inspections.rs"]
+mod inspections;
+#[path = "inquiry/oversight_assessment.rs"]
+mod oversight_assessment;
 #[path = "inquiry/oversight.rs"]
 mod oversight;
 

@@ -269,6 +269,7 @@ const CAPABILITY_TRAITS: &[&str] = &[
     "OversightStore",
     "ViolationStore",
     "AssessmentStore",
+    "InspectionStore",
 ];
 
 /// How a store method's name says it writes. Every method of a capability trait must be
@@ -377,6 +378,9 @@ const STORE_READS: &[&str] = &[
     "opinions",
     "violation_reports",
     "assessments",
+    "inspections",
+    "inspection",
+    "inspection_findings",
 ];
 
 /// The method names of the capability traits, each with whether it writes.

@@ -28,6 +28,7 @@ use tokutei_store::assessment::AssessmentStore;
 use tokutei_store::auth::AuthStore;
 use tokutei_store::consent::ConsentStore;
 use tokutei_store::incident::IncidentStore;
+use tokutei_store::inspection::InspectionStore;
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::outbox::AlertStore;
 use tokutei_store::oversight::{OversightStore, ViolationStore};
@@ -58,6 +59,7 @@ pub trait Stores:
     + OversightStore
     + ViolationStore
     + AssessmentStore
+    + InspectionStore
     + Send
     + Sync
     + 'static
@@ -77,6 +79,7 @@ impl<T> Stores for T where
         + OversightStore
         + ViolationStore
         + AssessmentStore
+        + InspectionStore
         + Send
         + Sync
         + 'static
@@ -108,7 +111,7 @@ pub struct App {
     stores: Arc<dyn Stores>,
     ledger: Arc<dyn LedgerStore>,
     keys: Arc<dyn KeyAccess>,
-    deployment: Deployment,
+    pub(crate) deployment: Deployment,
     extra_cedar: Vec<(String, String)>,
     active: RwLock<Option<Arc<Active>>>,
     principals: RwLock<PrincipalCache>,

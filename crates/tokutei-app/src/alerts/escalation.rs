@@ -236,6 +236,7 @@ impl App {
             }
         }
         out.extend(self.violation_clocks()?);
+        out.extend(self.finding_clocks()?);
         Ok(out)
     }
 

@@ -10,12 +10,16 @@
 //! | `off_hours` | an allowed read by a person outside `hours_from`–`hours_until` (Tokyo) | principal, Tokyo day |
 //! | `export` | every allowed export | ledger index |
 //! | `lockout` | every sign-in lockout (`locked_out`) | ledger index |
+//! | `rare_purpose` | a person's allowed use for a purpose that made less than `rare_purpose_percent` of their at least `rare_purpose_min_uses` allowed uses in the `baseline_days` before the window | person, purpose, Tokyo day |
 //!
-//! The thresholds are `[oversight.detectors]` of `deployment.toml` ([`DetectorConfig`]). A
-//! principal reading for a purpose it rarely uses is not detected yet. Every finding concerns
-//! measure (6), the technical measures (access control and its monitoring).
+//! The thresholds are `[oversight.detectors]` of `deployment.toml` ([`DetectorConfig`]). The
+//! rare-purpose baseline is a person's own history (the ledger's indexed staff column): systems
+//! run fixed jobs whose purposes their ranges already pin. Every finding concerns measure (6),
+//! the technical measures (access control and its monitoring).
 
-use jiff::Timestamp;
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use tokutei_ledger::{Action, AdminAction, Decision, Entry, Event};
 use tokutei_policy::tokyo;
@@ -37,6 +41,9 @@ pub struct DetectorConfig {
     pub reads_per_hour: Option<u32>,
     pub hours_from: Option<u8>,
     pub hours_until: Option<u8>,
+    pub rare_purpose_percent: Option<u32>,
+    pub rare_purpose_min_uses: Option<u32>,
+    pub baseline_days: Option<u32>,
 }
 
 /// The thresholds in force.
@@ -52,11 +59,26 @@ pub struct DetectorRules {
     /// `hours_from` is outside them.
     pub hours_from: u8,
     pub hours_until: u8,
+    /// A purpose is rare for a person when it made less than this share (percent) of…
+    pub rare_purpose_percent: u32,
+    /// …at least this many allowed uses by the person…
+    pub rare_purpose_min_uses: u32,
+    /// …in this many days before the window.
+    pub baseline_days: u32,
 }
 
 impl Default for DetectorRules {
     fn default() -> DetectorRules {
-        DetectorRules { denials: 5, denial_minutes: 10, reads_per_hour: 200, hours_from: 8, hours_until: 20 }
+        DetectorRules {
+            denials: 5,
+            denial_minutes: 10,
+            reads_per_hour: 200,
+            hours_from: 8,
+            hours_until: 20,
+            rare_purpose_percent: 1,
+            rare_purpose_min_uses: 100,
+            baseline_days: 30,
+        }
     }
 }
 
@@ -99,6 +121,21 @@ impl DetectorRules {
                 1,
                 24,
             )? as u8,
+            rare_purpose_percent: check(
+                "oversight.detectors.rare_purpose_percent",
+                config.rare_purpose_percent,
+                d.rare_purpose_percent,
+                1,
+                50,
+            )?,
+            rare_purpose_min_uses: check(
+                "oversight.detectors.rare_purpose_min_uses",
+                config.rare_purpose_min_uses,
+                d.rare_purpose_min_uses,
+                1,
+                10_000_000,
+            )?,
+            baseline_days: check("oversight.detectors.baseline_days", config.baseline_days, d.baseline_days, 1, 366)?,
         };
         if rules.hours_from >= rules.hours_until {
             return Err(ActionError::invalid("oversight.detectors.hours_until", "is not after hours_from"));
@@ -117,9 +154,23 @@ fn finding(detector: &'static str, principal: &str, key: String, text: String) -
     }
 }
 
-/// The findings in `entries` (`(ledger index, entry)`, in ledger order), in a stable order.
-pub fn detect(entries: &[(u64, Entry)], rules: &DetectorRules) -> Vec<Finding> {
-    use std::collections::BTreeMap;
+/// Each person's allowed uses per purpose before a window: the rare-purpose detector's
+/// baseline (person → purpose → uses).
+pub type Baseline = BTreeMap<String, BTreeMap<String, u64>>;
+
+/// Whether `purpose` is rare in `uses` (one person's baseline) under `rules`: the person has
+/// enough history, and the purpose made less than the share of it.
+fn rare(uses: Option<&BTreeMap<String, u64>>, purpose: &str, rules: &DetectorRules) -> bool {
+    let Some(uses) = uses else { return false };
+    let total: u64 = uses.values().sum();
+    let count = uses.get(purpose).copied().unwrap_or(0);
+    total >= u64::from(rules.rare_purpose_min_uses) && count * 100 < total * u64::from(rules.rare_purpose_percent)
+}
+
+/// The findings in `entries` (`(ledger index, entry)`, in ledger order), against the persons'
+/// `baseline` before them, in a stable order.
+pub fn detect(entries: &[(u64, Entry)], baseline: &Baseline, rules: &DetectorRules) -> Vec<Finding> {
+    let mut rare_uses: BTreeMap<(&str, &str, String), (u32, Timestamp)> = BTreeMap::new();
     let mut denials: BTreeMap<&str, Vec<Timestamp>> = BTreeMap::new();
     let mut hours: BTreeMap<(&str, i64), u32> = BTreeMap::new();
     let mut off: BTreeMap<(&str, String), (u32, Timestamp)> = BTreeMap::new();
@@ -130,29 +181,35 @@ pub fn detect(entries: &[(u64, Entry)], rules: &DetectorRules) -> Vec<Finding> {
             Event::Access(access) if access.decision == Decision::Deny => {
                 denials.entry(who).or_default().push(entry.time)
             }
-            Event::Access(access) if access.action == Action::Read => {
-                let hour = entry.time.as_second().div_euclid(3_600);
-                *hours.entry((who, hour)).or_default() += 1;
+            Event::Access(access) => {
+                let person = matches!(entry.actor, tokutei_ledger::Actor::Staff(_));
                 let local = entry.time.to_zoned(tokyo::zone());
-                let h = local.hour() as u8;
-                if matches!(entry.actor, tokutei_ledger::Actor::Staff(_))
-                    && (h < rules.hours_from || h >= rules.hours_until)
-                {
-                    let first = off.entry((who, local.date().to_string())).or_insert((0, entry.time));
-                    first.0 += 1;
+                if person && rare(baseline.get(who), &access.purpose, rules) {
+                    let key = (who, access.purpose.as_str(), local.date().to_string());
+                    rare_uses.entry(key).or_insert((0, entry.time)).0 += 1;
+                }
+                match access.action {
+                    Action::Read => {
+                        let hour = entry.time.as_second().div_euclid(3_600);
+                        *hours.entry((who, hour)).or_default() += 1;
+                        let h = local.hour() as u8;
+                        if person && (h < rules.hours_from || h >= rules.hours_until) {
+                            off.entry((who, local.date().to_string())).or_insert((0, entry.time)).0 += 1;
+                        }
+                    }
+                    Action::Export => out.push(finding(
+                        "export",
+                        who,
+                        index.to_string(),
+                        format!(
+                            "export for purpose `{}` at {} (ledger entry {index})",
+                            access.purpose,
+                            tokyo::minutes(entry.time)
+                        ),
+                    )),
+                    Action::Update | Action::Erase => {}
                 }
             }
-            Event::Access(access) if access.action == Action::Export => out.push(finding(
-                "export",
-                who,
-                index.to_string(),
-                format!(
-                    "export for purpose `{}` at {} (ledger entry {index})",
-                    access.purpose,
-                    tokyo::minutes(entry.time)
-                ),
-            )),
-            Event::Access(_) => {}
             Event::Admin(admin) if admin.action == AdminAction::LockedOut => {
                 let target = admin.subject.strip_prefix("staff/").unwrap_or(&admin.subject);
                 out.push(finding(
@@ -217,6 +274,19 @@ pub fn detect(entries: &[(u64, Entry)], rules: &DetectorRules) -> Vec<Finding> {
             ),
         ));
     }
+    for ((who, purpose, day), (count, first)) in &rare_uses {
+        out.push(finding(
+            "rare_purpose",
+            who,
+            format!("{purpose}/{day}"),
+            format!(
+                "{count} uses for purpose `{purpose}` on {day}, the first at {}: less than {}% of the person's uses in the {} days before",
+                tokyo::minutes(*first),
+                rules.rare_purpose_percent,
+                rules.baseline_days
+            ),
+        ));
+    }
     out
 }
 
@@ -240,13 +310,61 @@ impl App {
             entries.push((index, stored.decode()?));
             Ok(true)
         })?;
+        let rules = &self.oversight_rules.detectors;
+        let baseline = self.baseline(&entries, since, rules)?;
         let mut filed = Vec::new();
-        for f in detect(&entries, &self.oversight_rules.detectors) {
+        for f in detect(&entries, &baseline, rules) {
             if let Some(view) = self.file_finding(&f, now)? {
                 filed.push(view);
             }
         }
         Ok(filed)
+    }
+}
+
+/// How far back a scheduled run looks: two hours, so every complete Tokyo clock hour is seen
+/// whole by a run made within the hour after it, or the denial window and an hour when that
+/// is longer. Findings are filed once, so overlapping runs file nothing twice.
+pub fn scheduled_lookback(rules: &DetectorRules) -> SignedDuration {
+    SignedDuration::from_mins(i64::from(rules.denial_minutes).max(60) + 60)
+}
+
+impl App {
+    /// The detectors over the [`scheduled_lookback`] before `now`, as `serve` runs them on
+    /// a schedule.
+    pub fn run_detectors_recent(&self, now: Timestamp) -> ActionResult<Vec<ViolationView>> {
+        self.run_detectors(now - scheduled_lookback(&self.oversight_rules.detectors), now, now)
+    }
+
+    /// The allowed uses per purpose, in the `baseline_days` before `since`, of every person
+    /// with an allowed use in `entries` (through the ledger's indexed staff column).
+    fn baseline(&self, entries: &[(u64, Entry)], since: Timestamp, rules: &DetectorRules) -> ActionResult<Baseline> {
+        let mut baseline = Baseline::new();
+        let persons: std::collections::BTreeSet<&str> = entries
+            .iter()
+            .filter_map(|(_, e)| match &e.event {
+                Event::Access(a) if a.decision == Decision::Allow => e.staff(),
+                _ => None,
+            })
+            .collect();
+        let from = since - SignedDuration::from_hours(24 * i64::from(rules.baseline_days));
+        for person in persons {
+            let uses = baseline.entry(person.to_string()).or_default();
+            let query = LedgerQuery {
+                staff: Some(person.to_string()),
+                decision: Some(Decision::Allow),
+                since: Some(from),
+                until: Some(since),
+                ..LedgerQuery::default()
+            };
+            self.ledger().query_entries(&query, &mut |stored| {
+                if let Some(purpose) = stored.decode()?.purpose() {
+                    *uses.entry(purpose.to_string()).or_default() += 1;
+                }
+                Ok(true)
+            })?;
+        }
+        Ok(baseline)
     }
 }
 
@@ -282,9 +400,27 @@ mod tests {
             (8, access(120, Action::Export, Decision::Deny)),
             (9, access(180, Action::Read, Decision::Allow)),
         ];
-        let found = detect(&entries, &DetectorRules::default());
+        let found = detect(&entries, &Baseline::new(), &DetectorRules::default());
         let keys: Vec<&str> = found.iter().map(|f| f.key.as_str()).collect();
         assert_eq!(keys, ["export/support/7"]);
+    }
+
+    /// A purpose is rare for a person with enough history in which it made less than the
+    /// share; a person without enough history has no rare purpose.
+    #[test]
+    fn rare_purposes_at_their_edges() {
+        let rules = DetectorRules { rare_purpose_percent: 5, rare_purpose_min_uses: 100, ..Default::default() };
+        let check = |support: u64, billing: u64, purpose: &str, expected: bool| {
+            let uses = BTreeMap::from([("support".to_string(), support), ("billing".to_string(), billing)]);
+            assert_eq!(rare(Some(&uses), purpose, &rules), expected, "{support}/{billing} {purpose}");
+        };
+        check(95, 5, "billing", false); // exactly 5% of 100 is not less than 5%
+        check(96, 4, "billing", true);
+        check(95, 4, "billing", false); // 99 uses: not enough history
+        check(96, 4, "marketing", true); // never used, with enough history
+        check(100, 0, "marketing", true); // never used before
+        check(100, 0, "support", false);
+        assert!(!rare(None, "billing", &rules));
     }
 
     #[test]

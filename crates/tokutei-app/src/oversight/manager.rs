@@ -96,6 +96,56 @@ pub struct OpinionView {
     pub response_days_left: Option<i64>,
 }
 
+impl AppointmentView {
+    /// The JSON every front end shows (the CLI's `--json`, the API), with the appointee's
+    /// `name` from the staff registry.
+    pub fn to_json(&self, name: Option<&str>) -> serde_json::Value {
+        let v = self;
+        let a = &v.appointment.appointment;
+        serde_json::json!({
+            "id": a.id,
+            "principal": a.principal,
+            "name": name,
+            "from": a.from.to_string(),
+            "to": v.appointment.to.map(|d| d.to_string()),
+            "active": v.active,
+            "evidence": a.evidence,
+            "appointed_by": a.appointed_by,
+            "appointed_at": a.appointed_at.to_string(),
+            "notification_due": v.notification_due.to_string(),
+            "notification_days_left": v.notification_days_left,
+            "notifications": v.notifications.iter().map(|f| serde_json::json!({
+                "number": f.number,
+                "filed_on": f.filing.filed_on.to_string(),
+                "reference": f.filing.reference,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl OpinionView {
+    /// The JSON every front end shows (the CLI's `--json`, the API).
+    pub fn to_json(&self) -> serde_json::Value {
+        let v = self;
+        let o = &v.opinion.opinion;
+        serde_json::json!({
+            "id": o.id,
+            "appointment": o.appointment,
+            "given_on": o.given_on.to_string(),
+            "subject": o.subject,
+            "text": o.text,
+            "recorded_by": o.recorded_by,
+            "response_due": v.response_due.to_string(),
+            "response_days_left": v.response_days_left,
+            "responses": v.opinion.responses.iter().map(|r| serde_json::json!({
+                "responded_on": r.responded_on.to_string(),
+                "text": r.text,
+                "recorded_by": r.recorded_by,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
 fn subject(id: &str) -> String {
     format!("chief-manager/{id}")
 }

@@ -16,6 +16,7 @@
 //! | `ack_days` | 3 | acknowledging a violation report (the office's own target; no deadline in law) |
 //! | `fiscal_year_start_month` | 4 | the business year of the annual assessment (27条の9): April–March |
 //! | `response_days` | 30 | the company's answer to an opinion (27条の11 asks it to respect them; no deadline in law — the office's own target) |
+//! | `inspection_schedule` | `"monthly"` | the self-inspection report `serve` makes once each month is over ([`inspection`]); `"off"` to run them by hand |
 //!
 //! Months count as the civil code counts them (民法140条, 143条), in Asia/Tokyo civil dates:
 //! the period starts the day after the 告示, so it ends on the day with the 告示's day number
@@ -27,6 +28,7 @@
 pub mod assessment;
 pub mod designation;
 pub mod detectors;
+pub mod inspection;
 pub mod manager;
 pub mod training;
 pub mod violations;
@@ -53,6 +55,8 @@ pub struct OversightConfig {
     pub ack_days: Option<u32>,
     /// The first month of the business year (1–12; 4, April, by default).
     pub fiscal_year_start_month: Option<u32>,
+    /// `"monthly"` (the default) or `"off"`.
+    pub inspection_schedule: Option<String>,
     /// `[oversight.detectors]`.
     pub detectors: Option<detectors::DetectorConfig>,
 }
@@ -72,6 +76,8 @@ pub struct OversightRules {
     pub fiscal_year_start_month: u32,
     /// The violation detectors' thresholds.
     pub detectors: detectors::DetectorRules,
+    /// When `serve` makes the self-inspection reports on its own.
+    pub inspection_schedule: inspection::Schedule,
 }
 
 impl Default for OversightRules {
@@ -83,6 +89,7 @@ impl Default for OversightRules {
             ack_days: 3,
             fiscal_year_start_month: 4,
             detectors: detectors::DetectorRules::default(),
+            inspection_schedule: inspection::Schedule::default(),
         }
     }
 }
@@ -113,6 +120,15 @@ impl OversightRules {
                 12,
             )?,
             detectors: detectors::DetectorRules::from_config(&config.detectors.clone().unwrap_or_default())?,
+            inspection_schedule: match config.inspection_schedule.as_deref() {
+                None => d.inspection_schedule,
+                Some(code) => inspection::Schedule::from_code(code).ok_or_else(|| {
+                    ActionError::invalid(
+                        "oversight.inspection_schedule",
+                        format!("is `{code}`; use `monthly` or `off`"),
+                    )
+                })?,
+            },
         })
     }
 
@@ -217,6 +233,7 @@ mod tests {
             response_days: None,
             ack_days: None,
             fiscal_year_start_month: Some(1),
+            inspection_schedule: Some("off".into()),
             detectors: None,
         })
         .unwrap();
@@ -227,9 +244,15 @@ mod tests {
                 notification_days: 14,
                 response_days: 30,
                 fiscal_year_start_month: 1,
+                inspection_schedule: inspection::Schedule::Off,
                 ..Default::default()
             }
         );
+        let err = OversightRules::from_config(&OversightConfig {
+            inspection_schedule: Some("weekly".into()),
+            ..Default::default()
+        });
+        assert!(matches!(err, Err(ActionError::Invalid { field: "oversight.inspection_schedule", .. })), "{err:?}");
         assert_eq!(rules.statutory_due(d("2026-11-30")).unwrap(), d("2027-05-31"));
         assert_eq!(rules.notification_due(d("2027-01-20")).unwrap(), d("2027-02-03"));
         let err = OversightRules::from_config(&OversightConfig { deadline_months: Some(0), ..Default::default() });

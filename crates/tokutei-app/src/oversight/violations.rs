@@ -121,6 +121,34 @@ pub struct ViolationView {
     pub ack_overdue: bool,
 }
 
+impl ViolationView {
+    /// The JSON every front end shows (the CLI's `--json`, the API).
+    pub fn to_json(&self) -> serde_json::Value {
+        let v = self;
+        let r = &v.stored.report;
+        serde_json::json!({
+            "id": r.id,
+            "detector": r.detector,
+            "principal": r.principal,
+            "measure": r.measure,
+            "text": r.text,
+            "reported_by": r.reported_by,
+            "received_at": r.received_at.to_string(),
+            "ack_due": r.ack_due.to_string(),
+            "ack_overdue": v.ack_overdue,
+            "state": v.state.code(),
+            "audit_index": r.audit_index,
+            "events": v.stored.events.iter().map(|e| serde_json::json!({
+                "kind": e.kind.code(),
+                "text": e.text,
+                "incident": e.incident,
+                "by": e.by,
+                "at": e.at.to_string(),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
 fn state_of(v: &StoredViolation) -> ViolationState {
     v.events.iter().fold(ViolationState::Received, |state, e| match e.kind {
         ViolationEventKind::Acknowledged if state == ViolationState::Received => ViolationState::Acknowledged,

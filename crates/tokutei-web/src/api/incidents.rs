@@ -20,20 +20,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use jiff::Timestamp;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use tokutei_app::alerts::AlertView;
 use tokutei_app::incidents::{
     ImpactQuery, IncidentPatch, IncidentView, NewIncident, NoticeMethod, NoticeRead, SubmitReport, TriageInput,
 };
 use tokutei_app::{
-    Acting, ActionError, ActionResult, AlertId, App, CategoryId, IncidentId, PrincipalId, PurposeId, ServiceId,
-    SubscriberId,
+    Acting, ActionError, ActionResult, AlertId, CategoryId, IncidentId, PrincipalId, PurposeId, ServiceId, SubscriberId,
 };
-use tokutei_policy::{Channel, Role, Text, tokyo};
+use tokutei_policy::{Channel, Text, tokyo};
 use tokutei_store::incident::{Flags, IncidentStatus, Occurrence, Persons, ProcessorLink, Regime, Report};
 use tokutei_store::outbox::AlertState;
 
-use super::{ApiError, Caller, has_role};
+use super::{ApiError, Caller, body, invalid, person, run};
 use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
 use crate::{AppError, AppState};
 
@@ -129,61 +127,12 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add("POST", "/api/v1/alerts/{id}/retry", "/api/v1/alerts/al-0123456789ab/retry", CHANGE, post(retry))
 }
 
-/// The caller as the person acting, when their role is one of `roles`; else 403 with `why`.
-fn person(caller: &Caller, roles: &[Role], why: &str) -> Result<Acting, ApiError> {
-    if !has_role(caller, roles) {
-        return Err(AppError::Forbidden(why.to_string()).into());
-    }
-    Ok(Acting::Person(caller.principal.clone()))
-}
-
 fn reader(caller: &Caller) -> Result<(), ApiError> {
     person(caller, OVERSIGHT, "the incident register is open to managers and auditors").map(|_| ())
 }
 
 fn manager(caller: &Caller) -> Result<Acting, ApiError> {
     person(caller, MANAGERS, "only the chief manager and responsible persons change incidents")
-}
-
-/// Run `work` with the application off the async threads.
-async fn run<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&App) -> ActionResult<T> + Send + 'static,
-{
-    let service = state.access_service()?;
-    let done = tokio::task::spawn_blocking(move || work(&service))
-        .await
-        .map_err(|e| AppError::internal(format!("incident task failed: {e}")))?;
-    Ok(done?)
-}
-
-/// A JSON body whose fields are `fields`: a value of the wrong type in one of them is a 400
-/// naming it; anything else wrong (not JSON, a field missing or unknown) a 400 saying what.
-/// An empty body reads as `{}` when `empty_is_object`.
-fn body<T: DeserializeOwned>(
-    bytes: &[u8],
-    fields: &'static [&'static str],
-    empty_is_object: bool,
-) -> Result<T, ApiError> {
-    let bytes = if empty_is_object && bytes.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { bytes };
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let field = match e.path().iter().next() {
-            Some(serde_path_to_error::Segment::Map { key }) => fields.iter().copied().find(|f| *f == key.as_str()),
-            _ => None,
-        };
-        match field {
-            Some(field) => ApiError::from(AppError::Invalid { field, message: e.inner().to_string() }),
-            None => ApiError::from(AppError::BadRequest(format!("request body: {}", e.inner()))),
-        }
-    })?;
-    de.end().map_err(|e| AppError::BadRequest(format!("request body: {e}")))?;
-    Ok(value)
-}
-
-fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
-    AppError::Invalid { field, message: message.into() }.into()
 }
 
 /// A TIME field: a date (Asia/Tokyo) or RFC 3339, read by the one time parser.

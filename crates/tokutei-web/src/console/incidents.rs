@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
@@ -25,13 +25,17 @@ use tokutei_app::incidents::{
     ImpactOutcome, ImpactQuery, IncidentPatch, IncidentView, NewIncident, NoticeMethod, NoticeRead, ReportDocument,
     SubmitReport, TriageInput,
 };
-use tokutei_app::{Acting, ActionError, ActionResult, App, CategoryId, IncidentId, PrincipalId, PurposeId, ServiceId};
+use tokutei_app::{ActionResult, CategoryId, IncidentId, PrincipalId, PurposeId, ServiceId};
 use tokutei_app::{SubscriberId, incidents::Letter};
 use tokutei_policy::{Channel, Lang, Policy, Text, tokyo};
 use tokutei_store::incident::{Flags, IncidentStatus, NoticeSent, Occurrence, Persons, ProcessorLink, Regime, Report};
 
+use super::forms::{
+    Fields, Problem, days_cell, input_time, invalid_at, page, page_or_refused, person, problem_box, refused, time,
+    with_app,
+};
 use super::session::StaffSession;
-use super::{Console, bi, console_page, one};
+use super::{bi, one};
 use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
 use crate::{AppError, AppState};
 
@@ -158,121 +162,9 @@ pub(crate) fn routes(r: Routes) -> Routes {
 // ---------------------------------------------------------------------------------------------
 // Forms, problems, the application
 
-/// A console form's fields in order (checkbox groups repeat a name).
-struct Fields(Vec<(String, String)>);
-
-impl Fields {
-    fn parse(body: &[u8]) -> Result<Fields, AppError> {
-        super::form::<Vec<(String, String)>>(body).map(Fields)
-    }
-
-    /// The first value of `name`, or `""`.
-    fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
-    }
-
-    /// The first value of `name` when it is not blank.
-    fn opt(&self, name: &str) -> Option<String> {
-        let v = self.get(name);
-        (!v.trim().is_empty()).then(|| v.to_string())
-    }
-
-    /// Every non-blank value of `name`.
-    fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, v)| k == name && !v.trim().is_empty()).map(|(_, v)| v.trim().to_string()).collect()
-    }
-
-    fn on(&self, name: &str) -> bool {
-        !self.get(name).is_empty()
-    }
-
-    /// Lines of a text area (one id each), blank ones left out.
-    fn lines(&self, name: &str) -> Vec<String> {
-        self.get(name).lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
-    }
-}
-
-/// What a refused form is told: the field (when one is at fault) and why.
-#[derive(Debug, Clone)]
-pub(crate) struct Problem {
-    field: Option<&'static str>,
-    message: String,
-    status: StatusCode,
-}
-
-impl Problem {
-    fn invalid(field: &'static str, message: impl Into<String>) -> Problem {
-        Problem { field: Some(field), message: message.into(), status: StatusCode::BAD_REQUEST }
-    }
-
-    /// A refusal of the application shown on the form; anything else is the request's error.
-    fn of(err: ActionError) -> Result<Problem, AppError> {
-        match err {
-            ActionError::Invalid { field, message } => Ok(Problem::invalid(field, message)),
-            ActionError::BadRequest(message) => Ok(Problem { field: None, message, status: StatusCode::BAD_REQUEST }),
-            ActionError::Conflict(message) => Ok(Problem { field: None, message, status: StatusCode::CONFLICT }),
-            other => Err(other.into()),
-        }
-    }
-
-    fn at(&self, field: &str) -> bool {
-        self.field == Some(field)
-    }
-}
-
-fn problem_box(lang: Lang, problem: Option<&Problem>) -> Markup {
-    html! {
-        @if let Some(p) = problem {
-            div.error.no-print role="alert" #form-problem {
-                p { (bi(lang, "入力内容を確認してください。何も変更していません。", "Please check the form; nothing was changed.")) }
-                p {
-                    @if let Some(field) = p.field { a href=(format!("#{field}")) { code { (field) } } ": " }
-                    (p.message)
-                }
-            }
-        }
-    }
-}
-
-/// `aria-invalid` for the input named `field`.
-fn invalid_at(problem: Option<&Problem>, field: &str) -> Option<&'static str> {
-    problem.filter(|p| p.at(field)).map(|_| "true")
-}
-
-/// Run `work` with the application off the async threads; 404 without one.
-async fn with_app<T, F>(state: &AppState, work: F) -> Result<ActionResult<T>, AppError>
-where
-    T: Send + 'static,
-    F: FnOnce(&App) -> ActionResult<T> + Send + 'static,
-{
-    let app = state.access_service()?;
-    tokio::task::spawn_blocking(move || work(&app))
-        .await
-        .map_err(|e| AppError::internal(format!("incident task failed: {e}")))
-}
-
 /// An incident id from the path: one the register cannot hold is not found.
 fn incident_id(text: &str) -> Result<IncidentId, AppError> {
     IncidentId::parse(text).map_err(|_| AppError::NotFound)
-}
-
-fn person(staff: &StaffSession) -> Acting {
-    Acting::Person(staff.principal.id.clone())
-}
-
-/// A time typed in a form (`datetime-local`, a date, or RFC 3339), read by the one parser.
-fn time(fields: &Fields, name: &'static str) -> Result<Option<Timestamp>, Problem> {
-    match fields.opt(name) {
-        None => Ok(None),
-        Some(text) => tokyo::parse_instant(text.trim()).map(Some).ok_or_else(|| {
-            Problem::invalid(name, format!("`{}` is not a time: use YYYY-MM-DD HH:MM (Asia/Tokyo)", text.trim()))
-        }),
-    }
-}
-
-/// A time as a `datetime-local` input shows it (Asia/Tokyo, minutes).
-fn input_time(t: Timestamp) -> String {
-    tokyo::minutes(t).replacen(' ', "T", 1)
 }
 
 fn persons_of(fields: &Fields) -> Result<Option<Persons>, Problem> {
@@ -461,18 +353,6 @@ fn triage_label(lang: Lang, triage: &Triage) -> Markup {
     }
 }
 
-fn days_cell(lang: Lang, days: Option<i64>) -> Markup {
-    html! {
-        @match days {
-            None => { "—" }
-            Some(d) if d < 0 => strong.overdue { (one(lang, "期限超過 ", "Overdue by ")) (-d) (one(lang, "日", " days")) }
-            Some(0) => strong.due-soon { (one(lang, "本日期限", "Due today")) }
-            Some(d) if d <= 2 => strong.due-soon { (one(lang, "あと", "")) (d) (one(lang, "日", " days left")) }
-            Some(d) => { (one(lang, "あと", "")) (d) (one(lang, "日", " days left")) }
-        }
-    }
-}
-
 fn occurrence_text(lang: Lang, o: &Occurrence) -> String {
     match o {
         Occurrence::Unknown => one(lang, "不明", "unknown").to_string(),
@@ -508,22 +388,6 @@ fn incident_nav(lang: Lang, id: &str, current: &str) -> Markup {
                 li { a href="/admin/incidents" { (one(lang, "一覧へ戻る", "Back to the list")) } }
             }
         }
-    }
-}
-
-fn page(staff: &StaffSession, title: &str, body: Markup) -> Response {
-    console_page(Some(Console::of(staff)), title, body).into_response()
-}
-
-fn refused(staff: &StaffSession, title: &str, problem: &Problem, body: Markup) -> Response {
-    (problem.status, console_page(Some(Console::of(staff)), title, body)).into_response()
-}
-
-/// The page, or the form shown again with the status of its `problem`.
-fn page_or_refused(staff: &StaffSession, title: &str, problem: Option<&Problem>, body: Markup) -> Response {
-    match problem {
-        Some(p) => refused(staff, title, p, body),
-        None => page(staff, title, body),
     }
 }
 
@@ -734,7 +598,7 @@ fn new_form(staff: &StaffSession, names: &Names, f: &Fields, problem: Option<&Pr
 async fn new_page(State(state): State<AppState>, staff: StaffSession) -> Result<Response, AppError> {
     staff.require(MANAGERS)?;
     let names = Names::load(&state, staff.lang).await?;
-    let body = new_form(&staff, &names, &Fields(Vec::new()), None);
+    let body = new_form(&staff, &names, &Fields::default(), None);
     Ok(page(&staff, one(staff.lang, "事案の登録", "Register an incident"), body))
 }
 

@@ -1,19 +1,22 @@
 //! The staff console under `/admin/`: sign-in and sessions (`session`, `login`), the
 //! dashboard (the reports due with their days left, overdue in red; today's uses by purpose
 //! and denials, with a server-rendered SVG chart; the ledger's size and last checkpoint) and
-//! the staff registry; the incident register (`incidents`) and the alert outbox (`alerts`);
-//! the oversight registers of training (`oversight_training`) and the annual assessment
-//! (`oversight_assessment`). Japanese first, English second;
+//! the staff registry; the incident register (`incidents`), the alert outbox (`alerts`) and
+//! oversight (`oversight`: the designation, the chief manager, violation reports; with
+//! `oversight_inspections`, `oversight_training` and `oversight_assessment`). Japanese first, English second;
 //! plain HTML forms, no script.
 
 mod alerts;
 mod audit;
 mod daily;
+pub(crate) mod forms;
 mod incidents;
 mod inquiries;
 mod login;
 mod oversight_assessment;
 mod oversight_training;
+mod oversight;
+pub(crate) mod oversight_inspections;
 mod policy;
 pub(crate) mod session;
 mod settings;
@@ -33,7 +36,9 @@ use crate::{AppError, AppState};
 use session::StaffSession;
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    let r = oversight_assessment::routes(oversight_training::routes(alerts::routes(incidents::routes(r))));
+    let r = oversight_assessment::routes(oversight_training::routes(oversight_inspections::routes(oversight::routes(
+        alerts::routes(incidents::routes(r)),
+    ))));
     r.add("GET", "/admin/login", "/admin/login", Access::Public, get(login::login_page))
         .add("POST", "/admin/login", "/admin/login", Access::Public, post(login::login))
         .add("POST", "/admin/logout", "/admin/logout", Access::Staff(ALL_ROLES), post(login::logout))
@@ -177,11 +182,15 @@ pub(crate) fn console_page_in(lang: Lang, who: Option<Console<'_>>, title: &str,
                                     @if crate::routes::OVERSIGHT.contains(&who.role) {
                                         li { a href="/admin/inquiries" { (t("お問い合わせ", "Inquiries")) } }
                                         li { a href="/admin/incidents" { (t("漏えい等事案", "Incidents")) } }
+                                        li { a href="/admin/oversight" { (t("監督", "Oversight")) } }
                                         li { a href="/admin/alerts" { (t("通知", "Alerts")) } }
                                         li { a href="/admin/staff" { (t("取扱者", "Staff")) } }
                                         li { a href="/admin/audit" { (t("アクセスログ", "Access log")) } }
                                         li { a href="/admin/policy" { (t("取扱方針", "Policy")) } }
                                         li { a href="/admin/settings" { (t("設定", "Settings")) } }
+                                    }
+                                    @if !crate::routes::OVERSIGHT.contains(&who.role) {
+                                        li { a href="/admin/oversight/violations/new" { (t("違反の報告", "Report a violation")) } }
                                     }
                                     li { a href="/admin/password" { (t("パスワード", "Password")) } }
                                 }

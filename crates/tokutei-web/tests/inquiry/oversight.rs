@@ -1,162 +1,201 @@
-//! The oversight registers' console pages through the real router: the training roster
-//! (`/admin/oversight/training`) lists every person × required course and a manager records a
-//! completion there (audited; a bad date named, nothing changed), auditors read only; the
-//! annual assessment (`/admin/oversight/assessments`) is opened once per business year, each
-//! form one application function with an audit entry, a refused form names its field, and
-//! the assessment prints as a document (snapshot).
+//! Oversight's console pages (`/admin/oversight`) through the real router: a handler files a
+//! violation report (and cannot read the register), an auditor reads but cannot acknowledge,
+//! the chief manager acknowledges and resolves it; the designation, the chief manager's
+//! appointment and notification, an opinion and its response — each form one application
+//! function with an audit entry by the signed-in person; a refused form names its field and
+//! changes nothing.
 
-use tokutei_app::oversight::training::{CourseConfig, TrainingConfig, TrainingRules};
-use tokutei_store::assessment::AssessmentStore;
+use tokutei_ledger::AdminAction;
 
 use super::*;
-
-fn training_site() -> Site {
-    let config = TrainingConfig {
-        alert_days: None,
-        courses: vec![CourseConfig {
-            id: "privacy-basics".into(),
-            name_ja: "人的安全管理措置（教育研修）".into(),
-            name_en: "Human security measures (training)".into(),
-            validity_months: 12,
-            roles: None,
-        }],
-    };
-    site_with(|app| app.with_training_rules(TrainingRules::from_config(&config, &[]).unwrap()))
-}
 
 fn count(site: &Site, action: AdminAction) -> usize {
     admin_entries(site).iter().filter(|a| a.action == action).count()
 }
 
-#[tokio::test]
-async fn the_training_roster_is_read_by_auditors_and_a_manager_records_a_completion() {
-    let site = training_site();
-    let (chief, csrf) = session(&site, "cpo", Role::ChiefManager);
-    let (auditor, auditor_csrf) = session(&site, "audit-1", Role::Auditor);
-    let page = get(&site, "/admin/oversight/training", &chief).await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("roster-cpo-privacy-basics") && page.body.contains("未受講"), "{}", page.body);
-    assert!(page.body.contains("人的安全管理措置（教育研修）") && page.body.contains("training-form"), "{}", page.body);
-
-    // A bad date is named and nothing is recorded.
-    let form =
-        [("csrf", csrf.as_str()), ("principal", "cpo"), ("course", "privacy-basics"), ("completed", "2026-02-30")];
-    let reply = post(&site, "/admin/oversight/training", &chief, &form).await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert!(reply.body.contains("training-errors") && reply.body.contains("completed"), "{}", reply.body);
-    assert_eq!(count(&site, AdminAction::StaffChanged), 0);
-    let form =
-        [("csrf", csrf.as_str()), ("principal", "nobody"), ("course", "privacy-basics"), ("completed", "2026-06-01")];
-    let reply = post(&site, "/admin/oversight/training", &chief, &form).await;
-    assert!(reply.status == StatusCode::BAD_REQUEST && reply.body.contains("`nobody`"), "{}", reply.body);
-
-    // Recorded: valid for the course's 12 months.
-    let form =
-        [("csrf", csrf.as_str()), ("principal", "audit-1"), ("course", "privacy-basics"), ("completed", "2026-06-01")];
-    let reply = post(&site, "/admin/oversight/training", &chief, &form).await;
-    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    assert_eq!(count(&site, AdminAction::StaffChanged), 1);
-    let page = get(&site, "/admin/oversight/training?done=recorded", &auditor).await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("2027年5月31日") || page.body.contains("2027-05-31"), "{}", page.body);
-    assert!(!page.body.contains("training-form"), "auditors read only: {}", page.body);
-    let form = [
-        ("csrf", auditor_csrf.as_str()),
-        ("principal", "audit-1"),
-        ("course", "privacy-basics"),
-        ("completed", "2026-06-01"),
-    ];
-    assert_eq!(post(&site, "/admin/oversight/training", &auditor, &form).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(count(&site, AdminAction::StaffChanged), 1);
+fn location(reply: &Reply) -> String {
+    reply.headers.get(header::LOCATION).expect("a redirect").to_str().unwrap().to_string()
 }
 
 #[tokio::test]
-async fn an_assessment_is_opened_once_filled_completed_and_printed() {
+async fn a_violation_report_is_filed_by_a_handler_and_closed_by_the_chief_manager() {
     let site = site();
-    let (chief, csrf) = session(&site, "cpo", Role::ChiefManager);
+    let (chief, chief_csrf) = session(&site, "cpo", Role::ChiefManager);
+    let (handler, handler_csrf) = session(&site, "op-1", Role::Handler);
     let (auditor, auditor_csrf) = session(&site, "audit-1", Role::Auditor);
-    let base = "/admin/oversight/assessments";
-    let list = get(&site, base, &chief).await;
-    assert!(list.status == StatusCode::OK && list.body.contains("assessments-empty"), "{}", list.body);
-    let reply = post(&site, base, &chief, &[("csrf", &csrf), ("fiscal_year", "2025")]).await;
-    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    assert_eq!(reply.headers.get(header::LOCATION).unwrap(), "/admin/oversight/assessments/2025?done=opened");
-    // A second assessment of the year is refused, naming it.
-    let again = post(&site, base, &chief, &[("csrf", &csrf), ("fiscal_year", "2025")]).await;
-    assert!(again.status == StatusCode::CONFLICT && again.body.contains("2025"), "{}", again.body);
-    let bad = post(&site, base, &chief, &[("csrf", &csrf), ("fiscal_year", "next")]).await;
-    assert!(bad.status == StatusCode::BAD_REQUEST && bad.body.contains("fiscal_year"), "{}", bad.body);
-    assert_eq!(
-        post(&site, base, &auditor, &[("csrf", &auditor_csrf), ("fiscal_year", "2024")]).await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(count(&site, AdminAction::AssessmentOpened), 1);
 
-    let year = format!("{base}/2025");
-    let bad = post(
-        &site,
-        &format!("{year}/measures"),
-        &chief,
-        &[("csrf", &csrf), ("measure", "4"), ("result", "met"), ("evidence", "incident:INC-NOPE")],
-    )
-    .await;
-    assert!(bad.status == StatusCode::BAD_REQUEST && bad.body.contains("evidence"), "{}", bad.body);
-    for measure in ["1", "2", "3", "4", "5", "6", "7"] {
-        let result = if measure == "5" { "partly" } else { "met" };
-        let reply = post(
-            &site,
-            &format!("{year}/measures"),
-            &chief,
-            &[
-                ("csrf", &csrf),
-                ("measure", measure),
-                ("result", result),
-                ("note", "運用記録を確認した"),
-                ("evidence", "policy:1\ntraining-roster:2026-03-01"),
-            ],
-        )
-        .await;
-        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    }
+    // A handler reaches the form from the navigation, not the register.
+    let form = get(&site, "/admin/oversight/violations/new", &handler).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("violation-form") && form.body.contains("（3）"), "{}", form.body);
+    assert_eq!(get(&site, "/admin/oversight/violations", &handler).await.status, StatusCode::FORBIDDEN);
+
+    // An empty text is refused, named, and nothing is filed.
     let reply = post(
         &site,
-        &format!("{year}/findings"),
+        "/admin/oversight/violations",
+        &handler,
+        &[("csrf", &handler_csrf), ("principal", "op-1"), ("measure", "5"), ("text", "  ")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.body.contains("form-problem") && reply.body.contains("<code>text</code>"), "{}", reply.body);
+    assert_eq!(count(&site, AdminAction::ViolationReported), 0);
+    // Without the session's CSRF token nothing happens either.
+    let reply = post(
+        &site,
+        "/admin/oversight/violations",
+        &handler,
+        &[("csrf", "forged"), ("principal", "op-1"), ("text", "USBメモリの持込み")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&site, AdminAction::ViolationReported), 0);
+
+    let text = "同僚が取扱区域にUSBメモリを持ち込んでいた";
+    let reply = post(
+        &site,
+        "/admin/oversight/violations",
+        &handler,
+        &[("csrf", &handler_csrf), ("principal", "op-1"), ("measure", "5"), ("text", text)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.body.contains("VR-1") && reply.body.contains("受付番号"), "{}", reply.body);
+    let reported = admin_entries(&site).into_iter().find(|a| a.action == AdminAction::ViolationReported).unwrap();
+    assert_eq!(reported.subject, "violation/VR-1");
+    assert!(reported.digest.is_some(), "the text is in the ledger only as its digest");
+    let ledger_text = format!("{:?}", admin_entries(&site));
+    assert!(!ledger_text.contains("USBメモリ"), "the report's text is not in the ledger");
+
+    // The auditor reads the register and the report, and cannot acknowledge it.
+    let list = get(&site, "/admin/oversight/violations", &auditor).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("VR-1") && list.body.contains("受付"), "{}", list.body);
+    let page = get(&site, "/admin/oversight/violations/VR-1", &auditor).await;
+    assert!(page.body.contains(text) && !page.body.contains("ack-form"), "{}", page.body);
+    let reply = post(&site, "/admin/oversight/violations/VR-1/ack", &auditor, &[("csrf", &auditor_csrf)]).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&site, AdminAction::ViolationAcknowledged), 0);
+
+    // The chief manager acknowledges, then resolves; an unknown outcome is named first.
+    let reply = post(&site, "/admin/oversight/violations/VR-1/ack", &chief, &[("csrf", &chief_csrf)]).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(location(&reply), "/admin/oversight/violations/VR-1?done=acknowledged");
+    assert_eq!(count(&site, AdminAction::ViolationAcknowledged), 1);
+    let reply = post(&site, "/admin/oversight/violations/VR-1/ack", &chief, &[("csrf", &chief_csrf)]).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "acknowledged already: {}", reply.body);
+    let reply = post(
+        &site,
+        "/admin/oversight/violations/VR-1/resolve",
         &chief,
-        &[("csrf", &csrf), ("measure", "5"), ("text", "入退室記録の点検が不定期")],
+        &[("csrf", &chief_csrf), ("outcome", "maybe"), ("text", "確認した")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body.contains("<code>outcome</code>"), "{}", reply.body);
+    let reply = post(
+        &site,
+        "/admin/oversight/violations/VR-1/resolve",
+        &chief,
+        &[("csrf", &chief_csrf), ("outcome", "none"), ("incident", ""), ("text", "私物ではなく貸与品と確認した")],
     )
     .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    let remediation = |owner: &'static str| {
-        vec![
-            ("csrf", csrf.clone()),
-            ("finding", "F-1".into()),
-            ("action", "月次点検を規程に追加".into()),
-            ("owner", owner.into()),
-            ("due", "2026-06-30".into()),
-            ("carried_by", "rules:2".into()),
-        ]
-    };
-    let form = remediation("nobody");
-    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let bad = post(&site, &format!("{year}/remediations"), &chief, &pairs).await;
-    assert!(bad.status == StatusCode::BAD_REQUEST && bad.body.contains("owner"), "{}", bad.body);
-    let form = remediation("cpo");
-    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(post(&site, &format!("{year}/remediations"), &chief, &pairs).await.status, StatusCode::SEE_OTHER);
-    let reply = post(&site, &format!("{year}/complete"), &chief, &[("csrf", &csrf)]).await;
-    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    assert_eq!(count(&site, AdminAction::AssessmentMeasureAssessed), 7);
-    assert_eq!(count(&site, AdminAction::AssessmentCompleted), 1);
+    assert_eq!(count(&site, AdminAction::ViolationResolved), 1);
+    let page = get(&site, "/admin/oversight/violations/VR-1?done=resolved", &chief).await;
+    assert!(page.body.contains("終結（違反なし）") && page.body.contains("貸与品"), "{}", page.body);
+    assert!(!page.body.contains("resolve-form"), "a resolved report has no form: {}", page.body);
+    let overview = get(&site, "/admin/oversight", &auditor).await;
+    assert_eq!(overview.status, StatusCode::OK);
+    assert!(overview.body.contains("violations-summary"), "{}", overview.body);
+}
 
-    // The auditor reads the document; no form is left once it is completed.
-    let page = get(&site, &year, &auditor).await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(!page.body.contains("assess-form") && page.body.contains("一部適合"), "{}", page.body);
-    let opened_at = site.store.assessments().unwrap()[0].assessment.opened_at;
-    let completed_at = site.store.assessments().unwrap()[0].events.last().unwrap().event.at;
-    let mut printed = one_tag_per_line(&page.body).replace(&auditor_csrf, "[csrf]");
-    for t in [opened_at, completed_at] {
-        printed = printed.replace(&tokutei_policy::tokyo::minutes(t), "[time]");
-    }
-    insta::assert_snapshot!("assessment_print_ja", printed);
+#[tokio::test]
+async fn the_designation_the_chief_manager_and_opinions_are_recorded_from_the_console() {
+    let site = site();
+    let (chief, csrf) = session(&site, "cpo", Role::ChiefManager);
+    let (auditor, _) = session(&site, "audit-1", Role::Auditor);
+
+    let page = get(&site, "/admin/oversight/designation", &chief).await;
+    assert!(page.body.contains("designation-none") && page.body.contains("designation-form"), "{}", page.body);
+    // A bad date is named; nothing is recorded.
+    let reply = post(
+        &site,
+        "/admin/oversight/designation",
+        &chief,
+        &[("csrf", &csrf), ("notified", "2026-13-01"), ("service", "fiber")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body.contains("<code>notified</code>"), "{}", reply.body);
+    assert_eq!(count(&site, AdminAction::DesignationRecorded), 0);
+    let reply = post(
+        &site,
+        "/admin/oversight/designation",
+        &chief,
+        &[("csrf", &csrf), ("notified", "2026-11-30"), ("service", "fiber"), ("service", "mobile")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(count(&site, AdminAction::DesignationRecorded), 1);
+    let page = get(&site, "/admin/oversight/designation", &auditor).await;
+    assert!(page.body.contains("2027-02-28") && page.body.contains("光インターネット接続サービス"), "{}", page.body);
+    assert!(!page.body.contains("designation-form"), "auditors read only: {}", page.body);
+
+    // The appointment opens its notification task; the notification closes it.
+    let reply = post(
+        &site,
+        "/admin/oversight/manager/appoint",
+        &chief,
+        &[("csrf", &csrf), ("principal", "cpo"), ("from", "2026-12-01"), ("evidence", "取締役会決議")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(count(&site, AdminAction::ChiefManagerAppointed), 1);
+    let page = get(&site, "/admin/oversight/manager", &chief).await;
+    assert!(page.body.contains("CM-1") && page.body.contains("（在任）"), "{}", page.body);
+    let reply = post(
+        &site,
+        "/admin/oversight/manager/notified",
+        &chief,
+        &[("csrf", &csrf), ("appointment", "CM-1"), ("filed", "2026-12-02"), ("reference", "")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "an empty reference is named: {}", reply.body);
+    assert!(reply.body.contains("<code>reference</code>"), "{}", reply.body);
+    assert_eq!(count(&site, AdminAction::ChiefManagerNotified), 0);
+    let reply = post(
+        &site,
+        "/admin/oversight/manager/notified",
+        &chief,
+        &[("csrf", &csrf), ("appointment", "CM-1"), ("filed", "2026-12-02"), ("reference", "届出-2026-004")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(count(&site, AdminAction::ChiefManagerNotified), 1);
+
+    let reply = post(
+        &site,
+        "/admin/oversight/opinions",
+        &chief,
+        &[("csrf", &csrf), ("given", "2026-12-03"), ("subject", "委託先の監督"), ("text", "年1回の実地監査を求める")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let reply = post(
+        &site,
+        "/admin/oversight/opinions/OP-1/respond",
+        &chief,
+        &[("csrf", &csrf), ("date", "2026-12-04"), ("text", "来年度から実施する")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(count(&site, AdminAction::OpinionRecorded), 1);
+    assert_eq!(count(&site, AdminAction::OpinionResponded), 1);
+    let page = get(&site, "/admin/oversight/manager", &auditor).await;
+    assert!(page.body.contains("届出-2026-004") && page.body.contains("来年度から実施する"), "{}", page.body);
+    assert!(!page.body.contains("appoint-form"), "auditors read only");
+    let overview = get(&site, "/admin/oversight", &chief).await;
+    assert!(overview.body.contains("manager-active") && overview.body.contains("deadlines"), "{}", overview.body);
 }

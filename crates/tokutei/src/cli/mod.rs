@@ -123,6 +123,9 @@ pub enum Command {
     /// Training (教育研修): the course catalogue and the roster of every person × required course.
     #[command(subcommand)]
     Training(training::TrainingCommand),
+    /// Self-inspection reports (自己点検) made from the audit ledger: run, list, show, verify, finding.
+    #[command(subcommand)]
+    Inspection(oversight::InspectionCommand),
     /// Bring the database schema up to date (SQLite, or PostgreSQL with `--database-url`).
     Migrate,
     /// Copy the whole deployment to an empty database of another backend (SQLite ⇄ PostgreSQL),
@@ -172,6 +175,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Violations(cmd) => oversight::violations(&cli.global, cmd),
         Command::Training(cmd) => training::run(&cli.global, cmd),
         Command::Assessment(cmd) => assessment::run(&cli.global, cmd),
+        Command::Inspection(cmd) => oversight::inspection(&cli.global, cmd),
         Command::Migrate => migrate::run(&cli.global),
         Command::MigrateStore(args) => store_copy::run(&cli.global, args),
         Command::Backup(args) => backup::backup(&cli.global, args),

@@ -1,4 +1,4 @@
-//! `tokutei designation …` and `tokutei manager …`: the oversight registers of a designated
+//! `tokutei designation …`, `tokutei manager …`, `tokutei violations …` and `tokutei inspection …`: the oversight registers of a designated
 //! carrier — the designation with its three statutory deadlines and the filing of the 規程,
 //! the chief manager register (appointments, notifications) and the chief manager's opinions
 //! with the company's responses — each change through one application function of
@@ -6,9 +6,11 @@
 //! Japanese first, with the policy's and the registry's names and Tokyo dates; `--json` gives
 //! the same as data.
 
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use tokutei_app::oversight::designation::{DesignationInput, DesignationStatus, FilingInput};
+use tokutei_app::oversight::inspection::{FindingInput, FindingView, InspectionView, Period};
 use tokutei_app::oversight::manager::{
     AppointInput, AppointmentView, NotificationInput, OpinionInput, OpinionView, ResponseInput,
 };
@@ -202,28 +204,6 @@ fn status_text(s: &DesignationStatus) -> String {
     out
 }
 
-fn appointment_json(app: &App, v: &AppointmentView) -> serde_json::Value {
-    let a = &v.appointment.appointment;
-    serde_json::json!({
-        "id": a.id,
-        "principal": a.principal,
-        "name": display_name(app, &a.principal),
-        "from": a.from.to_string(),
-        "to": v.appointment.to.map(|d| d.to_string()),
-        "active": v.active,
-        "evidence": a.evidence,
-        "appointed_by": a.appointed_by,
-        "appointed_at": a.appointed_at.to_string(),
-        "notification_due": v.notification_due.to_string(),
-        "notification_days_left": v.notification_days_left,
-        "notifications": v.notifications.iter().map(|f| serde_json::json!({
-            "number": f.number,
-            "filed_on": f.filing.filed_on.to_string(),
-            "reference": f.filing.reference,
-        })).collect::<Vec<_>>(),
-    })
-}
-
 fn display_name(app: &App, principal: &str) -> Option<String> {
     app.stores().principal(principal).ok().flatten().map(|p| p.display_name)
 }
@@ -264,25 +244,6 @@ fn appointment_text(app: &App, v: &AppointmentView) -> String {
         out.push_str(&format!("    資格の根拠 / qualification: {evidence}\n"));
     }
     out
-}
-
-fn opinion_json(v: &OpinionView) -> serde_json::Value {
-    let o = &v.opinion.opinion;
-    serde_json::json!({
-        "id": o.id,
-        "appointment": o.appointment,
-        "given_on": o.given_on.to_string(),
-        "subject": o.subject,
-        "text": o.text,
-        "recorded_by": o.recorded_by,
-        "response_due": v.response_due.to_string(),
-        "response_days_left": v.response_days_left,
-        "responses": v.opinion.responses.iter().map(|r| serde_json::json!({
-            "responded_on": r.responded_on.to_string(),
-            "text": r.text,
-            "recorded_by": r.recorded_by,
-        })).collect::<Vec<_>>(),
-    })
 }
 
 fn opinion_text(v: &OpinionView) -> String {
@@ -414,7 +375,12 @@ pub fn manager(global: &GlobalArgs, cmd: ManagerCommand) -> anyhow::Result<Repor
             } else {
                 all.iter().map(|v| appointment_text(&app, v)).collect()
             };
-            Ok(Report::new(human, all.iter().map(|v| appointment_json(&app, v)).collect::<Vec<_>>()))
+            Ok(Report::new(
+                human,
+                all.iter()
+                    .map(|v| v.to_json(display_name(&app, &v.appointment.appointment.principal).as_deref()))
+                    .collect::<Vec<_>>(),
+            ))
         }
         ManagerCommand::Opinion(args) => {
             let by = PrincipalId::parse_as("by", args.by)?;
@@ -446,7 +412,7 @@ pub fn manager(global: &GlobalArgs, cmd: ManagerCommand) -> anyhow::Result<Repor
             } else {
                 all.iter().map(opinion_text).collect()
             };
-            Ok(Report::new(human, all.iter().map(opinion_json).collect::<Vec<_>>()))
+            Ok(Report::new(human, all.iter().map(OpinionView::to_json).collect::<Vec<_>>()))
         }
     }
 }
@@ -542,30 +508,6 @@ fn parse_time(text: &str) -> Result<Timestamp, String> {
         .ok_or_else(|| format!("`{text}` is not a time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM (Tokyo)"))
 }
 
-fn violation_json(v: &ViolationView) -> serde_json::Value {
-    let r = &v.stored.report;
-    serde_json::json!({
-        "id": r.id,
-        "detector": r.detector,
-        "principal": r.principal,
-        "measure": r.measure,
-        "text": r.text,
-        "reported_by": r.reported_by,
-        "received_at": r.received_at.to_string(),
-        "ack_due": r.ack_due.to_string(),
-        "ack_overdue": v.ack_overdue,
-        "state": v.state.code(),
-        "audit_index": r.audit_index,
-        "events": v.stored.events.iter().map(|e| serde_json::json!({
-            "kind": e.kind.code(),
-            "text": e.text,
-            "incident": e.incident,
-            "by": e.by,
-            "at": e.at.to_string(),
-        })).collect::<Vec<_>>(),
-    })
-}
-
 fn violation_line(app: &App, v: &ViolationView) -> String {
     let r = &v.stored.report;
     let name = display_name(app, &r.principal).unwrap_or_else(|| r.principal.clone());
@@ -615,13 +557,13 @@ pub fn violations(global: &GlobalArgs, cmd: ViolationsCommand) -> anyhow::Result
             } else {
                 all.iter().map(|v| violation_line(&app, v)).collect()
             };
-            Ok(Report::new(human, all.iter().map(violation_json).collect::<Vec<_>>()))
+            Ok(Report::new(human, all.iter().map(ViolationView::to_json).collect::<Vec<_>>()))
         }
         ViolationsCommand::Show(args) => {
             let by = PrincipalId::parse_as("by", args.by)?;
             let app = open(global)?;
             let v = app.violation(&Acting::Person(by.into_string()), &args.id, now)?;
-            Ok(Report::new(violation_text(&app, &v), violation_json(&v)))
+            Ok(Report::new(violation_text(&app, &v), &v.to_json()))
         }
         ViolationsCommand::Ack(args) => {
             let by = PrincipalId::parse_as("by", args.by)?;
@@ -669,7 +611,7 @@ pub fn violations(global: &GlobalArgs, cmd: ViolationsCommand) -> anyhow::Result
                     r.id,
                     tokyo::minutes(r.ack_due)
                 ),
-                violation_json(&v),
+                &v.to_json(),
             ))
         }
         ViolationsCommand::Detect(args) => {
@@ -689,7 +631,319 @@ pub fn violations(global: &GlobalArgs, cmd: ViolationsCommand) -> anyhow::Result
             for v in &filed {
                 human.push_str(&violation_line(&app, v));
             }
-            Ok(Report::new(human, filed.iter().map(violation_json).collect::<Vec<_>>()))
+            Ok(Report::new(human, filed.iter().map(ViolationView::to_json).collect::<Vec<_>>()))
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InspectionCommand {
+    /// Make the self-inspection report of a Tokyo month from the audit ledger; prints and stores it.
+    Run(RunInspectionArgs),
+    /// Every report: period, revision, digest, checkpoint (oversight roles).
+    List(OptionalBy),
+    /// One report: a summary, `--format json` the document, `--format html` the printable page.
+    Show(ShowInspectionArgs),
+    /// Check a stored report: its digest against the ledger, the checkpoint's signature, a recount.
+    Verify(VerifyInspectionArgs),
+    /// Findings of the reports, tracked to closure: add, close, list.
+    #[command(subcommand)]
+    Finding(FindingCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct OptionalBy {
+    /// Who acts: a chief manager or responsible person (auditors may read); the system `cli` when left out.
+    #[arg(long, value_name = "STAFF_ID")]
+    by: Option<String>,
+}
+
+impl OptionalBy {
+    fn acting(self) -> anyhow::Result<Acting> {
+        Ok(match self.by {
+            Some(by) => Acting::Person(PrincipalId::parse_as("by", by)?.into_string()),
+            None => Acting::Setup("cli"),
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunInspectionArgs {
+    /// The month (Tokyo), `YYYY-MM`; it must be over.
+    #[arg(long, value_name = "YYYY-MM")]
+    period: String,
+    #[command(flatten)]
+    by: OptionalBy,
+}
+
+/// How a report is shown.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum InspectionFormat {
+    /// A summary, Japanese first.
+    Text,
+    /// The stored document, exactly (canonical JSON).
+    Json,
+    /// The printable page (Japanese).
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowInspectionArgs {
+    /// The report (`IR-…`).
+    id: String,
+    #[arg(long, value_enum, default_value = "text")]
+    format: InspectionFormat,
+    /// Write the document to this file instead of printing it.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    by: OptionalBy,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyInspectionArgs {
+    /// The report (`IR-…`).
+    id: String,
+    #[command(flatten)]
+    by: OptionalBy,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FindingCommand {
+    /// Record a finding of a report, with its owner and due date.
+    Add(AddFindingArgs),
+    /// Close a finding with what was done.
+    Close(CloseFindingArgs),
+    /// Every finding: open ones with their days left or overdue.
+    List(OptionalBy),
+}
+
+#[derive(Debug, Args)]
+pub struct AddFindingArgs {
+    /// The report (`IR-…`).
+    inspection: String,
+    #[arg(long)]
+    text: String,
+    /// The person who must close it (a staff id).
+    #[arg(long, value_name = "STAFF")]
+    owner: String,
+    /// The day it must be closed by (YYYY-MM-DD, Tokyo).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    due: Option<Date>,
+    #[command(flatten)]
+    by: OptionalBy,
+}
+
+#[derive(Debug, Args)]
+pub struct CloseFindingArgs {
+    /// The finding (`IF-…`).
+    finding: String,
+    #[arg(long)]
+    text: String,
+    /// Who closes it: a chief manager or responsible person.
+    #[arg(long, value_name = "STAFF")]
+    by: String,
+}
+
+fn inspection_text(v: &InspectionView) -> String {
+    let (s, d) = (&v.stored, &v.document);
+    let l = &d.ledger;
+    let period = Period::parse(&s.period).map(Period::ja).unwrap_or_else(|_| s.period.clone());
+    let allowed: u64 = l.uses.iter().map(|u| u.allowed).sum();
+    let mut out = format!(
+        "自己点検報告 {}（{} 第{}版） / self-inspection report {} ({}, revision {})\n",
+        s.id, period, s.revision, s.id, s.period, s.revision
+    );
+    out.push_str(&format!(
+        "  対象 / covers: 監査ログ {}件（署名済みチェックポイント サイズ {}） / {} ledger entries (signed checkpoint of size {})\n",
+        l.entries, d.checkpoint.size, l.entries, d.checkpoint.size
+    ));
+    out.push_str(&format!("  利用 / uses: {allowed}  拒否 / denials: {}\n", l.denials));
+    for u in &l.uses {
+        out.push_str(&format!("    {} × {}: 利用 {} / 拒否 {}\n", u.principal, u.purpose, u.allowed, u.denied));
+    }
+    for (reason, n) in &l.denials_by_reason {
+        out.push_str(&format!("    拒否理由 / reason {reason}: {n}\n"));
+    }
+    out.push_str(&format!(
+        "  持出し / exports: {}  同意の変更 / consent changes: {}  鍵の更新 / key rotations: {}  方針の公表 / policy publications: {}\n",
+        l.exports.len(),
+        l.consent_changes,
+        l.key_rotations,
+        l.policy_publications.len()
+    ));
+    out.push_str(&format!(
+        "  研修 / training: {}名中 {}名が期限切れ / {} of {} persons lapsed\n",
+        d.training.len(),
+        d.training_lapsed(),
+        d.training_lapsed(),
+        d.training.len()
+    ));
+    out.push_str(&format!(
+        "  違反の報告 / violation reports: 期間中 {}件、期末に未終結 {}件 / {} in the period, {} open at its end\n",
+        d.violations.len(),
+        d.violations_open_at_end.len(),
+        d.violations.len(),
+        d.violations_open_at_end.len()
+    ));
+    out.push_str(&format!(
+        "  ダイジェスト / digest: {}（監査ログ {}） / ledger entry {}\n",
+        hex::encode(s.digest),
+        s.audit_index,
+        s.audit_index
+    ));
+    out
+}
+
+fn finding_text(f: &FindingView) -> String {
+    let x = &f.stored.finding;
+    let state = match (&f.stored.closure, f.days_left) {
+        (Some(c), _) => format!("是正済 {} / closed", tokyo::minutes(c.at)),
+        (None, Some(days)) => {
+            let (ja, en) = days_text(days);
+            format!("未了・{ja} / open, {en}")
+        }
+        (None, None) => "未了 / open".into(),
+    };
+    format!(
+        "{}  {}  担当 / owner {}  期限 / due {}  {}\n    {}\n",
+        x.id,
+        x.inspection,
+        x.owner,
+        x.due.map_or_else(|| "—".to_string(), |d| d.to_string()),
+        state,
+        x.text
+    )
+}
+
+pub fn inspection(global: &GlobalArgs, cmd: InspectionCommand) -> anyhow::Result<Report> {
+    let now = Timestamp::now();
+    match cmd {
+        InspectionCommand::Run(args) => {
+            let period = Period::parse(&args.period)?;
+            let by = args.by.acting()?;
+            let data = global.data_dir();
+            let store = data.open_store()?;
+            let audit = AuditLog::open_with_store(&data, &store)?;
+            // The report names a signed checkpoint that covers the period: sign one now if the
+            // ledger grew since the last.
+            audit.checkpoint()?;
+            let app = crate::access::open_service(&data, &store, &audit)?;
+            let v = app.run_inspection(&by, period, now)?;
+            Ok(Report::new(inspection_text(&v), v.to_json()))
+        }
+        InspectionCommand::List(by) => {
+            let by = by.acting()?;
+            let app = open(global)?;
+            let all = app.inspections(&by)?;
+            let human: String = if all.is_empty() {
+                "自己点検報告はありません / no self-inspection reports\n".into()
+            } else {
+                all.iter()
+                    .map(|v| {
+                        let s = &v.stored;
+                        format!(
+                            "{}  {} 第{}版 / revision {}  {}  {}\n",
+                            s.id,
+                            s.period,
+                            s.revision,
+                            s.revision,
+                            tokyo::minutes(s.made_at),
+                            hex::encode(s.digest)
+                        )
+                    })
+                    .collect()
+            };
+            Ok(Report::new(human, all.iter().map(InspectionView::to_json).collect::<Vec<_>>()))
+        }
+        InspectionCommand::Show(args) => {
+            let by = args.by.acting()?;
+            let app = open(global)?;
+            let v = app.inspection(&by, &args.id)?;
+            let text = match args.format {
+                InspectionFormat::Text => inspection_text(&v),
+                InspectionFormat::Json => v.stored.document.clone(),
+                InspectionFormat::Html => {
+                    let names = app.stores().principals()?.into_iter().map(|p| (p.id, p.display_name)).collect();
+                    tokutei_web::standalone_inspection_page(&v, &names)
+                }
+            };
+            match args.output {
+                Some(path) => {
+                    std::fs::write(&path, &text).with_context(|| format!("cannot write `{}`", path.display()))?;
+                    Ok(Report::new(
+                        format!("{} を書き出しました / written to {}\n", path.display(), path.display()),
+                        v.to_json(),
+                    ))
+                }
+                None => Ok(Report::new(text, v.to_json())),
+            }
+        }
+        InspectionCommand::Verify(args) => {
+            let by = args.by.acting()?;
+            let data = global.data_dir();
+            let store = data.open_store()?;
+            let audit = AuditLog::open_with_store(&data, &store)?;
+            let app = crate::access::open_service(&data, &store, &audit)?;
+            let check = app.verify_inspection(&by, &args.id, &audit.verifier())?;
+            let human = if check.ok {
+                format!(
+                    "自己点検報告 {} は監査ログと一致します / self-inspection report {} matches the audit ledger\n",
+                    check.id, check.id
+                )
+            } else {
+                let mut out = format!(
+                    "自己点検報告 {} は改ざんされています / self-inspection report {} was tampered with\n",
+                    check.id, check.id
+                );
+                for p in &check.problems {
+                    out.push_str(&format!("  {}: {}\n", p.code, p.message));
+                }
+                out
+            };
+            Ok(Report::new(human, &check).passed_if(check.ok))
+        }
+        InspectionCommand::Finding(cmd) => finding(global, cmd, now),
+    }
+}
+
+fn finding(global: &GlobalArgs, cmd: FindingCommand, now: Timestamp) -> anyhow::Result<Report> {
+    match cmd {
+        FindingCommand::Add(args) => {
+            let owner = PrincipalId::parse_as("owner", args.owner)?;
+            let by = args.by.acting()?;
+            let app = open(global)?;
+            let input = FindingInput { inspection: args.inspection, text: args.text, owner, due: args.due };
+            let f = app.add_finding(&by, &input, now)?;
+            Ok(Report::new(
+                format!(
+                    "指摘を記録しました（{}） / finding recorded ({})\n{}",
+                    f.stored.finding.id,
+                    f.stored.finding.id,
+                    finding_text(&f)
+                ),
+                f.to_json(),
+            ))
+        }
+        FindingCommand::Close(args) => {
+            let by = PrincipalId::parse_as("by", args.by)?;
+            let app = open(global)?;
+            let audit_index = app.close_finding(&Acting::Person(by.into_string()), &args.finding, &args.text, now)?;
+            Ok(Report::new(
+                format!("指摘（{}）を是正済みにしました / finding {} closed\n", args.finding, args.finding),
+                serde_json::json!({ "id": args.finding, "state": "closed", "audit_index": audit_index }),
+            ))
+        }
+        FindingCommand::List(by) => {
+            let by = by.acting()?;
+            let app = open(global)?;
+            let all = app.findings(&by, now)?;
+            let human: String = if all.is_empty() {
+                "指摘はありません / no findings\n".into()
+            } else {
+                all.iter().map(finding_text).collect()
+            };
+            Ok(Report::new(human, all.iter().map(FindingView::to_json).collect::<Vec<_>>()))
         }
     }
 }

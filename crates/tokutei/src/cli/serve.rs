@@ -167,20 +167,46 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// How often the server applies the retention rules (and once at start).
 const RETENTION_EVERY: Duration = Duration::from_secs(6 * 60 * 60);
 
-/// Apply retention on a schedule; failures are logged and retried at the next tick.
-async fn run_retention(app: Arc<tokutei_app::App>, every: Duration) {
+/// How often the server runs the violation detectors over the recent ledger (and once at start).
+const DETECT_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// Run `job` at start and then every `every` on a blocking thread; it returns how many things
+/// it did (logged with `what` when not zero). A failure is logged and retried at the next tick.
+async fn run_every<F>(what: &'static str, every: Duration, app: Arc<tokutei_app::App>, job: F)
+where
+    F: Fn(&tokutei_app::App, jiff::Timestamp) -> tokutei_app::ActionResult<usize> + Send + Sync + Copy + 'static,
+{
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
         let app = Arc::clone(&app);
-        let by = tokutei_app::Acting::Setup("retention-schedule");
-        match tokio::task::spawn_blocking(move || app.purge_expired(&by, jiff::Timestamp::now())).await {
-            Ok(Ok(outcome)) if outcome.total > 0 => tracing::info!(destroyed = outcome.total, "retention applied"),
-            Ok(Ok(_)) => {}
-            Ok(Err(err)) => tracing::warn!(error = %err, "retention run failed"),
-            Err(err) => tracing::warn!(error = %err, "retention task failed"),
+        match tokio::task::spawn_blocking(move || job(&app, jiff::Timestamp::now())).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(count)) => tracing::info!(count, "{what}"),
+            Ok(Err(err)) => tracing::warn!(error = %err, "{what} failed"),
+            Err(err) => tracing::warn!(error = %err, "{what} task failed"),
         }
     }
+}
+
+/// Apply the retention rules (records destroyed).
+fn retention(app: &tokutei_app::App, now: jiff::Timestamp) -> tokutei_app::ActionResult<usize> {
+    let outcome = app.purge_expired(&tokutei_app::Acting::Setup("retention-schedule"), now)?;
+    Ok(outcome.total as usize)
+}
+
+/// Run the violation detectors over the recent ledger (reports filed).
+fn detectors(app: &tokutei_app::App, now: jiff::Timestamp) -> tokutei_app::ActionResult<usize> {
+    Ok(app.run_detectors_recent(now)?.len())
+}
+
+/// How often the server checks whether a self-inspection report is due (and once at start).
+const INSPECT_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Make the self-inspection report the schedule owes (`[oversight] inspection_schedule`: the
+/// previous month's, once it is over): reports made.
+fn inspections(app: &tokutei_app::App, now: jiff::Timestamp) -> tokutei_app::ActionResult<usize> {
+    Ok(usize::from(app.run_scheduled_inspection(now)?.is_some()))
 }
 
 /// How often the server delivers the alerts that are due.
@@ -245,7 +271,9 @@ fn run_server(
             state = state.with_hsts(max_age);
         }
         tokio::spawn(run_checkpoints(Arc::clone(&audit), checkpoint_every));
-        tokio::spawn(run_retention(access, RETENTION_EVERY));
+        tokio::spawn(run_every("violation detectors", DETECT_EVERY, Arc::clone(&access), detectors));
+        tokio::spawn(run_every("self-inspection", INSPECT_EVERY, Arc::clone(&access), inspections));
+        tokio::spawn(run_every("retention", RETENTION_EVERY, access, retention));
         if let Some(deliverer) = alerts {
             tokio::spawn(tokutei_web::alerts::run(deliverer, ALERTS_EVERY, ESCALATE_EVERY));
         }

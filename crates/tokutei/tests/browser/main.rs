@@ -59,6 +59,11 @@ const PAGES_WHEN_PRESENT: &[(&str, &str)] = &[
     ("admin-incidents", "/admin/incidents"),
     ("admin-incident-new", "/admin/incidents/new"),
     ("admin-alerts", "/admin/alerts"),
+    ("admin-oversight", "/admin/oversight"),
+    ("admin-oversight-designation", "/admin/oversight/designation"),
+    ("admin-oversight-manager", "/admin/oversight/manager"),
+    ("admin-oversight-violations", "/admin/oversight/violations"),
+    ("admin-oversight-violation-new", "/admin/oversight/violations/new"),
 ];
 
 /// The handler's search: the demo's contract numbers are `HZ-` and the subscriber's number.
@@ -136,6 +141,11 @@ async fn the_console_and_the_public_site_work_in_chromium() {
             let path: &'static str = Box::leak(format!("/admin/incidents/{id}{page}").into_boxed_str());
             console.push((name, path));
         }
+    }
+
+    if present("POST", "/admin/oversight/violations/{id}/resolve") {
+        chief_closes_the_violation_report(&browser, &server, &artifacts, &mut findings).await;
+        console.push(("admin-oversight-violation", "/admin/oversight/violations/VR-1"));
     }
 
     for (name, path) in &console {
@@ -255,7 +265,51 @@ async fn handler_views_a_subscriber(browser: &Browser, server: &Server, artifact
     assert!(text.contains("利用目的: support"), "the view names its purpose:\n{text}");
     assert!(text.contains("契約番号") && text.contains(CONTRACT_NUMBER), "the contract number is shown:\n{text}");
     quality::check_page(browser, "admin-subscriber-view", artifacts, findings).await;
+    if present("POST", "/admin/oversight/violations") {
+        handler_reports_a_violation(browser, server, artifacts, findings).await;
+    }
     sign_out(browser).await;
+}
+
+/// The text of the handler's violation report (issue 16): what the chief manager reads.
+const VIOLATION_TEXT: &str = "取扱区域で私物のUSBメモリが使われていた";
+
+/// A handler files a report from the navigation and gets its receipt number.
+async fn handler_reports_a_violation(browser: &Browser, server: &Server, artifacts: &Path, findings: &mut Findings) {
+    browser.open(&server.url("/admin/"), "nav.site").await;
+    browser.click("nav.site a[href='/admin/oversight/violations/new']", "#violation-form").await;
+    browser.choose("#principal", &server.handler.id).await;
+    browser.choose("#measure", "5").await;
+    browser.fill("#text", VIOLATION_TEXT).await;
+    browser.click("#violation-submit", "#receipt").await;
+    let receipt = browser.wait_for("#receipt").await.text().await.unwrap();
+    assert!(receipt.contains("VR-1"), "the receipt names the report: {receipt}");
+    quality::check_page(browser, "admin-violation-filed", artifacts, findings).await;
+}
+
+/// The chief manager acknowledges the handler's report and closes it (no violation).
+async fn chief_closes_the_violation_report(
+    browser: &Browser,
+    server: &Server,
+    artifacts: &Path,
+    findings: &mut Findings,
+) {
+    browser.open(&server.url("/admin/oversight"), "#violations-summary").await;
+    browser.click("#ov-violations a", "#violations").await;
+    browser.click("#violations a[href='/admin/oversight/violations/VR-1']", "#violation").await;
+    let report = browser.wait_for("#violation-text").await.text().await.unwrap();
+    assert_eq!(report.trim(), VIOLATION_TEXT, "the handler's report as filed");
+    browser.click("#ack-submit", "#done").await;
+    let state = browser.wait_for("#violation-state").await.text().await.unwrap();
+    assert!(state.contains("確認済み"), "acknowledged: {state}");
+    browser.wait_for("#outcome-none").await.click().await.unwrap();
+    browser.fill("#resolve-text", "会社貸与の暗号化USBメモリと確認した").await;
+    browser.click("#resolve-submit", "#violation-history").await;
+    let state = browser.wait_for("#violation-state").await.text().await.unwrap();
+    assert!(state.contains("終結（違反なし）"), "closed: {state}");
+    let history = browser.wait_for("#violation-history").await.text().await.unwrap();
+    assert!(history.contains("確認") && history.contains("貸与"), "the history: {history}");
+    quality::check_page(browser, "admin-violation-closed", artifacts, findings).await;
 }
 
 /// The chief manager's part; returns the session cookie (`name=value`) for plain HTTP.

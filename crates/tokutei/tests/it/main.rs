@@ -12,6 +12,7 @@ mod incidents_api;
 mod migrate;
 mod moving;
 mod oversight;
+mod oversight_api;
 mod policy;
 mod postgres;
 mod schemathesis;

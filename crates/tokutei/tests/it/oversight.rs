@@ -533,4 +533,106 @@ fn the_annual_assessment_through_the_command_line() {
     assert_eq!(actions.last(), Some(&"assessment_completed"));
     assert_eq!(actions.len(), 1 + 7 + 1 + 1 + 1);
     env.run(&["audit", "verify"]).assert_code(0);
+/// `tokutei inspection …` end to end: a bad or unfinished period exits 2 naming the field and
+/// writes nothing; a run prints the summary (Japanese first) and stores the report, `--json`
+/// carrying the figures; a second run is a new revision; `show` gives the stored document
+/// (json) and the printable page (html, to a file); `verify` passes, and fails (exit 1)
+/// naming what was tampered with once the stored row is rewritten behind the triggers;
+/// findings are added, listed with their days left, and closed; every step is in the ledger.
+#[test]
+fn self_inspection_through_the_command_line() {
+    let env = TestEnv::new();
+    let policy = env.write("policy.toml", DEMO_POLICY);
+    env.run(&["init", "--policy", policy.to_str().unwrap()]).assert_code(0);
+    // A past month: every entry `init` wrote is later, so the report counts none of them.
+    for (period, says) in [("2025-13", "`period`"), ("2025/01", "`period`"), ("2999-01", "not over yet")] {
+        let bad = env.run(&["inspection", "run", "--period", period]);
+        assert!(bad.assert_code(2).stderr.contains(says), "{period}: {}", bad.stderr);
+    }
+    let bad = env.run(&["inspection", "run", "--period", "2025-01", "--by", "nobody"]);
+    bad.assert_code(2);
+    assert_eq!(env.run(&["--json", "inspection", "list"]).assert_code(0).json(), serde_json::json!([]));
+
+    let run = env.run(&["inspection", "run", "--period", "2025-01", "--by", "chief"]);
+    assert!(run.assert_code(0).stdout.starts_with("自己点検報告 IR-1（2025年1月 第1版）"), "{}", run.stdout);
+    let again = env.run(&["--json", "inspection", "run", "--period", "2025-01"]).assert_code(0).json();
+    assert_eq!((again["id"].as_str(), again["revision"].as_u64()), (Some("IR-2"), Some(2)));
+    assert_eq!(again["figures"]["ledger"]["entries"].as_u64(), Some(0));
+    assert!(again["figures"]["training"].as_array().is_some_and(|t| !t.is_empty()), "{again}");
+    let listed = env.run(&["--json", "inspection", "list", "--by", "chief"]).assert_code(0).json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+
+    let document = env.run(&["inspection", "show", "IR-1", "--format", "json"]).assert_code(0).stdout.clone();
+    let parsed: serde_json::Value = serde_json::from_str(&document).unwrap();
+    assert_eq!(
+        (parsed["period"].as_str(), parsed["kind"].as_str()),
+        (Some("2025-01"), Some("tokutei-self-inspection/v1"))
+    );
+    let page = env.root().join("IR-1.html");
+    env.run(&["inspection", "show", "IR-1", "--format", "html", "-o", page.to_str().unwrap()]).assert_code(0);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("自己点検報告書 2025年1月") && html.contains("@media print"), "{html}");
+
+    let ok = env.run(&["--json", "inspection", "verify", "IR-1"]).assert_code(0).json();
+    assert_eq!(ok["ok"], serde_json::json!(true));
+    {
+        let db = rusqlite::Connection::open(env.data().join("tokutei.sqlite3")).unwrap();
+        let err = db.execute_batch("UPDATE inspections SET document = '{}' WHERE id = 'IR-1'").unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+        db.execute_batch(
+            "DROP TRIGGER inspections_no_update;
+             UPDATE inspections SET document = replace(document, '\"entries\":0', '\"entries\":7') WHERE id = 'IR-1';",
+        )
+        .unwrap();
+    }
+    let tampered = env.run(&["inspection", "verify", "IR-1"]);
+    tampered.assert_code(1);
+    assert!(
+        tampered.stdout.contains("document_digest") && tampered.stdout.contains("`entries`"),
+        "{}",
+        tampered.stdout
+    );
+    env.run(&["inspection", "verify", "IR-2"]).assert_code(0);
+
+    // Findings, tracked to closure.
+    let bad = env.run(&["inspection", "finding", "add", "IR-2", "--text", "x", "--owner", "nobody"]);
+    assert!(bad.assert_code(2).stderr.contains("`owner`"), "{}", bad.stderr);
+    let bad =
+        env.run(&["inspection", "finding", "add", "IR-2", "--text", "x", "--owner", "chief", "--due", "2025-02-30"]);
+    assert!(bad.assert_code(2).stderr.contains("--due"), "{}", bad.stderr);
+    let added = env
+        .run(&[
+            "--json",
+            "inspection",
+            "finding",
+            "add",
+            "IR-2",
+            "--text",
+            "研修の未受講者",
+            "--owner",
+            "chief",
+            "--due",
+            "2999-12-31",
+        ])
+        .assert_code(0)
+        .json();
+    assert_eq!((added["id"].as_str(), added["state"].as_str()), (Some("IF-1"), Some("open")));
+    let open = env.run(&["inspection", "finding", "list"]);
+    assert!(open.assert_code(0).stdout.contains("残り"), "{}", open.stdout);
+    env.run(&["inspection", "finding", "close", "IF-1", "--text", "受講させた", "--by", "chief"]).assert_code(0);
+    let twice = env.run(&["inspection", "finding", "close", "IF-1", "--text", "again", "--by", "chief"]);
+    assert!(twice.assert_code(2).stderr.contains("closed already"), "{}", twice.stderr);
+
+    let all = env.run(&["--json", "audit", "query", "--limit", "10000"]).assert_code(0).json();
+    let steps: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event"]["action"].as_str().filter(|a| a.starts_with("inspection_")))
+        .collect();
+    assert_eq!(
+        steps,
+        ["inspection_reported", "inspection_reported", "inspection_finding_added", "inspection_finding_closed"]
+    );
+    assert!(!all.to_string().contains("研修の未受講者"), "finding texts are in the ledger only as digests");
 }
