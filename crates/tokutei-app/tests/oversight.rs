@@ -984,6 +984,8 @@ fn a_year_closed_without_a_completed_assessment_raises_an_alert_once() {
         ]
     );
     assert_eq!(year_alerts(true), []);
+}
+
 /// The figures of the period 2026-06 (Tokyo) recounted here, independently of the
 /// application: every stored entry scanned from the start, kept when its Tokyo date is in
 /// June 2026 and its index is below `size`.

@@ -295,6 +295,10 @@ fn conformance_assessments() {
     ] {
         let err = client.batch_execute(sql).expect_err(sql);
         assert!(format!("{err:?}").contains(refusal), "{sql}: {err:?}");
+    }
+}
+
+/// Self-inspection reports, their findings and closures are append-only, whoever writes.
 #[test]
 fn conformance_inspections() {
     let db = TestDb::new();

@@ -363,7 +363,7 @@ fn training() -> (serde_json::Map<String, Value>, serde_json::Map<String, Value>
     let mut schemas = serde_json::Map::new();
     schemas.insert("TrainingRosterRow".into(), roster_row);
     schemas.insert("TrainingCourse".into(), course);
-    let array = |description: &str, schema: &str| json!({ "description": description, "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": format!("#/components/schemas/{schema}") } } } } });
+    let array = array_response;
     let errors = |ok: Value| {
         json!({
             "200": ok,
@@ -381,6 +381,9 @@ fn training() -> (serde_json::Map<String, Value>, serde_json::Map<String, Value>
         "get": { "summary": "The training catalogue: each course's names, validity in months and the roles that must take it",
             "responses": errors(array("the courses", "TrainingCourse")) }
     }));
+    (schemas, paths)
+}
+
 /// Schemas and paths of the self-inspection reports and their findings
 /// (`api/oversight_inspections.rs`), merged into [`document`].
 fn inspections() -> (serde_json::Map<String, Value>, serde_json::Map<String, Value>) {
