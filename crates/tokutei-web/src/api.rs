@@ -29,8 +29,8 @@ use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
 use crate::{AppError, AppState};
 
 pub(crate) mod incidents;
-pub(crate) mod oversight_assessment;
 pub(crate) mod oversight;
+pub(crate) mod oversight_assessment;
 pub(crate) mod oversight_inspections;
 
 /// An API error: an [`AppError`] shown as JSON.

@@ -10,10 +10,10 @@
 mod incidents;
 #[path = "inquiry/inspections.rs"]
 mod inspections;
-#[path = "inquiry/oversight_assessment.rs"]
-mod oversight_assessment;
 #[path = "inquiry/oversight.rs"]
 mod oversight;
+#[path = "inquiry/oversight_assessment.rs"]
+mod oversight_assessment;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -324,6 +324,9 @@ fn notices_read_the_contacts_through_the_gateway_and_keep_only_what_was_sent() {
     }
     add.extend(["--purpose", "service_provision"]);
     env.run(&add).assert_code(0);
+    // The demo requires the policy's training of everyone who reads.
+    env.run(&["staff", "train", "rp", "--course", "privacy-basics", "--completed", &day(0), "--by", "chief"])
+        .assert_code(0);
     env.run(&[
         "access",
         "--staff",
