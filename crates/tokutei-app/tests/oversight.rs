@@ -1129,7 +1129,7 @@ fn a_self_inspection_report_equals_a_recount_of_the_ledger_and_tampering_is_dete
         (doc.violations[0].id.as_str(), doc.violations[0].state.as_str()),
         (vr.stored.report.id.as_str(), "received")
     );
-    assert_eq!(doc.violations_open_at_end, [vr.stored.report.id.clone()]);
+    assert_eq!(doc.violations_open_at_end, std::slice::from_ref(&vr.stored.report.id));
     let lapsed: Vec<&str> = doc.training.iter().filter(|t| !t.valid).map(|t| t.principal.as_str()).collect();
     assert_eq!(lapsed, ["untrained"]);
 

@@ -330,10 +330,12 @@ fn corrupt(year: i32, e: impl std::fmt::Display) -> ActionError {
     ActionError::Conflict(format!("a stored event of the assessment of business year {year} does not read: {e}"))
 }
 
+/// A measure of the policy as the checklist names it: `(number, title ja, title en, owner)`.
+type MeasureRow = (u32, String, String, Option<Role>);
+
 impl App {
-    /// The measures of the policy in force as `(number, title ja, title en, owner)`; (1)–(7)
-    /// untitled when no policy is in force.
-    fn assessment_measures(&self, now: Timestamp) -> ActionResult<Vec<(u32, String, String, Option<Role>)>> {
+    /// The measures of the policy in force; (1)–(7) untitled when no policy is in force.
+    fn assessment_measures(&self, now: Timestamp) -> ActionResult<Vec<MeasureRow>> {
         Ok(match self.active_policy(now)? {
             Some((_, policy)) => policy
                 .security
@@ -756,7 +758,8 @@ mod tests {
     fn an_alert_is_owed_when_a_year_closes_without_a_completed_assessment() {
         // (today, designated on, completed years) -> overdue (year, last day)
         let designated = Some(d("2025-11-30"));
-        let cases: [(&str, Option<Date>, &[i32], &[(i32, &str)]); 8] = [
+        type Case<'a> = (&'a str, Option<Date>, &'a [i32], &'a [(i32, &'a str)]);
+        let cases: [Case; 8] = [
             // The last day of business year 2026: it has not closed yet.
             ("2027-03-31", designated, &[], &[]),
             // The day it closes without a completed assessment.

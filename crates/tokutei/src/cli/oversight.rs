@@ -563,7 +563,7 @@ pub fn violations(global: &GlobalArgs, cmd: ViolationsCommand) -> anyhow::Result
             let by = PrincipalId::parse_as("by", args.by)?;
             let app = open(global)?;
             let v = app.violation(&Acting::Person(by.into_string()), &args.id, now)?;
-            Ok(Report::new(violation_text(&app, &v), &v.to_json()))
+            Ok(Report::new(violation_text(&app, &v), v.to_json()))
         }
         ViolationsCommand::Ack(args) => {
             let by = PrincipalId::parse_as("by", args.by)?;
@@ -611,7 +611,7 @@ pub fn violations(global: &GlobalArgs, cmd: ViolationsCommand) -> anyhow::Result
                     r.id,
                     tokyo::minutes(r.ack_due)
                 ),
-                &v.to_json(),
+                v.to_json(),
             ))
         }
         ViolationsCommand::Detect(args) => {
