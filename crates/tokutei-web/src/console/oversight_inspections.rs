@@ -350,6 +350,8 @@ async fn run(
     staff: StaffSession,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
+    // The role first: a refused caller learns nothing from the form's validation.
+    staff.require(MANAGERS)?;
     let form: RunForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
     let by = person_of(&staff);
@@ -376,6 +378,8 @@ async fn add_finding(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
+    // The role first: a refused caller learns nothing from the form's validation.
+    staff.require(MANAGERS)?;
     let form: FindingForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
     let by = person_of(&staff);
@@ -405,6 +409,8 @@ async fn close_finding(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
+    // The role first: a refused caller learns nothing from the form's validation.
+    staff.require(MANAGERS)?;
     let form: CloseForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
     let by = person_of(&staff);
