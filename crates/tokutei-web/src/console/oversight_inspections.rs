@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use tokutei_app::oversight::inspection::{FindingInput, FindingView, InspectionView, Period};
-use tokutei_app::{Acting, ActionError, PrincipalId};
+use tokutei_app::{ActionError, PrincipalId};
 use tokutei_policy::{Lang, tokyo};
 
-use super::forms::with_app;
+use super::forms::{person, with_app};
 use super::session::StaffSession;
 use super::{Console, bi, console_page, one};
 use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
@@ -157,10 +157,6 @@ pub(crate) fn standalone(v: &InspectionView, names: &HashMap<String, String>) ->
     }
 }
 
-fn person_of(staff: &StaffSession) -> Acting {
-    Acting::Person(staff.principal.id.clone())
-}
-
 async fn names(state: &AppState) -> Result<HashMap<String, String>, AppError> {
     Ok(state.blocking(|b| b.principals()).await?.into_iter().map(|p| (p.id, p.display_name)).collect())
 }
@@ -241,7 +237,7 @@ async fn list(
     staff: StaffSession,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
-    let by = person_of(&staff);
+    let by = person(&staff);
     let now = jiff::Timestamp::now();
     let (reports, findings) =
         with_app(&state, move |app| Ok((app.inspections(&by)?, app.findings(&by, now)?))).await??;
@@ -293,7 +289,7 @@ async fn show(
     Path(id): Path<String>,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
-    let by = person_of(&staff);
+    let by = person(&staff);
     let now = jiff::Timestamp::now();
     let key = id.clone();
     let (v, findings) =
@@ -354,7 +350,7 @@ async fn run(
     staff.require(MANAGERS)?;
     let form: RunForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
-    let by = person_of(&staff);
+    let by = person(&staff);
     let outcome = with_app(&state, move |app| {
         let period = Period::parse(form.period.trim())?;
         app.run_inspection(&by, period, jiff::Timestamp::now()).map(|v| v.stored.id)
@@ -382,7 +378,7 @@ async fn add_finding(
     staff.require(MANAGERS)?;
     let form: FindingForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
-    let by = person_of(&staff);
+    let by = person(&staff);
     let inspection = id.clone();
     let outcome = with_app(&state, move |app| {
         let owner = PrincipalId::parse_as("owner", form.owner.trim())?;
@@ -413,7 +409,7 @@ async fn close_finding(
     staff.require(MANAGERS)?;
     let form: CloseForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
-    let by = person_of(&staff);
+    let by = person(&staff);
     let finding = id.clone();
     let outcome = with_app(&state, move |app| {
         app.close_finding(&by, &finding, &form.text, jiff::Timestamp::now()).map(|_| finding)
