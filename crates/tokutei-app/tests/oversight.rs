@@ -19,8 +19,9 @@ use jiff::{SignedDuration, Timestamp};
 use support::{Deployed, deploy};
 use tokutei_app::alerts::escalation::Stage;
 use tokutei_app::alerts::{AlertConfig, WebhookConfig};
-use tokutei_app::oversight::designation::{DesignationInput, Duty, FilingInput};
+use tokutei_app::oversight::designation::{DesignationInput, Duty};
 use tokutei_app::oversight::manager::{AppointInput, NotificationInput, OpinionInput, ResponseInput};
+use tokutei_app::oversight::rules::RulesFilingInput;
 use tokutei_app::{Acting, ActionError, ActionResult, App, AppointmentId, OpinionId, PrincipalId, ServiceId};
 use tokutei_ledger::{Actor, AdminAction, AdminEvent, Event};
 use tokutei_policy::{Date, Role, tokyo};
@@ -29,6 +30,8 @@ use tokutei_store::ledger::LedgerStore;
 use tokutei_store::oversight::{OversightStore, ViolationStore};
 use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind, StaffStore};
 use tokutei_store_sqlite::SqliteStore;
+
+const DEMO_RULES: &str = include_str!("../../tokutei-policy/policies/hoshizora-tsushin-rules.toml");
 
 fn manager() -> Acting {
     Acting::Person("all".into())
@@ -99,9 +102,10 @@ fn size(d: &Deployed) -> u64 {
 /// Everything the oversight registers hold, as text.
 fn registers(s: &SqliteStore) -> String {
     format!(
-        "{:?} {:?} {:?} {:?} {:?}",
+        "{:?} {:?} {:?} {:?} {:?} {:?}",
         s.designations().unwrap(),
         s.oversight_filings().unwrap(),
+        s.rules_versions().unwrap(),
         s.appointments().unwrap(),
         s.opinions().unwrap(),
         s.assessments().unwrap()
@@ -168,17 +172,18 @@ fn the_designation_is_audited_first_and_its_deadlines_follow_the_civil_code() {
     );
 
     // The rules filed on the due date meet the deadline on time; one day later would be late.
+    d.service.register_rules(&manager(), DEMO_RULES, noon("2026-06-20")).unwrap();
     d.service
         .record_rules_filing(
             &manager(),
-            &FilingInput { filed_on: day("2026-06-30"), reference: "総基利第77号".into() },
+            &RulesFilingInput { version: 1, filed_on: day("2026-06-30"), reference: "総基利第77号".into() },
             noon("2026-07-01"),
         )
         .unwrap();
     let later = d.service.designation_status(noon("2026-07-01")).unwrap().unwrap();
     let rules = &later.deadlines[0];
     assert_eq!((rules.met_on, rules.on_time(), rules.days_left), (Some(day("2026-06-30")), true, -1));
-    assert_eq!(rules.met_by.as_deref(), Some("filing #1 (総基利第77号)"));
+    assert_eq!(rules.met_by.as_deref(), Some("filing #1 of rules v1 (総基利第77号)"));
     let manager_duty = &later.deadlines[2];
     assert_eq!((manager_duty.met(), manager_duty.days_left), (false, -1), "overdue and still shown");
 
@@ -255,7 +260,7 @@ fn bad_designations_and_non_managers_are_refused_and_change_nothing() {
         refused(&Acting::Person("nobody".into()), designation("2026-03-31")),
         ActionError::UnknownPrincipal(_)
     ));
-    let filing = FilingInput { filed_on: day("2026-05-01"), reference: " ".into() };
+    let filing = RulesFilingInput { version: 1, filed_on: day("2026-05-01"), reference: " ".into() };
     assert!(matches!(
         d.service.record_rules_filing(&manager(), &filing, now),
         Err(ActionError::Invalid { field: "reference", .. })
@@ -263,7 +268,7 @@ fn bad_designations_and_non_managers_are_refused_and_change_nothing() {
     assert!(matches!(
         d.service.record_rules_filing(
             &Acting::Person("support".into()),
-            &FilingInput { reference: "R".into(), ..filing },
+            &RulesFilingInput { reference: "R".into(), ..filing },
             now
         ),
         Err(ActionError::Forbidden(_))
@@ -522,9 +527,10 @@ fn open_oversight_deadlines_are_escalated_until_met() {
     );
     // The 規程 filed and the appointment notified: those clocks close; the statutory
     // deadline of the manager is met by the notification, so nothing is left.
+    app.register_rules(&manager(), DEMO_RULES, noon("2026-06-25")).unwrap();
     app.record_rules_filing(
         &manager(),
-        &FilingInput { filed_on: day("2026-06-25"), reference: "総基利第1号".into() },
+        &RulesFilingInput { version: 1, filed_on: day("2026-06-25"), reference: "総基利第1号".into() },
         noon("2026-06-25"),
     )
     .unwrap();
@@ -1257,4 +1263,72 @@ fn findings_are_tracked_to_closure() {
     let all = app.findings(&manager(), later).unwrap();
     assert_eq!(all[0].days_left, None);
     assert!(all[0].stored.closure.is_some());
+}
+
+/// The 情報取扱規程: a version registered audited first (its digest in the ledger, never its
+/// text), a file that fails the check refused naming its line with nothing written, the same
+/// file again a conflict, only managers; a filing names a registered version, not before it
+/// was enacted, and flags it filed; the version in force is the latest effective one.
+#[test]
+fn rules_versions_are_checked_audited_first_and_filed() {
+    let d = deploy();
+    let from = size(&d);
+    let now = noon("2026-06-01");
+    let done = audit_first(&d, |d| d.service.register_rules(&manager(), DEMO_RULES, now));
+    assert_eq!((done.version, done.warnings.len()), (1, 0));
+    let entries = admin_entries(&d, from);
+    let (_, event) = entries.last().unwrap();
+    assert_eq!((event.action, event.subject.as_str()), (AdminAction::RulesRegistered, "rules/v1"));
+    assert_eq!(event.digest, Some(done.digest.bytes()));
+    assert!(!format!("{event:?}").contains("総則"), "the ledger holds the digest, not the text");
+
+    // Refused, nothing written: the check's errors with their lines; the same file again;
+    // a handler; a filing of an unknown version or before the enactment.
+    let before = (size(&d), registers(&d.store));
+    let without_owner = DEMO_RULES.replacen("owner = \"responsible_person\"\n", "", 1);
+    let line = DEMO_RULES.lines().position(|l| l == "measure = \"human\"").unwrap() + 1;
+    match d.service.register_rules(&manager(), &without_owner, now) {
+        Err(ActionError::Invalid { field: "source", message }) => {
+            assert!(message.contains(&format!("line {line} (sections[3].measure)")), "{message}");
+            assert!(message.contains("names no owner"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let missing = DEMO_RULES.replace("measure = \"physical\"", "measure = \"other\"");
+    assert!(matches!(
+        d.service.register_rules(&manager(), &missing, now),
+        Err(ActionError::Invalid { field: "source", message }) if message.contains("`physical`")
+    ));
+    assert!(matches!(d.service.register_rules(&manager(), DEMO_RULES, now), Err(ActionError::Conflict(_))));
+    assert!(matches!(
+        d.service.register_rules(&Acting::Person("support".into()), DEMO_RULES, now),
+        Err(ActionError::Forbidden(_))
+    ));
+    let filing = RulesFilingInput { version: 2, filed_on: day("2026-05-01"), reference: "総基利第77号".into() };
+    assert!(matches!(d.service.record_rules_filing(&manager(), &filing, now), Err(ActionError::NotFound(_))));
+    let early = RulesFilingInput { version: 1, filed_on: day("2026-03-31"), ..filing.clone() };
+    assert!(matches!(
+        d.service.record_rules_filing(&manager(), &early, now),
+        Err(ActionError::Invalid { field: "date", .. })
+    ));
+    assert_eq!((size(&d), registers(&d.store)), before, "nothing written");
+
+    // A second version, effective later: never filed, not yet in force.
+    let next = DEMO_RULES.replace("effective = 2026-04-01", "effective = 2026-10-01");
+    assert_eq!(d.service.register_rules(&manager(), &next, now).unwrap().version, 2);
+    let filed = audit_first(&d, |d| {
+        d.service.record_rules_filing(&manager(), &RulesFilingInput { version: 1, ..filing.clone() }, now)
+    });
+    let (_, event) = admin_entries(&d, from).pop().unwrap();
+    assert_eq!((event.action, event.subject.as_str()), (AdminAction::RulesFiled, "designation/rules"));
+    assert!(event.details.contains(&("version".to_string(), "1".to_string())), "{:?}", event.details);
+    assert_eq!(event.details.last().map(|(_, v)| v.as_str()), Some("総基利第77号"));
+    let versions = d.service.rules_versions(now).unwrap();
+    let flags: Vec<(u32, bool, bool)> = versions.iter().map(|v| (v.stored.version, v.filed(), v.in_force)).collect();
+    assert_eq!(flags, [(1, true, true), (2, false, false)]);
+    assert_eq!(versions[0].filings[0].number, filed.number);
+    let later = d.service.rules_versions(noon("2026-10-01")).unwrap();
+    assert_eq!(later.iter().map(|v| v.in_force).collect::<Vec<_>>(), [false, true]);
+    let json = versions[1].to_json();
+    assert_eq!((json["filed"].as_bool(), json["effective"].as_str()), (Some(false), Some("2026-10-01")));
 }

@@ -196,7 +196,7 @@ pub enum AdminAction {
     /// the services, by id).
     DesignationRecorded,
     /// The filing of the 情報取扱規程 with the ministry was recorded (`designation/rules`: the
-    /// filing date and reference).
+    /// filing date, reference and, since rules are versioned, the version filed).
     RulesFiled,
     /// A chief manager (統括管理者) was appointed (`chief-manager/<appointment>`: the principal,
     /// the first day, the appointment it ended; the digest is the qualification evidence's).
@@ -243,10 +243,13 @@ pub enum AdminAction {
     AssessmentRemediationRecorded,
     /// An assessment was completed (`assessment/FY<year>`: each measure's result).
     AssessmentCompleted,
+    /// A version of the 情報取扱規程 was registered (`rules/v<version>`: its effective date;
+    /// the digest is the rules file's).
+    RulesRegistered,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 54] = [
+const ADMIN_ACTIONS: [AdminAction; 55] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -301,6 +304,7 @@ const ADMIN_ACTIONS: [AdminAction; 54] = [
     AdminAction::AssessmentFindingRecorded,
     AdminAction::AssessmentRemediationRecorded,
     AdminAction::AssessmentCompleted,
+    AdminAction::RulesRegistered,
 ];
 
 impl AdminAction {
@@ -368,6 +372,7 @@ impl AdminAction {
             AdminAction::AssessmentFindingRecorded => "assessment_finding_recorded",
             AdminAction::AssessmentRemediationRecorded => "assessment_remediation_recorded",
             AdminAction::AssessmentCompleted => "assessment_completed",
+            AdminAction::RulesRegistered => "rules_registered",
         }
     }
 }
@@ -796,6 +801,7 @@ mod tests {
             (AdminAction::AssessmentFindingRecorded, 52, "assessment_finding_recorded"),
             (AdminAction::AssessmentRemediationRecorded, 53, "assessment_remediation_recorded"),
             (AdminAction::AssessmentCompleted, 54, "assessment_completed"),
+            (AdminAction::RulesRegistered, 55, "rules_registered"),
         ];
         for (action, code, name) in appended {
             assert_eq!((action.code(), action.as_str()), (code, name));

@@ -15,6 +15,7 @@ use std::ops::Range;
 use serde::Serialize;
 
 use crate::model::{ConsentMode, MeasureKind, Policy, RetentionStart, Text, Tier};
+use crate::rules::Rules;
 use crate::source::{Position, parse};
 use locate::FieldPath;
 
@@ -56,6 +57,10 @@ pub const RULES: &[&str] = &[
     CONTACT_FORMAT,
 ];
 
+/// Every rule code `check_rules` can report (a rules file, 情報取扱規程). Stable, like [`RULES`].
+pub const RULES_FILE_RULES: &[&str] =
+    &[PARSE, REQUIRED_TEXT, EFFECTIVE_BEFORE_ENACTED, RULES_MISSING_SECTION, RULES_OWNER];
+
 const PARSE: &str = "parse";
 const REQUIRED_TEXT: &str = "required-text";
 const NO_ACQUISITION_METHOD: &str = "no-acquisition-method";
@@ -90,6 +95,8 @@ const MISSING_TRANSLATION: &str = "missing-translation";
 const UNUSED_MASK: &str = "unused-mask";
 const UNUSED_CATEGORY: &str = "unused-category";
 const CONTACT_FORMAT: &str = "contact-format";
+const RULES_MISSING_SECTION: &str = "rules-missing-section";
+const RULES_OWNER: &str = "rules-owner";
 
 /// Logs kept longer than this many months need a written justification (電気通信事業GL 通信履歴).
 pub const LOG_MONTHS_WITHOUT_JUSTIFICATION: u32 = 6;
@@ -181,23 +188,107 @@ pub fn check(source: &str) -> CheckReport {
     let policy = match parse(source) {
         Ok(policy) => policy,
         Err(e) => {
-            let field = e.span.as_ref().map(|span| parse_error_field(source, doc.as_ref(), span)).unwrap_or_default();
-            let diagnostic = Diagnostic {
-                rule: PARSE,
-                severity: Severity::Error,
-                message: with_value(source, e.message, e.span.as_ref()),
-                field,
-                position: e.position,
-                span: e.span,
-                help: Some("fix the file so that it reads as a policy file (see docs/policy-file.md)".into()),
-            };
-            return CheckReport { policy: None, diagnostics: vec![diagnostic] };
+            let help = "fix the file so that it reads as a policy file (see docs/policy-file.md)";
+            return CheckReport { policy: None, diagnostics: vec![parse_diagnostic(source, doc.as_ref(), e, help)] };
         }
     };
-    let mut diagnostics: Vec<Diagnostic> = findings(&policy)
+    let diagnostics = located(source, doc.as_ref(), findings(&policy));
+    CheckReport { policy: Some(policy), diagnostics }
+}
+
+/// The result of checking a rules file (情報取扱規程).
+#[derive(Debug, Clone, Serialize)]
+pub struct RulesReport {
+    /// The parsed rules, when the file parsed (even if they fail a rule).
+    #[serde(skip)]
+    pub rules: Option<Rules>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl RulesReport {
+    /// No error-severity diagnostics (warnings allowed).
+    pub fn is_valid(&self) -> bool {
+        self.diagnostics.iter().all(|d| d.severity != Severity::Error)
+    }
+}
+
+/// Check a rules file's text (情報取扱規程): parse it, then require a section for each of the
+/// seven measures (`rules-missing-section`) and, in every section, an owner role
+/// (`rules-owner`), a title and a Japanese text (`required-text`); the effective date is not
+/// before the enactment (`effective-before-enacted`).
+pub fn check_rules(source: &str) -> RulesReport {
+    let doc = toml_edit::Document::parse(source.to_string()).ok();
+    let rules = match crate::rules::parse_rules(source) {
+        Ok(rules) => rules,
+        Err(e) => {
+            let help = "fix the file so that it reads as a rules file (see docs/rules-file.md)";
+            return RulesReport { rules: None, diagnostics: vec![parse_diagnostic(source, doc.as_ref(), e, help)] };
+        }
+    };
+    let mut out = Findings::default();
+    out.required(&rules.title, FieldPath::keys("title"), "the title of the rules");
+    if rules.effective < rules.enacted {
+        out.error(
+            EFFECTIVE_BEFORE_ENACTED,
+            FieldPath::keys("effective"),
+            format!("the rules take effect on {} before they are enacted on {}", rules.effective, rules.enacted),
+            None,
+        );
+    }
+    let sections = FieldPath::keys("sections");
+    for (i, section) in rules.sections.iter().enumerate() {
+        let at = sections.index(i);
+        let name = section.measure.label(crate::Lang::Ja);
+        out.required(&section.title, at.key("title"), &format!("the title of section {} ({name})", i + 1));
+        out.required(&section.text, at.key("text"), &format!("the text of section {} ({name})", i + 1));
+        if section.owner.is_none() {
+            out.error(
+                RULES_OWNER,
+                at.key("measure"),
+                format!("section {} ({name}) names no owner", i + 1),
+                Some("add `owner = \"chief_manager\"` (or `responsible_person`, `handler`, `auditor`): the role that answers for the section"),
+            );
+        }
+    }
+    for kind in MeasureKind::REQUIRED {
+        if !rules.sections.iter().any(|s| s.measure == kind) {
+            out.error(
+                RULES_MISSING_SECTION,
+                sections.clone(),
+                format!("no section carries out the measure `{}` ({})", kind.code(), kind.label(crate::Lang::Ja)),
+                Some("the rules have a section for each of the seven measures: basic_policy, rules, organizational, human, physical, technical, external_environment"),
+            );
+        }
+    }
+    let diagnostics = located(source, doc.as_ref(), out.0);
+    RulesReport { rules: Some(rules), diagnostics }
+}
+
+fn parse_diagnostic(
+    source: &str,
+    doc: Option<&toml_edit::Document<String>>,
+    e: crate::ParseError,
+    help: &str,
+) -> Diagnostic {
+    let field = e.span.as_ref().map(|span| parse_error_field(source, doc, span)).unwrap_or_default();
+    Diagnostic {
+        rule: PARSE,
+        severity: Severity::Error,
+        message: with_value(source, e.message, e.span.as_ref()),
+        field,
+        position: e.position,
+        span: e.span,
+        help: Some(help.into()),
+    }
+}
+
+/// Findings with their lines, in file order (so that a reader can work through them top to
+/// bottom).
+fn located(source: &str, doc: Option<&toml_edit::Document<String>>, findings: Vec<Finding>) -> Vec<Diagnostic> {
+    let mut diagnostics: Vec<Diagnostic> = findings
         .into_iter()
         .map(|f| {
-            let span = doc.as_ref().and_then(|doc| locate::span_of(doc, &f.field));
+            let span = doc.and_then(|doc| locate::span_of(doc, &f.field));
             Diagnostic {
                 rule: f.rule,
                 severity: f.severity,
@@ -209,9 +300,8 @@ pub fn check(source: &str) -> CheckReport {
             }
         })
         .collect();
-    // In file order, so that a reader can work through them top to bottom.
     diagnostics.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
-    CheckReport { policy: Some(policy), diagnostics }
+    diagnostics
 }
 
 /// A parse message with the offending value in backticks, when it is short and not already
@@ -616,8 +706,7 @@ fn security(policy: &Policy, out: &mut Findings) {
     if !policy.security.measures.is_empty() {
         for kind in MeasureKind::REQUIRED {
             if !policy.security.measures.iter().any(|m| m.kind == kind) {
-                let name =
-                    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                let name = kind.code();
                 out.error(
                     MISSING_MEASURE_KIND,
                     measures.clone(),

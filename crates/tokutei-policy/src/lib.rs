@@ -3,7 +3,8 @@
 //!
 //! This crate owns the model ([`model`]), parsing with positions ([`parse`]), validation
 //! ([`check`]), import from a published text ([`import`]), the text rendering ([`render`]) and
-//! the section-aware difference of two versions ([`diff`]).
+//! the section-aware difference of two versions ([`diff`]), and the internal rules (情報取扱規程,
+//! [`rules`]) that carry the policy's measures out.
 //!
 //! Architecture Invariant: this crate does no IO. It takes and returns strings; reading files,
 //! printing and storing versions belong to the binary and the store crates.
@@ -14,6 +15,7 @@ pub mod import;
 pub mod leaks;
 pub mod model;
 pub mod render;
+pub mod rules;
 pub mod source;
 pub mod tokyo;
 

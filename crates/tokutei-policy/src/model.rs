@@ -603,6 +603,42 @@ impl MeasureKind {
         MeasureKind::Technical,
         MeasureKind::ExternalEnvironment,
     ];
+
+    /// The kind's stored and written name (`basic_policy`, `rules`, …).
+    pub fn code(self) -> &'static str {
+        match self {
+            MeasureKind::BasicPolicy => "basic_policy",
+            MeasureKind::Rules => "rules",
+            MeasureKind::Organizational => "organizational",
+            MeasureKind::Human => "human",
+            MeasureKind::Physical => "physical",
+            MeasureKind::Technical => "technical",
+            MeasureKind::ExternalEnvironment => "external_environment",
+            MeasureKind::Other => "other",
+        }
+    }
+
+    /// The kind as the guidelines name it.
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (MeasureKind::BasicPolicy, Lang::Ja) => "基本方針の策定",
+            (MeasureKind::Rules, Lang::Ja) => "取扱いに係る規律の整備",
+            (MeasureKind::Organizational, Lang::Ja) => "組織的安全管理措置",
+            (MeasureKind::Human, Lang::Ja) => "人的安全管理措置",
+            (MeasureKind::Physical, Lang::Ja) => "物理的安全管理措置",
+            (MeasureKind::Technical, Lang::Ja) => "技術的安全管理措置",
+            (MeasureKind::ExternalEnvironment, Lang::Ja) => "外的環境の把握",
+            (MeasureKind::Other, Lang::Ja) => "その他",
+            (MeasureKind::BasicPolicy, Lang::En) => "basic policy",
+            (MeasureKind::Rules, Lang::En) => "rules for handling",
+            (MeasureKind::Organizational, Lang::En) => "organizational measures",
+            (MeasureKind::Human, Lang::En) => "human measures",
+            (MeasureKind::Physical, Lang::En) => "physical measures",
+            (MeasureKind::Technical, Lang::En) => "technical measures",
+            (MeasureKind::ExternalEnvironment, Lang::En) => "understanding the external environment",
+            (MeasureKind::Other, Lang::En) => "other",
+        }
+    }
 }
 
 /// Staff roles of the privacy organisation.

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use tokutei_policy::check::{self, RULES, Severity};
+use tokutei_policy::check::{self, RULES, RULES_FILE_RULES, Severity};
 
 fn invalid_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid")
@@ -83,7 +83,48 @@ fn every_rule_has_a_fixture_and_every_fixture_a_rule() {
     // Every code in check.rs is listed in RULES, so nothing is reported that has no fixture.
     let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/check.rs")).unwrap();
     let declared = source.lines().filter(|l| l.starts_with("const ") && l.contains(": &str = \"")).count();
-    assert_eq!(declared, RULES.len(), "every rule constant is listed in RULES");
+    let listed: BTreeSet<&str> = RULES.iter().chain(RULES_FILE_RULES).copied().collect();
+    assert_eq!(declared, listed.len(), "every rule constant is listed in RULES or RULES_FILE_RULES");
+}
+
+fn rules_fixtures() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rules");
+    let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("tests/rules exists")
+        .map(|entry| entry.expect("readable entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .map(|path| {
+            let name = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 name").to_string();
+            (name, std::fs::read_to_string(&path).expect("readable fixture"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The rules files (情報取扱規程) in `tests/rules/`: each reports exactly the diagnostics its
+/// `# expect:` comments name, on those lines; `valid.toml` none; every rule of
+/// `RULES_FILE_RULES` has a fixture.
+#[test]
+fn every_rules_fixture_reports_exactly_its_expected_diagnostics() {
+    let fixtures = rules_fixtures();
+    let mut seen = BTreeSet::new();
+    for (name, text) in &fixtures {
+        let expected = expected(text);
+        let report = check::check_rules(text);
+        let actual: BTreeSet<(String, u32)> =
+            report.diagnostics.iter().map(|d| (d.rule.to_string(), d.position.map_or(0, |p| p.line))).collect();
+        let messages: Vec<String> =
+            report.diagnostics.iter().map(|d| format!("{}: {} [{}]", d.rule, d.message, d.field)).collect();
+        assert_eq!(actual, expected, "{name}: diagnostics {messages:#?}");
+        assert_eq!(report.is_valid(), expected.is_empty(), "{name}: validity");
+        assert_eq!(report.rules.is_some(), !expected.iter().any(|(r, _)| r == "parse"), "{name}: parsed rules");
+        seen.extend(expected.into_iter().map(|(rule, _)| rule));
+    }
+    assert!(fixtures.iter().any(|(name, _)| name == "valid"), "tests/rules/valid.toml exists");
+    for rule in RULES_FILE_RULES {
+        assert!(seen.contains(*rule), "rules-file rule `{rule}` has no fixture in tests/rules/");
+    }
 }
 
 #[test]

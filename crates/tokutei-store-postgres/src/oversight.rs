@@ -6,9 +6,9 @@
 use postgres::Row;
 use tokutei_policy::Date;
 use tokutei_store::oversight::{
-    FilingKind, NewAppointment, NewDesignation, NewFiling, NewOpinion, NewOpinionResponse, NewViolationEvent,
-    NewViolationReport, OversightStore, StoredAppointment, StoredDesignation, StoredFiling, StoredOpinion,
-    StoredViolation, ViolationEventKind, ViolationStore,
+    FilingKind, NewAppointment, NewDesignation, NewFiling, NewOpinion, NewOpinionResponse, NewRulesVersion,
+    NewViolationEvent, NewViolationReport, OversightStore, StoredAppointment, StoredDesignation, StoredFiling,
+    StoredOpinion, StoredViolation, ViolationEventKind, ViolationStore,
 };
 use tokutei_store::{StoreError, StoreResult};
 
@@ -77,15 +77,18 @@ impl OversightStore for PgStore {
     }
 
     fn add_filing(&self, f: &NewFiling) -> StoreResult<u64> {
-        if (f.kind == FilingKind::ManagerNotification) != f.appointment.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "a {} filing {} an appointment",
-                f.kind.code(),
-                if f.appointment.is_some() { "names no" } else { "names" }
-            )));
-        }
+        f.check_shape()?;
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
+        if let Some(version) = f.rules_version {
+            let known = tx
+                .query_opt("SELECT 1 FROM internal_rules WHERE version = $1", &[&i64::from(version)])
+                .map_err(backend)?
+                .is_some();
+            if !known {
+                return Err(StoreError::NotFound(format!("rules version {version}")));
+            }
+        }
         if let Some(appointment) = &f.appointment {
             let known = tx
                 .query_opt("SELECT 1 FROM chief_manager_appointments WHERE id = $1", &[appointment])
@@ -98,8 +101,8 @@ impl OversightStore for PgStore {
         let row = tx
             .query_one(
                 "INSERT INTO oversight_filings (kind, appointment, filed_on, reference, recorded_by, recorded_at,
-                     audit_index)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING number",
+                     audit_index, rules_version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING number",
                 &[
                     &f.kind.code(),
                     &f.appointment,
@@ -108,6 +111,7 @@ impl OversightStore for PgStore {
                     &f.recorded_by,
                     &micros(f.recorded_at),
                     &bigint(f.audit_index)?,
+                    &f.rules_version.map(i64::from),
                 ],
             )
             .map_err(backend)?;
@@ -120,7 +124,8 @@ impl OversightStore for PgStore {
         let mut conn = self.conn()?;
         let rows = conn
             .query(
-                "SELECT number, kind, appointment, filed_on, reference, recorded_by, recorded_at, audit_index
+                "SELECT number, kind, appointment, filed_on, reference, recorded_by, recorded_at, audit_index,
+                        rules_version
                  FROM oversight_filings ORDER BY number",
                 &[],
             )
@@ -134,12 +139,68 @@ impl OversightStore for PgStore {
                         kind: FilingKind::from_code(kind)
                             .ok_or_else(|| corrupt(row, 1, format!("unknown filing kind `{kind}`")))?,
                         appointment: get(row, 2)?,
+                        rules_version: get::<Option<i64>>(row, 8)?
+                            .map(|v| u32::try_from(v).map_err(|_| corrupt(row, 8, format!("{v} is out of range"))))
+                            .transpose()?,
                         filed_on: date(row, 3)?,
                         reference: get(row, 4)?,
                         recorded_by: get(row, 5)?,
                         recorded_at: timestamp(row, 6)?,
                         audit_index: u64_col(row, 7)?,
                     },
+                })
+            })
+            .collect()
+    }
+
+    fn add_rules_version(&self, v: &NewRulesVersion) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        tx.batch_execute("LOCK TABLE internal_rules IN SHARE ROW EXCLUSIVE MODE").map_err(backend)?;
+        let next = u32_col(
+            &tx.query_one("SELECT COALESCE(MAX(version), 0) + 1 FROM internal_rules", &[]).map_err(backend)?,
+            0,
+        )?;
+        if v.version != next {
+            return Err(StoreError::Conflict(format!("rules version {} is not the next ({next})", v.version)));
+        }
+        tx.execute(
+            "INSERT INTO internal_rules (version, source, digest, effective, registered_by, registered_at, audit_index)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &i64::from(v.version),
+                &v.source,
+                &v.digest,
+                &v.effective.to_string(),
+                &v.registered_by,
+                &micros(v.registered_at),
+                &bigint(v.audit_index)?,
+            ],
+        )
+        .map_err(backend)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn rules_versions(&self) -> StoreResult<Vec<NewRulesVersion>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                "SELECT version, source, digest, effective, registered_by, registered_at, audit_index
+                 FROM internal_rules ORDER BY version",
+                &[],
+            )
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                Ok(NewRulesVersion {
+                    version: u32_col(row, 0)?,
+                    source: get(row, 1)?,
+                    digest: get(row, 2)?,
+                    effective: date(row, 3)?,
+                    registered_by: get(row, 4)?,
+                    registered_at: timestamp(row, 5)?,
+                    audit_index: u64_col(row, 6)?,
                 })
             })
             .collect()

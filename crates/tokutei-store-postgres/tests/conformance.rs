@@ -354,6 +354,12 @@ fn a_second_active_chief_manager_is_refused_by_the_database() {
         ("TRUNCATE oversight_designations", "oversight records are append-only"),
         ("UPDATE oversight_filings SET reference = 'x'", "oversight records are append-only"),
         ("DELETE FROM oversight_filings", "oversight records are append-only"),
+        ("UPDATE internal_rules SET source = 'x'", "oversight records are append-only"),
+        ("DELETE FROM internal_rules", "oversight records are append-only"),
+        (
+            "INSERT INTO internal_rules VALUES (9, 'x', 'sha256:09', '2027-01-01', 'x', 1, 1)",
+            "a rules version is the next number",
+        ),
         ("TRUNCATE oversight_filings", "oversight records are append-only"),
         ("UPDATE chief_manager_opinions SET text = 'x'", "oversight records are append-only"),
         ("DELETE FROM chief_manager_opinion_responses", "oversight records are append-only"),

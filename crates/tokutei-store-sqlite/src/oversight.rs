@@ -6,9 +6,9 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 use tokutei_policy::Date;
 use tokutei_store::oversight::{
-    FilingKind, NewAppointment, NewDesignation, NewFiling, NewOpinion, NewOpinionResponse, NewViolationEvent,
-    NewViolationReport, OversightStore, StoredAppointment, StoredDesignation, StoredFiling, StoredOpinion,
-    StoredViolation, ViolationEventKind, ViolationStore,
+    FilingKind, NewAppointment, NewDesignation, NewFiling, NewOpinion, NewOpinionResponse, NewRulesVersion,
+    NewViolationEvent, NewViolationReport, OversightStore, StoredAppointment, StoredDesignation, StoredFiling,
+    StoredOpinion, StoredViolation, ViolationEventKind, ViolationStore,
 };
 use tokutei_store::{StoreError, StoreResult};
 
@@ -103,14 +103,16 @@ impl OversightStore for SqliteStore {
     }
 
     fn add_filing(&self, f: &NewFiling) -> StoreResult<u64> {
+        f.check_shape()?;
         let mut conn = self.writer();
         let tx = crate::db::write_tx(&mut conn)?;
-        if (f.kind == FilingKind::ManagerNotification) != f.appointment.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "a {} filing {} an appointment",
-                f.kind.code(),
-                if f.appointment.is_some() { "names no" } else { "names" }
-            )));
+        if let Some(version) = f.rules_version {
+            let known: bool = tx
+                .query_row("SELECT EXISTS (SELECT 1 FROM internal_rules WHERE version = ?1)", [version], |r| r.get(0))
+                .map_err(backend)?;
+            if !known {
+                return Err(StoreError::NotFound(format!("rules version {version}")));
+            }
         }
         if let Some(appointment) = &f.appointment {
             let known: bool = tx
@@ -126,8 +128,8 @@ impl OversightStore for SqliteStore {
         }
         tx.execute(
             "INSERT INTO oversight_filings (kind, appointment, filed_on, reference, recorded_by, recorded_at,
-                 audit_index)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 audit_index, rules_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 f.kind.code(),
                 f.appointment,
@@ -135,7 +137,8 @@ impl OversightStore for SqliteStore {
                 f.reference,
                 f.recorded_by,
                 f.recorded_at.as_microsecond(),
-                bigint(f.audit_index)?
+                bigint(f.audit_index)?,
+                f.rules_version
             ],
         )
         .map_err(backend)?;
@@ -148,7 +151,8 @@ impl OversightStore for SqliteStore {
         let conn = self.reader()?;
         let mut statement = conn
             .prepare_cached(
-                "SELECT number, kind, appointment, filed_on, reference, recorded_by, recorded_at, audit_index
+                "SELECT number, kind, appointment, filed_on, reference, recorded_by, recorded_at, audit_index,
+                        rules_version
                  FROM oversight_filings ORDER BY number",
             )
             .map_err(backend)?;
@@ -161,12 +165,63 @@ impl OversightStore for SqliteStore {
                         kind: FilingKind::from_code(&kind)
                             .ok_or_else(|| conversion(1, format!("unknown filing kind `{kind}`")))?,
                         appointment: r.get(2)?,
+                        rules_version: r.get(8)?,
                         filed_on: date(3, &r.get::<_, String>(3)?)?,
                         reference: r.get(4)?,
                         recorded_by: r.get(5)?,
                         recorded_at: ts(6, r.get(6)?)?,
                         audit_index: index(7, r.get(7)?)?,
                     },
+                })
+            })
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
+    }
+
+    fn add_rules_version(&self, v: &NewRulesVersion) -> StoreResult<()> {
+        let mut conn = self.writer();
+        let tx = crate::db::write_tx(&mut conn)?;
+        let next: u32 = tx
+            .query_row("SELECT COALESCE(MAX(version), 0) + 1 FROM internal_rules", [], |r| r.get(0))
+            .map_err(backend)?;
+        if v.version != next {
+            return Err(StoreError::Conflict(format!("rules version {} is not the next ({next})", v.version)));
+        }
+        tx.execute(
+            "INSERT INTO internal_rules (version, source, digest, effective, registered_by, registered_at, audit_index)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                v.version,
+                v.source,
+                v.digest,
+                v.effective.to_string(),
+                v.registered_by,
+                v.registered_at.as_microsecond(),
+                bigint(v.audit_index)?
+            ],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)
+    }
+
+    fn rules_versions(&self) -> StoreResult<Vec<NewRulesVersion>> {
+        let conn = self.reader()?;
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT version, source, digest, effective, registered_by, registered_at, audit_index
+                 FROM internal_rules ORDER BY version",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok(NewRulesVersion {
+                    version: r.get(0)?,
+                    source: r.get(1)?,
+                    digest: r.get(2)?,
+                    effective: date(3, &r.get::<_, String>(3)?)?,
+                    registered_by: r.get(4)?,
+                    registered_at: ts(5, r.get(5)?)?,
+                    audit_index: index(6, r.get(6)?)?,
                 })
             })
             .map_err(backend)?;
@@ -545,6 +600,17 @@ mod tests {
             ("DELETE FROM oversight_designations", "oversight records are append-only"),
             ("UPDATE oversight_filings SET reference = 'x'", "oversight records are append-only"),
             ("DELETE FROM oversight_filings", "oversight records are append-only"),
+            ("UPDATE internal_rules SET source = 'x'", "oversight records are append-only"),
+            ("DELETE FROM internal_rules", "oversight records are append-only"),
+            (
+                "INSERT INTO internal_rules VALUES (9, 'x', 'sha256:09', '2027-01-01', 'x', 1, 1)",
+                "a rules version is the next number",
+            ),
+            (
+                "INSERT INTO oversight_filings (kind, appointment, filed_on, reference, recorded_by, recorded_at, \
+                 audit_index, rules_version) VALUES ('manager_notification', 'CM-1', '2027-01-01', 'r', 'x', 1, 1, 1)",
+                "a filing of the rules names a known version, and only it names one",
+            ),
             ("UPDATE chief_manager_opinions SET text = 'x'", "oversight records are append-only"),
             ("DELETE FROM chief_manager_opinion_responses", "oversight records are append-only"),
         ];

@@ -70,6 +70,9 @@ pub struct NewFiling {
     pub kind: FilingKind,
     /// The appointment notified (a [`FilingKind::ManagerNotification`] only; `None` otherwise).
     pub appointment: Option<String>,
+    /// The version of the 規程 filed (a [`FilingKind::Rules`] only; `None` for a notification,
+    /// and for a filing of the rules recorded before the rules were versioned).
+    pub rules_version: Option<u32>,
     /// The day it was filed (Asia/Tokyo).
     pub filed_on: Date,
     /// The ministry's receipt or the office's own file reference.
@@ -79,12 +82,47 @@ pub struct NewFiling {
     pub audit_index: u64,
 }
 
+impl NewFiling {
+    /// A conflict unless a manager notification, and only it, names an appointment, and only
+    /// a filing of the rules names a rules version (each backend checks this first).
+    pub fn check_shape(&self) -> StoreResult<()> {
+        if (self.kind == FilingKind::ManagerNotification) != self.appointment.is_some() {
+            return Err(crate::StoreError::Conflict(format!(
+                "a {} filing {} an appointment",
+                self.kind.code(),
+                if self.appointment.is_some() { "names no" } else { "names" }
+            )));
+        }
+        if self.kind != FilingKind::Rules && self.rules_version.is_some() {
+            return Err(crate::StoreError::Conflict(format!("a {} filing names no rules version", self.kind.code())));
+        }
+        Ok(())
+    }
+}
+
 /// A stored filing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFiling {
     /// 1, 2, 3… in the order recorded.
     pub number: u64,
     pub filing: NewFiling,
+}
+
+/// A version of the 情報取扱規程 (27条の6) to record: the rules file as written. The rules are
+/// the office's own document, never a subscriber's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRulesVersion {
+    /// 1, 2, 3… — the next number (a conflict otherwise).
+    pub version: u32,
+    /// The rules file's text.
+    pub source: String,
+    /// `sha256:…` of `source`.
+    pub digest: String,
+    /// The day the version takes effect (施行日).
+    pub effective: Date,
+    pub registered_by: String,
+    pub registered_at: Timestamp,
+    pub audit_index: u64,
 }
 
 /// A chief manager's appointment to record.
@@ -154,11 +192,19 @@ pub trait OversightStore {
     fn designations(&self) -> StoreResult<Vec<StoredDesignation>>;
 
     /// Record a filing; its number. A manager notification names a known appointment
-    /// (`NotFound` otherwise) and no other filing names one.
+    /// (`NotFound` otherwise) and no other filing names one; a filing of the rules names a
+    /// known version (`NotFound` otherwise), and no other filing names one.
     fn add_filing(&self, filing: &NewFiling) -> StoreResult<u64>;
 
     /// Every filing, oldest first.
     fn oversight_filings(&self) -> StoreResult<Vec<StoredFiling>>;
+
+    /// Record a version of the 規程: a conflict, with nothing changed, unless `version` is the
+    /// next number.
+    fn add_rules_version(&self, rules: &NewRulesVersion) -> StoreResult<()>;
+
+    /// Every version of the 規程, the first first.
+    fn rules_versions(&self) -> StoreResult<Vec<NewRulesVersion>>;
 
     /// Appoint a chief manager: in one transaction, the appointment in force (if any) ends
     /// the day before `from`, and the new one opens. The id of the appointment it ended. A

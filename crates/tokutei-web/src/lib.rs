@@ -65,6 +65,15 @@ pub fn standalone_inspection_page(
     console::oversight_inspections::standalone(report, names).into_string()
 }
 
+/// A version of the 情報取扱規程 as one self-contained, printable HTML document (Japanese), for
+/// `tokutei rules show --format html`; persons by the names in `names` (id → name).
+pub fn standalone_rules_page(
+    rules: &tokutei_app::oversight::rules::RulesVersionView,
+    names: &std::collections::HashMap<String, String>,
+) -> String {
+    console::oversight_rules::standalone(rules, names).into_string()
+}
+
 /// Serve `state` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -374,6 +374,7 @@ const STORE_READS: &[&str] = &[
     "alert_deliveries",
     "designations",
     "oversight_filings",
+    "rules_versions",
     "appointments",
     "opinions",
     "violation_reports",

@@ -3,8 +3,8 @@
 //! its 情報取扱方針 (27条の8) and appoint and notify its chief manager (27条の10). Each
 //! deadline is shown until it is met, and met by its record:
 //!
-//! - the 規程: the earliest filing of the rules recorded (`designation filed`), on its filing
-//!   date;
+//! - the 規程: the earliest filing of a version of the rules recorded (`rules filed`,
+//!   [`super::rules`]), on its filing date;
 //! - the 方針: the earliest published policy version that lists every designated service,
 //!   on the later of the day it was published (Tokyo) and its effective date — the day the
 //!   policy covering the designated services was both public and in force; a version
@@ -19,9 +19,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tokutei_ledger::AdminAction;
 use tokutei_policy::{Date, Text, tokyo};
-use tokutei_store::oversight::{FilingKind, NewDesignation, NewFiling, StoredDesignation};
+use tokutei_store::oversight::{FilingKind, NewDesignation, StoredDesignation};
 
-use super::{OversightRules, days_left, past_date, reference};
+use super::{OversightRules, days_left, past_date};
 use crate::App;
 use crate::acting::{Acting, MANAGERS};
 use crate::audit::AdminEntry;
@@ -37,13 +37,6 @@ pub struct DesignationInput {
     /// The date of the 告示.
     pub notified_on: Date,
     pub services: Vec<ServiceId>,
-}
-
-/// A filing as a person gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FilingInput {
-    pub filed_on: Date,
-    pub reference: String,
 }
 
 /// Which statutory deadline.
@@ -229,33 +222,6 @@ impl App {
         Ok(DesignationRecorded { number, audit_index, status })
     }
 
-    /// Record the filing of the 情報取扱規程 with the ministry, by a manager: the filing date
-    /// (not after today) and its reference. `rules_filed` durable before it is stored.
-    pub fn record_rules_filing(
-        &self,
-        by: &Acting,
-        input: &FilingInput,
-        now: Timestamp,
-    ) -> ActionResult<FilingRecorded> {
-        let actor = self.authorize(by, MANAGERS, "record a filing")?;
-        let filed_on = past_date("date", input.filed_on, tokyo::date_of(now))?;
-        let reference = reference("reference", &input.reference)?;
-        let entry = AdminEntry::new(AdminAction::RulesFiled, format!("{SUBJECT}/rules"))
-            .detail("filed_on", filed_on)
-            .detail("reference", &reference);
-        let audit_index = self.audit_admin(actor.clone(), entry, now)?;
-        let number = self.stores().add_filing(&NewFiling {
-            kind: FilingKind::Rules,
-            appointment: None,
-            filed_on,
-            reference,
-            recorded_by: actor.id().to_string(),
-            recorded_at: now,
-            audit_index,
-        })?;
-        Ok(FilingRecorded { number, audit_index })
-    }
-
     /// The designation in force and its three deadlines at `now`; `None` before one is
     /// recorded.
     pub fn designation_status(&self, now: Timestamp) -> ActionResult<Option<DesignationStatus>> {
@@ -287,7 +253,13 @@ impl App {
             .iter()
             .filter(|f| f.filing.kind == FilingKind::Rules)
             .min_by_key(|f| (f.filing.filed_on, f.number))
-            .map(|f| (f.filing.filed_on, format!("filing #{} ({})", f.number, f.filing.reference)));
+            .map(|f| {
+                let what = match f.filing.rules_version {
+                    Some(v) => format!("filing #{} of rules v{v} ({})", f.number, f.filing.reference),
+                    None => format!("filing #{} ({})", f.number, f.filing.reference),
+                };
+                (f.filing.filed_on, what)
+            });
 
         let mut policy: Option<(Date, String)> = None;
         for version in self.stores().policy_versions()? {

@@ -263,6 +263,7 @@ impl App {
         self.stores().add_filing(&NewFiling {
             kind: FilingKind::ManagerNotification,
             appointment: Some(id),
+            rules_version: None,
             filed_on,
             reference,
             recorded_by: actor.id().to_string(),

@@ -1,7 +1,7 @@
 //! Oversight of a designated carrier (電気通信事業法27条の5–27条の11): the designation and its
 //! three statutory deadlines ([`designation`]), and the chief manager (特定利用者情報統括管理者)
 //! register with its notification tasks and the log of the chief manager's opinions
-//! ([`manager`]). Every change is one function — authorized (the chief manager and the
+//! ([`manager`]), the versions of the 情報取扱規程 and their filings ([`rules`]). Every change is one function — authorized (the chief manager and the
 //! responsible persons), validated naming the field, audited (durable) first, then stored —
 //! shared by every front end.
 //!
@@ -30,6 +30,7 @@ pub mod designation;
 pub mod detectors;
 pub mod inspection;
 pub mod manager;
+pub mod rules;
 pub mod training;
 pub mod violations;
 

@@ -2,15 +2,17 @@
 //! back as recorded, in order; a corrected designation is a new one; appointing a chief
 //! manager ends the one in force the day before, so one appointment is open at a time and
 //! none overlap; an appointment that would start on or before the one in force is refused
-//! with nothing changed; a notification names a known appointment; responses are kept in
-//! order.
+//! with nothing changed; a notification names a known appointment, a filing of the rules a
+//! known version; versions of the rules are numbered 1, 2, 3… with no gap; responses are kept
+//! in order.
 
 use jiff::Timestamp;
 use tokutei_policy::Date;
 
 use crate::StoreError;
 use crate::oversight::{
-    FilingKind, NewAppointment, NewDesignation, NewFiling, NewOpinion, NewOpinionResponse, OversightStore,
+    FilingKind, NewAppointment, NewDesignation, NewFiling, NewOpinion, NewOpinionResponse, NewRulesVersion,
+    OversightStore,
 };
 
 fn at(second: i64) -> Timestamp {
@@ -86,10 +88,43 @@ pub fn run<S: OversightStore>(store: &S) {
     );
     assert_eq!(all[2].appointment.evidence.as_deref(), Some("取締役会議事録 2026-11-20"));
 
-    // Filings: the 規程 without an appointment, a notification with a known one.
+    // Versions of the 規程: the next number only.
+    assert!(store.rules_versions().unwrap().is_empty());
+    let first = NewRulesVersion {
+        version: 1,
+        source: "format = 1\n".into(),
+        digest: "sha256:01".into(),
+        effective: day("2027-01-15"),
+        registered_by: "cpo".into(),
+        registered_at: at(6),
+        audit_index: 6,
+    };
+    store.add_rules_version(&first).unwrap();
+    for taken in [1, 3, 0] {
+        let err = store.add_rules_version(&NewRulesVersion { version: taken, ..first.clone() }).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "version {taken}: {err:?}");
+    }
+    let second =
+        NewRulesVersion { version: 2, source: "format = 1\n# 2\n".into(), digest: "sha256:02".into(), ..first.clone() };
+    store.add_rules_version(&second).unwrap();
+    assert_eq!(store.rules_versions().unwrap(), [first, second]);
+
+    // Filings: the 規程 with its version, a notification with a known appointment.
+    let unknown_rules = NewFiling {
+        kind: FilingKind::Rules,
+        appointment: None,
+        rules_version: Some(3),
+        filed_on: day("2027-02-01"),
+        reference: "総基利第123号".into(),
+        recorded_by: "cpo".into(),
+        recorded_at: at(7),
+        audit_index: 7,
+    };
+    assert!(matches!(store.add_filing(&unknown_rules), Err(StoreError::NotFound(_))));
     let rules = NewFiling {
         kind: FilingKind::Rules,
         appointment: None,
+        rules_version: Some(1),
         filed_on: day("2027-02-01"),
         reference: "総基利第123号".into(),
         recorded_by: "cpo".into(),
@@ -100,6 +135,7 @@ pub fn run<S: OversightStore>(store: &S) {
     let notified = NewFiling {
         kind: FilingKind::ManagerNotification,
         appointment: Some("CM-1".into()),
+        rules_version: None,
         filed_on: day("2027-01-20"),
         reference: "届出-2027-004".into(),
         audit_index: 8,
@@ -108,6 +144,8 @@ pub fn run<S: OversightStore>(store: &S) {
     assert_eq!(store.add_filing(&notified).unwrap(), 2);
     let unknown = NewFiling { appointment: Some("CM-9".into()), ..notified.clone() };
     assert!(matches!(store.add_filing(&unknown), Err(StoreError::NotFound(_))));
+    let mixed = NewFiling { rules_version: Some(1), ..notified.clone() };
+    assert!(matches!(store.add_filing(&mixed), Err(StoreError::Conflict(_))));
     // A correction is another filing; both are kept.
     let again = NewFiling { reference: "総基利第124号".into(), audit_index: 9, ..rules.clone() };
     assert_eq!(store.add_filing(&again).unwrap(), 3);

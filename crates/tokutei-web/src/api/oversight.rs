@@ -1,6 +1,6 @@
 //! Oversight as JSON under `/api/v1/oversight/`: the designation and its deadlines, the chief
-//! manager register and its notifications, the opinions log, and the violation reporting
-//! line. Each change is one function of `tokutei_app::oversight`, called for the token's
+//! manager register and its notifications, the opinions log, the versions of the 情報取扱規程
+//! and their filings, and the violation reporting line. Each change is one function of `tokutei_app::oversight`, called for the token's
 //! person — the function the CLI calls, so both leave the same ledger entry — and answered
 //! with the JSON the CLI's `--json` prints.
 //!
@@ -16,8 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde::Deserialize;
-use tokutei_app::oversight::designation::{DesignationInput, FilingInput};
+use tokutei_app::oversight::designation::DesignationInput;
 use tokutei_app::oversight::manager::{AppointInput, NotificationInput, OpinionInput, OpinionView, ResponseInput};
+use tokutei_app::oversight::rules::{RulesFilingInput, RulesVersionView};
 use tokutei_app::oversight::violations::{Outcome, ReportInput, ResolveInput, ViolationView};
 use tokutei_app::{Acting, ActionError, AppointmentId, IncidentId, OpinionId, PrincipalId, ServiceId};
 use tokutei_policy::Date;
@@ -34,7 +35,16 @@ pub(super) fn routes(r: Routes) -> Routes {
     const VR: &str = "/api/v1/oversight/violations/VR-1";
     r.add("GET", "/api/v1/oversight/designation", "/api/v1/oversight/designation", READ, get(designation))
         .add("POST", "/api/v1/oversight/designation", "/api/v1/oversight/designation", CHANGE, post(designate))
-        .add("POST", "/api/v1/oversight/filings", "/api/v1/oversight/filings", CHANGE, post(filing))
+        .add("GET", "/api/v1/oversight/rules", "/api/v1/oversight/rules", READ, get(rules_list))
+        .add("POST", "/api/v1/oversight/rules", "/api/v1/oversight/rules", CHANGE, post(rules_register))
+        .add("GET", "/api/v1/oversight/rules/{version}", "/api/v1/oversight/rules/1", READ, get(rules_show))
+        .add(
+            "POST",
+            "/api/v1/oversight/rules/{version}/filings",
+            "/api/v1/oversight/rules/1/filings",
+            CHANGE,
+            post(rules_filing),
+        )
         .add("GET", "/api/v1/oversight/chief-managers", "/api/v1/oversight/chief-managers", READ, get(managers))
         .add("POST", "/api/v1/oversight/chief-managers", "/api/v1/oversight/chief-managers", CHANGE, post(appoint))
         .add(
@@ -148,16 +158,65 @@ struct FilingBody {
     reference: String,
 }
 
-/// The filing of the 情報取扱規程 (27条の6), which meets its deadline.
-async fn filing(State(state): State<AppState>, caller: Caller, bytes: axum::body::Bytes) -> Result<Response, ApiError> {
+/// The body of `POST /api/v1/oversight/rules`: the rules file's text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesBody {
+    source: String,
+}
+
+fn rules_version(text: &str) -> Result<u32, ApiError> {
+    text.parse::<u32>().map_err(|_| ApiError::from(ActionError::NotFound(format!("rules version `{text}`"))))
+}
+
+/// Every version of the 情報取扱規程 with its filings (`filed: false` for one never filed).
+async fn rules_list(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    reader(&caller)?;
+    let all = run(&state, move |app| app.rules_versions(Timestamp::now())).await?;
+    Ok(Json(all.iter().map(RulesVersionView::to_json).collect::<Vec<_>>()).into_response())
+}
+
+async fn rules_show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(version): Path<String>,
+) -> Result<Response, ApiError> {
+    reader(&caller)?;
+    let version = rules_version(&version)?;
+    let v = run(&state, move |app| app.rules_version(version, Timestamp::now())).await?;
+    Ok(Json(v.to_json()).into_response())
+}
+
+/// Register a version of the 規程 from a rules file that passes the check.
+async fn rules_register(
+    State(state): State<AppState>,
+    caller: Caller,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
     let by = manager(&caller)?;
+    let b: RulesBody = body(&bytes, &["source"], false)?;
+    let done = run(&state, move |app| app.register_rules(&by, &b.source, Timestamp::now())).await?;
+    Ok(created(serde_json::json!({
+        "version": done.version, "digest": done.digest.0, "audit_index": done.audit_index, "warnings": done.warnings,
+    })))
+}
+
+/// The filing of a version of the 規程 (27条の6); the first meets the designation's deadline.
+async fn rules_filing(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(version): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let by = manager(&caller)?;
+    let version = rules_version(&version)?;
     let b: FilingBody = body(&bytes, FILING_FIELDS, false)?;
-    let input = FilingInput { filed_on: date("filed_on", &b.filed_on)?, reference: b.reference };
+    let input = RulesFilingInput { version, filed_on: date("filed_on", &b.filed_on)?, reference: b.reference };
     let done = run(&state, move |app| {
         app.record_rules_filing(&by, &input, Timestamp::now()).map_err(api_fields(&[("date", "filed_on")]))
     })
     .await?;
-    Ok(created(serde_json::json!({ "number": done.number, "what": "rules", "audit_index": done.audit_index })))
+    Ok(created(serde_json::json!({ "number": done.number, "version": version, "audit_index": done.audit_index })))
 }
 
 async fn managers(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {

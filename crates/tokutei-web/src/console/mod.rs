@@ -3,7 +3,8 @@
 //! and denials, with a server-rendered SVG chart; the ledger's size and last checkpoint) and
 //! the staff registry; the incident register (`incidents`), the alert outbox (`alerts`) and
 //! oversight (`oversight`: the designation, the chief manager, violation reports; with
-//! `oversight_inspections`, `oversight_training` and `oversight_assessment`). Japanese first, English second;
+//! `oversight_rules`, `oversight_inspections`, `oversight_training` and `oversight_assessment`).
+//! Japanese first, English second;
 //! plain HTML forms, no script.
 
 mod alerts;
@@ -16,6 +17,7 @@ mod login;
 mod oversight;
 mod oversight_assessment;
 pub(crate) mod oversight_inspections;
+pub(crate) mod oversight_rules;
 mod oversight_training;
 mod policy;
 pub(crate) mod session;
@@ -36,9 +38,9 @@ use crate::{AppError, AppState};
 use session::StaffSession;
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    let r = oversight_assessment::routes(oversight_training::routes(oversight_inspections::routes(oversight::routes(
-        alerts::routes(incidents::routes(r)),
-    ))));
+    let r = oversight_rules::routes(oversight_assessment::routes(oversight_training::routes(
+        oversight_inspections::routes(oversight::routes(alerts::routes(incidents::routes(r)))),
+    )));
     r.add("GET", "/admin/login", "/admin/login", Access::Public, get(login::login_page))
         .add("POST", "/admin/login", "/admin/login", Access::Public, post(login::login))
         .add("POST", "/admin/logout", "/admin/logout", Access::Staff(ALL_ROLES), post(login::logout))

@@ -208,10 +208,18 @@ async fn overview(State(state): State<AppState>, staff: StaffSession) -> Result<
     staff.require(OVERSIGHT)?;
     let now = Timestamp::now();
     let by = person(&staff);
-    let (status, managers, opinions, reports) = with_app(&state, move |app| {
-        Ok((app.designation_status(now)?, app.chief_managers(now)?, app.opinions(now)?, app.violations(&by, now)?))
+    let (status, managers, opinions, reports, rules) = with_app(&state, move |app| {
+        Ok((
+            app.designation_status(now)?,
+            app.chief_managers(now)?,
+            app.opinions(now)?,
+            app.violations(&by, now)?,
+            app.rules_versions(now)?,
+        ))
     })
     .await??;
+    let rules_in_force = rules.iter().find(|v| v.in_force);
+    let never_filed: Vec<u32> = rules.iter().filter(|v| !v.filed()).map(|v| v.stored.version).collect();
     let names = Names::load(&state, staff.lang).await?;
     let lang = staff.lang;
     let active = managers.iter().find(|m| m.active);
@@ -225,6 +233,7 @@ async fn overview(State(state): State<AppState>, staff: StaffSession) -> Result<
             ul {
                 li { a href="/admin/oversight/designation" { (one(lang, "指定と法定期限", "Designation and deadlines")) } }
                 li { a href="/admin/oversight/manager" { (one(lang, "統括管理者と意見", "Chief manager and opinions")) } }
+                li { a href="/admin/oversight/rules" { (one(lang, "情報取扱規程", "Information handling rules")) } }
                 li { a href="/admin/oversight/violations" { (one(lang, "違反の報告", "Violation reports")) } }
                 li { a href="/admin/oversight/inspections" { (one(lang, "自己点検", "Self-inspections")) } }
                 li { a href="/admin/oversight/training" { (one(lang, "教育研修", "Training")) } }
@@ -248,6 +257,21 @@ async fn overview(State(state): State<AppState>, staff: StaffSession) -> Result<
                 },
             }
             p { (one(lang, "対応待ちの意見: ", "Opinions awaiting a response: ")) (unanswered) }
+        }
+        section aria-labelledby="ov-rules" {
+            h2 #ov-rules { a href="/admin/oversight/rules" { (bi(lang, "情報取扱規程", "Information handling rules")) } }
+            p #rules-summary {
+                @match rules_in_force {
+                    Some(v) => { (one(lang, "施行中: 第", "In force: v")) (v.stored.version) (one(lang, "版（", " (from ")) (v.stored.effective) (one(lang, "施行）", ")")) }
+                    None => strong.overdue { (one(lang, "施行中の規程はありません", "No version of the rules is in force")) },
+                }
+                @if !never_filed.is_empty() {
+                    " · " strong.overdue {
+                        (one(lang, "未届出の版: ", "Never filed: "))
+                        @for (i, n) in never_filed.iter().enumerate() { @if i > 0 { ", " } (one(lang, "第", "v")) (n) (one(lang, "版", "")) }
+                    }
+                }
+            }
         }
         section aria-labelledby="ov-violations" {
             h2 #ov-violations { a href="/admin/oversight/violations" { (bi(lang, "違反の報告", "Violation reports")) } }

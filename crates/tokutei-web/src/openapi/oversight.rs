@@ -60,7 +60,44 @@ pub(super) fn document() -> (Map<String, Value>, Map<String, Value>) {
         &[],
     );
     let filed = closed(
-        json!({ "number": { "type": "integer" }, "what": { "const": "rules" }, "audit_index": { "type": "integer" } }),
+        json!({ "number": { "type": "integer" }, "version": { "type": "integer", "minimum": 1 }, "audit_index": { "type": "integer" } }),
+        &[],
+    );
+    let rules_request = closed(
+        json!({ "source": { "type": "string", "minLength": 1, "maxLength": 262_144, "description": "the rules file (TOML, docs/rules-file.md)" } }),
+        &[],
+    );
+    let bilingual = closed(json!({ "ja": { "type": "string" }, "en": { "type": ["string", "null"] } }), &[]);
+    let rules_filing = closed(
+        json!({
+            "number": { "type": "integer" }, "filed_on": { "type": "string", "format": "date" }, "reference": { "type": "string" },
+            "recorded_by": { "type": "string" }, "recorded_at": instant, "audit_index": { "type": "integer" },
+        }),
+        &[],
+    );
+    let rules_section = closed(
+        json!({
+            "measure": { "type": "string", "enum": ["basic_policy", "rules", "organizational", "human", "physical", "technical", "external_environment", "other"] },
+            "title": bilingual, "text": bilingual,
+            "owner": { "type": ["string", "null"], "enum": ["chief_manager", "responsible_person", "handler", "auditor", null] },
+        }),
+        &[],
+    );
+    let rules_version = closed(
+        json!({
+            "version": { "type": "integer", "minimum": 1 }, "digest": { "type": "string", "pattern": "^sha256:[0-9a-f]{64}$" },
+            "title": bilingual, "enacted": { "type": "string", "format": "date" }, "effective": { "type": "string", "format": "date" },
+            "in_force": { "type": "boolean" }, "filed": { "type": "boolean", "description": "false: this version was never filed" },
+            "filings": { "type": "array", "items": rules_filing }, "sections": { "type": "array", "items": rules_section },
+            "registered_by": { "type": "string" }, "registered_at": instant, "audit_index": { "type": "integer" },
+        }),
+        &[],
+    );
+    let rules_registered = closed(
+        json!({
+            "version": { "type": "integer", "minimum": 1 }, "digest": { "type": "string" }, "audit_index": { "type": "integer" },
+            "warnings": { "type": "array", "items": { "type": "string" } },
+        }),
         &[],
     );
     let appointment = closed(
@@ -137,6 +174,9 @@ pub(super) fn document() -> (Map<String, Value>, Map<String, Value>) {
         ("Designation", designation),
         ("DesignationRecorded", recorded),
         ("FilingRecorded", filed),
+        ("RulesRequest", rules_request),
+        ("RulesVersion", rules_version),
+        ("RulesRegistered", rules_registered),
         ("Appointment", appointment),
         ("Appointed", appointed),
         ("Audited", audited),
@@ -163,8 +203,25 @@ pub(super) fn document() -> (Map<String, Value>, Map<String, Value>) {
             "requestBody": request_body("DesignationRequest", true),
             "responses": errors(("201", json_response("recorded, with its deadlines", "DesignationRecorded")), &[]) }
     }));
-    paths.insert("/api/v1/oversight/filings".into(), json!({
-        "post": { "summary": "Record the filing of the information handling rules (27条の6), which meets its deadline", "description": change,
+    let version = json!({ "name": "version", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1 }, "example": 1 });
+    paths.insert("/api/v1/oversight/rules".into(), json!({
+        "get": { "summary": "Every version of the information handling rules (情報取扱規程) with its filings; `filed: false` flags one never filed",
+            "responses": errors(("200", array_response("versions, the first first", "RulesVersion")), &[]) },
+        "post": { "summary": "Register a version from a rules file that passes the check (a section per measure, each with an owner and a text)",
+            "description": format!("{change}; a file that fails the check is a 400 naming its lines; the same file as the latest version is a 409"),
+            "requestBody": request_body("RulesRequest", true),
+            "responses": errors(("201", json_response("registered", "RulesRegistered")), &[conflict]) }
+    }));
+    paths.insert(
+        "/api/v1/oversight/rules/{version}".into(),
+        json!({
+            "get": { "summary": "One version of the rules: its sections and filings", "parameters": [version],
+                "responses": errors(("200", json_response("the version", "RulesVersion")), &[]) }
+        }),
+    );
+    paths.insert("/api/v1/oversight/rules/{version}/filings".into(), json!({
+        "post": { "summary": "Record the filing of a version with the ministry (27条の6); the first filing meets the designation's deadline",
+            "description": change, "parameters": [version],
             "requestBody": request_body("FilingRequest", true),
             "responses": errors(("201", json_response("recorded", "FilingRecorded")), &[]) }
     }));

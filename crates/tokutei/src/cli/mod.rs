@@ -15,6 +15,7 @@ mod migrate;
 mod oversight;
 mod policy;
 mod retention;
+mod rules;
 mod serve;
 mod settings;
 mod staff;
@@ -108,9 +109,12 @@ pub enum Command {
     /// The alert outbox: list with the delivery log, retry a failed alert, send a test, deliver now.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
-    /// The designation and its statutory deadlines (規程, 方針, 統括管理者): set, show, filed.
+    /// The designation and its statutory deadlines (規程, 方針, 統括管理者): set, show.
     #[command(subcommand)]
     Designation(oversight::DesignationCommand),
+    /// The 情報取扱規程 (information handling rules): check, draft, register, list, show, filed.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
     /// The chief manager (統括管理者) register: appoint, notified, list, opinion, respond, opinions.
     #[command(subcommand)]
     Manager(oversight::ManagerCommand),
@@ -171,6 +175,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Incidents(cmd) => incidents::run(&cli.global, cmd),
         Command::Alerts(cmd) => alerts::run(&cli.global, cmd),
         Command::Designation(cmd) => oversight::designation(&cli.global, cmd),
+        Command::Rules(cmd) => rules::run(&cli.global, cmd),
         Command::Manager(cmd) => oversight::manager(&cli.global, cmd),
         Command::Violations(cmd) => oversight::violations(&cli.global, cmd),
         Command::Training(cmd) => training::run(&cli.global, cmd),

@@ -1,5 +1,6 @@
 //! `tokutei designation …`, `tokutei manager …`, `tokutei violations …` and `tokutei inspection …`: the oversight registers of a designated
-//! carrier — the designation with its three statutory deadlines and the filing of the 規程,
+//! carrier — the designation with its three statutory deadlines (the 規程 and its filings are
+//! `tokutei rules`, [`super::rules`]),
 //! the chief manager register (appointments, notifications) and the chief manager's opinions
 //! with the company's responses — each change through one application function of
 //! `tokutei_app::oversight`, which validates, audits first and stores. Text output is
@@ -9,7 +10,7 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use tokutei_app::oversight::designation::{DesignationInput, DesignationStatus, FilingInput};
+use tokutei_app::oversight::designation::{DesignationInput, DesignationStatus};
 use tokutei_app::oversight::inspection::{FindingInput, FindingView, InspectionView, Period};
 use tokutei_app::oversight::manager::{
     AppointInput, AppointmentView, NotificationInput, OpinionInput, OpinionView, ResponseInput,
@@ -28,8 +29,6 @@ pub enum DesignationCommand {
     Set(SetArgs),
     /// The designation in force and its three statutory deadlines: due date, days left, met or not.
     Show,
-    /// Record a filing with the ministry: `--what rules` for the 情報取扱規程 (27条の6).
-    Filed(FiledArgs),
 }
 
 #[derive(Debug, Args)]
@@ -40,28 +39,6 @@ pub struct SetArgs {
     /// A designated service, by its id in the policy in force (repeat for each).
     #[arg(long = "service", value_name = "ID", required = true, num_args = 1..)]
     services: Vec<String>,
-    /// Who records it: a chief manager or responsible person.
-    #[arg(long, value_name = "STAFF_ID")]
-    by: String,
-}
-
-/// What was filed.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Filed {
-    /// The 情報取扱規程 (information handling rules).
-    Rules,
-}
-
-#[derive(Debug, Args)]
-pub struct FiledArgs {
-    #[arg(long, value_enum)]
-    what: Filed,
-    /// The filing date (YYYY-MM-DD, Tokyo).
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
-    date: Date,
-    /// The ministry's receipt number or the office's file reference.
-    #[arg(long, value_name = "REF")]
-    reference: String,
     /// Who records it: a chief manager or responsible person.
     #[arg(long, value_name = "STAFF_ID")]
     by: String,
@@ -293,22 +270,6 @@ pub fn designation(global: &GlobalArgs, cmd: DesignationCommand) -> anyhow::Resu
                     Ok(Report::new("指定は記録されていません / no designation is recorded\n", serde_json::Value::Null))
                 }
             }
-        }
-        DesignationCommand::Filed(args) => {
-            let by = PrincipalId::parse_as("by", args.by)?;
-            let app = open(global)?;
-            let Filed::Rules = args.what;
-            let input = FilingInput { filed_on: args.date, reference: args.reference };
-            let done = app.record_rules_filing(&Acting::Person(by.into_string()), &input, now)?;
-            Ok(Report::new(
-                format!(
-                    "情報取扱規程の届出を記録しました（{}） / filing of the rules recorded (#{})\n",
-                    input.filed_on.ja(),
-                    done.number
-                ),
-                serde_json::json!({ "number": done.number, "what": "rules", "filed_on": input.filed_on.to_string(),
-                    "reference": input.reference, "audit_index": done.audit_index }),
-            ))
         }
     }
 }

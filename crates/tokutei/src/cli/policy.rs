@@ -198,7 +198,7 @@ fn load_parsed(file: &Path) -> anyhow::Result<Policy> {
 }
 
 /// `file:line:column: severity[rule]: message (field `x`)`.
-fn diagnostic_line(file: &Path, d: &check::Diagnostic) -> String {
+pub(super) fn diagnostic_line(file: &Path, d: &check::Diagnostic) -> String {
     let at = match d.position {
         Some(p) => format!("{}:{}:{}", file.display(), p.line, p.column),
         None => file.display().to_string(),
@@ -259,7 +259,7 @@ fn import(text_file: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
 
 /// Policy texts must be UTF-8 (with or without BOM). Shift_JIS and other encodings are
 /// named so the user knows what to convert.
-fn decode_text(file: &Path, bytes: Vec<u8>) -> anyhow::Result<String> {
+pub(super) fn decode_text(file: &Path, bytes: Vec<u8>) -> anyhow::Result<String> {
     let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => rest.to_vec(),
         None => bytes,
