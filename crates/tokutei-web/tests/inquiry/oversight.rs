@@ -199,3 +199,68 @@ async fn the_designation_the_chief_manager_and_opinions_are_recorded_from_the_co
     let overview = get(&site, "/admin/oversight", &chief).await;
     assert!(overview.body.contains("manager-active") && overview.body.contains("deadlines"), "{}", overview.body);
 }
+
+const RULES: &str = include_str!("../../../tokutei-policy/policies/hoshizora-tsushin-rules.toml");
+
+/// The 情報取扱規程 from the console: a file failing the check is shown again with its line and
+/// nothing registered; the valid one is version 1, listed as never filed until its filing is
+/// recorded; the print page carries the document; an auditor reads but registers nothing, a
+/// handler reads nothing.
+#[tokio::test]
+async fn rules_are_registered_and_filed_from_the_console() {
+    let site = site();
+    let (chief, csrf) = session(&site, "cpo", Role::ChiefManager);
+    let (auditor, auditor_csrf) = session(&site, "audit-1", Role::Auditor);
+    let (handler, _) = session(&site, "op-1", Role::Handler);
+
+    let page = get(&site, "/admin/oversight/rules", &chief).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("rules-none") && page.body.contains("rules-form"), "{}", page.body);
+    assert_eq!(get(&site, "/admin/oversight/rules", &handler).await.status, StatusCode::FORBIDDEN);
+
+    let without_owner = RULES.replacen("owner = \"responsible_person\"\n", "", 1);
+    let line = RULES.lines().position(|l| l == "measure = \"human\"").unwrap() + 1;
+    let reply = post(&site, "/admin/oversight/rules", &chief, &[("csrf", &csrf), ("source", &without_owner)]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.body.contains("<code>source</code>") && reply.body.contains(&format!("line {line}")), "{}", reply.body);
+    assert_eq!(count(&site, AdminAction::RulesRegistered), 0);
+    let reply = post(&site, "/admin/oversight/rules", &auditor, &[("csrf", &auditor_csrf), ("source", RULES)]).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+
+    let reply = post(&site, "/admin/oversight/rules", &chief, &[("csrf", &csrf), ("source", RULES)]).await;
+    assert_eq!(location(&reply), "/admin/oversight/rules/1?done=registered");
+    assert_eq!(count(&site, AdminAction::RulesRegistered), 1);
+    let again = post(&site, "/admin/oversight/rules", &chief, &[("csrf", &csrf), ("source", RULES)]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    let list = get(&site, "/admin/oversight/rules", &auditor).await;
+    assert!(list.body.contains("rules-v1") && list.body.contains("未届出"), "{}", list.body);
+    assert!(!list.body.contains("rules-form"), "auditors read only");
+    let overview = get(&site, "/admin/oversight", &auditor).await;
+    assert!(overview.body.contains("rules-summary") && overview.body.contains("未届出の版"), "{}", overview.body);
+
+    // A filing before the enactment is refused naming the date; then recorded.
+    let reply = post(
+        &site,
+        "/admin/oversight/rules/1/filings",
+        &chief,
+        &[("csrf", &csrf), ("date", "2026-03-31"), ("reference", "総基利第5号")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.body.contains("<code>date</code>"), "{}", reply.body);
+    let reply = post(
+        &site,
+        "/admin/oversight/rules/1/filings",
+        &chief,
+        &[("csrf", &csrf), ("date", "2026-04-10"), ("reference", "総基利第5号")],
+    )
+    .await;
+    assert_eq!(location(&reply), "/admin/oversight/rules/1?done=filed");
+    assert_eq!(count(&site, AdminAction::RulesFiled), 1);
+    let page = get(&site, "/admin/oversight/rules/1", &auditor).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("rules-document") && page.body.contains("第1章 総則"), "{}", page.body);
+    assert!(page.body.contains("2026年4月10日（総基利第5号）") && !page.body.contains("filing-form"), "{}", page.body);
+    assert_eq!(get(&site, "/admin/oversight/rules/9", &chief).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get(&site, "/admin/oversight/rules/x", &chief).await.status, StatusCode::NOT_FOUND);
+}

@@ -65,7 +65,8 @@ pub enum RulesFormat {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The version number.
-    version: u32,
+    #[arg(value_name = "VERSION")]
+    number: u32,
     #[arg(long, value_enum, default_value = "text")]
     format: RulesFormat,
     /// Write the document to this file instead of printing it.
@@ -76,8 +77,8 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct FiledArgs {
     /// The version filed.
-    #[arg(long, value_name = "N")]
-    version: u32,
+    #[arg(value_name = "VERSION")]
+    number: u32,
     /// The filing date (YYYY-MM-DD, Tokyo).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     date: Date,
@@ -219,7 +220,7 @@ pub fn run(global: &GlobalArgs, cmd: RulesCommand) -> anyhow::Result<Report> {
         }
         RulesCommand::Show(args) => {
             let app = open(global)?;
-            let v = app.rules_version(args.version, now)?;
+            let v = app.rules_version(args.number, now)?;
             let text = match args.format {
                 RulesFormat::Text => version_text(&v),
                 RulesFormat::Toml => v.stored.source.clone(),
@@ -242,7 +243,7 @@ pub fn run(global: &GlobalArgs, cmd: RulesCommand) -> anyhow::Result<Report> {
         RulesCommand::Filed(args) => {
             let by = PrincipalId::parse_as("by", args.by)?;
             let app = open(global)?;
-            let input = RulesFilingInput { version: args.version, filed_on: args.date, reference: args.reference };
+            let input = RulesFilingInput { version: args.number, filed_on: args.date, reference: args.reference };
             let done = app.record_rules_filing(&Acting::Person(by.into_string()), &input, now)?;
             Ok(Report::new(
                 format!(

@@ -19,6 +19,9 @@ use crate::output::Report;
 /// The demo carrier's policy, written for this project (星空通信株式会社, fictional).
 pub const DEMO_POLICY: &str = include_str!("../../../tokutei-policy/policies/hoshizora-tsushin.toml");
 
+/// The demo carrier's 情報取扱規程, one section per measure of its policy.
+pub const DEMO_RULES: &str = include_str!("../../../tokutei-policy/policies/hoshizora-tsushin-rules.toml");
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
@@ -142,8 +145,12 @@ pub fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Report> {
 fn demo_staff(data: &DataDir, store: &Database) -> anyhow::Result<String> {
     let audit = AuditLog::open_with_store(data, store)?;
     let app = crate::access::open_service(data, store, &audit)?;
-    let demo = app.set_up_demo_staff(jiff::Timestamp::now())?;
-    let mut human = String::from("demo principals:\n");
+    let now = jiff::Timestamp::now();
+    let demo = app.set_up_demo_staff(now)?;
+    // The demo carrier's 情報取扱規程, registered (not filed: the console flags it).
+    let rules = app.register_rules(&tokutei_app::Acting::Setup("demo"), DEMO_RULES, now)?;
+    let mut human = format!("情報取扱規程 第{}版 / rules version {} registered\n", rules.version, rules.version);
+    human.push_str("demo principals:\n");
     for p in &demo.principals {
         human.push_str(&format!("  {}  {}\n", p.id, p.display_name));
     }

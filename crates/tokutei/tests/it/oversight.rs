@@ -1,5 +1,5 @@
-//! `tokutei designation …` and `tokutei manager …` end to end: bad input exits 2 naming the
-//! field and changes nothing; the designation's three deadlines are computed from the 告示
+//! `tokutei designation …`, `tokutei rules …` and `tokutei manager …` end to end: bad input
+//! exits 2 naming the field (a rules file failing the check, its line) and changes nothing; the designation's three deadlines are computed from the 告示
 //! date (the civil code's months: 2025-11-30 → 2026-02-28) and each is met by its record; a
 //! new chief manager ends the one in force the day before, a second one at once is refused,
 //! the notification closes its task; opinions and responses are logged; every change is in
@@ -10,6 +10,7 @@
 use crate::util::TestEnv;
 
 const DEMO_POLICY: &str = include_str!("../../../tokutei-policy/policies/hoshizora-tsushin.toml");
+const DEMO_RULES: &str = include_str!("../../../tokutei-policy/policies/hoshizora-tsushin-rules.toml");
 
 fn actions(env: &TestEnv) -> Vec<(String, String, String)> {
     let all = env.run(&["--json", "audit", "query", "--limit", "10000"]).assert_code(0).json();
@@ -18,7 +19,7 @@ fn actions(env: &TestEnv) -> Vec<(String, String, String)> {
         .iter()
         .filter_map(|e| {
             let action = e["event"]["action"].as_str()?;
-            ["designation_recorded", "rules_filed", "chief_manager_", "opinion_"]
+            ["designation_recorded", "rules_", "chief_manager_", "opinion_"]
                 .iter()
                 .any(|p| action.starts_with(p))
                 .then(|| {
@@ -83,19 +84,37 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
     assert_eq!(set["deadlines"][0]["met_on"], serde_json::Value::Null);
     assert_eq!(set["services"][0]["name"]["ja"], "光インターネット接続サービス");
 
-    env.run(&[
-        "designation",
-        "filed",
-        "--what",
-        "rules",
-        "--date",
-        "2026-02-27",
-        "--reference",
-        "総基利第1号",
-        "--by",
-        "chief",
-    ])
-    .assert_code(0);
+    // The 規程: a file without an owner in one section fails the check naming its line and
+    // registers nothing; the valid one is version 1, flagged never filed until it is filed.
+    let owner_line = DEMO_RULES.lines().position(|l| l == "measure = \"human\"").unwrap() + 1;
+    let bad_rules = env.write("bad-rules.toml", &DEMO_RULES.replacen("owner = \"responsible_person\"\n", "", 1));
+    let bad_path = bad_rules.to_str().unwrap();
+    let checked = env.run(&["rules", "check", bad_path]);
+    assert!(checked.assert_code(1).stdout.contains(&format!(":{owner_line}:")), "{}", checked.stdout);
+    assert!(checked.stdout.contains("rules-owner"), "{}", checked.stdout);
+    let bad = env.run(&["rules", "register", bad_path, "--by", "chief"]);
+    assert!(bad.assert_code(2).stderr.contains(&format!("line {owner_line}")), "{}", bad.stderr);
+    let rules = env.write("rules.toml", &DEMO_RULES.replace("2026-04-01", "2026-01-15"));
+    let rules_path = rules.to_str().unwrap();
+    env.run(&["rules", "check", rules_path]).assert_code(0);
+    let registered = env.run(&["--json", "rules", "register", rules_path, "--by", "chief"]).assert_code(0).json();
+    assert_eq!(registered["version"], 1);
+    env.run(&["rules", "register", rules_path, "--by", "chief"]).assert_code(2);
+    let listed = env.run(&["rules", "list"]).assert_code(0).stdout.clone();
+    assert!(listed.contains("未届出"), "{listed}");
+    env.run(&["rules", "filed", "2", "--date", "2026-02-27", "--reference", "総基利第1号", "--by", "chief"])
+        .assert_code(2);
+    env.run(&["rules", "filed", "1", "--date", "2026-02-27", "--reference", "総基利第1号", "--by", "chief"])
+        .assert_code(0);
+    let listed = env.run(&["--json", "rules", "list"]).assert_code(0).json();
+    assert_eq!((listed[0]["filed"].as_bool(), listed[0]["in_force"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(listed[0]["filings"][0]["reference"], "総基利第1号");
+    let print = env.root().join("rules.html");
+    env.run(&["rules", "show", "1", "--format", "html", "-o", print.to_str().unwrap()]).assert_code(0);
+    let html = std::fs::read_to_string(&print).unwrap();
+    assert!(html.contains("第1章 総則") && html.contains("2026年2月27日（総基利第1号）"), "{html}");
+    let toml = env.run(&["rules", "show", "1", "--format", "toml"]).assert_code(0).stdout.clone();
+    assert_eq!(toml, std::fs::read_to_string(&rules).unwrap(), "the version is the file as registered");
 
     // The first chief manager, then a successor: the first ends the day before.
     let first = env
@@ -196,6 +215,7 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
         actions(&env),
         [
             chief("designation_recorded", "designation"),
+            chief("rules_registered", "rules/v1"),
             chief("rules_filed", "designation/rules"),
             chief("chief_manager_appointed", "chief-manager/CM-1"),
             chief("chief_manager_appointed", "chief-manager/CM-2"),
@@ -237,7 +257,11 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
     let list = pg(&["--json", "manager", "list"]).assert_code(0).json();
     assert_eq!(list[1]["to"], "2026-09-30");
     assert_eq!(list.as_array().unwrap().iter().filter(|a| a["to"].is_null()).count(), 1);
-    pg(&["designation", "filed", "--what", "rules", "--date", "2026-03-01", "--reference", "訂正", "--by", "chief"])
+    assert_eq!(
+        pg(&["--json", "rules", "list"]).assert_code(0).json(),
+        env.run(&["--json", "rules", "list"]).assert_code(0).json()
+    );
+    pg(&["rules", "filed", "1", "--date", "2026-03-01", "--reference", "訂正", "--by", "chief"])
         .assert_code(0);
     pg(&["audit", "verify"]).assert_code(0);
 }

@@ -1,12 +1,14 @@
 //! Oversight over `/api/v1/oversight/`: the same actions run through the CLI and through the
-//! API leave the same ledger entries (designation, appointment, violation report, its
-//! acknowledgement and resolution: action, actor kind and id, target, digest field, detail
+//! API leave the same ledger entries (designation, filing of the 規程, appointment, violation
+//! report, its acknowledgement and resolution: action, actor kind and id, target, digest field, detail
 //! keys) and the API answers with the CLI's `--json`; auditors read but change nothing, a
 //! handler files a report but reads no register; bad input is a 400 naming the field with
 //! nothing written.
 
 use crate::admin::{entries_of, shape};
 use crate::util::{TestEnv, send, start};
+
+const DEMO_RULES: &str = include_str!("../../../tokutei-policy/policies/hoshizora-tsushin-rules.toml");
 
 fn token(env: &TestEnv, id: &str) -> String {
     env.run(&["--json", "staff", "token", "issue", "--by", "chief", id]).assert_code(0).json()["token"]
@@ -50,9 +52,30 @@ fn cli_and_api_record_oversight_with_the_same_entries_and_the_same_json() {
     env.run(&["violations", "resolve", "VR-1", "--outcome", "none", "--text", "貸与品だった", "--by", "chief"])
         .assert_code(0);
 
+    // The demo registered its 規程 as version 1; the CLI files it.
+    env.run(&["rules", "filed", "1", "--date", "2026-04-10", "--reference", "総基利第5号", "--by", "chief"])
+        .assert_code(0);
+
     // Through the API.
     let server = start(&env, &["serve", "--listen", "127.0.0.1:0"]);
     let addr = &server.addr;
+    let next = DEMO_RULES.replace("effective = 2026-04-01", "effective = 2026-10-01");
+    let (status, text) =
+        send(addr, "POST", "/api/v1/oversight/rules", Some(&chief), &serde_json::json!({ "source": next }).to_string());
+    assert_eq!(status, 201, "{text}");
+    assert_eq!(json(&text)["version"], 2, "{text}");
+    let (status, text) = send(
+        addr,
+        "POST",
+        "/api/v1/oversight/rules/2/filings",
+        Some(&chief),
+        r#"{"filed_on": "2026-10-01", "reference": "総基利第9号"}"#,
+    );
+    assert_eq!(status, 201, "{text}");
+    let (status, api_rules) = send(addr, "GET", "/api/v1/oversight/rules", Some(&auditor), "");
+    assert_eq!(status, 200, "{api_rules}");
+    let (status, api_rules_2) = send(addr, "GET", "/api/v1/oversight/rules/2", Some(&auditor), "");
+    assert_eq!(status, 200, "{api_rules_2}");
     let (status, text) = send(
         addr,
         "POST",
@@ -99,11 +122,15 @@ fn cli_and_api_record_oversight_with_the_same_entries_and_the_same_json() {
         env.run(&["--json", "violations", "show", "VR-1", "--by", "chief"]).assert_code(0).json()
     );
     assert_eq!(json(&api_managers), env.run(&["--json", "manager", "list"]).assert_code(0).json());
+    assert_eq!(json(&api_rules), env.run(&["--json", "rules", "list"]).assert_code(0).json());
+    assert_eq!(json(&api_rules_2), env.run(&["--json", "rules", "show", "2"]).assert_code(0).json());
+    assert_eq!(json(&api_rules_2)["filings"][0]["reference"], "総基利第9号");
     // `days_left` moves with the clock only between days: the same run, the same day.
     assert_eq!(json(&api_designation), env.run(&["--json", "designation", "show"]).assert_code(0).json());
 
     for (action, by) in [
         ("designation_recorded", "chief"),
+        ("rules_filed", "chief"),
         ("chief_manager_appointed", "chief"),
         ("violation_reported", "op-1"),
         ("violation_acknowledged", "chief"),
@@ -137,6 +164,8 @@ fn oversight_over_the_api_is_read_by_auditors_and_bad_input_names_the_field() {
         "/api/v1/oversight/opinions",
         "/api/v1/oversight/violations",
         "/api/v1/oversight/violations/VR-1",
+        "/api/v1/oversight/rules",
+        "/api/v1/oversight/rules/1",
     ] {
         let (status, text) = send(addr, "GET", path, Some(&auditor), "");
         assert_eq!(status, 200, "{path}: {text}");
@@ -149,6 +178,8 @@ fn oversight_over_the_api_is_read_by_auditors_and_bad_input_names_the_field() {
         ("/api/v1/oversight/designation", r#"{"notified_on": "2026-11-30", "services": ["fiber"]}"#),
         ("/api/v1/oversight/violations/VR-1/acknowledgement", ""),
         ("/api/v1/oversight/opinions", r#"{"given_on": "2026-12-01", "subject": "s", "text": "t"}"#),
+        ("/api/v1/oversight/rules", r#"{"source": "format = 1"}"#),
+        ("/api/v1/oversight/rules/1/filings", r#"{"filed_on": "2026-12-01", "reference": "r"}"#),
     ];
     for (path, body) in changes {
         for who in [&auditor, &handler] {
@@ -164,6 +195,9 @@ fn oversight_over_the_api_is_read_by_auditors_and_bad_input_names_the_field() {
         ("/api/v1/oversight/violations", r#"{"principal": "op-1", "measure": "five", "text": "x"}"#, "measure"),
         ("/api/v1/oversight/violations/VR-1/resolution", r#"{"outcome": "maybe", "text": "x"}"#, "outcome"),
         ("/api/v1/oversight/chief-managers", r#"{"principal": "op-1", "from": "2026-12-01"}"#, "principal"),
+        ("/api/v1/oversight/rules", r#"{"source": "format = 1\ntitle = \"規程\"\n"}"#, "source"),
+        ("/api/v1/oversight/rules/1/filings", r#"{"filed_on": "2026-12-32", "reference": "r"}"#, "filed_on"),
+        ("/api/v1/oversight/rules/1/filings", r#"{"filed_on": "2026-03-01", "reference": "r"}"#, "filed_on"),
     ] {
         let (status, text) = send(addr, "POST", path, Some(&chief), body);
         assert_eq!(status, 400, "{path} {body}: {text}");
@@ -175,7 +209,7 @@ fn oversight_over_the_api_is_read_by_auditors_and_bad_input_names_the_field() {
         .iter()
         .filter(|e| {
             e["event"]["action"].as_str().is_some_and(|a| {
-                ["violation", "designation", "chief_manager", "opinion"].iter().any(|p| a.starts_with(p))
+                ["violation", "designation", "chief_manager", "opinion", "rules"].iter().any(|p| a.starts_with(p))
             })
         })
         .collect();
