@@ -884,6 +884,7 @@ fn an_annual_assessment_is_opened_once_filled_audited_first_and_completed() {
     }
     let err = app.open_assessment(&Acting::Person("support".into()), 2025, now).unwrap_err();
     assert!(matches!(err, ActionError::Forbidden(_)), "{err:?}");
+    app.register_rules(&manager(), DEMO_RULES, now).unwrap();
 
     // Evidence that does not exist here, or a measure the policy does not have, is refused.
     let beyond = format!("ledger:{}", size(&d) + 5);
@@ -893,6 +894,8 @@ fn an_annual_assessment_is_opened_once_filled_audited_first_and_completed() {
         (assess(4, &[beyond.as_str()]), "evidence"),
         (assess(4, &["training-roster:2027-02-02"]), "evidence"),
         (assess(4, &["memo:1"]), "evidence"),
+        (assess(4, &["inspection:IR-2026-12"]), "evidence"),
+        (assess(4, &["rules:2"]), "evidence"),
         (assess(9, &[]), "measure"),
     ] {
         let err = app.assess_measure(&manager(), 2026, &input, now).unwrap_err();
@@ -904,7 +907,7 @@ fn an_annual_assessment_is_opened_once_filled_audited_first_and_completed() {
         d.service.assess_measure(
             &manager(),
             2026,
-            &assess(4, &["training-roster:2027-01-31", "policy:1", "inspection:IR-2026-12", "rules:2", "ledger:0"]),
+            &assess(4, &["training-roster:2027-01-31", "policy:1", "rules:1", "ledger:0"]),
             now,
         )
     });
@@ -930,18 +933,18 @@ fn an_annual_assessment_is_opened_once_filled_audited_first_and_completed() {
     for (input, field) in [
         (remediation("incident:INC-1", "all", "F-1"), "carried_by"),
         (remediation("policy:7", "all", "F-1"), "carried_by"),
-        (remediation("rules:2", "nobody", "F-1"), "owner"),
-        (remediation("rules:2", "ads", "F-1"), "owner"),
-        (remediation("rules:2", "all", "F-9"), "finding"),
+        (remediation("rules:1", "nobody", "F-1"), "owner"),
+        (remediation("rules:1", "ads", "F-1"), "owner"),
+        (remediation("rules:1", "all", "F-9"), "finding"),
     ] {
         let err = app.record_remediation(&manager(), 2026, &input, now).unwrap_err();
         assert!(matches!(err, ActionError::Invalid { field: f, .. } if f == field), "{input:?}: {err:?}");
     }
-    assert_eq!(app.record_remediation(&manager(), 2026, &remediation("rules:2", "all", "F-1"), now).unwrap(), "R-1");
+    assert_eq!(app.record_remediation(&manager(), 2026, &remediation("rules:1", "all", "F-1"), now).unwrap(), "R-1");
     let done = app.complete_assessment(&manager(), 2026, now).unwrap();
     assert_eq!((done.state, done.completed_by.as_deref()), ("completed", Some("all")));
     assert_eq!(done.checklist[3].evidence.len(), 5);
-    assert_eq!(done.findings[0].remediations[0].carried_by, "rules:2");
+    assert_eq!(done.findings[0].remediations[0].carried_by, "rules:1");
     let err = app.assess_measure(&manager(), 2026, &assess(1, &[]), now).unwrap_err();
     assert!(matches!(&err, ActionError::Conflict(m) if m.contains("completed")), "{err:?}");
 

@@ -504,7 +504,8 @@ impl App {
     }
 
     /// An evidence link checked against this deployment: the form, then that an incident, a
-    /// policy version or a ledger index exists and a roster day is not in the future.
+    /// policy version, a self-inspection report, a rules version or a ledger index exists and
+    /// a roster day is not in the future.
     pub fn check_evidence(&self, field: &'static str, text: &str, now: Timestamp) -> ActionResult<Evidence> {
         let evidence = Evidence::parse(field, text.trim())?;
         let missing = |what: String| ActionError::invalid(field, what);
@@ -531,7 +532,17 @@ impl App {
                 let day: Date = evidence.reference.parse().map_err(|e: String| missing(e))?;
                 super::past_date(field, day, tokutei_policy::tokyo::date_of(now))?;
             }
-            EvidenceKind::Inspection | EvidenceKind::Rules => {}
+            EvidenceKind::Inspection => {
+                if self.stores().inspection(&evidence.reference)?.is_none() {
+                    return Err(missing(format!("no self-inspection report `{}`", evidence.reference)));
+                }
+            }
+            EvidenceKind::Rules => {
+                let n: u32 = evidence.reference.parse().unwrap_or(0);
+                if !self.stores().rules_versions()?.iter().any(|v| v.version == n) {
+                    return Err(missing(format!("no rules version {n}")));
+                }
+            }
         }
         Ok(evidence)
     }

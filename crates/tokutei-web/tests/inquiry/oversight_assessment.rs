@@ -133,7 +133,7 @@ async fn an_assessment_is_opened_once_filled_completed_and_printed() {
             ("action", "月次点検を規程に追加".into()),
             ("owner", owner.into()),
             ("due", "2026-06-30".into()),
-            ("carried_by", "rules:2".into()),
+            ("carried_by", "policy:1".into()),
         ]
     };
     let form = remediation("nobody");

@@ -187,3 +187,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Restore(args) => backup::restore(&cli.global, args),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every command's arguments are well formed (clap checks names, ids and flags only when a
+    /// command is parsed; a clash such as a field named `version` would otherwise surface only
+    /// when someone runs that one command).
+    #[test]
+    fn every_command_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -532,7 +532,7 @@ fn the_annual_assessment_through_the_command_line() {
         "--due",
         "2026-06-30",
         "--carried-by",
-        "rules:2",
+        "policy:1",
         "--by",
         "chief",
     ])
@@ -541,7 +541,7 @@ fn the_annual_assessment_through_the_command_line() {
         env.run(&["--json", "assessment", "complete", "--fiscal-year", "2025", "--by", "chief"]).assert_code(0).json();
     assert_eq!(done["state"], "completed");
     assert_eq!(done["checklist"][4]["result"], "partly");
-    assert_eq!(done["findings"][0]["remediations"][0]["carried_by"], "rules:2");
+    assert_eq!(done["findings"][0]["remediations"][0]["carried_by"], "policy:1");
     let list = env.run(&["--json", "assessment", "list"]).assert_code(0).json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     let shown = env.run(&["assessment", "show", "--fiscal-year", "2025"]);
