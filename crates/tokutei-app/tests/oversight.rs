@@ -867,6 +867,7 @@ fn assess(measure: u32, evidence: &[&str]) -> tokutei_app::oversight::assessment
 fn an_annual_assessment_is_opened_once_filled_audited_first_and_completed() {
     use tokutei_app::oversight::assessment::{FindingInput, RemediationInput};
     let d = deploy();
+    d.service.register_rules(&manager(), DEMO_RULES, noon("2027-01-15")).unwrap();
     let from = size(&d);
     let app = &d.service;
     let now = noon("2027-02-01");
@@ -884,7 +885,6 @@ fn an_annual_assessment_is_opened_once_filled_audited_first_and_completed() {
     }
     let err = app.open_assessment(&Acting::Person("support".into()), 2025, now).unwrap_err();
     assert!(matches!(err, ActionError::Forbidden(_)), "{err:?}");
-    app.register_rules(&manager(), DEMO_RULES, now).unwrap();
 
     // Evidence that does not exist here, or a measure the policy does not have, is refused.
     let beyond = format!("ledger:{}", size(&d) + 5);
@@ -943,7 +943,7 @@ fn an_annual_assessment_is_opened_once_filled_audited_first_and_completed() {
     assert_eq!(app.record_remediation(&manager(), 2026, &remediation("rules:1", "all", "F-1"), now).unwrap(), "R-1");
     let done = app.complete_assessment(&manager(), 2026, now).unwrap();
     assert_eq!((done.state, done.completed_by.as_deref()), ("completed", Some("all")));
-    assert_eq!(done.checklist[3].evidence.len(), 5);
+    assert_eq!(done.checklist[3].evidence.len(), 4);
     assert_eq!(done.findings[0].remediations[0].carried_by, "rules:1");
     let err = app.assess_measure(&manager(), 2026, &assess(1, &[]), now).unwrap_err();
     assert!(matches!(&err, ActionError::Conflict(m) if m.contains("completed")), "{err:?}");

@@ -64,6 +64,10 @@ const PAGES_WHEN_PRESENT: &[(&str, &str)] = &[
     ("admin-oversight-manager", "/admin/oversight/manager"),
     ("admin-oversight-violations", "/admin/oversight/violations"),
     ("admin-oversight-violation-new", "/admin/oversight/violations/new"),
+    ("admin-oversight-rules", "/admin/oversight/rules"),
+    ("admin-oversight-training", "/admin/oversight/training"),
+    ("admin-oversight-inspections", "/admin/oversight/inspections"),
+    ("admin-oversight-assessments", "/admin/oversight/assessments"),
 ];
 
 /// The handler's search: the demo's contract numbers are `HZ-` and the subscriber's number.
@@ -146,6 +150,11 @@ async fn the_console_and_the_public_site_work_in_chromium() {
     if present("POST", "/admin/oversight/violations/{id}/resolve") {
         chief_closes_the_violation_report(&browser, &server, &artifacts, &mut findings).await;
         console.push(("admin-oversight-violation", "/admin/oversight/violations/VR-1"));
+    }
+
+    if present("POST", "/admin/oversight/rules/{version}/filings") {
+        chief_files_the_rules(&browser, &server, &artifacts, &mut findings).await;
+        console.push(("admin-oversight-rules-version", "/admin/oversight/rules/1"));
     }
 
     for (name, path) in &console {
@@ -310,6 +319,26 @@ async fn chief_closes_the_violation_report(
     let history = browser.wait_for("#violation-history").await.text().await.unwrap();
     assert!(history.contains("確認") && history.contains("貸与"), "the history: {history}");
     quality::check_page(browser, "admin-violation-closed", artifacts, findings).await;
+}
+
+/// The chief manager reaches the demo's 情報取扱規程 from the oversight overview, flagged never
+/// filed, and records its filing: the version is then shown as filed, on its print page and in
+/// the list.
+async fn chief_files_the_rules(browser: &Browser, server: &Server, artifacts: &Path, findings: &mut Findings) {
+    browser.open(&server.url("/admin/oversight"), "#rules-summary").await;
+    let summary = browser.wait_for("#rules-summary").await.text().await.unwrap();
+    assert!(summary.contains("未届出"), "the demo's rules are not filed yet: {summary}");
+    browser.click("#ov-rules a", "#rules-versions").await;
+    browser.click("#rules-v1 a[href='/admin/oversight/rules/1']", "#rules-document").await;
+    set_value(browser, "#date", &tokutei_policy::tokyo::today().to_string()).await;
+    browser.fill("#reference", "総基利第123号").await;
+    browser.click("#filing-save", "#done").await;
+    let filed = browser.wait_for("#rules-filed").await.text().await.unwrap();
+    assert!(filed.contains("総基利第123号") && !filed.contains("未届出"), "filed: {filed}");
+    quality::check_page(browser, "admin-rules-filed", artifacts, findings).await;
+    browser.click("a[href='/admin/oversight/rules']", "#rules-versions").await;
+    let row = browser.wait_for("#rules-v1").await.text().await.unwrap();
+    assert!(row.contains("総基利第123号"), "the list shows the filing: {row}");
 }
 
 /// The chief manager's part; returns the session cookie (`name=value`) for plain HTTP.
