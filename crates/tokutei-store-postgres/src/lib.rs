@@ -19,6 +19,7 @@ mod migrations;
 mod outbox;
 mod oversight;
 mod policy_versions;
+mod requests;
 mod snapshot;
 mod staff;
 mod vault;

@@ -298,6 +298,26 @@ fn conformance_assessments() {
     }
 }
 
+/// Data-subject requests and their events are append-only, with one outcome each, whoever writes.
+#[test]
+fn conformance_requests() {
+    let db = TestDb::new();
+    conformance::requests::run(&db.store());
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    for (sql, refusal) in [
+        (
+            "INSERT INTO subject_request_events (request, kind, body, by_principal, at, audit_index) VALUES ('DR-1', 'outcome', '{}', 'x', 1, 1)",
+            "subject_request_one_outcome",
+        ),
+        ("UPDATE subject_requests SET kind = 'x'", "request records are append-only"),
+        ("DELETE FROM subject_request_events", "request records are append-only"),
+        ("TRUNCATE subject_requests CASCADE", "request records are append-only"),
+    ] {
+        let err = client.batch_execute(sql).expect_err(sql);
+        assert!(format!("{err:?}").contains(refusal), "{sql}: {err:?}");
+    }
+}
+
 /// Self-inspection reports, their findings and closures are append-only, whoever writes.
 #[test]
 fn conformance_inspections() {

@@ -11,5 +11,6 @@ pub mod outbox;
 pub mod oversight;
 pub mod policy_versions;
 pub mod records;
+pub mod requests;
 pub mod staff;
 pub mod vault;

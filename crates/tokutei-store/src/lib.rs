@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod oversight;
 pub mod policy_versions;
 pub mod provision;
+pub mod requests;
 pub mod sequencer;
 pub mod snapshot;
 pub mod staff;

@@ -269,6 +269,7 @@ const CAPABILITY_TRAITS: &[&str] = &[
     "OversightStore",
     "ViolationStore",
     "AssessmentStore",
+    "RequestStore",
     "InspectionStore",
 ];
 
@@ -379,6 +380,7 @@ const STORE_READS: &[&str] = &[
     "opinions",
     "violation_reports",
     "assessments",
+    "requests",
     "inspections",
     "inspection",
     "inspection_findings",

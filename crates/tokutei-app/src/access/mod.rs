@@ -33,6 +33,7 @@ use tokutei_store::ledger::LedgerStore;
 use tokutei_store::outbox::AlertStore;
 use tokutei_store::oversight::{OversightStore, ViolationStore};
 use tokutei_store::provision::ProvisionStore;
+use tokutei_store::requests::RequestStore;
 use tokutei_store::staff::{ExportStore, StaffStore};
 use tokutei_store::vault::VaultStore;
 use tokutei_store::{Freshness, FreshnessStore, PolicyStore};
@@ -59,6 +60,7 @@ pub trait Stores:
     + OversightStore
     + ViolationStore
     + AssessmentStore
+    + RequestStore
     + InspectionStore
     + Send
     + Sync
@@ -79,6 +81,7 @@ impl<T> Stores for T where
         + OversightStore
         + ViolationStore
         + AssessmentStore
+        + RequestStore
         + InspectionStore
         + Send
         + Sync

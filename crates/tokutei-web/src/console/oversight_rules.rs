@@ -47,7 +47,7 @@ pub(crate) fn document(v: &RulesVersionView, names: &HashMap<String, String>) ->
                 dt { "制定日" } dd { (v.rules.enacted.ja()) }
                 dt { "施行日" } dd { (s.effective.ja()) }
                 dt { "登録" } dd { (tokyo::minutes(s.registered_at)) "　" (person(&s.registered_by)) }
-                dt { "ダイジェスト" } dd { code { (s.digest) } }
+                dt { "ダイジェスト" } dd.digest { (s.digest) }
                 dt { "届出" }
                 dd #rules-filed {
                     @if v.filings.is_empty() {

@@ -222,7 +222,11 @@ async fn rules_are_registered_and_filed_from_the_console() {
     let line = RULES.lines().position(|l| l == "measure = \"human\"").unwrap() + 1;
     let reply = post(&site, "/admin/oversight/rules", &chief, &[("csrf", &csrf), ("source", &without_owner)]).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
-    assert!(reply.body.contains("<code>source</code>") && reply.body.contains(&format!("line {line}")), "{}", reply.body);
+    assert!(
+        reply.body.contains("<code>source</code>") && reply.body.contains(&format!("line {line}")),
+        "{}",
+        reply.body
+    );
     assert_eq!(count(&site, AdminAction::RulesRegistered), 0);
     let reply = post(&site, "/admin/oversight/rules", &auditor, &[("csrf", &auditor_csrf), ("source", RULES)]).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);

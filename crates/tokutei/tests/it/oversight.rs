@@ -19,16 +19,15 @@ fn actions(env: &TestEnv) -> Vec<(String, String, String)> {
         .iter()
         .filter_map(|e| {
             let action = e["event"]["action"].as_str()?;
-            ["designation_recorded", "rules_", "chief_manager_", "opinion_"]
-                .iter()
-                .any(|p| action.starts_with(p))
-                .then(|| {
+            ["designation_recorded", "rules_", "chief_manager_", "opinion_"].iter().any(|p| action.starts_with(p)).then(
+                || {
                     (
                         action.to_string(),
                         e["actor"]["id"].as_str().unwrap().to_string(),
                         e["event"]["subject"].as_str().unwrap().to_string(),
                     )
-                })
+                },
+            )
         })
         .collect()
 }
@@ -261,8 +260,7 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
         pg(&["--json", "rules", "list"]).assert_code(0).json(),
         env.run(&["--json", "rules", "list"]).assert_code(0).json()
     );
-    pg(&["rules", "filed", "1", "--date", "2026-03-01", "--reference", "訂正", "--by", "chief"])
-        .assert_code(0);
+    pg(&["rules", "filed", "1", "--date", "2026-03-01", "--reference", "訂正", "--by", "chief"]).assert_code(0);
     pg(&["audit", "verify"]).assert_code(0);
 }
 

@@ -1,0 +1,36 @@
+-- Data-subject requests (issue 15, 開示等の請求, APPI 32–35条): each request as received and
+-- its events (verified, paused, resumed, extended, outcome, notified). Append-only; a request
+-- has at most one outcome (a partial unique index). Event bodies are the application's JSON;
+-- a subscriber appears only by id, identity evidence only by a reference. Timestamps are
+-- microseconds. Same tables and guards as PostgreSQL's `0020_requests`.
+
+CREATE TABLE subject_requests (
+    id           TEXT PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    channel      TEXT NOT NULL,
+    inquiry      TEXT,
+    received_at  INTEGER NOT NULL,
+    opened_by    TEXT NOT NULL,
+    audit_index  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE subject_request_events (
+    number       INTEGER PRIMARY KEY,
+    request      TEXT NOT NULL REFERENCES subject_requests (id),
+    kind         TEXT NOT NULL CHECK (kind IN ('verified', 'paused', 'resumed', 'extended', 'outcome', 'notified')),
+    body         TEXT NOT NULL,
+    by_principal TEXT NOT NULL,
+    at           INTEGER NOT NULL,
+    audit_index  INTEGER NOT NULL
+);
+CREATE INDEX subject_request_events_request ON subject_request_events (request, number);
+CREATE UNIQUE INDEX subject_request_one_outcome ON subject_request_events (request) WHERE kind = 'outcome';
+
+CREATE TRIGGER subject_requests_no_update BEFORE UPDATE ON subject_requests
+BEGIN SELECT RAISE(ABORT, 'request records are append-only'); END;
+CREATE TRIGGER subject_requests_no_delete BEFORE DELETE ON subject_requests
+BEGIN SELECT RAISE(ABORT, 'request records are append-only'); END;
+CREATE TRIGGER subject_request_events_no_update BEFORE UPDATE ON subject_request_events
+BEGIN SELECT RAISE(ABORT, 'request records are append-only'); END;
+CREATE TRIGGER subject_request_events_no_delete BEFORE DELETE ON subject_request_events
+BEGIN SELECT RAISE(ABORT, 'request records are append-only'); END;

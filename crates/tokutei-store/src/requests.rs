@@ -1,0 +1,112 @@
+//! The register of data-subject requests (開示等の請求, APPI 32–35条): a request as received
+//! (its type, the channel, the inquiry it came from) and the events that carry it to its end —
+//! the person's identity verified and the subscriber linked, the scope, a pause while waiting
+//! for the person and the resumption, an extension, the outcome (fulfilled, partly fulfilled
+//! or refused, once), the notice sent. Every record is evidence: nothing is edited or deleted,
+//! and a request has at most one outcome — guarded by the database itself, on every backend.
+//!
+//! An event's contents are the application's JSON document (`body`): the store keeps it
+//! whole and does not read it. A request names a subscriber only by id, after verification;
+//! identity evidence is named by a reference to where the office keeps it, never copied here.
+
+use jiff::Timestamp;
+
+use crate::StoreResult;
+
+/// A request as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRequest {
+    /// Unique (`DR-1`, `DR-2`…).
+    pub id: String,
+    /// The request type's code (`disclosure`, `correction`, …; the application's list).
+    pub kind: String,
+    /// How it reached the office (`inquiry`, `phone`, `letter`, `shop`, `email`).
+    pub channel: String,
+    /// The inquiry it came from, by receipt number.
+    pub inquiry: Option<String>,
+    pub received_at: Timestamp,
+    pub opened_by: String,
+    pub audit_index: u64,
+}
+
+/// What an event records. The codes are stored: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestEventKind {
+    /// The person's identity verified; the subscriber linked.
+    Verified,
+    /// The clock paused while waiting for the person.
+    Paused,
+    /// The clock running again.
+    Resumed,
+    /// The deadline extended, with a reason.
+    Extended,
+    /// The outcome: fulfilled, partly fulfilled or refused (once).
+    Outcome,
+    /// The notice of the outcome sent to the person.
+    Notified,
+}
+
+impl RequestEventKind {
+    pub const ALL: [RequestEventKind; 6] = [
+        RequestEventKind::Verified,
+        RequestEventKind::Paused,
+        RequestEventKind::Resumed,
+        RequestEventKind::Extended,
+        RequestEventKind::Outcome,
+        RequestEventKind::Notified,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            RequestEventKind::Verified => "verified",
+            RequestEventKind::Paused => "paused",
+            RequestEventKind::Resumed => "resumed",
+            RequestEventKind::Extended => "extended",
+            RequestEventKind::Outcome => "outcome",
+            RequestEventKind::Notified => "notified",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<RequestEventKind> {
+        RequestEventKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// An event of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRequestEvent {
+    pub request: String,
+    pub kind: RequestEventKind,
+    /// The application's JSON document of the event.
+    pub body: String,
+    pub by: String,
+    pub at: Timestamp,
+    pub audit_index: u64,
+}
+
+/// A stored event: `number` orders the events of every request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRequestEvent {
+    pub number: u64,
+    pub event: NewRequestEvent,
+}
+
+/// A stored request with its events, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRequest {
+    pub request: NewRequest,
+    pub events: Vec<StoredRequestEvent>,
+}
+
+/// The request register.
+pub trait RequestStore {
+    /// Record a request: a conflict naming the id, with nothing written, when it is taken.
+    fn add_request(&self, request: &NewRequest) -> StoreResult<()>;
+
+    /// Add an event; its number. `NotFound` for an unknown request; a conflict, with nothing
+    /// written, for a second outcome.
+    fn add_request_event(&self, event: &NewRequestEvent) -> StoreResult<u64>;
+
+    /// Every request with its events, in the order received.
+    fn requests(&self) -> StoreResult<Vec<StoredRequest>>;
+}
