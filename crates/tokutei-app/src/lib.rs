@@ -77,6 +77,7 @@ pub mod limits;
 pub mod mask;
 pub mod oversight;
 pub mod policy;
+pub mod requests;
 pub mod retention;
 pub mod settings;
 pub mod staff;
@@ -90,7 +91,7 @@ pub use access::{
 pub use acting::{Acting, MANAGERS};
 pub use error::{ActionError, ActionResult};
 pub use ids::{
-    AlertId, AppointmentId, CategoryId, ExportId, IncidentId, OpinionId, PrincipalId, PurposeId, ServiceId,
+    AlertId, AppointmentId, CategoryId, ExportId, IncidentId, OpinionId, PrincipalId, PurposeId, RequestId, ServiceId,
     SubscriberId,
 };
 pub use key_access::{KeyAccess, totp_owner};

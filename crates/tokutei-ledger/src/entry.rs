@@ -246,10 +246,29 @@ pub enum AdminAction {
     /// A version of the 情報取扱規程 was registered (`rules/v<version>`: its effective date;
     /// the digest is the rules file's).
     RulesRegistered,
+    /// A data-subject request was received (`request/<id>`: its type, channel, inquiry, due
+    /// date).
+    RequestOpened,
+    /// The requester's identity was verified and the subscriber linked (`request/<id>`: the
+    /// subscriber, the method, whether an agent; the digest is the evidence reference's).
+    RequestVerified,
+    /// A request's clock was paused while waiting for the person (`request/<id>`; the digest
+    /// is the reason's).
+    RequestPaused,
+    /// A request's clock runs again (`request/<id>`: the days it was paused).
+    RequestResumed,
+    /// A request's deadline was extended (`request/<id>`: the days, the new due date; the
+    /// digest is the reason's).
+    RequestExtended,
+    /// A request's outcome was decided (`request/<id>`: fulfilled, partly or refused, and the
+    /// ground of a refusal; the digest is the note's).
+    RequestDecided,
+    /// The notice of a request's outcome was sent (`request/<id>`: the method, the date).
+    RequestNotified,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 55] = [
+const ADMIN_ACTIONS: [AdminAction; 62] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -305,6 +324,13 @@ const ADMIN_ACTIONS: [AdminAction; 55] = [
     AdminAction::AssessmentRemediationRecorded,
     AdminAction::AssessmentCompleted,
     AdminAction::RulesRegistered,
+    AdminAction::RequestOpened,
+    AdminAction::RequestVerified,
+    AdminAction::RequestPaused,
+    AdminAction::RequestResumed,
+    AdminAction::RequestExtended,
+    AdminAction::RequestDecided,
+    AdminAction::RequestNotified,
 ];
 
 impl AdminAction {
@@ -373,6 +399,13 @@ impl AdminAction {
             AdminAction::AssessmentRemediationRecorded => "assessment_remediation_recorded",
             AdminAction::AssessmentCompleted => "assessment_completed",
             AdminAction::RulesRegistered => "rules_registered",
+            AdminAction::RequestOpened => "request_opened",
+            AdminAction::RequestVerified => "request_verified",
+            AdminAction::RequestPaused => "request_paused",
+            AdminAction::RequestResumed => "request_resumed",
+            AdminAction::RequestExtended => "request_extended",
+            AdminAction::RequestDecided => "request_decided",
+            AdminAction::RequestNotified => "request_notified",
         }
     }
 }
@@ -802,6 +835,13 @@ mod tests {
             (AdminAction::AssessmentRemediationRecorded, 53, "assessment_remediation_recorded"),
             (AdminAction::AssessmentCompleted, 54, "assessment_completed"),
             (AdminAction::RulesRegistered, 55, "rules_registered"),
+            (AdminAction::RequestOpened, 56, "request_opened"),
+            (AdminAction::RequestVerified, 57, "request_verified"),
+            (AdminAction::RequestPaused, 58, "request_paused"),
+            (AdminAction::RequestResumed, 59, "request_resumed"),
+            (AdminAction::RequestExtended, 60, "request_extended"),
+            (AdminAction::RequestDecided, 61, "request_decided"),
+            (AdminAction::RequestNotified, 62, "request_notified"),
         ];
         for (action, code, name) in appended {
             assert_eq!((action.code(), action.as_str()), (code, name));

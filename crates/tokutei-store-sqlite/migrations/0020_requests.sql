@@ -1,5 +1,5 @@
 -- Data-subject requests (issue 15, 開示等の請求, APPI 32–35条): each request as received and
--- its events (verified, paused, resumed, extended, outcome, notified). Append-only; a request
+-- its events (opened, verified, paused, resumed, extended, outcome, notified). Append-only; a request
 -- has at most one outcome (a partial unique index). Event bodies are the application's JSON;
 -- a subscriber appears only by id, identity evidence only by a reference. Timestamps are
 -- microseconds. Same tables and guards as PostgreSQL's `0020_requests`.
@@ -17,7 +17,7 @@ CREATE TABLE subject_requests (
 CREATE TABLE subject_request_events (
     number       INTEGER PRIMARY KEY,
     request      TEXT NOT NULL REFERENCES subject_requests (id),
-    kind         TEXT NOT NULL CHECK (kind IN ('verified', 'paused', 'resumed', 'extended', 'outcome', 'notified')),
+    kind         TEXT NOT NULL CHECK (kind IN ('opened', 'verified', 'paused', 'resumed', 'extended', 'outcome', 'notified')),
     body         TEXT NOT NULL,
     by_principal TEXT NOT NULL,
     at           INTEGER NOT NULL,

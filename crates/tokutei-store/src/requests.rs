@@ -1,6 +1,6 @@
 //! The register of data-subject requests (開示等の請求, APPI 32–35条): a request as received
 //! (its type, the channel, the inquiry it came from) and the events that carry it to its end —
-//! the person's identity verified and the subscriber linked, the scope, a pause while waiting
+//! its scope as received, the person's identity verified and the subscriber linked, the scope, a pause while waiting
 //! for the person and the resumption, an extension, the outcome (fulfilled, partly fulfilled
 //! or refused, once), the notice sent. Every record is evidence: nothing is edited or deleted,
 //! and a request has at most one outcome — guarded by the database itself, on every backend.
@@ -32,6 +32,8 @@ pub struct NewRequest {
 /// What an event records. The codes are stored: never rename one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RequestEventKind {
+    /// The request's scope as received (purposes, categories, the answer's form, the fee).
+    Opened,
     /// The person's identity verified; the subscriber linked.
     Verified,
     /// The clock paused while waiting for the person.
@@ -47,7 +49,8 @@ pub enum RequestEventKind {
 }
 
 impl RequestEventKind {
-    pub const ALL: [RequestEventKind; 6] = [
+    pub const ALL: [RequestEventKind; 7] = [
+        RequestEventKind::Opened,
         RequestEventKind::Verified,
         RequestEventKind::Paused,
         RequestEventKind::Resumed,
@@ -58,6 +61,7 @@ impl RequestEventKind {
 
     pub fn code(self) -> &'static str {
         match self {
+            RequestEventKind::Opened => "opened",
             RequestEventKind::Verified => "verified",
             RequestEventKind::Paused => "paused",
             RequestEventKind::Resumed => "resumed",

@@ -47,6 +47,8 @@ struct DeploymentFile {
     #[serde(default)]
     oversight: OversightConfig,
     #[serde(default)]
+    requests: tokutei_app::requests::RequestConfig,
+    #[serde(default)]
     training: TrainingConfig,
 }
 
@@ -99,6 +101,14 @@ pub fn incident_rules(data: &DataDir) -> anyhow::Result<IncidentRules> {
 pub fn oversight_rules(data: &DataDir) -> anyhow::Result<OversightRules> {
     let file = deployment_file(data)?;
     OversightRules::from_config(&file.oversight)
+        .map_err(|e| anyhow::anyhow!("`{}`: {e}", data.root().join(DEPLOYMENT_FILE).display()))
+}
+
+/// The deployment's data-subject request rules: its `[requests]` table over the defaults,
+/// each value checked naming its key.
+pub fn request_rules(data: &DataDir) -> anyhow::Result<tokutei_app::requests::RequestRules> {
+    let file = deployment_file(data)?;
+    tokutei_app::requests::RequestRules::from_config(&file.requests)
         .map_err(|e| anyhow::anyhow!("`{}`: {e}", data.root().join(DEPLOYMENT_FILE).display()))
 }
 
@@ -163,5 +173,6 @@ pub fn open_service(data: &DataDir, store: &Database, audit: &AuditLog) -> anyho
         .with_incident_rules(incident_rules(data)?)
         .with_alerts(alert_config(data)?)
         .with_oversight_rules(oversight_rules(data)?)
-        .with_training_rules(training_rules(data)?))
+        .with_training_rules(training_rules(data)?)
+        .with_request_rules(request_rules(data)?))
 }

@@ -28,6 +28,7 @@ use tokutei_store::assessment::AssessmentStore;
 use tokutei_store::auth::AuthStore;
 use tokutei_store::consent::ConsentStore;
 use tokutei_store::incident::IncidentStore;
+use tokutei_store::inquiry::InquiryStore;
 use tokutei_store::inspection::InspectionStore;
 use tokutei_store::ledger::LedgerStore;
 use tokutei_store::outbox::AlertStore;
@@ -61,6 +62,7 @@ pub trait Stores:
     + ViolationStore
     + AssessmentStore
     + RequestStore
+    + InquiryStore
     + InspectionStore
     + Send
     + Sync
@@ -82,6 +84,7 @@ impl<T> Stores for T where
         + ViolationStore
         + AssessmentStore
         + RequestStore
+        + InquiryStore
         + InspectionStore
         + Send
         + Sync
@@ -126,6 +129,8 @@ pub struct App {
     pub(crate) oversight_rules: crate::oversight::OversightRules,
     /// The training catalogue (`deployment.toml`'s `[training]`).
     pub(crate) training_rules: crate::oversight::training::TrainingRules,
+    /// The data-subject requests' deadline and fees (`deployment.toml`'s `[requests]`).
+    pub(crate) request_rules: crate::requests::RequestRules,
 }
 
 impl std::fmt::Debug for App {
@@ -157,6 +162,7 @@ impl App {
             alerts: crate::alerts::AlertConfig::default(),
             oversight_rules: crate::oversight::OversightRules::default(),
             training_rules: crate::oversight::training::TrainingRules::default(),
+            request_rules: crate::requests::RequestRules::default(),
         }
     }
 
