@@ -625,7 +625,7 @@ impl App {
         id: &RequestId,
         v: &VerificationInput,
         now: Timestamp,
-    ) -> ActionResult<()> {
+    ) -> ActionResult<RequestView> {
         let actor = self.authorize(by, INTAKE, "verify a requester's identity")?;
         let view = self.request_view(id.as_str(), now)?;
         if view.verification.is_some() {
@@ -651,13 +651,20 @@ impl App {
             by: actor.id().to_string(),
             at: now,
         };
-        self.add_request_event(id.as_str(), RequestEventKind::Verified, &body, &actor, now, audit_index)
+        self.add_request_event(id.as_str(), RequestEventKind::Verified, &body, &actor, now, audit_index)?;
+        self.request_view(id.as_str(), now)
     }
 
     /// Stop the clock while waiting for the person (a document, a clarification), by a
     /// manager, with the reason; not while paused or once decided. `request_paused` durable
     /// first.
-    pub fn pause_request(&self, by: &Acting, id: &RequestId, reason: &str, now: Timestamp) -> ActionResult<()> {
+    pub fn pause_request(
+        &self,
+        by: &Acting,
+        id: &RequestId,
+        reason: &str,
+        now: Timestamp,
+    ) -> ActionResult<RequestView> {
         let actor = self.authorize(by, MANAGERS, "pause a request's clock")?;
         let view = self.request_view(id.as_str(), now)?;
         let reason = required("reason", reason, NOTE_MAX)?;
@@ -676,7 +683,8 @@ impl App {
             &actor,
             now,
             audit_index,
-        )
+        )?;
+        self.request_view(id.as_str(), now)
     }
 
     /// Run the clock again, by a manager: the days paused move the deadline. `request_resumed`
@@ -961,7 +969,7 @@ impl App {
 }
 
 /// Who receives requests and verifies requesters: every role but the auditor's.
-const INTAKE: &[tokutei_policy::Role] =
+pub const INTAKE: &[tokutei_policy::Role] =
     &[tokutei_policy::Role::ChiefManager, tokutei_policy::Role::ResponsiblePerson, tokutei_policy::Role::Handler];
 /// Who reads the register.
 const READERS: &[tokutei_policy::Role] = OVERSIGHT;

@@ -32,6 +32,7 @@ pub(crate) mod incidents;
 pub(crate) mod oversight;
 pub(crate) mod oversight_assessment;
 pub(crate) mod oversight_inspections;
+mod requests;
 
 /// An API error: an [`AppError`] shown as JSON.
 #[derive(Debug)]
@@ -50,7 +51,9 @@ impl IntoResponse for ApiError {
 }
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    let r = oversight_assessment::routes(oversight_inspections::routes(oversight::routes(incidents::routes(r))));
+    let r = requests::routes(oversight_assessment::routes(oversight_inspections::routes(oversight::routes(
+        incidents::routes(r),
+    ))));
     r.add("POST", "/api/v1/access", "/api/v1/access", Access::Token(None), post(access))
         .add("POST", "/api/v1/access/explain", "/api/v1/access/explain", Access::Token(None), post(explain))
         .add("GET", "/api/v1/staff", "/api/v1/staff", Access::Token(Some(OVERSIGHT)), get(list_staff))

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 mod oversight;
+mod requests;
 
 /// The paths the document describes (the router test compares its routes with these).
 #[cfg(test)]
@@ -32,6 +33,14 @@ pub(crate) const PATHS: &[&str] = &[
     "/api/v1/alerts/{id}/retry",
     "/api/v1/oversight/designation",
     "/api/v1/oversight/rules",
+    "/api/v1/requests",
+    "/api/v1/requests/{id}",
+    "/api/v1/requests/{id}/verification",
+    "/api/v1/requests/{id}/pause",
+    "/api/v1/requests/{id}/resumption",
+    "/api/v1/requests/{id}/extension",
+    "/api/v1/requests/{id}/refusal",
+    "/api/v1/requests/{id}/notice",
     "/api/v1/oversight/rules/{version}",
     "/api/v1/oversight/rules/{version}/filings",
     "/api/v1/oversight/chief-managers",
@@ -327,7 +336,7 @@ pub(crate) fn document() -> Value {
             } } }
         }
     });
-    for (schemas, paths) in [incidents(), oversight::document(), inspections(), training()] {
+    for (schemas, paths) in [incidents(), oversight::document(), inspections(), training(), requests::document()] {
         if let Some(all) = doc["components"]["schemas"].as_object_mut() {
             all.extend(schemas);
         }

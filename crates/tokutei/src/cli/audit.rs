@@ -2,6 +2,7 @@
 //! show the latest signed checkpoint and the checkpoint public key, and check a proof against a
 //! checkpoint with no database at all (the auditor's tool).
 
+use super::parse_time;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -87,12 +88,6 @@ pub struct QueryArgs {
     /// At most this many entries.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     limit: u64,
-}
-
-/// A time on the command line, read by the one time parser.
-fn parse_time(text: &str) -> Result<Timestamp, String> {
-    tokutei_policy::tokyo::parse_instant(text)
-        .ok_or_else(|| format!("`{text}` is not a time: use RFC 3339 or YYYY-MM-DD[THH:MM] in Tokyo"))
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

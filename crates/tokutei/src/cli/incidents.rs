@@ -4,6 +4,7 @@
 //! function of `tokutei_app::incidents`, which validates, audits first and stores. Text output
 //! is Japanese first, with the policy's names and Tokyo times; `--json` gives the same as data.
 
+use super::parse_time;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -362,12 +363,6 @@ pub struct WithdrawArgs {
     reason: String,
     #[command(flatten)]
     by: MaybeBy,
-}
-
-/// A time on the command line, read by the one time parser.
-fn parse_time(text: &str) -> Result<Timestamp, String> {
-    tokyo::parse_instant(text)
-        .ok_or_else(|| format!("`{text}` is not a time: use RFC 3339 or YYYY-MM-DD[THH:MM] in Tokyo"))
 }
 
 fn parse_regime(text: &str) -> Result<Regime, String> {

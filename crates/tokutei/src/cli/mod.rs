@@ -14,6 +14,7 @@ mod keys;
 mod migrate;
 mod oversight;
 mod policy;
+mod requests;
 mod retention;
 mod rules;
 mod serve;
@@ -112,6 +113,9 @@ pub enum Command {
     /// The designation and its statutory deadlines (規程, 方針, 統括管理者): set, show.
     #[command(subcommand)]
     Designation(oversight::DesignationCommand),
+    /// Data-subject requests (開示等の請求): open, list, show, verify, pause, resume, extend, refuse, notify.
+    #[command(subcommand)]
+    Requests(requests::RequestsCommand),
     /// The 情報取扱規程 (information handling rules): check, draft, register, list, show, filed.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -176,6 +180,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Alerts(cmd) => alerts::run(&cli.global, cmd),
         Command::Designation(cmd) => oversight::designation(&cli.global, cmd),
         Command::Rules(cmd) => rules::run(&cli.global, cmd),
+        Command::Requests(cmd) => requests::run(&cli.global, cmd),
         Command::Manager(cmd) => oversight::manager(&cli.global, cmd),
         Command::Violations(cmd) => oversight::violations(&cli.global, cmd),
         Command::Training(cmd) => training::run(&cli.global, cmd),
@@ -186,6 +191,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Backup(args) => backup::backup(&cli.global, args),
         Command::Restore(args) => backup::restore(&cli.global, args),
     }
+}
+
+/// A time on the command line, read by the one time parser.
+pub(crate) fn parse_time(text: &str) -> Result<jiff::Timestamp, String> {
+    tokutei_policy::tokyo::parse_instant(text)
+        .ok_or_else(|| format!("`{text}` is not a time: use RFC 3339 or YYYY-MM-DD[THH:MM] in Tokyo"))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod oversight;
 mod oversight_api;
 mod policy;
 mod postgres;
+mod requests;
 mod schemathesis;
 mod serve;
 mod util;
