@@ -14,6 +14,8 @@ mod inspections;
 mod oversight;
 #[path = "inquiry/oversight_assessment.rs"]
 mod oversight_assessment;
+#[path = "inquiry/requests.rs"]
+mod requests;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -216,9 +216,30 @@ pub(crate) async fn open(
                 p { button #inquiry-status-submit type="submit" { (one(lang, "変更する", "Change")) } }
             }
         }
+        @if let Some(kind) = request_kind(s.category).filter(|_| tokutei_app::requests::INTAKE.contains(&staff.role)) {
+            // One click: the request form, filled with this inquiry and its type.
+            p {
+                a #make-request href=(format!("/admin/requests/new?inquiry={}&type={}", s.receipt, kind.code())) {
+                    (one(lang, "開示等の請求として受け付ける", "Receive as a data-subject request"))
+                }
+            }
+        }
         p { a href="/admin/inquiries" { (one(lang, "一覧へ戻る", "Back to the list")) } }
     };
     Ok(console_page(Some(Console::of(&staff)), one(lang, "お問い合わせ", "Inquiry"), body).into_response())
+}
+
+/// The request type an inquiry's category asks for, when it asks for one.
+fn request_kind(category: tokutei_store::inquiry::InquiryCategory) -> Option<tokutei_app::requests::RequestKind> {
+    use tokutei_app::requests::RequestKind;
+    use tokutei_store::inquiry::InquiryCategory;
+    match category {
+        InquiryCategory::Disclosure => Some(RequestKind::Disclosure),
+        InquiryCategory::Correction => Some(RequestKind::Correction),
+        InquiryCategory::StopUse => Some(RequestKind::Stop),
+        InquiryCategory::Deletion => Some(RequestKind::Erasure),
+        InquiryCategory::Question | InquiryCategory::Complaint | InquiryCategory::Other => None,
+    }
 }
 
 #[derive(Debug, Deserialize)]

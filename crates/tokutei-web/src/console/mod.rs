@@ -20,6 +20,7 @@ pub(crate) mod oversight_inspections;
 pub(crate) mod oversight_rules;
 mod oversight_training;
 mod policy;
+mod requests;
 pub(crate) mod session;
 mod settings;
 mod subscribers;
@@ -38,6 +39,7 @@ use crate::{AppError, AppState};
 use session::StaffSession;
 
 pub(crate) fn routes(r: Routes) -> Routes {
+    let r = requests::routes(r);
     let r = oversight_rules::routes(oversight_assessment::routes(oversight_training::routes(
         oversight_inspections::routes(oversight::routes(alerts::routes(incidents::routes(r)))),
     )));
@@ -183,6 +185,7 @@ pub(crate) fn console_page_in(lang: Lang, who: Option<Console<'_>>, title: &str,
                                     }
                                     @if crate::routes::OVERSIGHT.contains(&who.role) {
                                         li { a href="/admin/inquiries" { (t("お問い合わせ", "Inquiries")) } }
+                                        li { a href="/admin/requests" { (t("開示等の請求", "Requests")) } }
                                         li { a href="/admin/incidents" { (t("漏えい等事案", "Incidents")) } }
                                         li { a href="/admin/oversight" { (t("監督", "Oversight")) } }
                                         li { a href="/admin/alerts" { (t("通知", "Alerts")) } }
@@ -192,6 +195,7 @@ pub(crate) fn console_page_in(lang: Lang, who: Option<Console<'_>>, title: &str,
                                         li { a href="/admin/settings" { (t("設定", "Settings")) } }
                                     }
                                     @if !crate::routes::OVERSIGHT.contains(&who.role) {
+                                        li { a href="/admin/requests/new" { (t("請求の受付", "Receive a request")) } }
                                         li { a href="/admin/oversight/violations/new" { (t("違反の報告", "Report a violation")) } }
                                     }
                                     li { a href="/admin/password" { (t("パスワード", "Password")) } }

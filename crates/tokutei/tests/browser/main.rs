@@ -68,6 +68,8 @@ const PAGES_WHEN_PRESENT: &[(&str, &str)] = &[
     ("admin-oversight-training", "/admin/oversight/training"),
     ("admin-oversight-inspections", "/admin/oversight/inspections"),
     ("admin-oversight-assessments", "/admin/oversight/assessments"),
+    ("admin-requests", "/admin/requests"),
+    ("admin-request-new", "/admin/requests/new"),
 ];
 
 /// The handler's search: the demo's contract numbers are `HZ-` and the subscriber's number.
