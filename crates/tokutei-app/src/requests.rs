@@ -102,6 +102,45 @@ impl RequestKind {
         }
     }
 
+    /// What the person may ask for, as the public procedures page says it.
+    pub fn explain(self, lang: tokutei_policy::Lang) -> &'static str {
+        use tokutei_policy::Lang::{En, Ja};
+        match (self, lang) {
+            (RequestKind::PurposeNotice, Ja) => "当社がお客様の個人データを利用する目的をお知らせします。",
+            (RequestKind::PurposeNotice, En) => "We tell you the purposes for which we use your personal data.",
+            (RequestKind::Disclosure, Ja) => {
+                "当社が保有するお客様の個人データと、その取得の経緯・同意の記録・利用の記録を、電磁的記録または書面でお渡しします。"
+            }
+            (RequestKind::Disclosure, En) => {
+                "We give you the personal data we hold about you, where it came from, your consent records and the record of its use, as an electronic record or on paper."
+            }
+            (RequestKind::ProvisionRecords, Ja) => {
+                "お客様の個人データを第三者に提供した記録・第三者から受け取った記録をお渡しします。"
+            }
+            (RequestKind::ProvisionRecords, En) => {
+                "We give you the records of providing your personal data to third parties and of receiving it from them."
+            }
+            (RequestKind::Correction, Ja) => "内容が事実でない個人データを訂正・追加・削除し、結果をお知らせします。",
+            (RequestKind::Correction, En) => {
+                "We correct, add to or delete personal data that is untrue, and tell you the result."
+            }
+            (RequestKind::Stop, Ja) => "法律の定める場合に、個人データの利用（全部または特定の目的）を停止します。",
+            (RequestKind::Stop, En) => {
+                "Where the law provides, we stop using your personal data (for every purpose or for the ones you name)."
+            }
+            (RequestKind::Erasure, Ja) => {
+                "法律の定める場合に、個人データを消去します（法令で保存が必要なものを除きます）。"
+            }
+            (RequestKind::Erasure, En) => {
+                "Where the law provides, we erase your personal data (except what a law requires us to keep)."
+            }
+            (RequestKind::ProvisionStop, Ja) => "法律の定める場合に、個人データの第三者への提供を停止します。",
+            (RequestKind::ProvisionStop, En) => {
+                "Where the law provides, we stop providing your personal data to third parties."
+            }
+        }
+    }
+
     /// A fee may be charged (38条1項: purpose notice and disclosure, 33条5項 included).
     pub fn fee_allowed(self) -> bool {
         matches!(self, RequestKind::PurposeNotice | RequestKind::Disclosure | RequestKind::ProvisionRecords)
@@ -215,6 +254,8 @@ pub struct RequestConfig {
     /// Yen per type code (`disclosure = 1000`).
     #[serde(default)]
     pub fees: BTreeMap<String, u32>,
+    /// The identity checks the office accepts (codes of [`Verification`]); all when absent.
+    pub identity: Option<Vec<String>>,
 }
 
 /// The request rules in force.
@@ -224,11 +265,13 @@ pub struct RequestRules {
     pub deadline_days: u32,
     /// The fee per type, in yen (only types that may charge one).
     pub fees: BTreeMap<RequestKind, u32>,
+    /// The identity checks accepted, as the public procedures page lists them.
+    pub identity: Vec<Verification>,
 }
 
 impl Default for RequestRules {
     fn default() -> RequestRules {
-        RequestRules { deadline_days: 14, fees: BTreeMap::new() }
+        RequestRules { deadline_days: 14, fees: BTreeMap::new(), identity: Verification::ALL.to_vec() }
     }
 }
 
@@ -254,7 +297,16 @@ impl RequestRules {
             }
             fees.insert(kind, *yen);
         }
-        Ok(RequestRules { deadline_days, fees })
+        let identity = match &config.identity {
+            None => Verification::ALL.to_vec(),
+            Some(codes) if codes.is_empty() => {
+                return Err(ActionError::invalid("requests.identity", "name at least one accepted identity check"));
+            }
+            Some(codes) => {
+                codes.iter().map(|c| Verification::parse("requests.identity", c)).collect::<ActionResult<_>>()?
+            }
+        };
+        Ok(RequestRules { deadline_days, fees, identity })
     }
 }
 
@@ -983,13 +1035,17 @@ mod tests {
         let ok = RequestRules::from_config(&RequestConfig {
             deadline_days: Some(10),
             fees: [("disclosure".to_string(), 1000), ("purpose_notice".to_string(), 300)].into(),
+            identity: Some(vec!["license".into(), "counter".into()]),
         })
         .unwrap();
         assert_eq!((ok.deadline_days, ok.fees.get(&RequestKind::Disclosure)), (10, Some(&1000)));
+        assert_eq!(ok.identity, [Verification::License, Verification::Counter]);
         for (config, field) in [
             (RequestConfig { deadline_days: Some(0), ..Default::default() }, "requests.deadline_days"),
             (RequestConfig { fees: [("erasure".to_string(), 100)].into(), ..Default::default() }, "requests.fees"),
             (RequestConfig { fees: [("gift".to_string(), 100)].into(), ..Default::default() }, "requests.fees"),
+            (RequestConfig { identity: Some(vec!["palm".into()]), ..Default::default() }, "requests.identity"),
+            (RequestConfig { identity: Some(Vec::new()), ..Default::default() }, "requests.identity"),
         ] {
             let err = RequestRules::from_config(&config).unwrap_err();
             assert!(matches!(err, ActionError::Invalid { field: f, .. } if f == field), "{config:?}: {err:?}");

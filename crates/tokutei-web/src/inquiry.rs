@@ -117,6 +117,9 @@ fn form(
         @if !contact.is_empty() {
             p.contact { (t(lang, "お電話でのお問い合わせ: ", "By telephone or post: ")) (contact) }
         }
+        p #requests-link {
+            a href=(path(lang, "/requests")) { (t(lang, "開示等の請求の手続（必要な書類・手数料）", "How to make a request about your data (documents, fees)")) }
+        }
         @if !problems.is_empty() {
             div.error role="alert" #inquiry-errors {
                 p { (t(lang, "入力内容を確認してください。", "Please check the form.")) }

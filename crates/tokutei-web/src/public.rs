@@ -1,6 +1,7 @@
 //! The public site: the policy page in Japanese (`/`) and English (`/en/`), the version
 //! history (`/policy/versions`, each version at `/policy/versions/{number}` with its diff to
-//! the previous one), the leak disclosure page (`/leaks`) and `/healthz`.
+//! the previous one), the leak disclosure page (`/leaks`), the procedures for data-subject
+//! requests (`/requests`) and `/healthz`.
 //!
 //! The leaks every page lists come from the incident register
 //! (`tokutei_app::incidents::published_leaks`): its public entries that were not withdrawn,
@@ -39,6 +40,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
         )
         .add("GET", "/leaks", "/leaks", Public, get(|s| leaks_page(s, Lang::Ja)))
         .add("GET", "/en/leaks", "/en/leaks", Public, get(|s| leaks_page(s, Lang::En)))
+        .add("GET", "/requests", "/requests", Public, get(|s| requests_page(s, Lang::Ja)))
+        .add("GET", "/en/requests", "/en/requests", Public, get(|s| requests_page(s, Lang::En)))
         .add("GET", "/healthz", "/healthz", Public, get(healthz))
         .add("GET", "/metrics", "/metrics", Public, get(crate::metrics::render))
         .add("GET", "/static/tokutei.css", "/static/tokutei.css", Public, get(crate::pages::stylesheet))
@@ -84,7 +87,14 @@ async fn policy_page(State(state): State<AppState>, lang: Lang) -> Result<Respon
     let (title, body) = match &active {
         Some((_, policy)) => {
             let doc = render::document(policy, lang, &leaks, today());
-            (plain(&doc.title), pages::policy::document(&doc))
+            let requests = if lang == Lang::Ja { "/requests" } else { "/en/requests" };
+            let body = html! {
+                (pages::policy::document(&doc))
+                p #requests-link {
+                    a href=(requests) { (t(lang, "開示等の請求の手続", "How to make a request about your personal data")) }
+                }
+            };
+            (plain(&doc.title), body)
         }
         None => (
             t(lang, "特定利用者情報の取扱方針", "Specified User Information Handling Policy").to_string(),
@@ -142,6 +152,19 @@ async fn version_page(
     let path_ja = format!("/policy/versions/{number}");
     let path_en = format!("/en/policy/versions/{number}");
     let page = Page { lang, title: &title, site: &site, area: Area::Versions, path_ja: &path_ja, path_en: &path_en };
+    Ok(pages::layout(&page, body).into_response())
+}
+
+/// The procedures for data-subject requests (32条), from the deployment's `[requests]` (the
+/// defaults when the server runs without the application) and the policy's contact.
+async fn requests_page(State(state): State<AppState>, lang: Lang) -> Result<Response, AppError> {
+    let active = state.active_policy().await?;
+    let policy = active.as_ref().map(|(_, p)| p.as_ref());
+    let site = site_name(policy, lang);
+    let rules = state.access_service().map(|a| a.request_rules().clone()).unwrap_or_default();
+    let body = pages::requests::page(lang, &rules, policy);
+    let title = t(lang, "開示等の請求の手続", "Requests about your personal data");
+    let page = Page { lang, title, site: &site, area: Area::Requests, path_ja: "/requests", path_en: "/en/requests" };
     Ok(pages::layout(&page, body).into_response())
 }
 

@@ -267,3 +267,22 @@ async fn the_leak_list_said_none_even_with_published_incidents() {
     assert!(history.contains("顧客情報の誤送信</dd>") && history.contains("2025年1月1日"), "{history}");
     assert!(ja.body.contains("顧客情報の誤送信（訂正）"));
 }
+
+/// The procedures for data-subject requests (32条) in both languages: every request type
+/// with its article and fee (none without an application's `[requests]`), the identity checks,
+/// the policy's postal address and telephone, and links to it from the policy page.
+#[tokio::test]
+async fn the_request_procedures_page_lists_types_fees_and_identity_checks() {
+    let site = site();
+    publish(&site.store, DEMO_POLICY);
+    let ja = get(&site, "/requests").await;
+    assert_eq!(ja.status, StatusCode::OK);
+    for text in ["開示等の請求の手続", "第三者提供記録の開示", "33条5項", "運転免許証", "委任状", "14日以内"] {
+        assert!(ja.body.contains(text), "`{text}` on /requests:\n{}", ja.body);
+    }
+    let en = get(&site, "/en/requests").await;
+    assert!(en.body.contains("stop of third-party provision") && en.body.contains("driving licence"), "{}", en.body);
+    assert!(get(&site, "/").await.body.contains(r#"href="/requests""#));
+    assert!(get(&site, "/en/").await.body.contains(r#"href="/en/requests""#));
+    insta::assert_snapshot!("requests_ja", one_tag_per_line(&ja.body));
+}

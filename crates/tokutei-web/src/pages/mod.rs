@@ -3,6 +3,7 @@
 //! that works without JavaScript; everything a page needs is served by this binary.
 
 pub(crate) mod policy;
+pub(crate) mod requests;
 pub(crate) mod versions;
 
 use axum::http::{StatusCode, header};
@@ -29,6 +30,7 @@ pub(crate) enum Area {
     Policy,
     Versions,
     Leaks,
+    Requests,
     Inquiry,
 }
 
@@ -57,6 +59,7 @@ pub(crate) fn layout(page: &Page<'_>, body: Markup) -> Markup {
         (Area::Policy, t("取扱方針", "Policy"), href(lang, "/")),
         (Area::Versions, t("改定履歴", "Version history"), href(lang, "/policy/versions")),
         (Area::Leaks, t("漏えいの公表", "Leak disclosures"), href(lang, "/leaks")),
+        (Area::Requests, t("開示等の請求", "Requests"), href(lang, "/requests")),
         (Area::Inquiry, t("お問い合わせ", "Inquiry"), href(lang, "/inquiry")),
     ];
     let (other_lang, other_label, other_href) = match lang {

@@ -16,7 +16,11 @@ fn count(site: &Site, action: AdminAction) -> usize {
 }
 
 fn location(reply: &Reply) -> String {
-    reply.headers.get(header::LOCATION).map(|l| l.to_str().unwrap().to_string()).unwrap_or_else(|| panic!("not a redirect: {} {}", reply.status, reply.body))
+    reply
+        .headers
+        .get(header::LOCATION)
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("not a redirect: {} {}", reply.status, reply.body))
 }
 
 /// One subscriber in the vault (no values: the request register links it by id only).
@@ -86,10 +90,15 @@ async fn an_inquiry_becomes_a_request_that_is_verified_refused_and_notified() {
     let reply = post(&site, "/admin/requests", &chief, &good).await;
     assert_eq!(location(&reply), "/admin/requests/DR-1?done=received");
     let page = get(&site, "/admin/requests/DR-1", &chief).await;
-    assert!(page.body.contains("未確認") && page.body.contains("verify-form") && page.body.contains(&receipt), "{}", page.body);
+    assert!(
+        page.body.contains("未確認") && page.body.contains("verify-form") && page.body.contains(&receipt),
+        "{}",
+        page.body
+    );
 
     // Refusing an unverified request on a ground other than identity: a conflict, shown.
-    let reply = post(&site, "/admin/requests/DR-1/refuse", &chief, &[("csrf", &csrf), ("ground", "harm"), ("note", "")]).await;
+    let reply =
+        post(&site, "/admin/requests/DR-1/refuse", &chief, &[("csrf", &csrf), ("ground", "harm"), ("note", "")]).await;
     assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
     assert_eq!(count(&site, AdminAction::RequestDecided), 0);
 
@@ -97,22 +106,37 @@ async fn an_inquiry_becomes_a_request_that_is_verified_refused_and_notified() {
         &site,
         "/admin/requests/DR-1/verify",
         &chief,
-        &[("csrf", &csrf), ("subscriber", "HS00000001"), ("verified_by", "license"), ("evidence", "本人確認ファイル 7")],
+        &[
+            ("csrf", &csrf),
+            ("subscriber", "HS00000001"),
+            ("verified_by", "license"),
+            ("evidence", "本人確認ファイル 7"),
+        ],
     )
     .await;
     assert_eq!(location(&reply), "/admin/requests/DR-1?done=recorded");
-    let reply = post(&site, "/admin/requests/DR-1/pause", &chief, &[("csrf", &csrf), ("reason", "書類の再送待ち")]).await;
+    let reply =
+        post(&site, "/admin/requests/DR-1/pause", &chief, &[("csrf", &csrf), ("reason", "書類の再送待ち")]).await;
     assert_eq!(location(&reply), "/admin/requests/DR-1?done=recorded");
     let page = get(&site, "/admin/requests/DR-1", &chief).await;
     assert!(page.body.contains("resume-form") && page.body.contains("本人の回答待ち"), "{}", page.body);
     post(&site, "/admin/requests/DR-1/resume", &chief, &[("csrf", &csrf)]).await;
-    let reply = post(&site, "/admin/requests/DR-1/extend", &chief, &[("csrf", &csrf), ("days", "many"), ("reason", "x")]).await;
+    let reply =
+        post(&site, "/admin/requests/DR-1/extend", &chief, &[("csrf", &csrf), ("days", "many"), ("reason", "x")]).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.body.contains("<code>days</code>"), "{}", reply.body);
-    let reply = post(&site, "/admin/requests/DR-1/refuse", &chief, &[("csrf", &csrf), ("ground", "harm"), ("note", "第三者の権利を害するおそれ")]).await;
+    let reply = post(
+        &site,
+        "/admin/requests/DR-1/refuse",
+        &chief,
+        &[("csrf", &csrf), ("ground", "harm"), ("note", "第三者の権利を害するおそれ")],
+    )
+    .await;
     assert_eq!(location(&reply), "/admin/requests/DR-1?done=recorded");
     let today = tokutei_policy::tokyo::today().to_string();
-    let reply = post(&site, "/admin/requests/DR-1/notify", &chief, &[("csrf", &csrf), ("method", "post"), ("sent_on", &today)]).await;
+    let reply =
+        post(&site, "/admin/requests/DR-1/notify", &chief, &[("csrf", &csrf), ("method", "post"), ("sent_on", &today)])
+            .await;
     assert_eq!(location(&reply), "/admin/requests/DR-1?done=recorded");
     let page = get(&site, "/admin/requests/DR-1", &auditor).await;
     assert!(page.body.contains("request-notice") && page.body.contains("33条2項1号"), "{}", page.body);

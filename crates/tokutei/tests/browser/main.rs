@@ -54,6 +54,8 @@ const CONSOLE_PAGES: &[(&str, &str)] = &[
 /// Pages that are main pages as soon as the route table has them (issue #6 §3).
 const PAGES_WHEN_PRESENT: &[(&str, &str)] = &[
     ("public-inquiry", "/inquiry"),
+    ("public-requests", "/requests"),
+    ("public-requests-en", "/en/requests"),
     ("admin-settings", "/admin/settings"),
     ("admin-inquiries", "/admin/inquiries"),
     ("admin-incidents", "/admin/incidents"),
