@@ -929,6 +929,11 @@ impl App {
         self.fold(&stored, now)
     }
 
+    /// A stored request's clock at `now`, for the escalation pass (no role: the system reads).
+    pub(crate) fn request_clock(&self, stored: &StoredRequest, now: Timestamp) -> ActionResult<RequestView> {
+        self.fold(stored, now)
+    }
+
     /// A stored request and its events as they stand at `now`.
     fn fold(&self, stored: &StoredRequest, now: Timestamp) -> ActionResult<RequestView> {
         let r = &stored.request;

@@ -102,10 +102,18 @@ fn a_request_is_received_verified_audited_first_and_its_clock_pauses_and_extends
     assert!(entries[1].3.is_some(), "the evidence reference is in the ledger as its digest");
     assert!(!format!("{entries:?}").contains("2026-0601-03"), "never as its text");
 
+    // The deadline joins the clocks the escalation pass alerts on, until the request is decided
+    // (and not while it waits for the person).
+    let due_of = |at: Timestamp| -> Option<Date> {
+        d.service.open_clocks(at).unwrap().into_iter().find(|c| c.subject == "request/DR-1").map(|c| c.due)
+    };
+    assert_eq!(due_of(now), Some(day("2026-06-15")));
+
     // Paused 06-03 to 06-08 (5 days), extended 10 days: due 06-30.
     d.service.pause_request(&manager(), &id("DR-1"), "本人確認書類の写しの再送を依頼", noon("2026-06-03")).unwrap();
     let paused = d.service.request(&manager(), "DR-1", noon("2026-06-05")).unwrap();
     assert_eq!((paused.status, paused.deadline, paused.overdue), (Status::Paused, day("2026-06-17"), false));
+    assert_eq!(due_of(noon("2026-06-05")), None, "no alert while waiting for the person");
     assert!(matches!(
         d.service.pause_request(&manager(), &id("DR-1"), "x", noon("2026-06-05")),
         Err(ActionError::Conflict(_))
@@ -138,6 +146,7 @@ fn a_request_is_received_verified_audited_first_and_its_clock_pauses_and_extends
         )
         .unwrap();
     assert_eq!((refused.status, refused.days_left, refused.overdue), (Status::Decided, None, true));
+    assert_eq!(due_of(noon("2026-07-01")), None, "decided: no clock");
     assert!(matches!(
         d.service.refuse_request(&manager(), &id("DR-1"), Ground::Harm, "", noon("2026-07-01")),
         Err(ActionError::Conflict(_))

@@ -277,7 +277,8 @@ async fn the_request_procedures_page_lists_types_fees_and_identity_checks() {
     publish(&site.store, DEMO_POLICY);
     let ja = get(&site, "/requests").await;
     assert_eq!(ja.status, StatusCode::OK);
-    for text in ["開示等の請求の手続", "第三者提供記録の開示", "33条5項", "運転免許証", "委任状", "14日以内"] {
+    for text in ["開示等の請求の手続", "第三者提供記録の開示", "33条5項", "運転免許証", "委任状", "14日以内"]
+    {
         assert!(ja.body.contains(text), "`{text}` on /requests:\n{}", ja.body);
     }
     let en = get(&site, "/en/requests").await;

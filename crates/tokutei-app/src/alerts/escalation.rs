@@ -187,6 +187,19 @@ impl App {
                 recipients: responsible.clone(),
             })
             .collect();
+        // A data-subject request's deadline runs until it is decided; a paused one is not due.
+        for r in self.stores().requests()? {
+            let v = self.request_clock(&r, now)?;
+            if v.outcome.is_none() && v.status != crate::requests::Status::Paused {
+                clocks.push(Clock {
+                    subject: format!("request/{}", v.id),
+                    title_ja: format!("開示等の請求（{}、{}）への対応", v.id, v.kind.ja()),
+                    title_en: format!("Answer to the data-subject request {} ({})", v.id, v.kind.en()),
+                    due: v.deadline,
+                    recipients: responsible.clone(),
+                });
+            }
+        }
         clocks.extend(self.oversight_clocks(now)?.into_iter().map(|(subject, title_ja, title_en, due)| Clock {
             subject,
             title_ja,
