@@ -54,7 +54,10 @@ fn disclosure() -> OpenInput {
     }
 }
 
-fn actions(d: &Deployed, from: u64) -> Vec<(AdminAction, String, Vec<(String, String)>, Option<[u8; 32]>)> {
+/// An admin entry as the tests compare it: action, subject, details, digest.
+type Row = (AdminAction, String, Vec<(String, String)>, Option<[u8; 32]>);
+
+fn actions(d: &Deployed, from: u64) -> Vec<Row> {
     let mut out = Vec::new();
     d.ledger
         .scan_entries(from, &mut |e| {

@@ -86,14 +86,14 @@ fn the_designation_and_the_chief_manager_through_the_command_line() {
     // The 規程: a file without an owner in one section fails the check naming its line and
     // registers nothing; the valid one is version 1, flagged never filed until it is filed.
     let owner_line = DEMO_RULES.lines().position(|l| l == "measure = \"human\"").unwrap() + 1;
-    let bad_rules = env.write("bad-rules.toml", &DEMO_RULES.replacen("owner = \"responsible_person\"\n", "", 1));
+    let bad_rules = env.write("bad-rules.toml", DEMO_RULES.replacen("owner = \"responsible_person\"\n", "", 1));
     let bad_path = bad_rules.to_str().unwrap();
     let checked = env.run(&["rules", "check", bad_path]);
     assert!(checked.assert_code(1).stdout.contains(&format!(":{owner_line}:")), "{}", checked.stdout);
     assert!(checked.stdout.contains("rules-owner"), "{}", checked.stdout);
     let bad = env.run(&["rules", "register", bad_path, "--by", "chief"]);
     assert!(bad.assert_code(2).stderr.contains(&format!("line {owner_line}")), "{}", bad.stderr);
-    let rules = env.write("rules.toml", &DEMO_RULES.replace("2026-04-01", "2026-01-15"));
+    let rules = env.write("rules.toml", DEMO_RULES.replace("2026-04-01", "2026-01-15"));
     let rules_path = rules.to_str().unwrap();
     env.run(&["rules", "check", rules_path]).assert_code(0);
     let registered = env.run(&["--json", "rules", "register", rules_path, "--by", "chief"]).assert_code(0).json();
