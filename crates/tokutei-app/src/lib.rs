@@ -62,6 +62,7 @@ pub mod checkpoints;
 pub mod codec;
 pub mod consent;
 pub mod contract;
+mod dates;
 pub mod demo;
 mod error;
 pub mod exports;

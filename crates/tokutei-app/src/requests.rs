@@ -345,10 +345,10 @@ pub struct OpenInput {
 /// A pause of the clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pause {
-    #[serde(serialize_with = "date_text")]
+    #[serde(serialize_with = "crate::dates::text")]
     pub from: Date,
     /// The day the clock ran again; `None` while paused.
-    #[serde(serialize_with = "opt_date_text")]
+    #[serde(serialize_with = "crate::dates::opt_text")]
     pub to: Option<Date>,
     pub reason: String,
 }
@@ -385,7 +385,7 @@ pub struct Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
     pub method: NoticeMethod,
-    #[serde(with = "date_serde")]
+    #[serde(with = "crate::dates::plain")]
     pub sent_on: Date,
     pub by: String,
     pub at: Timestamp,
@@ -438,7 +438,7 @@ pub struct RequestView {
     pub channel: Channel,
     pub inquiry: Option<String>,
     pub received_at: Timestamp,
-    #[serde(serialize_with = "date_text")]
+    #[serde(serialize_with = "crate::dates::text")]
     pub received_on: Date,
     pub opened_by: String,
     pub purposes: Vec<String>,
@@ -450,7 +450,7 @@ pub struct RequestView {
     pub pauses: Vec<Pause>,
     pub extensions: Vec<Extension>,
     /// The deadline: received + `deadline_days` + the days paused + the extensions.
-    #[serde(serialize_with = "date_text")]
+    #[serde(serialize_with = "crate::dates::text")]
     pub deadline: Date,
     /// Calendar days to the deadline (negative: overdue); `None` once decided.
     pub days_left: Option<i64>,
@@ -469,30 +469,6 @@ impl RequestView {
     /// The subscriber linked, once verified.
     pub fn subscriber(&self) -> Option<&str> {
         self.verification.as_ref().map(|v| v.subscriber.as_str())
-    }
-}
-
-fn date_text<S: serde::Serializer>(date: &Date, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&date.to_string())
-}
-
-fn opt_date_text<S: serde::Serializer>(date: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
-    match date {
-        Some(d) => s.serialize_str(&d.to_string()),
-        None => s.serialize_none(),
-    }
-}
-
-mod date_serde {
-    use tokutei_policy::Date;
-
-    pub fn serialize<S: serde::Serializer>(date: &Date, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&date.to_string())
-    }
-
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
-        let text = <String as serde::Deserialize>::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::model::{Date, Lang, MeasureKind, Policy, Role, Text};
-use crate::source::{ParseError, Position};
+use crate::source::ParseError;
 
 /// The rules file format this version reads and writes.
 pub const RULES_FORMAT: u32 = 1;
@@ -67,28 +67,7 @@ impl Rules {
 
 /// Parse a rules file. The check's rules are not applied here: see [`crate::check::check_rules`].
 pub fn parse_rules(text: &str) -> Result<Rules, ParseError> {
-    let rules: Rules = toml::from_str(text).map_err(|e| {
-        let span = e.span();
-        ParseError {
-            message: e.message().trim().trim_end_matches('.').to_string(),
-            position: span.as_ref().map(|s| Position::of_offset(text, s.start)),
-            span,
-        }
-    })?;
-    if rules.format != RULES_FORMAT {
-        let span = toml_edit::Document::parse(text.to_string())
-            .ok()
-            .and_then(|doc| doc.get("format").and_then(|item| item.span()));
-        return Err(ParseError {
-            message: format!(
-                "rules file format `{}` is not supported (this version reads format {RULES_FORMAT})",
-                rules.format
-            ),
-            position: span.as_ref().map(|s| Position::of_offset(text, s.start)),
-            span,
-        });
-    }
-    Ok(rules)
+    crate::source::parse_toml(text, |r: &Rules| r.format, RULES_FORMAT, "rules")
 }
 
 /// The digest of a rules version: SHA-256 over the file's bytes, as filed (a rules document is

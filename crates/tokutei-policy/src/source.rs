@@ -44,7 +44,18 @@ pub struct ParseError {
 
 /// Parse a policy file. Semantic rules are not checked here: see [`crate::check`].
 pub fn parse(text: &str) -> Result<Policy, ParseError> {
-    let policy: Policy = toml::from_str(text).map_err(|e| {
+    parse_toml(text, |p: &Policy| p.format, FORMAT_VERSION, "policy")
+}
+
+/// A TOML document of `format` version `expected` (its `format` key): a syntax or type error
+/// with its position, or a format this version does not read, naming `what` file it is.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    format: impl Fn(&T) -> u32,
+    expected: u32,
+    what: &str,
+) -> Result<T, ParseError> {
+    let value: T = toml::from_str(text).map_err(|e| {
         let span = e.span();
         ParseError {
             message: e.message().trim().trim_end_matches('.').to_string(),
@@ -52,20 +63,18 @@ pub fn parse(text: &str) -> Result<Policy, ParseError> {
             span,
         }
     })?;
-    if policy.format != FORMAT_VERSION {
+    let found = format(&value);
+    if found != expected {
         let span = toml_edit::Document::parse(text.to_string())
             .ok()
             .and_then(|doc| doc.get("format").and_then(|item| item.span()));
         return Err(ParseError {
-            message: format!(
-                "policy file format `{}` is not supported (this version reads format {FORMAT_VERSION})",
-                policy.format
-            ),
+            message: format!("{what} file format `{found}` is not supported (this version reads format {expected})"),
             position: span.as_ref().map(|s| Position::of_offset(text, s.start)),
             span,
         });
     }
-    Ok(policy)
+    Ok(value)
 }
 
 /// Write a policy as TOML, as `policy import` does.

@@ -38,6 +38,19 @@ impl Report {
     }
 }
 
+/// A document the command shows: printed, or written to `output` (the report then says where);
+/// `--json` gives `json` either way.
+pub fn document(text: String, output: Option<&std::path::Path>, json: serde_json::Value) -> anyhow::Result<Report> {
+    use anyhow::Context as _;
+    match output {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("cannot write `{}`", path.display()))?;
+            Ok(Report::new(format!("{} を書き出しました / written to {}\n", path.display(), path.display()), json))
+        }
+        None => Ok(Report::new(text, json)),
+    }
+}
+
 /// Write `text` to stdout. A reader that went away (`tokutei subscribers list | head`) is not
 /// an error of the command: the rest of the output is dropped quietly.
 fn out(text: &str) {

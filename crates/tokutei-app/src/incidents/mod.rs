@@ -82,17 +82,6 @@ pub(crate) fn fields_digest(fields: &IncidentFields) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-fn date_text<S: serde::Serializer>(date: &Date, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&date.to_string())
-}
-
-fn opt_date_text<S: serde::Serializer>(date: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
-    match date {
-        Some(d) => s.serialize_str(&d.to_string()),
-        None => s.serialize_none(),
-    }
-}
-
 /// How a report was submitted, as the front ends show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SubmissionView {
@@ -123,7 +112,7 @@ impl From<&Submission> for SubmissionView {
 pub struct ObligationView {
     pub regime: Regime,
     pub report: Report,
-    #[serde(serialize_with = "date_text")]
+    #[serde(serialize_with = "crate::dates::text")]
     pub due: Date,
     pub recipient: String,
     /// The rule behind the due date is a configured assumption, not confirmed law.
@@ -179,12 +168,12 @@ impl ObligationView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublicationView {
     pub version: u32,
-    #[serde(serialize_with = "date_text")]
+    #[serde(serialize_with = "crate::dates::text")]
     pub occurred: Date,
     pub summary_ja: String,
     pub summary_en: Option<String>,
     pub published_at: Timestamp,
-    #[serde(serialize_with = "date_text")]
+    #[serde(serialize_with = "crate::dates::text")]
     pub listed_until: Date,
     pub published_by: String,
     pub audit_index: u64,
@@ -257,7 +246,7 @@ pub struct IncidentView {
     /// The versions of its public entry, oldest first.
     pub publications: Vec<PublicationView>,
     /// The last day its public entry is listed (it cannot be withdrawn before).
-    #[serde(serialize_with = "opt_date_text")]
+    #[serde(serialize_with = "crate::dates::opt_text")]
     pub listed_until: Option<Date>,
     pub withdrawal: Option<WithdrawalView>,
 }

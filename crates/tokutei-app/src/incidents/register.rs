@@ -17,7 +17,7 @@ use tokutei_store::incident::{
 use super::rules::{Facts, triage};
 use super::{
     AlternativeView, ImpactSummary, IncidentView, ObligationView, PublicationView, TEXT_MAX, TITLE_MAX, WithdrawalView,
-    date_text, fields_digest, subject, text,
+    fields_digest, subject, text,
 };
 use crate::App;
 use crate::acting::{Acting, MANAGERS};
@@ -90,7 +90,7 @@ pub struct OpenObligation {
     pub status: IncidentStatus,
     pub regime: Regime,
     pub report: Report,
-    #[serde(serialize_with = "date_text")]
+    #[serde(serialize_with = "crate::dates::text")]
     pub due: Date,
     pub recipient: String,
     pub unconfirmed: bool,

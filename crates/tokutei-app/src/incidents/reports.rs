@@ -12,7 +12,7 @@ use tokutei_policy::{Date, tokyo};
 use tokutei_store::incident::{Regime, Report, StoredIncident, Submission};
 
 use super::rules::{ReportContext, item_value};
-use super::{ObligationView, SubmissionView, TITLE_MAX, date_text, subject, text};
+use super::{ObligationView, SubmissionView, TITLE_MAX, subject, text};
 use crate::App;
 use crate::acting::{Acting, MANAGERS};
 use crate::audit::AdminEntry;
@@ -38,7 +38,7 @@ pub struct ReportDocument {
     /// `通信の秘密の漏えい（電気通信事業法28条） 詳報`.
     pub title: String,
     pub recipient: String,
-    #[serde(serialize_with = "date_text")]
+    #[serde(serialize_with = "crate::dates::text")]
     pub due: Date,
     pub unconfirmed: bool,
     pub items: Vec<ReportItem>,

@@ -83,10 +83,10 @@ impl Duty {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Deadline {
     pub duty: Duty,
-    #[serde(serialize_with = "date_text")]
+    #[serde(serialize_with = "crate::dates::text")]
     pub due: Date,
     /// The day it was met, when it was.
-    #[serde(serialize_with = "opt_date_text")]
+    #[serde(serialize_with = "crate::dates::opt_text")]
     pub met_on: Option<Date>,
     /// What met it (`filing #2 (REF)`, `policy v3`, `appointment CM-1, notified REF`).
     pub met_by: Option<String>,
@@ -117,7 +117,7 @@ pub struct DesignatedService {
 pub struct DesignationStatus {
     /// Its number among the designations recorded (a correction is a new one).
     pub number: u32,
-    #[serde(serialize_with = "date_text")]
+    #[serde(serialize_with = "crate::dates::text")]
     pub notified_on: Date,
     pub services: Vec<DesignatedService>,
     pub recorded_by: String,
@@ -139,17 +139,6 @@ pub struct DesignationRecorded {
 pub struct FilingRecorded {
     pub number: u64,
     pub audit_index: u64,
-}
-
-fn date_text<S: serde::Serializer>(date: &Date, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&date.to_string())
-}
-
-fn opt_date_text<S: serde::Serializer>(date: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
-    match date {
-        Some(d) => s.serialize_str(&d.to_string()),
-        None => s.serialize_none(),
-    }
 }
 
 fn ts_text<S: serde::Serializer>(at: &Timestamp, s: S) -> Result<S::Ok, S::Error> {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 use tokutei_app::oversight::inspection::{FindingInput, FindingView, InspectionView, Period};
 use tokutei_app::{ActionError, PrincipalId};
 use tokutei_policy::{Lang, tokyo};
@@ -143,18 +143,8 @@ fn state_ja(code: &str) -> &'static str {
 /// The report as one self-contained HTML file, the stylesheet embedded so it opens from disk
 /// and prints (`tokutei inspection show --format html`).
 pub(crate) fn standalone(v: &InspectionView, names: &HashMap<String, String>) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="ja" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "自己点検報告書 " (v.stored.period) "（" (v.stored.id) "）" }
-                style { (PreEscaped(crate::pages::STYLESHEET)) }
-            }
-            body { main #main { (report(v, names)) } }
-        }
-    }
+    let title = format!("自己点検報告書 {}（{}）", v.stored.period, v.stored.id);
+    crate::pages::standalone(Lang::Ja, &title, report(v, names))
 }
 
 async fn names(state: &AppState) -> Result<HashMap<String, String>, AppError> {

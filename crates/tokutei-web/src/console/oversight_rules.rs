@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 use tokutei_app::oversight::rules::{RulesFilingInput, RulesVersionView};
 use tokutei_policy::{Date, Lang, tokyo};
 
@@ -79,18 +79,8 @@ pub(crate) fn document(v: &RulesVersionView, names: &HashMap<String, String>) ->
 /// The rules as one self-contained HTML file, the stylesheet embedded so it opens from disk
 /// and prints (`tokutei rules show --format html`).
 pub(crate) fn standalone(v: &RulesVersionView, names: &HashMap<String, String>) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="ja" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (v.rules.title.ja) " 第" (v.stored.version) "版" }
-                style { (PreEscaped(crate::pages::STYLESHEET)) }
-            }
-            body { main #main { (document(v, names)) } }
-        }
-    }
+    let title = format!("{} 第{}版", v.rules.title.ja, v.stored.version);
+    crate::pages::standalone(Lang::Ja, &title, document(v, names))
 }
 
 async fn names(state: &AppState) -> Result<HashMap<String, String>, AppError> {

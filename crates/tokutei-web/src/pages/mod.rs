@@ -17,6 +17,23 @@ pub(crate) async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], STYLESHEET)
 }
 
+/// A document as one self-contained HTML file, the stylesheet embedded, so that it opens from
+/// disk and prints (the policy, a self-inspection report, the 情報取扱規程 as the CLI writes them).
+pub(crate) fn standalone(lang: Lang, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (maud::PreEscaped(STYLESHEET)) }
+            }
+            body { main #main { (body) } }
+        }
+    }
+}
+
 /// The site icon (SVG), at the address browsers ask every site for.
 const ICON: &str = include_str!("../../assets/icon.svg");
 

@@ -1,7 +1,7 @@
 //! The policy page: the HTML form of `tokutei_policy::render::Document`. The text rendering
 //! walks the same document, so the page and `tokutei policy render` cannot disagree.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 use tokutei_policy::render::{Block, Document, Inline, MISSING_TRANSLATION, Section};
 
 pub(crate) fn document(doc: &Document) -> Markup {
@@ -74,18 +74,9 @@ fn is_email(text: &str) -> bool {
 /// The policy page as one self-contained HTML file (`tokutei policy render --format html`):
 /// the same markup as the site's page, with the stylesheet embedded so it opens from disk.
 pub(crate) fn standalone(doc: &Document) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang=(doc.lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (inline(&doc.title)) }
-                style { (PreEscaped(super::STYLESHEET)) }
-            }
-            body {
-                main #main { (document(doc)) }
-            }
-        }
-    }
+    let title = match &doc.title {
+        Inline::Text(t) => t.clone(),
+        Inline::MissingTranslation(_) => tokutei_policy::render::MISSING_TRANSLATION.to_string(),
+    };
+    super::standalone(doc.lang, &title, document(doc))
 }

@@ -7,7 +7,6 @@
 //! Japanese first, with the policy's and the registry's names and Tokyo dates; `--json` gives
 //! the same as data.
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use tokutei_app::oversight::designation::{DesignationInput, DesignationStatus};
@@ -829,16 +828,7 @@ pub fn inspection(global: &GlobalArgs, cmd: InspectionCommand) -> anyhow::Result
                     tokutei_web::standalone_inspection_page(&v, &names)
                 }
             };
-            match args.output {
-                Some(path) => {
-                    std::fs::write(&path, &text).with_context(|| format!("cannot write `{}`", path.display()))?;
-                    Ok(Report::new(
-                        format!("{} を書き出しました / written to {}\n", path.display(), path.display()),
-                        v.to_json(),
-                    ))
-                }
-                None => Ok(Report::new(text, v.to_json())),
-            }
+            crate::output::document(text, args.output.as_deref(), v.to_json())
         }
         InspectionCommand::Verify(args) => {
             let by = args.by.acting()?;

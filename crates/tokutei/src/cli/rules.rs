@@ -229,16 +229,7 @@ pub fn run(global: &GlobalArgs, cmd: RulesCommand) -> anyhow::Result<Report> {
                     tokutei_web::standalone_rules_page(&v, &names)
                 }
             };
-            match args.output {
-                Some(path) => {
-                    std::fs::write(&path, &text).with_context(|| format!("cannot write `{}`", path.display()))?;
-                    Ok(Report::new(
-                        format!("{} を書き出しました / written to {}\n", path.display(), path.display()),
-                        v.to_json(),
-                    ))
-                }
-                None => Ok(Report::new(text, v.to_json())),
-            }
+            crate::output::document(text, args.output.as_deref(), v.to_json())
         }
         RulesCommand::Filed(args) => {
             let by = PrincipalId::parse_as("by", args.by)?;
