@@ -125,6 +125,8 @@ impl Mix {
                         (p.to_string(), Consent { choice, proof: format!("c{i}") })
                     })
                     .collect(),
+                use_stopped: false,
+                provision_stopped: false,
             })
             .collect();
         let mut rng = Rng(0x5eed);

@@ -56,6 +56,8 @@ fn main() {
                 Contract::Active
             },
             consents: BTreeMap::new(),
+            use_stopped: false,
+            provision_stopped: false,
         })
         .collect();
     let purposes = ["service_provision", "marketing", "billing"];

@@ -1,7 +1,7 @@
 //! The decision cache: verdicts keyed by every input the compiled policies can observe.
 //!
 //! A key holds the principal's id and version, the purpose, action and category, the
-//! subscriber's service, contract state and consent for the purpose, the channel, zone,
+//! subscriber's service, contract state, consent and stops for the purpose, the channel, zone,
 //! export approval and the day (training validity), and, when deployment policies are loaded,
 //! the subscriber's id. The generation counter closes the race between a slow evaluation and
 //! an invalidation: a verdict computed before an invalidation is never stored after it.
@@ -30,6 +30,8 @@ pub(crate) struct CacheKey {
     pub contract: Contract,
     /// 0 none, 1 opted in, 2 opted out (for the declared purpose).
     pub consent: u8,
+    /// Bit 0: the use for the purpose is stopped; bit 1: provision to third parties is.
+    pub stopped: u8,
     pub channel: Option<Channel>,
     pub zone: Option<String>,
     pub export_approval: Option<String>,

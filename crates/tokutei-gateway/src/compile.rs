@@ -118,6 +118,10 @@ namespace {NAMESPACE} {{
     terminated_on?: Long,
     // The subscriber's choice for the declared purpose: "opted_in", "opted_out" or "none".
     consent: String,
+    // The subscriber's request stopped the use for the declared purpose (APPI 35条1項).
+    use_stopped: Bool,
+    // The subscriber's request stopped provision to third parties (APPI 35条3項).
+    provision_stopped: Bool,
   }};
   type Context = {{
     purpose: String,
@@ -311,6 +315,32 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
             None,
             String::new(),
             "forbid (principal, action, resource)\nwhen { principal.kind == \"person\" }\nunless { context has zone && principal.zones.contains(context.zone) }".to_string(),
+        );
+    }
+
+    // A subscriber's request to stop the use (35条1項) or the provision to third parties
+    // (35条3項): every use for the purposes stopped, from the next request on.
+    push(
+        "forbid.use_stopped".to_string(),
+        code::USE_STOPPED,
+        "APPI 35条1項".to_string(),
+        None,
+        Some(USES),
+        String::new(),
+        format!("forbid (principal, action in {uses}, resource)\nwhen {{ resource.use_stopped }}"),
+    );
+    for (i, purpose) in policy.purposes.list.iter().enumerate().filter(|(_, p)| p.third_party_provision) {
+        let p = lit(&purpose.id);
+        push(
+            format!("forbid.provision_stopped.{}", purpose.id),
+            code::PROVISION_STOPPED,
+            format!("purposes.list[{i}].third_party_provision"),
+            Some(i),
+            Some(USES),
+            String::new(),
+            format!(
+                "forbid (principal, action in {uses}, resource)\nwhen {{ context.purpose == {p} && resource.provision_stopped }}"
+            ),
         );
     }
 

@@ -304,6 +304,7 @@ impl Gateway {
             service: req.subscriber.service.clone(),
             contract: req.subscriber.contract,
             consent,
+            stopped: u8::from(req.subscriber.use_stopped) | (u8::from(req.subscriber.provision_stopped) << 1),
             channel: req.channel,
             zone: req.zone.map(str::to_string),
             export_approval: req.export_approval.map(str::to_string),
@@ -516,6 +517,8 @@ impl Gateway {
             ("range_key".to_string(), s(&format!("{}/{category}", subscriber.service))),
             ("contract".to_string(), s(subscriber.contract.code())),
             ("consent".to_string(), s(subscriber.choice(purpose).map_or("none", |c| c.code()))),
+            ("use_stopped".to_string(), RestrictedExpression::new_bool(subscriber.use_stopped)),
+            ("provision_stopped".to_string(), RestrictedExpression::new_bool(subscriber.provision_stopped)),
         ]);
         if let crate::request::Contract::Terminated { on } = subscriber.contract {
             attrs.insert("terminated_on".to_string(), RestrictedExpression::new_long(day(on)));

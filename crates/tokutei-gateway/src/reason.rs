@@ -24,6 +24,8 @@ pub mod code {
     pub const OUTSIDE_DATA_RANGE: &str = "outside_data_range";
     pub const TRAINING_EXPIRED: &str = "training_expired";
     pub const OPTED_OUT: &str = "opted_out";
+    pub const USE_STOPPED: &str = "use_stopped";
+    pub const PROVISION_STOPPED: &str = "provision_stopped";
     pub const NOT_OPTED_IN: &str = "not_opted_in";
     pub const SECRECY_WITHOUT_OPT_IN: &str = "secrecy_without_opt_in";
     pub const CONTRACT_TERMINATED: &str = "contract_terminated";
@@ -47,12 +49,14 @@ pub mod code {
         [SUBSCRIBER_NOT_FOUND, SUBSCRIBER_ERASED, PRINCIPAL_DISABLED, RECIPIENT_MISSING, NO_ACTIVE_POLICY];
 
     /// Every code a decision may carry.
-    pub const ALL: [&str; 21] = [
+    pub const ALL: [&str; 23] = [
         PURPOSE_NOT_IN_POLICY,
         CATEGORY_NOT_IN_PURPOSE,
         OUTSIDE_DATA_RANGE,
         TRAINING_EXPIRED,
         OPTED_OUT,
+        USE_STOPPED,
+        PROVISION_STOPPED,
         NOT_OPTED_IN,
         SECRECY_WITHOUT_OPT_IN,
         CONTRACT_TERMINATED,
@@ -131,6 +135,14 @@ fn texts(code: &str, s: Subject<'_>) -> (String, String) {
         code::OPTED_OUT => (
             format!("利用者が利用目的「{p}」への利用停止（オプトアウト）を申し出ています"),
             format!("the subscriber opted out of purpose `{p}`"),
+        ),
+        code::USE_STOPPED => (
+            format!("利用者の請求により、利用目的「{p}」での利用を停止しています"),
+            format!("the subscriber's request stopped the use for purpose `{p}`"),
+        ),
+        code::PROVISION_STOPPED => (
+            format!("利用者の請求により、第三者への提供（利用目的「{p}」）を停止しています"),
+            format!("the subscriber's request stopped the provision to third parties (purpose `{p}`)"),
         ),
         code::NOT_OPTED_IN => (
             format!("利用目的「{p}」には利用者の同意（オプトイン）が必要ですが、ありません"),

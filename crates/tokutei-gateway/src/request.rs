@@ -86,6 +86,12 @@ pub struct SubscriberFacts {
     /// The subscriber's recorded choice per purpose id.
     #[serde(default)]
     pub consents: BTreeMap<String, Consent>,
+    /// The use for the declared purpose is stopped by the subscriber's request (APPI 35条1項).
+    #[serde(default)]
+    pub use_stopped: bool,
+    /// Provision to third parties is stopped by the subscriber's request (APPI 35条3項).
+    #[serde(default)]
+    pub provision_stopped: bool,
 }
 
 impl SubscriberFacts {

@@ -59,6 +59,8 @@ fn subscriber(id: usize) -> SubscriberFacts {
         service: if id == 2 { "mobile".into() } else { "fiber".into() },
         contract: Contract::Active,
         consents: BTreeMap::new(),
+        use_stopped: false,
+        provision_stopped: false,
     }
 }
 
