@@ -3,7 +3,7 @@
 //! database's own key and index refuse a taken id and a second outcome.
 
 use tokutei_store::requests::{
-    NewRequest, NewRequestEvent, RequestEventKind, RequestStore, StoredRequest, StoredRequestEvent,
+    NewRequest, NewRequestEvent, RequestEventKind, RequestStore, StopKind, StoredRequest, StoredRequestEvent, UseStop,
 };
 use tokutei_store::{StoreError, StoreResult};
 
@@ -109,5 +109,69 @@ impl RequestStore for PgStore {
             }
         }
         Ok(all)
+    }
+
+    fn add_use_stops(&self, stops: &[UseStop]) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        for u in stops {
+            let row = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM vault_subscribers WHERE id = $1),
+                            EXISTS (SELECT 1 FROM subject_requests WHERE id = $2)",
+                    &[&u.subscriber, &u.request],
+                )
+                .map_err(backend)?;
+            let (subscriber, request): (bool, bool) = (get(&row, 0)?, get(&row, 1)?);
+            if !subscriber {
+                return Err(StoreError::NotFound(format!("subscriber `{}`", u.subscriber)));
+            }
+            if !request {
+                return Err(StoreError::NotFound(format!("request `{}`", u.request)));
+            }
+            tx.execute(
+                "INSERT INTO use_stops (subscriber, kind, purpose, stopped, request, by_principal, at, audit_index)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &u.subscriber,
+                    &u.kind.code(),
+                    &u.purpose,
+                    &u.stopped,
+                    &u.request,
+                    &u.by,
+                    &micros(u.at),
+                    &bigint(u.audit_index)?,
+                ],
+            )
+            .map_err(backend)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn use_stops(&self, subscriber: &str) -> StoreResult<Vec<UseStop>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                "SELECT subscriber, kind, purpose, stopped, request, by_principal, at, audit_index FROM use_stops
+                 WHERE subscriber = $1 ORDER BY number",
+                &[&subscriber],
+            )
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                let kind: &str = get(row, 1)?;
+                Ok(UseStop {
+                    subscriber: get(row, 0)?,
+                    kind: StopKind::from_code(kind).ok_or_else(|| corrupt(row, 1, format!("unknown stop `{kind}`")))?,
+                    purpose: get(row, 2)?,
+                    stopped: get(row, 3)?,
+                    request: get(row, 4)?,
+                    by: get(row, 5)?,
+                    at: timestamp(row, 6)?,
+                    audit_index: u64_col(row, 7)?,
+                })
+            })
+            .collect()
     }
 }

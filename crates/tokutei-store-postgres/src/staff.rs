@@ -297,10 +297,18 @@ impl ConsentStore for PgStore {
         let mut conn = self.conn()?;
         let columns = qualified(SUBSCRIBER_COLUMNS, "s");
         let consent = qualified(CONSENT_COLUMNS, "c");
+        // Whether the latest stop of `{kind}` for the purpose (`$2`) or every purpose is in force.
+        const STOPPED_SQL: &str = "EXISTS (SELECT 1 FROM use_stops u
+                 WHERE u.subscriber = s.id AND u.kind = '{kind}' AND u.purpose IN ($2, '*') AND u.stopped
+                   AND u.number = (SELECT MAX(l.number) FROM use_stops l
+                                   WHERE l.subscriber = u.subscriber AND l.kind = u.kind AND l.purpose = u.purpose))";
+        let use_stopped = STOPPED_SQL.replace("{kind}", "use");
+        let provision_stopped = STOPPED_SQL.replace("{kind}", "provision");
+        let stops_at = 10 + CONSENT_COLUMNS.split(", ").count();
         let row = conn
             .query_opt(
                 &format!(
-                    "SELECT {columns}, k.kek_id, k.wrapped, {consent}
+                    "SELECT {columns}, k.kek_id, k.wrapped, {consent}, {use_stopped}, {provision_stopped}
                      FROM vault_subscribers s
                      LEFT JOIN vault_data_keys k ON k.subscriber = s.id
                      LEFT JOIN consent_records c
@@ -317,6 +325,8 @@ impl ConsentStore for PgStore {
             subscriber: subscriber_row(&row)?,
             key: kek.map(|_| key_row(&row, 8)).transpose()?,
             consent: consent_id.map(|_| consent_row_at(&row, 10)).transpose()?,
+            use_stopped: get(&row, stops_at)?,
+            provision_stopped: get(&row, stops_at + 1)?,
         }))
     }
 

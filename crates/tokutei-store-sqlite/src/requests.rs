@@ -4,7 +4,7 @@
 
 use rusqlite::params;
 use tokutei_store::requests::{
-    NewRequest, NewRequestEvent, RequestEventKind, RequestStore, StoredRequest, StoredRequestEvent,
+    NewRequest, NewRequestEvent, RequestEventKind, RequestStore, StopKind, StoredRequest, StoredRequestEvent, UseStop,
 };
 use tokutei_store::{StoreError, StoreResult};
 
@@ -122,6 +122,69 @@ impl RequestStore for SqliteStore {
             }
         }
         Ok(all)
+    }
+
+    fn add_use_stops(&self, stops: &[UseStop]) -> StoreResult<()> {
+        let mut conn = self.writer();
+        let tx = crate::db::write_tx(&mut conn)?;
+        for u in stops {
+            let (subscriber, request): (bool, bool) = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM vault_subscribers WHERE id = ?1),
+                            EXISTS (SELECT 1 FROM subject_requests WHERE id = ?2)",
+                    params![u.subscriber, u.request],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(backend)?;
+            if !subscriber {
+                return Err(StoreError::NotFound(format!("subscriber `{}`", u.subscriber)));
+            }
+            if !request {
+                return Err(StoreError::NotFound(format!("request `{}`", u.request)));
+            }
+            tx.execute(
+                "INSERT INTO use_stops (subscriber, kind, purpose, stopped, request, by_principal, at, audit_index)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    u.subscriber,
+                    u.kind.code(),
+                    u.purpose,
+                    u.stopped,
+                    u.request,
+                    u.by,
+                    u.at.as_microsecond(),
+                    bigint(u.audit_index)?
+                ],
+            )
+            .map_err(backend)?;
+        }
+        tx.commit().map_err(backend)
+    }
+
+    fn use_stops(&self, subscriber: &str) -> StoreResult<Vec<UseStop>> {
+        let conn = self.reader()?;
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT subscriber, kind, purpose, stopped, request, by_principal, at, audit_index FROM use_stops
+                 WHERE subscriber = ?1 ORDER BY number",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map([subscriber], |r| {
+                let kind: String = r.get(1)?;
+                Ok(UseStop {
+                    subscriber: r.get(0)?,
+                    kind: StopKind::from_code(&kind).ok_or_else(|| conversion(1, format!("unknown stop `{kind}`")))?,
+                    purpose: r.get(2)?,
+                    stopped: r.get(3)?,
+                    request: r.get(4)?,
+                    by: r.get(5)?,
+                    at: ts(6, r.get(6)?)?,
+                    audit_index: index(7, r.get(7)?)?,
+                })
+            })
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
     }
 }
 

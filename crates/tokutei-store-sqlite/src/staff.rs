@@ -318,12 +318,20 @@ fn consent_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<ConsentRecord> {
 
 impl ConsentStore for SqliteStore {
     fn access_facts(&self, subscriber: &str, purpose: &str) -> StoreResult<Option<AccessFacts>> {
+        // Whether the latest stop of `{kind}` for the purpose (`?2`) or every purpose is in force.
+        const STOPPED_SQL: &str = "EXISTS (SELECT 1 FROM use_stops u
+                 WHERE u.subscriber = s.id AND u.kind = '{kind}' AND u.purpose IN (?2, '*') AND u.stopped = 1
+                   AND u.number = (SELECT MAX(l.number) FROM use_stops l
+                                   WHERE l.subscriber = u.subscriber AND l.kind = u.kind AND l.purpose = u.purpose))";
         let conn = self.reader()?;
         let columns =
             crate::vault::SUBSCRIBER_COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
         let consent = CONSENT_COLUMNS.split(", ").map(|c| format!("c.{c}")).collect::<Vec<_>>().join(", ");
+        let stops_at = 10 + CONSENT_COLUMNS.split(", ").count();
+        let use_stopped = STOPPED_SQL.replace("{kind}", "use");
+        let provision_stopped = STOPPED_SQL.replace("{kind}", "provision");
         conn.prepare_cached(&format!(
-            "SELECT {columns}, k.kek_id, k.wrapped, {consent}
+            "SELECT {columns}, k.kek_id, k.wrapped, {consent}, {use_stopped}, {provision_stopped}
              FROM vault_subscribers s
              LEFT JOIN vault_data_keys k ON k.subscriber = s.id
              LEFT JOIN consent_records c
@@ -341,6 +349,8 @@ impl ConsentStore for SqliteStore {
                     None => None,
                 },
                 consent: consent_id.map(|_| consent_row_at(row, 10)).transpose()?,
+                use_stopped: row.get(stops_at)?,
+                provision_stopped: row.get(stops_at + 1)?,
             })
         })
         .optional()

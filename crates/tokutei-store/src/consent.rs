@@ -97,6 +97,11 @@ pub struct AccessFacts {
     pub subscriber: crate::vault::Subscriber,
     pub consent: Option<ConsentRecord>,
     pub key: Option<crate::vault::WrappedDataKey>,
+    /// A stop of use for the purpose (or for every purpose) is in force
+    /// ([`crate::requests::UseStop`]).
+    pub use_stopped: bool,
+    /// A stop of provision to third parties is in force.
+    pub provision_stopped: bool,
 }
 
 /// Consent records.

@@ -102,6 +102,45 @@ pub struct StoredRequest {
     pub events: Vec<StoredRequestEvent>,
 }
 
+/// What a stop stops. The codes are stored: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StopKind {
+    /// The use for a purpose, or for every purpose (35条1項).
+    Use,
+    /// The provision to third parties (35条3項).
+    Provision,
+}
+
+impl StopKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            StopKind::Use => "use",
+            StopKind::Provision => "provision",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<StopKind> {
+        [StopKind::Use, StopKind::Provision].into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// A stop put in force, or lifted, for one subscriber by a request: the gateway reads the
+/// latest row per (subscriber, kind, purpose) with every access.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UseStop {
+    pub subscriber: String,
+    pub kind: StopKind,
+    /// A purpose id, or `*` for every purpose (always `*` for provision).
+    pub purpose: String,
+    /// In force (`true`) or lifted.
+    pub stopped: bool,
+    /// The request that put it in force (or whose stop is lifted).
+    pub request: String,
+    pub by: String,
+    pub at: Timestamp,
+    pub audit_index: u64,
+}
+
 /// The request register.
 pub trait RequestStore {
     /// Record a request: a conflict naming the id, with nothing written, when it is taken.
@@ -113,4 +152,11 @@ pub trait RequestStore {
 
     /// Every request with its events, in the order received.
     fn requests(&self) -> StoreResult<Vec<StoredRequest>>;
+
+    /// Put stops in force or lift them, all in one transaction: `NotFound` for an unknown
+    /// subscriber or request.
+    fn add_use_stops(&self, stops: &[UseStop]) -> StoreResult<()>;
+
+    /// Every stop row of `subscriber`, oldest first (the latest per kind and purpose counts).
+    fn use_stops(&self, subscriber: &str) -> StoreResult<Vec<UseStop>>;
 }

@@ -381,6 +381,7 @@ const STORE_READS: &[&str] = &[
     "violation_reports",
     "assessments",
     "requests",
+    "use_stops",
     "inspections",
     "inspection",
     "inspection_findings",

@@ -1,6 +1,6 @@
 //! Every translation between the stores and the gateway, in one place: a stored principal
 //! becomes the gateway's principal (and the ledger's actor), a stored subscriber with its
-//! current consent becomes the gateway's facts, an export request becomes an approval.
+//! current consent and the stops its requests put in force become the gateway's facts, an export request becomes an approval.
 
 use std::collections::BTreeMap;
 
@@ -65,7 +65,8 @@ pub(super) enum Facts {
 
 impl App {
     pub(super) fn facts(&self, subscriber: &str, purpose: &str, today: tokutei_policy::Date) -> ActionResult<Facts> {
-        let Some(AccessFacts { subscriber: stored, consent, key }) = self.stores.access_facts(subscriber, purpose)?
+        let Some(AccessFacts { subscriber: stored, consent, key, use_stopped, provision_stopped }) =
+            self.stores.access_facts(subscriber, purpose)?
         else {
             return Ok(Facts::Refused(code::SUBSCRIBER_NOT_FOUND));
         };
@@ -87,7 +88,15 @@ impl App {
             proof = Some(record.id);
             consents.insert(purpose.to_string(), Consent { choice, proof: record.id.to_string() });
         }
-        Ok(Facts::Known(SubscriberFacts { id: stored.id, service: stored.service, contract, consents }, proof, key))
+        let facts = SubscriberFacts {
+            id: stored.id,
+            service: stored.service,
+            contract,
+            consents,
+            use_stopped,
+            provision_stopped,
+        };
+        Ok(Facts::Known(facts, proof, key))
     }
 
     pub(super) fn export_covers(
