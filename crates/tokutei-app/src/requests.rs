@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokutei_ledger::AdminAction;
 use tokutei_policy::{Date, tokyo};
-use tokutei_store::requests::{NewRequest, NewRequestEvent, RequestEventKind, StoredRequest};
+use tokutei_store::requests::{NewRequest, NewRequestEvent, RequestEventKind, StopKind, StoredRequest, UseStop};
 
 use crate::App;
 use crate::acting::{Acting, MANAGERS, OVERSIGHT};
@@ -805,6 +805,115 @@ impl App {
         )
     }
 
+    /// Fulfil a request, by a manager, once it is verified: a stop of use puts a stop in force
+    /// for each purpose of its scope (every purpose when it names none) and a stop of provision
+    /// one for provision to third parties — the gateway refuses those uses from the next
+    /// request on —; an erasure erases the subscriber through the application's erasure
+    /// (crypto-shredding, audited first) and the outcome lists what the law keeps. The other
+    /// types are not fulfilled here yet (a conflict that says so). `request_decided` (and the
+    /// erasure's own entry) durable before anything changes.
+    pub fn fulfil_request(&self, by: &Acting, id: &RequestId, note: &str, now: Timestamp) -> ActionResult<RequestView> {
+        let actor = self.authorize(by, MANAGERS, "fulfil a request")?;
+        let view = self.request_view(id.as_str(), now)?;
+        if view.outcome.is_some() {
+            return Err(ActionError::Conflict(format!("request `{id}` is decided already")));
+        }
+        let Some(subscriber) = view.subscriber().map(str::to_string) else {
+            return Err(ActionError::Conflict(format!("request `{id}` is not verified: verify the requester first")));
+        };
+        let note = text("note", note, NOTE_MAX)?;
+        let stops: Vec<(StopKind, String)> = match view.kind {
+            RequestKind::Stop if view.purposes.is_empty() => vec![(StopKind::Use, "*".to_string())],
+            RequestKind::Stop => view.purposes.iter().map(|p| (StopKind::Use, p.clone())).collect(),
+            RequestKind::ProvisionStop => vec![(StopKind::Provision, "*".to_string())],
+            RequestKind::Erasure => Vec::new(),
+            other => {
+                return Err(ActionError::Conflict(format!(
+                    "fulfilling a request of type `{}` is not built yet; refuse it on a ground, or answer it outside tokutei and record the notice",
+                    other.code()
+                )));
+            }
+        };
+        let kept = (view.kind == RequestKind::Erasure).then_some(ERASURE_KEEPS);
+        let note = match (note, kept) {
+            (Some(n), Some(k)) => Some(format!("{n}\n{k}")),
+            (None, Some(k)) => Some(k.to_string()),
+            (n, None) => n,
+        };
+        let listed: Vec<String> = stops.iter().map(|(k, p)| format!("{}:{p}", k.code())).collect();
+        let mut entry = AdminEntry::new(AdminAction::RequestDecided, subject(id.as_str()))
+            .detail("result", OutcomeKind::Fulfilled.code())
+            .detail("subscriber", &subscriber);
+        if !listed.is_empty() {
+            entry = entry.detail("stops", listed.join(","));
+        }
+        if let Some(n) = &note {
+            entry = entry.digest(digest(n));
+        }
+        let audit_index = self.audit_admin(actor.clone(), entry, now)?;
+        if view.kind == RequestKind::Erasure {
+            self.erase_subscriber(by, &SubscriberId::parse(subscriber.clone())?, now)?;
+        }
+        let rows: Vec<UseStop> = stops
+            .into_iter()
+            .map(|(kind, purpose)| UseStop {
+                subscriber: subscriber.clone(),
+                kind,
+                purpose,
+                stopped: true,
+                request: id.to_string(),
+                by: actor.id().to_string(),
+                at: now,
+                audit_index,
+            })
+            .collect();
+        if !rows.is_empty() {
+            self.stores().add_use_stops(&rows)?;
+        }
+        let outcome =
+            Outcome { result: OutcomeKind::Fulfilled, ground: None, note, by: actor.id().to_string(), at: now };
+        self.add_request_event(id.as_str(), RequestEventKind::Outcome, &outcome, &actor, now, audit_index)?;
+        self.request_view(id.as_str(), now)
+    }
+
+    /// Lift the stops a fulfilled stop request put in force (the grounds ended, or the person
+    /// asks), by a manager, with the reason: the gateway allows those uses again from the next
+    /// request on. `request_stop_lifted` durable first.
+    pub fn lift_stop(&self, by: &Acting, id: &RequestId, reason: &str, now: Timestamp) -> ActionResult<RequestView> {
+        let actor = self.authorize(by, MANAGERS, "lift a stop")?;
+        let view = self.request_view(id.as_str(), now)?;
+        let reason = required("reason", reason, NOTE_MAX)?;
+        let subscriber = view.subscriber().map(str::to_string).unwrap_or_default();
+        let lifted: Vec<UseStop> =
+            self.current_stops(&subscriber)?.into_iter().filter(|r| r.request == id.as_str()).collect();
+        if lifted.is_empty() {
+            return Err(ActionError::Conflict(format!("request `{id}` has no stop in force")));
+        }
+        let listed: Vec<String> = lifted.iter().map(|r| format!("{}:{}", r.kind.code(), r.purpose)).collect();
+        let entry = AdminEntry::new(AdminAction::RequestStopLifted, subject(id.as_str()))
+            .digest(digest(&reason))
+            .detail("subscriber", &subscriber)
+            .detail("stops", listed.join(","));
+        let audit_index = self.audit_admin(actor.clone(), entry, now)?;
+        let rows: Vec<UseStop> = lifted
+            .into_iter()
+            .map(|r| UseStop { stopped: false, by: actor.id().to_string(), at: now, audit_index, ..r })
+            .collect();
+        self.stores().add_use_stops(&rows)?;
+        self.request_view(id.as_str(), now)
+    }
+
+    /// The stops of a subscriber in force now: of each kind and purpose the latest row, when
+    /// it stops (the rule the gateway's facts follow).
+    pub fn current_stops(&self, subscriber: &str) -> ActionResult<Vec<UseStop>> {
+        let mut current: Vec<UseStop> = Vec::new();
+        for row in self.stores().use_stops(subscriber)? {
+            current.retain(|c| !(c.kind == row.kind && c.purpose == row.purpose));
+            current.push(row);
+        }
+        Ok(current.into_iter().filter(|r| r.stopped).collect())
+    }
+
     /// Record the outcome (once), `request_decided` durable first. The fulfilment of each type
     /// calls this after doing what it records.
     fn decide_request(
@@ -1004,6 +1113,10 @@ impl App {
 /// Who receives requests and verifies requesters: every role but the auditor's.
 pub const INTAKE: &[tokutei_policy::Role] =
     &[tokutei_policy::Role::ChiefManager, tokutei_policy::Role::ResponsiblePerson, tokutei_policy::Role::Handler];
+/// What an erasure keeps, as the outcome says (the law's and the audit's records; the values
+/// themselves are unreadable once the subscriber's key is destroyed).
+pub const ERASURE_KEEPS: &str = "法令等により保存するもの: 第三者提供の記録（個人情報保護法29条・30条、3年）、同意の記録、監査ログ（契約者番号と利用の記録のみ）、本請求の記録。 / Kept as the law requires: third-party provision records (APPI arts. 29–30, 3 years), consent records, the audit ledger (subscriber number and uses only), this request's record.";
+
 /// Who reads the register.
 const READERS: &[tokutei_policy::Role] = OVERSIGHT;
 

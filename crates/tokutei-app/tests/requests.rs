@@ -236,3 +236,94 @@ fn who_may_do_what_and_bad_input_changes_nothing() {
     assert_eq!(refused.outcome.map(|o| o.ground), Some(Some(Ground::NoGround)));
     assert_eq!(d.service.requests(&manager(), now).unwrap().len(), 1);
 }
+
+fn reasons(outcome: &tokutei_app::AccessOutcome) -> Vec<String> {
+    outcome
+        .subscribers
+        .iter()
+        .flat_map(|s| s.items.iter().flat_map(|i| i.reasons.iter().map(|r| r.code.clone())))
+        .collect()
+}
+
+/// A stop of use for `marketing`, fulfilled: the next marketing read and export of that
+/// subscriber are denied (and audited as such), support reads still work and other
+/// subscribers are untouched; lifting the stop restores it. A stop of provision forbids the
+/// third-party purposes only. An erasure erases through the application and says what is kept.
+#[test]
+fn a_fulfilled_stop_is_enforced_from_the_next_request_until_it_is_lifted() {
+    let d = deploy();
+    let marketing = support::call("all", "marketing", &["S-active"], &["contract.name"]);
+    let supporting = support::call("all", "support", &["S-active"], &["contract.name"]);
+    let other = support::call("all", "marketing", &["S-suspended"], &["contract.name"]);
+    for _ in 0..2 {
+        assert!(d.service.read(&marketing).unwrap().all_allowed(), "warm the caches");
+    }
+    let now = support::at(3600);
+    let stop = OpenInput { kind: RequestKind::Stop, method: None, received_at: Some(now), ..disclosure() };
+    d.service.open_request(&manager(), &stop, now).unwrap();
+    let err = d.service.fulfil_request(&Acting::Person("support".into()), &id("DR-1"), "", now).unwrap_err();
+    assert!(matches!(err, ActionError::Forbidden(_)), "{err:?}");
+    let done = d.service.fulfil_request(&manager(), &id("DR-1"), "マーケティング目的での利用を停止", now).unwrap();
+    assert_eq!(
+        (done.status, done.outcome.as_ref().map(|o| o.result)),
+        (Status::Decided, Some(tokutei_app::requests::OutcomeKind::Fulfilled))
+    );
+
+    let denied = d.service.read(&marketing).unwrap();
+    assert!(!denied.all_allowed());
+    assert_eq!(reasons(&denied), ["use_stopped"]);
+    assert!(denied.subscribers[0].items[0].values.is_empty(), "nothing is opened");
+    let export = tokutei_app::AccessCall { action: tokutei_ledger::Action::Export, ..marketing.clone() };
+    assert!(reasons(&d.service.read(&export).unwrap()).contains(&"use_stopped".to_string()));
+    assert!(d.service.read(&supporting).unwrap().all_allowed(), "support reads still work");
+    assert!(d.service.read(&other).unwrap().all_allowed(), "another subscriber is untouched");
+    // The denial is in the ledger like any other.
+    let mut denials = 0;
+    d.ledger
+        .scan_entries(0, &mut |e| {
+            if let Event::Access(a) = e.decode().unwrap().event
+                && a.purpose == "marketing"
+                && a.reasons.iter().any(|r| r == "use_stopped")
+            {
+                denials += 1;
+            }
+            Ok(true)
+        })
+        .unwrap();
+    assert!(denials >= 2, "the refused read and export are audited ({denials})");
+
+    // Lifting restores it; a second lift has nothing to lift.
+    d.service.lift_stop(&manager(), &id("DR-1"), "利用停止の理由が解消した", now).unwrap();
+    assert!(d.service.read(&marketing).unwrap().all_allowed());
+    assert!(matches!(d.service.lift_stop(&manager(), &id("DR-1"), "x", now), Err(ActionError::Conflict(_))));
+
+    // A stop of provision: only the purposes that provide to third parties.
+    let provision = OpenInput { kind: RequestKind::ProvisionStop, purposes: Vec::new(), ..stop.clone() };
+    d.service.open_request(&manager(), &provision, now).unwrap();
+    d.service.fulfil_request(&manager(), &id("DR-2"), "", now).unwrap();
+    assert!(d.service.read(&marketing).unwrap().all_allowed(), "marketing provides to no third party");
+    let third_party: Vec<&tokutei_policy::Purpose> =
+        d.policy.purposes.list.iter().filter(|p| p.third_party_provision).collect();
+    let p = third_party.first().expect("the demo policy has a third-party purpose");
+    let call = support::call("all", &p.id, &["S-active"], &[p.categories[0].as_str()]);
+    assert!(reasons(&d.service.read(&call).unwrap()).contains(&"provision_stopped".to_string()));
+
+    // The types not fulfilled yet say so.
+    let disclosure_request = OpenInput { received_at: Some(now), ..disclosure() };
+    d.service.open_request(&manager(), &disclosure_request, now).unwrap();
+    let err = d.service.fulfil_request(&manager(), &id("DR-3"), "", now).unwrap_err();
+    assert!(matches!(&err, ActionError::Conflict(m) if m.contains("not built yet")), "{err:?}");
+
+    // Erasure: through the application's erasure; the outcome says what is kept.
+    let erasure = OpenInput {
+        kind: RequestKind::Erasure,
+        method: None,
+        purposes: Vec::new(),
+        received_at: Some(now),
+        ..disclosure()
+    };
+    d.service.open_request(&manager(), &erasure, now).unwrap();
+    let erased = d.service.fulfil_request(&manager(), &id("DR-4"), "", now).unwrap();
+    assert!(erased.outcome.unwrap().note.unwrap().contains("29条"));
+    assert_eq!(reasons(&d.service.read(&supporting).unwrap()), ["subscriber_erased"]);
+}

@@ -265,10 +265,13 @@ pub enum AdminAction {
     RequestDecided,
     /// The notice of a request's outcome was sent (`request/<id>`: the method, the date).
     RequestNotified,
+    /// The stops a request put in force were lifted (`request/<id>`: the subscriber, the
+    /// stops; the digest is the reason's).
+    RequestStopLifted,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 62] = [
+const ADMIN_ACTIONS: [AdminAction; 63] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -331,6 +334,7 @@ const ADMIN_ACTIONS: [AdminAction; 62] = [
     AdminAction::RequestExtended,
     AdminAction::RequestDecided,
     AdminAction::RequestNotified,
+    AdminAction::RequestStopLifted,
 ];
 
 impl AdminAction {
@@ -406,6 +410,7 @@ impl AdminAction {
             AdminAction::RequestExtended => "request_extended",
             AdminAction::RequestDecided => "request_decided",
             AdminAction::RequestNotified => "request_notified",
+            AdminAction::RequestStopLifted => "request_stop_lifted",
         }
     }
 }
@@ -842,6 +847,7 @@ mod tests {
             (AdminAction::RequestExtended, 60, "request_extended"),
             (AdminAction::RequestDecided, 61, "request_decided"),
             (AdminAction::RequestNotified, 62, "request_notified"),
+            (AdminAction::RequestStopLifted, 63, "request_stop_lifted"),
         ];
         for (action, code, name) in appended {
             assert_eq!((action.code(), action.as_str()), (code, name));
