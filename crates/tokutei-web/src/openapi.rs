@@ -40,6 +40,8 @@ pub(crate) const PATHS: &[&str] = &[
     "/api/v1/requests/{id}/resumption",
     "/api/v1/requests/{id}/extension",
     "/api/v1/requests/{id}/refusal",
+    "/api/v1/requests/{id}/fulfilment",
+    "/api/v1/requests/{id}/lift",
     "/api/v1/requests/{id}/notice",
     "/api/v1/oversight/rules/{version}",
     "/api/v1/oversight/rules/{version}/filings",

@@ -37,6 +37,8 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add("POST", "/api/v1/requests/{id}/resumption", "/api/v1/requests/DR-1/resumption", CHANGE, post(resume))
         .add("POST", "/api/v1/requests/{id}/extension", "/api/v1/requests/DR-1/extension", CHANGE, post(extend))
         .add("POST", "/api/v1/requests/{id}/refusal", "/api/v1/requests/DR-1/refusal", CHANGE, post(refuse))
+        .add("POST", "/api/v1/requests/{id}/fulfilment", "/api/v1/requests/DR-1/fulfilment", CHANGE, post(fulfil))
+        .add("POST", "/api/v1/requests/{id}/lift", "/api/v1/requests/DR-1/lift", CHANGE, post(lift))
         .add("POST", "/api/v1/requests/{id}/notice", "/api/v1/requests/DR-1/notice", CHANGE, post(notify))
 }
 
@@ -215,6 +217,39 @@ async fn refuse(
     let b: RefusalBody = body(&bytes, &["ground", "note"], false)?;
     let ground = Ground::parse("ground", &b.ground)?;
     let v = run(&state, move |app| app.refuse_request(&by, &id, ground, &b.note, Timestamp::now())).await?;
+    Ok(view(StatusCode::CREATED, &v))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    #[serde(default)]
+    note: String,
+}
+
+async fn fulfil(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let by = manager(&caller)?;
+    let id = id(text)?;
+    let b: NoteBody = body(&bytes, &["note"], true)?;
+    let v = run(&state, move |app| app.fulfil_request(&by, &id, &b.note, Timestamp::now())).await?;
+    Ok(view(StatusCode::CREATED, &v))
+}
+
+async fn lift(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let by = manager(&caller)?;
+    let id = id(text)?;
+    let b: ReasonBody = body(&bytes, &["reason"], false)?;
+    let v = run(&state, move |app| app.lift_stop(&by, &id, &b.reason, Timestamp::now())).await?;
     Ok(view(StatusCode::CREATED, &v))
 }
 

@@ -58,6 +58,14 @@ pub(crate) fn routes(r: Routes) -> Routes {
         )
         .add(
             "POST",
+            "/admin/requests/{id}/fulfil",
+            "/admin/requests/DR-1/fulfil",
+            Access::Staff(MANAGERS),
+            post(fulfil),
+        )
+        .add("POST", "/admin/requests/{id}/lift", "/admin/requests/DR-1/lift", Access::Staff(MANAGERS), post(lift))
+        .add(
+            "POST",
             "/admin/requests/{id}/notify",
             "/admin/requests/DR-1/notify",
             Access::Staff(MANAGERS),
@@ -330,7 +338,14 @@ fn request_id(text: &str) -> Result<RequestId, AppError> {
     RequestId::parse(text.to_string()).map_err(|_| AppError::NotFound)
 }
 
-fn detail(staff: &StaffSession, v: &RequestView, f: &Fields, problem: Option<&Problem>, done: &str) -> Markup {
+fn detail(
+    staff: &StaffSession,
+    v: &RequestView,
+    stops: &[(&'static str, String)],
+    f: &Fields,
+    problem: Option<&Problem>,
+    done: &str,
+) -> Markup {
     let lang = staff.lang;
     let manager = MANAGERS.contains(&staff.role);
     let intake = INTAKE.contains(&staff.role);
@@ -403,6 +418,18 @@ fn detail(staff: &StaffSession, v: &RequestView, f: &Fields, problem: Option<&Pr
                 p { label for="extend-reason" { (one(lang, "理由", "Reason")) } input #extend-reason name="reason" type="text" maxlength="4000" required; }
                 p { button #extend-submit type="submit" { (one(lang, "延長する", "Extend")) } }
             }
+            @if v.verification.is_some() && matches!(v.kind, RequestKind::Stop | RequestKind::ProvisionStop | RequestKind::Erasure) {
+                h2 { (bi(lang, "請求への対応", "Fulfil the request")) }
+                p.note { (match v.kind {
+                    RequestKind::Erasure => bi(lang, "契約者の情報を消去します（鍵を破棄し、復元できません）。法令により保存する記録は残ります。", "Erases the subscriber's information (its key is destroyed; it cannot be restored). Records the law requires are kept."),
+                    _ => bi(lang, "ゲートウェイが次の利用から停止します。", "The gateway stops the uses from the next request on."),
+                }) }
+                form #fulfil-form method="post" action=(action("fulfil")) {
+                    input type="hidden" name="csrf" value=(staff.csrf);
+                    p { label for="fulfil-note" { (one(lang, "本人への説明", "What was done, as told to the person")) } textarea #fulfil-note name="note" rows="3" maxlength="4000" {} }
+                    p { button #fulfil-submit type="submit" { (one(lang, "対応する", "Fulfil")) } }
+                }
+            }
             h2 { (bi(lang, "不開示・不対応の決定", "Refuse")) }
             form #refuse-form method="post" action=(action("refuse")) {
                 input type="hidden" name="csrf" value=(staff.csrf);
@@ -414,6 +441,15 @@ fn detail(staff: &StaffSession, v: &RequestView, f: &Fields, problem: Option<&Pr
                 }
                 p { label for="note" { (one(lang, "本人への説明（36条）", "The reasons as explained to the person (art. 36)")) } textarea #note name="note" rows="3" maxlength="4000" {} }
                 p { button #refuse-submit type="submit" { (one(lang, "決定する", "Decide")) } }
+            }
+        }
+        @if manager && !stops.is_empty() {
+            h2 { (bi(lang, "停止中の利用", "Stops in force")) }
+            ul #stops { @for (kind, purpose) in stops { li { (kind) " · " (purpose) } } }
+            form #lift-form method="post" action=(action("lift")) {
+                input type="hidden" name="csrf" value=(staff.csrf);
+                p { label for="lift-reason" { (one(lang, "停止を解除する理由", "Why the stop is lifted")) } input #lift-reason name="reason" type="text" maxlength="4000" required; }
+                p { button #lift-submit type="submit" { (one(lang, "停止を解除する", "Lift the stop")) } }
             }
         }
         @if manager && v.outcome.is_some() && v.notice.is_none() {
@@ -441,9 +477,35 @@ async fn shown(
 ) -> Result<Response, AppError> {
     let by = person(staff);
     let key = id.to_string();
-    let v = with_app(state, move |app| app.request(&by, &key, Timestamp::now())).await??;
-    let title = format!("{} {}", one(staff.lang, "開示等の請求", "Data-subject request"), v.id);
-    Ok(page_or_refused(staff, &title, problem, detail(staff, &v, f, problem, done)))
+    let (v, stops) = with_app(state, move |app| {
+        let v = app.request(&by, &key, Timestamp::now())?;
+        let stops = match v.subscriber() {
+            Some(s) => app.current_stops(s)?.into_iter().filter(|r| r.request == v.id).collect(),
+            None => Vec::new(),
+        };
+        Ok((v, stops))
+    })
+    .await??;
+    let lang = staff.lang;
+    let stops: Vec<(&'static str, String)> = stops
+        .into_iter()
+        .map(|r| {
+            let kind = match r.kind {
+                tokutei_store::requests::StopKind::Use => one(lang, "利用停止", "Stop of use"),
+                tokutei_store::requests::StopKind::Provision => one(lang, "第三者提供の停止", "Stop of provision"),
+            };
+            (
+                kind,
+                if r.purpose == "*" {
+                    one(lang, "すべての利用目的", "every purpose").to_string()
+                } else {
+                    r.purpose
+                },
+            )
+        })
+        .collect();
+    let title = format!("{} {}", one(lang, "開示等の請求", "Data-subject request"), v.id);
+    Ok(page_or_refused(staff, &title, problem, detail(staff, &v, &stops, f, problem, done)))
 }
 
 async fn show(
@@ -585,6 +647,30 @@ async fn notify(
                 Problem::invalid("sent_on", format!("`{}` is not a date (YYYY-MM-DD)", f.get("sent_on")))
             })?;
         Ok(done(app.notify_request(by, id, method, sent_on, Timestamp::now())))
+    })
+    .await
+}
+
+async fn fulfil(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    Path(id): Path<String>,
+    raw: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    step(state, staff, id, &raw, MANAGERS, |app, by, id, f| {
+        Ok(done(app.fulfil_request(by, id, f.get("note"), Timestamp::now())))
+    })
+    .await
+}
+
+async fn lift(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    Path(id): Path<String>,
+    raw: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    step(state, staff, id, &raw, MANAGERS, |app, by, id, f| {
+        Ok(done(app.lift_stop(by, id, f.get("reason"), Timestamp::now())))
     })
     .await
 }

@@ -46,6 +46,7 @@ pub(super) fn document() -> (Map<String, Value>, Map<String, Value>) {
         &[],
     );
     let refusal_request = closed(json!({ "ground": ground, "note": text }), &["note"]);
+    let note_request = closed(json!({ "note": text }), &["note"]);
     let notice_request = closed(json!({ "method": notice_method, "sent_on": date }), &[]);
 
     let verified = closed(
@@ -87,6 +88,7 @@ pub(super) fn document() -> (Map<String, Value>, Map<String, Value>) {
         ("RequestReason", reason_request),
         ("RequestExtension", extension_request),
         ("RequestRefusal", refusal_request),
+        ("RequestNote", note_request),
         ("RequestNotice", notice_request),
         ("Request", request),
     ] {
@@ -117,6 +119,12 @@ pub(super) fn document() -> (Map<String, Value>, Map<String, Value>) {
         ("resumption", "Run the clock again; the days paused move the deadline (managers)", None),
         ("extension", "Extend the deadline with a reason (managers)", Some("RequestExtension")),
         ("refusal", "Refuse on a ground of the law for the request's type (managers)", Some("RequestRefusal")),
+        (
+            "fulfilment",
+            "Fulfil: a stop of use or of provision in force for the gateway, an erasure done (managers; other types: 409, not built yet)",
+            Some("RequestNote"),
+        ),
+        ("lift", "Lift the stops a fulfilled stop request put in force (managers)", Some("RequestReason")),
         ("notice", "Record the notice of the outcome sent to the person (managers)", Some("RequestNotice")),
     ] {
         let mut op = json!({ "summary": summary, "parameters": [dr.clone()], "responses": done("recorded") });

@@ -169,4 +169,37 @@ async fn an_inquiry_becomes_a_request_that_is_verified_refused_and_notified() {
     .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert!(reply.body.contains("DR-2"), "{}", reply.body);
+
+    // A stop of use, verified at intake, fulfilled from its page and lifted again.
+    let reply = post(
+        &site,
+        "/admin/requests",
+        &chief,
+        &[
+            ("csrf", &csrf),
+            ("type", "stop"),
+            ("channel", "shop"),
+            ("purpose", "marketing"),
+            ("method", "electronic"),
+            ("subscriber", "HS00000001"),
+            ("verified_by", "counter"),
+        ],
+    )
+    .await;
+    assert_eq!(location(&reply), "/admin/requests/DR-3?done=received");
+    let page = get(&site, "/admin/requests/DR-3", &chief).await;
+    assert!(page.body.contains("fulfil-form") && !page.body.contains("lift-form"), "{}", page.body);
+    let reply = post(&site, "/admin/requests/DR-3/fulfil", &chief, &[("csrf", &csrf), ("note", "停止しました")]).await;
+    assert_eq!(location(&reply), "/admin/requests/DR-3?done=recorded");
+    let page = get(&site, "/admin/requests/DR-3", &chief).await;
+    assert!(
+        page.body.contains(r#"id="stops""#) && page.body.contains("marketing") && page.body.contains("lift-form"),
+        "{}",
+        page.body
+    );
+    let reply =
+        post(&site, "/admin/requests/DR-3/lift", &chief, &[("csrf", &csrf), ("reason", "理由が解消した")]).await;
+    assert_eq!(location(&reply), "/admin/requests/DR-3?done=recorded");
+    assert!(!get(&site, "/admin/requests/DR-3", &chief).await.body.contains("lift-form"));
+    assert_eq!(count(&site, AdminAction::RequestStopLifted), 1);
 }

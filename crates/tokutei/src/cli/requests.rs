@@ -1,7 +1,7 @@
 //! `tokutei requests …`: data-subject requests (開示等の請求, APPI 32–35条) — receive one
 //! (verified at intake: `--subscriber` and `--verified-by`), list and show them with their
 //! clocks, pause and resume the clock, extend the deadline, refuse on a ground of the law,
-//! record the notice. Each change is one `tokutei_app::requests` function; text output is
+//! fulfil a stop or an erasure (and lift a stop), record the notice. Each change is one `tokutei_app::requests` function; text output is
 //! Japanese first with Tokyo dates, `--json` the same as data (`id`, `type`, `status`,
 //! `deadline`, …).
 
@@ -34,6 +34,10 @@ pub enum RequestsCommand {
     Resume(ShowArgs),
     /// Extend the deadline by a number of days, with the reason.
     Extend(ExtendArgs),
+    /// Fulfil the request: a stop of use or of provision put in force, an erasure done (the applied change; -o writes it).
+    Fulfil(FulfilArgs),
+    /// Lift the stops a fulfilled stop request put in force, with the reason.
+    Lift(ReasonArgs),
     /// Refuse the request on a ground of the law for its type.
     Refuse(RefuseArgs),
     /// Record the notice of the outcome sent to the person.
@@ -159,6 +163,19 @@ pub struct ExtendArgs {
     days: u32,
     #[arg(long)]
     reason: String,
+    #[command(flatten)]
+    by: By,
+}
+
+#[derive(Debug, Args)]
+pub struct FulfilArgs {
+    id: String,
+    /// What was done, as told to the person.
+    #[arg(long, default_value = "")]
+    note: String,
+    /// Write the request as fulfilled (JSON) to this file.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
     #[command(flatten)]
     by: By,
 }
@@ -349,6 +366,21 @@ pub fn run(global: &GlobalArgs, cmd: RequestsCommand) -> anyhow::Result<Report> 
         RequestsCommand::Extend(a) => {
             let app = open(global)?;
             Ok(one(app.extend_request(&a.by.acting()?, &request_id(&a.id)?, a.days, &a.reason, now)?))
+        }
+        RequestsCommand::Fulfil(a) => {
+            let app = open(global)?;
+            let v = app.fulfil_request(&a.by.acting()?, &request_id(&a.id)?, &a.note, now)?;
+            match a.output {
+                Some(path) => {
+                    let json = serde_json::to_string_pretty(&v.to_json())? + "\n";
+                    crate::output::document(json, Some(&path), v.to_json())
+                }
+                None => Ok(one(v)),
+            }
+        }
+        RequestsCommand::Lift(a) => {
+            let app = open(global)?;
+            Ok(one(app.lift_stop(&a.by.acting()?, &request_id(&a.id)?, &a.reason, now)?))
         }
         RequestsCommand::Refuse(a) => {
             let app = open(global)?;

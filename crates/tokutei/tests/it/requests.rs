@@ -144,6 +144,48 @@ fn requests_from_the_command_line_and_the_api() {
         assert_eq!(entries.len(), 2, "{action}: {entries:?}");
         assert_eq!(shape(&entries[0]), shape(&entries[1]), "{action}: CLI and API entries differ");
     }
+    // A stop fulfilled (written out with -o), lifted; an erasure fulfilled leaves the ledger
+    // verifying.
+    let stop = ["requests", "open", "--type", "stop", "--subscriber", "HS00000003", "--verified-by", "counter"];
+    env.run(&[&stop[..], &["--purpose", "marketing", "--by", "chief"]].concat()).assert_code(0);
+    let written = env.root().join("fulfilled.json");
+    env.run(&[
+        "requests",
+        "fulfil",
+        "DR-3",
+        "--note",
+        "停止しました",
+        "-o",
+        written.to_str().unwrap(),
+        "--by",
+        "chief",
+    ])
+    .assert_code(0);
+    let record: serde_json::Value = json(&std::fs::read_to_string(&written).unwrap());
+    assert_eq!((&record["id"], &record["outcome"]["result"]), (&"DR-3".into(), &"fulfilled".into()));
+    assert_eq!(entries_of(&env, "request_decided").last().unwrap()["event"]["details"][2][1], "use:marketing");
+    env.run(&["requests", "lift", "DR-3", "--reason", "理由が解消", "--by", "chief"]).assert_code(0);
+    env.run(&["requests", "lift", "DR-3", "--reason", "again", "--by", "chief"]).assert_code(2);
+    let disclosure = env.run(&["requests", "fulfil", "DR-1", "--by", "chief"]);
+    assert!(disclosure.assert_code(2).stderr.contains("decided already"), "{}", disclosure.stderr);
+    env.run(&[
+        "requests",
+        "open",
+        "--type",
+        "erasure",
+        "--subscriber",
+        "HS00000003",
+        "--verified-by",
+        "counter",
+        "--by",
+        "chief",
+    ])
+    .assert_code(0);
+    let erased = env.run(&["--json", "requests", "fulfil", "DR-4", "--by", "chief"]).assert_code(0).json();
+    assert!(erased["outcome"]["note"].as_str().unwrap().contains("29条"), "{erased}");
+    assert_eq!(entries_of(&env, "subscriber_erased").len(), 1);
+    env.run(&["audit", "verify"]).assert_code(0);
+
     let opened = entries_of(&env, "request_opened");
     assert_eq!((shape(&opened[1]).1, shape(&opened[1]).2), ("staff".to_string(), "op-1".to_string()));
     env.run(&["audit", "verify"]).assert_code(0);
