@@ -379,7 +379,19 @@ pub struct Outcome {
     pub note: Option<String>,
     pub by: String,
     pub at: Timestamp,
+    /// The document the request was answered with (a purpose notice, the provision records),
+    /// kept with the outcome; read through [`App::request_document`] (audited), never listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<Value>,
+    /// `sha256:…` of the document, as the ledger holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_digest: Option<String>,
 }
+
+/// The schema of the document answering a purpose notice (32条2項).
+pub const PURPOSE_NOTICE_SCHEMA: &str = "tokutei.purpose-notice/1";
+/// The schema of the document disclosing the provision records (33条5項).
+pub const PROVISION_RECORDS_SCHEMA: &str = "tokutei.provision-records/1";
 
 /// The notice as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -463,7 +475,12 @@ pub struct RequestView {
 impl RequestView {
     /// The request as the CLI's `--json` and the API give it.
     pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
+        // The document is read on its own, audited; the view names it by its digest.
+        if let Some(outcome) = value.get_mut("outcome").and_then(Value::as_object_mut) {
+            outcome.remove("document");
+        }
+        value
     }
 
     /// The subscriber linked, once verified.
@@ -800,7 +817,15 @@ impl App {
         self.decide_request(
             &actor,
             &view,
-            Outcome { result: OutcomeKind::Refused, ground: Some(ground), note, by: actor.id().to_string(), at: now },
+            Outcome {
+                result: OutcomeKind::Refused,
+                ground: Some(ground),
+                note,
+                by: actor.id().to_string(),
+                at: now,
+                document: None,
+                document_digest: None,
+            },
             now,
         )
     }
@@ -822,11 +847,21 @@ impl App {
             return Err(ActionError::Conflict(format!("request `{id}` is not verified: verify the requester first")));
         };
         let note = text("note", note, NOTE_MAX)?;
+        let document = match view.kind {
+            RequestKind::PurposeNotice => Some(self.purpose_notice(&view, &subscriber, now)?),
+            RequestKind::ProvisionRecords => Some(self.provision_records(&view, &subscriber, now)?),
+            _ => None,
+        };
+        let document_digest = document.as_ref().map(|d| {
+            // INVARIANT: a JSON value serialises.
+            let bytes = serde_json::to_vec(d).expect("document serialises");
+            format!("sha256:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+        });
         let stops: Vec<(StopKind, String)> = match view.kind {
             RequestKind::Stop if view.purposes.is_empty() => vec![(StopKind::Use, "*".to_string())],
             RequestKind::Stop => view.purposes.iter().map(|p| (StopKind::Use, p.clone())).collect(),
             RequestKind::ProvisionStop => vec![(StopKind::Provision, "*".to_string())],
-            RequestKind::Erasure => Vec::new(),
+            RequestKind::Erasure | RequestKind::PurposeNotice | RequestKind::ProvisionRecords => Vec::new(),
             other => {
                 return Err(ActionError::Conflict(format!(
                     "fulfilling a request of type `{}` is not built yet; refuse it on a ground, or answer it outside tokutei and record the notice",
@@ -847,8 +882,11 @@ impl App {
         if !listed.is_empty() {
             entry = entry.detail("stops", listed.join(","));
         }
-        if let Some(n) = &note {
-            entry = entry.digest(digest(n));
+        match (&document_digest, &note) {
+            // The ledger commits to the document the person is given.
+            (Some(d), _) => entry = entry.digest(tokutei_policy::PolicyDigest(d.clone()).bytes()),
+            (None, Some(n)) => entry = entry.digest(digest(n)),
+            (None, None) => {}
         }
         let audit_index = self.audit_admin(actor.clone(), entry, now)?;
         if view.kind == RequestKind::Erasure {
@@ -870,10 +908,120 @@ impl App {
         if !rows.is_empty() {
             self.stores().add_use_stops(&rows)?;
         }
-        let outcome =
-            Outcome { result: OutcomeKind::Fulfilled, ground: None, note, by: actor.id().to_string(), at: now };
+        let outcome = Outcome {
+            result: OutcomeKind::Fulfilled,
+            ground: None,
+            note,
+            by: actor.id().to_string(),
+            at: now,
+            document,
+            document_digest,
+        };
         self.add_request_event(id.as_str(), RequestEventKind::Outcome, &outcome, &actor, now, audit_index)?;
         self.request_view(id.as_str(), now)
+    }
+
+    /// The notice of the purposes (32条2項) for the subscriber: each purpose of the policy in
+    /// force that concerns the subscriber's service (its categories of that service), with the
+    /// consent it needs, the subscriber's current choice and any stop in force.
+    fn purpose_notice(&self, view: &RequestView, subscriber: &str, now: Timestamp) -> ActionResult<Value> {
+        let (version, policy) = self
+            .active_policy(now)?
+            .ok_or_else(|| ActionError::Conflict("no policy version is in force; publish one first".into()))?;
+        let stored = self
+            .stores()
+            .subscriber(subscriber)?
+            .ok_or_else(|| ActionError::NotFound(format!("subscriber `{subscriber}`")))?;
+        let choices: BTreeMap<String, String> = self
+            .stores()
+            .current_consents(subscriber)?
+            .into_iter()
+            .map(|c| (c.record.purpose.clone(), c.record.choice.id().to_string()))
+            .collect();
+        let stops = self.current_stops(subscriber)?;
+        let of_service: Vec<&tokutei_policy::Category> =
+            policy.categories.iter().filter(|c| c.services.contains(&stored.service)).collect();
+        let purposes: Vec<Value> = policy
+            .purposes
+            .list
+            .iter()
+            .filter(|p| !p.individually_set)
+            .filter(|p| p.categories.iter().any(|c| of_service.iter().any(|s| &s.id == c)))
+            .map(|p| {
+                let stopped = stops.iter().any(|s| {
+                    (s.kind == StopKind::Use && (s.purpose == "*" || s.purpose == p.id))
+                        || (s.kind == StopKind::Provision && p.third_party_provision)
+                });
+                serde_json::json!({
+                    "id": p.id,
+                    "text": { "ja": p.text.ja, "en": p.text.en },
+                    "consent": p.consent,
+                    "your_choice": choices.get(&p.id),
+                    "stopped": stopped,
+                    "third_party_provision": p.third_party_provision,
+                    "categories": of_service.iter().filter(|c| p.categories.contains(&c.id))
+                        .map(|c| serde_json::json!({ "id": c.id, "name": { "ja": c.name.ja, "en": c.name.en } }))
+                        .collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "schema": PURPOSE_NOTICE_SCHEMA,
+            "request": view.id,
+            "subscriber": subscriber,
+            "made_at": now.to_string(),
+            "policy_version": version,
+            "company": { "ja": policy.header.company.ja, "en": policy.header.company.en },
+            "service": stored.service,
+            "purposes": purposes,
+        }))
+    }
+
+    /// The records of providing the subscriber's data to third parties (29条), for a disclosure
+    /// of them (33条5項): every provision record, the recipient, the categories, the purpose,
+    /// the legal basis and how the record is kept.
+    fn provision_records(&self, view: &RequestView, subscriber: &str, now: Timestamp) -> ActionResult<Value> {
+        let records: Vec<Value> = self
+            .stores()
+            .provisions_of(subscriber)?
+            .into_iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id,
+                    "provided_at": r.record.provided_at.to_string(),
+                    "recipient": r.record.recipient,
+                    "categories": r.record.categories,
+                    "purpose": r.record.purpose,
+                    "basis": r.record.basis.id(),
+                    "consent_proof": r.record.consent_proof,
+                    "record_type": r.record.record_type,
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "schema": PROVISION_RECORDS_SCHEMA,
+            "request": view.id,
+            "subscriber": subscriber,
+            "made_at": now.to_string(),
+            "provided": records,
+        }))
+    }
+
+    /// The document a request was answered with, read by a member of the privacy office
+    /// (managers and auditors): `request_document_read` (its digest) durable before it is
+    /// returned. `NotFound` when the request has none.
+    pub fn request_document(&self, by: &Acting, id: &str, now: Timestamp) -> ActionResult<Value> {
+        let actor = self.authorize(by, READERS, "read a request's document")?;
+        let view = self.request_view(id, now)?;
+        let Some(outcome) = view.outcome.filter(|o| o.document.is_some()) else {
+            return Err(ActionError::NotFound(format!("a document of request `{id}`")));
+        };
+        let mut entry = AdminEntry::new(AdminAction::RequestDocumentRead, subject(id));
+        if let Some(d) = &outcome.document_digest {
+            entry = entry.digest(tokutei_policy::PolicyDigest(d.clone()).bytes());
+        }
+        self.audit_admin(actor, entry, now)?;
+        Ok(outcome.document.unwrap_or(Value::Null))
     }
 
     /// Lift the stops a fulfilled stop request put in force (the grounds ended, or the person

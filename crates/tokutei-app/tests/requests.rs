@@ -327,3 +327,66 @@ fn a_fulfilled_stop_is_enforced_from_the_next_request_until_it_is_lifted() {
     assert!(erased.outcome.unwrap().note.unwrap().contains("29条"));
     assert_eq!(reasons(&d.service.read(&supporting).unwrap()), ["subscriber_erased"]);
 }
+
+/// A purpose notice and a disclosure of the provision records are answered with a document
+/// kept with the outcome, named in the ledger by its digest, read only through an audited call;
+/// the notice lists the purposes of the subscriber's service with the consent each needs and
+/// the subscriber's choice, and no other subscriber's data.
+#[test]
+fn a_purpose_notice_and_the_provision_records_are_answered_with_a_document() {
+    let d = deploy();
+    let now = support::at(3600);
+    d.service
+        .record_consent(
+            &Acting::Person("member-site".into()),
+            &tokutei_app::consent::NewChoice {
+                subscriber: SubscriberId::parse("S-active").unwrap(),
+                purpose: tokutei_app::PurposeId::parse("marketing").unwrap(),
+                choice: tokutei_store::consent::Choice::OptedOut,
+                channel: "web".into(),
+                notice_version: Some(1),
+                evidence: Some("form-77".into()),
+            },
+            now,
+        )
+        .unwrap();
+    let notice = OpenInput {
+        kind: RequestKind::PurposeNotice,
+        method: None,
+        purposes: Vec::new(),
+        received_at: Some(now),
+        ..disclosure()
+    };
+    d.service.open_request(&manager(), &notice, now).unwrap();
+    let done = d.service.fulfil_request(&manager(), &id("DR-1"), "", now).unwrap();
+    let digest = done.outcome.as_ref().unwrap().document_digest.clone().unwrap();
+    assert!(done.to_json()["outcome"].get("document").is_none(), "the view names the document by its digest only");
+    let (_, decided) =
+        actions(&d, 0).into_iter().map(|r| (r.0, r.3)).filter(|r| r.0 == AdminAction::RequestDecided).last().unwrap();
+    assert_eq!(hex::encode(decided.unwrap()), digest.trim_start_matches("sha256:"));
+
+    let doc = d.service.request_document(&manager(), "DR-1", now).unwrap();
+    assert_eq!(doc["schema"], tokutei_app::requests::PURPOSE_NOTICE_SCHEMA);
+    assert_eq!((doc["subscriber"].as_str(), doc["service"].as_str()), (Some("S-active"), Some("fiber")));
+    let marketing = doc["purposes"].as_array().unwrap().iter().find(|p| p["id"] == "marketing").unwrap();
+    assert_eq!(
+        (marketing["consent"].as_str(), marketing["your_choice"].as_str()),
+        (Some("opt_out"), Some("opted_out"))
+    );
+    let text = doc.to_string();
+    assert!(!text.contains("S-terminated") && !text.contains("S-suspended"), "no other subscriber");
+    assert!(matches!(
+        d.service.request_document(&Acting::Person("support".into()), "DR-1", now),
+        Err(ActionError::Forbidden(_))
+    ));
+    let reads = actions(&d, 0).into_iter().filter(|r| r.0 == AdminAction::RequestDocumentRead).count();
+    assert_eq!(reads, 1, "reading the document is audited");
+
+    let records = OpenInput { kind: RequestKind::ProvisionRecords, received_at: Some(now), ..disclosure() };
+    d.service.open_request(&manager(), &records, now).unwrap();
+    d.service.fulfil_request(&manager(), &id("DR-2"), "", now).unwrap();
+    let doc = d.service.request_document(&manager(), "DR-2", now).unwrap();
+    assert_eq!(doc["schema"], tokutei_app::requests::PROVISION_RECORDS_SCHEMA);
+    assert!(doc["provided"].as_array().unwrap().is_empty(), "no provision of S-active was recorded");
+    assert!(matches!(d.service.request_document(&manager(), "DR-9", now), Err(ActionError::NotFound(_))));
+}

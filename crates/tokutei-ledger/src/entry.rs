@@ -268,10 +268,13 @@ pub enum AdminAction {
     /// The stops a request put in force were lifted (`request/<id>`: the subscriber, the
     /// stops; the digest is the reason's).
     RequestStopLifted,
+    /// The document a request was answered with was read by a member of staff
+    /// (`request/<id>`; the digest is the document's).
+    RequestDocumentRead,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 63] = [
+const ADMIN_ACTIONS: [AdminAction; 64] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -335,6 +338,7 @@ const ADMIN_ACTIONS: [AdminAction; 63] = [
     AdminAction::RequestDecided,
     AdminAction::RequestNotified,
     AdminAction::RequestStopLifted,
+    AdminAction::RequestDocumentRead,
 ];
 
 impl AdminAction {
@@ -411,6 +415,7 @@ impl AdminAction {
             AdminAction::RequestDecided => "request_decided",
             AdminAction::RequestNotified => "request_notified",
             AdminAction::RequestStopLifted => "request_stop_lifted",
+            AdminAction::RequestDocumentRead => "request_document_read",
         }
     }
 }
@@ -848,6 +853,7 @@ mod tests {
             (AdminAction::RequestDecided, 61, "request_decided"),
             (AdminAction::RequestNotified, 62, "request_notified"),
             (AdminAction::RequestStopLifted, 63, "request_stop_lifted"),
+            (AdminAction::RequestDocumentRead, 64, "request_document_read"),
         ];
         for (action, code, name) in appended {
             assert_eq!((action.code(), action.as_str()), (code, name));

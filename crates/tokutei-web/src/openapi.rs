@@ -35,6 +35,7 @@ pub(crate) const PATHS: &[&str] = &[
     "/api/v1/oversight/rules",
     "/api/v1/requests",
     "/api/v1/requests/{id}",
+    "/api/v1/requests/{id}/document",
     "/api/v1/requests/{id}/verification",
     "/api/v1/requests/{id}/pause",
     "/api/v1/requests/{id}/resumption",

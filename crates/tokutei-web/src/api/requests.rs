@@ -32,6 +32,7 @@ pub(super) fn routes(r: Routes) -> Routes {
     r.add("GET", "/api/v1/requests", "/api/v1/requests", READ, get(list))
         .add("POST", "/api/v1/requests", "/api/v1/requests", TAKE, post(open))
         .add("GET", "/api/v1/requests/{id}", DR, READ, get(show))
+        .add("GET", "/api/v1/requests/{id}/document", "/api/v1/requests/DR-1/document", READ, get(document))
         .add("POST", "/api/v1/requests/{id}/verification", "/api/v1/requests/DR-1/verification", TAKE, post(verify))
         .add("POST", "/api/v1/requests/{id}/pause", "/api/v1/requests/DR-1/pause", CHANGE, post(pause))
         .add("POST", "/api/v1/requests/{id}/resumption", "/api/v1/requests/DR-1/resumption", CHANGE, post(resume))
@@ -119,6 +120,17 @@ async fn show(State(state): State<AppState>, caller: Caller, Path(text): Path<St
     let by = reader(&caller)?;
     let v = run(&state, move |app| app.request(&by, &text, Timestamp::now())).await?;
     Ok(view(StatusCode::OK, &v))
+}
+
+/// The document the request was answered with (audited as read).
+async fn document(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+) -> Result<Response, ApiError> {
+    let by = reader(&caller)?;
+    let doc = run(&state, move |app| app.request_document(&by, &text, Timestamp::now())).await?;
+    Ok(Json(doc).into_response())
 }
 
 async fn open(State(state): State<AppState>, caller: Caller, bytes: axum::body::Bytes) -> Result<Response, ApiError> {

@@ -33,6 +33,13 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add("GET", "/admin/requests/new", "/admin/requests/new", Access::Staff(INTAKE), get(new))
         .add("POST", "/admin/requests", "/admin/requests", Access::Staff(INTAKE), post(open))
         .add("GET", "/admin/requests/{id}", DR, Access::Staff(OVERSIGHT), get(show))
+        .add(
+            "GET",
+            "/admin/requests/{id}/document",
+            "/admin/requests/DR-1/document",
+            Access::Staff(OVERSIGHT),
+            get(document),
+        )
         .add("POST", "/admin/requests/{id}/verify", "/admin/requests/DR-1/verify", Access::Staff(INTAKE), post(verify))
         .add("POST", "/admin/requests/{id}/pause", "/admin/requests/DR-1/pause", Access::Staff(MANAGERS), post(pause))
         .add(
@@ -385,6 +392,13 @@ fn detail(
                 dt { (one(lang, "結果", "Outcome")) }
                 dd #request-outcome { (two(lang, o.result.ja(), o.result.en())) @if let Some(g) = o.ground { " · " (two(lang, g.ja(), g.en())) } @if let Some(n) = &o.note { br; span.message { (n) } } }
             }
+            @if let Some(digest) = v.outcome.as_ref().and_then(|o| o.document_digest.as_ref()) {
+                dt { (one(lang, "回答の文書", "Document")) }
+                dd #request-document {
+                    a href=(format!("/admin/requests/{}/document", v.id)) download=(format!("{}.json", v.id)) { (one(lang, "ダウンロード（JSON）", "Download (JSON)")) }
+                    " " span.digest { (digest) }
+                }
+            }
             @if let Some(n) = &v.notice {
                 dt { (one(lang, "通知", "Notice")) } dd #request-notice { (n.sent_on) " · " (two(lang, n.method.ja(), n.method.en())) }
             }
@@ -418,10 +432,11 @@ fn detail(
                 p { label for="extend-reason" { (one(lang, "理由", "Reason")) } input #extend-reason name="reason" type="text" maxlength="4000" required; }
                 p { button #extend-submit type="submit" { (one(lang, "延長する", "Extend")) } }
             }
-            @if v.verification.is_some() && matches!(v.kind, RequestKind::Stop | RequestKind::ProvisionStop | RequestKind::Erasure) {
+            @if v.verification.is_some() && !matches!(v.kind, RequestKind::Disclosure | RequestKind::Correction) {
                 h2 { (bi(lang, "請求への対応", "Fulfil the request")) }
                 p.note { (match v.kind {
                     RequestKind::Erasure => bi(lang, "契約者の情報を消去します（鍵を破棄し、復元できません）。法令により保存する記録は残ります。", "Erases the subscriber's information (its key is destroyed; it cannot be restored). Records the law requires are kept."),
+                    RequestKind::PurposeNotice | RequestKind::ProvisionRecords => bi(lang, "回答の文書（JSON）を作成し、請求の記録に保存します。", "Makes the answer's document (JSON) and keeps it with the request."),
                     _ => bi(lang, "ゲートウェイが次の利用から停止します。", "The gateway stops the uses from the next request on."),
                 }) }
                 form #fulfil-form method="post" action=(action("fulfil")) {
@@ -673,4 +688,27 @@ async fn lift(
         Ok(done(app.lift_stop(by, id, f.get("reason"), Timestamp::now())))
     })
     .await
+}
+
+/// The document a request was answered with, as a JSON download (reading it is audited).
+async fn document(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    staff.require(OVERSIGHT)?;
+    let id = request_id(&id)?;
+    let by = person(&staff);
+    let key = id.to_string();
+    let doc = with_app(&state, move |app| app.request_document(&by, &key, Timestamp::now())).await??;
+    // INVARIANT: a JSON value serialises.
+    let body = serde_json::to_string_pretty(&doc).expect("document serialises") + "\n";
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{id}.json\"")),
+        ],
+        body,
+    )
+        .into_response())
 }

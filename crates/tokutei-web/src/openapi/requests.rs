@@ -58,8 +58,12 @@ pub(super) fn document() -> (Map<String, Value>, Map<String, Value>) {
         &[],
     );
     let outcome = closed(
-        json!({ "result": result, "ground": nullable(ground.clone()), "note": { "type": ["string", "null"] }, "by": { "type": "string" }, "at": instant }),
-        &[],
+        json!({
+            "result": result, "ground": nullable(ground.clone()), "note": { "type": ["string", "null"] },
+            "by": { "type": "string" }, "at": instant,
+            "document_digest": { "type": "string", "description": "sha256 of the document the request was answered with (GET …/document)" },
+        }),
+        &["document_digest"],
     );
     let notice =
         closed(json!({ "method": notice_method, "sent_on": date, "by": { "type": "string" }, "at": instant }), &[]);

@@ -202,4 +202,35 @@ async fn an_inquiry_becomes_a_request_that_is_verified_refused_and_notified() {
     assert_eq!(location(&reply), "/admin/requests/DR-3?done=recorded");
     assert!(!get(&site, "/admin/requests/DR-3", &chief).await.body.contains("lift-form"));
     assert_eq!(count(&site, AdminAction::RequestStopLifted), 1);
+
+    // A purpose notice: fulfilled with its document, downloaded (audited).
+    let reply = post(
+        &site,
+        "/admin/requests",
+        &chief,
+        &[
+            ("csrf", &csrf),
+            ("type", "purpose_notice"),
+            ("channel", "letter"),
+            ("method", "electronic"),
+            ("subscriber", "HS00000001"),
+            ("verified_by", "license"),
+        ],
+    )
+    .await;
+    assert_eq!(location(&reply), "/admin/requests/DR-4?done=received");
+    let reply = post(&site, "/admin/requests/DR-4/fulfil", &chief, &[("csrf", &csrf), ("note", "")]).await;
+    assert_eq!(location(&reply), "/admin/requests/DR-4?done=recorded");
+    let page = get(&site, "/admin/requests/DR-4", &auditor).await;
+    assert!(page.body.contains(r#"href="/admin/requests/DR-4/document""#), "{}", page.body);
+    let download = get(&site, "/admin/requests/DR-4/document", &auditor).await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert!(download.headers.get(header::CONTENT_DISPOSITION).unwrap().to_str().unwrap().contains("DR-4.json"));
+    assert!(
+        download.body.contains("tokutei.purpose-notice/1") && download.body.contains("HS00000001"),
+        "{}",
+        download.body
+    );
+    assert_eq!(count(&site, AdminAction::RequestDocumentRead), 1);
+    assert_eq!(get(&site, "/admin/requests/DR-3/document", &auditor).await.status, StatusCode::NOT_FOUND);
 }

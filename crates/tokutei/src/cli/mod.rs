@@ -113,7 +113,7 @@ pub enum Command {
     /// The designation and its statutory deadlines (規程, 方針, 統括管理者): set, show.
     #[command(subcommand)]
     Designation(oversight::DesignationCommand),
-    /// Data-subject requests (開示等の請求): open, list, show, verify, pause, resume, extend, fulfil, lift, refuse, notify.
+    /// Data-subject requests (開示等の請求): open, list, show, verify, pause, resume, extend, fulfil, document, lift, refuse, notify.
     #[command(subcommand)]
     Requests(requests::RequestsCommand),
     /// The 情報取扱規程 (information handling rules): check, draft, register, list, show, filed.

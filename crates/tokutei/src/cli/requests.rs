@@ -38,6 +38,8 @@ pub enum RequestsCommand {
     Fulfil(FulfilArgs),
     /// Lift the stops a fulfilled stop request put in force, with the reason.
     Lift(ReasonArgs),
+    /// The document a request was answered with (a purpose notice, the provision records), audited.
+    Document(DocumentArgs),
     /// Refuse the request on a ground of the law for its type.
     Refuse(RefuseArgs),
     /// Record the notice of the outcome sent to the person.
@@ -174,6 +176,16 @@ pub struct FulfilArgs {
     #[arg(long, default_value = "")]
     note: String,
     /// Write the request as fulfilled (JSON) to this file.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    by: By,
+}
+
+#[derive(Debug, Args)]
+pub struct DocumentArgs {
+    id: String,
+    /// Write the document to this file instead of printing it.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -369,14 +381,24 @@ pub fn run(global: &GlobalArgs, cmd: RequestsCommand) -> anyhow::Result<Report> 
         }
         RequestsCommand::Fulfil(a) => {
             let app = open(global)?;
-            let v = app.fulfil_request(&a.by.acting()?, &request_id(&a.id)?, &a.note, now)?;
+            let by = a.by.acting()?;
+            let v = app.fulfil_request(&by, &request_id(&a.id)?, &a.note, now)?;
             match a.output {
                 Some(path) => {
-                    let json = serde_json::to_string_pretty(&v.to_json())? + "\n";
-                    crate::output::document(json, Some(&path), v.to_json())
+                    // The document the person is given, when the type has one; else the request.
+                    let written = match v.outcome.as_ref().and_then(|o| o.document.as_ref()) {
+                        Some(_) => app.request_document(&by, &v.id, now)?,
+                        None => v.to_json(),
+                    };
+                    crate::output::document(serde_json::to_string_pretty(&written)? + "\n", Some(&path), v.to_json())
                 }
                 None => Ok(one(v)),
             }
+        }
+        RequestsCommand::Document(a) => {
+            let app = open(global)?;
+            let doc = app.request_document(&a.by.acting()?, &a.id, now)?;
+            crate::output::document(serde_json::to_string_pretty(&doc)? + "\n", a.output.as_deref(), doc)
         }
         RequestsCommand::Lift(a) => {
             let app = open(global)?;

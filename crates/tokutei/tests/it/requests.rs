@@ -186,6 +186,32 @@ fn requests_from_the_command_line_and_the_api() {
     assert_eq!(entries_of(&env, "subscriber_erased").len(), 1);
     env.run(&["audit", "verify"]).assert_code(0);
 
+    // A purpose notice is answered with its document: written with -o, read again (audited).
+    env.run(&[
+        "requests",
+        "open",
+        "--type",
+        "purpose_notice",
+        "--subscriber",
+        "HS00000002",
+        "--verified-by",
+        "contract",
+        "--by",
+        "chief",
+    ])
+    .assert_code(0);
+    let notice = env.root().join("notice.json");
+    env.run(&["requests", "fulfil", "DR-5", "-o", notice.to_str().unwrap(), "--by", "chief"]).assert_code(0);
+    let written = json(&std::fs::read_to_string(&notice).unwrap());
+    assert_eq!(
+        (written["schema"].as_str(), written["subscriber"].as_str()),
+        (Some("tokutei.purpose-notice/1"), Some("HS00000002"))
+    );
+    assert!(written["purposes"].as_array().unwrap().iter().any(|p| p["id"] == "support"), "{written}");
+    let again = env.run(&["--json", "requests", "document", "DR-5", "--by", "chief"]).assert_code(0).json();
+    assert_eq!(again, written);
+    assert_eq!(entries_of(&env, "request_document_read").len(), 2);
+
     let opened = entries_of(&env, "request_opened");
     assert_eq!((shape(&opened[1]).1, shape(&opened[1]).2), ("staff".to_string(), "op-1".to_string()));
     env.run(&["audit", "verify"]).assert_code(0);
