@@ -189,9 +189,9 @@ mod properties {
         /// once, under the right id, and nothing else is.
         #[test]
         fn edits_are_reported_exactly(
-            drop_purpose in proptest::collection::vec(any::<bool>(), 10),
+            drop_purpose in proptest::collection::vec(any::<bool>(), 11),
             drop_category in proptest::collection::vec(any::<bool>(), 15),
-            consents in proptest::collection::vec(any::<u8>(), 10),
+            consents in proptest::collection::vec(any::<u8>(), 11),
         ) {
             let old = demo();
             let mut new = demo();

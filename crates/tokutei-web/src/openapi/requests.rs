@@ -110,10 +110,15 @@ pub(super) fn document() -> (Map<String, Value>, Map<String, Value>) {
         "post": { "summary": "Receive a request (every role but the auditor's); verified at intake when `verification` is given",
             "requestBody": request_body("RequestOpen", true), "responses": done("received") }
     }));
+    let document_response = json!({ "description": "the document (`schema` names its version)", "content": { "application/json": { "schema": { "type": "object", "required": ["schema", "request", "subscriber"] } } } });
+    paths.insert("/api/v1/requests/{id}/document".into(), json!({
+        "get": { "summary": "The document a request was answered with (a purpose notice, the provision records, a disclosure); reading it is audited", "parameters": [dr.clone()],
+            "responses": errors(("200", document_response), &[conflict]) }
+    }));
     paths.insert(
         "/api/v1/requests/{id}".into(),
         json!({
-            "get": { "summary": "One request with its clock", "parameters": [dr],
+            "get": { "summary": "One request with its clock", "parameters": [dr.clone()],
                 "responses": errors(("200", json_response("the request", "Request")), &[]) }
         }),
     );
