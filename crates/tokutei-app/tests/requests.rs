@@ -309,8 +309,8 @@ fn a_fulfilled_stop_is_enforced_from_the_next_request_until_it_is_lifted() {
     assert!(reasons(&d.service.read(&call).unwrap()).contains(&"provision_stopped".to_string()));
 
     // The types not fulfilled yet say so.
-    let disclosure_request = OpenInput { received_at: Some(now), ..disclosure() };
-    d.service.open_request(&manager(), &disclosure_request, now).unwrap();
+    let correction = OpenInput { kind: RequestKind::Correction, method: None, received_at: Some(now), ..disclosure() };
+    d.service.open_request(&manager(), &correction, now).unwrap();
     let err = d.service.fulfil_request(&manager(), &id("DR-3"), "", now).unwrap_err();
     assert!(matches!(&err, ActionError::Conflict(m) if m.contains("not built yet")), "{err:?}");
 
@@ -389,4 +389,128 @@ fn a_purpose_notice_and_the_provision_records_are_answered_with_a_document() {
     assert_eq!(doc["schema"], tokutei_app::requests::PROVISION_RECORDS_SCHEMA);
     assert!(doc["provided"].as_array().unwrap().is_empty(), "no provision of S-active was recorded");
     assert!(matches!(d.service.request_document(&manager(), "DR-9", now), Err(ActionError::NotFound(_))));
+}
+
+/// A disclosure of a subscriber with direct and indirect values, consent changes, a
+/// provision record and gateway reads by three principals: the electronic record holds
+/// exactly those (each value with its provenance, the receipt of the indirect one, every use
+/// by role or system), matches its schema, holds no other subscriber's data and no staff
+/// names; it is sealed at rest and downloaded once, by the person who fulfilled it.
+#[test]
+fn a_disclosure_is_an_electronic_record_of_exactly_the_subscribers_data() {
+    use tokutei_store::provision::{LegalBasis, NewProvision, ProvisionStore, RecordType};
+    let d = deploy();
+    let now = support::at(3600);
+    // Three principals read: a person (support), a system (ads) and the responsible person.
+    d.service.read(&support::call("support", "support", &["S-active"], &["contract.name"])).unwrap();
+    d.service.read(&support::call("all", "billing", &["S-active"], &["billing.payment"])).unwrap();
+    d.service.read(&support::call("ads", "marketing", &["S-active"], &["contract.name"])).unwrap();
+    d.service.read(&support::call("all", "support", &["S-suspended"], &["contract.name"])).unwrap();
+    for choice in [tokutei_store::consent::Choice::OptedOut, tokutei_store::consent::Choice::OptedIn] {
+        d.service
+            .record_consent(
+                &Acting::Person("member-site".into()),
+                &tokutei_app::consent::NewChoice {
+                    subscriber: SubscriberId::parse("S-active").unwrap(),
+                    purpose: tokutei_app::PurposeId::parse("marketing").unwrap(),
+                    choice,
+                    channel: "web".into(),
+                    notice_version: Some(1),
+                    evidence: Some("form-88".into()),
+                },
+                now,
+            )
+            .unwrap();
+    }
+    d.store
+        .add_provisions(&[NewProvision {
+            provided_at: now,
+            recipient: "ad-partner".into(),
+            subscriber: "S-active".into(),
+            categories: vec!["comm.browsing".into()],
+            purpose: "third_party_ads".into(),
+            basis: LegalBasis::Consent,
+            consent_proof: Some(2),
+            record_type: RecordType::Each,
+            audit_index: None,
+            keep_until: "2029-06-01".parse().unwrap(),
+        }])
+        .unwrap();
+
+    let input = OpenInput { purposes: Vec::new(), received_at: Some(now), ..disclosure() };
+    d.service.open_request(&manager(), &input, now).unwrap();
+    let done = d.service.fulfil_request(&manager(), &id("DR-1"), "", now).unwrap();
+    assert!(done.outcome.as_ref().unwrap().document_digest.is_some());
+    // Sealed at rest: the register holds no value in clear.
+    let stored = format!("{:?}", d.store.requests().unwrap());
+    assert!(!stored.contains(&support::plaintext("S-active", "contract.name")), "the record is sealed");
+
+    let doc = d.service.request_document(&manager(), "DR-1", now).unwrap();
+    assert_eq!(doc["schema"], tokutei_app::requests::DISCLOSURE_SCHEMA);
+    let mut keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "company",
+            "consents",
+            "contract",
+            "made_at",
+            "policy_version",
+            "provided",
+            "received",
+            "request",
+            "schema",
+            "subscriber",
+            "uses",
+            "values"
+        ]
+    );
+    // Every value of the subscriber's service, in clear, with its provenance.
+    let fiber: Vec<&str> =
+        d.policy.categories.iter().filter(|c| c.services.iter().any(|s| s == "fiber")).map(|c| c.id.as_str()).collect();
+    let values = doc["values"].as_array().unwrap();
+    let mut got: Vec<&str> = values.iter().map(|v| v["category"].as_str().unwrap()).collect();
+    got.sort_unstable();
+    let mut want = fiber.clone();
+    want.sort_unstable();
+    assert_eq!(got, want);
+    let name = values.iter().find(|v| v["category"] == "contract.name").unwrap();
+    assert_eq!(name["value"].as_str(), Some(support::plaintext("S-active", "contract.name").as_str()));
+    assert_eq!(name["provenance"]["source"]["kind"], "direct");
+    let usage = values.iter().find(|v| v["category"] == support::INDIRECT_CATEGORY).unwrap();
+    assert_eq!(usage["provenance"]["source"]["kind"], "indirect");
+    assert_eq!(doc["received"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["received"][0]["provider_name"], "星空決済代行株式会社");
+    // The consent history, the provision record, every use by role or system.
+    let consents: Vec<&str> =
+        doc["consents"].as_array().unwrap().iter().map(|c| c["choice"].as_str().unwrap()).collect();
+    assert_eq!(consents, ["opted_out", "opted_in"]);
+    assert_eq!(doc["provided"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["provided"][0]["recipient"], "ad-partner");
+    let uses = doc["uses"].as_array().unwrap();
+    let by: std::collections::BTreeSet<&str> = uses.iter().map(|u| u["by"].as_str().unwrap()).collect();
+    assert!(by.contains("担当者") && by.contains("責任者") && by.contains("ads"), "{by:?}");
+    assert!(uses.iter().all(|u| u["index"].is_u64()));
+    assert!(uses.iter().any(|u| u["purpose"] == "data_subject_requests"), "the disclosure's own read is listed");
+    // No other subscriber, no staff name or id of a person.
+    let text = doc.to_string();
+    for other in ["S-suspended", "S-terminated", "shop-1"] {
+        assert!(!text.contains(other), "`{other}` in the record");
+    }
+    for person in ["support", "all"] {
+        assert!(!by.contains(person), "a person's id `{person}` names a use");
+    }
+    for principal in tokutei_store::staff::StaffStore::principals(d.store.as_ref()).unwrap() {
+        // The fixture names persons by their ids; `support` is also a purpose of the policy.
+        let also_an_id = d.policy.purpose(&principal.display_name).is_some();
+        if matches!(principal.kind, tokutei_store::staff::PrincipalKind::Person { .. }) && !also_an_id {
+            let quoted = format!("\"{}\"", principal.display_name);
+            assert!(!text.contains(&quoted), "a person's name in the record: {}", principal.display_name);
+        }
+    }
+    // Once, by the person who fulfilled it.
+    assert!(matches!(d.service.request_document(&manager(), "DR-1", now), Err(ActionError::Conflict(_))));
+    let downloaded = d.service.request(&manager(), "DR-1", now).unwrap();
+    assert_eq!(downloaded.downloaded_at, Some(now));
 }

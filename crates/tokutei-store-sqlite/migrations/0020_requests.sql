@@ -1,5 +1,5 @@
 -- Data-subject requests (issue 15, 開示等の請求, APPI 32–35条): each request as received and
--- its events (opened, verified, paused, resumed, extended, outcome, notified). Append-only; a request
+-- its events (opened, verified, paused, resumed, extended, outcome, notified, downloaded). Append-only; a request
 -- has at most one outcome (a partial unique index). Event bodies are the application's JSON;
 -- a subscriber appears only by id, identity evidence only by a reference. Timestamps are
 -- microseconds. Same tables and guards as PostgreSQL's `0020_requests`.
@@ -17,7 +17,7 @@ CREATE TABLE subject_requests (
 CREATE TABLE subject_request_events (
     number       INTEGER PRIMARY KEY,
     request      TEXT NOT NULL REFERENCES subject_requests (id),
-    kind         TEXT NOT NULL CHECK (kind IN ('opened', 'verified', 'paused', 'resumed', 'extended', 'outcome', 'notified')),
+    kind         TEXT NOT NULL CHECK (kind IN ('opened', 'verified', 'paused', 'resumed', 'extended', 'outcome', 'notified', 'downloaded')),
     body         TEXT NOT NULL,
     by_principal TEXT NOT NULL,
     at           INTEGER NOT NULL,
@@ -25,6 +25,7 @@ CREATE TABLE subject_request_events (
 );
 CREATE INDEX subject_request_events_request ON subject_request_events (request, number);
 CREATE UNIQUE INDEX subject_request_one_outcome ON subject_request_events (request) WHERE kind = 'outcome';
+CREATE UNIQUE INDEX subject_request_one_download ON subject_request_events (request) WHERE kind = 'downloaded';
 
 -- The stops a request put in force (利用停止 35条1項, 第三者提供の停止 35条3項) and their lifting:
 -- the latest row per (subscriber, kind, purpose) is in force; `purpose` is a purpose id or `*`.

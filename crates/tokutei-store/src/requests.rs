@@ -46,10 +46,12 @@ pub enum RequestEventKind {
     Outcome,
     /// The notice of the outcome sent to the person.
     Notified,
+    /// The disclosure's electronic record downloaded (once).
+    Downloaded,
 }
 
 impl RequestEventKind {
-    pub const ALL: [RequestEventKind; 7] = [
+    pub const ALL: [RequestEventKind; 8] = [
         RequestEventKind::Opened,
         RequestEventKind::Verified,
         RequestEventKind::Paused,
@@ -57,6 +59,7 @@ impl RequestEventKind {
         RequestEventKind::Extended,
         RequestEventKind::Outcome,
         RequestEventKind::Notified,
+        RequestEventKind::Downloaded,
     ];
 
     pub fn code(self) -> &'static str {
@@ -68,6 +71,7 @@ impl RequestEventKind {
             RequestEventKind::Extended => "extended",
             RequestEventKind::Outcome => "outcome",
             RequestEventKind::Notified => "notified",
+            RequestEventKind::Downloaded => "downloaded",
         }
     }
 

@@ -111,6 +111,11 @@ impl KeyAccess for TestKeys {
     fn blind_token(&self, category: &str, value: &str) -> Option<[u8; 32]> {
         self.blind.token(category, value).map(|t| t.0)
     }
+    fn new_data_key(&self, owner: &str) -> Result<(DataKey, WrappedDataKey), String> {
+        let key = DataKey::generate().map_err(|e| e.to_string())?;
+        let w = self.kek.wrap(owner, &key).map_err(|e| e.to_string())?;
+        Ok((key, WrappedDataKey { kek_id: w.kek_id, bytes: w.bytes }))
+    }
 }
 
 pub struct Deployed {
@@ -139,6 +144,9 @@ pub fn plaintext(subscriber: &str, category: &str) -> String {
 /// Subscribers: `S-active` (fiber, active), `S-terminated` (fiber, terminated 2026-05-01),
 /// `S-suspended` (mobile, suspended), each with a value in every category its service has.
 pub const SUBSCRIBERS: [&str; 3] = ["S-active", "S-terminated", "S-suspended"];
+
+/// The category of `S-active` received from another party rather than from the subscriber.
+pub const INDIRECT_CATEGORY: &str = "billing.usage";
 
 pub fn deploy() -> Deployed {
     let dir = tempfile::tempdir().unwrap();
@@ -196,7 +204,17 @@ pub fn deploy() -> Deployed {
                 sealed,
                 provenance: Provenance {
                     method: AcquisitionMethod::Written,
-                    source: Source::Direct,
+                    // One value received from another party (APPI 30条), the rest from the subscriber.
+                    source: if id == "S-active" && category.id == INDIRECT_CATEGORY {
+                        Source::Indirect(tokutei_store::vault::IndirectSource {
+                            provider_name: "星空決済代行株式会社".into(),
+                            provider_address: "東京都千代田区星空町2-2".into(),
+                            provider_representative: "代表取締役 決済 太郎".into(),
+                            provider_obtained_by: "利用者本人からの申込み".into(),
+                        })
+                    } else {
+                        Source::Direct
+                    },
                     collected_at: at(0),
                     collected_by: "shop-1".into(),
                     notice_version: 1,

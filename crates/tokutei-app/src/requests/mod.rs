@@ -24,6 +24,10 @@ use tokutei_ledger::AdminAction;
 use tokutei_policy::{Date, tokyo};
 use tokutei_store::requests::{NewRequest, NewRequestEvent, RequestEventKind, StopKind, StoredRequest, UseStop};
 
+pub mod documents;
+
+pub use documents::DISCLOSURE_SCHEMA;
+
 use crate::App;
 use crate::acting::{Acting, MANAGERS, OVERSIGHT};
 use crate::audit::AdminEntry;
@@ -246,6 +250,9 @@ coded! {
     }
 }
 
+/// The purpose a disclosure is read under unless `[requests] purpose` names another.
+pub const DEFAULT_PURPOSE: &str = "data_subject_requests";
+
 /// `deployment.toml`'s `[requests]`, as written (every key optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -256,6 +263,8 @@ pub struct RequestConfig {
     pub fees: BTreeMap<String, u32>,
     /// The identity checks the office accepts (codes of [`Verification`]); all when absent.
     pub identity: Option<Vec<String>>,
+    /// The policy's purpose a disclosure is read under (`data_subject_requests` by default).
+    pub purpose: Option<String>,
 }
 
 /// The request rules in force.
@@ -267,11 +276,18 @@ pub struct RequestRules {
     pub fees: BTreeMap<RequestKind, u32>,
     /// The identity checks accepted, as the public procedures page lists them.
     pub identity: Vec<Verification>,
+    /// The policy's purpose a disclosure is read under through the gateway.
+    pub purpose: String,
 }
 
 impl Default for RequestRules {
     fn default() -> RequestRules {
-        RequestRules { deadline_days: 14, fees: BTreeMap::new(), identity: Verification::ALL.to_vec() }
+        RequestRules {
+            deadline_days: 14,
+            fees: BTreeMap::new(),
+            identity: Verification::ALL.to_vec(),
+            purpose: DEFAULT_PURPOSE.to_string(),
+        }
     }
 }
 
@@ -306,7 +322,12 @@ impl RequestRules {
                 codes.iter().map(|c| Verification::parse("requests.identity", c)).collect::<ActionResult<_>>()?
             }
         };
-        Ok(RequestRules { deadline_days, fees, identity })
+        let purpose = match &config.purpose {
+            None => DEFAULT_PURPOSE.to_string(),
+            Some(p) if tokutei_policy::check::is_valid_id(p) => p.clone(),
+            Some(p) => return Err(ActionError::invalid("requests.purpose", format!("`{p}` is not a purpose id"))),
+        };
+        Ok(RequestRules { deadline_days, fees, identity, purpose })
     }
 }
 
@@ -379,13 +400,23 @@ pub struct Outcome {
     pub note: Option<String>,
     pub by: String,
     pub at: Timestamp,
-    /// The document the request was answered with (a purpose notice, the provision records),
-    /// kept with the outcome; read through [`App::request_document`] (audited), never listed.
+    /// The document the request was answered with (a purpose notice, the provision records,
+    /// a disclosure), sealed at rest; read through [`App::request_document`] (audited), never
+    /// listed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub document: Option<Value>,
+    pub sealed: Option<SealedDocument>,
     /// `sha256:…` of the document, as the ledger holds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_digest: Option<String>,
+}
+
+/// A document sealed for its request (`request/<id>/document`): a fresh data key wrapped by
+/// the active KEK, the ciphertext — hexadecimal in the register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedDocument {
+    pub kek_id: String,
+    pub key: String,
+    pub ciphertext: String,
 }
 
 /// The schema of the document answering a purpose notice (32条2項).
@@ -469,6 +500,8 @@ pub struct RequestView {
     pub overdue: bool,
     pub outcome: Option<Outcome>,
     pub notice: Option<Notice>,
+    /// When the disclosure's electronic record was downloaded (once).
+    pub downloaded_at: Option<Timestamp>,
     pub status: Status,
 }
 
@@ -478,7 +511,7 @@ impl RequestView {
         let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
         // The document is read on its own, audited; the view names it by its digest.
         if let Some(outcome) = value.get_mut("outcome").and_then(Value::as_object_mut) {
-            outcome.remove("document");
+            outcome.remove("sealed");
         }
         value
     }
@@ -506,6 +539,11 @@ struct Reason {
 }
 
 const SUBJECT: &str = "request";
+
+/// The owner a request's document is sealed for (associated data of its key and ciphertext).
+fn document_owner(id: &str) -> String {
+    format!("request/{id}/document")
+}
 
 fn subject(id: &str) -> String {
     format!("{SUBJECT}/{id}")
@@ -823,7 +861,7 @@ impl App {
                 note,
                 by: actor.id().to_string(),
                 at: now,
-                document: None,
+                sealed: None,
                 document_digest: None,
             },
             now,
@@ -850,7 +888,24 @@ impl App {
         let document = match view.kind {
             RequestKind::PurposeNotice => Some(self.purpose_notice(&view, &subscriber, now)?),
             RequestKind::ProvisionRecords => Some(self.provision_records(&view, &subscriber, now)?),
+            RequestKind::Disclosure => Some(self.disclosure(by, &view, &subscriber, now)?),
             _ => None,
+        };
+        let sealed = match &document {
+            None => None,
+            Some(d) => {
+                // INVARIANT: a JSON value serialises.
+                let bytes = serde_json::to_vec(d).expect("document serialises");
+                let s = self
+                    .keys()
+                    .seal_secret(&document_owner(id.as_str()), &bytes)
+                    .map_err(|e| ActionError::Conflict(format!("the document cannot be sealed: {e}")))?;
+                Some(SealedDocument {
+                    kek_id: s.key.kek_id,
+                    key: hex::encode(s.key.bytes),
+                    ciphertext: hex::encode(s.ciphertext),
+                })
+            }
         };
         let document_digest = document.as_ref().map(|d| {
             // INVARIANT: a JSON value serialises.
@@ -861,7 +916,10 @@ impl App {
             RequestKind::Stop if view.purposes.is_empty() => vec![(StopKind::Use, "*".to_string())],
             RequestKind::Stop => view.purposes.iter().map(|p| (StopKind::Use, p.clone())).collect(),
             RequestKind::ProvisionStop => vec![(StopKind::Provision, "*".to_string())],
-            RequestKind::Erasure | RequestKind::PurposeNotice | RequestKind::ProvisionRecords => Vec::new(),
+            RequestKind::Erasure
+            | RequestKind::PurposeNotice
+            | RequestKind::ProvisionRecords
+            | RequestKind::Disclosure => Vec::new(),
             other => {
                 return Err(ActionError::Conflict(format!(
                     "fulfilling a request of type `{}` is not built yet; refuse it on a ground, or answer it outside tokutei and record the notice",
@@ -914,114 +972,60 @@ impl App {
             note,
             by: actor.id().to_string(),
             at: now,
-            document,
+            sealed,
             document_digest,
         };
         self.add_request_event(id.as_str(), RequestEventKind::Outcome, &outcome, &actor, now, audit_index)?;
         self.request_view(id.as_str(), now)
     }
 
-    /// The notice of the purposes (32条2項) for the subscriber: each purpose of the policy in
-    /// force that concerns the subscriber's service (its categories of that service), with the
-    /// consent it needs, the subscriber's current choice and any stop in force.
-    fn purpose_notice(&self, view: &RequestView, subscriber: &str, now: Timestamp) -> ActionResult<Value> {
-        let (version, policy) = self
-            .active_policy(now)?
-            .ok_or_else(|| ActionError::Conflict("no policy version is in force; publish one first".into()))?;
-        let stored = self
-            .stores()
-            .subscriber(subscriber)?
-            .ok_or_else(|| ActionError::NotFound(format!("subscriber `{subscriber}`")))?;
-        let choices: BTreeMap<String, String> = self
-            .stores()
-            .current_consents(subscriber)?
-            .into_iter()
-            .map(|c| (c.record.purpose.clone(), c.record.choice.id().to_string()))
-            .collect();
-        let stops = self.current_stops(subscriber)?;
-        let of_service: Vec<&tokutei_policy::Category> =
-            policy.categories.iter().filter(|c| c.services.contains(&stored.service)).collect();
-        let purposes: Vec<Value> = policy
-            .purposes
-            .list
-            .iter()
-            .filter(|p| !p.individually_set)
-            .filter(|p| p.categories.iter().any(|c| of_service.iter().any(|s| &s.id == c)))
-            .map(|p| {
-                let stopped = stops.iter().any(|s| {
-                    (s.kind == StopKind::Use && (s.purpose == "*" || s.purpose == p.id))
-                        || (s.kind == StopKind::Provision && p.third_party_provision)
-                });
-                serde_json::json!({
-                    "id": p.id,
-                    "text": { "ja": p.text.ja, "en": p.text.en },
-                    "consent": p.consent,
-                    "your_choice": choices.get(&p.id),
-                    "stopped": stopped,
-                    "third_party_provision": p.third_party_provision,
-                    "categories": of_service.iter().filter(|c| p.categories.contains(&c.id))
-                        .map(|c| serde_json::json!({ "id": c.id, "name": { "ja": c.name.ja, "en": c.name.en } }))
-                        .collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        Ok(serde_json::json!({
-            "schema": PURPOSE_NOTICE_SCHEMA,
-            "request": view.id,
-            "subscriber": subscriber,
-            "made_at": now.to_string(),
-            "policy_version": version,
-            "company": { "ja": policy.header.company.ja, "en": policy.header.company.en },
-            "service": stored.service,
-            "purposes": purposes,
-        }))
-    }
-
-    /// The records of providing the subscriber's data to third parties (29条), for a disclosure
-    /// of them (33条5項): every provision record, the recipient, the categories, the purpose,
-    /// the legal basis and how the record is kept.
-    fn provision_records(&self, view: &RequestView, subscriber: &str, now: Timestamp) -> ActionResult<Value> {
-        let records: Vec<Value> = self
-            .stores()
-            .provisions_of(subscriber)?
-            .into_iter()
-            .map(|r| {
-                serde_json::json!({
-                    "id": r.id,
-                    "provided_at": r.record.provided_at.to_string(),
-                    "recipient": r.record.recipient,
-                    "categories": r.record.categories,
-                    "purpose": r.record.purpose,
-                    "basis": r.record.basis.id(),
-                    "consent_proof": r.record.consent_proof,
-                    "record_type": r.record.record_type,
-                })
-            })
-            .collect();
-        Ok(serde_json::json!({
-            "schema": PROVISION_RECORDS_SCHEMA,
-            "request": view.id,
-            "subscriber": subscriber,
-            "made_at": now.to_string(),
-            "provided": records,
-        }))
-    }
-
-    /// The document a request was answered with, read by a member of the privacy office
-    /// (managers and auditors): `request_document_read` (its digest) durable before it is
-    /// returned. `NotFound` when the request has none.
+    /// The document a request was answered with, opened from its seal: a purpose notice or the
+    /// provision records for managers and auditors; a disclosure's electronic record only for
+    /// the person who fulfilled it, once (`downloaded`). `request_document_read` (the
+    /// document's digest) durable before it is opened. `NotFound` when the request has none.
     pub fn request_document(&self, by: &Acting, id: &str, now: Timestamp) -> ActionResult<Value> {
         let actor = self.authorize(by, READERS, "read a request's document")?;
         let view = self.request_view(id, now)?;
-        let Some(outcome) = view.outcome.filter(|o| o.document.is_some()) else {
+        let Some(outcome) = view.outcome.as_ref().filter(|o| o.sealed.is_some()) else {
             return Err(ActionError::NotFound(format!("a document of request `{id}`")));
         };
+        let once = view.kind == RequestKind::Disclosure;
+        if once && actor.id() != outcome.by {
+            return Err(ActionError::Forbidden(format!(
+                "the electronic record of request `{id}` is downloaded by the person who fulfilled it"
+            )));
+        }
+        if once && view.downloaded_at.is_some() {
+            return Err(ActionError::Conflict(format!(
+                "the electronic record of request `{id}` was downloaded already"
+            )));
+        }
         let mut entry = AdminEntry::new(AdminAction::RequestDocumentRead, subject(id));
         if let Some(d) = &outcome.document_digest {
             entry = entry.digest(tokutei_policy::PolicyDigest(d.clone()).bytes());
         }
-        self.audit_admin(actor, entry, now)?;
-        Ok(outcome.document.unwrap_or(Value::Null))
+        let audit_index = self.audit_admin(actor.clone(), entry, now)?;
+        if once {
+            self.add_request_event(id, RequestEventKind::Downloaded, &serde_json::json!({}), &actor, now, audit_index)?;
+        }
+        let sealed = outcome.sealed.clone().unwrap_or(SealedDocument {
+            kek_id: String::new(),
+            key: String::new(),
+            ciphertext: String::new(),
+        });
+        let hex_of = |field: &str, text: &str| hex::decode(text).map_err(|e| corrupt(id, format!("{field}: {e}")));
+        let secret = tokutei_store::auth::SealedSecret {
+            key: tokutei_store::vault::WrappedDataKey {
+                kek_id: sealed.kek_id.clone(),
+                bytes: hex_of("key", &sealed.key)?,
+            },
+            ciphertext: hex_of("ciphertext", &sealed.ciphertext)?,
+        };
+        let bytes = self
+            .keys()
+            .open_secret(&document_owner(id), &secret)
+            .map_err(|e| ActionError::Conflict(format!("the document of request `{id}` does not open: {e}")))?;
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(id, e))
     }
 
     /// Lift the stops a fulfilled stop request put in force (the grounds ended, or the person
@@ -1195,6 +1199,7 @@ impl App {
             overdue: false,
             outcome: None,
             notice: None,
+            downloaded_at: None,
             status: Status::Received,
         };
         for e in &stored.events {
@@ -1229,6 +1234,7 @@ impl App {
                 RequestEventKind::Notified => {
                     view.notice = Some(serde_json::from_str(body).map_err(|err| corrupt(id, err))?);
                 }
+                RequestEventKind::Downloaded => view.downloaded_at = Some(e.event.at),
             }
         }
         let decided_on = view.outcome.as_ref().map(|o| tokyo::date_of(o.at));
@@ -1278,6 +1284,7 @@ mod tests {
             deadline_days: Some(10),
             fees: [("disclosure".to_string(), 1000), ("purpose_notice".to_string(), 300)].into(),
             identity: Some(vec!["license".into(), "counter".into()]),
+            purpose: None,
         })
         .unwrap();
         assert_eq!((ok.deadline_days, ok.fees.get(&RequestKind::Disclosure)), (10, Some(&1000)));
