@@ -33,13 +33,19 @@ pub struct Rule {
     pub reason: String,
 }
 
-/// The purge rules of `policy` at `now` (collection-based cutoffs) on `today`.
-pub fn rules(policy: &Policy, now: Timestamp, today: Date) -> Vec<Rule> {
+/// The purge rules of `policy` at `now` (collection-based cutoffs) on `today`. The purpose
+/// `answering` data-subject requests reads whatever is still kept after a contract ends (a
+/// terminated subscriber may ask for a disclosure) but keeps nothing longer: it does not count
+/// as a purpose that continues after termination.
+pub fn rules(policy: &Policy, now: Timestamp, today: Date, answering: &str) -> Vec<Rule> {
     let mut out = Vec::new();
     for c in &policy.categories {
         let months = i64::from(c.retention.months);
-        let continues =
-            policy.purposes.list.iter().any(|p| p.continues_after_termination && p.categories.contains(&c.id));
+        let continues = policy
+            .purposes
+            .list
+            .iter()
+            .any(|p| p.id != answering && p.continues_after_termination && p.categories.contains(&c.id));
         match c.retention.from {
             RetentionStart::Collection => {
                 let cutoff = tokutei_policy::tokyo::months_before(now, months);
@@ -129,7 +135,7 @@ impl App {
     pub fn plan_retention(&self, now: Timestamp) -> ActionResult<RetentionOutcome> {
         let (policy_version, policy) = self.policy_in_force(now)?;
         let mut outcome = RetentionOutcome { policy_version, dry_run: true, ..RetentionOutcome::default() };
-        for rule in rules(&policy, now, tokutei_policy::tokyo::date_of(now)) {
+        for rule in rules(&policy, now, tokutei_policy::tokyo::date_of(now), &self.request_rules.purpose) {
             let (mut count, mut sample, mut after) = (0u64, Vec::new(), None::<ValueRef>);
             loop {
                 let page = self.stores().expired_values(&rule.rule, after.as_ref(), PAGE)?;
@@ -151,7 +157,7 @@ impl App {
         let actor = self.authorize(by, MANAGERS, "purge expired values")?;
         let (policy_version, policy) = self.policy_in_force(now)?;
         let mut outcome = RetentionOutcome { policy_version, dry_run: false, ..RetentionOutcome::default() };
-        for rule in rules(&policy, now, tokutei_policy::tokyo::date_of(now)) {
+        for rule in rules(&policy, now, tokutei_policy::tokyo::date_of(now), &self.request_rules.purpose) {
             let mut count = 0u64;
             loop {
                 // Purged values leave the result set, so every page starts at the beginning.

@@ -392,11 +392,15 @@ fn detail(
                 dt { (one(lang, "結果", "Outcome")) }
                 dd #request-outcome { (two(lang, o.result.ja(), o.result.en())) @if let Some(g) = o.ground { " · " (two(lang, g.ja(), g.en())) } @if let Some(n) = &o.note { br; span.message { (n) } } }
             }
-            @if let Some(digest) = v.outcome.as_ref().and_then(|o| o.document_digest.as_ref()) {
+            @if let Some((digest, by)) = v.outcome.as_ref().and_then(|o| o.document_digest.as_ref().map(|d| (d, &o.by))) {
                 dt { (one(lang, "回答の文書", "Document")) }
                 dd #request-document {
-                    a href=(format!("/admin/requests/{}/document", v.id)) download=(format!("{}.json", v.id)) { (one(lang, "ダウンロード（JSON）", "Download (JSON)")) }
-                    " " span.digest { (digest) }
+                    @if v.kind != RequestKind::Disclosure || (by == &staff.principal.id && v.downloaded_at.is_none()) {
+                        a href=(format!("/admin/requests/{}/document", v.id)) download=(format!("{}.json", v.id)) { (one(lang, "ダウンロード（JSON）", "Download (JSON)")) }
+                        " "
+                    }
+                    @if let Some(at) = v.downloaded_at { (one(lang, "ダウンロード済み ", "Downloaded ")) (tokyo::minutes(at)) " " }
+                    span.digest { (digest) }
                 }
             }
             @if let Some(n) = &v.notice {
@@ -432,11 +436,12 @@ fn detail(
                 p { label for="extend-reason" { (one(lang, "理由", "Reason")) } input #extend-reason name="reason" type="text" maxlength="4000" required; }
                 p { button #extend-submit type="submit" { (one(lang, "延長する", "Extend")) } }
             }
-            @if v.verification.is_some() && !matches!(v.kind, RequestKind::Disclosure | RequestKind::Correction) {
+            @if v.verification.is_some() && v.kind != RequestKind::Correction {
                 h2 { (bi(lang, "請求への対応", "Fulfil the request")) }
                 p.note { (match v.kind {
                     RequestKind::Erasure => bi(lang, "契約者の情報を消去します（鍵を破棄し、復元できません）。法令により保存する記録は残ります。", "Erases the subscriber's information (its key is destroyed; it cannot be restored). Records the law requires are kept."),
                     RequestKind::PurposeNotice | RequestKind::ProvisionRecords => bi(lang, "回答の文書（JSON）を作成し、請求の記録に保存します。", "Makes the answer's document (JSON) and keeps it with the request."),
+                    RequestKind::Disclosure => bi(lang, "あなたの権限で、開示用の利用目的により契約者の情報をゲートウェイ経由で読み出し（監査記録に残ります）、電磁的記録を作成します。記録はあなたが1回だけダウンロードできます。", "Reads the subscriber's information through the gateway under the purpose for requests, as you (audited), and makes the electronic record. You can download it once."),
                     _ => bi(lang, "ゲートウェイが次の利用から停止します。", "The gateway stops the uses from the next request on."),
                 }) }
                 form #fulfil-form method="post" action=(action("fulfil")) {

@@ -80,6 +80,7 @@ pub(super) fn document() -> (Map<String, Value>, Map<String, Value>) {
             "days_left": { "type": ["integer", "null"], "description": "calendar days to the deadline (negative: overdue); null once decided" },
             "overdue": { "type": "boolean" },
             "outcome": nullable(outcome), "notice": nullable(notice),
+            "downloaded_at": { "type": ["string", "null"], "format": "date-time", "description": "when the disclosure's electronic record was downloaded (once)" },
             "status": { "type": "string", "enum": ["received", "verified", "paused", "decided", "notified"] },
         }),
         &[],

@@ -386,7 +386,7 @@ pub fn run(global: &GlobalArgs, cmd: RequestsCommand) -> anyhow::Result<Report> 
             match a.output {
                 Some(path) => {
                     // The document the person is given, when the type has one; else the request.
-                    let written = match v.outcome.as_ref().and_then(|o| o.document.as_ref()) {
+                    let written = match v.outcome.as_ref().and_then(|o| o.document_digest.as_ref()) {
                         Some(_) => app.request_document(&by, &v.id, now)?,
                         None => v.to_json(),
                     };

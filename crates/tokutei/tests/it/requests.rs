@@ -6,6 +6,8 @@
 //! auditors read, handlers receive but read nothing.
 
 use crate::admin::{entries_of, shape};
+
+const DEMO_POLICY: &str = include_str!("../../../tokutei-policy/policies/hoshizora-tsushin.toml");
 use crate::util::{TestEnv, send, start};
 
 fn today_tokyo() -> jiff::civil::Date {
@@ -211,6 +213,45 @@ fn requests_from_the_command_line_and_the_api() {
     let again = env.run(&["--json", "requests", "document", "DR-5", "--by", "chief"]).assert_code(0).json();
     assert_eq!(again, written);
     assert_eq!(entries_of(&env, "request_document_read").len(), 2);
+
+    // A disclosure: refused by the gateway until the person fulfilling it holds the purpose
+    // for requests and the data range; then the electronic record, written once.
+    env.run(&[
+        "requests",
+        "open",
+        "--type",
+        "disclosure",
+        "--subscriber",
+        "HS00000001",
+        "--verified-by",
+        "license",
+        "--by",
+        "chief",
+    ])
+    .assert_code(0);
+    let refused = env.run(&["requests", "fulfil", "DR-6", "--by", "chief"]);
+    assert!(refused.assert_code(2).stderr.contains("data_subject_requests"), "{}", refused.stderr);
+    let policy = tokutei_policy::parse(DEMO_POLICY).unwrap();
+    let mut grant = vec!["staff".to_string(), "grant".into(), "chief".into(), "--by".into(), "chief".into()];
+    for service in &policy.services {
+        let categories: Vec<&str> =
+            policy.categories.iter().filter(|c| c.services.contains(&service.id)).map(|c| c.id.as_str()).collect();
+        grant.extend(["--range".to_string(), format!("{}:{}", service.id, categories.join(","))]);
+    }
+    grant.extend(["--purpose".to_string(), "data_subject_requests".into()]);
+    env.run(&grant.iter().map(String::as_str).collect::<Vec<_>>()).assert_code(0);
+    let record = env.root().join("disclosure.json");
+    env.run(&["requests", "fulfil", "DR-6", "-o", record.to_str().unwrap(), "--by", "chief"]).assert_code(0);
+    let doc = json(&std::fs::read_to_string(&record).unwrap());
+    assert_eq!(
+        (doc["schema"].as_str(), doc["subscriber"].as_str()),
+        (Some("tokutei.disclosure/1"), Some("HS00000001"))
+    );
+    assert!(!doc["values"].as_array().unwrap().is_empty(), "{doc}");
+    assert!(doc["uses"].as_array().unwrap().iter().all(|u| u["by"] != "chief"), "no person's id names a use");
+    let again = env.run(&["requests", "document", "DR-6", "--by", "chief"]);
+    assert!(again.assert_code(2).stderr.contains("downloaded already"), "{}", again.stderr);
+    env.run(&["audit", "verify"]).assert_code(0);
 
     let opened = entries_of(&env, "request_opened");
     assert_eq!((shape(&opened[1]).1, shape(&opened[1]).2), ("staff".to_string(), "op-1".to_string()));
