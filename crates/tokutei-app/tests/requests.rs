@@ -362,7 +362,7 @@ fn a_purpose_notice_and_the_provision_records_are_answered_with_a_document() {
     let digest = done.outcome.as_ref().unwrap().document_digest.clone().unwrap();
     assert!(done.to_json()["outcome"].get("document").is_none(), "the view names the document by its digest only");
     let (_, decided) =
-        actions(&d, 0).into_iter().map(|r| (r.0, r.3)).filter(|r| r.0 == AdminAction::RequestDecided).last().unwrap();
+        actions(&d, 0).into_iter().map(|r| (r.0, r.3)).rfind(|r| r.0 == AdminAction::RequestDecided).unwrap();
     assert_eq!(hex::encode(decided.unwrap()), digest.trim_start_matches("sha256:"));
 
     let doc = d.service.request_document(&manager(), "DR-1", now).unwrap();
