@@ -151,6 +151,11 @@ async fn the_console_and_the_public_site_work_in_chromium() {
         }
     }
 
+    if present("POST", "/admin/requests/{id}/fulfil") && present("POST", "/inquiry") {
+        chief_answers_a_disclosure_request(&browser, &server, downloads.path(), &artifacts, &mut findings).await;
+        console.push(("admin-request", "/admin/requests/DR-1"));
+    }
+
     if present("POST", "/admin/oversight/violations/{id}/resolve") {
         chief_closes_the_violation_report(&browser, &server, &artifacts, &mut findings).await;
         console.push(("admin-oversight-violation", "/admin/oversight/violations/VR-1"));
@@ -203,11 +208,10 @@ async fn the_console_and_the_public_site_work_in_chromium() {
 /// receipt number.
 async fn public_sends_an_inquiry(browser: &Browser, server: &Server, artifacts: &Path, findings: &mut Findings) {
     browser.open(&server.url("/inquiry"), "#inquiry-form").await;
-    let kind = browser.wait_for("#inquiry-form #category").await;
-    kind.select_by_index(1).await.unwrap();
+    browser.choose("#inquiry-form #category", "disclosure").await;
     browser.fill("#inquiry-form #name", INQUIRER.0).await;
     browser.fill("#inquiry-form #contact", INQUIRER.1).await;
-    browser.fill("#inquiry-form #message", "利用目的の通知について質問があります。").await;
+    browser.fill("#inquiry-form #message", "私の情報の開示をお願いします。").await;
     browser.click("#inquiry-form button[type=submit]", "#inquiry-review").await;
     let review = browser.wait_for("#inquiry-review").await.text().await.unwrap();
     assert!(review.contains(INQUIRER.0) && review.contains(INQUIRER.1), "the review shows the form:\n{review}");
@@ -323,6 +327,53 @@ async fn chief_closes_the_violation_report(
     let history = browser.wait_for("#violation-history").await.text().await.unwrap();
     assert!(history.contains("確認") && history.contains("貸与"), "the history: {history}");
     quality::check_page(browser, "admin-violation-closed", artifacts, findings).await;
+}
+
+/// The public inquiry asking for a disclosure becomes a request in one click; the chief
+/// manager verifies the requester, fulfils it (a read through the gateway under the purpose
+/// for requests, once the chief holds it) and downloads the electronic record, once.
+async fn chief_answers_a_disclosure_request(
+    browser: &Browser,
+    server: &Server,
+    downloads: &Path,
+    artifacts: &Path,
+    findings: &mut Findings,
+) {
+    let policy =
+        tokutei_policy::parse(include_str!("../../../tokutei-policy/policies/hoshizora-tsushin.toml")).unwrap();
+    let mut grant =
+        vec!["staff".to_string(), "grant".into(), server.chief.id.clone(), "--by".into(), server.chief.id.clone()];
+    for service in &policy.services {
+        let categories: Vec<&str> =
+            policy.categories.iter().filter(|c| c.services.contains(&service.id)).map(|c| c.id.as_str()).collect();
+        grant.extend(["--range".to_string(), format!("{}:{}", service.id, categories.join(","))]);
+    }
+    grant.extend(["--purpose".to_string(), "data_subject_requests".into()]);
+    server.cli(&grant.iter().map(String::as_str).collect::<Vec<_>>()).assert_code(0);
+
+    browser.open(&server.url("/admin/inquiries"), "#inquiries").await;
+    browser.click("#inquiries tbody tr button[type=submit]", "#inquiry").await;
+    browser.click("#make-request", "#request-form").await;
+    browser.fill("#subscriber", SUBSCRIBER).await;
+    browser.choose("#verified_by", "license").await;
+    browser.click("#request-submit", "#request").await;
+    let status = browser.wait_for("#request-status").await.text().await.unwrap();
+    assert!(status.contains("対応中"), "verified at intake: {status}");
+    quality::check_page(browser, "admin-request-received", artifacts, findings).await;
+    browser.click("#fulfil-submit", "#request-document").await;
+    browser.take_log().await;
+    browser.wait_for("#request-document a[download]").await.click().await.unwrap();
+    let record = chrome::downloaded(downloads, "DR-1").await;
+    browser.take_log().await;
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(
+        (record["schema"].as_str(), record["subscriber"].as_str()),
+        (Some("tokutei.disclosure/1"), Some(SUBSCRIBER))
+    );
+    assert!(!record["values"].as_array().unwrap().is_empty(), "the record holds the subscriber's values");
+    browser.open(&server.url("/admin/requests/DR-1"), "#request-document").await;
+    let document = browser.wait_for("#request-document").await.text().await.unwrap();
+    assert!(document.contains("ダウンロード済み"), "downloaded once: {document}");
 }
 
 /// The chief manager reaches the demo's 情報取扱規程 from the oversight overview, flagged never

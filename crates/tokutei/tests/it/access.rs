@@ -173,6 +173,29 @@ fn replay(case: &Path) -> Replay {
             ])
             .assert_code(0);
         }
+        // A stop the case assumes: a data-subject request received, verified and fulfilled.
+        for (flag, kind) in [("use_stopped", "stop"), ("provision_stopped", "provision_stop")] {
+            if s[flag] == true {
+                let id = s["id"].as_str().unwrap();
+                let opened = env
+                    .run(&[
+                        "--json",
+                        "requests",
+                        "open",
+                        "--type",
+                        kind,
+                        "--subscriber",
+                        id,
+                        "--verified-by",
+                        "counter",
+                        "--by",
+                        "chief",
+                    ])
+                    .assert_code(0)
+                    .json();
+                env.run(&["requests", "fulfil", opened["id"].as_str().unwrap(), "--by", "chief"]).assert_code(0);
+            }
+        }
     }
 
     // The export approval the case assumes, filed and approved by someone else.
