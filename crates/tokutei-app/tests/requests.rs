@@ -514,3 +514,54 @@ fn a_disclosure_is_an_electronic_record_of_exactly_the_subscribers_data() {
     let downloaded = d.service.request(&manager(), "DR-1", now).unwrap();
     assert_eq!(downloaded.downloaded_at, Some(now));
 }
+
+/// A correction writes the new value through the gateway as a new version and keeps the old
+/// one; the request's document shows before and after; a category of another service or none
+/// at all is refused naming `values`.
+#[test]
+fn a_correction_keeps_both_versions_and_shows_before_and_after() {
+    use tokutei_app::requests::CorrectionInput;
+    use tokutei_store::vault::VaultStore;
+    let d = deploy();
+    let now = support::at(3600);
+    let input = OpenInput {
+        kind: RequestKind::Correction,
+        method: None,
+        purposes: Vec::new(),
+        received_at: Some(now),
+        ..disclosure()
+    };
+    d.service.open_request(&manager(), &input, now).unwrap();
+    let fix = |category: &str, value: &str| CorrectionInput {
+        category: tokutei_app::CategoryId::parse(category).unwrap(),
+        value: zeroize::Zeroizing::new(value.to_string()),
+    };
+    for (bad, why) in [
+        (vec![], "none"),
+        (vec![fix("comm.location", "x")], "another service"),
+        (vec![fix("contract.address", "a"), fix("contract.address", "b")], "twice"),
+    ] {
+        let err = d.service.fulfil_correction(&manager(), &id("DR-1"), &bad, "", now).unwrap_err();
+        assert!(matches!(err, ActionError::Invalid { field: "values", .. }), "{why}: {err:?}");
+    }
+    assert!(matches!(d.service.fulfil_request(&manager(), &id("DR-1"), "", now), Err(ActionError::Conflict(_))));
+    let new_address = "東京都千代田区星空町3-3";
+    let done = d
+        .service
+        .fulfil_correction(&manager(), &id("DR-1"), &[fix("contract.address", new_address)], "住所を訂正しました", now)
+        .unwrap();
+    assert_eq!(done.status, Status::Decided);
+    let versions = d.store.values("S-active", Some("contract.address"), true).unwrap();
+    assert_eq!(versions.len(), 2, "both versions are kept");
+    let doc = d.service.request_document(&manager(), "DR-1", now).unwrap();
+    assert_eq!(doc["schema"], tokutei_app::requests::CORRECTION_SCHEMA);
+    let change = &doc["changes"][0];
+    assert_eq!(change["category"], "contract.address");
+    assert_eq!(
+        change["before"][0]["value"].as_str(),
+        Some(support::plaintext("S-active", "contract.address").as_str())
+    );
+    assert!(change["after"].as_array().unwrap().iter().any(|v| v["value"] == new_address), "{change}");
+    let stored = format!("{:?}", d.store.requests().unwrap());
+    assert!(!stored.contains(new_address), "the document is sealed in the register");
+}

@@ -14,7 +14,7 @@ use tokutei_store::requests::StopKind;
 use tokutei_store::staff::PrincipalKind;
 use tokutei_store::vault::Source;
 
-use super::{PROVISION_RECORDS_SCHEMA, PURPOSE_NOTICE_SCHEMA, RequestView};
+use super::{CORRECTION_SCHEMA, CorrectionInput, PROVISION_RECORDS_SCHEMA, PURPOSE_NOTICE_SCHEMA, RequestView};
 use crate::App;
 use crate::acting::Acting;
 use crate::error::{ActionError, ActionResult};
@@ -137,15 +137,7 @@ impl App {
         let Acting::Person(person) = by else {
             return Err(ActionError::Conflict("a disclosure is read by the person who fulfils it".into()));
         };
-        let (version, policy) = self
-            .active_policy(now)?
-            .ok_or_else(|| ActionError::Conflict("no policy version is in force; publish one first".into()))?;
-        let purpose = self.request_rules.purpose.clone();
-        if policy.purpose(&purpose).is_none() {
-            return Err(ActionError::Conflict(format!(
-                "the policy in force has no purpose `{purpose}` for answering requests: add it, or name another with [requests] purpose (docs/requests.md)"
-            )));
-        }
+        let (version, policy, purpose) = self.requests_purpose(now)?;
         let stored = self
             .stores()
             .subscriber(subscriber)?
@@ -299,5 +291,153 @@ impl App {
             Ok(true)
         })?;
         Ok(uses)
+    }
+
+    /// The purpose for requests, when the policy in force has it.
+    fn requests_purpose(&self, now: Timestamp) -> ActionResult<(u32, std::sync::Arc<tokutei_policy::Policy>, String)> {
+        let (version, policy) = self
+            .active_policy(now)?
+            .ok_or_else(|| ActionError::Conflict("no policy version is in force; publish one first".into()))?;
+        let purpose = self.request_rules.purpose.clone();
+        if policy.purpose(&purpose).is_none() {
+            return Err(ActionError::Conflict(format!(
+                "the policy in force has no purpose `{purpose}` for answering requests: add it, or name another with [requests] purpose (docs/requests.md)"
+            )));
+        }
+        Ok((version, policy, purpose))
+    }
+
+    /// The values of `categories` read through the gateway as `person` under `purpose`, by
+    /// category (`(version, value)` of each version returned); a refusal is a conflict.
+    fn read_values(
+        &self,
+        person: &str,
+        purpose: &str,
+        subscriber: &str,
+        categories: &[CategoryId],
+        client: &str,
+        now: Timestamp,
+    ) -> ActionResult<BTreeMap<String, Vec<(u32, String)>>> {
+        let call = crate::AccessCall {
+            principal: PrincipalId::parse(person.to_string())?,
+            action: tokutei_ledger::Action::Read,
+            purpose: PurposeId::parse(purpose.to_string())?,
+            subscribers: vec![SubscriberId::parse(subscriber.to_string())?],
+            categories: categories.to_vec(),
+            channel: None,
+            zone: None,
+            export_approval: None,
+            recipient: None,
+            client: client.to_string(),
+            now,
+        };
+        let read = self.read(&call)?;
+        let items = read.subscribers.first().map(|s| s.items.clone()).unwrap_or_default();
+        let refused: Vec<String> = items.iter().filter(|i| !i.allowed).map(|i| i.category.clone()).collect();
+        if !refused.is_empty() {
+            return Err(ActionError::Conflict(format!(
+                "the gateway refused {} (the refusals are in the audit ledger); grant `{purpose}` and the data range to the person fulfilling it",
+                refused.join(", ")
+            )));
+        }
+        Ok(items
+            .into_iter()
+            .map(|i| (i.category, i.values.into_iter().map(|v| (v.version, v.value)).collect()))
+            .collect())
+    }
+
+    /// A correction: each new value written through the gateway (a new version; the old one
+    /// is kept), and the document of the values before and after.
+    pub(super) fn correct(
+        &self,
+        by: &Acting,
+        view: &RequestView,
+        subscriber: &str,
+        corrections: &[CorrectionInput],
+        now: Timestamp,
+    ) -> ActionResult<Value> {
+        let Acting::Person(person) = by else {
+            return Err(ActionError::Conflict("a correction is written by the person who fulfils it".into()));
+        };
+        if corrections.is_empty() {
+            return Err(ActionError::invalid("values", "name at least one category and its new value"));
+        }
+        let (_, policy, purpose) = self.requests_purpose(now)?;
+        let stored = self
+            .stores()
+            .subscriber(subscriber)?
+            .ok_or_else(|| ActionError::NotFound(format!("subscriber `{subscriber}`")))?;
+        let mut categories: Vec<CategoryId> = Vec::new();
+        for c in corrections {
+            let known = policy.category(c.category.as_str()).is_some_and(|k| k.services.contains(&stored.service));
+            if !known {
+                return Err(ActionError::invalid(
+                    "values",
+                    format!("`{}` is not a category of the subscriber's service `{}`", c.category, stored.service),
+                ));
+            }
+            if categories.contains(&c.category) {
+                return Err(ActionError::invalid("values", format!("`{}` is named twice", c.category)));
+            }
+            categories.push(c.category.clone());
+        }
+        let client = format!("request:{}", view.id);
+        let before = self.read_values(person, &purpose, subscriber, &categories, &client, now)?;
+        let write = crate::WriteCall {
+            call: crate::AccessCall {
+                principal: PrincipalId::parse(person.clone())?,
+                action: tokutei_ledger::Action::Update,
+                purpose: PurposeId::parse(purpose.clone())?,
+                subscribers: vec![SubscriberId::parse(subscriber.to_string())?],
+                categories: categories.clone(),
+                channel: None,
+                zone: None,
+                export_approval: None,
+                recipient: None,
+                client: client.clone(),
+                now,
+            },
+            values: corrections
+                .iter()
+                .map(|c| crate::NewPlainValue {
+                    category: c.category.clone(),
+                    value: zeroize::Zeroizing::new(c.value.as_bytes().to_vec()),
+                })
+                .collect(),
+            method: tokutei_policy::AcquisitionMethod::Written,
+        };
+        let written = self.write(&write)?;
+        let refused: Vec<String> = written
+            .subscribers
+            .iter()
+            .flat_map(|s| s.items.iter().filter(|i| !i.allowed).map(|i| i.category.clone()))
+            .collect();
+        if !refused.is_empty() {
+            return Err(ActionError::Conflict(format!(
+                "the gateway refused to write {} (the refusals are in the audit ledger)",
+                refused.join(", ")
+            )));
+        }
+        let after = self.read_values(person, &purpose, subscriber, &categories, &client, now)?;
+        let changes: Vec<Value> = categories
+            .iter()
+            .map(|c| {
+                let versions = |m: &BTreeMap<String, Vec<(u32, String)>>| -> Vec<Value> {
+                    m.get(c.as_str())
+                        .into_iter()
+                        .flatten()
+                        .map(|(v, text)| serde_json::json!({ "version": v, "value": text }))
+                        .collect()
+                };
+                serde_json::json!({ "category": c.as_str(), "before": versions(&before), "after": versions(&after) })
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "schema": CORRECTION_SCHEMA,
+            "request": view.id,
+            "subscriber": subscriber,
+            "made_at": now.to_string(),
+            "changes": changes,
+        }))
     }
 }

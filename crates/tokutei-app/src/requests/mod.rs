@@ -363,6 +363,23 @@ pub struct OpenInput {
     pub verification: Option<VerificationInput>,
 }
 
+/// A new value for one category, as the person asks it corrected (34条).
+#[derive(Clone)]
+pub struct CorrectionInput {
+    pub category: crate::ids::CategoryId,
+    pub value: zeroize::Zeroizing<String>,
+}
+
+impl std::fmt::Debug for CorrectionInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CorrectionInput").field("category", &self.category).finish_non_exhaustive()
+    }
+}
+
+/// The schema of the document recording a correction (34条): each category's value before and
+/// after, read through the gateway.
+pub const CORRECTION_SCHEMA: &str = "tokutei.correction/1";
+
 /// A pause of the clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pause {
@@ -876,6 +893,48 @@ impl App {
     /// types are not fulfilled here yet (a conflict that says so). `request_decided` (and the
     /// erasure's own entry) durable before anything changes.
     pub fn fulfil_request(&self, by: &Acting, id: &RequestId, note: &str, now: Timestamp) -> ActionResult<RequestView> {
+        self.fulfil(by, id, note, None, now)
+    }
+
+    /// Fulfil a correction (34条), by a manager, once verified: each new value written through
+    /// the gateway as a new version under the purpose for requests (the old versions are kept;
+    /// the write is audited as any write), the values before and after read through the
+    /// gateway into the request's document (sealed; `tokutei.correction/1`). A category of
+    /// another service, twice, or no value at all is refused naming the field.
+    pub fn fulfil_correction(
+        &self,
+        by: &Acting,
+        id: &RequestId,
+        corrections: &[CorrectionInput],
+        note: &str,
+        now: Timestamp,
+    ) -> ActionResult<RequestView> {
+        self.authorize(by, MANAGERS, "fulfil a request")?;
+        let view = self.request_view(id.as_str(), now)?;
+        if view.kind != RequestKind::Correction {
+            return Err(ActionError::invalid(
+                "values",
+                format!("request `{id}` is a `{}`, not a correction", view.kind.code()),
+            ));
+        }
+        if view.outcome.is_some() {
+            return Err(ActionError::Conflict(format!("request `{id}` is decided already")));
+        }
+        let Some(subscriber) = view.subscriber().map(str::to_string) else {
+            return Err(ActionError::Conflict(format!("request `{id}` is not verified: verify the requester first")));
+        };
+        let document = self.correct(by, &view, &subscriber, corrections, now)?;
+        self.fulfil(by, id, note, Some(document), now)
+    }
+
+    fn fulfil(
+        &self,
+        by: &Acting,
+        id: &RequestId,
+        note: &str,
+        correction: Option<Value>,
+        now: Timestamp,
+    ) -> ActionResult<RequestView> {
         let actor = self.authorize(by, MANAGERS, "fulfil a request")?;
         let view = self.request_view(id.as_str(), now)?;
         if view.outcome.is_some() {
@@ -889,6 +948,7 @@ impl App {
             RequestKind::PurposeNotice => Some(self.purpose_notice(&view, &subscriber, now)?),
             RequestKind::ProvisionRecords => Some(self.provision_records(&view, &subscriber, now)?),
             RequestKind::Disclosure => Some(self.disclosure(by, &view, &subscriber, now)?),
+            RequestKind::Correction => correction,
             _ => None,
         };
         let sealed = match &document {
@@ -920,10 +980,10 @@ impl App {
             | RequestKind::PurposeNotice
             | RequestKind::ProvisionRecords
             | RequestKind::Disclosure => Vec::new(),
-            other => {
+            RequestKind::Correction if document.is_some() => Vec::new(),
+            RequestKind::Correction => {
                 return Err(ActionError::Conflict(format!(
-                    "fulfilling a request of type `{}` is not built yet; refuse it on a ground, or answer it outside tokutei and record the notice",
-                    other.code()
+                    "a correction is fulfilled with its new values (`tokutei requests fulfil {id} --values -`, the form's values)"
                 )));
             }
         };

@@ -237,6 +237,16 @@ async fn refuse(
 struct NoteBody {
     #[serde(default)]
     note: String,
+    /// A correction's new values.
+    #[serde(default)]
+    corrections: Vec<CorrectionBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorrectionBody {
+    category: String,
+    value: String,
 }
 
 async fn fulfil(
@@ -247,8 +257,26 @@ async fn fulfil(
 ) -> Result<Response, ApiError> {
     let by = manager(&caller)?;
     let id = id(text)?;
-    let b: NoteBody = body(&bytes, &["note"], true)?;
-    let v = run(&state, move |app| app.fulfil_request(&by, &id, &b.note, Timestamp::now())).await?;
+    let b: NoteBody = body(&bytes, &["note", "corrections"], true)?;
+    let corrections = b
+        .corrections
+        .into_iter()
+        .map(|c| {
+            Ok(tokutei_app::requests::CorrectionInput {
+                category: tokutei_app::CategoryId::parse_as("corrections", c.category)?,
+                value: zeroize::Zeroizing::new(c.value),
+            })
+        })
+        .collect::<Result<Vec<_>, tokutei_app::ActionError>>()?;
+    let v = run(&state, move |app| {
+        let now = Timestamp::now();
+        if corrections.is_empty() {
+            app.fulfil_request(&by, &id, &b.note, now)
+        } else {
+            app.fulfil_correction(&by, &id, &corrections, &b.note, now)
+        }
+    })
+    .await?;
     Ok(view(StatusCode::CREATED, &v))
 }
 

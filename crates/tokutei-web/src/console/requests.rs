@@ -349,6 +349,7 @@ fn detail(
     staff: &StaffSession,
     v: &RequestView,
     stops: &[(&'static str, String)],
+    categories: &[(String, String)],
     f: &Fields,
     problem: Option<&Problem>,
     done: &str,
@@ -435,6 +436,22 @@ fn detail(
                 p { label for="days" { (one(lang, "延長する日数", "Days")) } input #days name="days" type="number" min="1" max="60" required aria-invalid=[invalid_at(problem, "days")]; }
                 p { label for="extend-reason" { (one(lang, "理由", "Reason")) } input #extend-reason name="reason" type="text" maxlength="4000" required; }
                 p { button #extend-submit type="submit" { (one(lang, "延長する", "Extend")) } }
+            }
+            @if v.verification.is_some() && v.kind == RequestKind::Correction {
+                h2 { (bi(lang, "訂正の実施", "Correct the information")) }
+                p.note { (bi(lang, "新しい値をゲートウェイ経由で書き込みます（旧い値は残ります）。訂正前後の値は請求の記録に封印して保存します。", "Writes the new value through the gateway (the old one is kept). The values before and after are sealed with the request.")) }
+                form #correct-form method="post" action=(action("fulfil")) {
+                    input type="hidden" name="csrf" value=(staff.csrf);
+                    p {
+                        label for="category" { (one(lang, "情報の種類", "Category")) }
+                        select #category name="category" aria-invalid=[invalid_at(problem, "values")] {
+                            @for (id, name) in categories { option value=(id) { (name) } }
+                        }
+                    }
+                    p { label for="value" { (one(lang, "新しい値", "New value")) } textarea #value name="value" rows="2" maxlength="4000" required {} }
+                    p { label for="correct-note" { (one(lang, "本人への説明", "What was done, as told to the person")) } textarea #correct-note name="note" rows="2" maxlength="4000" {} }
+                    p { button #correct-submit type="submit" { (one(lang, "訂正する", "Correct")) } }
+                }
             }
             @if v.verification.is_some() && v.kind != RequestKind::Correction {
                 h2 { (bi(lang, "請求への対応", "Fulfil the request")) }
@@ -525,7 +542,14 @@ async fn shown(
         })
         .collect();
     let title = format!("{} {}", one(lang, "開示等の請求", "Data-subject request"), v.id);
-    Ok(page_or_refused(staff, &title, problem, detail(staff, &v, &stops, f, problem, done)))
+    let categories: Vec<(String, String)> = state
+        .active_policy()
+        .await?
+        .map(|(_, p)| {
+            p.categories.iter().map(|c| (c.id.clone(), c.name.get(lang).unwrap_or(&c.name.ja).to_string())).collect()
+        })
+        .unwrap_or_default();
+    Ok(page_or_refused(staff, &title, problem, detail(staff, &v, &stops, &categories, f, problem, done)))
 }
 
 async fn show(
@@ -678,7 +702,16 @@ async fn fulfil(
     raw: axum::body::Bytes,
 ) -> Result<Response, AppError> {
     step(state, staff, id, &raw, MANAGERS, |app, by, id, f| {
-        Ok(done(app.fulfil_request(by, id, f.get("note"), Timestamp::now())))
+        let now = Timestamp::now();
+        Ok(done(match f.opt("category") {
+            None => app.fulfil_request(by, id, f.get("note"), now),
+            Some(category) => {
+                let category = tokutei_app::CategoryId::parse_as("values", category).map_err(problem_of)?;
+                let value = zeroize::Zeroizing::new(f.get("value").to_string());
+                let input = tokutei_app::requests::CorrectionInput { category, value };
+                app.fulfil_correction(by, id, &[input], f.get("note"), now)
+            }
+        }))
     })
     .await
 }

@@ -46,7 +46,14 @@ pub(super) fn document() -> (Map<String, Value>, Map<String, Value>) {
         &[],
     );
     let refusal_request = closed(json!({ "ground": ground, "note": text }), &["note"]);
-    let note_request = closed(json!({ "note": text }), &["note"]);
+    let note_request = closed(
+        json!({
+            "note": text,
+            "corrections": { "type": "array", "maxItems": 64, "description": "a correction's new values (34条)",
+                "items": closed(json!({ "category": { "type": "string", "maxLength": 64 }, "value": { "type": "string", "maxLength": 4000 } }), &[]) },
+        }),
+        &["note", "corrections"],
+    );
     let notice_request = closed(json!({ "method": notice_method, "sent_on": date }), &[]);
 
     let verified = closed(

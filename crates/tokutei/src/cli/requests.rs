@@ -175,7 +175,11 @@ pub struct FulfilArgs {
     /// What was done, as told to the person.
     #[arg(long, default_value = "")]
     note: String,
-    /// Write the request as fulfilled (JSON) to this file.
+    /// A correction's new values: a file (or `-`, standard input) of `CATEGORY=VALUE` lines.
+    /// Standard input keeps them out of the shell's history.
+    #[arg(long, value_name = "FILE")]
+    values: Option<std::path::PathBuf>,
+    /// Write the document (or the request, when the type has none) to this file.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -216,6 +220,29 @@ pub struct NotifyArgs {
     date: Date,
     #[command(flatten)]
     by: By,
+}
+
+/// `CATEGORY=VALUE` lines from `path` (`-`: standard input); blank lines are skipped.
+fn correction_values(path: &std::path::Path) -> anyhow::Result<Vec<tokutei_app::requests::CorrectionInput>> {
+    use std::io::Read as _;
+    let mut text = zeroize::Zeroizing::new(String::new());
+    if path.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        use anyhow::Context as _;
+        *text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    }
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let Some((category, value)) = line.split_once('=') else {
+            anyhow::bail!("--values line {}: write `CATEGORY=VALUE`", n + 1);
+        };
+        out.push(tokutei_app::requests::CorrectionInput {
+            category: tokutei_app::CategoryId::parse_as("values", category.trim().to_string())?,
+            value: zeroize::Zeroizing::new(value.to_string()),
+        });
+    }
+    Ok(out)
 }
 
 fn request_id(text: &str) -> anyhow::Result<RequestId> {
@@ -382,7 +409,11 @@ pub fn run(global: &GlobalArgs, cmd: RequestsCommand) -> anyhow::Result<Report> 
         RequestsCommand::Fulfil(a) => {
             let app = open(global)?;
             let by = a.by.acting()?;
-            let v = app.fulfil_request(&by, &request_id(&a.id)?, &a.note, now)?;
+            let id = request_id(&a.id)?;
+            let v = match &a.values {
+                None => app.fulfil_request(&by, &id, &a.note, now)?,
+                Some(path) => app.fulfil_correction(&by, &id, &correction_values(path)?, &a.note, now)?,
+            };
             match a.output {
                 Some(path) => {
                     // The document the person is given, when the type has one; else the request.

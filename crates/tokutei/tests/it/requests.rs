@@ -251,6 +251,34 @@ fn requests_from_the_command_line_and_the_api() {
     assert!(doc["uses"].as_array().unwrap().iter().all(|u| u["by"] != "chief"), "no person's id names a use");
     let again = env.run(&["requests", "document", "DR-6", "--by", "chief"]);
     assert!(again.assert_code(2).stderr.contains("downloaded already"), "{}", again.stderr);
+
+    // A correction: the new value from a file, written as a new version; before and after.
+    env.run(&[
+        "requests",
+        "open",
+        "--type",
+        "correction",
+        "--subscriber",
+        "HS00000001",
+        "--verified-by",
+        "license",
+        "--by",
+        "chief",
+    ])
+    .assert_code(0);
+    let bad = env.write("bad-values.txt", "contract.address\n");
+    let refused = env.run(&["requests", "fulfil", "DR-7", "--values", bad.to_str().unwrap(), "--by", "chief"]);
+    assert!(refused.assert_code(2).stderr.contains("line 1"), "{}", refused.stderr);
+    let values = env.write("values.txt", "contract.address=東京都千代田区星空町3-3\n");
+    env.run(&["requests", "fulfil", "DR-7", "--values", values.to_str().unwrap(), "--by", "chief"]).assert_code(0);
+    let changes = env.run(&["--json", "requests", "document", "DR-7", "--by", "chief"]).assert_code(0).json();
+    assert_eq!(changes["schema"], "tokutei.correction/1");
+    assert_eq!(changes["changes"][0]["category"], "contract.address");
+    assert!(
+        changes["changes"][0]["after"].as_array().unwrap().iter().any(|v| v["value"] == "東京都千代田区星空町3-3"),
+        "{changes}"
+    );
+    assert!(!changes["changes"][0]["before"].as_array().unwrap().is_empty());
     env.run(&["audit", "verify"]).assert_code(0);
 
     let opened = entries_of(&env, "request_opened");
