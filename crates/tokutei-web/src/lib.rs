@@ -74,6 +74,13 @@ pub fn standalone_rules_page(
     console::oversight_rules::standalone(rules, names).into_string()
 }
 
+/// A data-subject request's document as one self-contained, printable HTML page (Japanese),
+/// for `tokutei requests document --format html`.
+pub fn standalone_request_document(doc: &serde_json::Value) -> String {
+    let title = format!("開示等の請求への回答 {}", doc["request"].as_str().unwrap_or_default());
+    pages::standalone(tokutei_policy::Lang::Ja, &title, pages::requests::document(doc)).into_string()
+}
+
 /// Serve `state` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();

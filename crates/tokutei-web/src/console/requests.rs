@@ -398,6 +398,9 @@ fn detail(
                 dd #request-document {
                     @if v.kind != RequestKind::Disclosure || (by == &staff.principal.id && v.downloaded_at.is_none()) {
                         a href=(format!("/admin/requests/{}/document", v.id)) download=(format!("{}.json", v.id)) { (one(lang, "ダウンロード（JSON）", "Download (JSON)")) }
+                        " · "
+                        a href=(format!("/admin/requests/{}/document?format=html", v.id)) download=(format!("{}.html", v.id)) { (one(lang, "印刷用（HTML）", "Printable (HTML)")) }
+                        @if v.kind == RequestKind::Disclosure { " " small { (one(lang, "（どちらか1回のみ）", "(one of them, once)")) } }
                         " "
                     }
                     @if let Some(at) = v.downloaded_at { (one(lang, "ダウンロード済み ", "Downloaded ")) (tokyo::minutes(at)) " " }
@@ -728,23 +731,39 @@ async fn lift(
     .await
 }
 
-/// The document a request was answered with, as a JSON download (reading it is audited).
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct Format {
+    #[serde(default)]
+    format: String,
+}
+
+/// The document a request was answered with, as a JSON download or the printable page
+/// (reading it is audited).
 async fn document(
     State(state): State<AppState>,
     staff: StaffSession,
     Path(id): Path<String>,
+    Query(format): Query<Format>,
 ) -> Result<Response, AppError> {
     staff.require(OVERSIGHT)?;
     let id = request_id(&id)?;
     let by = person(&staff);
     let key = id.to_string();
     let doc = with_app(&state, move |app| app.request_document(&by, &key, Timestamp::now())).await??;
-    // INVARIANT: a JSON value serialises.
-    let body = serde_json::to_string_pretty(&doc).expect("document serialises") + "\n";
+    let (body, kind, ext) = if format.format == "html" {
+        (crate::standalone_request_document(&doc), "text/html; charset=utf-8", "html")
+    } else {
+        // INVARIANT: a JSON value serialises.
+        (
+            serde_json::to_string_pretty(&doc).expect("document serialises") + "\n",
+            "application/json; charset=utf-8",
+            "json",
+        )
+    };
     Ok((
         [
-            (axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8".to_string()),
-            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{id}.json\"")),
+            (axum::http::header::CONTENT_TYPE, kind.to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{id}.{ext}\"")),
         ],
         body,
     )

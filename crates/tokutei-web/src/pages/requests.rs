@@ -89,3 +89,120 @@ pub(crate) fn page(lang: Lang, rules: &RequestRules, policy: Option<&Policy>) ->
         }
     }
 }
+
+/// A request's document (`tokutei.disclosure/1`, `…purpose-notice/1`, `…provision-records/1`,
+/// `…correction/1`) as a printable Japanese page: the same content as the JSON, section by
+/// section. What it does not know it shows as JSON rather than leave out.
+pub(crate) fn document(doc: &serde_json::Value) -> Markup {
+    let s = |v: &serde_json::Value| -> String {
+        match v {
+            serde_json::Value::Null => "—".to_string(),
+            serde_json::Value::String(t) => t.clone(),
+            other => other.to_string(),
+        }
+    };
+    let rows = |key: &str| doc.get(key).and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    let schema = doc["schema"].as_str().unwrap_or_default();
+    let title = match schema {
+        "tokutei.disclosure/1" => "保有個人データの開示",
+        "tokutei.purpose-notice/1" => "利用目的の通知",
+        "tokutei.provision-records/1" => "第三者提供記録の開示",
+        "tokutei.correction/1" => "訂正の結果",
+        _ => "開示等の請求への回答",
+    };
+    html! {
+        article.report #request-document lang="ja" {
+            h1 { (title) }
+            dl.fields {
+                dt { "会社" } dd { (s(&doc["company"]["ja"])) }
+                dt { "請求番号" } dd { (s(&doc["request"])) }
+                dt { "契約者番号" } dd { (s(&doc["subscriber"])) }
+                dt { "作成日時" } dd { (s(&doc["made_at"])) }
+                dt { "形式" } dd { code { (schema) } }
+            }
+            @if let Some(c) = doc.get("contract") {
+                h2 { "ご契約" }
+                dl.fields {
+                    dt { "サービス" } dd { (s(&c["service"])) }
+                    dt { "状態" } dd { (s(&c["state"])) }
+                    dt { "開始日" } dd { (s(&c["started_on"])) }
+                    dt { "休止日" } dd { (s(&c["suspended_on"])) }
+                    dt { "解約日" } dd { (s(&c["terminated_on"])) }
+                }
+            }
+            @if doc.get("values").is_some() {
+                h2 { "保有している情報" }
+                table #document-values {
+                    thead { tr { th scope="col" { "種類" } th scope="col" { "値" } th scope="col" { "取得の方法" } th scope="col" { "取得元" } th scope="col" { "取得日時" } th scope="col" { "取得時の方針" } } }
+                    tbody { @for v in rows("values") { tr {
+                        th scope="row" { (s(&v["name"]["ja"])) }
+                        td.message { (s(&v["value"])) }
+                        td { (s(&v["provenance"]["method"])) }
+                        td { @if v["provenance"]["source"]["kind"] == "indirect" { (s(&v["provenance"]["source"]["provider_name"])) } @else { "ご本人" } }
+                        td { (s(&v["provenance"]["collected_at"])) }
+                        td { "第" (s(&v["provenance"]["notice_version"])) "版" }
+                    } } }
+                }
+            }
+            @if doc.get("purposes").is_some() {
+                h2 { "利用目的" }
+                table #document-purposes {
+                    thead { tr { th scope="col" { "利用目的" } th scope="col" { "同意" } th scope="col" { "お客様の選択" } th scope="col" { "停止" } } }
+                    tbody { @for p in rows("purposes") { tr {
+                        th scope="row" { (s(&p["text"]["ja"])) }
+                        td { (s(&p["consent"])) }
+                        td { (s(&p["your_choice"])) }
+                        td { @if p["stopped"] == true { "停止中" } @else { "—" } }
+                    } } }
+                }
+            }
+            @if doc.get("consents").is_some() {
+                h2 { "同意の記録" }
+                table #document-consents {
+                    thead { tr { th scope="col" { "日時" } th scope="col" { "利用目的" } th scope="col" { "選択" } th scope="col" { "経路" } th scope="col" { "表示した方針" } } }
+                    tbody { @for c in rows("consents") { tr {
+                        td { (s(&c["recorded_at"])) } td { (s(&c["purpose"])) } td { (s(&c["choice"])) } td { (s(&c["channel"])) } td { "第" (s(&c["notice_version"])) "版" }
+                    } } }
+                }
+            }
+            @if doc.get("provided").is_some() {
+                h2 { "第三者への提供の記録（29条）" }
+                table #document-provided {
+                    thead { tr { th scope="col" { "日時" } th scope="col" { "提供先" } th scope="col" { "情報の種類" } th scope="col" { "利用目的" } th scope="col" { "根拠" } } }
+                    tbody { @for p in rows("provided") { tr {
+                        td { (s(&p["provided_at"])) } td { (s(&p["recipient"])) } td { (s(&p["categories"])) } td { (s(&p["purpose"])) } td { (s(&p["basis"])) }
+                    } } }
+                }
+            }
+            @if doc.get("received").is_some() {
+                h2 { "第三者からの取得の記録（30条）" }
+                table #document-received {
+                    thead { tr { th scope="col" { "日時" } th scope="col" { "情報の種類" } th scope="col" { "提供元" } th scope="col" { "住所" } th scope="col" { "代表者" } th scope="col" { "提供元の取得の経緯" } } }
+                    tbody { @for r in rows("received") { tr {
+                        td { (s(&r["received_at"])) } td { (s(&r["category"])) } td { (s(&r["provider_name"])) } td { (s(&r["provider_address"])) } td { (s(&r["provider_representative"])) } td { (s(&r["provider_obtained_by"])) }
+                    } } }
+                }
+            }
+            @if doc.get("uses").is_some() {
+                h2 { "利用の記録" }
+                table #document-uses {
+                    thead { tr { th scope="col" { "番号" } th scope="col" { "日時" } th scope="col" { "操作" } th scope="col" { "利用目的" } th scope="col" { "判定" } th scope="col" { "利用者" } } }
+                    tbody { @for u in rows("uses") { tr {
+                        td { (s(&u["index"])) } td { (s(&u["at"])) } td { (s(&u["action"])) } td { (s(&u["purpose"])) } td { (s(&u["decision"])) } td { (s(&u["by"])) }
+                    } } }
+                }
+            }
+            @if doc.get("changes").is_some() {
+                h2 { "訂正" }
+                table #document-changes {
+                    thead { tr { th scope="col" { "情報の種類" } th scope="col" { "訂正前" } th scope="col" { "訂正後" } } }
+                    tbody { @for c in rows("changes") { tr {
+                        th scope="row" { (s(&c["category"])) }
+                        td.message { @for v in c["before"].as_array().cloned().unwrap_or_default() { (s(&v["value"])) br; } }
+                        td.message { @for v in c["after"].as_array().cloned().unwrap_or_default() { (s(&v["value"])) br; } }
+                    } } }
+                }
+            }
+        }
+    }
+}

@@ -179,6 +179,9 @@ pub struct FulfilArgs {
     /// Standard input keeps them out of the shell's history.
     #[arg(long, value_name = "FILE")]
     values: Option<std::path::PathBuf>,
+    /// The document's form when it is written (-o).
+    #[arg(long, value_enum, default_value = "json")]
+    format: DocumentFormat,
     /// Write the document (or the request, when the type has none) to this file.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<std::path::PathBuf>,
@@ -186,9 +189,27 @@ pub struct FulfilArgs {
     by: By,
 }
 
+/// How a request's document is written.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DocumentFormat {
+    /// The electronic record, exactly (JSON).
+    Json,
+    /// The printable page (Japanese).
+    Html,
+}
+
+fn rendered(doc: &serde_json::Value, format: DocumentFormat) -> anyhow::Result<String> {
+    Ok(match format {
+        DocumentFormat::Json => serde_json::to_string_pretty(doc)? + "\n",
+        DocumentFormat::Html => tokutei_web::standalone_request_document(doc),
+    })
+}
+
 #[derive(Debug, Args)]
 pub struct DocumentArgs {
     id: String,
+    #[arg(long, value_enum, default_value = "json")]
+    format: DocumentFormat,
     /// Write the document to this file instead of printing it.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<std::path::PathBuf>,
@@ -418,10 +439,10 @@ pub fn run(global: &GlobalArgs, cmd: RequestsCommand) -> anyhow::Result<Report> 
                 Some(path) => {
                     // The document the person is given, when the type has one; else the request.
                     let written = match v.outcome.as_ref().and_then(|o| o.document_digest.as_ref()) {
-                        Some(_) => app.request_document(&by, &v.id, now)?,
-                        None => v.to_json(),
+                        Some(_) => rendered(&app.request_document(&by, &v.id, now)?, a.format)?,
+                        None => serde_json::to_string_pretty(&v.to_json())? + "\n",
                     };
-                    crate::output::document(serde_json::to_string_pretty(&written)? + "\n", Some(&path), v.to_json())
+                    crate::output::document(written, Some(&path), v.to_json())
                 }
                 None => Ok(one(v)),
             }
@@ -429,7 +450,7 @@ pub fn run(global: &GlobalArgs, cmd: RequestsCommand) -> anyhow::Result<Report> 
         RequestsCommand::Document(a) => {
             let app = open(global)?;
             let doc = app.request_document(&a.by.acting()?, &a.id, now)?;
-            crate::output::document(serde_json::to_string_pretty(&doc)? + "\n", a.output.as_deref(), doc)
+            crate::output::document(rendered(&doc, a.format)?, a.output.as_deref(), doc)
         }
         RequestsCommand::Lift(a) => {
             let app = open(global)?;

@@ -213,6 +213,11 @@ fn requests_from_the_command_line_and_the_api() {
     let again = env.run(&["--json", "requests", "document", "DR-5", "--by", "chief"]).assert_code(0).json();
     assert_eq!(again, written);
     assert_eq!(entries_of(&env, "request_document_read").len(), 2);
+    let printable = env.root().join("notice.html");
+    env.run(&["requests", "document", "DR-5", "--format", "html", "-o", printable.to_str().unwrap(), "--by", "chief"])
+        .assert_code(0);
+    let html = std::fs::read_to_string(&printable).unwrap();
+    assert!(html.contains("<h1>利用目的の通知</h1>") && html.contains("<style>"), "a self-contained printable page");
 
     // A disclosure: refused by the gateway until the person fulfilling it holds the purpose
     // for requests and the data range; then the electronic record, written once.
