@@ -233,7 +233,11 @@ async fn an_inquiry_becomes_a_request_that_is_verified_refused_and_notified() {
     );
     assert_eq!(count(&site, AdminAction::RequestDocumentRead), 1);
     let printable = get(&site, "/admin/requests/DR-4/document?format=html", &auditor).await;
-    assert!(printable.body.contains("<h1>利用目的の通知</h1>") && printable.body.contains("document-purposes"), "{}", printable.body);
+    assert!(
+        printable.body.contains("<h1>利用目的の通知</h1>") && printable.body.contains("document-purposes"),
+        "{}",
+        printable.body
+    );
     assert_eq!(count(&site, AdminAction::RequestDocumentRead), 2);
     assert_eq!(get(&site, "/admin/requests/DR-3/document", &auditor).await.status, StatusCode::NOT_FOUND);
 }
