@@ -308,11 +308,11 @@ fn a_fulfilled_stop_is_enforced_from_the_next_request_until_it_is_lifted() {
     let call = support::call("all", &p.id, &["S-active"], &[p.categories[0].as_str()]);
     assert!(reasons(&d.service.read(&call).unwrap()).contains(&"provision_stopped".to_string()));
 
-    // The types not fulfilled yet say so.
+    // A correction without its new values says how to give them.
     let correction = OpenInput { kind: RequestKind::Correction, method: None, received_at: Some(now), ..disclosure() };
     d.service.open_request(&manager(), &correction, now).unwrap();
     let err = d.service.fulfil_request(&manager(), &id("DR-3"), "", now).unwrap_err();
-    assert!(matches!(&err, ActionError::Conflict(m) if m.contains("not built yet")), "{err:?}");
+    assert!(matches!(&err, ActionError::Conflict(m) if m.contains("--values")), "{err:?}");
 
     // Erasure: through the application's erasure; the outcome says what is kept.
     let erasure = OpenInput {

@@ -20,4 +20,4 @@ pub mod source;
 pub mod tokyo;
 
 pub use model::*;
-pub use source::{ParseError, PolicyDigest, Position, parse, to_toml};
+pub use source::{ParseError, PolicyDigest, Position, digest_bytes, digest_of, parse, to_toml};

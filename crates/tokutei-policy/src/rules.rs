@@ -22,7 +22,6 @@
 //! Architecture Invariant: like the rest of this crate, no IO: strings in, values out.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use crate::model::{Date, Lang, MeasureKind, Policy, Role, Text};
 use crate::source::ParseError;
@@ -78,22 +77,17 @@ pub struct RulesDigest(pub String);
 
 impl RulesDigest {
     pub fn of(source: &str) -> RulesDigest {
-        RulesDigest(format!("sha256:{}", hex::encode(Sha256::digest(source.as_bytes()))))
+        RulesDigest(crate::source::digest_of(source.as_bytes()))
     }
 
     /// The raw 32 bytes, for the audit ledger.
     pub fn bytes(&self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        if let Some(h) = self.0.strip_prefix("sha256:") {
-            let _ = hex::decode_to_slice(h, &mut out);
-        }
-        out
+        crate::source::digest_bytes(&self.0)
     }
 
     /// The first 12 hex digits, for display.
     pub fn short(&self) -> &str {
-        let h = self.0.strip_prefix("sha256:").unwrap_or(&self.0);
-        &h[..h.len().min(12)]
+        crate::source::digest_short(&self.0)
     }
 }
 

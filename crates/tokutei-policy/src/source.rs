@@ -100,18 +100,34 @@ impl PolicyDigest {
 
     /// The raw 32 bytes, for the audit ledger.
     pub fn bytes(&self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        if let Some(h) = self.0.strip_prefix("sha256:") {
-            let _ = hex::decode_to_slice(h, &mut out);
-        }
-        out
+        digest_bytes(&self.0)
     }
 
     /// The first 12 hex digits, for display.
     pub fn short(&self) -> &str {
-        let h = self.0.strip_prefix("sha256:").unwrap_or(&self.0);
-        &h[..h.len().min(12)]
+        digest_short(&self.0)
     }
+}
+
+/// The 32 bytes of a `sha256:…` digest as text (zeros when it is not one): what the audit
+/// ledger's digest field holds for any document named this way.
+pub fn digest_bytes(text: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if let Some(h) = text.strip_prefix("sha256:") {
+        let _ = hex::decode_to_slice(h, &mut out);
+    }
+    out
+}
+
+/// The first 12 hex digits of a `sha256:…` digest, for display.
+pub fn digest_short(text: &str) -> &str {
+    let h = text.strip_prefix("sha256:").unwrap_or(text);
+    &h[..h.len().min(12)]
+}
+
+/// `sha256:` and the hexadecimal SHA-256 of `bytes`: how documents are named.
+pub fn digest_of(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
 impl std::fmt::Display for PolicyDigest {

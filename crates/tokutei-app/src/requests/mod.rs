@@ -970,7 +970,7 @@ impl App {
         let document_digest = document.as_ref().map(|d| {
             // INVARIANT: a JSON value serialises.
             let bytes = serde_json::to_vec(d).expect("document serialises");
-            format!("sha256:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+            tokutei_policy::digest_of(&bytes)
         });
         let stops: Vec<(StopKind, String)> = match view.kind {
             RequestKind::Stop if view.purposes.is_empty() => vec![(StopKind::Use, "*".to_string())],
@@ -1002,7 +1002,7 @@ impl App {
         }
         match (&document_digest, &note) {
             // The ledger commits to the document the person is given.
-            (Some(d), _) => entry = entry.digest(tokutei_policy::PolicyDigest(d.clone()).bytes()),
+            (Some(d), _) => entry = entry.digest(tokutei_policy::digest_bytes(d)),
             (None, Some(n)) => entry = entry.digest(digest(n)),
             (None, None) => {}
         }
@@ -1062,7 +1062,7 @@ impl App {
         }
         let mut entry = AdminEntry::new(AdminAction::RequestDocumentRead, subject(id));
         if let Some(d) = &outcome.document_digest {
-            entry = entry.digest(tokutei_policy::PolicyDigest(d.clone()).bytes());
+            entry = entry.digest(tokutei_policy::digest_bytes(d));
         }
         let audit_index = self.audit_admin(actor.clone(), entry, now)?;
         if once {
