@@ -423,7 +423,7 @@ fn migrations_are_idempotent() {
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
     assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
-    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0018_training_assessment"));
+    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0020_requests"));
 }
 
 #[test]
