@@ -75,10 +75,11 @@ pub fn standalone_rules_page(
 }
 
 /// A data-subject request's document as one self-contained, printable HTML page (Japanese),
-/// for `tokutei requests document --format html`.
-pub fn standalone_request_document(doc: &serde_json::Value) -> String {
+/// for `tokutei requests document --format html`; purposes and categories by the names of
+/// `policy` (the one in force).
+pub fn standalone_request_document(doc: &serde_json::Value, policy: Option<&tokutei_policy::Policy>) -> String {
     let title = format!("開示等の請求への回答 {}", doc["request"].as_str().unwrap_or_default());
-    pages::standalone(tokutei_policy::Lang::Ja, &title, pages::requests::document(doc)).into_string()
+    pages::standalone(tokutei_policy::Lang::Ja, &title, pages::requests::document(doc, policy)).into_string()
 }
 
 /// Serve `state` on `listener` until Ctrl-C or SIGTERM.

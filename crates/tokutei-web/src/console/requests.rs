@@ -80,15 +80,11 @@ pub(crate) fn routes(r: Routes) -> Routes {
         )
 }
 
-fn two(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
-    one(lang, ja, en)
-}
-
 fn status_cell(lang: Lang, v: &RequestView) -> Markup {
     html! {
         @match v.status {
-            Status::Received => strong { (two(lang, v.status.ja(), v.status.en())) },
-            _ => (two(lang, v.status.ja(), v.status.en())),
+            Status::Received => strong { (one(lang, v.status.ja(), v.status.en())) },
+            _ => (one(lang, v.status.ja(), v.status.en())),
         }
     }
 }
@@ -128,7 +124,7 @@ async fn list(State(state): State<AppState>, staff: StaffSession) -> Result<Resp
                         @for v in all.iter().rev() {
                             tr id=(format!("request-{}", v.id)) {
                                 th scope="row" { a href=(format!("/admin/requests/{}", v.id)) { (v.id) } }
-                                td { (two(lang, v.kind.ja(), v.kind.en())) }
+                                td { (one(lang, v.kind.ja(), v.kind.en())) }
                                 td { (v.received_on) }
                                 td { (v.deadline) }
                                 td { @if v.outcome.is_some() { "—" } @else if v.status == Status::Paused { (one(lang, "停止中", "Paused")) } @else { (days_cell(lang, v.days_left)) } }
@@ -144,7 +140,7 @@ async fn list(State(state): State<AppState>, staff: StaffSession) -> Result<Resp
 }
 
 fn kind_options(lang: Lang, selected: &str) -> Markup {
-    html! { @for k in RequestKind::ALL { option value=(k.code()) selected[k.code() == selected] { (two(lang, k.ja(), k.en())) } } }
+    html! { @for k in RequestKind::ALL { option value=(k.code()) selected[k.code() == selected] { (one(lang, k.ja(), k.en())) } } }
 }
 
 fn verification_fields(lang: Lang, f: &Fields, problem: Option<&Problem>, required: bool) -> Markup {
@@ -157,7 +153,7 @@ fn verification_fields(lang: Lang, f: &Fields, problem: Option<&Problem>, requir
             label for="verified_by" { (bi(lang, "本人確認の方法", "How the identity was verified")) }
             select #verified_by name="verified_by" {
                 @if !required { option value="" { (one(lang, "（未確認）", "(not yet verified)")) } }
-                @for m in Verification::ALL { option value=(m.code()) selected[f.get("verified_by") == m.code()] { (two(lang, m.ja(), m.en())) } }
+                @for m in Verification::ALL { option value=(m.code()) selected[f.get("verified_by") == m.code()] { (one(lang, m.ja(), m.en())) } }
             }
         }
         p {
@@ -186,7 +182,7 @@ fn new_body(staff: &StaffSession, purposes: &[(String, String)], f: &Fields, pro
             p {
                 label for="channel" { (bi(lang, "受付経路", "Received by")) }
                 select #channel name="channel" {
-                    @for c in Channel::ALL { option value=(c.code()) selected[c.code() == channel] { (two(lang, c.ja(), c.en())) } }
+                    @for c in Channel::ALL { option value=(c.code()) selected[c.code() == channel] { (one(lang, c.ja(), c.en())) } }
                 }
             }
             p {
@@ -202,7 +198,7 @@ fn new_body(staff: &StaffSession, purposes: &[(String, String)], f: &Fields, pro
             p {
                 label for="method" { (bi(lang, "開示の方法（開示の場合）", "How a disclosure is given")) }
                 select #method name="method" {
-                    @for m in ResponseMethod::ALL { option value=(m.code()) selected[f.get("method") == m.code()] { (two(lang, m.ja(), m.en())) } }
+                    @for m in ResponseMethod::ALL { option value=(m.code()) selected[f.get("method") == m.code()] { (one(lang, m.ja(), m.en())) } }
                 }
             }
             (verification_fields(lang, f, problem, false))
@@ -319,7 +315,7 @@ async fn open(
             one(lang, "請求の受付", "Request received"),
             html! {
                 h1 { (bi(lang, "請求を受け付けました", "The request is received")) }
-                p #received { (one(lang, "受付番号 ", "Number ")) strong { (v.id) } " — " (two(lang, v.kind.ja(), v.kind.en())) }
+                p #received { (one(lang, "受付番号 ", "Number ")) strong { (v.id) } " — " (one(lang, v.kind.ja(), v.kind.en())) }
                 p { (one(lang, "期限 ", "Deadline ")) (v.deadline) }
             },
         )),
@@ -345,11 +341,18 @@ fn request_id(text: &str) -> Result<RequestId, AppError> {
     RequestId::parse(text.to_string()).map_err(|_| AppError::NotFound)
 }
 
+/// What a request's page names by the policy's names: its purposes, its stops in force, the
+/// categories a correction may name.
+struct Named<'a> {
+    purposes: &'a [String],
+    stops: &'a [(&'static str, String)],
+    categories: &'a [(String, String)],
+}
+
 fn detail(
     staff: &StaffSession,
     v: &RequestView,
-    stops: &[(&'static str, String)],
-    categories: &[(String, String)],
+    names: &Named<'_>,
     f: &Fields,
     problem: Option<&Problem>,
     done: &str,
@@ -364,22 +367,22 @@ fn detail(
         @if !done.is_empty() { p.saved role="status" #done { (bi(lang, "記録しました。", "Recorded.")) } }
         (problem_box(lang, problem))
         dl #request {
-            dt { (one(lang, "種類", "Type")) } dd #request-type { (two(lang, v.kind.ja(), v.kind.en())) "（" (v.kind.article()) "）" }
+            dt { (one(lang, "種類", "Type")) } dd #request-type { (one(lang, v.kind.ja(), v.kind.en())) "（" (v.kind.article()) "）" }
             dt { (one(lang, "状態", "Status")) } dd #request-status { (status_cell(lang, v)) }
-            dt { (one(lang, "受付", "Received")) } dd { (tokyo::minutes(v.received_at)) " · " (two(lang, v.channel.ja(), v.channel.en())) @if let Some(r) = &v.inquiry { " · " code { (r) } } }
+            dt { (one(lang, "受付", "Received")) } dd { (tokyo::minutes(v.received_at)) " · " (one(lang, v.channel.ja(), v.channel.en())) @if let Some(r) = &v.inquiry { " · " code { (r) } } }
             dt { (one(lang, "期限", "Deadline")) }
             dd #request-deadline {
                 (v.deadline)
                 @if v.outcome.is_none() && v.status != Status::Paused { " (" (days_cell(lang, v.days_left)) ")" }
                 @if v.status == Status::Paused { " " strong { (one(lang, "（停止中）", "(paused)")) } }
             }
-            dt { (one(lang, "対象の利用目的", "Purposes")) } dd { @if v.purposes.is_empty() { (one(lang, "すべて", "All")) } @else { (v.purposes.join("、")) } }
-            @if let Some(m) = v.method { dt { (one(lang, "開示の方法", "Form of the answer")) } dd { (two(lang, m.ja(), m.en())) } }
+            dt { (one(lang, "対象の利用目的", "Purposes")) } dd { @if v.purposes.is_empty() { (one(lang, "すべて", "All")) } @else { (names.purposes.join("、")) } }
+            @if let Some(m) = v.method { dt { (one(lang, "開示の方法", "Form of the answer")) } dd { (one(lang, m.ja(), m.en())) } }
             @if let Some(fee) = v.fee { dt { (one(lang, "手数料", "Fee")) } dd { (fee) (one(lang, "円", " yen")) } }
             dt { (one(lang, "本人確認", "Identity")) }
             dd #request-verification {
                 @match &v.verification {
-                    Some(ver) => { (two(lang, ver.method.ja(), ver.method.en())) " · " code { (ver.subscriber) } @if ver.agent.is_some() { " · " (one(lang, "代理人", "agent")) } }
+                    Some(ver) => { (one(lang, ver.method.ja(), ver.method.en())) " · " code { (ver.subscriber) } @if ver.agent.is_some() { " · " (one(lang, "代理人", "agent")) } }
                     None => strong { (one(lang, "未確認", "Not verified")) },
                 }
             }
@@ -391,7 +394,7 @@ fn detail(
             }
             @if let Some(o) = &v.outcome {
                 dt { (one(lang, "結果", "Outcome")) }
-                dd #request-outcome { (two(lang, o.result.ja(), o.result.en())) @if let Some(g) = o.ground { " · " (two(lang, g.ja(), g.en())) } @if let Some(n) = &o.note { br; span.message { (n) } } }
+                dd #request-outcome { (one(lang, o.result.ja(), o.result.en())) @if let Some(g) = o.ground { " · " (one(lang, g.ja(), g.en())) } @if let Some(n) = &o.note { br; span.message { (n) } } }
             }
             @if let Some((digest, by)) = v.outcome.as_ref().and_then(|o| o.document_digest.as_ref().map(|d| (d, &o.by))) {
                 dt { (one(lang, "回答の文書", "Document")) }
@@ -408,7 +411,7 @@ fn detail(
                 }
             }
             @if let Some(n) = &v.notice {
-                dt { (one(lang, "通知", "Notice")) } dd #request-notice { (n.sent_on) " · " (two(lang, n.method.ja(), n.method.en())) }
+                dt { (one(lang, "通知", "Notice")) } dd #request-notice { (n.sent_on) " · " (one(lang, n.method.ja(), n.method.en())) }
             }
         }
         @if intake && v.verification.is_none() && v.outcome.is_none() {
@@ -448,7 +451,7 @@ fn detail(
                     p {
                         label for="category" { (one(lang, "情報の種類", "Category")) }
                         select #category name="category" aria-invalid=[invalid_at(problem, "values")] {
-                            @for (id, name) in categories { option value=(id) { (name) } }
+                            @for (id, name) in names.categories { option value=(id) { (name) } }
                         }
                     }
                     p { label for="value" { (one(lang, "新しい値", "New value")) } textarea #value name="value" rows="2" maxlength="4000" required {} }
@@ -476,16 +479,16 @@ fn detail(
                 p {
                     label for="ground" { (one(lang, "根拠", "Ground")) }
                     select #ground name="ground" aria-invalid=[invalid_at(problem, "ground")] {
-                        @for g in v.kind.grounds() { option value=(g.code()) { (two(lang, g.ja(), g.en())) } }
+                        @for g in v.kind.grounds() { option value=(g.code()) { (one(lang, g.ja(), g.en())) } }
                     }
                 }
                 p { label for="note" { (one(lang, "本人への説明（36条）", "The reasons as explained to the person (art. 36)")) } textarea #note name="note" rows="3" maxlength="4000" {} }
                 p { button #refuse-submit type="submit" { (one(lang, "決定する", "Decide")) } }
             }
         }
-        @if manager && !stops.is_empty() {
+        @if manager && !names.stops.is_empty() {
             h2 { (bi(lang, "停止中の利用", "Stops in force")) }
-            ul #stops { @for (kind, purpose) in stops { li { (kind) " · " (purpose) } } }
+            ul #stops { @for (kind, purpose) in names.stops { li { (kind) " · " (purpose) } } }
             form #lift-form method="post" action=(action("lift")) {
                 input type="hidden" name="csrf" value=(staff.csrf);
                 p { label for="lift-reason" { (one(lang, "停止を解除する理由", "Why the stop is lifted")) } input #lift-reason name="reason" type="text" maxlength="4000" required; }
@@ -498,7 +501,7 @@ fn detail(
                 input type="hidden" name="csrf" value=(staff.csrf);
                 p {
                     label for="notice-method" { (one(lang, "通知の方法", "Method")) }
-                    select #notice-method name="method" { @for m in NoticeMethod::ALL { option value=(m.code()) { (two(lang, m.ja(), m.en())) } } }
+                    select #notice-method name="method" { @for m in NoticeMethod::ALL { option value=(m.code()) { (one(lang, m.ja(), m.en())) } } }
                 }
                 p { label for="sent_on" { (one(lang, "通知日", "Sent on")) } input #sent_on name="sent_on" type="date" required value=(tokyo::today().to_string()) aria-invalid=[invalid_at(problem, "sent_on")]; }
                 p { button #notify-submit type="submit" { (one(lang, "記録する", "Record")) } }
@@ -527,6 +530,16 @@ async fn shown(
     })
     .await??;
     let lang = staff.lang;
+    let policy = state.active_policy().await?.map(|(_, p)| p);
+    // The policy's own names for what the request names by id.
+    let purpose = |id: &str| -> String {
+        match policy.as_ref().and_then(|p| p.purpose(id)) {
+            Some(p) => p.text.get(lang).unwrap_or(&p.text.ja).to_string(),
+            None if id == "*" => one(lang, "すべての利用目的", "every purpose").to_string(),
+            None => id.to_string(),
+        }
+    };
+    let purposes: Vec<String> = v.purposes.iter().map(|p| purpose(p)).collect();
     let stops: Vec<(&'static str, String)> = stops
         .into_iter()
         .map(|r| {
@@ -534,25 +547,18 @@ async fn shown(
                 tokutei_store::requests::StopKind::Use => one(lang, "利用停止", "Stop of use"),
                 tokutei_store::requests::StopKind::Provision => one(lang, "第三者提供の停止", "Stop of provision"),
             };
-            (
-                kind,
-                if r.purpose == "*" {
-                    one(lang, "すべての利用目的", "every purpose").to_string()
-                } else {
-                    r.purpose
-                },
-            )
+            (kind, purpose(&r.purpose))
         })
         .collect();
     let title = format!("{} {}", one(lang, "開示等の請求", "Data-subject request"), v.id);
-    let categories: Vec<(String, String)> = state
-        .active_policy()
-        .await?
-        .map(|(_, p)| {
+    let categories: Vec<(String, String)> = policy
+        .as_ref()
+        .map(|p| {
             p.categories.iter().map(|c| (c.id.clone(), c.name.get(lang).unwrap_or(&c.name.ja).to_string())).collect()
         })
         .unwrap_or_default();
-    Ok(page_or_refused(staff, &title, problem, detail(staff, &v, &stops, &categories, f, problem, done)))
+    let names = Named { purposes: &purposes, stops: &stops, categories: &categories };
+    Ok(page_or_refused(staff, &title, problem, detail(staff, &v, &names, f, problem, done)))
 }
 
 async fn show(
@@ -751,7 +757,10 @@ async fn document(
     let key = id.to_string();
     let doc = with_app(&state, move |app| app.request_document(&by, &key, Timestamp::now())).await??;
     let (body, kind, ext) = if format.format == "html" {
-        (crate::standalone_request_document(&doc), "text/html; charset=utf-8", "html")
+        {
+            let policy = state.active_policy().await?.map(|(_, p)| p);
+            (crate::standalone_request_document(&doc, policy.as_deref()), "text/html; charset=utf-8", "html")
+        }
     } else {
         // INVARIANT: a JSON value serialises.
         (

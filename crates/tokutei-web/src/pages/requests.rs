@@ -11,10 +11,6 @@ fn t(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
     if lang == Lang::Ja { ja } else { en }
 }
 
-fn two(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
-    t(lang, ja, en)
-}
-
 pub(crate) fn page(lang: Lang, rules: &RequestRules, policy: Option<&Policy>) -> Markup {
     let inquiry = if lang == Lang::Ja { "/inquiry" } else { "/en/inquiry" };
     let contact = policy.map(|p| &p.contact);
@@ -36,7 +32,7 @@ pub(crate) fn page(lang: Lang, rules: &RequestRules, policy: Option<&Policy>) ->
                     tbody {
                         @for k in RequestKind::ALL {
                             tr id=(format!("type-{}", k.code())) {
-                                th scope="row" { (two(lang, k.ja(), k.en())) }
+                                th scope="row" { (t(lang, k.ja(), k.en())) }
                                 td { (k.explain(lang)) }
                                 td { (k.article()) }
                                 td {
@@ -75,7 +71,7 @@ pub(crate) fn page(lang: Lang, rules: &RequestRules, policy: Option<&Policy>) ->
             p { (t(lang, "請求の際は、次のいずれかでご本人であることを確認します。書類の番号は記録しません。",
                 "We check that you are who you say with one of the following. We never record a document's number.")) }
             ul #identity-documents {
-                @for v in &rules.identity { li { (two(lang, v.ja(), v.en())) } }
+                @for v in &rules.identity { li { (t(lang, v.ja(), v.en())) } }
             }
             p { (t(lang,
                 "代理人による請求の場合は、委任状（法定代理人の場合はその権限を確認できる書類）と代理人ご本人の確認書類が必要です。",
@@ -92,13 +88,32 @@ pub(crate) fn page(lang: Lang, rules: &RequestRules, policy: Option<&Policy>) ->
 
 /// A request's document (`tokutei.disclosure/1`, `…purpose-notice/1`, `…provision-records/1`,
 /// `…correction/1`) as a printable Japanese page: the same content as the JSON, section by
-/// section. What it does not know it shows as JSON rather than leave out.
-pub(crate) fn document(doc: &serde_json::Value) -> Markup {
+/// section, times in Asia/Tokyo and purposes and categories by the policy's names (`policy`,
+/// when one is in force; else by id). What it does not know it shows as JSON rather than leave
+/// out.
+pub(crate) fn document(doc: &serde_json::Value, policy: Option<&Policy>) -> Markup {
     let s = |v: &serde_json::Value| -> String {
         match v {
             serde_json::Value::Null => "—".to_string(),
             serde_json::Value::String(t) => t.clone(),
             other => other.to_string(),
+        }
+    };
+    // An instant as the JSON holds it (RFC 3339), shown as people read it in Tokyo.
+    let when = |v: &serde_json::Value| -> String {
+        v.as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()).map_or_else(|| s(v), tokutei_policy::tokyo::minutes)
+    };
+    let purpose = |v: &serde_json::Value| -> String {
+        let id = s(v);
+        policy.and_then(|p| p.purpose(&id)).map_or(id, |p| p.text.ja.clone())
+    };
+    let category = |id: &str| -> String {
+        policy.and_then(|p| p.category(id)).map_or_else(|| id.to_string(), |c| c.name.ja.clone())
+    };
+    let categories = |v: &serde_json::Value| -> String {
+        match v.as_array() {
+            Some(ids) => ids.iter().map(|c| category(&s(c))).collect::<Vec<_>>().join("、"),
+            None => s(v),
         }
     };
     let rows = |key: &str| doc.get(key).and_then(|v| v.as_array()).cloned().unwrap_or_default();
@@ -117,7 +132,7 @@ pub(crate) fn document(doc: &serde_json::Value) -> Markup {
                 dt { "会社" } dd { (s(&doc["company"]["ja"])) }
                 dt { "請求番号" } dd { (s(&doc["request"])) }
                 dt { "契約者番号" } dd { (s(&doc["subscriber"])) }
-                dt { "作成日時" } dd { (s(&doc["made_at"])) }
+                dt { "作成日時" } dd { (when(&doc["made_at"])) }
                 dt { "形式" } dd { code { (schema) } }
             }
             @if let Some(c) = doc.get("contract") {
@@ -139,7 +154,7 @@ pub(crate) fn document(doc: &serde_json::Value) -> Markup {
                         td.message { (s(&v["value"])) }
                         td { (s(&v["provenance"]["method"])) }
                         td { @if v["provenance"]["source"]["kind"] == "indirect" { (s(&v["provenance"]["source"]["provider_name"])) } @else { "ご本人" } }
-                        td { (s(&v["provenance"]["collected_at"])) }
+                        td { (when(&v["provenance"]["collected_at"])) }
                         td { "第" (s(&v["provenance"]["notice_version"])) "版" }
                     } } }
                 }
@@ -161,7 +176,7 @@ pub(crate) fn document(doc: &serde_json::Value) -> Markup {
                 table #document-consents {
                     thead { tr { th scope="col" { "日時" } th scope="col" { "利用目的" } th scope="col" { "選択" } th scope="col" { "経路" } th scope="col" { "表示した方針" } } }
                     tbody { @for c in rows("consents") { tr {
-                        td { (s(&c["recorded_at"])) } td { (s(&c["purpose"])) } td { (s(&c["choice"])) } td { (s(&c["channel"])) } td { "第" (s(&c["notice_version"])) "版" }
+                        td { (when(&c["recorded_at"])) } td { (purpose(&c["purpose"])) } td { (s(&c["choice"])) } td { (s(&c["channel"])) } td { "第" (s(&c["notice_version"])) "版" }
                     } } }
                 }
             }
@@ -170,7 +185,7 @@ pub(crate) fn document(doc: &serde_json::Value) -> Markup {
                 table #document-provided {
                     thead { tr { th scope="col" { "日時" } th scope="col" { "提供先" } th scope="col" { "情報の種類" } th scope="col" { "利用目的" } th scope="col" { "根拠" } } }
                     tbody { @for p in rows("provided") { tr {
-                        td { (s(&p["provided_at"])) } td { (s(&p["recipient"])) } td { (s(&p["categories"])) } td { (s(&p["purpose"])) } td { (s(&p["basis"])) }
+                        td { (when(&p["provided_at"])) } td { (s(&p["recipient"])) } td { (categories(&p["categories"])) } td { (purpose(&p["purpose"])) } td { (s(&p["basis"])) }
                     } } }
                 }
             }
@@ -179,7 +194,7 @@ pub(crate) fn document(doc: &serde_json::Value) -> Markup {
                 table #document-received {
                     thead { tr { th scope="col" { "日時" } th scope="col" { "情報の種類" } th scope="col" { "提供元" } th scope="col" { "住所" } th scope="col" { "代表者" } th scope="col" { "提供元の取得の経緯" } } }
                     tbody { @for r in rows("received") { tr {
-                        td { (s(&r["received_at"])) } td { (s(&r["category"])) } td { (s(&r["provider_name"])) } td { (s(&r["provider_address"])) } td { (s(&r["provider_representative"])) } td { (s(&r["provider_obtained_by"])) }
+                        td { (when(&r["received_at"])) } td { (category(&s(&r["category"]))) } td { (s(&r["provider_name"])) } td { (s(&r["provider_address"])) } td { (s(&r["provider_representative"])) } td { (s(&r["provider_obtained_by"])) }
                     } } }
                 }
             }
@@ -188,7 +203,7 @@ pub(crate) fn document(doc: &serde_json::Value) -> Markup {
                 table #document-uses {
                     thead { tr { th scope="col" { "番号" } th scope="col" { "日時" } th scope="col" { "操作" } th scope="col" { "利用目的" } th scope="col" { "判定" } th scope="col" { "利用者" } } }
                     tbody { @for u in rows("uses") { tr {
-                        td { (s(&u["index"])) } td { (s(&u["at"])) } td { (s(&u["action"])) } td { (s(&u["purpose"])) } td { (s(&u["decision"])) } td { (s(&u["by"])) }
+                        td { (s(&u["index"])) } td { (when(&u["at"])) } td { (s(&u["action"])) } td { (purpose(&u["purpose"])) } td { (s(&u["decision"])) } td { (s(&u["by"])) }
                     } } }
                 }
             }
@@ -197,7 +212,7 @@ pub(crate) fn document(doc: &serde_json::Value) -> Markup {
                 table #document-changes {
                     thead { tr { th scope="col" { "情報の種類" } th scope="col" { "訂正前" } th scope="col" { "訂正後" } } }
                     tbody { @for c in rows("changes") { tr {
-                        th scope="row" { (s(&c["category"])) }
+                        th scope="row" { (category(&s(&c["category"]))) }
                         td.message { @for v in c["before"].as_array().cloned().unwrap_or_default() { (s(&v["value"])) br; } }
                         td.message { @for v in c["after"].as_array().cloned().unwrap_or_default() { (s(&v["value"])) br; } }
                     } } }

@@ -193,7 +193,12 @@ async fn an_inquiry_becomes_a_request_that_is_verified_refused_and_notified() {
     assert_eq!(location(&reply), "/admin/requests/DR-3?done=recorded");
     let page = get(&site, "/admin/requests/DR-3", &chief).await;
     assert!(
-        page.body.contains(r#"id="stops""#) && page.body.contains("marketing") && page.body.contains("lift-form"),
+        // The stop of `marketing`, by the policy's name for it.
+        page.body.contains(r#"id="stops""#)
+            && page.body.contains(
+                "<li>利用停止 · 電話、メール、郵送により、当社のサービスや新しい料金プランをご案内するため</li>"
+            )
+            && page.body.contains("lift-form"),
         "{}",
         page.body
     );
@@ -239,5 +244,7 @@ async fn an_inquiry_becomes_a_request_that_is_verified_refused_and_notified() {
         printable.body
     );
     assert_eq!(count(&site, AdminAction::RequestDocumentRead), 2);
+    // People read Tokyo times, not the JSON's instants.
+    assert!(!printable.body.contains("Z</dd>"), "{}", printable.body);
     assert_eq!(get(&site, "/admin/requests/DR-3/document", &auditor).await.status, StatusCode::NOT_FOUND);
 }

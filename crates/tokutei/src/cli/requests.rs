@@ -198,10 +198,13 @@ pub enum DocumentFormat {
     Html,
 }
 
-fn rendered(doc: &serde_json::Value, format: DocumentFormat) -> anyhow::Result<String> {
+fn rendered(app: &tokutei_app::App, doc: &serde_json::Value, format: DocumentFormat) -> anyhow::Result<String> {
     Ok(match format {
         DocumentFormat::Json => serde_json::to_string_pretty(doc)? + "\n",
-        DocumentFormat::Html => tokutei_web::standalone_request_document(doc),
+        DocumentFormat::Html => {
+            let policy = app.active_policy(Timestamp::now())?.map(|(_, p)| p);
+            tokutei_web::standalone_request_document(doc, policy.as_deref())
+        }
     })
 }
 
@@ -439,7 +442,7 @@ pub fn run(global: &GlobalArgs, cmd: RequestsCommand) -> anyhow::Result<Report> 
                 Some(path) => {
                     // The document the person is given, when the type has one; else the request.
                     let written = match v.outcome.as_ref().and_then(|o| o.document_digest.as_ref()) {
-                        Some(_) => rendered(&app.request_document(&by, &v.id, now)?, a.format)?,
+                        Some(_) => rendered(&app, &app.request_document(&by, &v.id, now)?, a.format)?,
                         None => serde_json::to_string_pretty(&v.to_json())? + "\n",
                     };
                     crate::output::document(written, Some(&path), v.to_json())
@@ -450,7 +453,7 @@ pub fn run(global: &GlobalArgs, cmd: RequestsCommand) -> anyhow::Result<Report> 
         RequestsCommand::Document(a) => {
             let app = open(global)?;
             let doc = app.request_document(&a.by.acting()?, &a.id, now)?;
-            crate::output::document(rendered(&doc, a.format)?, a.output.as_deref(), doc)
+            crate::output::document(rendered(&app, &doc, a.format)?, a.output.as_deref(), doc)
         }
         RequestsCommand::Lift(a) => {
             let app = open(global)?;
