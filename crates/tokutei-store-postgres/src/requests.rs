@@ -11,6 +11,34 @@ use crate::PgStore;
 use crate::columns::{bigint, corrupt, get, micros, timestamp, u64_col};
 use crate::db::{backend, is_constraint};
 
+fn request_row(row: &postgres::Row) -> StoreResult<NewRequest> {
+    Ok(NewRequest {
+        id: get(row, 0)?,
+        kind: get(row, 1)?,
+        channel: get(row, 2)?,
+        inquiry: get(row, 3)?,
+        received_at: timestamp(row, 4)?,
+        opened_by: get(row, 5)?,
+        audit_index: u64_col(row, 6)?,
+    })
+}
+
+fn event_row(row: &postgres::Row) -> StoreResult<StoredRequestEvent> {
+    let kind: &str = get(row, 2)?;
+    Ok(StoredRequestEvent {
+        number: u64_col(row, 0)?,
+        event: NewRequestEvent {
+            request: get(row, 1)?,
+            kind: RequestEventKind::from_code(kind)
+                .ok_or_else(|| corrupt(row, 2, format!("unknown event kind `{kind}`")))?,
+            body: get(row, 3)?,
+            by: get(row, 4)?,
+            at: timestamp(row, 5)?,
+            audit_index: u64_col(row, 6)?,
+        },
+    })
+}
+
 impl RequestStore for PgStore {
     fn add_request(&self, r: &NewRequest) -> StoreResult<()> {
         let mut conn = self.conn()?;
@@ -68,20 +96,7 @@ impl RequestStore for PgStore {
             .map_err(backend)?;
         let mut all = rows
             .iter()
-            .map(|row| {
-                Ok(StoredRequest {
-                    request: NewRequest {
-                        id: get(row, 0)?,
-                        kind: get(row, 1)?,
-                        channel: get(row, 2)?,
-                        inquiry: get(row, 3)?,
-                        received_at: timestamp(row, 4)?,
-                        opened_by: get(row, 5)?,
-                        audit_index: u64_col(row, 6)?,
-                    },
-                    events: Vec::new(),
-                })
-            })
+            .map(|row| Ok(StoredRequest { request: request_row(row)?, events: Vec::new() }))
             .collect::<StoreResult<Vec<_>>>()?;
         let rows = conn
             .query(
@@ -91,24 +106,36 @@ impl RequestStore for PgStore {
             )
             .map_err(backend)?;
         for row in &rows {
-            let kind: &str = get(row, 2)?;
-            let event = StoredRequestEvent {
-                number: u64_col(row, 0)?,
-                event: NewRequestEvent {
-                    request: get(row, 1)?,
-                    kind: RequestEventKind::from_code(kind)
-                        .ok_or_else(|| corrupt(row, 2, format!("unknown event kind `{kind}`")))?,
-                    body: get(row, 3)?,
-                    by: get(row, 4)?,
-                    at: timestamp(row, 5)?,
-                    audit_index: u64_col(row, 6)?,
-                },
-            };
+            let event = event_row(row)?;
             if let Some(r) = all.iter_mut().find(|r| r.request.id == event.event.request) {
                 r.events.push(event);
             }
         }
         Ok(all)
+    }
+
+    fn request(&self, id: &str) -> StoreResult<Option<StoredRequest>> {
+        let mut conn = self.conn()?;
+        let Some(row) = conn
+            .query_opt(
+                "SELECT id, kind, channel, inquiry, received_at, opened_by, audit_index FROM subject_requests
+                 WHERE id = $1",
+                &[&id],
+            )
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let request = request_row(&row)?;
+        let rows = conn
+            .query(
+                "SELECT number, request, kind, body, by_principal, at, audit_index FROM subject_request_events
+                 WHERE request = $1 ORDER BY number",
+                &[&id],
+            )
+            .map_err(backend)?;
+        let events = rows.iter().map(event_row).collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some(StoredRequest { request, events }))
     }
 
     fn add_use_stops(&self, stops: &[UseStop]) -> StoreResult<()> {

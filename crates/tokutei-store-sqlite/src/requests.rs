@@ -2,7 +2,7 @@
 //! the writer connection; the database's own key and index refuse a taken id and a second
 //! outcome.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use tokutei_store::requests::{
     NewRequest, NewRequestEvent, RequestEventKind, RequestStore, StopKind, StoredRequest, StoredRequestEvent, UseStop,
 };
@@ -11,6 +11,22 @@ use tokutei_store::{StoreError, StoreResult};
 use crate::SqliteStore;
 use crate::db::backend;
 use crate::oversight::{bigint, conversion, index, is_constraint, ts};
+
+fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRequestEvent> {
+    let kind: String = r.get(2)?;
+    Ok(StoredRequestEvent {
+        number: index(0, r.get(0)?)?,
+        event: NewRequestEvent {
+            request: r.get(1)?,
+            kind: RequestEventKind::from_code(&kind)
+                .ok_or_else(|| conversion(2, format!("unknown event kind `{kind}`")))?,
+            body: r.get(3)?,
+            by: r.get(4)?,
+            at: ts(5, r.get(5)?)?,
+            audit_index: index(6, r.get(6)?)?,
+        },
+    })
+}
 
 impl RequestStore for SqliteStore {
     fn add_request(&self, r: &NewRequest) -> StoreResult<()> {
@@ -97,31 +113,47 @@ impl RequestStore for SqliteStore {
                  ORDER BY number",
             )
             .map_err(backend)?;
-        let events = statement
-            .query_map([], |r| {
-                let kind: String = r.get(2)?;
-                Ok(StoredRequestEvent {
-                    number: index(0, r.get(0)?)?,
-                    event: NewRequestEvent {
-                        request: r.get(1)?,
-                        kind: RequestEventKind::from_code(&kind)
-                            .ok_or_else(|| conversion(2, format!("unknown event kind `{kind}`")))?,
-                        body: r.get(3)?,
-                        by: r.get(4)?,
-                        at: ts(5, r.get(5)?)?,
-                        audit_index: index(6, r.get(6)?)?,
-                    },
-                })
-            })
-            .map_err(backend)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(backend)?;
+        let events =
+            statement.query_map([], event_row).map_err(backend)?.collect::<Result<Vec<_>, _>>().map_err(backend)?;
         for event in events {
             if let Some(r) = all.iter_mut().find(|r| r.request.id == event.event.request) {
                 r.events.push(event);
             }
         }
         Ok(all)
+    }
+
+    fn request(&self, id: &str) -> StoreResult<Option<StoredRequest>> {
+        let conn = self.reader()?;
+        let request = conn
+            .prepare_cached(
+                "SELECT id, kind, channel, inquiry, received_at, opened_by, audit_index FROM subject_requests
+                 WHERE id = ?1",
+            )
+            .map_err(backend)?
+            .query_row([id], |r| {
+                Ok(NewRequest {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    channel: r.get(2)?,
+                    inquiry: r.get(3)?,
+                    received_at: ts(4, r.get(4)?)?,
+                    opened_by: r.get(5)?,
+                    audit_index: index(6, r.get(6)?)?,
+                })
+            })
+            .optional()
+            .map_err(backend)?;
+        let Some(request) = request else { return Ok(None) };
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT number, request, kind, body, by_principal, at, audit_index FROM subject_request_events
+                 WHERE request = ?1 ORDER BY number",
+            )
+            .map_err(backend)?;
+        let events =
+            statement.query_map([id], event_row).map_err(backend)?.collect::<Result<Vec<_>, _>>().map_err(backend)?;
+        Ok(Some(StoredRequest { request, events }))
     }
 
     fn add_use_stops(&self, stops: &[UseStop]) -> StoreResult<()> {

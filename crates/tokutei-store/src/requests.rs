@@ -157,6 +157,9 @@ pub trait RequestStore {
     /// Every request with its events, in the order received.
     fn requests(&self) -> StoreResult<Vec<StoredRequest>>;
 
+    /// One request with its events; `None` for an unknown id.
+    fn request(&self, id: &str) -> StoreResult<Option<StoredRequest>>;
+
     /// Put stops in force or lift them, all in one transaction: `NotFound` for an unknown
     /// subscriber or request.
     fn add_use_stops(&self, stops: &[UseStop]) -> StoreResult<()>;

@@ -381,6 +381,7 @@ const STORE_READS: &[&str] = &[
     "violation_reports",
     "assessments",
     "requests",
+    "request",
     "use_stops",
     "inspections",
     "inspection",

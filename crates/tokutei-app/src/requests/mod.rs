@@ -1217,12 +1217,7 @@ impl App {
     }
 
     fn request_view(&self, id: &str, now: Timestamp) -> ActionResult<RequestView> {
-        let stored = self
-            .stores()
-            .requests()?
-            .into_iter()
-            .find(|r| r.request.id == id)
-            .ok_or_else(|| ActionError::NotFound(format!("request `{id}`")))?;
+        let stored = self.stores().request(id)?.ok_or_else(|| ActionError::NotFound(format!("request `{id}`")))?;
         self.fold(&stored, now)
     }
 

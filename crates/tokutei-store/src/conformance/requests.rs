@@ -66,6 +66,8 @@ pub fn run<S: RequestStore + VaultStore + ConsentStore>(store: &S) {
     assert_eq!(kinds, [RequestEventKind::Verified, RequestEventKind::Outcome, RequestEventKind::Notified]);
     assert!(all[0].events.windows(2).all(|w| w[0].number < w[1].number));
     assert_eq!(all[0].events[0].event, verified);
+    assert_eq!(store.request("DR-1").unwrap().as_ref(), Some(&all[0]), "one request reads as in the list");
+    assert_eq!(store.request("DR-9").unwrap(), None);
     assert_eq!(all[1].events.len(), 1);
 
     stops(store);
