@@ -7,10 +7,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use maud::html;
 use serde::Deserialize;
-use tokutei_app::{Acting, AlertId};
+use tokutei_app::AlertId;
 use tokutei_policy::{Lang, tokyo};
 use tokutei_store::outbox::{AlertChannel, AlertState};
 
+use super::forms::person;
 use super::session::StaffSession;
 use super::{Console, bi, console_page, one};
 use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
@@ -167,7 +168,7 @@ async fn retry(
     staff.check_csrf(&form.csrf)?;
     let id = AlertId::parse(id).map_err(|_| AppError::NotFound)?;
     let app = state.access_service()?;
-    let by = Acting::Person(staff.principal.id.clone());
+    let by = person(&staff);
     tokio::task::spawn_blocking(move || app.retry_alert(&by, &id, Timestamp::now()))
         .await
         .map_err(|e| AppError::internal(format!("alert task failed: {e}")))??;

@@ -16,9 +16,10 @@ use jiff::Timestamp;
 use maud::{Markup, html};
 use serde::Deserialize;
 use tokutei_app::oversight::assessment::{AssessInput, AssessmentView, FindingInput, MeasureResult, RemediationInput};
-use tokutei_app::{Acting, ActionError, ActionResult, App, PrincipalId};
+use tokutei_app::{ActionError, ActionResult, App, PrincipalId};
 use tokutei_policy::{Date, Lang, tokyo};
 
+use super::forms::{person, with_app};
 use super::session::StaffSession;
 use super::{Console, bi, console_page, one};
 use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
@@ -296,16 +297,6 @@ fn detail_body(
     }
 }
 
-async fn on_app<T: Send + 'static>(
-    state: &AppState,
-    work: impl FnOnce(&App) -> ActionResult<T> + Send + 'static,
-) -> Result<ActionResult<T>, AppError> {
-    let app = state.access_service()?;
-    tokio::task::spawn_blocking(move || work(&app))
-        .await
-        .map_err(|e| AppError::internal(format!("assessment task failed: {e}")))
-}
-
 /// The detail page of `year` (with `problem` and a 400 when a form was refused).
 async fn detail(
     state: &AppState,
@@ -315,7 +306,7 @@ async fn detail(
     problem: Option<Problem>,
 ) -> Result<Response, AppError> {
     let (view, names) =
-        on_app(state, move |app| Ok((app.assessment(year, Timestamp::now())?, Names::of(app)?))).await??;
+        with_app(state, move |app| Ok((app.assessment(year, Timestamp::now())?, Names::of(app)?))).await??;
     let title = format!("{} — {}", year_label(staff.lang, year), one(staff.lang, "評価", "Assessment"));
     let page =
         console_page(Some(Console::of(staff)), &title, detail_body(staff, &view, &names, done, problem.as_ref()));
@@ -343,7 +334,7 @@ async fn after(
 
 async fn list(State(state): State<AppState>, staff: StaffSession) -> Result<Response, AppError> {
     staff.require(OVERSIGHT)?;
-    let all = on_app(&state, |app| app.assessments(Timestamp::now())).await??;
+    let all = with_app(&state, |app| app.assessments(Timestamp::now())).await??;
     let title = one(staff.lang, "評価", "Assessments");
     Ok(console_page(Some(Console::of(&staff)), title, list_body(&staff, &all, None)).into_response())
 }
@@ -374,17 +365,17 @@ async fn open(
     staff.require(MANAGERS)?;
     let form: OpenForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
-    let by = Acting::Person(staff.principal.id.clone());
+    let by = person(&staff);
     let outcome = match form.fiscal_year.trim().parse::<i32>() {
         Ok(year) => {
-            on_app(&state, move |app| app.open_assessment(&by, year, Timestamp::now()).map(|v| v.fiscal_year)).await?
+            with_app(&state, move |app| app.open_assessment(&by, year, Timestamp::now()).map(|v| v.fiscal_year)).await?
         }
         Err(_) => Err(ActionError::invalid("fiscal_year", format!("`{}` is not a year", form.fiscal_year.trim()))),
     };
     match outcome {
         Ok(year) => Ok(Redirect::to(&format!("{BASE}/{year}?done=opened")).into_response()),
         Err(ActionError::Invalid { field, message }) => {
-            let all = on_app(&state, |app| app.assessments(Timestamp::now())).await??;
+            let all = with_app(&state, |app| app.assessments(Timestamp::now())).await??;
             let page = console_page(
                 Some(Console::of(&staff)),
                 one(staff.lang, "評価", "Assessments"),
@@ -426,8 +417,8 @@ async fn assess(
     let year = year_of(&year)?;
     let form: AssessForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
-    let by = Acting::Person(staff.principal.id.clone());
-    let outcome = on_app(&state, move |app| {
+    let by = person(&staff);
+    let outcome = with_app(&state, move |app| {
         let result = MeasureResult::from_code(form.result.trim())
             .ok_or_else(|| ActionError::invalid("result", "use met, partly or not_met"))?;
         let note = Some(form.note.clone()).filter(|n| !n.trim().is_empty());
@@ -460,8 +451,8 @@ async fn finding(
     let year = year_of(&year)?;
     let form: FindingForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
-    let by = Acting::Person(staff.principal.id.clone());
-    let outcome = on_app(&state, move |app| {
+    let by = person(&staff);
+    let outcome = with_app(&state, move |app| {
         let input = FindingInput { measure: measure_of(&form.measure)?, text: form.text.clone() };
         app.record_finding(&by, year, &input, Timestamp::now()).map(drop)
     })
@@ -495,8 +486,8 @@ async fn remediate(
     let year = year_of(&year)?;
     let form: RemediationForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
-    let by = Acting::Person(staff.principal.id.clone());
-    let outcome = on_app(&state, move |app| {
+    let by = person(&staff);
+    let outcome = with_app(&state, move |app| {
         let owner = PrincipalId::parse_as("owner", form.owner.trim())?;
         let due: Date =
             form.due.trim().parse().map_err(|_| {
@@ -531,7 +522,7 @@ async fn complete(
     let year = year_of(&year)?;
     let form: CsrfForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
-    let by = Acting::Person(staff.principal.id.clone());
-    let outcome = on_app(&state, move |app| app.complete_assessment(&by, year, Timestamp::now()).map(drop)).await?;
+    let by = person(&staff);
+    let outcome = with_app(&state, move |app| app.complete_assessment(&by, year, Timestamp::now()).map(drop)).await?;
     after(&state, &staff, year, "completed", outcome).await
 }

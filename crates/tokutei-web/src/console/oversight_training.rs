@@ -12,9 +12,10 @@ use jiff::Timestamp;
 use maud::{Markup, html};
 use serde::Deserialize;
 use tokutei_app::oversight::training::{Course, RosterRow, TrainingState};
-use tokutei_app::{Acting, ActionError, PrincipalId};
+use tokutei_app::{ActionError, PrincipalId};
 use tokutei_policy::{Date, Lang};
 
+use super::forms::person;
 use super::session::StaffSession;
 use super::{Console, bi, console_page, one};
 use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
@@ -249,7 +250,7 @@ async fn record(
         Err(problem) => Err(problem),
         Ok((principal, completed, valid_until)) => {
             let app = state.access_service()?;
-            let by = Acting::Person(staff.principal.id.clone());
+            let by = person(&staff);
             let course = form.course.clone();
             let result = tokio::task::spawn_blocking(move || {
                 app.record_training(&by, &principal, &course, completed, valid_until, Timestamp::now())

@@ -11,9 +11,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tokutei_app::Acting;
 use tokutei_policy::{Lang, PolicyDigest};
 
+use super::forms::person;
 use super::session::StaffSession;
 use super::{Console, console_page};
 use crate::routes::{MANAGERS, OVERSIGHT};
@@ -143,7 +143,7 @@ pub(crate) async fn publish(
     let form: PublishForm = super::form(&body)?;
     staff.check_csrf(&form.csrf)?;
     let service = state.access_service()?;
-    let by = Acting::Person(staff.principal.id.clone());
+    let by = person(&staff);
     tokio::task::spawn_blocking(move || {
         service.publish_policy(&by, form.source, Some(&form.digest), jiff::Timestamp::now())
     })
