@@ -15,7 +15,7 @@ use tokutei_app::oversight::training::{Course, RosterRow, TrainingState};
 use tokutei_app::{ActionError, PrincipalId};
 use tokutei_policy::{Date, Lang};
 
-use super::forms::person;
+use super::forms::{person, with_app};
 use super::session::StaffSession;
 use super::{Console, bi, console_page, one};
 use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
@@ -202,14 +202,8 @@ fn date_text(lang: Lang, d: Date) -> String {
 }
 
 async fn roster_and_courses(state: &AppState) -> Result<(Vec<RosterRow>, Vec<Course>), AppError> {
-    let app = state.access_service()?;
-    tokio::task::spawn_blocking(move || {
-        let roster = app.training_roster(Timestamp::now())?;
-        Ok::<_, ActionError>((roster, app.training_rules().courses.clone()))
-    })
-    .await
-    .map_err(|e| AppError::internal(format!("training task failed: {e}")))?
-    .map_err(AppError::from)
+    Ok(with_app(state, |app| Ok((app.training_roster(Timestamp::now())?, app.training_rules().courses.clone())))
+        .await??)
 }
 
 async fn page(
@@ -249,14 +243,12 @@ async fn record(
     let outcome = match parsed {
         Err(problem) => Err(problem),
         Ok((principal, completed, valid_until)) => {
-            let app = state.access_service()?;
             let by = person(&staff);
             let course = form.course.clone();
-            let result = tokio::task::spawn_blocking(move || {
+            let result = with_app(&state, move |app| {
                 app.record_training(&by, &principal, &course, completed, valid_until, Timestamp::now())
             })
-            .await
-            .map_err(|e| AppError::internal(format!("training task failed: {e}")))?;
+            .await?;
             match result {
                 Ok(_) => Ok(()),
                 Err(ActionError::Invalid { field, message }) => Err((field, format!("{field}: {message}"))),
