@@ -798,8 +798,16 @@ impl App {
         let days = crate::oversight::days_left(pause.from, tokyo::date_of(now)).max(0);
         let entry = AdminEntry::new(AdminAction::RequestResumed, subject(id.as_str())).detail("days_paused", days);
         let audit_index = self.audit_admin(actor.clone(), entry, now)?;
-        let body = Reason { reason: String::new(), days: u32::try_from(days).unwrap_or(0) };
-        self.add_request_event(id.as_str(), RequestEventKind::Resumed, &body, &actor, now, audit_index)?;
+        // The days paused are derived from the dates when the request is read; the ledger
+        // entry states them.
+        self.add_request_event(
+            id.as_str(),
+            RequestEventKind::Resumed,
+            &serde_json::json!({}),
+            &actor,
+            now,
+            audit_index,
+        )?;
         self.request_view(id.as_str(), now)
     }
 
