@@ -53,6 +53,12 @@
 //! appointee at a time, each appointment's notification task) and the chief manager's
 //! opinions with the company's responses; their open deadlines join the escalation.
 
+//! [`portal`] is the subscriber's own page: one-time links issued by the carrier's systems,
+//! the sessions they open, and the uses of the subscriber's information read from the ledger
+//! with an inclusion proof each against the published checkpoint. [`witnessing`] asks the
+//! deployment's witnesses to cosign its checkpoints and publishes the one a quorum cosigned;
+//! [`witness`] is the witness itself (`tokutei witness serve`).
+
 mod access;
 pub mod acting;
 pub mod alerts;
@@ -78,6 +84,7 @@ pub mod limits;
 pub mod mask;
 pub mod oversight;
 pub mod policy;
+pub mod portal;
 pub mod requests;
 pub mod retention;
 pub mod settings;
@@ -85,6 +92,8 @@ pub mod staff;
 pub mod synth;
 pub mod tokens;
 pub mod verify;
+pub mod witness;
+pub mod witnessing;
 
 pub use access::{
     AccessCall, AccessOutcome, App, ItemOutcome, NewPlainValue, Stores, SubscriberOutcome, ValueOut, WriteCall,

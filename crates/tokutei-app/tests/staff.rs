@@ -108,6 +108,10 @@ impl LedgerStore for Watching {
     fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
         self.inner.latest_checkpoint()
     }
+
+    fn recent_checkpoints(&self, limit: usize) -> StoreResult<Vec<StoredCheckpoint>> {
+        self.inner.recent_checkpoints(limit)
+    }
 }
 
 /// The demo deployment of `support` (policy in force; `all` a responsible person, `support`

@@ -22,7 +22,7 @@ use crate::tree::TreeHead;
 /// The signed-note algorithm byte of Ed25519.
 const ED25519: u8 = 0x01;
 /// The signature line prefix: EM DASH, space.
-const SIG_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIG_PREFIX: &str = "\u{2014} ";
 
 /// A checkpoint body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +49,7 @@ pub enum CheckpointError {
     WrongOrigin { found: String, expected: String },
 }
 
-fn malformed(what: &str) -> CheckpointError {
+pub(crate) fn malformed(what: &str) -> CheckpointError {
     CheckpointError::Malformed(what.to_owned())
 }
 
@@ -100,17 +100,22 @@ impl Checkpoint {
     }
 }
 
-fn key_id(name: &str, public: &[u8; 32]) -> [u8; 4] {
+/// The signed-note key ID of `name` and `public` under the algorithm byte `alg`.
+pub(crate) fn key_id_of(name: &str, alg: u8, public: &[u8; 32]) -> [u8; 4] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     h.update(b"\n");
-    h.update([ED25519]);
+    h.update([alg]);
     h.update(public);
     let digest = h.finalize();
     [digest[0], digest[1], digest[2], digest[3]]
 }
 
-fn check_name(name: &str) -> Result<(), CheckpointError> {
+fn key_id(name: &str, public: &[u8; 32]) -> [u8; 4] {
+    key_id_of(name, ED25519, public)
+}
+
+pub(crate) fn check_name(name: &str) -> Result<(), CheckpointError> {
     if name.is_empty() || name.contains(['+', ' ', '\n', '\t']) {
         return Err(CheckpointError::BadKey(format!("key name `{name}` is empty or contains `+` or spaces")));
     }
@@ -187,10 +192,31 @@ impl CheckpointSigner {
     }
 }
 
-fn split_key(text: &str) -> Option<(&str, &str, &str)> {
+pub(crate) fn split_key(text: &str) -> Option<(&str, &str, &str)> {
     let (name, rest) = text.split_once('+')?;
     let (id, key) = rest.split_once('+')?;
     (id.len() == 8).then_some((name, id, key))
+}
+
+/// A signed note's text (ending with its newline) and its signature block.
+pub fn split_note(note: &str) -> Result<(&str, &str), CheckpointError> {
+    let split = note.find("\n\n").ok_or_else(|| malformed("note has no blank line before its signatures"))?;
+    let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
+    if !sigs.ends_with('\n') {
+        return Err(malformed("signature block does not end with a newline"));
+    }
+    Ok((text, sigs))
+}
+
+/// The `(key name, base64 signature)` of each line of a signature block.
+pub(crate) fn signature_lines(sigs: &str) -> Result<Vec<(&str, &str)>, CheckpointError> {
+    sigs.split_terminator('\n')
+        .map(|line| {
+            let line =
+                line.strip_prefix(SIG_PREFIX).ok_or_else(|| malformed("signature line does not start with `— `"))?;
+            line.split_once(' ').ok_or_else(|| malformed("signature line has no signature"))
+        })
+        .collect()
 }
 
 /// A checkpoint public key: what auditors and witnesses trust.
@@ -229,15 +255,8 @@ impl CheckpointVerifier {
     /// Open a signed note: returns its text when at least one signature line is a valid
     /// signature by this key. Other signatures (witness cosignatures) are ignored.
     pub fn open_note<'a>(&self, note: &'a str) -> Result<&'a str, CheckpointError> {
-        let split = note.find("\n\n").ok_or_else(|| malformed("note has no blank line before its signatures"))?;
-        let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
-        if !sigs.ends_with('\n') {
-            return Err(malformed("signature block does not end with a newline"));
-        }
-        for line in sigs.split_terminator('\n') {
-            let line =
-                line.strip_prefix(SIG_PREFIX).ok_or_else(|| malformed("signature line does not start with `— `"))?;
-            let (name, blob) = line.split_once(' ').ok_or_else(|| malformed("signature line has no signature"))?;
+        let (text, sigs) = split_note(note)?;
+        for (name, blob) in signature_lines(sigs)? {
             if name != self.name {
                 continue;
             }

@@ -271,10 +271,19 @@ pub enum AdminAction {
     /// The document a request was answered with was read by a member of staff
     /// (`request/<id>`; the digest is the document's).
     RequestDocumentRead,
+    /// A one-time link to a subscriber's own page was issued (the subscriber's id: who issued
+    /// it, until when it works; the digest is the token's hash, never the token).
+    PortalLinkIssued,
+    /// A subscriber opened their own page with a link (the subscriber's id: the session's end;
+    /// the digest is the link's token hash).
+    PortalOpened,
+    /// A subscriber's own page listed the uses of their information (the subscriber's id: the
+    /// period shown, how many entries, the checkpoint size the proofs are against).
+    PortalViewed,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 64] = [
+const ADMIN_ACTIONS: [AdminAction; 67] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -339,6 +348,9 @@ const ADMIN_ACTIONS: [AdminAction; 64] = [
     AdminAction::RequestNotified,
     AdminAction::RequestStopLifted,
     AdminAction::RequestDocumentRead,
+    AdminAction::PortalLinkIssued,
+    AdminAction::PortalOpened,
+    AdminAction::PortalViewed,
 ];
 
 impl AdminAction {
@@ -416,6 +428,9 @@ impl AdminAction {
             AdminAction::RequestNotified => "request_notified",
             AdminAction::RequestStopLifted => "request_stop_lifted",
             AdminAction::RequestDocumentRead => "request_document_read",
+            AdminAction::PortalLinkIssued => "portal_link_issued",
+            AdminAction::PortalOpened => "portal_opened",
+            AdminAction::PortalViewed => "portal_viewed",
         }
     }
 }

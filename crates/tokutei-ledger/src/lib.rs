@@ -7,6 +7,8 @@
 //!   verification, computed over a [`tree::NodeSource`] so storage keeps interior nodes and a
 //!   proof costs O(log n) node reads;
 //! - [`checkpoint`]: C2SP `tlog-checkpoint` bodies signed as C2SP signed notes with Ed25519;
+//! - [`cosignature`] and [`witness`]: C2SP `tlog-cosignature` v1 (Ed25519) and the
+//!   `tlog-witness` protocol's `add-checkpoint` — what a witness checks before it cosigns;
 //! - [`verify`]: the streaming verifier that recomputes every leaf and the tree from stored
 //!   entries, checks every stored checkpoint, and names the first bad index.
 //!
@@ -14,13 +16,16 @@
 //! bytes must be.
 
 pub mod checkpoint;
+pub mod cosignature;
 pub mod entry;
 pub mod hash;
 pub mod proof;
 pub mod tree;
 pub mod verify;
+pub mod witness;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointSigner, CheckpointVerifier};
+pub use cosignature::{WitnessSigner, WitnessVerifier};
 pub use entry::{AccessEvent, Action, Actor, AdminAction, AdminEvent, Decision, Entry, EntryError, Event, RequestMeta};
 pub use hash::{Hash, leaf_hash, node_hash};
 pub use proof::Proof;

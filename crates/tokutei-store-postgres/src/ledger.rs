@@ -650,6 +650,18 @@ impl LedgerStore for PgLedger {
         rows.iter().map(checkpoint_row).collect()
     }
 
+    fn recent_checkpoints(&self, limit: usize) -> StoreResult<Vec<StoredCheckpoint>> {
+        let rows = self
+            .store
+            .conn()?
+            .query(
+                "SELECT id, size, note, created_at FROM ledger_checkpoints ORDER BY id DESC LIMIT $1",
+                &[&(limit.min(i64::MAX as usize) as i64)],
+            )
+            .map_err(backend)?;
+        rows.iter().map(checkpoint_row).collect()
+    }
+
     fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
         let row = self
             .store

@@ -298,6 +298,23 @@ fn conformance_assessments() {
     }
 }
 
+/// A portal link is redeemed once and never changed otherwise; links are kept.
+#[test]
+fn conformance_portal() {
+    let db = TestDb::new();
+    conformance::portal::run(&db.store());
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    for (sql, refusal) in [
+        ("UPDATE portal_links SET used_at = 1 WHERE token_hash = 'a1'", "used once"),
+        ("UPDATE portal_links SET subscriber = 'S-9' WHERE token_hash = 'c3'", "used once"),
+        ("DELETE FROM portal_links", "portal links are kept"),
+        ("TRUNCATE portal_links CASCADE", "portal links are kept"),
+    ] {
+        let err = client.batch_execute(sql).expect_err(sql);
+        assert!(format!("{err:?}").contains(refusal), "{sql}: {err:?}");
+    }
+}
+
 /// Data-subject requests and their events are append-only, with one outcome each, whoever writes.
 #[test]
 fn conformance_requests() {
@@ -423,7 +440,7 @@ fn migrations_are_idempotent() {
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
     assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
-    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0020_requests"));
+    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0021_portal"));
 }
 
 #[test]

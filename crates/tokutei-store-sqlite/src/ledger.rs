@@ -311,6 +311,15 @@ impl LedgerStore for SqliteLedger {
         rows.collect::<Result<_, _>>().map_err(backend)
     }
 
+    fn recent_checkpoints(&self, limit: usize) -> StoreResult<Vec<StoredCheckpoint>> {
+        let conn = self.store.reader()?;
+        let mut stmt = conn
+            .prepare("SELECT id, size, note, created_at FROM ledger_checkpoints ORDER BY id DESC LIMIT ?1")
+            .map_err(backend)?;
+        let rows = stmt.query_map([limit.min(i64::MAX as usize) as i64], checkpoint_row).map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
+    }
+
     fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
         let conn = self.store.reader()?;
         conn.query_row(

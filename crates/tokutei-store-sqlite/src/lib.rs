@@ -15,6 +15,7 @@ mod migrations;
 mod outbox;
 mod oversight;
 mod policy_versions;
+mod portal;
 mod requests;
 mod snapshot;
 mod staff;

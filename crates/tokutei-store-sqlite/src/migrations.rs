@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0018_training_assessment", include_str!("../migrations/0018_training_assessment.sql")),
     ("0019_internal_rules", include_str!("../migrations/0019_internal_rules.sql")),
     ("0020_requests", include_str!("../migrations/0020_requests.sql")),
+    ("0021_portal", include_str!("../migrations/0021_portal.sql")),
 ];
 
 /// The schema version this build writes: the number of migrations.

@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod outbox;
 pub mod oversight;
 pub mod policy_versions;
+pub mod portal;
 pub mod records;
 pub mod requests;
 pub mod staff;

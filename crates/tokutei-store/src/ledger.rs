@@ -163,6 +163,9 @@ pub trait LedgerStore: Send + Sync {
     /// The newest checkpoint.
     fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>>;
 
+    /// The newest `limit` checkpoints, newest first (the witnessed one is among the last few).
+    fn recent_checkpoints(&self, limit: usize) -> StoreResult<Vec<StoredCheckpoint>>;
+
     /// The tree head at `size` (≤ the tree size), from O(log n) stored nodes.
     fn tree_head_at(&self, size: u64) -> StoreResult<TreeHead> {
         let current = self.tree_size()?;

@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod outbox;
 pub mod oversight;
 pub mod policy_versions;
+pub mod portal;
 pub mod provision;
 pub mod requests;
 pub mod sequencer;

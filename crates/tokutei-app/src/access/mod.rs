@@ -34,6 +34,7 @@ use tokutei_store::ledger::LedgerStore;
 use tokutei_store::outbox::AlertStore;
 use tokutei_store::oversight::{OversightStore, ViolationStore};
 use tokutei_store::provision::ProvisionStore;
+use tokutei_store::portal::PortalStore;
 use tokutei_store::requests::RequestStore;
 use tokutei_store::staff::{ExportStore, StaffStore};
 use tokutei_store::vault::VaultStore;
@@ -62,6 +63,7 @@ pub trait Stores:
     + ViolationStore
     + AssessmentStore
     + RequestStore
+    + PortalStore
     + InquiryStore
     + InspectionStore
     + Send
@@ -84,6 +86,7 @@ impl<T> Stores for T where
         + ViolationStore
         + AssessmentStore
         + RequestStore
+        + PortalStore
         + InquiryStore
         + InspectionStore
         + Send
@@ -131,6 +134,10 @@ pub struct App {
     pub(crate) training_rules: crate::oversight::training::TrainingRules,
     /// The data-subject requests' deadline and fees (`deployment.toml`'s `[requests]`).
     pub(crate) request_rules: crate::requests::RequestRules,
+    /// The witnesses asked for cosignatures and their quorum (`deployment.toml`'s `[witnesses]`).
+    pub(crate) witness_rules: crate::witnessing::WitnessRules,
+    /// The subscriber's own page: its links' and sessions' lifetimes (`[portal]`).
+    pub(crate) portal_rules: crate::portal::PortalRules,
 }
 
 impl std::fmt::Debug for App {
@@ -163,6 +170,8 @@ impl App {
             oversight_rules: crate::oversight::OversightRules::default(),
             training_rules: crate::oversight::training::TrainingRules::default(),
             request_rules: crate::requests::RequestRules::default(),
+            witness_rules: crate::witnessing::WitnessRules::default(),
+            portal_rules: crate::portal::PortalRules::default(),
         }
     }
 

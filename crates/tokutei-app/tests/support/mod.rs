@@ -94,6 +94,10 @@ impl LedgerStore for RecordingLedger {
     fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
         self.inner.latest_checkpoint()
     }
+
+    fn recent_checkpoints(&self, limit: usize) -> StoreResult<Vec<StoredCheckpoint>> {
+        self.inner.recent_checkpoints(limit)
+    }
 }
 
 pub struct TestKeys {

@@ -201,4 +201,8 @@ pub fn run(store: &impl LedgerStore) {
     assert_eq!(store.checkpoints().unwrap(), vec![c1, c2.clone()]);
     let same = store.add_checkpoint(120, "same size, later\n", at(1003)).unwrap();
     assert!(same.id > c2.id);
+    // The newest first, as many as asked for.
+    assert_eq!(store.recent_checkpoints(2).unwrap(), vec![same.clone(), c2.clone()]);
+    assert_eq!(store.recent_checkpoints(10).unwrap().len(), 3);
+    assert!(store.recent_checkpoints(0).unwrap().is_empty());
 }
