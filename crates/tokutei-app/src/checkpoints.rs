@@ -22,7 +22,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use jiff::Timestamp;
 use serde::Serialize;
 use tokutei_ledger::tree::{self, TreeHead};
-use tokutei_ledger::{Checkpoint, CheckpointSigner, CheckpointVerifier, Entry, Proof, leaf_hash};
+use tokutei_ledger::{Checkpoint, CheckpointSigner, CheckpointVerifier, Entry, Proof, WitnessVerifier, leaf_hash};
 use tokutei_store::StoreError;
 use tokutei_store::ledger::{LedgerStore, StoredCheckpoint};
 
@@ -197,11 +197,38 @@ pub struct ProofCheck {
     /// The entry an inclusion proof carries, decoded once it checks against its leaf hash.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entry: Option<Entry>,
+    /// The witnesses whose cosignature on the checkpoint verifies (when witnesses were given).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cosigned_by: Vec<String>,
 }
 
 impl ProofCheck {
     fn failed(kind: &'static str, checkpoint_size: u64, message: String) -> ProofCheck {
-        ProofCheck { ok: false, kind, checkpoint_size, message, entry: None }
+        ProofCheck { ok: false, kind, checkpoint_size, message, entry: None, cosigned_by: Vec::new() }
+    }
+
+    /// This check, also requiring `quorum` of `witnesses` to have cosigned the checkpoint
+    /// `note` (C2SP tlog-cosignature): a proof against a checkpoint no quorum witnessed may
+    /// come from a history shown to this reader alone.
+    pub fn witnessed(mut self, note: &str, witnesses: &[WitnessVerifier], quorum: usize) -> ProofCheck {
+        if !self.ok || witnesses.is_empty() {
+            return self;
+        }
+        let cosigned = tokutei_ledger::cosignature::cosigners(note, witnesses);
+        self.cosigned_by = cosigned.iter().map(|(name, _)| name.clone()).collect();
+        if cosigned.len() < quorum {
+            self.ok = false;
+            self.kind = "witnesses";
+            self.message = format!(
+                "the checkpoint is cosigned by {} of the {} witnesses given ({}), fewer than the quorum {quorum}",
+                cosigned.len(),
+                witnesses.len(),
+                if self.cosigned_by.is_empty() { "none".to_string() } else { self.cosigned_by.join(", ") }
+            );
+        } else {
+            self.message = format!("{}; cosigned by {} ({} of {}, quorum {quorum})", self.message, self.cosigned_by.join(", "), cosigned.len(), witnesses.len());
+        }
+        self
     }
 }
 
@@ -245,6 +272,7 @@ pub fn check_proof(proof: &Proof, note: &str, key: &CheckpointVerifier) -> Proof
                         key.name()
                     ),
                     entry: decoded,
+                    cosigned_by: Vec::new(),
                 },
                 Err(e) => fail(format!("inclusion proof: {e}")),
             }
@@ -267,6 +295,7 @@ pub fn check_proof(proof: &Proof, note: &str, key: &CheckpointVerifier) -> Proof
                         cp.size
                     ),
                     entry: None,
+                    cosigned_by: Vec::new(),
                 },
                 Err(e) => fail(format!("consistency proof: {e}")),
             }

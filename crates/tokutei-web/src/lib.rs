@@ -19,10 +19,12 @@ mod limiter;
 mod metrics;
 mod openapi;
 mod pages;
+mod portal;
 mod public;
 pub mod routes;
 mod security;
 mod state;
+pub mod witness;
 
 use axum::Router;
 
@@ -33,6 +35,7 @@ fn build() -> (Router<AppState>, Vec<routes::RouteInfo>) {
     let r = public::routes(routes::Routes::new());
     let r = inquiry::routes(r);
     let r = api::routes(r);
+    let r = portal::routes(r);
     console::routes(r).finish()
 }
 

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 mod oversight;
+mod portal;
 mod requests;
 
 /// The paths the document describes (the router test compares its routes with these).
@@ -14,6 +15,7 @@ pub(crate) const PATHS: &[&str] = &[
     "/api/v1/staff",
     "/api/v1/openapi.json",
     "/api/v1/checkpoint",
+    "/api/v1/portal/links",
     "/api/v1/incidents",
     "/api/v1/incidents/{id}",
     "/api/v1/incidents/{id}/history",
@@ -333,13 +335,13 @@ pub(crate) fn document() -> Value {
             "/api/v1/openapi.json": { "get": { "summary": "This document", "security": [], "responses": {
                 "200": { "description": "OpenAPI 3.1", "content": { "application/json": { "schema": { "type": "object", "required": ["openapi", "paths"] } } } }
             } } },
-            "/api/v1/checkpoint": { "get": { "summary": "The latest signed checkpoint of the audit ledger (C2SP signed note)", "security": [], "responses": {
+            "/api/v1/checkpoint": { "get": { "summary": "The published checkpoint of the audit ledger (C2SP signed note): the latest a quorum of the configured witnesses cosigned (their cosignature lines follow), or the latest signed without witnesses", "security": [], "responses": {
                 "200": { "description": "the signed note", "content": { "text/plain": { "schema": { "type": "string" } } } },
                 "404": { "description": "no checkpoint yet (an error page)", "content": { "text/html": { "schema": { "type": "string" } } } }
             } } }
         }
     });
-    for (schemas, paths) in [incidents(), oversight::document(), inspections(), training(), requests::document()] {
+    for (schemas, paths) in [incidents(), oversight::document(), inspections(), training(), requests::document(), portal::document()] {
         if let Some(all) = doc["components"]["schemas"].as_object_mut() {
             all.extend(schemas);
         }

@@ -42,6 +42,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add("GET", "/en/leaks", "/en/leaks", Public, get(|s| leaks_page(s, Lang::En)))
         .add("GET", "/requests", "/requests", Public, get(|s| requests_page(s, Lang::Ja)))
         .add("GET", "/en/requests", "/en/requests", Public, get(|s| requests_page(s, Lang::En)))
+        .add("GET", "/transparency", "/transparency", Public, get(|s| transparency_page(s, Lang::Ja)))
+        .add("GET", "/en/transparency", "/en/transparency", Public, get(|s| transparency_page(s, Lang::En)))
         .add("GET", "/healthz", "/healthz", Public, get(healthz))
         .add("GET", "/metrics", "/metrics", Public, get(crate::metrics::render))
         .add("GET", "/static/tokutei.css", "/static/tokutei.css", Public, get(crate::pages::stylesheet))
@@ -229,9 +231,18 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Response, A
     .into_response())
 }
 
-/// The latest signed checkpoint (C2SP signed note), for auditors and outside witnesses.
+/// The published checkpoint (C2SP signed note): with witnesses configured, the latest one a
+/// quorum of them cosigned (their cosignature lines follow the log's signature); without, the
+/// latest signed. For auditors, monitors and subscribers' verifiers.
 pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
-    let latest = state.ledger(|l| l.latest_checkpoint()).await?.ok_or(AppError::NotFound)?;
+    let latest = match state.access_service() {
+        Ok(app) => tokio::task::spawn_blocking(move || app.published_checkpoint())
+            .await
+            .map_err(|e| AppError::internal(format!("checkpoint task failed: {e}")))??
+            .map(|p| p.checkpoint),
+        Err(_) => state.ledger(|l| l.latest_checkpoint()).await?,
+    }
+    .ok_or(AppError::NotFound)?;
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8"),
@@ -240,6 +251,34 @@ pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response
         latest.note,
     )
         .into_response())
+}
+
+/// The published checkpoint, the ledger's key and the witnesses that cosign (`/transparency`):
+/// what makes the ledger's history the same for everyone, and how to check it.
+async fn transparency_page(State(state): State<AppState>, lang: Lang) -> Result<Response, AppError> {
+    let active = state.active_policy().await?;
+    let site = site_name(active.as_ref().map(|(_, p)| p.as_ref()), lang);
+    let (published, rules) = match state.access_service() {
+        Ok(app) => {
+            let rules = app.witness_rules().clone();
+            let published = tokio::task::spawn_blocking(move || app.published_checkpoint())
+                .await
+                .map_err(|e| AppError::internal(format!("checkpoint task failed: {e}")))??;
+            (published, rules)
+        }
+        Err(_) => (None, tokutei_app::witnessing::WitnessRules::default()),
+    };
+    let body = pages::transparency::page(lang, published.as_ref(), &rules, state.log_key.as_deref());
+    let title = t(lang, "監査台帳の公開と証人", "The audit ledger and its witnesses");
+    let page = Page {
+        lang,
+        title,
+        site: &site,
+        area: Area::Transparency,
+        path_ja: "/transparency",
+        path_en: "/en/transparency",
+    };
+    Ok(pages::layout(&page, body).into_response())
 }
 
 pub(crate) async fn not_found() -> AppError {

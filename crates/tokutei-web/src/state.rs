@@ -53,6 +53,10 @@ pub struct AppState {
     policies: Arc<RwLock<HashMap<u32, Arc<Policy>>>>,
     /// Inquiry submissions per client address in the current hour (the rate limit).
     pub(crate) inquiry_limiter: Arc<crate::limiter::Limiter>,
+    /// Attempts to open the subscriber's page per client address in the current hour.
+    pub(crate) portal_limiter: Arc<crate::limiter::Limiter>,
+    /// The ledger's checkpoint key (`<origin>+<id>+<key>`), shown to subscribers and auditors.
+    pub(crate) log_key: Option<String>,
     /// Proxies whose `X-Forwarded-For` names the client (for rate limits).
     pub(crate) proxies: crate::limiter::Proxies,
     /// `Strict-Transport-Security: max-age=…` on every response, when set.
@@ -74,6 +78,8 @@ impl AppState {
             access: None,
             policies: Arc::default(),
             inquiry_limiter: Arc::default(),
+            portal_limiter: Arc::default(),
+            log_key: None,
             proxies: crate::limiter::Proxies::default(),
             hsts_max_age: None,
         }
@@ -96,6 +102,13 @@ impl AppState {
     /// Serve checkpoints and ledger figures from `ledger`.
     pub fn with_ledger(mut self, ledger: Arc<dyn LedgerStore>) -> AppState {
         self.ledger = Some(ledger);
+        self
+    }
+
+    /// Publish `key` as the ledger's checkpoint key (the subscriber's page checks signatures
+    /// with it, the transparency page shows it).
+    pub fn with_log_key(mut self, key: String) -> AppState {
+        self.log_key = Some(key);
         self
     }
 

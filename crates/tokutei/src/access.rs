@@ -2,6 +2,8 @@
 //! (`deployment.toml`: handling zones required, required training courses, the
 //! `[training]` catalogue, `tokutei_app::oversight::training` — the
 //! `[incidents]` table of the leak-reporting rules — deadlines, recipients, report items,
+//! `[witnesses]`, the witnesses that cosign checkpoints and their quorum, `[portal]`, the
+//! subscriber's page's address and link and session lifetimes,
 //! `tokutei_app::incidents::rules` — `[alerts]`: where alerts go, with the webhook's
 //! secret file — and `[oversight]`: the designation's deadline in months, the chief manager's
 //! notification and the opinions' response days, `tokutei_app::oversight`), the deployment's
@@ -50,6 +52,10 @@ struct DeploymentFile {
     requests: tokutei_app::requests::RequestConfig,
     #[serde(default)]
     training: TrainingConfig,
+    #[serde(default)]
+    witnesses: tokutei_app::witnessing::WitnessConfig,
+    #[serde(default)]
+    portal: tokutei_app::portal::PortalConfig,
 }
 
 /// The deployment file (defaults when it is absent). Unknown keys are refused with their line.
@@ -109,6 +115,22 @@ pub fn oversight_rules(data: &DataDir) -> anyhow::Result<OversightRules> {
 pub fn request_rules(data: &DataDir) -> anyhow::Result<tokutei_app::requests::RequestRules> {
     let file = deployment_file(data)?;
     tokutei_app::requests::RequestRules::from_config(&file.requests)
+        .map_err(|e| anyhow::anyhow!("`{}`: {e}", data.root().join(DEPLOYMENT_FILE).display()))
+}
+
+/// The witnesses the deployment asks to cosign its checkpoints: its `[witnesses]` table (none
+/// when absent), each value checked naming its key.
+pub fn witness_rules(data: &DataDir) -> anyhow::Result<tokutei_app::witnessing::WitnessRules> {
+    let file = deployment_file(data)?;
+    tokutei_app::witnessing::WitnessRules::from_config(&file.witnesses)
+        .map_err(|e| anyhow::anyhow!("`{}`: {e}", data.root().join(DEPLOYMENT_FILE).display()))
+}
+
+/// The subscriber's page: its `[portal]` table over the defaults, each value checked naming
+/// its key.
+pub fn portal_rules(data: &DataDir) -> anyhow::Result<tokutei_app::portal::PortalRules> {
+    let file = deployment_file(data)?;
+    tokutei_app::portal::PortalRules::from_config(&file.portal)
         .map_err(|e| anyhow::anyhow!("`{}`: {e}", data.root().join(DEPLOYMENT_FILE).display()))
 }
 
@@ -174,5 +196,7 @@ pub fn open_service(data: &DataDir, store: &Database, audit: &AuditLog) -> anyho
         .with_alerts(alert_config(data)?)
         .with_oversight_rules(oversight_rules(data)?)
         .with_training_rules(training_rules(data)?)
-        .with_request_rules(request_rules(data)?))
+        .with_request_rules(request_rules(data)?)
+        .with_witnesses(witness_rules(data)?)
+        .with_portal_rules(portal_rules(data)?))
 }

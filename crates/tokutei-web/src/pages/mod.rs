@@ -4,6 +4,7 @@
 
 pub(crate) mod policy;
 pub(crate) mod requests;
+pub(crate) mod transparency;
 pub(crate) mod versions;
 
 use axum::http::{StatusCode, header};
@@ -49,6 +50,10 @@ pub(crate) enum Area {
     Leaks,
     Requests,
     Inquiry,
+    /// The subscriber's own page (reached by a link, not in the navigation).
+    My,
+    /// The published checkpoint and its witnesses (linked from the footer).
+    Transparency,
 }
 
 /// A public page: `path_ja` and `path_en` are this page's address in each language (for the
@@ -70,6 +75,11 @@ fn href(lang: Lang, path: &str) -> String {
 }
 
 pub(crate) fn layout(page: &Page<'_>, body: Markup) -> Markup {
+    layout_with_script(page, body, None)
+}
+
+/// [`layout`] with one script of this site (`/static/…`, deferred; the CSP allows no other).
+pub(crate) fn layout_with_script(page: &Page<'_>, body: Markup, script: Option<&str>) -> Markup {
     let lang = page.lang;
     let t = |ja: &'static str, en: &'static str| if lang == Lang::Ja { ja } else { en };
     let nav = [
@@ -91,6 +101,7 @@ pub(crate) fn layout(page: &Page<'_>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (page.title) " | " (page.site) }
                 link rel="stylesheet" href="/static/tokutei.css";
+                @if let Some(src) = script { script src=(src) defer {} }
             }
             body {
                 a.skip href="#main" { (t("本文へ移動", "Skip to content")) }
@@ -116,6 +127,10 @@ pub(crate) fn layout(page: &Page<'_>, body: Markup) -> Markup {
                 main #main { (body) }
                 footer.site {
                     div { (page.site) }
+                    ul.footer-links {
+                        li { a href=(href(lang, "/my/")) { (t("あなたの情報の利用状況", "How your information was used")) } }
+                        li { a href=(href(lang, "/transparency")) { (t("監査台帳の公開と証人", "Audit ledger and its witnesses")) } }
+                    }
                 }
             }
         }

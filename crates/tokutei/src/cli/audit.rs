@@ -15,7 +15,7 @@ use tokutei_app::checkpoints;
 use tokutei_app::ledger_load::{self, LoadOptions};
 use tokutei_ledger::Proof;
 use tokutei_ledger::tree::hex_hash;
-use tokutei_ledger::{Actor, CheckpointVerifier, Decision, Entry, Hash, VerifyFailure};
+use tokutei_ledger::{Actor, CheckpointVerifier, Decision, Entry, Hash, VerifyFailure, WitnessVerifier};
 use tokutei_store::ledger::{LedgerQuery, StoredCheckpoint, verify_ledger};
 
 use super::GlobalArgs;
@@ -101,12 +101,20 @@ pub struct CheckProofArgs {
     /// The proof: a JSON file, `-` for stdin, or the JSON itself.
     #[arg(value_name = "PROOF_JSON")]
     proof: String,
-    /// The signed checkpoint file (C2SP signed note).
+    /// The signed checkpoint file (C2SP signed note). Default: the checkpoint the proof
+    /// carries (a subscriber's downloaded proof has it); its signature is checked either way.
     #[arg(long, value_name = "FILE")]
-    checkpoint: PathBuf,
+    checkpoint: Option<PathBuf>,
     /// The public key (`name+id+key`), or a file holding it.
     #[arg(long, value_name = "PUBKEY")]
     key: String,
+    /// A witness's public key (`name+id+key`, type 0x04), or a file holding it: the checkpoint
+    /// must carry its cosignature. Repeat for several.
+    #[arg(long = "witness", value_name = "KEY")]
+    witnesses: Vec<String>,
+    /// How many of the `--witness` keys must have cosigned (default: all of them).
+    #[arg(long, value_name = "N", requires = "witnesses")]
+    quorum: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -431,9 +439,27 @@ fn check_proof(args: CheckProofArgs) -> anyhow::Result<Report> {
         read_arg(&args.key, "key file")?
     };
     let verifier = CheckpointVerifier::parse(&key_text).context("the public key is not valid")?;
-    let note = std::fs::read_to_string(&args.checkpoint)
-        .with_context(|| format!("cannot read checkpoint `{}`", args.checkpoint.display()))?;
-    let outcome = checkpoints::check_proof(&proof, &note, &verifier);
+    let witnesses = args
+        .witnesses
+        .iter()
+        .map(|w| {
+            let text = if w.contains('+') && !std::path::Path::new(w).exists() { w.clone() } else { read_arg(w, "witness key file")? };
+            WitnessVerifier::parse(&text).with_context(|| format!("`--witness`: `{}` is not a witness key", text.trim()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let quorum = args.quorum.unwrap_or(witnesses.len());
+    if quorum == 0 && !witnesses.is_empty() || quorum > witnesses.len() {
+        anyhow::bail!("`--quorum`: is {quorum}; use 1 to the number of `--witness` keys ({})", witnesses.len());
+    }
+    let note = match &args.checkpoint {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read checkpoint `{}`", path.display()))?,
+        None => match &proof {
+            Proof::Inclusion { checkpoint: Some(note), .. } | Proof::Consistency { checkpoint: Some(note), .. } => note.clone(),
+            _ => anyhow::bail!("`--checkpoint`: the proof carries no checkpoint; give the signed checkpoint file"),
+        },
+    };
+    let outcome = checkpoints::check_proof(&proof, &note, &verifier).witnessed(&note, &witnesses, quorum);
     let human = if outcome.ok {
         format!("{}\n", outcome.message)
     } else {

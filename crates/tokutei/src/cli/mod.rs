@@ -14,6 +14,7 @@ mod keys;
 mod migrate;
 mod oversight;
 mod policy;
+mod portal;
 mod requests;
 mod retention;
 mod rules;
@@ -23,6 +24,7 @@ mod staff;
 mod store_copy;
 mod subscribers;
 mod training;
+mod witness;
 
 use std::path::PathBuf;
 
@@ -134,6 +136,12 @@ pub enum Command {
     /// Self-inspection reports (自己点検) made from the audit ledger: run, list, show, verify, finding.
     #[command(subcommand)]
     Inspection(oversight::InspectionCommand),
+    /// The subscriber's own page: `link` issues a one-time link to it.
+    #[command(subcommand)]
+    Portal(portal::PortalCommand),
+    /// A transparency-log witness for partners' audit ledgers (C2SP tlog-witness): init, add-log, key, serve.
+    #[command(subcommand)]
+    Witness(witness::WitnessCommand),
     /// Bring the database schema up to date (SQLite, or PostgreSQL with `--database-url`).
     Migrate,
     /// Copy the whole deployment to an empty database of another backend (SQLite ⇄ PostgreSQL),
@@ -150,7 +158,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Report> {
     // also signs every second while it runs; `audit` and the copying commands leave the
     // ledger as they find it).
     let appends =
-        !matches!(cli.command, Command::Audit(_) | Command::MigrateStore(_) | Command::Backup(_) | Command::Restore(_));
+        !matches!(
+        cli.command,
+        Command::Audit(_) | Command::MigrateStore(_) | Command::Backup(_) | Command::Restore(_) | Command::Witness(_)
+    );
     let data = cli.global.data_dir();
     let report = dispatch(cli);
     if appends {
@@ -186,6 +197,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Training(cmd) => training::run(&cli.global, cmd),
         Command::Assessment(cmd) => assessment::run(&cli.global, cmd),
         Command::Inspection(cmd) => oversight::inspection(&cli.global, cmd),
+        Command::Portal(cmd) => portal::run(&cli.global, cmd),
+        Command::Witness(cmd) => witness::run(cmd),
         Command::Migrate => migrate::run(&cli.global),
         Command::MigrateStore(args) => store_copy::run(&cli.global, args),
         Command::Backup(args) => backup::backup(&cli.global, args),

@@ -273,11 +273,17 @@ fn run_server(
         let mut state = tokutei_web::AppState::new(store.store())
             .with_ledger(audit.shared_ledger())
             .with_access(Arc::clone(&access))
+            .with_log_key(audit.verifier().to_string())
             .with_trusted_proxies(web.trusted_proxies);
         if let Some(max_age) = web.hsts {
             state = state.with_hsts(max_age);
         }
         tokio::spawn(run_checkpoints(Arc::clone(&audit), checkpoint_every));
+        // Witnesses cosign what the checkpoints sign; the published checkpoint waits for them.
+        if !access.witness_rules().witnesses.is_empty() {
+            let witnessing = Arc::new(tokutei_web::witness::Witnessing::new(Arc::clone(&access)));
+            tokio::spawn(witnessing.run(checkpoint_every));
+        }
         tokio::spawn(run_every("violation detectors", DETECT_EVERY, Arc::clone(&access), detectors));
         tokio::spawn(run_every("self-inspection", INSPECT_EVERY, Arc::clone(&access), inspections));
         tokio::spawn(run_every("retention", RETENTION_EVERY, access, retention));
