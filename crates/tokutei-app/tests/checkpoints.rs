@@ -1,7 +1,11 @@
 //! The checkpoint rules on real ledgers: a checkpoint is signed only when the ledger grew, a
 //! note is trusted only when this ledger's key signed it for this origin, a ledger cut short
 //! or rewritten does not extend a trusted checkpoint, and proofs check against a signed note
-//! with no database.
+//! with no database. `portal` runs the subscriber's own page on a real deployment.
+
+mod support;
+#[path = "checkpoints/portal.rs"]
+mod portal;
 
 use std::sync::Arc;
 

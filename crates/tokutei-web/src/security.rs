@@ -1,8 +1,8 @@
 //! Security headers on every response: a strict Content-Security-Policy (no inline script or
 //! style, no other origins, no framing), no MIME sniffing, no referrer leaks; HSTS when the
 //! server is told it is reached over HTTPS (`tokutei serve --hsts`); and `Cache-Control:
-//! no-store` on everything that may carry personal data — the console, the API and the
-//! inquiry form — so no browser or proxy keeps a copy.
+//! no-store` on everything that may carry personal data — the console, the API, the
+//! inquiry form and the subscriber's own page — so no browser or proxy keeps a copy.
 //!
 //! Also here: errors under `/api/` are always the API's JSON error shape, including the ones
 //! the framework answers by itself (a body over the size limit, a wrong method, an unknown
@@ -28,6 +28,10 @@ fn private(path: &str) -> bool {
         || path.starts_with("/inquiry/")
         || path == "/en/inquiry"
         || path.starts_with("/en/inquiry/")
+        || path == "/my"
+        || path.starts_with("/my/")
+        || path == "/en/my"
+        || path.starts_with("/en/my/")
 }
 
 pub(crate) async fn headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
