@@ -76,13 +76,14 @@ async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Res
 }
 
 /// What one round of witnessing did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Round {
     /// The size of the checkpoint the round asked about.
     pub size: Option<u64>,
     /// The witnesses that cosigned it.
     pub cosigned: Vec<String>,
-    /// Whether a quorum was reached and the cosigned checkpoint stored.
+    /// Whether the checkpoint of this size is published: a quorum cosigned it (in this round
+    /// or before).
     pub published: bool,
     /// The witnesses that refused, with why (each also reported as an alert).
     pub refused: Vec<(String, String)>,
@@ -138,7 +139,7 @@ impl Witnessing {
         .await?;
         let Some(latest) = latest else { return Ok(Round::default()) };
         if published.as_ref().is_some_and(|p| p.checkpoint.size >= latest.size) {
-            return Ok(Round { size: Some(latest.size), ..Round::default() });
+            return Ok(Round { size: Some(latest.size), published: true, ..Round::default() });
         }
         let mut round = Round { size: Some(latest.size), ..Round::default() };
         let mut lines = Vec::new();

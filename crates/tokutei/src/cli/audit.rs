@@ -51,6 +51,9 @@ pub enum AuditCommand {
     /// Check a proof printed by `prove` or `consistency` against a signed checkpoint and a public
     /// key. Needs no database.
     CheckProof(CheckProofArgs),
+    /// Ask the configured witnesses (`[witnesses]`) to cosign the latest checkpoint now (`serve`
+    /// does so every second); exit 1 when one refused (a sign of a fork or a rollback).
+    Witness,
     /// Append synthetic entries from many threads (load and crash tests; prints appends/s).
     #[command(hide = true)]
     AppendLoad(AppendLoadArgs),
@@ -139,6 +142,7 @@ pub fn run(global: &GlobalArgs, cmd: AuditCommand) -> anyhow::Result<Report> {
     match cmd {
         AuditCommand::CheckProof(args) => check_proof(args),
         AuditCommand::AppendLoad(args) => append_load(global, args),
+        AuditCommand::Witness => witness(global),
         cmd => {
             let log = AuditLog::open(&global.data_dir())?;
             match cmd {
@@ -148,7 +152,9 @@ pub fn run(global: &GlobalArgs, cmd: AuditCommand) -> anyhow::Result<Report> {
                 AuditCommand::Query(args) => query(&log, args),
                 AuditCommand::Checkpoint => checkpoint(&log),
                 AuditCommand::Key => key(&log),
-                AuditCommand::CheckProof(_) | AuditCommand::AppendLoad(_) => unreachable!("handled above"),
+                AuditCommand::CheckProof(_) | AuditCommand::AppendLoad(_) | AuditCommand::Witness => {
+                    unreachable!("handled above")
+                }
             }
         }
     }
@@ -467,6 +473,37 @@ fn check_proof(args: CheckProofArgs) -> anyhow::Result<Report> {
     };
     let ok = outcome.ok;
     Ok(Report::new(human, outcome).passed_if(ok))
+}
+
+/// One round of witnessing now: sign the latest checkpoint (when the ledger grew), ask every
+/// configured witness, publish the quorum's cosigned checkpoint; refusals are reported (an
+/// alert to the configured channels) and fail the command.
+fn witness(global: &GlobalArgs) -> anyhow::Result<Report> {
+    let data = global.data_dir();
+    let store = data.open_store()?;
+    let log = AuditLog::open_with_store(&data, &store)?;
+    let app = std::sync::Arc::new(crate::access::open_service(&data, &store, &log)?);
+    if app.witness_rules().witnesses.is_empty() {
+        anyhow::bail!("no witness is configured (`[witnesses]` in the data directory's deployment.toml)");
+    }
+    log.checkpoint()?;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the runtime")?;
+    let round = runtime.block_on(tokutei_web::witness::Witnessing::new(app).round())?;
+    let mut human = format!(
+        "チェックポイント（サイズ {}） / checkpoint of size {}: {}\n",
+        round.size.unwrap_or(0),
+        round.size.unwrap_or(0),
+        if round.published { "公開済み（定足数の連署あり） / published (cosigned by a quorum)" } else { "未公開 / not published" }
+    );
+    for name in &round.cosigned {
+        human.push_str(&format!("  連署 / cosigned: {name}\n"));
+    }
+    for (name, why) in &round.refused {
+        human.push_str(&format!("  拒否 / REFUSED by {name}: {why}\n"));
+    }
+    let ok = round.refused.is_empty() && round.published;
+    Ok(Report::new(human, &round).passed_if(ok))
 }
 
 fn append_load(global: &GlobalArgs, args: AppendLoadArgs) -> anyhow::Result<Report> {

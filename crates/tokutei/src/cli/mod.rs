@@ -198,7 +198,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Assessment(cmd) => assessment::run(&cli.global, cmd),
         Command::Inspection(cmd) => oversight::inspection(&cli.global, cmd),
         Command::Portal(cmd) => portal::run(&cli.global, cmd),
-        Command::Witness(cmd) => witness::run(cmd),
+        Command::Witness(cmd) => witness::run(&cli.global.data, cmd),
         Command::Migrate => migrate::run(&cli.global),
         Command::MigrateStore(args) => store_copy::run(&cli.global, args),
         Command::Backup(args) => backup::backup(&cli.global, args),

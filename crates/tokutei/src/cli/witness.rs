@@ -1,12 +1,13 @@
 //! `tokutei witness …`: run a transparency-log witness (C2SP `tlog-witness`) for partners'
-//! ledgers — another carrier, an auditor, the regulator. Its directory (`--data DIR`) holds
+//! ledgers — another carrier, an auditor, the regulator. Its directory (the global `--data DIR`,
+//! its own: never a deployment's data directory) holds
 //! `witness.toml` (its name and the logs it watches: origin keys), its cosigning key
 //! `witness.ed25519` (0600), and per log the latest checkpoint it cosigned (`logs/<hash>`,
 //! replaced atomically and synced before any cosignature is returned).
 //!
-//! - `init --data DIR --name NAME [--log KEY]…`: create the key and the configuration; prints
+//! - `--data DIR init --name NAME [--log KEY]…`: create the key and the configuration; prints
 //!   the witness's public key (what logs configure in `[witnesses]`).
-//! - `add-log --data DIR --log KEY`, `key --data DIR`.
+//! - `add-log --log KEY`, `key`.
 //! - `serve --data DIR --listen ADDR`: answer `POST /add-checkpoint`.
 
 use std::fs;
@@ -37,20 +38,13 @@ pub enum WitnessCommand {
     Init(InitArgs),
     /// Watch one more log (its checkpoint verifier key, `origin+id+key`).
     AddLog {
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
         #[arg(long = "log", value_name = "KEY")]
         log: String,
     },
     /// The witness's public key (`name+id+key`, type 0x04).
-    Key {
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
-    },
+    Key,
     /// Answer `add-checkpoint` requests (C2SP tlog-witness) until stopped.
     Serve {
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
         #[arg(long, value_name = "ADDR")]
         listen: SocketAddr,
     },
@@ -58,8 +52,6 @@ pub enum WitnessCommand {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    #[arg(long, value_name = "DIR")]
-    data: PathBuf,
     /// The witness's name (a schema-less URL such as `witness.auditor.example/w1`).
     #[arg(long, value_name = "NAME")]
     name: String,
@@ -153,41 +145,45 @@ impl WitnessState for FileState {
     }
 }
 
-pub fn run(cmd: WitnessCommand) -> anyhow::Result<Report> {
+/// `data`: the witness's directory (the global `--data`).
+pub fn run(data: &Path, cmd: WitnessCommand) -> anyhow::Result<Report> {
     match cmd {
         WitnessCommand::Init(args) => {
             let logs = args.logs.iter().map(|k| parse_log(k)).collect::<anyhow::Result<Vec<_>>>()?;
             let mut seed = zeroize::Zeroizing::new([0u8; 32]);
             OsRng.fill_bytes(seed.as_mut());
             let signer = WitnessSigner::from_seed(&args.name, *seed).with_context(|| format!("`--name`: `{}`", args.name))?;
-            if args.data.join(KEY).exists() {
-                bail!("`{}` holds a witness already", args.data.display());
+            if data.join(KEY).exists() {
+                bail!("`{}` holds a witness already", data.display());
             }
-            fs::create_dir_all(args.data.join(LOGS)).with_context(|| format!("cannot create `{}`", args.data.display()))?;
-            write_secret_file(&args.data.join(KEY), format!("{}\n", signer.secret_string()).as_bytes())?;
-            write_config(&args.data, &Config { logs: logs.iter().map(ToString::to_string).collect() })?;
+            if data.join(crate::audit_log::ORIGIN_FILE).exists() {
+                bail!("`{}` is a deployment's data directory: give the witness a directory of its own", data.display());
+            }
+            fs::create_dir_all(data.join(LOGS)).with_context(|| format!("cannot create `{}`", data.display()))?;
+            write_secret_file(&data.join(KEY), format!("{}\n", signer.secret_string()).as_bytes())?;
+            write_config(data, &Config { logs: logs.iter().map(ToString::to_string).collect() })?;
             let key = signer.verifier().to_string();
             Ok(Report::new(format!("{key}\n"), serde_json::json!({ "key": key, "logs": args.logs })))
         }
-        WitnessCommand::AddLog { data, log } => {
+        WitnessCommand::AddLog { log } => {
             let key = parse_log(&log)?;
-            let (mut config, known) = read_config(&data)?;
+            let (mut config, known) = read_config(data)?;
             if known.iter().any(|k| k.name() == key.name()) {
                 bail!("`--log`: the log `{}` is watched already", key.name());
             }
             config.logs.push(key.to_string());
-            write_config(&data, &config)?;
+            write_config(data, &config)?;
             Ok(Report::new(format!("watching `{}`\n", key.name()), serde_json::json!({ "logs": config.logs })))
         }
-        WitnessCommand::Key { data } => {
-            let key = signer(&data)?.verifier().to_string();
+        WitnessCommand::Key => {
+            let key = signer(data)?.verifier().to_string();
             Ok(Report::new(format!("{key}\n"), serde_json::json!({ "key": key })))
         }
-        WitnessCommand::Serve { data, listen } => {
-            let signer = signer(&data)?;
-            let (_, logs) = read_config(&data)?;
+        WitnessCommand::Serve { listen } => {
+            let signer = signer(data)?;
+            let (_, logs) = read_config(data)?;
             if logs.is_empty() {
-                bail!("`{}` watches no log: add one with `tokutei witness add-log`", config_path(&data).display());
+                bail!("`{}` watches no log: add one with `tokutei witness add-log`", config_path(data).display());
             }
             fs::create_dir_all(data.join(LOGS)).with_context(|| format!("cannot create `{}`", data.join(LOGS).display()))?;
             let state = FileState { dir: data.join(LOGS) };

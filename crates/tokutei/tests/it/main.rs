@@ -20,3 +20,4 @@ mod schemathesis;
 mod serve;
 mod util;
 mod vault;
+mod witness;
