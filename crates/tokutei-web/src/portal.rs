@@ -301,7 +301,7 @@ fn page(lang: Lang, view: &PortalView, log_key: &str, witnesses: &[String], quor
                 ol.uses #uses data-log-key=(log_key) data-witnesses=(witnesses.join(" ")) data-quorum=(quorum) {
                     @for row in &view.uses {
                         li.use id=(format!("use-{}", row.index)) data-index=(row.index) {
-                            p.when { time datetime=(row.time.to_string()) { (tokutei_policy::tokyo::minutes(row.time)) } }
+                            p.when { time datetime=(row.time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()) { (tokutei_policy::tokyo::minutes(row.time)) } }
                             dl.fields {
                                 dt { (t(lang, "利用目的", "Purpose")) }
                                 dd { (purpose_text(policy, lang, &row.purpose)) }

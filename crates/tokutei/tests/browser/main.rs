@@ -56,6 +56,9 @@ const PAGES_WHEN_PRESENT: &[(&str, &str)] = &[
     ("public-inquiry", "/inquiry"),
     ("public-requests", "/requests"),
     ("public-requests-en", "/en/requests"),
+    ("public-transparency", "/transparency"),
+    ("public-transparency-en", "/en/transparency"),
+    ("public-my-landing", "/my/"),
     ("admin-settings", "/admin/settings"),
     ("admin-inquiries", "/admin/inquiries"),
     ("admin-incidents", "/admin/incidents"),
@@ -133,6 +136,11 @@ async fn the_console_and_the_public_site_work_in_chromium() {
     quality::check_sign_in_keyboard(&browser, &mut findings).await;
 
     handler_views_a_subscriber(&browser, &server, &artifacts, &mut findings).await;
+    let portal = if present("POST", "/my/enter") {
+        Some(subscriber_checks_their_page(&browser, &server, &artifacts, &mut findings).await)
+    } else {
+        None
+    };
     let session = chief_reviews_and_publishes(&browser, &server, downloads.path()).await;
     let mut console = console;
     if present("POST", "/admin/incidents") {
@@ -185,6 +193,13 @@ async fn the_console_and_the_public_site_work_in_chromium() {
         assert_eq!(response.status, 200, "`{path}` answers");
         quality::check_headers(name, &response, &mut findings);
         documents.push((name.to_string(), response.body));
+    }
+    if let Some(cookie) = &portal {
+        let response = http::get(server.addr(), "/my/", Some(cookie));
+        assert_eq!(response.status, 200, "`/my/` answers");
+        assert!(response.body.contains("id=\"uses\""), "the subscriber's page, signed in");
+        quality::check_headers("public-my", &response, &mut findings);
+        documents.push(("public-my".to_string(), response.body));
     }
     let invalid = vnu::validate(&documents);
 
@@ -286,6 +301,74 @@ async fn handler_views_a_subscriber(browser: &Browser, server: &Server, artifact
         handler_reports_a_violation(browser, server, artifacts, findings).await;
     }
     sign_out(browser).await;
+}
+
+/// The subscriber of the handler's view opens their own page with a one-time link, on a phone
+/// first: every use is listed, and each record's proof checks in the browser (the entry's
+/// leaf, the path to the checkpoint's root, the carrier's signature and both witnesses'
+/// cosignatures, by `/static/my-verify.js` with WebCrypto). Returns a second session's cookie
+/// (its own link, opened over plain HTTP) for the header and HTML checks.
+async fn subscriber_checks_their_page(
+    browser: &Browser,
+    server: &Server,
+    artifacts: &Path,
+    findings: &mut Findings,
+) -> String {
+    // The handler's view is under a checkpoint both witnesses cosigned, now.
+    let round = server.cli(&["--json", "audit", "witness"]);
+    round.assert_code(0);
+    assert_eq!(round.json()["published"], true, "{}", round.stdout);
+    let link = |_: ()| {
+        let run = server.cli(&["--json", "portal", "link", "--subscriber", SUBSCRIBER]);
+        let url = run.assert_code(0).json()["url"].as_str().unwrap().to_string();
+        url.split_once("t=").unwrap().1.to_string()
+    };
+    let token = link(());
+    browser.emulate_width(Some(375)).await;
+    browser.open(&server.url(&format!("/my/enter?t={token}")), "main form button").await;
+    browser.emulate_width(None).await;
+    quality::check_page(browser, "public-my-enter", artifacts, findings).await;
+    browser.click("main form button[type=submit]", "#uses").await;
+    assert_eq!(browser.path().await, "/my/");
+    quality::check_page(browser, "public-my", artifacts, findings).await;
+
+    let indexes = browser.js("return [...document.querySelectorAll('button.verify')].map(b => b.dataset.index);", vec![]).await;
+    let indexes: Vec<String> =
+        indexes.as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_string()).collect();
+    assert!(!indexes.is_empty(), "the handler's view is listed with its proof");
+    for index in &indexes {
+        browser.wait_for(&format!("button.verify[data-index='{index}']")).await.click().await.unwrap();
+        let result = browser.wait_for(&format!("#result-{index}.ok, #result-{index}.bad")).await;
+        let text = result.text().await.unwrap();
+        let class = result.attr("class").await.unwrap().unwrap_or_default();
+        assert!(class.contains("ok") && text.starts_with('✓'), "record {index} did not verify: {text}");
+        assert!(text.contains("証人 2 人"), "both witnesses' cosignatures checked: {text}");
+    }
+    let file = artifacts.join("public-my-verified-375.png");
+    browser.emulate_width(Some(375)).await;
+    browser.screenshot(&file).await;
+    browser.emulate_width(None).await;
+    // The link works once.
+    browser.open(&server.url(&format!("/my/enter?t={token}")), "main form button").await;
+    browser.click("main form button[type=submit]", "main h1").await;
+    let refused = browser.wait_for("main h1").await.text().await.unwrap();
+    assert!(refused.contains("このリンクは使えません"), "{refused}");
+    browser.take_log().await;
+
+    let token = link(());
+    let body = format!("t={token}");
+    let (status, head, _) = util::exchange(
+        server.addr(),
+        &format!(
+            "POST /my/enter HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            server.addr(),
+            body.len()
+        ),
+    );
+    assert_eq!(status, 303, "{head}");
+    head.lines()
+        .find_map(|l| l.to_ascii_lowercase().starts_with("set-cookie: tokutei_my=").then(|| l[12..].split(';').next().unwrap().trim().to_string()))
+        .expect("the session cookie")
 }
 
 /// The text of the handler's violation report (issue 16): what the chief manager reads.

@@ -1,11 +1,13 @@
 //! The system under test: `tokutei demo --no-serve` on a temporary data directory (its printed
-//! console accounts parsed), then `tokutei serve` on a free port, killed on drop.
+//! console accounts parsed), two witnesses (`tokutei witness serve`, each its own process) that
+//! the deployment's `[witnesses]` names with a quorum of two, then `tokutei serve` on a free
+//! port; all killed on drop.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 
-use crate::util::{Run, TestEnv};
+use crate::util::{Run, TestEnv, start};
 
 /// A console account the demo printed.
 #[derive(Clone)]
@@ -30,6 +32,8 @@ pub struct Server {
     pub chief: Account,
     pub handler: Account,
     child: Child,
+    /// The witnesses' processes (killed on drop).
+    _witnesses: Vec<crate::util::Server>,
     /// What the server wrote to stderr, shown when the suite fails.
     log: Arc<Mutex<Vec<String>>>,
 }
@@ -72,6 +76,22 @@ impl Server {
             password: printed(&run, "id: demo-support", "one-time password:"),
             totp: None,
         };
+        let log_key = env.run(&["audit", "key"]).stdout.trim().to_string();
+        let mut witnesses = Vec::new();
+        let mut config = String::from("\n[witnesses]\nquorum = 2\n");
+        for name in ["w1", "w2"] {
+            let dir = env.root().join(name);
+            let dir = dir.to_str().unwrap();
+            let init = env.run(&["--data", dir, "--json", "witness", "init", "--name", &format!("{name}.example/w"), "--log", &log_key]);
+            let key = init.assert_code(0).json()["key"].as_str().unwrap().to_string();
+            let witness = start(&env, &["--data", dir, "witness", "serve", "--listen", "127.0.0.1:0"]);
+            config.push_str(&format!("[[witnesses.servers]]\nkey = \"{key}\"\nurl = \"http://{}\"\n", witness.addr));
+            witnesses.push(witness);
+        }
+        let deployment = env.data().join("deployment.toml");
+        let mut toml = std::fs::read_to_string(&deployment).unwrap();
+        toml.push_str(&config);
+        std::fs::write(&deployment, toml).unwrap();
         let mut child = env
             .command(&["serve", "--listen", "127.0.0.1:0"])
             .stderr(Stdio::piped())
@@ -92,7 +112,7 @@ impl Server {
                 sink.lock().unwrap().push(line);
             }
         });
-        Server { env, base, chief, handler, child, log }
+        Server { env, base, chief, handler, child, _witnesses: witnesses, log }
     }
 
     pub fn url(&self, path: &str) -> String {
