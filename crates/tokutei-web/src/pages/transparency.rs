@@ -66,7 +66,7 @@ pub(crate) fn page(lang: Lang, published: Option<&Published>, rules: &WitnessRul
         section aria-labelledby="h-check" {
             h2 #h-check { (t(lang, "確かめ方", "How to check")) }
             p { (t(lang, "証明（ご本人のページからダウンロードできます）は次のコマンドで確かめられます。", "A proof (downloadable from your own page) is checked with:")) }
-            pre { code { "tokutei audit check-proof proof.json --key <" (t(lang, "当社の公開鍵", "our public key")) "> --witness <" (t(lang, "証人の公開鍵", "a witness key")) "> --quorum " (rules.quorum.max(1)) } }
+            pre.command { code { "tokutei audit check-proof proof.json --key <" (t(lang, "当社の公開鍵", "our public key")) "> --witness <" (t(lang, "証人の公開鍵", "a witness key")) "> --quorum " (rules.quorum.max(1)) } }
         }
     }
 }
