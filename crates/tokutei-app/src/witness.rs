@@ -64,7 +64,7 @@ impl Witness {
 
     /// Answer an `add-checkpoint` request body at `now`: the cosignature line, once the new
     /// state is stored; a refusal otherwise (nothing stored).
-    pub fn add_checkpoint(&self, body: &str, now: Timestamp) -> Result<String, WitnessError> {
+    pub fn cosign(&self, body: &str, now: Timestamp) -> Result<String, WitnessError> {
         let request = AddCheckpoint::parse(body)?;
         let _turn = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut failed = None;
@@ -127,13 +127,13 @@ mod tests {
         }
         let note = |size| log.sign(&Checkpoint::new("example.com/log", tree_head(&tree, size).unwrap(), None));
         let first = AddCheckpoint { old: 0, proof: vec![], checkpoint: note(3) };
-        let line = witness.add_checkpoint(&first.encode(), Timestamp::from_second(1_800_000_000).unwrap()).unwrap();
+        let line = witness.cosign(&first.encode(), Timestamp::from_second(1_800_000_000).unwrap()).unwrap();
         assert_eq!(witness.verifier().cosigned_at(&format!("{}{line}", note(3))), Ok(1_800_000_000));
         assert_eq!(memory.load("example.com/log").unwrap().unwrap().size, 3);
-        let again = witness.add_checkpoint(&first.encode(), Timestamp::UNIX_EPOCH).unwrap_err();
+        let again = witness.cosign(&first.encode(), Timestamp::UNIX_EPOCH).unwrap_err();
         assert!(matches!(again, WitnessError::Refused(Refusal::Conflict { size: 3, .. })), "{again:?}");
         let grow = AddCheckpoint { old: 3, proof: prove_consistency(&tree, 3, 6).unwrap(), checkpoint: note(6) };
-        witness.add_checkpoint(&grow.encode(), Timestamp::UNIX_EPOCH).unwrap();
+        witness.cosign(&grow.encode(), Timestamp::UNIX_EPOCH).unwrap();
         assert_eq!(memory.load("example.com/log").unwrap().unwrap().size, 6);
     }
 }

@@ -53,7 +53,7 @@ async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Res
     let Ok(body) = String::from_utf8(body.to_vec()) else {
         return text(StatusCode::BAD_REQUEST, "text/plain; charset=utf-8", "the body is not UTF-8\n".into());
     };
-    let answer = tokio::task::spawn_blocking(move || witness.add_checkpoint(&body, Timestamp::now())).await;
+    let answer = tokio::task::spawn_blocking(move || witness.cosign(&body, Timestamp::now())).await;
     match answer {
         Ok(Ok(line)) => text(StatusCode::OK, "text/plain; charset=utf-8", line),
         Ok(Err(WitnessError::Refused(Refusal::Conflict { size, .. }))) => {

@@ -323,6 +323,7 @@ const STORE_READS: &[&str] = &[
     "inquiry",
     "kek_usage",
     "latest_checkpoint",
+    "recent_checkpoints",
     "latest_versions",
     "ledger_entry",
     "ledger_nodes",
