@@ -226,7 +226,13 @@ impl ProofCheck {
                 if self.cosigned_by.is_empty() { "none".to_string() } else { self.cosigned_by.join(", ") }
             );
         } else {
-            self.message = format!("{}; cosigned by {} ({} of {}, quorum {quorum})", self.message, self.cosigned_by.join(", "), cosigned.len(), witnesses.len());
+            self.message = format!(
+                "{}; cosigned by {} ({} of {}, quorum {quorum})",
+                self.message,
+                self.cosigned_by.join(", "),
+                cosigned.len(),
+                witnesses.len()
+            );
         }
         self
     }

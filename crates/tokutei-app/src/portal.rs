@@ -237,7 +237,12 @@ impl App {
     /// Issue a one-time link to `subscriber`'s own page, by `by` (a member of staff, or a
     /// system of the registry such as the carrier's My Page): `portal_link_issued` durable
     /// first, then the link's hash stored. An unknown or erased subscriber is not found.
-    pub fn issue_portal_link(&self, by: &Acting, subscriber: &SubscriberId, now: Timestamp) -> ActionResult<IssuedLink> {
+    pub fn issue_portal_link(
+        &self,
+        by: &Acting,
+        subscriber: &SubscriberId,
+        now: Timestamp,
+    ) -> ActionResult<IssuedLink> {
         let actor = self.authorize_or_system(by, ALL_ROLES, "issue a link to a subscriber's page")?;
         match self.stores().subscriber(subscriber.as_str())? {
             Some(s) if s.erased_at.is_none() => {}
@@ -270,7 +275,9 @@ impl App {
     /// answer for all); otherwise `portal_opened` durable first, then the link marked used and
     /// the session opened in one step (a second presentation at the same moment loses).
     pub fn open_portal(&self, token: &str, now: Timestamp) -> ActionResult<OpenedSession> {
-        if token.is_empty() || token.len() > 64 || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        if token.is_empty()
+            || token.len() > 64
+            || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err(refused_link());
         }
@@ -289,7 +296,8 @@ impl App {
             .digest(hash)
             .detail("session_ends", expires_at);
         self.audit_admin(Actor::System("portal".into()), entry, now)?;
-        let session = PortalSession { session_hash: digest(&cookie), subscriber: link.subscriber, created_at: now, expires_at };
+        let session =
+            PortalSession { session_hash: digest(&cookie), subscriber: link.subscriber, created_at: now, expires_at };
         if !self.stores().redeem_portal_link(&token_hash, &session)? {
             return Err(refused_link());
         }
@@ -329,7 +337,9 @@ impl App {
         let checkpoint = self.published_checkpoint()?;
         let covered = checkpoint.as_ref().map_or(0, |p| p.checkpoint.size);
         let start = tokutei_policy::tokyo::start_of(since.0);
-        let end = tokutei_policy::tokyo::start_of(until.0.tomorrow().map_err(|e| ActionError::invalid("until", e.to_string()))?);
+        let end = tokutei_policy::tokyo::start_of(
+            until.0.tomorrow().map_err(|e| ActionError::invalid("until", e.to_string()))?,
+        );
         let mut uses = Vec::new();
         let mut truncated = false;
         let query = LedgerQuery {
@@ -432,8 +442,12 @@ impl App {
                 .filter(|item| item.subscriber == subscriber)
                 .map(|item| item.category.clone())
                 .collect();
-            let notified_at =
-                self.stores().notices(&incident.id)?.into_iter().find(|n| n.subscriber == subscriber).map(|n| n.sent_at);
+            let notified_at = self
+                .stores()
+                .notices(&incident.id)?
+                .into_iter()
+                .find(|n| n.subscriber == subscriber)
+                .map(|n| n.sent_at);
             if categories.is_empty() && notified_at.is_none() {
                 continue;
             }
@@ -486,14 +500,15 @@ mod tests {
 
     #[test]
     fn portal_settings_are_checked_naming_their_key() {
-        let check = |config: PortalConfig, expected: Result<(&str, u32, u32), &str>| {
-            match (PortalRules::from_config(&config), expected) {
-                (Ok(r), Ok((url, link, session))) => {
-                    assert_eq!((r.base_url.as_str(), r.link_minutes, r.session_minutes), (url, link, session))
-                }
-                (Err(e), Err(field)) => assert!(e.to_string().starts_with(&format!("`{field}`")), "{e}"),
-                (got, want) => panic!("{got:?} vs {want:?}"),
+        let check = |config: PortalConfig, expected: Result<(&str, u32, u32), &str>| match (
+            PortalRules::from_config(&config),
+            expected,
+        ) {
+            (Ok(r), Ok((url, link, session))) => {
+                assert_eq!((r.base_url.as_str(), r.link_minutes, r.session_minutes), (url, link, session))
             }
+            (Err(e), Err(field)) => assert!(e.to_string().starts_with(&format!("`{field}`")), "{e}"),
+            (got, want) => panic!("{got:?} vs {want:?}"),
         };
         check(PortalConfig::default(), Ok(("http://127.0.0.1:8080", 15, 30)));
         let url = |u: &str| PortalConfig { base_url: Some(u.into()), ..PortalConfig::default() };
@@ -501,7 +516,10 @@ mod tests {
         check(url("privacy.example.jp"), Err("portal.base_url"));
         check(url("https://x.example/?a=1"), Err("portal.base_url"));
         check(PortalConfig { link_minutes: Some(0), ..PortalConfig::default() }, Err("portal.link_minutes"));
-        check(PortalConfig { link_minutes: Some(60), ..PortalConfig::default() }, Ok(("http://127.0.0.1:8080", 60, 30)));
+        check(
+            PortalConfig { link_minutes: Some(60), ..PortalConfig::default() },
+            Ok(("http://127.0.0.1:8080", 60, 30)),
+        );
         check(PortalConfig { session_minutes: Some(241), ..PortalConfig::default() }, Err("portal.session_minutes"));
     }
 }

@@ -148,10 +148,11 @@ impl App {
     pub fn published_checkpoint(&self) -> ActionResult<Option<Published>> {
         let rules = &self.witness_rules;
         if rules.witnesses.is_empty() {
-            return Ok(self
-                .ledger()
-                .latest_checkpoint()?
-                .map(|checkpoint| Published { checkpoint, witnesses: Vec::new(), witnessed: true }));
+            return Ok(self.ledger().latest_checkpoint()?.map(|checkpoint| Published {
+                checkpoint,
+                witnesses: Vec::new(),
+                witnessed: true,
+            }));
         }
         let keys = rules.keys();
         for checkpoint in self.ledger().recent_checkpoints(SEARCH)? {
@@ -194,7 +195,8 @@ impl App {
         let base = without_cosignatures(&checkpoint.note, &keys);
         let mut note = base.clone();
         let mut cosigned = Vec::new();
-        for (line, key) in lines.iter().flat_map(|answer| answer.lines()).flat_map(|l| keys.iter().map(move |k| (l, k))) {
+        for (line, key) in lines.iter().flat_map(|answer| answer.lines()).flat_map(|l| keys.iter().map(move |k| (l, k)))
+        {
             let candidate = format!("{base}{line}\n");
             if !cosigned.contains(&key.name()) && key.cosigned_at(&candidate).is_ok() {
                 note.push_str(line);
@@ -277,13 +279,13 @@ mod tests {
 
     #[test]
     fn witness_settings_are_checked_naming_their_key() {
-        let check = |config: WitnessConfig, expected: Result<usize, &str>| {
-            match (WitnessRules::from_config(&config), expected) {
+        let check =
+            |config: WitnessConfig, expected: Result<usize, &str>| match (WitnessRules::from_config(&config), expected)
+            {
                 (Ok(rules), Ok(quorum)) => assert_eq!(rules.quorum, quorum),
                 (Err(e), Err(field)) => assert!(e.to_string().starts_with(&format!("`{field}`")), "{e}"),
                 (got, want) => panic!("{got:?} vs {want:?}"),
-            }
-        };
+            };
         let server = |seed, name: &str, url: &str| WitnessServerConfig { key: key(seed, name), url: url.into() };
         check(WitnessConfig::default(), Ok(0));
         let two = vec![server(1, "w1", "http://127.0.0.1:7001/"), server(2, "w2", "https://w2.example")];

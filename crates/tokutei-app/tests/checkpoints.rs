@@ -3,9 +3,9 @@
 //! or rewritten does not extend a trusted checkpoint, and proofs check against a signed note
 //! with no database. `portal` runs the subscriber's own page on a real deployment.
 
-mod support;
 #[path = "checkpoints/portal.rs"]
 mod portal;
+mod support;
 
 use std::sync::Arc;
 

@@ -177,7 +177,8 @@ mod tests {
     // The example of C2SP tlog-cosignature: the checkpoint `example.com/behind-the-sofa`
     // 20852163 and a cosignature by `witness.example.com/w1` whose message's time line is
     // `time 1679315147` (the spec gives no public key, so its layout is what can be checked).
-    const SPEC_COSIGNATURE: &str = "jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==";
+    const SPEC_COSIGNATURE: &str =
+        "jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==";
 
     #[test]
     fn the_spec_example_has_the_cosignature_layout() {
@@ -212,10 +213,10 @@ mod tests {
         assert!(verifier.cosigned_at(&forged).is_err());
         let stranger = WitnessSigner::from_seed("witness.example/w1", [8; 32]).unwrap();
         assert!(verifier.cosigned_at(&format!("{note}{}", stranger.cosign(&cp.body(), 5))).is_err());
-        assert_eq!(cosigners(&cosigned, &[stranger.verifier(), verifier.clone()]), vec![(
-            "witness.example/w1".to_string(),
-            1_679_315_147
-        )]);
+        assert_eq!(
+            cosigners(&cosigned, &[stranger.verifier(), verifier.clone()]),
+            vec![("witness.example/w1".to_string(), 1_679_315_147)]
+        );
     }
 
     #[test]

@@ -251,16 +251,25 @@ CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\
         let fork = AddCheckpoint { old: 9, proof: vec![], checkpoint: fork_note.clone() };
         assert_eq!(check(&logs, |_| state(9), &fork), Err(Refusal::Conflict { size: 9, fork: true }));
         // A fork at a larger size: its proof from the witnessed size does not verify.
-        let fork_grow = AddCheckpoint { old: 5, proof: prove_consistency(&forked, 5, 9).unwrap(), checkpoint: fork_note };
+        let fork_grow =
+            AddCheckpoint { old: 5, proof: prove_consistency(&forked, 5, 9).unwrap(), checkpoint: fork_note };
         assert!(matches!(check(&logs, |_| state(5), &fork_grow), Err(Refusal::Inconsistent(_))));
         // Old size beyond the checkpoint, unknown origin, another key.
         let beyond = AddCheckpoint { old: 6, proof: vec![], checkpoint: note5.clone() };
         assert_eq!(beyond_status(&logs, &beyond), 400);
         let other = CheckpointSigner::from_seed("example.com/other", [3; 32]).unwrap();
-        let unknown = AddCheckpoint { old: 0, proof: vec![], checkpoint: other.sign(&Checkpoint::new("example.com/other", tree_head(&t, 5).unwrap(), None)) };
+        let unknown = AddCheckpoint {
+            old: 0,
+            proof: vec![],
+            checkpoint: other.sign(&Checkpoint::new("example.com/other", tree_head(&t, 5).unwrap(), None)),
+        };
         assert_eq!(beyond_status(&logs, &unknown), 404);
         let impostor = CheckpointSigner::from_seed("example.com/log", [4; 32]).unwrap();
-        let unsigned = AddCheckpoint { old: 0, proof: vec![], checkpoint: impostor.sign(&Checkpoint::new("example.com/log", tree_head(&t, 5).unwrap(), None)) };
+        let unsigned = AddCheckpoint {
+            old: 0,
+            proof: vec![],
+            checkpoint: impostor.sign(&Checkpoint::new("example.com/log", tree_head(&t, 5).unwrap(), None)),
+        };
         assert_eq!(beyond_status(&logs, &unsigned), 403);
     }
 

@@ -25,7 +25,9 @@ impl PortalStore for PgStore {
                 &bigint(link.audit_index)?,
             ],
         )
-        .map_err(|e| if is_constraint(&e) { StoreError::Conflict("the link is already stored".into()) } else { backend(e) })?;
+        .map_err(|e| {
+            if is_constraint(&e) { StoreError::Conflict("the link is already stored".into()) } else { backend(e) }
+        })?;
         Ok(())
     }
 

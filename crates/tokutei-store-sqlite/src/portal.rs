@@ -26,7 +26,9 @@ impl PortalStore for SqliteStore {
                 bigint(link.audit_index)?
             ],
         )
-        .map_err(|e| if is_constraint(&e) { StoreError::Conflict("the link is already stored".into()) } else { backend(e) })?;
+        .map_err(|e| {
+            if is_constraint(&e) { StoreError::Conflict("the link is already stored".into()) } else { backend(e) }
+        })?;
         tx.commit().map_err(backend)
     }
 

@@ -7,6 +7,7 @@
 //! rate-limited per client address (a setting). Validation, sealing and the audit are
 //! `tokutei_app::inquiry`'s; this module does HTTP only.
 
+use crate::console::one as t;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
@@ -35,10 +36,6 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add("POST", "/en/inquiry", "/en/inquiry", Public, post(|s, c, h, b| send(s, c, h, b, Lang::En)))
 }
 
-fn t(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
-    if lang == Lang::Ja { ja } else { en }
-}
-
 fn path(lang: Lang, p: &str) -> String {
     match lang {
         Lang::Ja => p.to_string(),
@@ -59,7 +56,7 @@ pub(crate) fn category_label(category: InquiryCategory, lang: Lang) -> &'static 
     }
 }
 
-async fn site_name(state: &AppState, lang: Lang) -> Result<String, AppError> {
+pub(crate) async fn site_name(state: &AppState, lang: Lang) -> Result<String, AppError> {
     let active = state.active_policy().await?;
     Ok(match active {
         Some((_, p)) => p.header.company.get(lang).unwrap_or(&p.header.company.ja).to_string(),

@@ -341,7 +341,9 @@ pub(crate) fn document() -> Value {
             } } }
         }
     });
-    for (schemas, paths) in [incidents(), oversight::document(), inspections(), training(), requests::document(), portal::document()] {
+    for (schemas, paths) in
+        [incidents(), oversight::document(), inspections(), training(), requests::document(), portal::document()]
+    {
         if let Some(all) = doc["components"]["schemas"].as_object_mut() {
             all.extend(schemas);
         }

@@ -16,6 +16,7 @@
 //! Every rule — who the session belongs to, what is listed, what is audited — is
 //! `tokutei_app::portal`'s; this module parses, calls and presents.
 
+use crate::console::one as t;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -64,10 +65,6 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add("POST", "/api/v1/portal/links", "/api/v1/portal/links", Access::Token(None), post(issue_link))
 }
 
-fn t(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
-    if lang == Lang::Ja { ja } else { en }
-}
-
 fn base(lang: Lang) -> &'static str {
     if lang == Lang::Ja { "/my/" } else { "/en/my/" }
 }
@@ -96,19 +93,13 @@ async fn run<T: Send + 'static>(
 }
 
 fn layout(state_site: &str, lang: Lang, title: &str, path: &str, body: Markup) -> Response {
-    let (path_ja, path_en) = if let Some(rest) = path.strip_prefix("/en") { (rest.to_string(), path.to_string()) } else { (path.to_string(), format!("/en{path}")) };
+    let (path_ja, path_en) = if let Some(rest) = path.strip_prefix("/en") {
+        (rest.to_string(), path.to_string())
+    } else {
+        (path.to_string(), format!("/en{path}"))
+    };
     let page = Page { lang, title, site: state_site, area: Area::My, path_ja: &path_ja, path_en: &path_en };
     pages::layout_with_script(&page, body, Some("/static/my-verify.js")).into_response()
-}
-
-async fn site(state: &AppState, lang: Lang) -> Result<(String, Option<std::sync::Arc<Policy>>), AppError> {
-    let active = state.active_policy().await?;
-    let policy = active.map(|(_, p)| p);
-    let site = match &policy {
-        Some(p) => p.header.company.get(lang).unwrap_or(&p.header.company.ja).to_string(),
-        None => "tokutei".to_string(),
-    };
-    Ok((site, policy))
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,7 +109,7 @@ struct Enter {
 }
 
 async fn enter_page(State(state): State<AppState>, Query(q): Query<Enter>, lang: Lang) -> Result<Response, AppError> {
-    let (site, _) = site(&state, lang).await?;
+    let site = crate::inquiry::site_name(&state, lang).await?;
     let action = format!("{}enter", base(lang));
     let body = html! {
         h1 { (t(lang, "ご本人のページ", "Your own page")) }
@@ -141,7 +132,7 @@ async fn open(
     lang: Lang,
 ) -> Result<Response, AppError> {
     let now = Timestamp::now();
-    let (site, _) = site(&state, lang).await?;
+    let site = crate::inquiry::site_name(&state, lang).await?;
     if !state.portal_limiter.allow(client, OPEN_PER_HOUR, now) {
         return Err(AppError::TooManyRequests { retry_after: 3600 });
     }
@@ -156,15 +147,24 @@ async fn open(
                     "リンクは一度だけ、発行から短い時間だけ使えます。使用済みか、期限が切れたか、正しくないリンクです。お手数ですが、会員ページやお問い合わせ窓口からもう一度リンクを受け取ってください。",
                     "A link works once and for a short time only. This one was used, has expired or is not valid. Please ask for a new link on the member page or at our contact desk.")) }
             };
-            let mut response = layout(&site, lang, t(lang, "このリンクは使えません", "This link cannot be used"), base(lang), body);
+            let mut response =
+                layout(&site, lang, t(lang, "このリンクは使えません", "This link cannot be used"), base(lang), body);
             *response.status_mut() = StatusCode::FORBIDDEN;
             return Ok(response);
         }
         Err(e) => return Err(e),
     };
     let max_age = (opened.expires_at.as_second() - now.as_second()).max(0);
-    let cookie = set_cookie(COOKIE, &opened.cookie, "/", Some(max_age), over_tls(&headers) || state.hsts_max_age.is_some());
-    Ok((StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, base(lang).parse().map_err(|_| AppError::internal("location"))?)]).into_response())
+    let cookie =
+        set_cookie(COOKIE, &opened.cookie, "/", Some(max_age), over_tls(&headers) || state.hsts_max_age.is_some());
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::SET_COOKIE, cookie),
+            (header::LOCATION, base(lang).parse().map_err(|_| AppError::internal("location"))?),
+        ],
+    )
+        .into_response())
 }
 
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap, lang: Lang) -> Result<Response, AppError> {
@@ -173,7 +173,14 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap, lang: Lang)
         run(move || app.close_portal(&visitor, Timestamp::now())).await?;
     }
     let gone = set_cookie(COOKIE, "", "/", Some(0), over_tls(&headers) || state.hsts_max_age.is_some());
-    Ok((StatusCode::SEE_OTHER, [(header::SET_COOKIE, gone), (header::LOCATION, base(lang).parse().map_err(|_| AppError::internal("location"))?)]).into_response())
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::SET_COOKIE, gone),
+            (header::LOCATION, base(lang).parse().map_err(|_| AppError::internal("location"))?),
+        ],
+    )
+        .into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,7 +192,10 @@ struct Period {
 fn parse_day(field: &'static str, text: &Option<String>) -> Result<Option<Date>, AppError> {
     match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
-        Some(t) => t.parse::<Date>().map(Some).map_err(|_| AppError::Invalid { field, message: format!("`{t}` is not a date (YYYY-MM-DD)") }),
+        Some(t) => t
+            .parse::<Date>()
+            .map(Some)
+            .map_err(|_| AppError::Invalid { field, message: format!("`{t}` is not a date (YYYY-MM-DD)") }),
     }
 }
 
@@ -195,7 +205,7 @@ async fn my_page(
     Query(period): Query<Period>,
     lang: Lang,
 ) -> Result<Response, AppError> {
-    let (site, _) = site(&state, lang).await?;
+    let site = crate::inquiry::site_name(&state, lang).await?;
     let title = t(lang, "あなたの情報の利用状況", "How your information was used");
     let Some(visitor) = visitor(&state, &headers).await? else {
         let body = html! {
@@ -211,7 +221,12 @@ async fn my_page(
     let until = parse_day("until", &period.until)?.unwrap_or(today);
     let since = match parse_day("since", &period.since)? {
         Some(d) => d,
-        None => Date(until.0.checked_sub(jiff::Span::new().days(DEFAULT_DAYS - 1)).map_err(|e| AppError::BadRequest(e.to_string()))?),
+        None => Date(
+            until
+                .0
+                .checked_sub(jiff::Span::new().days(DEFAULT_DAYS - 1))
+                .map_err(|e| AppError::BadRequest(e.to_string()))?,
+        ),
     };
     let app = state.access_service()?;
     let view = run(move || app.portal_view(&visitor, since, until, Timestamp::now())).await?;
@@ -408,7 +423,11 @@ fn page(lang: Lang, view: &PortalView, log_key: &str, witnesses: &[String], quor
     }
 }
 
-async fn proof(State(state): State<AppState>, headers: HeaderMap, Path(index): Path<String>) -> Result<Response, AppError> {
+async fn proof(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(index): Path<String>,
+) -> Result<Response, AppError> {
     let index: u64 = index.parse().map_err(|_| AppError::NotFound)?;
     let Some(visitor) = visitor(&state, &headers).await? else { return Err(AppError::NotFound) };
     let app = state.access_service()?;
@@ -427,10 +446,15 @@ struct LinkBody {
 
 /// `POST /api/v1/portal/links`: a one-time link for a subscriber, for the carrier's systems
 /// (a system token) or staff; `201` with `url` and `expires_at`.
-async fn issue_link(State(state): State<AppState>, caller: Caller, bytes: axum::body::Bytes) -> Result<Response, ApiError> {
+async fn issue_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
     let body: LinkBody = crate::api::body(&bytes, &["subscriber"], false)?;
     let subscriber = SubscriberId::parse(body.subscriber.as_str()).map_err(AppError::from)?;
     let by = Acting::Person(caller.principal.clone());
     let link = crate::api::run(&state, move |app| app.issue_portal_link(&by, &subscriber, Timestamp::now())).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "url": link.url, "expires_at": link.expires_at }))).into_response())
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "url": link.url, "expires_at": link.expires_at })))
+        .into_response())
 }

@@ -9,6 +9,7 @@
 //! the leak section says なし only when none is listed. `/leaks` also shows the earlier
 //! versions of a corrected entry (its public history).
 
+use crate::console::one as t;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -48,10 +49,6 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add("GET", "/metrics", "/metrics", Public, get(crate::metrics::render))
         .add("GET", "/static/tokutei.css", "/static/tokutei.css", Public, get(crate::pages::stylesheet))
         .add("GET", "/favicon.ico", "/favicon.ico", Public, get(crate::pages::icon))
-}
-
-fn t(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
-    if lang == Lang::Ja { ja } else { en }
 }
 
 /// The site name: the company from the policy in force, in the page's language.

@@ -66,7 +66,11 @@ async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Res
         }
         Ok(Err(e @ WitnessError::State(_))) => {
             tracing::error!(error = %e, "cannot keep the witness state");
-            text(StatusCode::INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", "the witness state could not be kept\n".into())
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain; charset=utf-8",
+                "the witness state could not be kept\n".into(),
+            )
         }
         Err(e) => {
             tracing::error!(error = %e, "witness task failed");
@@ -155,7 +159,9 @@ impl Witnessing {
                     tracing::error!(witness = witness.name(), size = latest.size, refusal = %why, "a witness refused the audit ledger's checkpoint");
                     let (app, name, size, what) =
                         (Arc::clone(&self.app), witness.name().to_string(), latest.size, why.clone());
-                    if let Err(e) = blocking(move || app.report_witness_refusal(&name, size, &what, Timestamp::now())).await {
+                    if let Err(e) =
+                        blocking(move || app.report_witness_refusal(&name, size, &what, Timestamp::now())).await
+                    {
                         tracing::warn!(error = %e, "cannot report the witness's refusal");
                     }
                     round.refused.push((witness.name().to_string(), why));
@@ -211,9 +217,7 @@ impl Witnessing {
                     return Ok(Some(lines.trim_end().to_string()));
                 }
                 WitnessAnswer::Conflict(size) if size == old => {
-                    return Err(format!(
-                        "forked: the witness cosigned another tree of size {size} than this ledger's"
-                    ));
+                    return Err(format!("forked: the witness cosigned another tree of size {size} than this ledger's"));
                 }
                 WitnessAnswer::Conflict(size) => {
                     known.insert(name.clone(), size);

@@ -77,10 +77,13 @@ fn a_subscribers_page_lists_exactly_their_uses_and_each_proof_checks() {
     app.read(&call("untrained", "support", &["S-active"], &[])).unwrap();
     app.read(&call("support", "support", &["S-suspended"], &[])).unwrap();
     app.read(&call("ads", "support", &["S-terminated"], &[])).unwrap();
-    let log = Checkpoints::new(Arc::clone(app.ledger()), CheckpointSigner::from_seed("tokutei.local/t", [1; 32]).unwrap());
+    let log =
+        Checkpoints::new(Arc::clone(app.ledger()), CheckpointSigner::from_seed("tokutei.local/t", [1; 32]).unwrap());
     log.latest(at(3650)).unwrap();
 
-    let link = app.issue_portal_link(&Acting::Person("crm".into()), &SubscriberId::parse("S-active").unwrap(), at(3660)).unwrap();
+    let link = app
+        .issue_portal_link(&Acting::Person("crm".into()), &SubscriberId::parse("S-active").unwrap(), at(3660))
+        .unwrap();
     let opened = app.open_portal(&token_of(&link.url), at(3661)).unwrap();
     let visitor = app.portal_visitor(&opened.cookie, at(3662)).unwrap().expect("the session");
     assert_eq!(visitor.subscriber.as_str(), "S-active");

@@ -9,7 +9,10 @@ pub(super) fn document() -> (Map<String, Value>, Map<String, Value>) {
     let mut schemas = Map::new();
     schemas.insert(
         "PortalLinkRequest".into(),
-        closed(json!({ "subscriber": { "type": "string", "minLength": 1, "maxLength": 64, "examples": ["HS00000001"] } }), &[]),
+        closed(
+            json!({ "subscriber": { "type": "string", "minLength": 1, "maxLength": 64, "examples": ["HS00000001"] } }),
+            &[],
+        ),
     );
     schemas.insert(
         "PortalLink".into(),

@@ -3,13 +3,10 @@
 //! identity checks accepted, agents, fees and the time to answer — generated from the
 //! deployment's `[requests]` and the policy's contact.
 
+use crate::console::one as t;
 use maud::{Markup, html};
 use tokutei_app::requests::{RequestKind, RequestRules, ResponseMethod};
 use tokutei_policy::{Lang, Policy};
-
-fn t(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
-    if lang == Lang::Ja { ja } else { en }
-}
 
 pub(crate) fn page(lang: Lang, rules: &RequestRules, policy: Option<&Policy>) -> Markup {
     let inquiry = if lang == Lang::Ja { "/inquiry" } else { "/en/inquiry" };

@@ -449,8 +449,13 @@ fn check_proof(args: CheckProofArgs) -> anyhow::Result<Report> {
         .witnesses
         .iter()
         .map(|w| {
-            let text = if w.contains('+') && !std::path::Path::new(w).exists() { w.clone() } else { read_arg(w, "witness key file")? };
-            WitnessVerifier::parse(&text).with_context(|| format!("`--witness`: `{}` is not a witness key", text.trim()))
+            let text = if w.contains('+') && !std::path::Path::new(w).exists() {
+                w.clone()
+            } else {
+                read_arg(w, "witness key file")?
+            };
+            WitnessVerifier::parse(&text)
+                .with_context(|| format!("`--witness`: `{}` is not a witness key", text.trim()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let quorum = args.quorum.unwrap_or(witnesses.len());
@@ -458,10 +463,13 @@ fn check_proof(args: CheckProofArgs) -> anyhow::Result<Report> {
         anyhow::bail!("`--quorum`: is {quorum}; use 1 to the number of `--witness` keys ({})", witnesses.len());
     }
     let note = match &args.checkpoint {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read checkpoint `{}`", path.display()))?,
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read checkpoint `{}`", path.display()))?
+        }
         None => match &proof {
-            Proof::Inclusion { checkpoint: Some(note), .. } | Proof::Consistency { checkpoint: Some(note), .. } => note.clone(),
+            Proof::Inclusion { checkpoint: Some(note), .. } | Proof::Consistency { checkpoint: Some(note), .. } => {
+                note.clone()
+            }
             _ => anyhow::bail!("`--checkpoint`: the proof carries no checkpoint; give the signed checkpoint file"),
         },
     };
@@ -494,7 +502,11 @@ fn witness(global: &GlobalArgs) -> anyhow::Result<Report> {
         "チェックポイント（サイズ {}） / checkpoint of size {}: {}\n",
         round.size.unwrap_or(0),
         round.size.unwrap_or(0),
-        if round.published { "公開済み（定足数の連署あり） / published (cosigned by a quorum)" } else { "未公開 / not published" }
+        if round.published {
+            "公開済み（定足数の連署あり） / published (cosigned by a quorum)"
+        } else {
+            "未公開 / not published"
+        }
     );
     for name in &round.cosigned {
         human.push_str(&format!("  連署 / cosigned: {name}\n"));

@@ -157,8 +157,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Report> {
     // Commands that may append audit entries sign a checkpoint when they end (the server
     // also signs every second while it runs; `audit` and the copying commands leave the
     // ledger as they find it).
-    let appends =
-        !matches!(
+    let appends = !matches!(
         cli.command,
         Command::Audit(_) | Command::MigrateStore(_) | Command::Backup(_) | Command::Restore(_) | Command::Witness(_)
     );

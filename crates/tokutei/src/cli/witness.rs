@@ -75,8 +75,9 @@ fn config_path(dir: &Path) -> PathBuf {
 
 fn read_config(dir: &Path) -> anyhow::Result<(Config, Vec<CheckpointVerifier>)> {
     let path = config_path(dir);
-    let text = fs::read_to_string(&path)
-        .with_context(|| format!("cannot read `{}` (create the witness with `tokutei witness init`)", path.display()))?;
+    let text = fs::read_to_string(&path).with_context(|| {
+        format!("cannot read `{}` (create the witness with `tokutei witness init`)", path.display())
+    })?;
     let config: Config = toml::from_str(&text).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
     let keys = config
         .logs
@@ -93,7 +94,8 @@ fn write_config(dir: &Path, config: &Config) -> anyhow::Result<()> {
 
 fn signer(dir: &Path) -> anyhow::Result<WitnessSigner> {
     let path = dir.join(KEY);
-    let text = String::from_utf8(read_secret_file(&path)?).with_context(|| format!("`{}` is damaged", path.display()))?;
+    let text =
+        String::from_utf8(read_secret_file(&path)?).with_context(|| format!("`{}` is damaged", path.display()))?;
     WitnessSigner::parse(&text).with_context(|| format!("`{}` is not a witness key", path.display()))
 }
 
@@ -105,10 +107,14 @@ fn parse_log(key: &str) -> anyhow::Result<CheckpointVerifier> {
 fn atomic_write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let partial = path.with_extension(format!("partial-{}", std::process::id()));
     let mut file = fs::File::create(&partial).with_context(|| format!("cannot write `{}`", partial.display()))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).with_context(|| format!("cannot write `{}`", partial.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write `{}`", partial.display()))?;
     fs::rename(&partial, path).with_context(|| format!("cannot replace `{}`", path.display()))?;
     if let Some(parent) = path.parent() {
-        fs::File::open(parent).and_then(|d| d.sync_all()).with_context(|| format!("cannot sync `{}`", parent.display()))?;
+        fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("cannot sync `{}`", parent.display()))?;
     }
     Ok(())
 }
@@ -132,7 +138,8 @@ impl WitnessState for FileState {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
         };
-        let (text, _) = tokutei_ledger::checkpoint::split_note(&note).map_err(|e| format!("`{}`: {e}", path.display()))?;
+        let (text, _) =
+            tokutei_ledger::checkpoint::split_note(&note).map_err(|e| format!("`{}`: {e}", path.display()))?;
         let cp = Checkpoint::parse_body(text).map_err(|e| format!("`{}`: {e}", path.display()))?;
         if cp.origin != origin {
             return Err(format!("`{}` holds a checkpoint of `{}`, not `{origin}`", path.display(), cp.origin));
@@ -152,7 +159,8 @@ pub fn run(data: &Path, cmd: WitnessCommand) -> anyhow::Result<Report> {
             let logs = args.logs.iter().map(|k| parse_log(k)).collect::<anyhow::Result<Vec<_>>>()?;
             let mut seed = zeroize::Zeroizing::new([0u8; 32]);
             OsRng.fill_bytes(seed.as_mut());
-            let signer = WitnessSigner::from_seed(&args.name, *seed).with_context(|| format!("`--name`: `{}`", args.name))?;
+            let signer =
+                WitnessSigner::from_seed(&args.name, *seed).with_context(|| format!("`--name`: `{}`", args.name))?;
             if data.join(KEY).exists() {
                 bail!("`{}` holds a witness already", data.display());
             }
@@ -185,13 +193,12 @@ pub fn run(data: &Path, cmd: WitnessCommand) -> anyhow::Result<Report> {
             if logs.is_empty() {
                 bail!("`{}` watches no log: add one with `tokutei witness add-log`", config_path(data).display());
             }
-            fs::create_dir_all(data.join(LOGS)).with_context(|| format!("cannot create `{}`", data.join(LOGS).display()))?;
+            fs::create_dir_all(data.join(LOGS))
+                .with_context(|| format!("cannot create `{}`", data.join(LOGS).display()))?;
             let state = FileState { dir: data.join(LOGS) };
             let witness = Arc::new(Witness::new(signer, logs, Box::new(state)));
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("cannot start the runtime")?;
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await

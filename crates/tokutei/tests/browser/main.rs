@@ -332,9 +332,9 @@ async fn subscriber_checks_their_page(
     assert_eq!(browser.path().await, "/my/");
     quality::check_page(browser, "public-my", artifacts, findings).await;
 
-    let indexes = browser.js("return [...document.querySelectorAll('button.verify')].map(b => b.dataset.index);", vec![]).await;
-    let indexes: Vec<String> =
-        indexes.as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_string()).collect();
+    let indexes =
+        browser.js("return [...document.querySelectorAll('button.verify')].map(b => b.dataset.index);", vec![]).await;
+    let indexes: Vec<String> = indexes.as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_string()).collect();
     assert!(!indexes.is_empty(), "the handler's view is listed with its proof");
     for index in &indexes {
         browser.wait_for(&format!("button.verify[data-index='{index}']")).await.click().await.unwrap();
@@ -367,7 +367,11 @@ async fn subscriber_checks_their_page(
     );
     assert_eq!(status, 303, "{head}");
     head.lines()
-        .find_map(|l| l.to_ascii_lowercase().starts_with("set-cookie: tokutei_my=").then(|| l[12..].split(';').next().unwrap().trim().to_string()))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: tokutei_my=")
+                .then(|| l[12..].split(';').next().unwrap().trim().to_string())
+        })
         .expect("the session cookie")
 }
 

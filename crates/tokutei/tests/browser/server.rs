@@ -82,7 +82,17 @@ impl Server {
         for name in ["w1", "w2"] {
             let dir = env.root().join(name);
             let dir = dir.to_str().unwrap();
-            let init = env.run(&["--data", dir, "--json", "witness", "init", "--name", &format!("{name}.example/w"), "--log", &log_key]);
+            let init = env.run(&[
+                "--data",
+                dir,
+                "--json",
+                "witness",
+                "init",
+                "--name",
+                &format!("{name}.example/w"),
+                "--log",
+                &log_key,
+            ]);
             let key = init.assert_code(0).json()["key"].as_str().unwrap().to_string();
             let witness = start(&env, &["--data", dir, "witness", "serve", "--listen", "127.0.0.1:0"]);
             config.push_str(&format!("[[witnesses.servers]]\nkey = \"{key}\"\nurl = \"http://{}\"\n", witness.addr));

@@ -31,7 +31,17 @@ struct Witnessed {
 fn witness(env: &TestEnv, name: &str, log_key: &str) -> Witnessed {
     let dir = env.root().join(name);
     let dir_arg = dir.to_str().unwrap().to_string();
-    let init = env.run(&["--data", &dir_arg, "--json", "witness", "init", "--name", &format!("{name}.example/w"), "--log", log_key]);
+    let init = env.run(&[
+        "--data",
+        &dir_arg,
+        "--json",
+        "witness",
+        "init",
+        "--name",
+        &format!("{name}.example/w"),
+        "--log",
+        log_key,
+    ]);
     let key = init.assert_code(0).json()["key"].as_str().unwrap().to_string();
     let server = start(env, &["--data", &dir_arg, "witness", "serve", "--listen", "127.0.0.1:0"]);
     Witnessed { dir, key, server }
@@ -45,7 +55,9 @@ fn configure(env: &TestEnv, witnesses: &[&Witnessed]) {
         std::fs::copy(env.data().join("deployment.toml"), &base).unwrap();
     }
     let mut toml = std::fs::read_to_string(&base).unwrap();
-    toml.push_str("\n[alerts.webhook]\nurl = \"http://127.0.0.1:9/alerts\"\nsecret_file = \"keys/alert-webhook.secret\"\n");
+    toml.push_str(
+        "\n[alerts.webhook]\nurl = \"http://127.0.0.1:9/alerts\"\nsecret_file = \"keys/alert-webhook.secret\"\n",
+    );
     toml.push_str(&format!("\n[witnesses]\nquorum = {}\n", witnesses.len()));
     for w in witnesses {
         toml.push_str(&format!("[[witnesses.servers]]\nkey = \"{}\"\nurl = \"http://{}\"\n", w.key, w.server.addr));
