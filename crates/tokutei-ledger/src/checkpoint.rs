@@ -146,19 +146,10 @@ impl CheckpointSigner {
 
     /// Parse `PRIVATE+KEY+<name>+<hex id>+<base64(0x01 || seed)>`.
     pub fn parse(text: &str) -> Result<CheckpointSigner, CheckpointError> {
-        let bad = |m: &str| CheckpointError::BadKey(m.to_owned());
-        let rest =
-            text.trim_end().strip_prefix("PRIVATE+KEY+").ok_or_else(|| bad("signer key lacks `PRIVATE+KEY+`"))?;
-        let (name, id_hex, key) = split_key(rest).ok_or_else(|| bad("signer key is not `name+id+key`"))?;
-        let bytes = BASE64.decode(key).map_err(|_| bad("signer key is not base64"))?;
-        let (alg, seed) = bytes.split_first().ok_or_else(|| bad("signer key is empty"))?;
-        let seed: [u8; 32] = seed.try_into().map_err(|_| bad("signer key is not 32 bytes"))?;
-        if *alg != ED25519 {
-            return Err(bad("signer key is not Ed25519"));
-        }
+        let (name, id_hex, seed) = secret_key_parts(text, ED25519, "signer key")?;
         let signer = CheckpointSigner::from_seed(name, seed)?;
         if hex::encode(signer.id) != id_hex {
-            return Err(bad("signer key id does not match the key"));
+            return Err(CheckpointError::BadKey("signer key id does not match the key".into()));
         }
         Ok(signer)
     }
@@ -198,6 +189,50 @@ pub(crate) fn split_key(text: &str) -> Option<(&str, &str, &str)> {
     (id.len() == 8).then_some((name, id, key))
 }
 
+/// The parts of a key string `<name>+<hex id>+<base64(alg || 32 bytes)>`: the name, the id as
+/// written and the 32 bytes, once the name and the type byte `alg` check.
+fn key_parts<'a>(text: &'a str, alg: u8, what: &str) -> Result<(&'a str, &'a str, [u8; 32]), CheckpointError> {
+    let bad = |m: &str| CheckpointError::BadKey(format!("{what} {m}"));
+    let (name, id_hex, key) = split_key(text).ok_or_else(|| bad("is not `name+id+key`"))?;
+    check_name(name)?;
+    let bytes = BASE64.decode(key).map_err(|_| bad("is not base64"))?;
+    let (first, rest) = bytes.split_first().ok_or_else(|| bad("is empty"))?;
+    if *first != alg {
+        return Err(bad(&format!("is not of type 0x{alg:02x}")));
+    }
+    let key: [u8; 32] = rest.try_into().map_err(|_| bad("is not 32 bytes"))?;
+    Ok((name, id_hex, key))
+}
+
+/// The name, the id as written and the seed of `PRIVATE+KEY+<name>+<hex id>+<base64(alg || seed)>`.
+pub(crate) fn secret_key_parts<'a>(
+    text: &'a str,
+    alg: u8,
+    what: &str,
+) -> Result<(&'a str, &'a str, [u8; 32]), CheckpointError> {
+    let rest = text
+        .trim_end()
+        .strip_prefix("PRIVATE+KEY+")
+        .ok_or_else(|| CheckpointError::BadKey(format!("{what} lacks `PRIVATE+KEY+`")))?;
+    key_parts(rest, alg, what)
+}
+
+/// The name, the public key and its checked id of `<name>+<hex id>+<base64(alg || public key)>`.
+pub(crate) fn public_key_parts<'a>(
+    text: &'a str,
+    alg: u8,
+    what: &str,
+) -> Result<(&'a str, VerifyingKey, [u8; 4]), CheckpointError> {
+    let (name, id_hex, public) = key_parts(text.trim(), alg, what)?;
+    let key = VerifyingKey::from_bytes(&public)
+        .map_err(|_| CheckpointError::BadKey(format!("{what} is not a valid Ed25519 point")))?;
+    let id = key_id_of(name, alg, &public);
+    if hex::encode(id) != id_hex {
+        return Err(CheckpointError::BadKey(format!("{what} id does not match the key")));
+    }
+    Ok((name, key, id))
+}
+
 /// A signed note's text (ending with its newline) and its signature block.
 pub fn split_note(note: &str) -> Result<(&str, &str), CheckpointError> {
     let split = note.find("\n\n").ok_or_else(|| malformed("note has no blank line before its signatures"))?;
@@ -230,21 +265,7 @@ pub struct CheckpointVerifier {
 impl CheckpointVerifier {
     /// Parse `<name>+<hex id>+<base64(0x01 || public key)>`.
     pub fn parse(text: &str) -> Result<CheckpointVerifier, CheckpointError> {
-        let bad = |m: &str| CheckpointError::BadKey(m.to_owned());
-        let text = text.trim();
-        let (name, id_hex, key) = split_key(text).ok_or_else(|| bad("verifier key is not `name+id+key`"))?;
-        check_name(name)?;
-        let bytes = BASE64.decode(key).map_err(|_| bad("verifier key is not base64"))?;
-        let (alg, public) = bytes.split_first().ok_or_else(|| bad("verifier key is empty"))?;
-        if *alg != ED25519 {
-            return Err(bad("verifier key is not Ed25519"));
-        }
-        let public: [u8; 32] = public.try_into().map_err(|_| bad("verifier key is not 32 bytes"))?;
-        let key = VerifyingKey::from_bytes(&public).map_err(|_| bad("verifier key is not a valid Ed25519 point"))?;
-        let id = key_id(name, &public);
-        if hex::encode(id) != id_hex {
-            return Err(bad("verifier key id does not match the key"));
-        }
+        let (name, key, id) = public_key_parts(text, ED25519, "verifier key")?;
         Ok(CheckpointVerifier { name: name.to_owned(), key, id })
     }
 

@@ -16,7 +16,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 
 use crate::checkpoint::{
-    CheckpointError, SIG_PREFIX, check_name, key_id_of, malformed, signature_lines, split_key, split_note,
+    CheckpointError, SIG_PREFIX, check_name, key_id_of, malformed, public_key_parts, secret_key_parts, signature_lines,
+    split_note,
 };
 
 /// The signed-note algorithm byte of an Ed25519 `cosignature/v1`.
@@ -52,19 +53,10 @@ impl WitnessSigner {
 
     /// Parse `PRIVATE+KEY+<name>+<hex id>+<base64(0x04 || seed)>`.
     pub fn parse(text: &str) -> Result<WitnessSigner, CheckpointError> {
-        let bad = |m: &str| CheckpointError::BadKey(m.to_owned());
-        let rest =
-            text.trim_end().strip_prefix("PRIVATE+KEY+").ok_or_else(|| bad("witness key lacks `PRIVATE+KEY+`"))?;
-        let (name, id_hex, key) = split_key(rest).ok_or_else(|| bad("witness key is not `name+id+key`"))?;
-        let bytes = BASE64.decode(key).map_err(|_| bad("witness key is not base64"))?;
-        let (alg, seed) = bytes.split_first().ok_or_else(|| bad("witness key is empty"))?;
-        if *alg != COSIGNATURE_V1 {
-            return Err(bad("witness key is not an Ed25519 cosignature key (type 0x04)"));
-        }
-        let seed: [u8; 32] = seed.try_into().map_err(|_| bad("witness key is not 32 bytes"))?;
+        let (name, id_hex, seed) = secret_key_parts(text, COSIGNATURE_V1, "witness key")?;
         let signer = WitnessSigner::from_seed(name, seed)?;
         if hex::encode(signer.id) != id_hex {
-            return Err(bad("witness key id does not match the key"));
+            return Err(CheckpointError::BadKey("witness key id does not match the key".into()));
         }
         Ok(signer)
     }
@@ -107,21 +99,7 @@ pub struct WitnessVerifier {
 impl WitnessVerifier {
     /// Parse `<name>+<hex id>+<base64(0x04 || public key)>`.
     pub fn parse(text: &str) -> Result<WitnessVerifier, CheckpointError> {
-        let bad = |m: &str| CheckpointError::BadKey(m.to_owned());
-        let text = text.trim();
-        let (name, id_hex, key) = split_key(text).ok_or_else(|| bad("witness key is not `name+id+key`"))?;
-        check_name(name)?;
-        let bytes = BASE64.decode(key).map_err(|_| bad("witness key is not base64"))?;
-        let (alg, public) = bytes.split_first().ok_or_else(|| bad("witness key is empty"))?;
-        if *alg != COSIGNATURE_V1 {
-            return Err(bad("witness key is not an Ed25519 cosignature key (type 0x04)"));
-        }
-        let public: [u8; 32] = public.try_into().map_err(|_| bad("witness key is not 32 bytes"))?;
-        let key = VerifyingKey::from_bytes(&public).map_err(|_| bad("witness key is not a valid Ed25519 point"))?;
-        let id = key_id_of(name, COSIGNATURE_V1, &public);
-        if hex::encode(id) != id_hex {
-            return Err(bad("witness key id does not match the key"));
-        }
+        let (name, key, id) = public_key_parts(text, COSIGNATURE_V1, "witness key")?;
         Ok(WitnessVerifier { name: name.to_owned(), key, id })
     }
 
