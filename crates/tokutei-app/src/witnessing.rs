@@ -144,7 +144,9 @@ impl App {
     }
 
     /// The checkpoint this deployment publishes ([`Published`]); `None` before the first, or
-    /// with witnesses when none of the recent checkpoints has its quorum yet.
+    /// with witnesses before any checkpoint had its quorum. The newest checkpoints are searched
+    /// (at most 256, down to the one found last time, which is kept), so a witness outage
+    /// leaves the last witnessed checkpoint published rather than none.
     pub fn published_checkpoint(&self) -> ActionResult<Option<Published>> {
         let rules = &self.witness_rules;
         if rules.witnesses.is_empty() {
@@ -155,13 +157,19 @@ impl App {
             }));
         }
         let keys = rules.keys();
+        let mut known = self.published.lock().unwrap_or_else(|e| e.into_inner());
+        let floor = known.as_ref().map_or(0, |p| p.checkpoint.id);
         for checkpoint in self.ledger().recent_checkpoints(SEARCH)? {
+            if checkpoint.id <= floor {
+                break;
+            }
             let witnesses = cosigners(&checkpoint.note, &keys);
             if witnesses.len() >= rules.quorum {
-                return Ok(Some(Published { checkpoint, witnesses, witnessed: true }));
+                *known = Some(Published { checkpoint, witnesses, witnessed: true });
+                break;
             }
         }
-        Ok(None)
+        Ok(known.clone())
     }
 
     /// The `add-checkpoint` request for `checkpoint` to a witness that last cosigned `old`

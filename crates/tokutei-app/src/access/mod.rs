@@ -136,6 +136,8 @@ pub struct App {
     pub(crate) request_rules: crate::requests::RequestRules,
     /// The witnesses asked for cosignatures and their quorum (`deployment.toml`'s `[witnesses]`).
     pub(crate) witness_rules: crate::witnessing::WitnessRules,
+    /// The latest checkpoint found cosigned by a quorum (newer ones are searched from there).
+    pub(crate) published: std::sync::Mutex<Option<crate::witnessing::Published>>,
     /// The subscriber's own page: its links' and sessions' lifetimes (`[portal]`).
     pub(crate) portal_rules: crate::portal::PortalRules,
 }
@@ -171,6 +173,7 @@ impl App {
             training_rules: crate::oversight::training::TrainingRules::default(),
             request_rules: crate::requests::RequestRules::default(),
             witness_rules: crate::witnessing::WitnessRules::default(),
+            published: std::sync::Mutex::new(None),
             portal_rules: crate::portal::PortalRules::default(),
         }
     }

@@ -181,3 +181,55 @@ fn a_link_works_once_unaltered_and_before_it_expires() {
     assert!(app.portal_visitor(&opened.cookie, at(14)).unwrap().is_none());
     assert!(app.portal_visitor("not-a-session", at(14)).unwrap().is_none());
 }
+
+#[test]
+fn a_quorum_publishes_a_checkpoint_and_an_outage_leaves_it_published() {
+    use tokutei_app::witnessing::{WitnessConfig, WitnessRules, WitnessServerConfig};
+    use tokutei_ledger::WitnessSigner;
+
+    let mut d = deploy();
+    let witnesses = [
+        WitnessSigner::from_seed("w1.example/w", [5; 32]).unwrap(),
+        WitnessSigner::from_seed("w2.example/w", [6; 32]).unwrap(),
+    ];
+    let config = WitnessConfig {
+        quorum: Some(2),
+        servers: witnesses
+            .iter()
+            .map(|w| WitnessServerConfig { key: w.verifier().to_string(), url: "http://127.0.0.1:9".into() })
+            .collect(),
+    };
+    d.service = d.service.with_witnesses(WitnessRules::from_config(&config).unwrap());
+    let app = &d.service;
+    app.read(&call("support", "support", &["S-active"], &["contract.name"])).unwrap();
+    let log =
+        Checkpoints::new(Arc::clone(app.ledger()), CheckpointSigner::from_seed("tokutei.local/t", [1; 32]).unwrap());
+    let signed = log.latest(at(3650)).unwrap();
+    assert_eq!(app.published_checkpoint().unwrap(), None, "signed, not yet witnessed");
+
+    let text = signed.note.split("\n\n").next().unwrap().to_string() + "\n";
+    let line = |w: &WitnessSigner| w.cosign(&text, 1_800_000_000).trim_end().to_string();
+    let stranger = WitnessSigner::from_seed("w2.example/w", [7; 32]).unwrap();
+    // One witness and a stranger under a known name: below the quorum, nothing stored.
+    assert_eq!(app.record_cosignatures(&signed, &[line(&witnesses[0]), line(&stranger)], at(3651)).unwrap(), None);
+    assert_eq!(app.published_checkpoint().unwrap(), None);
+    // Both: the cosigned note is stored at the same size and published.
+    let stored =
+        app.record_cosignatures(&signed, &[line(&witnesses[0]), line(&witnesses[1])], at(3652)).unwrap().unwrap();
+    assert_eq!(stored.size, signed.size);
+    assert_eq!(log.verifier().verify(&stored.note).unwrap().size, signed.size, "the log's signature stays valid");
+    let published = app.published_checkpoint().unwrap().unwrap();
+    assert_eq!(published.checkpoint.id, stored.id);
+    assert_eq!(
+        published.witnesses.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["w1.example/w", "w2.example/w"]
+    );
+
+    // The witnesses are down while the ledger grows far beyond the search window: the last
+    // witnessed checkpoint stays published, and proofs stay against it.
+    for n in 0..300 {
+        app.read(&call("support", "support", &["S-active"], &["contract.name"])).unwrap();
+        log.latest(at(3700 + n)).unwrap();
+    }
+    assert_eq!(app.published_checkpoint().unwrap().unwrap().checkpoint.id, stored.id);
+}
