@@ -46,6 +46,38 @@ impl App {
     /// ([`ActionError::Invalid`]), an unknown subscriber ([`ActionError::NotFound`]), one
     /// acting who is not in the registry or is disabled.
     pub fn record_consent(&self, by: &Acting, new: &NewChoice, now: Timestamp) -> ActionResult<ConsentRecord> {
+        self.record_choice(new, now, || self.authorize_or_system(by, ALL_ROLES, "record a subscriber's choice"))
+    }
+
+    /// The subscriber's own choice on the preference page (`/preferences`), in the session a
+    /// one-time link opened: recorded as [`Self::record_consent`] checks it, through the
+    /// channel `web`, under the notice in force (the page shows it), by the system `portal`
+    /// (the subscriber has no registry id), with the session as evidence. It applies to the
+    /// very next gateway request.
+    pub fn record_own_choice(
+        &self,
+        visitor: &crate::portal::Visitor,
+        purpose: &PurposeId,
+        choice: Choice,
+        now: Timestamp,
+    ) -> ActionResult<ConsentRecord> {
+        let new = NewChoice {
+            subscriber: visitor.subscriber.clone(),
+            purpose: purpose.clone(),
+            choice,
+            channel: "web".into(),
+            notice_version: None,
+            evidence: Some(format!("portal-session:{}", visitor.session_reference())),
+        };
+        self.record_choice(&new, now, || Ok(tokutei_ledger::Actor::System("portal".into())))
+    }
+
+    fn record_choice(
+        &self,
+        new: &NewChoice,
+        now: Timestamp,
+        actor: impl FnOnce() -> ActionResult<tokutei_ledger::Actor>,
+    ) -> ActionResult<ConsentRecord> {
         limits::id("channel", &new.channel)
             .map_err(|_| ActionError::invalid("channel", "a channel is 1–64 characters without white space"))?;
         if let Some(evidence) = &new.evidence {
@@ -79,7 +111,7 @@ impl App {
                 format!("`{notice_version}` is not a published policy version"),
             ));
         }
-        let actor = self.authorize_or_system(by, ALL_ROLES, "record a subscriber's choice")?;
+        let actor = actor()?;
         let record = NewConsent {
             subscriber: new.subscriber.to_string(),
             purpose: new.purpose.to_string(),

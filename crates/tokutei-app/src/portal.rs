@@ -102,6 +102,33 @@ impl PortalRules {
     }
 }
 
+/// Which page a link lands on (the session it opens is the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Landing {
+    /// `/my/`: the uses of the subscriber's information.
+    My,
+    /// `/preferences`: the subscriber's choices, to change them.
+    Preferences,
+}
+
+impl Landing {
+    /// The page's path.
+    pub fn page(self) -> &'static str {
+        match self {
+            Landing::My => "/my/",
+            Landing::Preferences => "/preferences",
+        }
+    }
+
+    /// The path of its link's landing page (`?t=` follows).
+    pub fn enter(self) -> &'static str {
+        match self {
+            Landing::My => "/my/enter",
+            Landing::Preferences => "/preferences/enter",
+        }
+    }
+}
+
 /// A link as issued: show or send it once; only its hash is kept.
 #[derive(Clone, Serialize)]
 pub struct IssuedLink {
@@ -134,6 +161,14 @@ pub struct Visitor {
     pub subscriber: SubscriberId,
     session_hash: String,
     pub expires_at: Timestamp,
+}
+
+impl Visitor {
+    /// A reference to the session that is not its secret (the first 16 hex digits of the
+    /// cookie's hash), for the evidence of what the subscriber did in it.
+    pub fn session_reference(&self) -> &str {
+        &self.session_hash[..16.min(self.session_hash.len())]
+    }
 }
 
 /// Who used the information, as the subscriber sees it: never a person's name or id.
@@ -243,6 +278,27 @@ impl App {
         subscriber: &SubscriberId,
         now: Timestamp,
     ) -> ActionResult<IssuedLink> {
+        self.issue_link(by, subscriber, Landing::My, now)
+    }
+
+    /// As [`Self::issue_portal_link`], a link that opens the preference page (`/preferences`,
+    /// `tokutei consent link`): the same one-time link and session, landing on the choices.
+    pub fn issue_preference_link(
+        &self,
+        by: &Acting,
+        subscriber: &SubscriberId,
+        now: Timestamp,
+    ) -> ActionResult<IssuedLink> {
+        self.issue_link(by, subscriber, Landing::Preferences, now)
+    }
+
+    fn issue_link(
+        &self,
+        by: &Acting,
+        subscriber: &SubscriberId,
+        landing: Landing,
+        now: Timestamp,
+    ) -> ActionResult<IssuedLink> {
         let actor = self.authorize_or_system(by, ALL_ROLES, "issue a link to a subscriber's page")?;
         match self.stores().subscriber(subscriber.as_str())? {
             Some(s) if s.erased_at.is_none() => {}
@@ -257,7 +313,8 @@ impl App {
         hex::decode_to_slice(&token_hash, &mut hash).map_err(|e| ActionError::BadRequest(e.to_string()))?;
         let entry = AdminEntry::new(AdminAction::PortalLinkIssued, subscriber.as_str())
             .digest(hash)
-            .detail("expires_at", expires_at);
+            .detail("expires_at", expires_at)
+            .detail("page", landing.page());
         let audit_index = self.audit_admin(actor.clone(), entry, now)?;
         self.stores().add_portal_link(&NewPortalLink {
             token_hash,
@@ -267,7 +324,7 @@ impl App {
             issued_by: actor.id().to_string(),
             audit_index,
         })?;
-        let url = format!("{}/my/enter?t={token}", self.portal_rules.base_url);
+        let url = format!("{}{}?t={token}", self.portal_rules.base_url, landing.enter());
         Ok(IssuedLink { url, expires_at })
     }
 
@@ -408,27 +465,53 @@ impl App {
 
         let policy = self.active_policy(now)?.map(|(_, p)| p);
         let contract = self.stores().subscriber(subscriber)?.map(|s| s.contract.state);
-        let mut choices = Vec::new();
-        if let Some(policy) = &policy {
-            let current = self.stores().current_consents(subscriber)?;
-            for purpose in policy.purposes.list.iter().filter(|p| p.consent != ConsentMode::None) {
+        let choices = match &policy {
+            Some(policy) => self.choices_of(subscriber, policy)?,
+            None => Vec::new(),
+        };
+        let incidents = self.incidents_of(subscriber)?;
+        Ok(PortalView { since, until, uses, truncated, contract, choices, incidents, checkpoint, policy })
+    }
+
+    /// The visitor's choices for every purpose of the policy in force that offers one (the
+    /// preference page), with the policy for their names. Read only; a change is
+    /// [`Self::record_own_choice`].
+    pub fn portal_choices(
+        &self,
+        visitor: &Visitor,
+        now: Timestamp,
+    ) -> ActionResult<(Vec<ChoiceRow>, Option<Arc<Policy>>)> {
+        let policy = self.active_policy(now)?.map(|(_, p)| p);
+        let choices = match &policy {
+            Some(policy) => self.choices_of(visitor.subscriber.as_str(), policy)?,
+            None => Vec::new(),
+        };
+        Ok((choices, policy))
+    }
+
+    fn choices_of(&self, subscriber: &str, policy: &Policy) -> ActionResult<Vec<ChoiceRow>> {
+        let current = self.stores().current_consents(subscriber)?;
+        Ok(policy
+            .purposes
+            .list
+            .iter()
+            .filter(|p| p.consent != ConsentMode::None)
+            .map(|purpose| {
                 let record = current.iter().find(|c| c.record.purpose == purpose.id);
                 let choice = record.map(|r| r.record.choice);
                 let allowed = match purpose.consent {
                     ConsentMode::OptIn => choice == Some(Choice::OptedIn),
                     _ => choice != Some(Choice::OptedOut),
                 };
-                choices.push(ChoiceRow {
+                ChoiceRow {
                     purpose: purpose.id.clone(),
                     mode: purpose.consent,
                     choice,
                     recorded_at: record.map(|r| r.record.recorded_at),
                     allowed,
-                });
-            }
-        }
-        let incidents = self.incidents_of(subscriber)?;
-        Ok(PortalView { since, until, uses, truncated, contract, choices, incidents, checkpoint, policy })
+                }
+            })
+            .collect())
     }
 
     /// The incidents whose latest impact named `subscriber`, or whose notices reached them.

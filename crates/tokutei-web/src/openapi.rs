@@ -16,6 +16,7 @@ pub(crate) const PATHS: &[&str] = &[
     "/api/v1/openapi.json",
     "/api/v1/checkpoint",
     "/api/v1/portal/links",
+    "/api/v1/consent",
     "/api/v1/incidents",
     "/api/v1/incidents/{id}",
     "/api/v1/incidents/{id}/history",

@@ -25,8 +25,8 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use maud::{Markup, html};
 use serde::Deserialize;
-use tokutei_app::portal::{Doer, PortalView, Visitor};
-use tokutei_app::{Acting, SubscriberId};
+use tokutei_app::portal::{ChoiceRow, Doer, Landing, PortalView, Visitor};
+use tokutei_app::{Acting, PurposeId, SubscriberId};
 use tokutei_ledger::{Action, Decision};
 use tokutei_policy::{ConsentMode, Date, Lang, Policy};
 use tokutei_store::consent::Choice;
@@ -50,23 +50,56 @@ pub(crate) const SCRIPT: &str = include_str!("../assets/my-verify.js");
 
 pub(crate) fn routes(r: Routes) -> Routes {
     use Access::Public;
+    use Landing::{My, Preferences as Prefs};
     r.add("GET", "/my/", "/my/", Public, get(|s, h, q| my_page(s, h, q, Lang::Ja)))
         .add("GET", "/en/my/", "/en/my/", Public, get(|s, h, q| my_page(s, h, q, Lang::En)))
         .add("GET", "/my", "/my", Public, get(|| async { Redirect::permanent("/my/") }))
         .add("GET", "/en/my", "/en/my", Public, get(|| async { Redirect::permanent("/en/my/") }))
-        .add("GET", "/my/enter", "/my/enter", Public, get(|s, q| enter_page(s, q, Lang::Ja)))
-        .add("GET", "/en/my/enter", "/en/my/enter", Public, get(|s, q| enter_page(s, q, Lang::En)))
-        .add("POST", "/my/enter", "/my/enter", Public, post(|s, c, h, b| open(s, c, h, b, Lang::Ja)))
-        .add("POST", "/en/my/enter", "/en/my/enter", Public, post(|s, c, h, b| open(s, c, h, b, Lang::En)))
+        .add("GET", "/my/enter", "/my/enter", Public, get(|s, q| enter_page(s, q, Lang::Ja, My)))
+        .add("GET", "/en/my/enter", "/en/my/enter", Public, get(|s, q| enter_page(s, q, Lang::En, My)))
+        .add("POST", "/my/enter", "/my/enter", Public, post(|s, c, h, b| open(s, c, h, b, Lang::Ja, My)))
+        .add("POST", "/en/my/enter", "/en/my/enter", Public, post(|s, c, h, b| open(s, c, h, b, Lang::En, My)))
+        .add("GET", "/preferences", "/preferences", Public, get(|s, h, q| preferences_page(s, h, q, Lang::Ja)))
+        .add("GET", "/en/preferences", "/en/preferences", Public, get(|s, h, q| preferences_page(s, h, q, Lang::En)))
+        .add("POST", "/preferences", "/preferences", Public, post(|s, h, b| change_choice(s, h, b, Lang::Ja)))
+        .add("POST", "/en/preferences", "/en/preferences", Public, post(|s, h, b| change_choice(s, h, b, Lang::En)))
+        .add("GET", "/preferences/enter", "/preferences/enter", Public, get(|s, q| enter_page(s, q, Lang::Ja, Prefs)))
+        .add(
+            "GET",
+            "/en/preferences/enter",
+            "/en/preferences/enter",
+            Public,
+            get(|s, q| enter_page(s, q, Lang::En, Prefs)),
+        )
+        .add(
+            "POST",
+            "/preferences/enter",
+            "/preferences/enter",
+            Public,
+            post(|s, c, h, b| open(s, c, h, b, Lang::Ja, Prefs)),
+        )
+        .add(
+            "POST",
+            "/en/preferences/enter",
+            "/en/preferences/enter",
+            Public,
+            post(|s, c, h, b| open(s, c, h, b, Lang::En, Prefs)),
+        )
         .add("GET", "/my/proof/{index}", "/my/proof/0", Public, get(proof))
         .add("POST", "/my/signout", "/my/signout", Public, post(|s, h| sign_out(s, h, Lang::Ja)))
         .add("POST", "/en/my/signout", "/en/my/signout", Public, post(|s, h| sign_out(s, h, Lang::En)))
         .add("GET", "/static/my-verify.js", "/static/my-verify.js", Public, get(script))
         .add("POST", "/api/v1/portal/links", "/api/v1/portal/links", Access::Token(None), post(issue_link))
+        .add("POST", "/api/v1/consent", "/api/v1/consent", Access::Token(None), post(record_consent))
 }
 
 fn base(lang: Lang) -> &'static str {
     if lang == Lang::Ja { "/my/" } else { "/en/my/" }
+}
+
+/// `path` in `lang` (English pages live under `/en`).
+fn localized(lang: Lang, path: &str) -> String {
+    if lang == Lang::Ja { path.to_string() } else { format!("/en{path}") }
 }
 
 async fn script() -> impl IntoResponse {
@@ -108,20 +141,41 @@ struct Enter {
     t: String,
 }
 
-async fn enter_page(State(state): State<AppState>, Query(q): Query<Enter>, lang: Lang) -> Result<Response, AppError> {
+async fn enter_page(
+    State(state): State<AppState>,
+    Query(q): Query<Enter>,
+    lang: Lang,
+    landing: Landing,
+) -> Result<Response, AppError> {
     let site = crate::inquiry::site_name(&state, lang).await?;
-    let action = format!("{}enter", base(lang));
+    let action = localized(lang, landing.enter());
+    let (title, what) = match landing {
+        Landing::My => (
+            t(lang, "ご本人のページ", "Your own page"),
+            t(
+                lang,
+                "当社があなたの情報をいつ、何のために利用したかを確認できるページです。下のボタンを押すと開きます。このリンクは一度だけ使えます。",
+                "This page shows when and why we used your information. Press the button to open it. The link works once.",
+            ),
+        ),
+        Landing::Preferences => (
+            t(lang, "利用目的ごとの選択", "Your choices"),
+            t(
+                lang,
+                "広告やご案内など、あなたが選べる利用目的について、利用を止めたり同意したりできるページです。下のボタンを押すと開きます。このリンクは一度だけ使えます。",
+                "On this page you stop or allow the uses of your information that are your choice, such as advertising. Press the button to open it. The link works once.",
+            ),
+        ),
+    };
     let body = html! {
-        h1 { (t(lang, "ご本人のページ", "Your own page")) }
-        p { (t(lang,
-            "当社があなたの情報をいつ、何のために利用したかを確認できるページです。下のボタンを押すと開きます。このリンクは一度だけ使えます。",
-            "This page shows when and why we used your information. Press the button to open it. The link works once.")) }
+        h1 { (title) }
+        p { (what) }
         form method="post" action=(action) {
             input type="hidden" name="t" value=(q.t);
             button type="submit" { (t(lang, "ページを開く", "Open the page")) }
         }
     };
-    Ok(layout(&site, lang, t(lang, "ご本人のページ", "Your own page"), &format!("{}enter", base(lang)), body))
+    Ok(layout(&site, lang, title, &action, body))
 }
 
 async fn open(
@@ -130,6 +184,7 @@ async fn open(
     headers: HeaderMap,
     body: axum::body::Bytes,
     lang: Lang,
+    landing: Landing,
 ) -> Result<Response, AppError> {
     let now = Timestamp::now();
     let site = crate::inquiry::site_name(&state, lang).await?;
@@ -159,10 +214,7 @@ async fn open(
         set_cookie(COOKIE, &opened.cookie, "/", Some(max_age), over_tls(&headers) || state.hsts_max_age.is_some());
     Ok((
         StatusCode::SEE_OTHER,
-        [
-            (header::SET_COOKIE, cookie),
-            (header::LOCATION, base(lang).parse().map_err(|_| AppError::internal("location"))?),
-        ],
+        [(header::SET_COOKIE, cookie), (header::LOCATION, location(&localized(lang, landing.page()))?)],
     )
         .into_response())
 }
@@ -389,7 +441,7 @@ fn page(lang: Lang, view: &PortalView, log_key: &str, witnesses: &[String], quor
                     }
                 }
             }
-            p { (t(lang, "選択の変更はお問い合わせ窓口で承ります。", "To change a choice, please contact us.")) }
+            p { a #change-choices href=(localized(lang, "/preferences")) { (t(lang, "選択を変更する", "Change your choices")) } }
         }
         section aria-labelledby="h-contract" {
             h2 #h-contract { (t(lang, "契約の状態", "Your contract")) }
@@ -457,4 +509,161 @@ async fn issue_link(
     let link = crate::api::run(&state, move |app| app.issue_portal_link(&by, &subscriber, Timestamp::now())).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "url": link.url, "expires_at": link.expires_at })))
         .into_response())
+}
+
+fn location(path: &str) -> Result<axum::http::HeaderValue, AppError> {
+    path.parse().map_err(|_| AppError::internal("location"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Changed {
+    #[serde(default)]
+    changed: Option<String>,
+}
+
+/// How a purpose's choice works, in plain words.
+fn mode_text(lang: Lang, mode: ConsentMode) -> &'static str {
+    match mode {
+        ConsentMode::OptIn => t(lang, "あなたが同意した場合だけ利用します。", "We use it only if you agree."),
+        _ => t(lang, "あなたが停止を申し出ない限り利用します。", "We use it unless you ask us to stop."),
+    }
+}
+
+/// The choice a button records, and its label, for a purpose in its current state.
+fn change_for(lang: Lang, row: &ChoiceRow) -> (Choice, &'static str) {
+    match (row.mode, row.allowed) {
+        (ConsentMode::OptIn, true) => (Choice::OptedOut, t(lang, "同意を取り消す", "Withdraw my agreement")),
+        (ConsentMode::OptIn, false) => (Choice::OptedIn, t(lang, "同意する", "I agree")),
+        (_, true) => (Choice::OptedOut, t(lang, "利用を停止する", "Stop this use")),
+        (_, false) => (Choice::OptedIn, t(lang, "停止を取り消す", "Allow this use again")),
+    }
+}
+
+/// `/preferences`: the purposes that rely on the subscriber's choice, each with its state and
+/// one button that changes it.
+async fn preferences_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<Changed>,
+    lang: Lang,
+) -> Result<Response, AppError> {
+    let site = crate::inquiry::site_name(&state, lang).await?;
+    let title = t(lang, "利用目的ごとの選択", "Your choices");
+    let path = localized(lang, "/preferences");
+    let Some(visitor) = visitor(&state, &headers).await? else {
+        let body = html! {
+            h1 { (title) }
+            p { (t(lang,
+                "このページは、当社の会員ページ・SMS・メール・お問い合わせ窓口でお渡しする一度限りのリンクから開きます。パスワードはありません。",
+                "You open this page with a one-time link we give you on the member page, by SMS or e-mail, or at our contact desk. There is no password.")) }
+        };
+        return Ok(layout(&site, lang, title, &path, body));
+    };
+    let app = state.access_service()?;
+    let (choices, policy) = run(move || app.portal_choices(&visitor, Timestamp::now())).await?;
+    let policy = policy.as_deref();
+    let body = html! {
+        h1 { (title) }
+        p { (t(lang,
+            "次の利用目的は、あなたの選択に従います。変更はすぐに反映され、記録されます。",
+            "These uses of your information follow your choice. A change applies at once and is recorded.")) }
+        @if q.changed.is_some() {
+            p.notice #changed role="status" { (t(lang, "変更しました。", "Your choice was changed.")) }
+        }
+        @if choices.is_empty() {
+            p { (t(lang, "選択できる利用目的はありません。", "No purpose offers a choice.")) }
+        } @else {
+            ul.choices #preferences {
+                @for row in &choices {
+                    @let (choice, label) = change_for(lang, row);
+                    li id=(format!("purpose-{}", row.purpose)) {
+                        p { strong { (purpose_text(policy, lang, &row.purpose)) } }
+                        p { (mode_text(lang, row.mode)) " " (t(lang, "現在: ", "Now: "))
+                            strong.state { @if row.allowed { (t(lang, "利用します", "used")) } @else { (t(lang, "利用しません", "not used")) } } }
+                        form method="post" action=(path) {
+                            input type="hidden" name="purpose" value=(row.purpose);
+                            input type="hidden" name="choice" value=(choice.id());
+                            button type="submit" { (label) }
+                        }
+                    }
+                }
+            }
+        }
+        p { a href=(base(lang)) { (t(lang, "あなたの情報の利用状況", "How your information was used")) } }
+    };
+    Ok(layout(&site, lang, title, &path, body))
+}
+
+#[derive(Debug, Deserialize)]
+struct ChoiceForm {
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    choice: String,
+}
+
+/// `POST /preferences`: the visitor's new choice for one purpose (`record_own_choice`: audited
+/// first, applied to the next gateway request). Only from this site's own pages (the session
+/// cookie is SameSite=Strict, and a browser's `Sec-Fetch-Site` must say so).
+async fn change_choice(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+    lang: Lang,
+) -> Result<Response, AppError> {
+    let path = localized(lang, "/preferences");
+    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v != "same-origin") {
+        return Err(AppError::Forbidden("a change comes from this site's own page".into()));
+    }
+    let Some(visitor) = visitor(&state, &headers).await? else {
+        return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location(&path)?)]).into_response());
+    };
+    let form: ChoiceForm =
+        serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest(format!("form: {e}")))?;
+    let purpose = PurposeId::parse(form.purpose.as_str()).map_err(AppError::from)?;
+    let choice = Choice::from_id(&form.choice).ok_or_else(|| AppError::Invalid {
+        field: "choice",
+        message: format!("`{}` is not `opted_in` or `opted_out`", form.choice),
+    })?;
+    let app = state.access_service()?;
+    run(move || app.record_own_choice(&visitor, &purpose, choice, Timestamp::now())).await?;
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location(&format!("{path}?changed=1"))?)]).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentBody {
+    subscriber: String,
+    purpose: String,
+    choice: String,
+    channel: String,
+    #[serde(default)]
+    notice_version: Option<u32>,
+    #[serde(default)]
+    evidence: Option<String>,
+}
+
+/// `POST /api/v1/consent`: a choice captured where the subscriber gave it (the call centre, a
+/// shop, the carrier's own site), by the token's principal — `tokutei_app`'s `record_consent`,
+/// the same checks as `tokutei consent record`; `201` with the record.
+async fn record_consent(
+    State(state): State<AppState>,
+    caller: Caller,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    const FIELDS: &[&str] = &["subscriber", "purpose", "choice", "channel", "notice_version", "evidence"];
+    let body: ConsentBody = crate::api::body(&bytes, FIELDS, false)?;
+    let choice = Choice::from_id(&body.choice)
+        .ok_or_else(|| crate::api::invalid("choice", format!("`{}` is not `opted_in` or `opted_out`", body.choice)))?;
+    let new = tokutei_app::consent::NewChoice {
+        subscriber: SubscriberId::parse(body.subscriber.as_str()).map_err(AppError::from)?,
+        purpose: PurposeId::parse(body.purpose.as_str()).map_err(AppError::from)?,
+        choice,
+        channel: body.channel,
+        notice_version: body.notice_version,
+        evidence: body.evidence,
+    };
+    let by = Acting::Person(caller.principal.clone());
+    let record = crate::api::run(&state, move |app| app.record_consent(&by, &new, Timestamp::now())).await?;
+    Ok((StatusCode::CREATED, Json(record)).into_response())
 }

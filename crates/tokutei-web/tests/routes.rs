@@ -255,6 +255,8 @@ async fn every_route_answers_every_caller_as_its_access_rule_says() {
                 "/en/inquiry/confirm",
                 "/my/enter",
                 "/en/my/enter",
+                "/preferences/enter",
+                "/en/preferences/enter",
             ];
             let refused = refused && !(route.method == "POST" && csrf_form.contains(&route.path));
             if refused != expected_refusal {

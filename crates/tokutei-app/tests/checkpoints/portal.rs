@@ -233,3 +233,41 @@ fn a_quorum_publishes_a_checkpoint_and_an_outage_leaves_it_published() {
     }
     assert_eq!(app.published_checkpoint().unwrap().unwrap().checkpoint.id, stored.id);
 }
+
+#[test]
+fn a_preference_link_changes_an_opt_out_and_the_next_marketing_read_is_denied() {
+    use tokutei_app::PurposeId;
+    use tokutei_store::consent::Choice;
+
+    let d = deploy();
+    let app = &d.service;
+    let marketing = || app.read(&call("all", "marketing", &["S-active"], &["contract.name"])).unwrap();
+    let allowed = |outcome: &tokutei_app::AccessOutcome| outcome.subscribers[0].items.iter().all(|i| i.allowed);
+    assert!(allowed(&marketing()), "opt-out: used until the subscriber says stop");
+
+    let link = app
+        .issue_preference_link(&Acting::Person("member-site".into()), &SubscriberId::parse("S-active").unwrap(), at(10))
+        .unwrap();
+    assert!(link.url.contains("/preferences/enter?t="), "{}", link.url.len());
+    let token = link.url.split_once("?t=").unwrap().1.to_string();
+    let opened = app.open_portal(&token, at(11)).unwrap();
+    let visitor = app.portal_visitor(&opened.cookie, at(12)).unwrap().unwrap();
+    let (choices, _) = app.portal_choices(&visitor, at(12)).unwrap();
+    let row = choices.iter().find(|c| c.purpose == "marketing").unwrap();
+    assert!(row.allowed && row.choice.is_none());
+    // An unknown purpose, or one that offers no choice, is refused naming the field.
+    let refused = app.record_own_choice(&visitor, &PurposeId::parse("support").unwrap(), Choice::OptedOut, at(13));
+    assert!(refused.unwrap_err().to_string().starts_with("`purpose`"));
+
+    let record =
+        app.record_own_choice(&visitor, &PurposeId::parse("marketing").unwrap(), Choice::OptedOut, at(14)).unwrap();
+    assert_eq!((record.record.channel.as_str(), record.record.recorded_by.as_str()), ("web", "portal"));
+    assert!(record.record.evidence.as_deref().unwrap().starts_with("portal-session:"));
+    let denied = marketing();
+    assert!(!allowed(&denied), "the very next marketing read is denied");
+    assert!(denied.subscribers[0].items.iter().all(|i| i.reasons.iter().any(|r| r.code == "opted_out")), "{denied:?}");
+    let (choices, _) = app.portal_choices(&visitor, at(15)).unwrap();
+    assert!(!choices.iter().find(|c| c.purpose == "marketing").unwrap().allowed);
+    // The link was spent: a second opening changes nothing.
+    assert!(app.open_portal(&token, at(16)).is_err());
+}

@@ -262,6 +262,15 @@ pub enum ConsentCommand {
         #[arg(long)]
         subscriber: String,
     },
+    /// A one-time link to the subscriber's preference page (`/preferences`), for the carrier's
+    /// systems to deliver; prints the URL (`--json`: `url`, `expires_at`).
+    Link {
+        #[arg(long)]
+        subscriber: String,
+        /// Who issues it (a person or system of the staff registry); the system `cli` by default.
+        #[arg(long)]
+        by: Option<String>,
+    },
 }
 
 fn parse_choice(text: &str) -> Result<Choice, String> {
@@ -297,6 +306,21 @@ pub fn consent(global: &GlobalArgs, cmd: ConsentCommand) -> anyhow::Result<Repor
                 ),
                 &record,
             ))
+        }
+        ConsentCommand::Link { subscriber, by } => {
+            let subscriber = SubscriberId::parse(subscriber)?;
+            let by = match by {
+                Some(by) => person("by", &by)?,
+                None => Acting::Setup("cli"),
+            };
+            let link = service.issue_preference_link(&by, &subscriber, Timestamp::now())?;
+            let human = format!(
+                "{}\n  一度だけ、{} まで使えます / works once, until {}\n",
+                link.url,
+                tokutei_policy::tokyo::minutes(link.expires_at),
+                link.expires_at
+            );
+            Ok(Report::new(human, serde_json::json!({ "url": link.url, "expires_at": link.expires_at })))
         }
         ConsentCommand::Show { subscriber } => {
             let shown = service.consents(&SubscriberId::parse(subscriber)?)?;

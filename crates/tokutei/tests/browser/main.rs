@@ -59,6 +59,7 @@ const PAGES_WHEN_PRESENT: &[(&str, &str)] = &[
     ("public-transparency", "/transparency"),
     ("public-transparency-en", "/en/transparency"),
     ("public-my-landing", "/my/"),
+    ("public-preferences-landing", "/preferences"),
     ("admin-settings", "/admin/settings"),
     ("admin-inquiries", "/admin/inquiries"),
     ("admin-incidents", "/admin/incidents"),
@@ -348,6 +349,17 @@ async fn subscriber_checks_their_page(
     browser.emulate_width(Some(375)).await;
     browser.screenshot(&file).await;
     browser.emulate_width(None).await;
+    // From the page to the choices: the subscriber stops marketing, and the page says so.
+    if present("POST", "/preferences") {
+        browser.click("#change-choices", "#preferences").await;
+        quality::check_page(browser, "public-preferences", artifacts, findings).await;
+        browser.click("#purpose-marketing form button[type=submit]", "#changed").await;
+        let state = browser.wait_for("#purpose-marketing strong.state").await.text().await.unwrap();
+        assert_eq!(state, "利用しません", "marketing is stopped");
+        let consents = server.cli(&["--json", "consent", "show", "--subscriber", SUBSCRIBER]).json();
+        let marketing = consents["current"].as_array().unwrap().iter().find(|c| c["purpose"] == "marketing").cloned();
+        assert_eq!(marketing.unwrap()["choice"], "opted_out", "recorded");
+    }
     // The link works once.
     browser.open(&server.url(&format!("/my/enter?t={token}")), "main form button").await;
     browser.click("main form button[type=submit]", "main h1").await;
