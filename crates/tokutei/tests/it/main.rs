@@ -14,6 +14,7 @@ mod moving;
 mod oversight;
 mod oversight_api;
 mod policy;
+mod portal;
 mod postgres;
 mod requests;
 mod schemathesis;
