@@ -203,10 +203,10 @@ impl App {
         let base = without_cosignatures(&checkpoint.note, &keys);
         let mut note = base.clone();
         let mut cosigned = Vec::new();
-        for (line, key) in lines.iter().flat_map(|answer| answer.lines()).flat_map(|l| keys.iter().map(move |k| (l, k)))
-        {
+        for line in lines.iter().flat_map(|answer| answer.lines()) {
             let candidate = format!("{base}{line}\n");
-            if !cosigned.contains(&key.name()) && key.cosigned_at(&candidate).is_ok() {
+            let by = keys.iter().find(|k| !cosigned.contains(&k.name()) && k.cosigned_at(&candidate).is_ok());
+            if let Some(key) = by {
                 note.push_str(line);
                 note.push('\n');
                 cosigned.push(key.name());

@@ -7,7 +7,6 @@
 //! rate-limited per client address (a setting). Validation, sealing and the audit are
 //! `tokutei_app::inquiry`'s; this module does HTTP only.
 
-use crate::console::one as t;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
@@ -18,6 +17,7 @@ use tokutei_app::inquiry::{InquiryForm, Problem};
 use tokutei_policy::Lang;
 use tokutei_store::inquiry::InquiryCategory;
 
+use crate::console::one as t;
 use crate::console::session::{cookie, over_tls, random_token, same, set_cookie};
 use crate::limiter::ClientAddr;
 use crate::pages::{self, Area, Page};

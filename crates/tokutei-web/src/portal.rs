@@ -1,5 +1,5 @@
-//! The subscriber's own page (`/my/`, English `/en/my/`), phone-sized first, and the API the
-//! carrier's systems ask links with (`POST /api/v1/portal/links`).
+//! The subscriber's own page (`/my/`, English `/en/my/`), phone-sized first, the preference
+//! page, and the API the carrier's systems ask links with (`POST /api/v1/portal/links`).
 //!
 //! - `GET /my/enter?t=…`: the landing page of a link, with one button; a link preview (an SMS
 //!   app fetching the address) opens nothing. `POST /my/enter` opens the page: the link is
@@ -12,11 +12,13 @@
 //!   subscriber's choices, contract state and the incidents that named them; the procedures.
 //! - `GET /my/proof/{index}`: an entry's proof, only for an entry that names the subscriber.
 //! - `POST /my/signout` ends the session.
+//! - `/preferences` (`tokutei consent link`'s links land on `/preferences/enter`, the same
+//!   session): the purposes that rely on the subscriber's choice, one button each
+//!   (`record_own_choice`); `POST /api/v1/consent`: a choice captured by staff or a system.
 //!
 //! Every rule — who the session belongs to, what is listed, what is audited — is
 //! `tokutei_app::portal`'s; this module parses, calls and presents.
 
-use crate::console::one as t;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -33,6 +35,7 @@ use tokutei_store::consent::Choice;
 use tokutei_store::vault::ContractState;
 
 use crate::api::{ApiError, Caller};
+use crate::console::one as t;
 use crate::console::session::{cookie, over_tls, set_cookie};
 use crate::limiter::ClientAddr;
 use crate::pages::{self, Area, Page};

@@ -9,7 +9,6 @@
 //! the leak section says なし only when none is listed. `/leaks` also shows the earlier
 //! versions of a corrected entry (its public history).
 
-use crate::console::one as t;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +18,7 @@ use tokutei_app::incidents::{PublicEntry, public_entries, published_leaks};
 use tokutei_policy::leaks::PublishedLeak;
 use tokutei_policy::{Lang, Policy, render};
 
+use crate::console::one as t;
 use crate::pages::{self, Area, Page};
 use crate::routes::{Access, Routes};
 use crate::{AppError, AppState};

@@ -3,10 +3,11 @@
 //! identity checks accepted, agents, fees and the time to answer — generated from the
 //! deployment's `[requests]` and the policy's contact.
 
-use crate::console::one as t;
 use maud::{Markup, html};
 use tokutei_app::requests::{RequestKind, RequestRules, ResponseMethod};
 use tokutei_policy::{Lang, Policy};
+
+use crate::console::one as t;
 
 pub(crate) fn page(lang: Lang, rules: &RequestRules, policy: Option<&Policy>) -> Markup {
     let inquiry = if lang == Lang::Ja { "/inquiry" } else { "/en/inquiry" };

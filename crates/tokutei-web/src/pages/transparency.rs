@@ -2,10 +2,11 @@
 //! the checkpoint published now (its size, time and root), the ledger's public key, the
 //! witnesses that cosign it and when each did, and how anyone checks a proof offline.
 
-use crate::console::one as t;
 use maud::{Markup, html};
 use tokutei_app::witnessing::{Published, WitnessRules, body_of};
 use tokutei_policy::Lang;
+
+use crate::console::one as t;
 
 pub(crate) fn page(lang: Lang, published: Option<&Published>, rules: &WitnessRules, log_key: Option<&str>) -> Markup {
     let body = published.and_then(|p| body_of(&p.checkpoint.note));

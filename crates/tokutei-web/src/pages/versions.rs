@@ -1,10 +1,11 @@
 //! The version history: every published policy version with its effective date and digest,
 //! and each old version viewable with its difference to the version before it.
 
-use crate::console::one as t;
 use maud::{Markup, html};
 use tokutei_policy::Lang;
 use tokutei_store::PolicyVersion;
+
+use crate::console::one as t;
 
 fn version_href(lang: Lang, number: u32) -> String {
     match lang {
