@@ -263,13 +263,7 @@ async fn my_page(
     let site = crate::inquiry::site_name(&state, lang).await?;
     let title = t(lang, "あなたの情報の利用状況", "How your information was used");
     let Some(visitor) = visitor(&state, &headers).await? else {
-        let body = html! {
-            h1 { (title) }
-            p { (t(lang,
-                "このページは、当社の会員ページ・SMS・メール・お問い合わせ窓口でお渡しする一度限りのリンクから開きます。パスワードはありません。",
-                "You open this page with a one-time link we give you on the member page, by SMS or e-mail, or at our contact desk. There is no password.")) }
-            p { a href=(if lang == Lang::Ja { "/requests" } else { "/en/requests" }) { (t(lang, "開示等の請求の手続", "How to make a request about your personal data")) } }
-        };
+        let body = without_session(lang, title);
         return Ok(layout(&site, lang, title, base(lang), body));
     };
     let today = tokutei_policy::tokyo::today();
@@ -291,6 +285,18 @@ async fn my_page(
     let log_key = state.log_key.clone().unwrap_or_default();
     let body = page(lang, &view, &log_key, &witnesses, quorum);
     Ok(layout(&site, lang, title, base(lang), body))
+}
+
+/// A page of the subscriber's asked for without a session: how one is opened, and the
+/// procedures for requests.
+fn without_session(lang: Lang, title: &str) -> Markup {
+    html! {
+        h1 { (title) }
+        p { (t(lang,
+            "このページは、当社の会員ページ・SMS・メール・お問い合わせ窓口でお渡しする一度限りのリンクから開きます。パスワードはありません。",
+            "You open this page with a one-time link we give you on the member page, by SMS or e-mail, or at our contact desk. There is no password.")) }
+        p { a href=(localized(lang, "/requests")) { (t(lang, "開示等の請求の手続", "How to make a request about your personal data")) } }
+    }
 }
 
 fn action_label(lang: Lang, action: Action) -> &'static str {
@@ -554,12 +560,7 @@ async fn preferences_page(
     let title = t(lang, "利用目的ごとの選択", "Your choices");
     let path = localized(lang, "/preferences");
     let Some(visitor) = visitor(&state, &headers).await? else {
-        let body = html! {
-            h1 { (title) }
-            p { (t(lang,
-                "このページは、当社の会員ページ・SMS・メール・お問い合わせ窓口でお渡しする一度限りのリンクから開きます。パスワードはありません。",
-                "You open this page with a one-time link we give you on the member page, by SMS or e-mail, or at our contact desk. There is no password.")) }
-        };
+        let body = without_session(lang, title);
         return Ok(layout(&site, lang, title, &path, body));
     };
     let app = state.access_service()?;

@@ -98,3 +98,15 @@ pub fn chief_account(chief: &tokutei_app::staff::ChiefSetup) -> String {
         chief.totp.uri.as_str()
     )
 }
+
+/// A one-time link to a subscriber's page (`portal link`, `consent link`): the URL first, then
+/// until when it works in Tokyo; `--json`: `url`, `expires_at`.
+pub fn link_report(link: &tokutei_app::portal::IssuedLink) -> Report {
+    let human = format!(
+        "{}\n  一度だけ、{} まで使えます / works once, until {}\n",
+        link.url,
+        tokutei_policy::tokyo::minutes(link.expires_at),
+        link.expires_at
+    );
+    Report::new(human, serde_json::json!({ "url": link.url, "expires_at": link.expires_at }))
+}

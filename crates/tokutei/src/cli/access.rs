@@ -314,13 +314,7 @@ pub fn consent(global: &GlobalArgs, cmd: ConsentCommand) -> anyhow::Result<Repor
                 None => Acting::Setup("cli"),
             };
             let link = service.issue_preference_link(&by, &subscriber, Timestamp::now())?;
-            let human = format!(
-                "{}\n  一度だけ、{} まで使えます / works once, until {}\n",
-                link.url,
-                tokutei_policy::tokyo::minutes(link.expires_at),
-                link.expires_at
-            );
-            Ok(Report::new(human, serde_json::json!({ "url": link.url, "expires_at": link.expires_at })))
+            Ok(crate::output::link_report(&link))
         }
         ConsentCommand::Show { subscriber } => {
             let shown = service.consents(&SubscriberId::parse(subscriber)?)?;

@@ -33,13 +33,7 @@ pub fn run(global: &GlobalArgs, cmd: PortalCommand) -> anyhow::Result<Report> {
             let app = crate::access::open_service(&data, &store, &audit)?;
             let by = by.map_or(Acting::Setup("cli"), Acting::Person);
             let link = app.issue_portal_link(&by, &subscriber, Timestamp::now())?;
-            let human = format!(
-                "{}\n  一度だけ、{} まで使えます / works once, until {}\n",
-                link.url,
-                tokutei_policy::tokyo::minutes(link.expires_at),
-                link.expires_at
-            );
-            Ok(Report::new(human, serde_json::json!({ "url": link.url, "expires_at": link.expires_at })))
+            Ok(crate::output::link_report(&link))
         }
     }
 }
