@@ -121,6 +121,49 @@ pub struct Published {
     pub witnessed: bool,
 }
 
+/// What the log does with a witness's answer ([`judge_answer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The witness's cosignature line, verified with its key.
+    Cosigned(String),
+    /// Ask again from the size the witness holds (it is at or below this checkpoint's).
+    Retry { old: u64 },
+    /// The witness refused this ledger's history: `forked`, `rolled back`, `inconsistent`, or
+    /// another status — report it.
+    Refused(String),
+    /// Nothing usable (an answer without a valid cosignature): try again next round.
+    Ignore(String),
+}
+
+/// What `answer` to `request` (for a checkpoint of `size` entries) means: a verified
+/// cosignature; a conflict naming the size asked from — the same size with another root, a
+/// fork —, a larger size than this ledger has — a rollback —, or a smaller one to retry from;
+/// a 422 — this history does not extend what the witness cosigned —; any other refusal.
+pub fn judge_answer(witness: &WitnessEndpoint, request: &AddCheckpoint, size: u64, answer: WitnessAnswer) -> Step {
+    match answer {
+        WitnessAnswer::Cosigned(lines) => {
+            let text = request.checkpoint.split("\n\n").next().unwrap_or_default();
+            match witness.key.cosigned_at(&format!("{text}\n\n{lines}")) {
+                Ok(_) => Step::Cosigned(lines.trim_end().to_string()),
+                Err(e) => Step::Ignore(format!("an answer without a valid cosignature: {e}")),
+            }
+        }
+        WitnessAnswer::Conflict(held) if held == request.old => {
+            Step::Refused(format!("forked: the witness cosigned another tree of size {held} than this ledger's"))
+        }
+        WitnessAnswer::Conflict(held) if held > size => Step::Refused(rolled_back(held, size)),
+        WitnessAnswer::Conflict(held) => Step::Retry { old: held },
+        WitnessAnswer::Refused(422, why) => {
+            Step::Refused(format!("inconsistent: this ledger does not extend what the witness cosigned ({why})"))
+        }
+        WitnessAnswer::Refused(status, why) => Step::Refused(format!("refused with HTTP {status}: {why}")),
+    }
+}
+
+fn rolled_back(held: u64, size: u64) -> String {
+    format!("rolled back: the witness cosigned {held} entries, this ledger's checkpoint has {size}")
+}
+
 /// What a witness answered, as the web client read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WitnessAnswer {
@@ -178,10 +221,7 @@ impl App {
     /// rolled back, or the witness saw another history.
     pub fn witness_request(&self, checkpoint: &StoredCheckpoint, old: u64) -> ActionResult<AddCheckpoint> {
         if old > checkpoint.size {
-            return Err(ActionError::Conflict(format!(
-                "the witness cosigned {old} entries, more than this checkpoint's {}",
-                checkpoint.size
-            )));
+            return Err(ActionError::Conflict(rolled_back(old, checkpoint.size)));
         }
         let proof = if old == 0 { Vec::new() } else { self.ledger().prove_consistency(old, checkpoint.size)? };
         let note = without_cosignatures(&checkpoint.note, &self.witness_rules.keys());
@@ -308,6 +348,33 @@ mod tests {
         check(WitnessConfig { quorum: None, servers: twice }, Err("witnesses.servers.key"));
         let rules = WitnessRules::from_config(&WitnessConfig { quorum: None, servers: two }).unwrap();
         assert_eq!(rules.witnesses[0].add_checkpoint_url(), "http://127.0.0.1:7001/add-checkpoint");
+    }
+
+    #[test]
+    fn a_witness_answer_is_a_cosignature_a_retry_or_a_refusal_named() {
+        use tokutei_ledger::{Checkpoint, CheckpointSigner};
+        let w = tokutei_ledger::WitnessSigner::from_seed("w1", [1; 32]).unwrap();
+        let endpoint = WitnessEndpoint { key: w.verifier(), url: "http://w".into() };
+        let log = CheckpointSigner::from_seed("o", [2; 32]).unwrap();
+        let cp = Checkpoint { origin: "o".into(), size: 10, root: [3; 32], time: None };
+        let request = AddCheckpoint { old: 4, proof: vec![], checkpoint: log.sign(&cp) };
+        let check = |answer: WitnessAnswer, expected: &str| {
+            let got = match judge_answer(&endpoint, &request, 10, answer) {
+                Step::Cosigned(_) => "cosigned".to_string(),
+                Step::Retry { old } => format!("retry {old}"),
+                Step::Refused(why) => why.split(':').next().unwrap().to_string(),
+                Step::Ignore(_) => "ignore".to_string(),
+            };
+            assert_eq!(got, expected);
+        };
+        check(WitnessAnswer::Cosigned(w.cosign(&cp.body(), 5)), "cosigned");
+        check(WitnessAnswer::Cosigned(w.cosign(&Checkpoint { size: 11, ..cp.clone() }.body(), 5)), "ignore");
+        check(WitnessAnswer::Conflict(4), "forked");
+        check(WitnessAnswer::Conflict(12), "rolled back");
+        check(WitnessAnswer::Conflict(7), "retry 7");
+        check(WitnessAnswer::Conflict(10), "retry 10");
+        check(WitnessAnswer::Refused(422, "no".into()), "inconsistent");
+        check(WitnessAnswer::Refused(404, "unknown log".into()), "refused with HTTP 404");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use jiff::Timestamp;
 use tokutei_app::witness::{Witness, WitnessError};
-use tokutei_app::witnessing::{WitnessAnswer, WitnessEndpoint};
+use tokutei_app::witnessing::{Step, WitnessAnswer, WitnessEndpoint, judge_answer};
 use tokutei_app::{ActionError, App};
 use tokutei_ledger::witness::{Refusal, parse_conflict_size};
 use tokutei_store::ledger::StoredCheckpoint;
@@ -189,12 +189,6 @@ impl Witnessing {
         let name = witness.name().to_string();
         for _ in 0..2 {
             let old = known.get(&name).copied().unwrap_or(0);
-            if old > checkpoint.size {
-                return Err(format!(
-                    "rolled back: the witness cosigned {old} entries, this ledger's checkpoint has {}",
-                    checkpoint.size
-                ));
-            }
             let app = Arc::clone(&self.app);
             let stored = checkpoint.clone();
             let request = blocking(move || app.witness_request(&stored, old)).await.map_err(|e| e.to_string())?;
@@ -205,37 +199,20 @@ impl Witnessing {
                     return Ok(None);
                 }
             };
-            match answer {
-                WitnessAnswer::Cosigned(lines) => {
-                    let text = request.checkpoint.split("\n\n").next().unwrap_or_default();
-                    let candidate = format!("{text}\n\n{lines}");
-                    if witness.key.cosigned_at(&candidate).is_err() {
-                        tracing::warn!(witness = %name, "a witness answered without a valid cosignature");
-                        return Ok(None);
-                    }
+            match judge_answer(witness, &request, checkpoint.size, answer) {
+                Step::Cosigned(line) => {
                     known.insert(name, checkpoint.size);
-                    return Ok(Some(lines.trim_end().to_string()));
+                    return Ok(Some(line));
                 }
-                WitnessAnswer::Conflict(size) if size == old => {
-                    return Err(format!("forked: the witness cosigned another tree of size {size} than this ledger's"));
+                Step::Retry { old } => {
+                    known.insert(name.clone(), old);
                 }
-                WitnessAnswer::Conflict(size) => {
-                    known.insert(name.clone(), size);
-                }
-                WitnessAnswer::Refused(422, why) => {
-                    return Err(format!("inconsistent: this ledger does not extend what the witness cosigned ({why})"));
-                }
-                WitnessAnswer::Refused(status, why) => {
-                    return Err(format!("refused with HTTP {status}: {why}"));
+                Step::Refused(why) => return Err(why),
+                Step::Ignore(why) => {
+                    tracing::warn!(witness = %name, "{why}");
+                    return Ok(None);
                 }
             }
-        }
-        let size = known.get(&name).copied().unwrap_or(0);
-        if size > checkpoint.size {
-            return Err(format!(
-                "rolled back: the witness cosigned {size} entries, this ledger's checkpoint has {}",
-                checkpoint.size
-            ));
         }
         Ok(None)
     }
