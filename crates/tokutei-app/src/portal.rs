@@ -374,8 +374,11 @@ impl App {
         }))
     }
 
-    /// End the visitor's session (signing out).
+    /// End the visitor's session (signing out): `logged_out` (naming the subscriber) durable
+    /// first, as a member of staff's sign-out.
     pub fn close_portal(&self, visitor: &Visitor, now: Timestamp) -> ActionResult<()> {
+        let entry = AdminEntry::new(AdminAction::LoggedOut, visitor.subscriber.as_str()).detail("sessions", "this");
+        self.audit_admin(Actor::System("portal".into()), entry, now)?;
         Ok(self.stores().end_portal_session(&visitor.session_hash, now)?)
     }
 

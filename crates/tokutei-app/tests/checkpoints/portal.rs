@@ -177,7 +177,14 @@ fn a_link_works_once_unaltered_and_before_it_expires() {
     let opened = app.open_portal(&token_of(&app.issue_portal_link(&by, &active, at(10)).unwrap().url), at(11)).unwrap();
     let visitor = app.portal_visitor(&opened.cookie, at(12)).unwrap().unwrap();
     assert!(app.portal_visitor(&opened.cookie, at(11 + 30 * 60)).unwrap().is_none(), "30 minutes by default");
+    let before = app.ledger().tree_size().unwrap();
     app.close_portal(&visitor, at(13)).unwrap();
+    // Regression: a subscriber's sign-out ended the session without an audit entry.
+    let entry = app.ledger().ledger_entry(before).unwrap().expect("an entry for the sign-out").decode().unwrap();
+    match entry.event {
+        Event::Admin(a) => assert_eq!((a.action, a.subject.as_str()), (AdminAction::LoggedOut, "S-active")),
+        other => panic!("{other:?}"),
+    }
     assert!(app.portal_visitor(&opened.cookie, at(14)).unwrap().is_none());
     assert!(app.portal_visitor("not-a-session", at(14)).unwrap().is_none());
 }
