@@ -2,7 +2,7 @@
 //! style, no other origins, no framing), no MIME sniffing, no referrer leaks; HSTS when the
 //! server is told it is reached over HTTPS (`tokutei serve --hsts`); and `Cache-Control:
 //! no-store` on everything that may carry personal data — the console, the API, the
-//! inquiry form and the subscriber's own page — so no browser or proxy keeps a copy.
+//! inquiry form, the subscriber's own page and preference page — so no browser or proxy keeps a copy.
 //!
 //! Also here: errors under `/api/` are always the API's JSON error shape, including the ones
 //! the framework answers by itself (a body over the size limit, a wrong method, an unknown
@@ -32,6 +32,10 @@ fn private(path: &str) -> bool {
         || path.starts_with("/my/")
         || path == "/en/my"
         || path.starts_with("/en/my/")
+        || path == "/preferences"
+        || path.starts_with("/preferences/")
+        || path == "/en/preferences"
+        || path.starts_with("/en/preferences/")
 }
 
 pub(crate) async fn headers(State(state): State<AppState>, request: Request, next: Next) -> Response {

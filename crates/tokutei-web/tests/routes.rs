@@ -273,9 +273,12 @@ async fn every_route_answers_every_caller_as_its_access_rule_says() {
                 failures
                     .push(format!("{} {} as {caller:?}: {} {}", route.method, route.example, reply.status, reply.body));
             }
-            // Console pages and API responses may carry personal data: no cache keeps them,
-            // whatever the answer (a page, a redirect, a refusal).
-            let private = route.path.starts_with("/admin") || route.path.starts_with("/api/");
+            // Console pages, API responses and the subscriber's own pages may carry personal
+            // data: no cache keeps them, whatever the answer (a page, a redirect, a refusal).
+            let subscribers = ["/my", "/en/my", "/preferences", "/en/preferences"];
+            let private = route.path.starts_with("/admin")
+                || route.path.starts_with("/api/")
+                || subscribers.iter().any(|p| route.path == *p || route.path.starts_with(&format!("{p}/")));
             let cache = reply.headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok());
             if private && cache != Some("no-store") {
                 failures.push(format!("{} {} as {caller:?}: Cache-Control {cache:?}", route.method, route.example));
