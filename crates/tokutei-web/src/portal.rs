@@ -492,11 +492,8 @@ async fn proof(
     let index: u64 = index.parse().map_err(|_| AppError::NotFound)?;
     let Some(visitor) = visitor(&state, &headers).await? else { return Err(AppError::NotFound) };
     let app = state.access_service()?;
-    let proof = run(move || app.portal_proof(&visitor, index)).await.map_err(|e| match e {
-        AppError::NotFound => AppError::NotFound,
-        other => other,
-    })?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(proof)).into_response())
+    let proof = run(move || app.portal_proof(&visitor, index)).await?;
+    Ok(Json(proof).into_response())
 }
 
 #[derive(Debug, Deserialize)]
