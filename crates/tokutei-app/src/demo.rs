@@ -1,8 +1,10 @@
 //! The demo deployment's staff (`tokutei demo`): a support handler with a training record and
 //! a one-time password, a call-centre system with an API token, a marketing system — each
-//! granted, on every service of the policy, the categories its purposes use — and the first
-//! chief manager. Everything goes through the staff registry's actions as the system `demo`,
-//! so the demo's ledger holds the same entries a manager's commands would leave.
+//! granted, on every service of the policy, the categories its purposes use — the badge
+//! system of the entry/exit log, and the first chief manager; the handling zone the handler
+//! works in (this machine's loopback addresses are its terminals), with the handler and the
+//! chief manager badged into it. Everything goes through the application's actions as the
+//! system `demo`, so the demo's ledger holds the same entries a manager's commands would leave.
 
 use jiff::Timestamp;
 use tokutei_policy::{Policy, Role};
@@ -22,6 +24,10 @@ pub const SUPPORT: &str = "demo-support";
 pub const CALL_CENTRE: &str = "demo-call-centre";
 /// The marketing system.
 pub const MARKETING: &str = "demo-marketing";
+/// The badge system of the entry/exit log (`crate::zones::BADGE_SYSTEM`).
+pub const BADGE_GATE: &str = "demo-badge-gate";
+/// The demo's handling zone.
+pub const ZONE: &str = "hq-privacy";
 
 /// The training course the handler has completed.
 const COURSE: &str = "privacy-basics";
@@ -67,7 +73,7 @@ pub fn grants_for(policy: &Policy, purposes: &[&str]) -> Grants {
 }
 
 /// The demo's principals under `policy`, each granted what its purposes use.
-fn principals(policy: &Policy) -> [NewPrincipal; 3] {
+fn principals(policy: &Policy) -> [NewPrincipal; 4] {
     let new = |id: &str, name: &str, kind: PrincipalKind, purposes: &[&str]| NewPrincipal {
         id: id.into(),
         display_name: name.into(),
@@ -75,13 +81,15 @@ fn principals(policy: &Policy) -> [NewPrincipal; 3] {
         grants: grants_for(policy, purposes),
         created_at: Timestamp::UNIX_EPOCH,
     };
+    let mut support = new(
+        SUPPORT,
+        "サポート 担当 / support handler",
+        PrincipalKind::Person { role: Role::Handler },
+        &["support", "billing"],
+    );
+    support.grants.zones = vec![ZONE.to_string()];
     [
-        new(
-            SUPPORT,
-            "サポート 担当 / support handler",
-            PrincipalKind::Person { role: Role::Handler },
-            &["support", "billing"],
-        ),
+        support,
         new(
             CALL_CENTRE,
             "コールセンター / call centre",
@@ -94,6 +102,13 @@ fn principals(policy: &Policy) -> [NewPrincipal; 3] {
             PrincipalKind::System { name: "marketing".into() },
             &["marketing", "service_improvement"],
         ),
+        NewPrincipal {
+            id: BADGE_GATE.into(),
+            display_name: "入退室管理システム / badge system".into(),
+            kind: PrincipalKind::System { name: crate::zones::BADGE_SYSTEM.into() },
+            grants: Grants { actions: Vec::new(), ..Grants::default() },
+            created_at: Timestamp::UNIX_EPOCH,
+        },
     ]
 }
 
@@ -136,6 +151,28 @@ impl App {
             });
             self.record_training(&by, &person, &course, today, valid_until, now)?;
         }
+        self.register_zone(
+            &by,
+            &crate::zones::NewZone {
+                id: crate::ids::ZoneId::known(ZONE),
+                name: "本社 特定利用者情報取扱室 / privacy room".into(),
+                site: "本社 3階 / head office, 3F".into(),
+                networks: vec!["127.0.0.0/8".into(), "::1/128".into()],
+                secrecy: true,
+            },
+            now,
+        )?;
+        let zone = crate::ids::ZoneId::known(ZONE);
+        let badged: Vec<crate::zones::BadgeEvent> = [support.clone(), PrincipalId::known(chief.principal.id.clone())]
+            .into_iter()
+            .map(|person| crate::zones::BadgeEvent {
+                person,
+                zone: zone.clone(),
+                kind: tokutei_store::zones::PresenceKind::Enter,
+                at: now,
+            })
+            .collect();
+        self.record_presence(&by, &badged, now)?;
         let support_password = self.reset_password(&by, &support, now)?;
         Ok(DemoStaff { principals: registered, chief, support_password, call_centre_token })
     }

@@ -130,6 +130,8 @@ ids! {
     OpinionId = "opinion", |_| Ok(());
     /// A data-subject request of the register (`DR-1`).
     RequestId = "request", |_| Ok(());
+    /// A handling zone of the register (`hq-3f`).
+    ZoneId = "zone", |_| Ok(());
     /// An alert of the outbox (`al-` and 12 hexadecimal digits).
     AlertId = "alert", |text| {
         match text.strip_prefix("al-") {

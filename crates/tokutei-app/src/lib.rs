@@ -94,6 +94,7 @@ pub mod tokens;
 pub mod verify;
 pub mod witness;
 pub mod witnessing;
+pub mod zones;
 
 pub use access::{
     AccessCall, AccessOutcome, App, ItemOutcome, NewPlainValue, Stores, SubscriberOutcome, ValueOut, WriteCall,
@@ -102,6 +103,6 @@ pub use acting::{Acting, MANAGERS};
 pub use error::{ActionError, ActionResult};
 pub use ids::{
     AlertId, AppointmentId, CategoryId, ExportId, IncidentId, OpinionId, PrincipalId, PurposeId, RequestId, ServiceId,
-    SubscriberId,
+    SubscriberId, ZoneId,
 };
 pub use key_access::{KeyAccess, totp_owner};

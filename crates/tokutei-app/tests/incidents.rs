@@ -415,6 +415,7 @@ fn notices_read_contacts_through_the_gateway_and_log_each_person_audited_first()
         contact: CategoryId::parse("contract.email").unwrap(),
         channel: Some(tokutei_policy::Channel::Email),
         zone: None,
+        terminal: None,
         subscribers: Vec::new(),
         client: "test".into(),
     };

@@ -261,9 +261,10 @@ fn a_fulfilled_stop_is_enforced_from_the_next_request_until_it_is_lifted() {
     let now = support::at(3600);
     let stop = OpenInput { kind: RequestKind::Stop, method: None, received_at: Some(now), ..disclosure() };
     d.service.open_request(&manager(), &stop, now).unwrap();
-    let err = d.service.fulfil_request(&Acting::Person("support".into()), &id("DR-1"), "", now).unwrap_err();
+    let err = d.service.fulfil_request(&Acting::Person("support".into()), &id("DR-1"), "", None, now).unwrap_err();
     assert!(matches!(err, ActionError::Forbidden(_)), "{err:?}");
-    let done = d.service.fulfil_request(&manager(), &id("DR-1"), "マーケティング目的での利用を停止", now).unwrap();
+    let done =
+        d.service.fulfil_request(&manager(), &id("DR-1"), "マーケティング目的での利用を停止", None, now).unwrap();
     assert_eq!(
         (done.status, done.outcome.as_ref().map(|o| o.result)),
         (Status::Decided, Some(tokutei_app::requests::OutcomeKind::Fulfilled))
@@ -300,7 +301,7 @@ fn a_fulfilled_stop_is_enforced_from_the_next_request_until_it_is_lifted() {
     // A stop of provision: only the purposes that provide to third parties.
     let provision = OpenInput { kind: RequestKind::ProvisionStop, purposes: Vec::new(), ..stop.clone() };
     d.service.open_request(&manager(), &provision, now).unwrap();
-    d.service.fulfil_request(&manager(), &id("DR-2"), "", now).unwrap();
+    d.service.fulfil_request(&manager(), &id("DR-2"), "", None, now).unwrap();
     assert!(d.service.read(&marketing).unwrap().all_allowed(), "marketing provides to no third party");
     let third_party: Vec<&tokutei_policy::Purpose> =
         d.policy.purposes.list.iter().filter(|p| p.third_party_provision).collect();
@@ -311,7 +312,7 @@ fn a_fulfilled_stop_is_enforced_from_the_next_request_until_it_is_lifted() {
     // A correction without its new values says how to give them.
     let correction = OpenInput { kind: RequestKind::Correction, method: None, received_at: Some(now), ..disclosure() };
     d.service.open_request(&manager(), &correction, now).unwrap();
-    let err = d.service.fulfil_request(&manager(), &id("DR-3"), "", now).unwrap_err();
+    let err = d.service.fulfil_request(&manager(), &id("DR-3"), "", None, now).unwrap_err();
     assert!(matches!(&err, ActionError::Conflict(m) if m.contains("--values")), "{err:?}");
 
     // Erasure: through the application's erasure; the outcome says what is kept.
@@ -323,7 +324,7 @@ fn a_fulfilled_stop_is_enforced_from_the_next_request_until_it_is_lifted() {
         ..disclosure()
     };
     d.service.open_request(&manager(), &erasure, now).unwrap();
-    let erased = d.service.fulfil_request(&manager(), &id("DR-4"), "", now).unwrap();
+    let erased = d.service.fulfil_request(&manager(), &id("DR-4"), "", None, now).unwrap();
     assert!(erased.outcome.unwrap().note.unwrap().contains("29条"));
     assert_eq!(reasons(&d.service.read(&supporting).unwrap()), ["subscriber_erased"]);
 }
@@ -358,7 +359,7 @@ fn a_purpose_notice_and_the_provision_records_are_answered_with_a_document() {
         ..disclosure()
     };
     d.service.open_request(&manager(), &notice, now).unwrap();
-    let done = d.service.fulfil_request(&manager(), &id("DR-1"), "", now).unwrap();
+    let done = d.service.fulfil_request(&manager(), &id("DR-1"), "", None, now).unwrap();
     let digest = done.outcome.as_ref().unwrap().document_digest.clone().unwrap();
     assert!(done.to_json()["outcome"].get("document").is_none(), "the view names the document by its digest only");
     let (_, decided) =
@@ -384,7 +385,7 @@ fn a_purpose_notice_and_the_provision_records_are_answered_with_a_document() {
 
     let records = OpenInput { kind: RequestKind::ProvisionRecords, received_at: Some(now), ..disclosure() };
     d.service.open_request(&manager(), &records, now).unwrap();
-    d.service.fulfil_request(&manager(), &id("DR-2"), "", now).unwrap();
+    d.service.fulfil_request(&manager(), &id("DR-2"), "", None, now).unwrap();
     let doc = d.service.request_document(&manager(), "DR-2", now).unwrap();
     assert_eq!(doc["schema"], tokutei_app::requests::PROVISION_RECORDS_SCHEMA);
     assert!(doc["provided"].as_array().unwrap().is_empty(), "no provision of S-active was recorded");
@@ -439,7 +440,7 @@ fn a_disclosure_is_an_electronic_record_of_exactly_the_subscribers_data() {
 
     let input = OpenInput { purposes: Vec::new(), received_at: Some(now), ..disclosure() };
     d.service.open_request(&manager(), &input, now).unwrap();
-    let done = d.service.fulfil_request(&manager(), &id("DR-1"), "", now).unwrap();
+    let done = d.service.fulfil_request(&manager(), &id("DR-1"), "", None, now).unwrap();
     assert!(done.outcome.as_ref().unwrap().document_digest.is_some());
     // Sealed at rest: the register holds no value in clear.
     let stored = format!("{:?}", d.store.requests().unwrap());
@@ -541,14 +542,21 @@ fn a_correction_keeps_both_versions_and_shows_before_and_after() {
         (vec![fix("comm.location", "x")], "another service"),
         (vec![fix("contract.address", "a"), fix("contract.address", "b")], "twice"),
     ] {
-        let err = d.service.fulfil_correction(&manager(), &id("DR-1"), &bad, "", now).unwrap_err();
+        let err = d.service.fulfil_correction(&manager(), &id("DR-1"), &bad, "", None, now).unwrap_err();
         assert!(matches!(err, ActionError::Invalid { field: "values", .. }), "{why}: {err:?}");
     }
-    assert!(matches!(d.service.fulfil_request(&manager(), &id("DR-1"), "", now), Err(ActionError::Conflict(_))));
+    assert!(matches!(d.service.fulfil_request(&manager(), &id("DR-1"), "", None, now), Err(ActionError::Conflict(_))));
     let new_address = "東京都千代田区星空町3-3";
     let done = d
         .service
-        .fulfil_correction(&manager(), &id("DR-1"), &[fix("contract.address", new_address)], "住所を訂正しました", now)
+        .fulfil_correction(
+            &manager(),
+            &id("DR-1"),
+            &[fix("contract.address", new_address)],
+            "住所を訂正しました",
+            None,
+            now,
+        )
         .unwrap();
     assert_eq!(done.status, Status::Decided);
     let versions = d.store.values("S-active", Some("contract.address"), true).unwrap();

@@ -5,6 +5,8 @@
 //! registration, consent, erasure) are audited before they change anything.
 
 mod support;
+#[path = "service/zones.rs"]
+mod zones;
 
 use std::sync::atomic::Ordering;
 

@@ -500,7 +500,7 @@ fn the_demo_staff_are_set_up_through_the_registry_actions() {
     let from = s.ledger_size();
     let demo = s.app.set_up_demo_staff(at(1)).unwrap();
     let ids: Vec<&str> = demo.principals.iter().map(|p| p.id.as_str()).collect();
-    assert_eq!(ids, ["demo-support", "demo-call-centre", "demo-marketing"]);
+    assert_eq!(ids, ["demo-support", "demo-call-centre", "demo-marketing", "demo-badge-gate"]);
     // Each is granted, on every service, the categories its purposes use.
     let policy = &s.d.policy;
     let support = s.d.store.principal("demo-support").unwrap().unwrap();
@@ -530,6 +530,9 @@ fn the_demo_staff_are_set_up_through_the_registry_actions() {
         ("staff/demo-call-centre".to_string(), Some("token_issued")),
         ("staff/chief".to_string(), Some("created")),
         ("staff/demo-support".to_string(), None),
+        ("zone/hq-privacy".to_string(), Some("registered")),
+        ("presence/demo-support".to_string(), None),
+        ("presence/chief".to_string(), None),
     ] {
         assert!(changes.contains(&expected), "{expected:?} in {changes:?}");
     }

@@ -155,6 +155,7 @@ impl Mix {
             categories: cats,
             channel: if variant.purpose_channel { self.channels[*u] } else { variant.channel },
             zone: variant.zone,
+            zone_secrecy: variant.zone.map(|_| true),
             export_approval: variant.export_approval,
             now: self.now,
         }

@@ -159,6 +159,7 @@ fn read_call(subscriber: String) -> AccessCall {
         categories: CATEGORIES.map(tokutei_app::CategoryId::known).to_vec(),
         channel: Some(tokutei_policy::Channel::Phone),
         zone: None,
+        terminal: None,
         export_approval: None,
         recipient: None,
         client: "bench".into(),

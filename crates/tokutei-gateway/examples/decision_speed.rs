@@ -73,6 +73,7 @@ fn main() {
             categories: &categories[i % 2],
             channel: None,
             zone: Some("hq-3f"),
+            zone_secrecy: Some(true),
             export_approval: None,
             now,
         })

@@ -34,6 +34,7 @@ pub(crate) struct CacheKey {
     pub stopped: u8,
     pub channel: Option<Channel>,
     pub zone: Option<String>,
+    pub zone_secrecy: Option<bool>,
     pub export_approval: Option<String>,
     /// `YYYYMMDD` in Asia/Tokyo.
     pub today: i64,

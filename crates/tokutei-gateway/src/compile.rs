@@ -128,6 +128,8 @@ namespace {NAMESPACE} {{
     today: Long,
     channel?: String,
     zone?: String,
+    // Whether the zone may handle secrecy of communications (from the zone register).
+    zone_secrecy?: Bool,
     export_approval?: String,
   }};
   action "read", "update", "export", "erase" appliesTo {{
@@ -161,6 +163,12 @@ fn sorted_courses(deployment: &Deployment) -> Vec<String> {
 }
 
 /// The clause of the first security measure of `kind`, e.g. `security.measures[5]`.
+/// The clause of the policy's physical measure (entry/exit control of the handling zones):
+/// what a refusal about zones names, whether a rule or the access service refused.
+pub fn zone_clause(policy: &Policy) -> String {
+    measure_clause(policy, MeasureKind::Physical)
+}
+
 fn measure_clause(policy: &Policy, kind: MeasureKind) -> String {
     policy
         .security
@@ -310,11 +318,21 @@ pub(crate) fn generate(policy: &Policy, deployment: &Deployment) -> Vec<Rule> {
         push(
             "forbid.zone".to_string(),
             code::OUTSIDE_ZONE,
-            physical,
+            physical.clone(),
             None,
             None,
             String::new(),
             "forbid (principal, action, resource)\nwhen { principal.kind == \"person\" }\nunless { context has zone && principal.zones.contains(context.zone) }".to_string(),
+        );
+        // Secrecy of communications only in the zones registered for it.
+        push(
+            "forbid.zone.secrecy".to_string(),
+            code::ZONE_SECRECY_NOT_ALLOWED,
+            physical,
+            None,
+            None,
+            String::new(),
+            "forbid (principal, action, resource)\nwhen { principal.kind == \"person\" && resource.tier == \"secrecy_of_communications\" }\nunless { context has zone_secrecy && context.zone_secrecy }".to_string(),
         );
     }
 

@@ -307,6 +307,7 @@ impl Gateway {
             stopped: u8::from(req.subscriber.use_stopped) | (u8::from(req.subscriber.provision_stopped) << 1),
             channel: req.channel,
             zone: req.zone.map(str::to_string),
+            zone_secrecy: req.zone_secrecy,
             export_approval: req.export_approval.map(str::to_string),
             today,
             subscriber: self.deployment_rules.then(|| req.subscriber.id.clone()),
@@ -536,6 +537,9 @@ impl Gateway {
         }
         if let Some(zone) = req.zone {
             pairs.push(("zone".to_string(), RestrictedExpression::new_string(zone.to_string())));
+        }
+        if let Some(secrecy) = req.zone_secrecy {
+            pairs.push(("zone_secrecy".to_string(), RestrictedExpression::new_bool(secrecy)));
         }
         if let Some(approval) = req.export_approval {
             pairs.push(("export_approval".to_string(), RestrictedExpression::new_string(approval.to_string())));

@@ -17,7 +17,7 @@ pub mod reason;
 pub mod request;
 
 pub use cache::CacheStats;
-pub use compile::{CompileError, Problem};
+pub use compile::{CompileError, Problem, zone_clause};
 pub use gateway::{Decision, ExplainedPolicy, Explanation, Gateway};
 pub use reason::Reason;
 pub use request::{

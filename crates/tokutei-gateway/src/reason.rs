@@ -31,6 +31,7 @@ pub mod code {
     pub const CONTRACT_TERMINATED: &str = "contract_terminated";
     pub const EXPORT_NOT_APPROVED: &str = "export_not_approved";
     pub const OUTSIDE_ZONE: &str = "outside_zone";
+    pub const ZONE_SECRECY_NOT_ALLOWED: &str = "zone_secrecy_not_allowed";
     pub const PURPOSE_NOT_ALLOWED_FOR_PRINCIPAL: &str = "purpose_not_allowed_for_principal";
     pub const CHANNEL_NOT_LISTED: &str = "channel_not_listed";
     pub const CHANNEL_REQUIRED: &str = "channel_required";
@@ -43,13 +44,28 @@ pub mod code {
     pub const PRINCIPAL_DISABLED: &str = "principal_disabled";
     pub const RECIPIENT_MISSING: &str = "recipient_missing";
     pub const NO_ACTIVE_POLICY: &str = "no_active_policy";
+    /// Set by the access service when a person's zone cannot be derived from the entry/exit
+    /// log and the terminal's network (zones required).
+    pub const ZONE_NOT_ENTERED: &str = "zone_not_entered";
+    pub const ZONE_EXITED: &str = "zone_exited";
+    pub const ZONE_STAY_EXPIRED: &str = "zone_stay_expired";
+    pub const ZONE_OTHER_NETWORK: &str = "zone_other_network";
 
     /// The codes the access service sets (the library never does).
-    pub const SERVICE: [&str; 5] =
-        [SUBSCRIBER_NOT_FOUND, SUBSCRIBER_ERASED, PRINCIPAL_DISABLED, RECIPIENT_MISSING, NO_ACTIVE_POLICY];
+    pub const SERVICE: [&str; 9] = [
+        SUBSCRIBER_NOT_FOUND,
+        SUBSCRIBER_ERASED,
+        PRINCIPAL_DISABLED,
+        RECIPIENT_MISSING,
+        NO_ACTIVE_POLICY,
+        ZONE_NOT_ENTERED,
+        ZONE_EXITED,
+        ZONE_STAY_EXPIRED,
+        ZONE_OTHER_NETWORK,
+    ];
 
     /// Every code a decision may carry.
-    pub const ALL: [&str; 23] = [
+    pub const ALL: [&str; 28] = [
         PURPOSE_NOT_IN_POLICY,
         CATEGORY_NOT_IN_PURPOSE,
         OUTSIDE_DATA_RANGE,
@@ -62,6 +78,7 @@ pub mod code {
         CONTRACT_TERMINATED,
         EXPORT_NOT_APPROVED,
         OUTSIDE_ZONE,
+        ZONE_SECRECY_NOT_ALLOWED,
         PURPOSE_NOT_ALLOWED_FOR_PRINCIPAL,
         CHANNEL_NOT_LISTED,
         CHANNEL_REQUIRED,
@@ -73,6 +90,10 @@ pub mod code {
         PRINCIPAL_DISABLED,
         RECIPIENT_MISSING,
         NO_ACTIVE_POLICY,
+        ZONE_NOT_ENTERED,
+        ZONE_EXITED,
+        ZONE_STAY_EXPIRED,
+        ZONE_OTHER_NETWORK,
     ];
 }
 
@@ -162,6 +183,23 @@ fn texts(code: &str, s: Subject<'_>) -> (String, String) {
         code::OUTSIDE_ZONE => (
             "取扱区域の外からの取扱いは認められていません".to_string(),
             "handling is not allowed from outside the principal's handling zones".to_string(),
+        ),
+        code::ZONE_SECRECY_NOT_ALLOWED => (
+            format!("通信の秘密に該当する「{c}」は、通信の秘密を取り扱える区域でのみ取り扱えます"),
+            format!("category `{c}` is secrecy of communications and may only be handled in a zone registered for it"),
+        ),
+        code::ZONE_NOT_ENTERED => (
+            "取扱区域への入室記録がありません".to_string(),
+            "there is no record of entering a handling zone".to_string(),
+        ),
+        code::ZONE_EXITED => ("取扱区域から退室しています".to_string(), "the handling zone was exited".to_string()),
+        code::ZONE_STAY_EXPIRED => (
+            "取扱区域への入室から最長滞在時間を過ぎています".to_string(),
+            "the longest stay since entering the handling zone has passed".to_string(),
+        ),
+        code::ZONE_OTHER_NETWORK => (
+            "入室中の取扱区域の端末からの操作ではありません".to_string(),
+            "the request does not come from a terminal of the handling zone entered".to_string(),
         ),
         code::PURPOSE_NOT_ALLOWED_FOR_PRINCIPAL => (
             format!("取扱者は利用目的「{p}」での取扱いを認められていません"),

@@ -161,6 +161,9 @@ pub struct AccessRequest<'a> {
     pub channel: Option<Channel>,
     /// The handling zone the principal is in, when known (from the entry/exit log).
     pub zone: Option<&'a str>,
+    /// Whether that zone may handle secrecy of communications (from the zone register; `None`
+    /// when the zone is not registered).
+    pub zone_secrecy: Option<bool>,
     /// The id of an approved export request (the caller has checked it is approved and
     /// covers this export).
     pub export_approval: Option<&'a str>,

@@ -20,6 +20,8 @@ struct CaseRequest {
     #[serde(default)]
     zone: Option<String>,
     #[serde(default)]
+    zone_secrecy: Option<bool>,
+    #[serde(default)]
     export_approval: Option<String>,
     now: jiff::Timestamp,
 }
@@ -78,6 +80,7 @@ fn check(case: &Path) -> Vec<String> {
             categories: &request.categories,
             channel: request.channel,
             zone: request.zone.as_deref(),
+            zone_secrecy: request.zone_secrecy,
             export_approval: request.export_approval.as_deref(),
             now: request.now,
         };

@@ -183,6 +183,7 @@ fn run(gateway: &Gateway, ops: &[Op]) -> Result<(), TestCaseError> {
                     categories: &categories,
                     channel: channel.map(|c| channels[c]),
                     zone: zone.map(|z| ZONES[z]),
+                    zone_secrecy: zone.map(|z| z == 0),
                     export_approval: approval.then_some("exp-1"),
                     now,
                 };
@@ -255,6 +256,7 @@ fn withdrawal_and_termination_apply_on_the_next_request() {
             categories: &categories,
             channel: Some(tokutei_policy::Channel::Phone),
             zone: Some("hq-3f"),
+            zone_secrecy: Some(true),
             export_approval: None,
             now,
         })[0]

@@ -280,10 +280,16 @@ pub enum AdminAction {
     /// A subscriber's own page listed the uses of their information (the subscriber's id: the
     /// period shown, how many entries, the checkpoint size the proofs are against).
     PortalViewed,
+    /// A handling zone was registered or its register entry replaced (`zone/<id>`: its
+    /// networks, whether secrecy of communications may be handled there).
+    ZoneRegistered,
+    /// A badge event of the entry/exit log (`presence/<person>`: the zone, enter or exit, the
+    /// badge time).
+    PresenceRecorded,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 67] = [
+const ADMIN_ACTIONS: [AdminAction; 69] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -351,6 +357,8 @@ const ADMIN_ACTIONS: [AdminAction; 67] = [
     AdminAction::PortalLinkIssued,
     AdminAction::PortalOpened,
     AdminAction::PortalViewed,
+    AdminAction::ZoneRegistered,
+    AdminAction::PresenceRecorded,
 ];
 
 impl AdminAction {
@@ -431,6 +439,8 @@ impl AdminAction {
             AdminAction::PortalLinkIssued => "portal_link_issued",
             AdminAction::PortalOpened => "portal_opened",
             AdminAction::PortalViewed => "portal_viewed",
+            AdminAction::ZoneRegistered => "zone_registered",
+            AdminAction::PresenceRecorded => "presence_recorded",
         }
     }
 }

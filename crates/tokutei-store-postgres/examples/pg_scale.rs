@@ -177,6 +177,7 @@ fn read_loop(service: &App, clients: usize, subscribers: usize, seconds: f64) ->
                         categories: CATEGORIES.map(tokutei_app::CategoryId::known).to_vec(),
                         channel: Some(tokutei_policy::Channel::Phone),
                         zone: None,
+                        terminal: None,
                         export_approval: None,
                         recipient: None,
                         client: "pg_scale".into(),

@@ -24,6 +24,7 @@ mod requests;
 mod snapshot;
 mod staff;
 mod vault;
+mod zones;
 
 pub use db::PgStore;
 pub use ledger::{MAX_BATCH, PgLedger};

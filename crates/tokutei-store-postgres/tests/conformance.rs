@@ -298,6 +298,18 @@ fn conformance_assessments() {
     }
 }
 
+/// Handling zones are replaced whole; the entry/exit log is append-only.
+#[test]
+fn conformance_zones() {
+    let db = TestDb::new();
+    conformance::zones::run(&db.store());
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    for sql in ["UPDATE presence_events SET kind = 'exit'", "DELETE FROM presence_events", "TRUNCATE presence_events"] {
+        let err = client.batch_execute(sql).expect_err(sql);
+        assert!(format!("{err:?}").contains("append-only"), "{sql}: {err:?}");
+    }
+}
+
 /// A portal link is redeemed once and never changed otherwise; links are kept.
 #[test]
 fn conformance_portal() {
@@ -440,7 +452,7 @@ fn migrations_are_idempotent() {
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
     assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
-    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0021_portal"));
+    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0022_zones"));
 }
 
 #[test]

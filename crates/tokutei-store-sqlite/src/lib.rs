@@ -20,6 +20,7 @@ mod requests;
 mod snapshot;
 mod staff;
 mod vault;
+mod zones;
 
 pub use db::SqliteStore;
 pub use ledger::SqliteLedger;

@@ -15,3 +15,4 @@ pub mod records;
 pub mod requests;
 pub mod staff;
 pub mod vault;
+pub mod zones;

@@ -29,6 +29,7 @@ pub mod sequencer;
 pub mod snapshot;
 pub mod staff;
 pub mod vault;
+pub mod zones;
 
 #[cfg(feature = "test-suite")]
 pub mod conformance;

@@ -29,7 +29,13 @@ pub struct AccessCall {
     /// The categories wanted; empty means every category of the purpose.
     pub categories: Vec<CategoryId>,
     pub channel: Option<Channel>,
+    /// The handling zone the caller names: a system's (its configured zone). With zones
+    /// required, a person's zone is derived instead (`crate::zones`) and this is not looked at.
     pub zone: Option<String>,
+    /// The address the call came from: the console's or the API's peer, the command line's own
+    /// host (loopback). With zones required, a person's zone is the zone they badged into whose
+    /// terminal networks hold this address.
+    pub terminal: Option<std::net::IpAddr>,
     /// The id of the approved export request (exports only).
     pub export_approval: Option<String>,
     /// The third party receiving the data (exports under a third-party provision purpose);

@@ -10,6 +10,7 @@ use super::call::{check_call, outcome_skeleton};
 use super::facts::{Facts, actor_of};
 use super::{AccessCall, AccessOutcome, Active, App, Cached};
 use crate::error::{ActionError, ActionResult};
+use crate::zones::CallZone;
 
 /// The decisions about one subscriber, and the consent record they relied on.
 pub(super) struct Decided {
@@ -32,10 +33,26 @@ fn refused_whole(call: &AccessCall, active: Option<&Active>, principal: &Cached)
 }
 
 impl App {
-    /// Decide every (subscriber, category) of the call. Nothing is written.
+    /// The zone `call` is decided in (see [`App::call_zone`]); nothing is looked up for a call
+    /// refused whole.
+    pub(super) fn zone_of_call(
+        &self,
+        call: &AccessCall,
+        active: Option<&Active>,
+        principal: &Cached,
+    ) -> ActionResult<CallZone> {
+        if refused_whole(call, active, principal) {
+            return Ok(CallZone::In { zone: call.zone.clone(), secrecy: None });
+        }
+        let is_person = matches!(principal.principal.kind, tokutei_gateway::PrincipalKind::Person { .. });
+        self.call_zone(&call.principal, is_person, call.zone.as_deref(), call.terminal, call.now)
+    }
+
+    /// Decide every (subscriber, category) of the call in `zone`. Nothing is written.
     pub(super) fn decide(
         &self,
         call: &AccessCall,
+        zone: &CallZone,
         active: Option<&Active>,
         principal: &Cached,
         recipient: Option<&str>,
@@ -101,6 +118,15 @@ impl App {
                 ));
                 continue;
             }
+            let (zone, zone_secrecy) = match zone {
+                CallZone::In { zone, secrecy } => (zone.as_deref(), *secrecy),
+                CallZone::Refused(refusal) => {
+                    // Refused before any fact of the subscriber is read.
+                    let clause = tokutei_gateway::zone_clause(&active.policy);
+                    out.push(Decided::refused(subscriber, refuse_all(subscriber, refusal.code(), &clause)));
+                    continue;
+                }
+            };
             if third_party && recipient.is_none() {
                 let clause =
                     active.policy.purposes.list.iter().position(|p| p.id == purpose).map_or_else(
@@ -130,7 +156,8 @@ impl App {
                         subscriber: &facts,
                         categories,
                         channel: call.channel,
-                        zone: call.zone.as_deref(),
+                        zone,
+                        zone_secrecy,
                         export_approval: approval,
                         now: call.now,
                     };
@@ -151,6 +178,7 @@ impl App {
     fn audit(
         &self,
         call: &AccessCall,
+        zone: &CallZone,
         active: Option<&Active>,
         principal: &Cached,
         decided: &[Decided],
@@ -158,7 +186,10 @@ impl App {
         let digest = active.map_or([0u8; 32], |a| a.digest);
         let meta = RequestMeta {
             channel: call.channel.map(|c| c.id().to_string()).unwrap_or_default(),
-            zone: call.zone.clone().unwrap_or_default(),
+            zone: match zone {
+                CallZone::In { zone, .. } => zone.clone().unwrap_or_default(),
+                CallZone::Refused(_) => String::new(),
+            },
             client: call.client.clone(),
         };
         let actor = actor_of(&principal.principal);
@@ -265,8 +296,9 @@ impl App {
         recipient: Option<&str>,
         export_approval: Option<&str>,
     ) -> ActionResult<(Vec<Decided>, AccessOutcome)> {
-        let decided = self.decide(call, active, principal, recipient, export_approval)?;
-        let indexes = self.audit(call, active, principal, &decided)?;
+        let zone = self.zone_of_call(call, active, principal)?;
+        let decided = self.decide(call, &zone, active, principal, recipient, export_approval)?;
+        let indexes = self.audit(call, &zone, active, principal, &decided)?;
         let outcome = outcome_skeleton(active, call.purpose.as_str(), &decided, &indexes);
         Ok((decided, outcome))
     }

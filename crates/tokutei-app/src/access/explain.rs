@@ -44,15 +44,27 @@ impl App {
         entry.details = details;
         self.audit_admin(actor_of(&principal.principal), entry, call.now)?;
         let Some(active_ref) = active.as_deref() else {
-            let decisions = self.decide(call, None, &principal, None, None)?;
+            let zone = self.zone_of_call(call, None, &principal)?;
+            let decisions = self.decide(call, &zone, None, &principal, None, None)?;
             return Ok(Explanation {
                 decisions: decisions.into_iter().flat_map(|d| d.decisions).collect(),
                 policies: vec![],
             });
         };
         let recipient = self.recipient(call)?;
-        let decided =
-            self.decide(call, Some(active_ref), &principal, recipient.as_deref(), call.export_approval.as_deref())?;
+        let zone = self.zone_of_call(call, Some(active_ref), &principal)?;
+        let decided = self.decide(
+            call,
+            &zone,
+            Some(active_ref),
+            &principal,
+            recipient.as_deref(),
+            call.export_approval.as_deref(),
+        )?;
+        let (zone, zone_secrecy) = match &zone {
+            crate::zones::CallZone::In { zone, secrecy } => (zone.as_deref(), *secrecy),
+            crate::zones::CallZone::Refused(_) => (None, None),
+        };
         // Re-run through the explaining engine for the policy texts of known subscribers.
         let mut policies: BTreeMap<String, tokutei_gateway::ExplainedPolicy> = BTreeMap::new();
         let today = self.today(call.now);
@@ -79,7 +91,8 @@ impl App {
                     subscriber: &facts,
                     categories: &categories,
                     channel: call.channel,
-                    zone: call.zone.as_deref(),
+                    zone,
+                    zone_secrecy,
                     export_approval: approval,
                     now: call.now,
                 };

@@ -38,6 +38,7 @@ use tokutei_store::provision::ProvisionStore;
 use tokutei_store::requests::RequestStore;
 use tokutei_store::staff::{ExportStore, StaffStore};
 use tokutei_store::vault::VaultStore;
+use tokutei_store::zones::ZoneStore;
 use tokutei_store::{Freshness, FreshnessStore, PolicyStore};
 
 pub use call::{AccessCall, AccessOutcome, ItemOutcome, NewPlainValue, SubscriberOutcome, ValueOut, WriteCall};
@@ -64,6 +65,7 @@ pub trait Stores:
     + AssessmentStore
     + RequestStore
     + PortalStore
+    + ZoneStore
     + InquiryStore
     + InspectionStore
     + Send
@@ -87,6 +89,7 @@ impl<T> Stores for T where
         + AssessmentStore
         + RequestStore
         + PortalStore
+        + ZoneStore
         + InquiryStore
         + InspectionStore
         + Send
@@ -140,6 +143,8 @@ pub struct App {
     pub(crate) published: std::sync::Mutex<Option<crate::witnessing::Published>>,
     /// The subscriber's own page: its links' and sessions' lifetimes (`[portal]`).
     pub(crate) portal_rules: crate::portal::PortalRules,
+    /// The longest stay in a handling zone (`[zones]`).
+    pub(crate) zone_rules: crate::zones::ZoneRules,
 }
 
 impl std::fmt::Debug for App {
@@ -175,6 +180,7 @@ impl App {
             witness_rules: crate::witnessing::WitnessRules::default(),
             published: std::sync::Mutex::new(None),
             portal_rules: crate::portal::PortalRules::default(),
+            zone_rules: crate::zones::ZoneRules::default(),
         }
     }
 

@@ -32,6 +32,8 @@ pub struct NoticeRead {
     pub contact: CategoryId,
     pub channel: Option<Channel>,
     pub zone: Option<String>,
+    /// The address the reader works from (see [`AccessCall::terminal`]).
+    pub terminal: Option<std::net::IpAddr>,
     /// Only these affected subscribers (every affected one when empty).
     pub subscribers: Vec<SubscriberId>,
     /// Where the call came from, for the audit (`cli`, `console:<session>`).
@@ -209,6 +211,7 @@ impl App {
                 categories: vec![read.contact.clone()],
                 channel: read.channel,
                 zone: read.zone.clone(),
+                terminal: read.terminal,
                 export_approval: None,
                 recipient: None,
                 client: read.client.clone(),

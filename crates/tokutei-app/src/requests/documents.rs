@@ -5,6 +5,7 @@
 //! requests (audited like any read); [`super`] seals them at rest.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -132,6 +133,7 @@ impl App {
         by: &Acting,
         view: &RequestView,
         subscriber: &str,
+        terminal: Option<IpAddr>,
         now: Timestamp,
     ) -> ActionResult<Value> {
         let Acting::Person(person) = by else {
@@ -157,6 +159,7 @@ impl App {
             categories,
             channel: None,
             zone: None,
+            terminal,
             export_approval: None,
             recipient: None,
             client: format!("request:{}", view.id),
@@ -307,30 +310,12 @@ impl App {
         Ok((version, policy, purpose))
     }
 
-    /// The values of `categories` read through the gateway as `person` under `purpose`, by
-    /// category (`(version, value)` of each version returned); a refusal is a conflict.
-    fn read_values(
-        &self,
-        person: &str,
-        purpose: &str,
-        subscriber: &str,
-        categories: &[CategoryId],
-        client: &str,
-        now: Timestamp,
-    ) -> ActionResult<BTreeMap<String, Vec<(u32, String)>>> {
-        let call = crate::AccessCall {
-            principal: PrincipalId::parse(person.to_string())?,
-            action: tokutei_ledger::Action::Read,
-            purpose: PurposeId::parse(purpose.to_string())?,
-            subscribers: vec![SubscriberId::parse(subscriber.to_string())?],
-            categories: categories.to_vec(),
-            channel: None,
-            zone: None,
-            export_approval: None,
-            recipient: None,
-            client: client.to_string(),
-            now,
-        };
+    /// The values `write` names read through the gateway by the same person, for the same
+    /// purpose, from the same terminal, by category (`(version, value)` of each version
+    /// returned); a refusal is a conflict.
+    fn read_values(&self, write: &crate::AccessCall) -> ActionResult<BTreeMap<String, Vec<(u32, String)>>> {
+        let purpose = &write.purpose;
+        let call = crate::AccessCall { action: tokutei_ledger::Action::Read, ..write.clone() };
         let read = self.read(&call)?;
         let items = read.subscribers.first().map(|s| s.items.clone()).unwrap_or_default();
         let refused: Vec<String> = items.iter().filter(|i| !i.allowed).map(|i| i.category.clone()).collect();
@@ -354,6 +339,7 @@ impl App {
         view: &RequestView,
         subscriber: &str,
         corrections: &[CorrectionInput],
+        terminal: Option<IpAddr>,
         now: Timestamp,
     ) -> ActionResult<Value> {
         let Acting::Person(person) = by else {
@@ -381,22 +367,23 @@ impl App {
             }
             categories.push(c.category.clone());
         }
-        let client = format!("request:{}", view.id);
-        let before = self.read_values(person, &purpose, subscriber, &categories, &client, now)?;
+        let update = crate::AccessCall {
+            principal: PrincipalId::parse(person.clone())?,
+            action: tokutei_ledger::Action::Update,
+            purpose: PurposeId::parse(purpose.clone())?,
+            subscribers: vec![SubscriberId::parse(subscriber.to_string())?],
+            categories: categories.clone(),
+            channel: None,
+            zone: None,
+            terminal,
+            export_approval: None,
+            recipient: None,
+            client: format!("request:{}", view.id),
+            now,
+        };
+        let before = self.read_values(&update)?;
         let write = crate::WriteCall {
-            call: crate::AccessCall {
-                principal: PrincipalId::parse(person.clone())?,
-                action: tokutei_ledger::Action::Update,
-                purpose: PurposeId::parse(purpose.clone())?,
-                subscribers: vec![SubscriberId::parse(subscriber.to_string())?],
-                categories: categories.clone(),
-                channel: None,
-                zone: None,
-                export_approval: None,
-                recipient: None,
-                client: client.clone(),
-                now,
-            },
+            call: update.clone(),
             values: corrections
                 .iter()
                 .map(|c| crate::NewPlainValue {
@@ -418,7 +405,7 @@ impl App {
                 refused.join(", ")
             )));
         }
-        let after = self.read_values(person, &purpose, subscriber, &categories, &client, now)?;
+        let after = self.read_values(&update)?;
         let changes: Vec<Value> = categories
             .iter()
             .map(|c| {

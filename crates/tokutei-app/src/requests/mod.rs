@@ -16,6 +16,7 @@
 //! notice and disclosure only, provision records included).
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
@@ -899,9 +900,17 @@ impl App {
     /// request on —; an erasure erases the subscriber through the application's erasure
     /// (crypto-shredding, audited first) and the outcome lists what the law keeps. The other
     /// types are not fulfilled here yet (a conflict that says so). `request_decided` (and the
-    /// erasure's own entry) durable before anything changes.
-    pub fn fulfil_request(&self, by: &Acting, id: &RequestId, note: &str, now: Timestamp) -> ActionResult<RequestView> {
-        self.fulfil(by, id, note, None, now)
+    /// erasure's own entry) durable before anything changes. `terminal` is where the manager
+    /// works from (a disclosure reads through the gateway, which may derive their zone from it).
+    pub fn fulfil_request(
+        &self,
+        by: &Acting,
+        id: &RequestId,
+        note: &str,
+        terminal: Option<IpAddr>,
+        now: Timestamp,
+    ) -> ActionResult<RequestView> {
+        self.fulfil(by, id, note, None, terminal, now)
     }
 
     /// Fulfil a correction (34条), by a manager, once verified: each new value written through
@@ -915,6 +924,7 @@ impl App {
         id: &RequestId,
         corrections: &[CorrectionInput],
         note: &str,
+        terminal: Option<IpAddr>,
         now: Timestamp,
     ) -> ActionResult<RequestView> {
         self.authorize(by, MANAGERS, "fulfil a request")?;
@@ -931,8 +941,8 @@ impl App {
         let Some(subscriber) = view.subscriber().map(str::to_string) else {
             return Err(ActionError::Conflict(format!("request `{id}` is not verified: verify the requester first")));
         };
-        let document = self.correct(by, &view, &subscriber, corrections, now)?;
-        self.fulfil(by, id, note, Some(document), now)
+        let document = self.correct(by, &view, &subscriber, corrections, terminal, now)?;
+        self.fulfil(by, id, note, Some(document), terminal, now)
     }
 
     fn fulfil(
@@ -941,6 +951,7 @@ impl App {
         id: &RequestId,
         note: &str,
         correction: Option<Value>,
+        terminal: Option<IpAddr>,
         now: Timestamp,
     ) -> ActionResult<RequestView> {
         let actor = self.authorize(by, MANAGERS, "fulfil a request")?;
@@ -955,7 +966,7 @@ impl App {
         let document = match view.kind {
             RequestKind::PurposeNotice => Some(self.purpose_notice(&view, &subscriber, now)?),
             RequestKind::ProvisionRecords => Some(self.provision_records(&view, &subscriber, now)?),
-            RequestKind::Disclosure => Some(self.disclosure(by, &view, &subscriber, now)?),
+            RequestKind::Disclosure => Some(self.disclosure(by, &view, &subscriber, terminal, now)?),
             RequestKind::Correction => correction,
             _ => None,
         };

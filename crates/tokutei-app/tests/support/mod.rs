@@ -153,6 +153,15 @@ pub const SUBSCRIBERS: [&str; 3] = ["S-active", "S-terminated", "S-suspended"];
 pub const INDIRECT_CATEGORY: &str = "billing.usage";
 
 pub fn deploy() -> Deployed {
+    deploy_with(false)
+}
+
+/// As [`deploy`], with people allowed to handle information only from inside a zone.
+pub fn deploy_zoned() -> Deployed {
+    deploy_with(true)
+}
+
+fn deploy_with(zones_required: bool) -> Deployed {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("t.sqlite3")).unwrap());
     let policy = tokutei_policy::parse(POLICY).unwrap();
@@ -317,7 +326,7 @@ pub fn deploy() -> Deployed {
         before: Mutex::new(None),
     });
     let deployment =
-        Deployment { zones_required: false, required_training: vec!["privacy-basics".into()], ..Default::default() };
+        Deployment { zones_required, required_training: vec!["privacy-basics".into()], ..Default::default() };
     let service = App::new(store.clone(), ledger.clone(), Arc::new(keys), deployment, Vec::new());
     Deployed { _dir: dir, store, ledger, service, log, policy }
 }
@@ -340,6 +349,7 @@ pub fn call(principal: &str, purpose: &str, subscribers: &[&str], categories: &[
         categories: categories.iter().map(|c| tokutei_app::CategoryId::parse(*c).unwrap()).collect(),
         channel: first_channel(purpose),
         zone: None,
+        terminal: None,
         export_approval: None,
         recipient: None,
         client: "test".into(),
