@@ -33,6 +33,7 @@ pub(crate) mod oversight;
 pub(crate) mod oversight_assessment;
 pub(crate) mod oversight_inspections;
 mod requests;
+mod zones;
 
 /// An API error: an [`AppError`] shown as JSON.
 #[derive(Debug)]
@@ -51,8 +52,8 @@ impl IntoResponse for ApiError {
 }
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    let r = requests::routes(oversight_assessment::routes(oversight_inspections::routes(oversight::routes(
-        incidents::routes(r),
+    let r = zones::routes(requests::routes(oversight_assessment::routes(oversight_inspections::routes(
+        oversight::routes(incidents::routes(r)),
     ))));
     r.add("POST", "/api/v1/access", "/api/v1/access", Access::Token(None), post(access))
         .add("POST", "/api/v1/access/explain", "/api/v1/access/explain", Access::Token(None), post(explain))
@@ -68,6 +69,8 @@ pub(crate) struct Caller {
     pub principal: String,
     pub token: String,
     pub role: Option<Role>,
+    /// The client's address (the terminal a person's zone is derived from).
+    pub terminal: std::net::IpAddr,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -85,7 +88,12 @@ impl FromRequestParts<AppState> for Caller {
         match admission {
             ApiAdmission::Admitted(caller) => {
                 state.metrics.api_authenticated();
-                Ok(Caller { principal: caller.principal.into_string(), token: caller.token, role: caller.role })
+                Ok(Caller {
+                    principal: caller.principal.into_string(),
+                    token: caller.token,
+                    role: caller.role,
+                    terminal: client,
+                })
             }
             ApiAdmission::Unauthorized => Err(AppError::Unauthorized.into()),
             ApiAdmission::Limited { retry_after } => Err(AppError::TooManyRequests { retry_after }.into()),
@@ -143,6 +151,7 @@ impl AccessBody {
                 .collect::<ActionResult<_>>()?,
             channel: self.channel,
             zone: self.zone.clone(),
+            terminal: Some(caller.terminal),
             export_approval: self.export_approval.clone(),
             recipient: self.recipient.clone(),
             client: format!("api:{}", caller.token),

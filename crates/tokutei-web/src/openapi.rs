@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 mod oversight;
 mod portal;
 mod requests;
+mod zones;
 
 /// The paths the document describes (the router test compares its routes with these).
 #[cfg(test)]
@@ -16,6 +17,8 @@ pub(crate) const PATHS: &[&str] = &[
     "/api/v1/openapi.json",
     "/api/v1/checkpoint",
     "/api/v1/portal/links",
+    "/api/v1/presence",
+    "/api/v1/zones",
     "/api/v1/consent",
     "/api/v1/incidents",
     "/api/v1/incidents/{id}",
@@ -342,9 +345,15 @@ pub(crate) fn document() -> Value {
             } } }
         }
     });
-    for (schemas, paths) in
-        [incidents(), oversight::document(), inspections(), training(), requests::document(), portal::document()]
-    {
+    for (schemas, paths) in [
+        incidents(),
+        oversight::document(),
+        inspections(),
+        training(),
+        requests::document(),
+        portal::document(),
+        zones::document(),
+    ] {
         if let Some(all) = doc["components"]["schemas"].as_object_mut() {
             all.extend(schemas);
         }

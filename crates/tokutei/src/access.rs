@@ -3,7 +3,8 @@
 //! `[training]` catalogue, `tokutei_app::oversight::training` — the
 //! `[incidents]` table of the leak-reporting rules — deadlines, recipients, report items,
 //! `[witnesses]`, the witnesses that cosign checkpoints and their quorum, `[portal]`, the
-//! subscriber's page's address and link and session lifetimes,
+//! subscriber's page's address and link and session lifetimes, `[zones]`, the longest stay in
+//! a handling zone (`tokutei_app::zones`),
 //! `tokutei_app::incidents::rules` — `[alerts]`: where alerts go, with the webhook's
 //! secret file — and `[oversight]`: the designation's deadline in months, the chief manager's
 //! notification and the opinions' response days, `tokutei_app::oversight`), the deployment's
@@ -56,6 +57,8 @@ struct DeploymentFile {
     witnesses: tokutei_app::witnessing::WitnessConfig,
     #[serde(default)]
     portal: tokutei_app::portal::PortalConfig,
+    #[serde(default)]
+    zones: tokutei_app::zones::ZoneConfig,
 }
 
 /// The deployment file (defaults when it is absent). Unknown keys are refused with their line.
@@ -134,6 +137,14 @@ pub fn portal_rules(data: &DataDir) -> anyhow::Result<tokutei_app::portal::Porta
         .map_err(|e| anyhow::anyhow!("`{}`: {e}", data.root().join(DEPLOYMENT_FILE).display()))
 }
 
+/// The handling zones' rules: its `[zones]` table over the defaults, each value checked
+/// naming its key.
+pub fn zone_rules(data: &DataDir) -> anyhow::Result<tokutei_app::zones::ZoneRules> {
+    let file = deployment_file(data)?;
+    tokutei_app::zones::ZoneRules::from_config(&file.zones)
+        .map_err(|e| anyhow::anyhow!("`{}`: {e}", data.root().join(DEPLOYMENT_FILE).display()))
+}
+
 /// The deployment's `[alerts]` table, checked (no channel when it is absent).
 pub fn alert_config(data: &DataDir) -> anyhow::Result<AlertConfig> {
     let config = deployment_file(data)?.alerts;
@@ -198,5 +209,6 @@ pub fn open_service(data: &DataDir, store: &Database, audit: &AuditLog) -> anyho
         .with_training_rules(training_rules(data)?)
         .with_request_rules(request_rules(data)?)
         .with_witnesses(witness_rules(data)?)
-        .with_portal_rules(portal_rules(data)?))
+        .with_portal_rules(portal_rules(data)?)
+        .with_zone_rules(zone_rules(data)?))
 }

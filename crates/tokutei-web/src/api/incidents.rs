@@ -599,6 +599,7 @@ async fn letters(
         contact: CategoryId::parse_as("contact", q.contact.ok_or_else(|| invalid("contact", "is required"))?)?,
         channel,
         zone: q.zone,
+        terminal: Some(caller.terminal),
         subscribers: ids("subscribers", &subscribers, SubscriberId::parse_as)?,
         client: format!("api:{}", caller.token),
     };

@@ -268,12 +268,13 @@ async fn fulfil(
             })
         })
         .collect::<Result<Vec<_>, tokutei_app::ActionError>>()?;
+    let terminal = Some(caller.terminal);
     let v = run(&state, move |app| {
         let now = Timestamp::now();
         if corrections.is_empty() {
-            app.fulfil_request(&by, &id, &b.note, now)
+            app.fulfil_request(&by, &id, &b.note, terminal, now)
         } else {
-            app.fulfil_correction(&by, &id, &corrections, &b.note, now)
+            app.fulfil_correction(&by, &id, &corrections, &b.note, terminal, now)
         }
     })
     .await?;

@@ -1775,6 +1775,7 @@ async fn letters(
             contact,
             channel,
             zone: None,
+            terminal: Some(staff.terminal),
             subscribers: subscriber_ids(&f, "subscribers")?,
             client,
         })

@@ -24,6 +24,7 @@ mod requests;
 pub(crate) mod session;
 mod settings;
 mod subscribers;
+mod zones;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -39,7 +40,7 @@ use crate::{AppError, AppState};
 use session::StaffSession;
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    let r = requests::routes(r);
+    let r = zones::routes(requests::routes(r));
     let r = oversight_rules::routes(oversight_assessment::routes(oversight_training::routes(
         oversight_inspections::routes(oversight::routes(alerts::routes(incidents::routes(r)))),
     )));

@@ -237,6 +237,7 @@ async fn overview(State(state): State<AppState>, staff: StaffSession) -> Result<
                 li { a href="/admin/oversight/violations" { (one(lang, "違反の報告", "Violation reports")) } }
                 li { a href="/admin/oversight/inspections" { (one(lang, "自己点検", "Self-inspections")) } }
                 li { a href="/admin/oversight/training" { (one(lang, "教育研修", "Training")) } }
+                li { a href="/admin/oversight/zones" { (one(lang, "取扱区域と入退室", "Zones and entry/exit")) } }
                 li { a href="/admin/oversight/assessments" { (one(lang, "年次評価", "Annual assessments")) } }
             }
         }

@@ -710,15 +710,16 @@ async fn fulfil(
     Path(id): Path<String>,
     raw: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    step(state, staff, id, &raw, MANAGERS, |app, by, id, f| {
+    let terminal = Some(staff.terminal);
+    step(state, staff, id, &raw, MANAGERS, move |app, by, id, f| {
         let now = Timestamp::now();
         Ok(done(match f.opt("category") {
-            None => app.fulfil_request(by, id, f.get("note"), now),
+            None => app.fulfil_request(by, id, f.get("note"), terminal, now),
             Some(category) => {
                 let category = tokutei_app::CategoryId::parse_as("values", category).map_err(problem_of)?;
                 let value = zeroize::Zeroizing::new(f.get("value").to_string());
                 let input = tokutei_app::requests::CorrectionInput { category, value };
-                app.fulfil_correction(by, id, &[input], f.get("note"), now)
+                app.fulfil_correction(by, id, &[input], f.get("note"), terminal, now)
             }
         }))
     })

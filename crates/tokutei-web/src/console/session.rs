@@ -89,6 +89,8 @@ pub(crate) struct StaffSession {
     pub lang: tokutei_policy::Lang,
     /// The page asked for, when it can be asked for again with GET (for the language switch).
     pub path: Option<String>,
+    /// The client's address: the terminal the person's handling zone is derived from.
+    pub terminal: std::net::IpAddr,
 }
 
 impl StaffSession {
@@ -158,7 +160,8 @@ impl FromRequestParts<AppState> for StaffSession {
         }
         let lang = console_lang(&parts.headers);
         let path = (parts.method == axum::http::Method::GET).then(|| parts.uri.path().to_string());
-        Ok(StaffSession { principal, role, csrf, id_hash, must_change, lang, path })
+        let crate::limiter::ClientAddr(terminal) = crate::limiter::ClientAddr::of(parts, &state.proxies);
+        Ok(StaffSession { principal, role, csrf, id_hash, must_change, lang, path, terminal })
     }
 }
 

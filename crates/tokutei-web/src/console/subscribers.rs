@@ -98,6 +98,22 @@ fn search_form(policy: &Policy, staff: &StaffSession) -> Markup {
     }
 }
 
+/// Where the signed-in person is, when zones are required (their views are decided there).
+async fn whereabouts(
+    state: &AppState,
+    staff: &StaffSession,
+) -> Result<Option<Result<tokutei_store::zones::HandlingZone, tokutei_app::zones::ZoneRefusal>>, AppError> {
+    let me = staff.principal_id();
+    let terminal = Some(staff.terminal);
+    Ok(super::forms::with_app(state, move |app| {
+        if !app.zones_required() {
+            return Ok(None);
+        }
+        app.locate_person(&me, terminal, jiff::Timestamp::now()).map(Some)
+    })
+    .await??)
+}
+
 async fn active_policy(state: &AppState) -> Result<std::sync::Arc<Policy>, AppError> {
     state
         .active_policy()
@@ -109,9 +125,13 @@ async fn active_policy(state: &AppState) -> Result<std::sync::Arc<Policy>, AppEr
 pub(crate) async fn page(State(state): State<AppState>, staff: StaffSession) -> Result<Response, AppError> {
     staff.require(HANDLING)?;
     let policy = active_policy(&state).await?;
+    let here = whereabouts(&state, &staff).await?;
     let body = html! {
         h1 { "利用者の検索" span.en lang="en" { "Find a subscriber" } }
         p.note { "検索と閲覧は利用目的ごとに判定され、すべて監査記録に残ります。" span lang="en" { " Every search and view is decided for the purpose you pick and recorded in the audit ledger." } }
+        @if let Some(here) = &here {
+            p #whereabouts { (super::zones::whereabouts(staff.lang, here)) }
+        }
         (search_form(&policy, &staff))
     };
     Ok(console_page(Some(Console::of(&staff)), "利用者の検索", body).into_response())
@@ -142,6 +162,7 @@ fn call(
         categories,
         channel,
         zone: None,
+        terminal: Some(staff.terminal),
         export_approval: None,
         recipient: None,
         client: format!("console:{}", hex::encode(&staff.id_hash[..4])),
@@ -167,8 +188,12 @@ pub(crate) async fn search(
     let found = tokio::task::spawn_blocking(move || service.search(&c, &value))
         .await
         .map_err(|e| AppError::internal(format!("search task failed: {e}")))??;
+    let here = whereabouts(&state, &staff).await?;
     let body = html! {
         h1 { "検索結果" span.en lang="en" { "Search results" } }
+        @if let Some(here) = &here {
+            p #whereabouts { (super::zones::whereabouts(staff.lang, here)) }
+        }
         @if found.subscribers.is_empty() {
             p { "該当する利用者は見つからないか、この利用目的では閲覧できません。" span lang="en" { " No subscriber found that you may see for this purpose." } }
         } @else {

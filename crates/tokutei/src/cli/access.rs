@@ -116,6 +116,7 @@ impl CallArgs {
             categories: categories(&self.categories)?,
             channel: self.channel,
             zone: self.zone.clone(),
+            terminal: Some(crate::cli::THIS_HOST),
             export_approval: self.export_approval.clone(),
             recipient: self.recipient.clone(),
             client: "cli".to_string(),

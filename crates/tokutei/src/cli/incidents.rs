@@ -591,6 +591,7 @@ pub fn run(global: &GlobalArgs, cmd: IncidentsCommand) -> anyhow::Result<Report>
                 contact: CategoryId::parse_as("contact", args.contact)?,
                 channel: args.channel,
                 zone: args.zone,
+                terminal: Some(crate::cli::THIS_HOST),
                 subscribers: ids(&args.subscribers, SubscriberId::parse)?,
                 client: "cli".into(),
             };

@@ -25,6 +25,7 @@ mod store_copy;
 mod subscribers;
 mod training;
 mod witness;
+mod zones;
 
 use std::path::PathBuf;
 
@@ -139,6 +140,12 @@ pub enum Command {
     /// The subscriber's own page: `link` issues a one-time link to it.
     #[command(subcommand)]
     Portal(portal::PortalCommand),
+    /// Handling zones (取扱区域): register one (`add`), list the register.
+    #[command(subcommand)]
+    Zones(zones::ZonesCommand),
+    /// The entry/exit log of the handling zones (入退室記録): import the badge system's file, list.
+    #[command(subcommand)]
+    Presence(zones::PresenceCommand),
     /// A transparency-log witness for partners' audit ledgers (C2SP tlog-witness): init, add-log, key, serve.
     #[command(subcommand)]
     Witness(witness::WitnessCommand),
@@ -197,6 +204,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Assessment(cmd) => assessment::run(&cli.global, cmd),
         Command::Inspection(cmd) => oversight::inspection(&cli.global, cmd),
         Command::Portal(cmd) => portal::run(&cli.global, cmd),
+        Command::Zones(cmd) => zones::zones(&cli.global, cmd),
+        Command::Presence(cmd) => zones::presence(&cli.global, cmd),
         Command::Witness(cmd) => witness::run(&cli.global.data, cmd),
         Command::Migrate => migrate::run(&cli.global),
         Command::MigrateStore(args) => store_copy::run(&cli.global, args),
@@ -204,6 +213,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Restore(args) => backup::restore(&cli.global, args),
     }
 }
+
+/// Where a command run on this machine works from: the terminal a person's handling zone is
+/// derived from when zones are required (list `127.0.0.1/32` among a zone's networks to make
+/// the server's own shell one of its terminals).
+pub(crate) const THIS_HOST: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
 /// A time on the command line, read by the one time parser.
 pub(crate) fn parse_time(text: &str) -> Result<jiff::Timestamp, String> {

@@ -435,8 +435,15 @@ pub fn run(global: &GlobalArgs, cmd: RequestsCommand) -> anyhow::Result<Report> 
             let by = a.by.acting()?;
             let id = request_id(&a.id)?;
             let v = match &a.values {
-                None => app.fulfil_request(&by, &id, &a.note, now)?,
-                Some(path) => app.fulfil_correction(&by, &id, &correction_values(path)?, &a.note, now)?,
+                None => app.fulfil_request(&by, &id, &a.note, Some(crate::cli::THIS_HOST), now)?,
+                Some(path) => app.fulfil_correction(
+                    &by,
+                    &id,
+                    &correction_values(path)?,
+                    &a.note,
+                    Some(crate::cli::THIS_HOST),
+                    now,
+                )?,
             };
             match a.output {
                 Some(path) => {

@@ -21,8 +21,23 @@ impl Response {
 /// `GET path` with an optional `Cookie` header.
 pub fn get(addr: &str, path: &str, cookie: Option<&str>) -> Response {
     let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+    exchange(addr, path, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n"))
+}
+
+/// `POST path` with a JSON body and an API token (what the carrier's systems send).
+pub fn post_json(addr: &str, path: &str, token: &str, body: &serde_json::Value) -> Response {
+    let body = body.to_string();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    exchange(addr, path, &head)
+}
+
+/// Send `request` whole and read the response until the server closes.
+fn exchange(addr: &str, path: &str, request: &str) -> Response {
     let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("cannot connect to `{addr}`: {e}"));
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n").unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
     let text = String::from_utf8(raw).unwrap_or_else(|e| panic!("`{path}` answered with invalid UTF-8: {e}"));

@@ -74,6 +74,7 @@ const PAGES_WHEN_PRESENT: &[(&str, &str)] = &[
     ("admin-oversight-training", "/admin/oversight/training"),
     ("admin-oversight-inspections", "/admin/oversight/inspections"),
     ("admin-oversight-assessments", "/admin/oversight/assessments"),
+    ("admin-oversight-zones", "/admin/oversight/zones"),
     ("admin-requests", "/admin/requests"),
     ("admin-request-new", "/admin/requests/new"),
 ];
@@ -278,15 +279,40 @@ async fn sign_out(browser: &Browser) {
 
 async fn handler_views_a_subscriber(browser: &Browser, server: &Server, artifacts: &Path, findings: &mut Findings) {
     let mut handler = server.handler.clone();
+    // Zones are required: the handler starts outside the zone (the badge system saw them leave).
+    server.badge("exit");
     assert_eq!(sign_in(browser, server, &handler).await, "/admin/password");
     change_password(browser, &mut handler, "support desk 2026 autumn").await;
-
-    browser.open(&server.url("/admin/subscribers"), "#value").await;
-    browser.choose("#purpose", "support").await;
-    browser.choose("#channel", "phone").await;
-    browser.choose("#category", "contract.number").await;
-    browser.fill("#value", CONTRACT_NUMBER).await;
+    let search = || async {
+        browser.open(&server.url("/admin/subscribers"), "#value").await;
+        browser.choose("#purpose", "support").await;
+        browser.choose("#channel", "phone").await;
+        browser.choose("#category", "contract.number").await;
+        browser.fill("#value", CONTRACT_NUMBER).await;
+    };
     let link = format!("main a[href='/admin/subscribers/{SUBSCRIBER}']");
+    let refused_outside = |why: &'static str| {
+        let link = link.clone();
+        async move {
+            let text = browser.wait_for("#whereabouts").await.text().await.unwrap();
+            assert!(
+                text.contains("取扱区域の外です") && text.contains(why),
+                "the page says where the handler is:\n{text}"
+            );
+            browser.click("main form button[type=submit]", "main h1").await;
+            let text = browser.wait_for("main").await.text().await.unwrap();
+            assert!(text.contains("検索結果") && text.contains(why), "the search is refused with the reason:\n{text}");
+            let found = browser.js("return document.querySelectorAll(arguments[0]).length", vec![link.into()]).await;
+            assert_eq!(found, 0, "nothing is found outside the zone");
+        }
+    };
+    search().await;
+    refused_outside("退室しています").await;
+    // The handler badges in at the zone's door (the badge system's API call) and works.
+    server.badge("enter");
+    search().await;
+    let text = browser.wait_for("#whereabouts").await.text().await.unwrap();
+    assert!(text.contains("現在の取扱区域"), "the handler is in the zone:\n{text}");
     browser.click("main form button[type=submit]", &link).await;
     quality::check_page(browser, "admin-search-results", artifacts, findings).await;
 
@@ -298,6 +324,11 @@ async fn handler_views_a_subscriber(browser: &Browser, server: &Server, artifact
     assert!(text.contains("利用目的: support"), "the view names its purpose:\n{text}");
     assert!(text.contains("契約番号") && text.contains(CONTRACT_NUMBER), "the contract number is shown:\n{text}");
     quality::check_page(browser, "admin-subscriber-view", artifacts, findings).await;
+    // Badged out: refused again, with the reason.
+    server.badge("exit");
+    search().await;
+    refused_outside("退室しています").await;
+    server.badge("enter");
     if present("POST", "/admin/oversight/violations") {
         handler_reports_a_violation(browser, server, artifacts, findings).await;
     }

@@ -1,7 +1,9 @@
 //! The system under test: `tokutei demo --no-serve` on a temporary data directory (its printed
 //! console accounts parsed), two witnesses (`tokutei witness serve`, each its own process) that
-//! the deployment's `[witnesses]` names with a quorum of two, then `tokutei serve` on a free
-//! port; all killed on drop.
+//! the deployment's `[witnesses]` names with a quorum of two, handling zones required (the
+//! demo's zone has this machine's loopback addresses as its terminals and badged its people
+//! in; the badge system's API token is issued here), then `tokutei serve` on a free port; all
+//! killed on drop.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -31,6 +33,8 @@ pub struct Server {
     pub base: String,
     pub chief: Account,
     pub handler: Account,
+    /// The badge system's API token (`POST /api/v1/presence`).
+    pub badge_token: String,
     child: Child,
     /// The witnesses' processes (killed on drop).
     _witnesses: Vec<crate::util::Server>,
@@ -99,7 +103,8 @@ impl Server {
             witnesses.push(witness);
         }
         let deployment = env.data().join("deployment.toml");
-        let mut toml = std::fs::read_to_string(&deployment).unwrap();
+        // A top-level key goes before the file's tables.
+        let mut toml = format!("zones_required = true\n{}", std::fs::read_to_string(&deployment).unwrap());
         toml.push_str(&config);
         std::fs::write(&deployment, toml).unwrap();
         let mut child = env
@@ -122,7 +127,9 @@ impl Server {
                 sink.lock().unwrap().push(line);
             }
         });
-        Server { env, base, chief, handler, child, _witnesses: witnesses, log }
+        let issued = env.run(&["--json", "staff", "token", "issue", "demo-badge-gate", "--days", "1", "--by", "chief"]);
+        let badge_token = issued.assert_code(0).json()["token"].as_str().unwrap().to_string();
+        Server { env, base, chief, handler, badge_token, child, _witnesses: witnesses, log }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -132,6 +139,14 @@ impl Server {
     /// `host:port`, for plain HTTP.
     pub fn addr(&self) -> &str {
         self.base.trim_start_matches("http://")
+    }
+
+    /// The badge system reports that the demo's handler entered (`enter`) or left (`exit`)
+    /// the demo's handling zone.
+    pub fn badge(&self, event: &str) {
+        let body = serde_json::json!({ "person": self.handler.id, "zone": "hq-privacy", "event": event });
+        let response = crate::http::post_json(self.addr(), "/api/v1/presence", &self.badge_token, &body);
+        assert_eq!(response.status, 201, "the badge event is recorded: {}", response.body);
     }
 
     /// Run the CLI on the server's data directory (beside the running server).

@@ -22,3 +22,4 @@ mod serve;
 mod util;
 mod vault;
 mod witness;
+mod zones;
