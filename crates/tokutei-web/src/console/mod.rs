@@ -9,6 +9,7 @@
 
 mod alerts;
 mod audit;
+mod consent;
 mod daily;
 pub(crate) mod forms;
 mod incidents;
@@ -40,7 +41,7 @@ use crate::{AppError, AppState};
 use session::StaffSession;
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    let r = zones::routes(requests::routes(r));
+    let r = consent::routes(zones::routes(requests::routes(r)));
     let r = oversight_rules::routes(oversight_assessment::routes(oversight_training::routes(
         oversight_inspections::routes(oversight::routes(alerts::routes(incidents::routes(r)))),
     )));

@@ -234,6 +234,7 @@ pub(crate) async fn subscriber_page(
         h1 { "利用者 " (id) span.en lang="en" { "Subscriber" } }
         p.note { "閲覧する利用目的を選んでください。目的の範囲の項目だけが表示され、閲覧は監査記録に残ります。" }
         (view_form(&policy, &staff, &id))
+        p { a #record-choice href=(format!("/admin/subscribers/{id}/consent")) { "同意・オプトアウトを記録する" span lang="en" { " / Record the subscriber's choice" } } }
     };
     Ok(console_page(Some(Console::of(&staff)), "利用者", body).into_response())
 }

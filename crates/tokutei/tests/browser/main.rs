@@ -324,6 +324,24 @@ async fn handler_views_a_subscriber(browser: &Browser, server: &Server, artifact
     assert!(text.contains("利用目的: support"), "the view names its purpose:\n{text}");
     assert!(text.contains("契約番号") && text.contains(CONTRACT_NUMBER), "the contract number is shown:\n{text}");
     quality::check_page(browser, "admin-subscriber-view", artifacts, findings).await;
+    // The call centre records another subscriber's opt-out, given by phone, under the notice in
+    // force (the subscriber's page offers the form).
+    browser.open(&server.url("/admin/subscribers/HS00000002"), "#record-choice").await;
+    browser.click("#record-choice", "#consent-form").await;
+    browser.wait_for("#purpose-marketing").await.click().await.unwrap();
+    browser.wait_for("#choice-out").await.click().await.unwrap();
+    browser.choose("#channel", "phone").await;
+    browser.fill("#evidence", "call-20261208-001").await;
+    browser.click("#consent-save", "#recorded").await;
+    quality::check_page(browser, "admin-subscriber-consent", artifacts, findings).await;
+    let shown = server.cli(&["--json", "consent", "show", "--subscriber", "HS00000002"]).assert_code(0).json();
+    let marketing = shown["current"].as_array().unwrap().iter().find(|c| c["purpose"] == "marketing").cloned();
+    let marketing = marketing.unwrap_or_else(|| panic!("the choice is recorded: {shown}"));
+    assert_eq!(
+        (&marketing["choice"], &marketing["channel"], &marketing["recorded_by"]),
+        (&"opted_out".into(), &"phone".into(), &"demo-support".into()),
+        "{marketing}"
+    );
     // Badged out: refused again, with the reason.
     server.badge("exit");
     search().await;
@@ -532,9 +550,10 @@ async fn chief_reviews_and_publishes(browser: &Browser, server: &Server, downloa
     assert_eq!(sign_in(browser, server, &chief).await, "/admin/password");
     change_password(browser, &mut chief, "chief manager 2026 autumn").await;
 
-    // The handler's view is in the access log; a checkpoint signed now covers it.
+    // The handler's view is in the access log (their refusals outside the zone after it are
+    // too: the filter keeps the uses allowed); a checkpoint signed now covers it.
     server.cli(&["audit", "checkpoint"]).assert_code(0);
-    let log = server.url(&format!("/admin/audit?staff={}&subscriber={SUBSCRIBER}", server.handler.id));
+    let log = server.url(&format!("/admin/audit?staff={}&subscriber={SUBSCRIBER}&decision=allow", server.handler.id));
     browser.open(&log, "main table").await;
     let row = browser.wait_for("main tbody tr").await.text().await.unwrap();
     assert!(row.contains("allow") && row.contains("support") && row.contains(SUBSCRIBER), "the newest entry: {row}");
