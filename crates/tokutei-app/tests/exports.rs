@@ -1,8 +1,11 @@
 //! Export requests (持出し申請) and their approval through the application layer: each audited
 //! before it is stored, a failing ledger changing nothing; the requester is the one acting;
 //! an approval is a manager's, never the requester's, a handler's or a system's; and an
-//! export through the gateway is allowed only under an approved request.
+//! export through the gateway is allowed only under an approved request. `artefacts` carries
+//! approved exports out: the encrypted artefact, its one download, and the media exceptions.
 
+#[path = "exports/artefacts.rs"]
+mod artefacts;
 mod support;
 
 use std::sync::atomic::Ordering;

@@ -280,10 +280,21 @@ pub enum AdminAction {
     /// A subscriber's own page listed the uses of their information (the subscriber's id: the
     /// period shown, how many entries, the checkpoint size the proofs are against).
     PortalViewed,
+    /// An export's artefact was produced, encrypted to its recipient (`export/<id>`: the
+    /// ciphertext's SHA-256 and size, the recipient's public key — never a value).
+    ExportProduced,
+    /// An export's artefact was downloaded, once (`export/<id>`: the ciphertext's SHA-256, the
+    /// medium, the media exception relied on for an external medium).
+    ExportDownloaded,
+    /// An exception to the ban on external media was granted (`media-exception/<id>`: the
+    /// person, the medium, the first and last day; the digest is the reason's).
+    MediaExceptionGranted,
+    /// A media exception was revoked (`media-exception/<id>`: the person, the medium).
+    MediaExceptionRevoked,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 67] = [
+const ADMIN_ACTIONS: [AdminAction; 71] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -351,6 +362,10 @@ const ADMIN_ACTIONS: [AdminAction; 67] = [
     AdminAction::PortalLinkIssued,
     AdminAction::PortalOpened,
     AdminAction::PortalViewed,
+    AdminAction::ExportProduced,
+    AdminAction::ExportDownloaded,
+    AdminAction::MediaExceptionGranted,
+    AdminAction::MediaExceptionRevoked,
 ];
 
 impl AdminAction {
@@ -431,6 +446,10 @@ impl AdminAction {
             AdminAction::PortalLinkIssued => "portal_link_issued",
             AdminAction::PortalOpened => "portal_opened",
             AdminAction::PortalViewed => "portal_viewed",
+            AdminAction::ExportProduced => "export_produced",
+            AdminAction::ExportDownloaded => "export_downloaded",
+            AdminAction::MediaExceptionGranted => "media_exception_granted",
+            AdminAction::MediaExceptionRevoked => "media_exception_revoked",
         }
     }
 }
@@ -869,6 +888,13 @@ mod tests {
             (AdminAction::RequestNotified, 62, "request_notified"),
             (AdminAction::RequestStopLifted, 63, "request_stop_lifted"),
             (AdminAction::RequestDocumentRead, 64, "request_document_read"),
+            (AdminAction::PortalLinkIssued, 65, "portal_link_issued"),
+            (AdminAction::PortalOpened, 66, "portal_opened"),
+            (AdminAction::PortalViewed, 67, "portal_viewed"),
+            (AdminAction::ExportProduced, 68, "export_produced"),
+            (AdminAction::ExportDownloaded, 69, "export_downloaded"),
+            (AdminAction::MediaExceptionGranted, 70, "media_exception_granted"),
+            (AdminAction::MediaExceptionRevoked, 71, "media_exception_revoked"),
         ];
         for (action, code, name) in appended {
             assert_eq!((action.code(), action.as_str()), (code, name));
