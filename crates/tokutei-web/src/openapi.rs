@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+mod exports;
 mod oversight;
 mod portal;
 mod requests;
@@ -17,6 +18,7 @@ pub(crate) const PATHS: &[&str] = &[
     "/api/v1/checkpoint",
     "/api/v1/portal/links",
     "/api/v1/consent",
+    "/api/v1/exports/{id}/artefact",
     "/api/v1/incidents",
     "/api/v1/incidents/{id}",
     "/api/v1/incidents/{id}/history",
@@ -342,9 +344,15 @@ pub(crate) fn document() -> Value {
             } } }
         }
     });
-    for (schemas, paths) in
-        [incidents(), oversight::document(), inspections(), training(), requests::document(), portal::document()]
-    {
+    for (schemas, paths) in [
+        incidents(),
+        oversight::document(),
+        inspections(),
+        training(),
+        requests::document(),
+        portal::document(),
+        exports::document(),
+    ] {
         if let Some(all) = doc["components"]["schemas"].as_object_mut() {
             all.extend(schemas);
         }

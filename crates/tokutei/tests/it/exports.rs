@@ -155,3 +155,63 @@ fn media_exceptions_are_granted_by_another_manager_listed_and_revoked() {
     let listed = env.run(&["--json", "media", "list"]).assert_code(0).json();
     assert_eq!(listed[0]["in_force"], false, "{listed}");
 }
+
+/// A GET with a bearer token, its body as bytes: (status, head, body).
+fn get_bytes(addr: &str, path: &str, token: &str) -> (u16, String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head, response[split + 4..].to_vec())
+}
+
+#[test]
+fn the_api_produces_and_hands_over_an_artefact_once_to_its_requester() {
+    let env = TestEnv::new();
+    env.run(&["demo", "--no-serve", "--subscribers", "1"]).assert_code(0);
+    let token = |who: &str| {
+        let issued = env.run(&["--json", "staff", "token", "issue", "--by", "chief", who, "--days", "30"]);
+        issued.assert_code(0).json()["token"].as_str().unwrap().to_string()
+    };
+    let (requester, other) = (token("demo-support"), token("chief"));
+    let request = ["exports", "request", "exp-api", "--staff", "demo-support", "--purpose", "support"];
+    let rest = ["--subscriber", "HS00000001", "--category", "contract.name", "--reason", "handover"];
+    env.run(&[&request[..], &rest[..]].concat()).assert_code(0);
+    env.run(&["exports", "approve", "exp-api", "--approver", "chief"]).assert_code(0);
+    let server = crate::util::start(&env, &["serve", "--listen", "127.0.0.1:0"]);
+    let path = "/api/v1/exports/exp-api/artefact";
+    let send = |token: &str, body: &str| crate::util::send(&server.addr, "POST", path, Some(token), body);
+
+    let (status, body) = send(&requester, r#"{"recipient":"age1nope","channel":"phone"}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("recipient_key"), "the field is named: {body}");
+    let identity = age::x25519::Identity::generate();
+    let good = format!(r#"{{"recipient":"{}","channel":"phone"}}"#, identity.to_public());
+    let (status, body) = send(&other, &good);
+    assert_eq!(status, 403, "not the requester: {body}");
+    let (status, body) = send(&requester, &good);
+    assert_eq!(status, 201, "{body}");
+    let produced: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(send(&requester, &good).0, 409, "produced once");
+
+    assert_eq!(get_bytes(&server.addr, path, &other).0, 403, "not the requester");
+    let (status, head, bytes) = get_bytes(&server.addr, path, &requester);
+    assert_eq!(status, 200, "{head}");
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("content-type: application/octet-stream"), "{head}");
+    assert!(head.contains("cache-control: no-store"), "{head}");
+    assert_eq!(hex_of(&Sha256::digest(&bytes)), produced["sha256"].as_str().unwrap(), "the digest is the ledger's");
+    let doc: serde_json::Value = serde_json::from_slice(&age::decrypt(&identity, &bytes).unwrap()).unwrap();
+    assert_eq!(doc["export"]["request"], "exp-api");
+    assert_eq!(get_bytes(&server.addr, path, &requester).0, 409, "downloaded once");
+    drop(server);
+    let downloaded = entries_of(&env, "export_downloaded");
+    assert_eq!(downloaded.len(), 1);
+    assert_eq!(detail(&downloaded[0], "medium"), Some("network"));
+}
