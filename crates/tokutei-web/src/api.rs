@@ -29,7 +29,7 @@ use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind};
 use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
 use crate::{AppError, AppState};
 
-mod exports;
+pub(crate) mod exports;
 pub(crate) mod incidents;
 pub(crate) mod oversight;
 pub(crate) mod oversight_assessment;

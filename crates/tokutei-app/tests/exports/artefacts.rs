@@ -11,12 +11,11 @@ use tokutei_app::exports::artefact::{ExportState, Produce};
 use tokutei_app::exports::{Medium, NewExport, NewGrant};
 use tokutei_app::{Acting, ActionError, CategoryId, MediaExceptionId, PrincipalId, PurposeId, SubscriberId};
 use tokutei_ledger::{Action, Actor, AdminAction, Decision, Event};
-use tokutei_store::consent::Choice;
 use tokutei_store::exports::{ArtefactStore, MediaExceptionStore};
 use tokutei_store::ledger::LedgerStore;
 
 use super::support::{Deployed, at, date, deploy, first_channel, plaintext};
-use super::{admin_entries, ads_request, eid, person, size};
+use super::{admin_entries, ads_request, eid, opt_in_to_ads, person, size};
 
 fn identity() -> age::x25519::Identity {
     age::x25519::Identity::generate()
@@ -35,20 +34,7 @@ fn produce(id: &str, recipient: &age::x25519::Identity, purpose: &str) -> Produc
 /// `ads` exports the browsing history of `S-active` (opted in) and `S-suspended` (not): EXP-1,
 /// approved.
 fn ads_export(d: &Deployed) {
-    d.service
-        .record_consent(
-            &person("member-site"),
-            &tokutei_app::consent::NewChoice {
-                subscriber: SubscriberId::parse("S-active").unwrap(),
-                purpose: PurposeId::parse("third_party_ads").unwrap(),
-                choice: Choice::OptedIn,
-                channel: "web".into(),
-                notice_version: None,
-                evidence: None,
-            },
-            at(1),
-        )
-        .unwrap();
+    opt_in_to_ads(d);
     let mut request = ads_request("EXP-1");
     request.subscribers =
         Some(vec![SubscriberId::parse("S-active").unwrap(), SubscriberId::parse("S-suspended").unwrap()]);

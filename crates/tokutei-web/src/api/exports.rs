@@ -66,8 +66,14 @@ async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<
     let id = ExportId::parse_as("id", id)?;
     let by = Acting::Person(caller.principal);
     let got = run(&state, move |app| app.download_export(&by, &id, Medium::Network, Timestamp::now())).await?;
+    Ok(artefact_response(got))
+}
+
+/// The artefact as a file to save: its bytes, never cached, named after the request, with its
+/// SHA-256 (the API's download and the console's).
+pub(crate) fn artefact_response(got: tokutei_app::exports::Downloaded) -> Response {
     let disposition = format!("attachment; filename=\"{}.age\"", got.export.replace(['"', '\\'], "_"));
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
             (header::CACHE_CONTROL, "no-store".to_string()),
@@ -76,5 +82,5 @@ async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<
         ],
         got.ciphertext,
     )
-        .into_response())
+        .into_response()
 }

@@ -9,7 +9,6 @@
 //! them); managers and auditors see the media register.
 
 use axum::extract::{Path, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
@@ -271,19 +270,7 @@ async fn download(
     let answer =
         refusal(with_app(&state, move |app| app.download_export(&by, &key, Medium::Network, Timestamp::now())).await?)?;
     match answer {
-        Ok(got) => {
-            let disposition = format!("attachment; filename=\"{}.age\"", got.export.replace(['"', '\\'], "_"));
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-                    (header::CACHE_CONTROL, "no-store".to_string()),
-                    (header::CONTENT_DISPOSITION, disposition),
-                    (header::HeaderName::from_static("x-tokutei-sha256"), got.sha256.clone()),
-                ],
-                got.ciphertext,
-            )
-                .into_response())
-        }
+        Ok(got) => Ok(crate::api::exports::artefact_response(got)),
         Err(problem) => exports_shown(&state, &staff, Some(id.as_str()), Some(&problem), None).await,
     }
 }
