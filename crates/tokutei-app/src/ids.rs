@@ -128,6 +128,8 @@ ids! {
     AppointmentId = "appointment", |_| Ok(());
     /// A chief manager's opinion of the oversight register (`OP-1`).
     OpinionId = "opinion", |_| Ok(());
+    /// An exception to the ban on external media (`MX-20260901-1a2b3c4d`).
+    MediaExceptionId = "exception", |_| Ok(());
     /// A data-subject request of the register (`DR-1`).
     RequestId = "request", |_| Ok(());
     /// A handling zone of the register (`hq-3f`).

@@ -102,7 +102,7 @@ pub use access::{
 pub use acting::{Acting, MANAGERS};
 pub use error::{ActionError, ActionResult};
 pub use ids::{
-    AlertId, AppointmentId, CategoryId, ExportId, IncidentId, OpinionId, PrincipalId, PurposeId, RequestId, ServiceId,
-    SubscriberId, ZoneId,
+    AlertId, AppointmentId, CategoryId, ExportId, IncidentId, MediaExceptionId, OpinionId, PrincipalId, PurposeId,
+    RequestId, ServiceId, SubscriberId, ZoneId,
 };
 pub use key_access::{KeyAccess, totp_owner};

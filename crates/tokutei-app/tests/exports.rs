@@ -1,8 +1,11 @@
 //! Export requests (持出し申請) and their approval through the application layer: each audited
 //! before it is stored, a failing ledger changing nothing; the requester is the one acting;
 //! an approval is a manager's, never the requester's, a handler's or a system's; and an
-//! export through the gateway is allowed only under an approved request.
+//! export through the gateway is allowed only under an approved request. `artefacts` carries
+//! approved exports out: the encrypted artefact, its one download, and the media exceptions.
 
+#[path = "exports/artefacts.rs"]
+mod artefacts;
 mod support;
 
 use std::sync::atomic::Ordering;
@@ -49,6 +52,24 @@ fn admin_entries(d: &support::Deployed, from: u64) -> Vec<(Actor, tokutei_ledger
     out
 }
 
+/// `S-active` opts in to the ad purpose (through the member site).
+fn opt_in_to_ads(d: &support::Deployed) {
+    d.service
+        .record_consent(
+            &person("member-site"),
+            &tokutei_app::consent::NewChoice {
+                subscriber: SubscriberId::parse("S-active").unwrap(),
+                purpose: PurposeId::parse("third_party_ads").unwrap(),
+                choice: Choice::OptedIn,
+                channel: "web".into(),
+                notice_version: None,
+                evidence: None,
+            },
+            at(1),
+        )
+        .unwrap();
+}
+
 fn size(d: &support::Deployed) -> u64 {
     d.ledger.tree_size().unwrap()
 }
@@ -85,20 +106,7 @@ fn an_export_request_with_a_failing_ledger_stores_nothing() {
 #[test]
 fn an_approval_is_audited_before_it_is_stored_and_allows_the_export() {
     let d = deploy();
-    d.service
-        .record_consent(
-            &person("member-site"),
-            &tokutei_app::consent::NewChoice {
-                subscriber: SubscriberId::parse("S-active").unwrap(),
-                purpose: PurposeId::parse("third_party_ads").unwrap(),
-                choice: Choice::OptedIn,
-                channel: "web".into(),
-                notice_version: None,
-                evidence: None,
-            },
-            at(1),
-        )
-        .unwrap();
+    opt_in_to_ads(&d);
     d.service.request_export(&person("ads"), &ads_request("EXP-1"), at(0)).unwrap();
     let mut export = call("ads", "third_party_ads", &["S-active"], &["comm.browsing"]);
     export.action = Action::Export;

@@ -286,10 +286,21 @@ pub enum AdminAction {
     /// A badge event of the entry/exit log (`presence/<person>`: the zone, enter or exit, the
     /// badge time).
     PresenceRecorded,
+    /// An export's artefact was produced, encrypted to its recipient (`export/<id>`: the
+    /// ciphertext's SHA-256 and size, the recipient's public key — never a value).
+    ExportProduced,
+    /// An export's artefact was downloaded, once (`export/<id>`: the ciphertext's SHA-256, the
+    /// medium, the media exception relied on for an external medium).
+    ExportDownloaded,
+    /// An exception to the ban on external media was granted (`media-exception/<id>`: the
+    /// person, the medium, the first and last day; the digest is the reason's).
+    MediaExceptionGranted,
+    /// A media exception was revoked (`media-exception/<id>`: the person, the medium).
+    MediaExceptionRevoked,
 }
 
 /// In code order: a new action is only ever appended, so old entries keep their meaning.
-const ADMIN_ACTIONS: [AdminAction; 69] = [
+const ADMIN_ACTIONS: [AdminAction; 73] = [
     AdminAction::PolicyPublished,
     AdminAction::StaffChanged,
     AdminAction::KeyRotated,
@@ -359,6 +370,10 @@ const ADMIN_ACTIONS: [AdminAction; 69] = [
     AdminAction::PortalViewed,
     AdminAction::ZoneRegistered,
     AdminAction::PresenceRecorded,
+    AdminAction::ExportProduced,
+    AdminAction::ExportDownloaded,
+    AdminAction::MediaExceptionGranted,
+    AdminAction::MediaExceptionRevoked,
 ];
 
 impl AdminAction {
@@ -441,6 +456,10 @@ impl AdminAction {
             AdminAction::PortalViewed => "portal_viewed",
             AdminAction::ZoneRegistered => "zone_registered",
             AdminAction::PresenceRecorded => "presence_recorded",
+            AdminAction::ExportProduced => "export_produced",
+            AdminAction::ExportDownloaded => "export_downloaded",
+            AdminAction::MediaExceptionGranted => "media_exception_granted",
+            AdminAction::MediaExceptionRevoked => "media_exception_revoked",
         }
     }
 }
@@ -879,6 +898,15 @@ mod tests {
             (AdminAction::RequestNotified, 62, "request_notified"),
             (AdminAction::RequestStopLifted, 63, "request_stop_lifted"),
             (AdminAction::RequestDocumentRead, 64, "request_document_read"),
+            (AdminAction::PortalLinkIssued, 65, "portal_link_issued"),
+            (AdminAction::PortalOpened, 66, "portal_opened"),
+            (AdminAction::PortalViewed, 67, "portal_viewed"),
+            (AdminAction::ZoneRegistered, 68, "zone_registered"),
+            (AdminAction::PresenceRecorded, 69, "presence_recorded"),
+            (AdminAction::ExportProduced, 70, "export_produced"),
+            (AdminAction::ExportDownloaded, 71, "export_downloaded"),
+            (AdminAction::MediaExceptionGranted, 72, "media_exception_granted"),
+            (AdminAction::MediaExceptionRevoked, 73, "media_exception_revoked"),
         ];
         for (action, code, name) in appended {
             assert_eq!((action.code(), action.as_str()), (code, name));

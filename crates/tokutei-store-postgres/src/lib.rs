@@ -11,6 +11,7 @@ mod assessment;
 mod auth;
 mod columns;
 mod db;
+mod exports;
 mod incident;
 mod inquiry;
 mod inspection;

@@ -327,6 +327,30 @@ fn conformance_portal() {
     }
 }
 
+/// An artefact is downloaded once — by exactly one of several concurrent downloads, from
+/// separate connections — and a media exception revoked once; neither is deleted.
+#[test]
+fn conformance_artefacts_and_media() {
+    let db = TestDb::new();
+    let store = db.store();
+    conformance::exports::run(&store);
+    conformance::exports::run_concurrent_claims(&store);
+    let mut client = Client::connect(&db.url, NoTls).unwrap();
+    for (sql, refusal) in [
+        ("UPDATE export_artefacts SET ciphertext = '\\x00' WHERE export = 'EXP-1'", "downloaded once"),
+        ("UPDATE export_artefacts SET sha256 = 'x' WHERE export = 'EXP-1'", "downloaded once"),
+        ("DELETE FROM export_artefacts", "export artefacts are kept"),
+        ("TRUNCATE export_artefacts", "export artefacts are kept"),
+        ("UPDATE media_exceptions SET revoked_at = NULL WHERE id = 'MX-1'", "revoked once"),
+        ("UPDATE media_exceptions SET valid_until = '2027-12-31' WHERE id = 'MX-2'", "revoked once"),
+        ("DELETE FROM media_exceptions", "media exceptions are kept"),
+        ("TRUNCATE media_exceptions", "media exceptions are kept"),
+    ] {
+        let err = client.batch_execute(sql).expect_err(sql);
+        assert!(format!("{err:?}").contains(refusal), "{sql}: {err:?}");
+    }
+}
+
 /// Data-subject requests and their events are append-only, with one outcome each, whoever writes.
 #[test]
 fn conformance_requests() {
@@ -452,7 +476,7 @@ fn migrations_are_idempotent() {
         MIGRATIONS.iter().enumerate().map(|(i, (name, _))| (i as i64 + 1, name.to_string())).collect();
     assert_eq!(applied, expected);
     assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
-    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0022_zones"));
+    assert_eq!(MIGRATIONS.last().map(|m| m.0), Some("0023_exports_media"));
 }
 
 #[test]

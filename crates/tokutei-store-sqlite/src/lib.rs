@@ -7,6 +7,7 @@
 mod assessment;
 mod auth;
 mod db;
+mod exports;
 mod incident;
 mod inquiry;
 mod inspection;

@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0020_requests", include_str!("../migrations/0020_requests.sql")),
     ("0021_portal", include_str!("../migrations/0021_portal.sql")),
     ("0022_zones", include_str!("../migrations/0022_zones.sql")),
+    ("0023_exports_media", include_str!("../migrations/0023_exports_media.sql")),
 ];
 
 /// The schema version this build writes: the number of migrations.

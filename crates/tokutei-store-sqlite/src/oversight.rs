@@ -23,7 +23,7 @@ pub(crate) fn ts(column: usize, us: i64) -> rusqlite::Result<Timestamp> {
     Timestamp::from_microsecond(us).map_err(|e| conversion(column, e.to_string()))
 }
 
-fn date(column: usize, text: &str) -> rusqlite::Result<Date> {
+pub(crate) fn date(column: usize, text: &str) -> rusqlite::Result<Date> {
     text.parse::<Date>().map_err(|e| conversion(column, e))
 }
 

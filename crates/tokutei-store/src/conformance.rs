@@ -3,6 +3,7 @@
 
 pub mod assessment;
 pub mod auth;
+pub mod exports;
 pub mod incident;
 pub mod inquiry;
 pub mod inspection;

@@ -1,8 +1,8 @@
 //! Storage capabilities in the domain's words: policy versions, the audit ledger, the
 //! subscriber vault, the staff registry, consent records, third-party provision records,
 //! inquiries from the public, the privacy office's settings, the leak-incident register, the
-//! alert outbox and the oversight registers (designation, filings, chief manager, opinions, the
-//! annual assessment).
+//! alert outbox, the oversight registers (designation, filings, chief manager, opinions, the
+//! annual assessment), and the export artefacts with the register of media exceptions.
 //! Each capability is a small trait; a backend implements them natively (the SQLite and
 //! PostgreSQL crates), and [`conformance`] holds the one test suite every backend must pass.
 //! [`sequencer`] is the ledger's group commit, shared by the backends: each supplies only its
@@ -15,6 +15,7 @@ pub mod assessment;
 pub mod auth;
 pub mod consent;
 pub mod error;
+pub mod exports;
 pub mod incident;
 pub mod inquiry;
 pub mod inspection;

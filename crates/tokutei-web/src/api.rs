@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1/`: the gateway (`POST /api/v1/access`, `POST
 //! /api/v1/access/explain`), the staff registry (`GET`/`POST /api/v1/staff`), the incident
-//! register and the alert outbox (`/api/v1/incidents`, `/api/v1/alerts`: [`incidents`]) and the
+//! register and the alert outbox (`/api/v1/incidents`, `/api/v1/alerts`: [`incidents`]), export
+//! artefacts (`/api/v1/exports/{id}/artefact`: [`exports`]) and the
 //! OpenAPI description (`GET /api/v1/openapi.json`).
 //!
 //! Callers authenticate with an API token (`Authorization: Bearer tkt_…`); the principal is
@@ -28,6 +29,7 @@ use tokutei_store::staff::{Grants, NewPrincipal, PrincipalKind};
 use crate::routes::{Access, MANAGERS, OVERSIGHT, Routes};
 use crate::{AppError, AppState};
 
+pub(crate) mod exports;
 pub(crate) mod incidents;
 pub(crate) mod oversight;
 pub(crate) mod oversight_assessment;
@@ -52,9 +54,8 @@ impl IntoResponse for ApiError {
 }
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    let r = zones::routes(requests::routes(oversight_assessment::routes(oversight_inspections::routes(
-        oversight::routes(incidents::routes(r)),
-    ))));
+    let r = oversight_inspections::routes(oversight::routes(incidents::routes(r)));
+    let r = exports::routes(zones::routes(requests::routes(oversight_assessment::routes(r))));
     r.add("POST", "/api/v1/access", "/api/v1/access", Access::Token(None), post(access))
         .add("POST", "/api/v1/access/explain", "/api/v1/access/explain", Access::Token(None), post(explain))
         .add("GET", "/api/v1/staff", "/api/v1/staff", Access::Token(Some(OVERSIGHT)), get(list_staff))

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+mod exports;
 mod oversight;
 mod portal;
 mod requests;
@@ -20,6 +21,7 @@ pub(crate) const PATHS: &[&str] = &[
     "/api/v1/presence",
     "/api/v1/zones",
     "/api/v1/consent",
+    "/api/v1/exports/{id}/artefact",
     "/api/v1/incidents",
     "/api/v1/incidents/{id}",
     "/api/v1/incidents/{id}/history",
@@ -353,6 +355,7 @@ pub(crate) fn document() -> Value {
         requests::document(),
         portal::document(),
         zones::document(),
+        exports::document(),
     ] {
         if let Some(all) = doc["components"]["schemas"].as_object_mut() {
             all.extend(schemas);

@@ -9,6 +9,7 @@ mod cli;
 mod copying;
 mod data_dir;
 mod keyring;
+mod medium;
 mod output;
 mod progress;
 

@@ -271,6 +271,8 @@ const CAPABILITY_TRAITS: &[&str] = &[
     "AssessmentStore",
     "RequestStore",
     "InspectionStore",
+    "ArtefactStore",
+    "MediaExceptionStore",
 ];
 
 /// How a store method's name says it writes. Every method of a capability trait must be
@@ -387,6 +389,10 @@ const STORE_READS: &[&str] = &[
     "inspections",
     "inspection",
     "inspection_findings",
+    "artefact",
+    "artefacts",
+    "media_exception",
+    "media_exceptions",
 ];
 
 /// The method names of the capability traits, each with whether it writes.

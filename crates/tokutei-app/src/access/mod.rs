@@ -27,6 +27,7 @@ use tokutei_policy::Policy;
 use tokutei_store::assessment::AssessmentStore;
 use tokutei_store::auth::AuthStore;
 use tokutei_store::consent::ConsentStore;
+use tokutei_store::exports::{ArtefactStore, MediaExceptionStore};
 use tokutei_store::incident::IncidentStore;
 use tokutei_store::inquiry::InquiryStore;
 use tokutei_store::inspection::InspectionStore;
@@ -54,6 +55,8 @@ pub trait Stores:
     + AuthStore
     + StaffStore
     + ExportStore
+    + ArtefactStore
+    + MediaExceptionStore
     + ConsentStore
     + ProvisionStore
     + PolicyStore
@@ -78,6 +81,8 @@ impl<T> Stores for T where
         + AuthStore
         + StaffStore
         + ExportStore
+        + ArtefactStore
+        + MediaExceptionStore
         + ConsentStore
         + ProvisionStore
         + PolicyStore

@@ -3,7 +3,8 @@
 //! and denials, with a server-rendered SVG chart; the ledger's size and last checkpoint) and
 //! the staff registry; the incident register (`incidents`), the alert outbox (`alerts`) and
 //! oversight (`oversight`: the designation, the chief manager, violation reports; with
-//! `oversight_rules`, `oversight_inspections`, `oversight_training` and `oversight_assessment`).
+//! `oversight_rules`, `oversight_inspections`, `oversight_training` and `oversight_assessment`);
+//! export requests with their artefacts and the media exceptions (`exports`).
 //! Japanese first, English second;
 //! plain HTML forms, no script.
 
@@ -11,6 +12,7 @@ mod alerts;
 mod audit;
 mod consent;
 mod daily;
+mod exports;
 pub(crate) mod forms;
 mod incidents;
 mod inquiries;
@@ -41,7 +43,7 @@ use crate::{AppError, AppState};
 use session::StaffSession;
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    let r = consent::routes(zones::routes(requests::routes(r)));
+    let r = exports::routes(consent::routes(zones::routes(requests::routes(r))));
     let r = oversight_rules::routes(oversight_assessment::routes(oversight_training::routes(
         oversight_inspections::routes(oversight::routes(alerts::routes(incidents::routes(r)))),
     )));
@@ -185,7 +187,9 @@ pub(crate) fn console_page_in(lang: Lang, who: Option<Console<'_>>, title: &str,
                                     @if subscribers::HANDLING.contains(&who.role) {
                                         li { a href="/admin/subscribers" { (t("利用者", "Subscribers")) } }
                                     }
+                                    li { a href="/admin/exports" { (t("持出し", "Exports")) } }
                                     @if crate::routes::OVERSIGHT.contains(&who.role) {
+                                        li { a href="/admin/media" { (t("外部記録媒体", "Media")) } }
                                         li { a href="/admin/inquiries" { (t("お問い合わせ", "Inquiries")) } }
                                         li { a href="/admin/requests" { (t("開示等の請求", "Requests")) } }
                                         li { a href="/admin/incidents" { (t("漏えい等事案", "Incidents")) } }

@@ -11,7 +11,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use tokutei_app::consent::NewChoice;
-use tokutei_app::exports::NewExport;
+use tokutei_app::exports::artefact::{self, Produce};
+use tokutei_app::exports::{Medium, NewExport};
 use tokutei_app::{
     AccessCall, AccessOutcome, Acting, App, CategoryId, ExportId, NewPlainValue, PrincipalId, PurposeId, SubscriberId,
     WriteCall,
@@ -407,13 +408,134 @@ pub enum ExportsCommand {
         #[arg(long)]
         approver: String,
     },
-    /// List export requests.
+    /// List export requests with their state (requested, approved, produced, downloaded).
     List,
+    /// Show one export request with its artefact.
+    Show { id: String },
+    /// Produce the artefact of an approved request (the requester): the export runs through the
+    /// gateway (every decision audited) into a JSON document encrypted to the recipient's age
+    /// key; prints the ciphertext's SHA-256, which the ledger's `export_produced` entry holds.
+    Produce {
+        id: String,
+        /// The recipient's age X25519 public key (`age1…`).
+        #[arg(long, value_name = "AGE_KEY")]
+        recipient: String,
+        /// The requester, who produces it.
+        #[arg(long)]
+        by: String,
+        /// The channel the export goes through, for a purpose that lists its channels.
+        #[arg(long, value_parser = parse_channel)]
+        channel: Option<Channel>,
+        /// The handling zone the export is made from, where the deployment requires one.
+        #[arg(long)]
+        zone: Option<String>,
+    },
+    /// Download the artefact, once (the requester), into a new file (mode 0600; an existing
+    /// file is never overwritten); prints its SHA-256 to compare with the ledger.
+    ///
+    /// External media (外部記録媒体) are refused unless a media exception is in force for the
+    /// person and the medium (`tokutei media grant`). Without `--medium`, the medium is found
+    /// from the file's directory: on Linux its block device in sysfs (USB, optical drive, SD
+    /// card, another removable device); when that cannot be determined (not Linux, tmpfs, a
+    /// network share) the file counts as the local host's fixed disk (`local`).
+    Download {
+        id: String,
+        /// The file to write (must not exist).
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        /// The medium written to: local, usb, optical, sd_card, external_disk, other.
+        #[arg(long, value_name = "KIND")]
+        medium: Option<String>,
+        /// The requester, who downloads it.
+        #[arg(long)]
+        by: String,
+    },
+}
+
+/// `exports download`: the medium decided (`--medium`, or found from the file's directory),
+/// the new file created (0600, never over an existing one) before the one download, then
+/// written; removed again when the download is refused.
+fn download(
+    global: &GlobalArgs,
+    id: String,
+    out: &std::path::Path,
+    medium: Option<&str>,
+    by: &str,
+) -> anyhow::Result<Report> {
+    use std::io::Write as _;
+    let id = ExportId::parse_as("id", id)?;
+    let by = person("by", by)?;
+    let medium = match medium {
+        Some(text) => Medium::parse("medium", text)?,
+        None => crate::medium::detect(out),
+    };
+    if medium == Medium::Network {
+        bail!("`medium`: `network` is a download over HTTP (API or console); a file is local or an external medium");
+    }
+    let service = open_app(global)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(out)
+        .with_context(|| format!("cannot create `{}` (an existing file is never overwritten)", out.display()))?;
+    let got = match service.download_export(&by, &id, medium, Timestamp::now()) {
+        Ok(got) => got,
+        Err(e) => {
+            drop(file);
+            let _ = std::fs::remove_file(out);
+            return Err(e.into());
+        }
+    };
+    file.write_all(&got.ciphertext)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write `{}`", out.display()))?;
+    let exception = got.exception.as_deref().map(|e| format!(" under media exception `{e}`")).unwrap_or_default();
+    let human = format!(
+        "wrote the artefact of export request `{id}` to {} ({} bytes, {}{exception})\n  sha256 {}\n  compare it with the ledger's `export_produced` entry (tokutei audit query)\n",
+        out.display(),
+        got.bytes,
+        medium.code(),
+        got.sha256
+    );
+    Ok(Report::new(human, serde_json::json!({ "id": id, "file": out, "download": got })))
+}
+
+/// One line of `exports list`.
+fn export_line(v: &tokutei_app::exports::ExportView) -> String {
+    let (ja, en) = v.state.label();
+    let r = &v.request.request;
+    format!("{}  {ja} {en}  {}  by {}  until {}\n", r.id, r.purpose, r.requested_by, r.valid_until)
 }
 
 pub fn exports(global: &GlobalArgs, cmd: ExportsCommand) -> anyhow::Result<Report> {
-    let service = open_app(global)?;
+    let open = || open_app(global);
     match cmd {
+        ExportsCommand::Produce { id, recipient, by, channel, zone } => {
+            let produce = Produce {
+                id: ExportId::parse_as("id", id)?,
+                recipient_key: artefact::parse_recipient(&recipient)?.to_string(),
+                channel,
+                zone,
+                terminal: Some(crate::cli::THIS_HOST),
+                client: "cli".to_string(),
+            };
+            let by = person("by", &by)?;
+            let service = open()?;
+            let produced = service.produce_export(&by, &produce, Timestamp::now())?;
+            let human = format!(
+                "produced the artefact of export request `{}`: {} bytes for {} subscribers ({} categories exported, {} refused)\n  sha256 {}\n",
+                produced.export,
+                produced.bytes,
+                produced.subscribers,
+                produced.allowed,
+                produced.denied,
+                produced.sha256
+            );
+            Ok(Report::new(human, &produced))
+        }
+        ExportsCommand::Download { id, out, medium, by } => download(global, id, &out, medium.as_deref(), &by),
         ExportsCommand::Request {
             id,
             staff,
@@ -434,27 +556,33 @@ pub fn exports(global: &GlobalArgs, cmd: ExportsCommand) -> anyhow::Result<Repor
                 recipient,
                 days,
             };
-            let filed = service.request_export(&person("staff", &staff)?, &new, Timestamp::now())?;
+            let by = person("staff", &staff)?;
+            let service = open()?;
+            let filed = service.request_export(&by, &new, Timestamp::now())?;
             Ok(Report::new(format!("filed export request `{}`; it needs approval\n", new.id), &filed))
         }
         ExportsCommand::Approve { id, approver } => {
             let id = ExportId::parse_as("id", id)?;
-            let approved = service.approve_export(&person("approver", &approver)?, &id, Timestamp::now())?;
+            let by = person("approver", &approver)?;
+            let service = open()?;
+            let approved = service.approve_export(&by, &id, Timestamp::now())?;
             Ok(Report::new(format!("approved export request `{id}`\n"), &approved))
         }
         ExportsCommand::List => {
-            let all = service.export_requests()?;
-            let human: String = all
-                .iter()
-                .map(|r| {
-                    let state = if r.approved_by.is_some() { "承認済 approved" } else { "申請中 pending" };
-                    format!(
-                        "{}  {}  {}  by {}  until {}\n",
-                        r.request.id, state, r.request.purpose, r.request.requested_by, r.request.valid_until
-                    )
-                })
-                .collect();
-            Ok(Report::new(human, all))
+            let all = open()?.export_views()?;
+            Ok(Report::new(all.iter().map(export_line).collect::<String>(), all))
+        }
+        ExportsCommand::Show { id } => {
+            let id = ExportId::parse_as("id", id)?;
+            let v = open()?.export_view(&id)?;
+            let mut human = export_line(&v);
+            if let Some(a) = &v.artefact {
+                human.push_str(&format!("  sha256 {}  {} bytes  recipient {}\n", a.sha256, a.bytes, a.recipient_key));
+                if let Some(d) = &a.download {
+                    human.push_str(&format!("  downloaded by {} at {} onto {}\n", d.by, d.at, d.medium));
+                }
+            }
+            Ok(Report::new(human, &v))
         }
     }
 }

@@ -11,6 +11,7 @@ mod gateway;
 mod incidents;
 mod inquiries;
 mod keys;
+mod media;
 mod migrate;
 mod oversight;
 mod policy;
@@ -98,9 +99,12 @@ pub enum Command {
     /// Contract state changes (suspension, termination, reactivation).
     #[command(subcommand)]
     Contract(access::ContractCommand),
-    /// Export requests (持出し申請) and their approval.
+    /// Export requests (持出し申請): request, approve, produce the encrypted artefact, download it once, list, show.
     #[command(subcommand)]
     Exports(access::ExportsCommand),
+    /// Exceptions to the ban on external media (外部記録媒体): grant, revoke, list.
+    #[command(subcommand)]
+    Media(media::MediaCommand),
     /// Inquiries from the public: list, open (audited), answer or close.
     #[command(subcommand)]
     Inquiries(inquiries::InquiriesCommand),
@@ -191,6 +195,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Report> {
         Command::Consent(cmd) => access::consent(&cli.global, cmd),
         Command::Contract(cmd) => access::contract(&cli.global, cmd),
         Command::Exports(cmd) => access::exports(&cli.global, cmd),
+        Command::Media(cmd) => media::run(&cli.global, cmd),
         Command::Inquiries(cmd) => inquiries::run(&cli.global, cmd),
         Command::Settings(cmd) => settings::run(&cli.global, cmd),
         Command::Incidents(cmd) => incidents::run(&cli.global, cmd),

@@ -77,6 +77,8 @@ const PAGES_WHEN_PRESENT: &[(&str, &str)] = &[
     ("admin-oversight-zones", "/admin/oversight/zones"),
     ("admin-requests", "/admin/requests"),
     ("admin-request-new", "/admin/requests/new"),
+    ("admin-exports", "/admin/exports"),
+    ("admin-media", "/admin/media"),
 ];
 
 /// The handler's search: the demo's contract numbers are `HZ-` and the subscriber's number.

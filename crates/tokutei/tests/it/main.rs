@@ -7,6 +7,7 @@ mod alerts;
 mod audit;
 mod auth;
 mod csv_fuzz;
+mod exports;
 mod incidents;
 mod incidents_api;
 mod migrate;

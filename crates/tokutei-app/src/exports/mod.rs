@@ -13,12 +13,22 @@
 //! disabled, and not the requester; the request exists, is not approved yet and has not
 //! lapsed → the `export_approved` entry (`export/<id>`, the requester in the details) is
 //! durable → the approval is stored.
+//!
+//! Carrying out: [`artefact`] produces the approved export as a document encrypted to its
+//! recipient (through the gateway, audited like any export) and hands it over once;
+//! [`media`] keeps external media refused unless an exception of its register is in force.
+
+pub mod artefact;
+pub mod media;
 
 use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 use tokutei_ledger::AdminAction;
 use tokutei_store::staff::{ExportRequest, NewExportRequest};
+
+pub use artefact::{Downloaded, ExportState, ExportView, Produce, Produced};
+pub use media::{Medium, NewGrant};
 
 use crate::App;
 use crate::acting::{ALL_ROLES, Acting, MANAGERS};
