@@ -431,6 +431,12 @@ impl App {
                 tokutei_policy::tokyo::minutes(taken.at)
             )));
         }
+        // The approval covers carrying the data out, not only producing the file.
+        if found.request.valid_until < now {
+            return Err(ActionError::Conflict(format!(
+                "export request `{id}` has lapsed; its artefact can no longer be downloaded"
+            )));
+        }
         let exception = if medium.is_external() {
             match self.media_exception_in_force(actor.id(), medium, now)? {
                 Some(e) => Some(e.exception.id),

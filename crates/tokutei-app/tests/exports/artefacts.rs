@@ -375,3 +375,18 @@ fn an_exception_is_granted_by_another_manager_audited_first() {
     assert_eq!(size(&d), after);
     assert_eq!(d.service.media_exceptions().unwrap().len(), 1);
 }
+
+#[test]
+fn an_artefact_is_not_downloaded_after_its_approval_lapses() {
+    // Regression: an artefact produced under an approval could still be carried out after the
+    // approval's last day.
+    let d = deploy();
+    support_export(&d, "EXP-S");
+    let id = eid("EXP-S");
+    d.service.produce_export(&person("support"), &produce("EXP-S", &identity(), "support"), at(200)).unwrap();
+    let before = size(&d);
+    let err = d.service.download_export(&person("support"), &id, Medium::Network, at(8 * 86_400)).unwrap_err();
+    assert!(matches!(err, ActionError::Conflict(_)), "lapsed: {err}");
+    assert_eq!(size(&d), before, "nothing written");
+    assert!(d.store.artefact("EXP-S").unwrap().unwrap().download.is_none());
+}
