@@ -3,7 +3,7 @@
 //! granted, on every service of the policy, the categories its purposes use — the badge
 //! system of the entry/exit log, and the first chief manager; the handling zone the handler
 //! works in (this machine's loopback addresses are its terminals), with the handler and the
-//! chief manager badged into it. Everything goes through the application's actions as the
+//! chief manager granted it and badged into it. Everything goes through the application's actions as the
 //! system `demo`, so the demo's ledger holds the same entries a manager's commands would leave.
 
 use jiff::Timestamp;
@@ -162,6 +162,10 @@ impl App {
             },
             now,
         )?;
+        // The chief manager fulfils disclosures through the gateway: from the zone too.
+        let chief_id = PrincipalId::known(chief.principal.id.clone());
+        let grants = Grants { zones: vec![ZONE.to_string()], ..chief.principal.grants.clone() };
+        self.change_grants(&by, &chief_id, &grants, now)?;
         let zone = crate::ids::ZoneId::known(ZONE);
         let badged: Vec<crate::zones::BadgeEvent> = [support.clone(), PrincipalId::known(chief.principal.id.clone())]
             .into_iter()
