@@ -498,7 +498,8 @@ async fn chief_answers_a_disclosure_request(
             policy.categories.iter().filter(|c| c.services.contains(&service.id)).map(|c| c.id.as_str()).collect();
         grant.extend(["--range".to_string(), format!("{}:{}", service.id, categories.join(","))]);
     }
-    grant.extend(["--purpose".to_string(), "data_subject_requests".into()]);
+    // Grants are replaced whole: the demo's zone stays among them (zones are required here).
+    grant.extend(["--purpose".to_string(), "data_subject_requests".into(), "--zone".into(), "hq-privacy".into()]);
     server.cli(&grant.iter().map(String::as_str).collect::<Vec<_>>()).assert_code(0);
 
     browser.open(&server.url("/admin/inquiries"), "#inquiries").await;
