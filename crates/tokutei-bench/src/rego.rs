@@ -279,6 +279,9 @@ impl Rego {
         if let Some(zone) = req.zone {
             pairs.push(("zone", s(zone)));
         }
+        if let Some(secrecy) = req.zone_secrecy {
+            pairs.push(("zone_secrecy", regorus::Value::from(secrecy)));
+        }
         if let Some(approval) = req.export_approval {
             pairs.push(("export_approval", s(approval)));
         }
